@@ -1,0 +1,313 @@
+//! The anime catalogue: one [`Anime`] record per title, and the [`Catalogue`] that indexes them by
+//! MyAnimeList id. Also the parsers for the free-text catalogue fields (air dates, premiere season,
+//! episode duration), which are pure functions tested here.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+/// A season of the anime year.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Season {
+    /// January to March.
+    Winter,
+    /// April to June.
+    Spring,
+    /// July to September.
+    Summer,
+    /// October to December.
+    Fall,
+}
+
+impl Season {
+    /// Parses `Winter`, `Spring`, `Summer` or `Fall` (case-insensitive).
+    pub fn parse(text: &str) -> Option<Season> {
+        match text.to_ascii_lowercase().as_str() {
+            "winter" => Some(Season::Winter),
+            "spring" => Some(Season::Spring),
+            "summer" => Some(Season::Summer),
+            "fall" | "autumn" => Some(Season::Fall),
+            _ => None,
+        }
+    }
+
+    /// The season a calendar month (1-12) falls in.
+    pub fn of_month(month: u32) -> Option<Season> {
+        match month {
+            1..=3 => Some(Season::Winter),
+            4..=6 => Some(Season::Spring),
+            7..=9 => Some(Season::Summer),
+            10..=12 => Some(Season::Fall),
+            _ => None,
+        }
+    }
+}
+
+/// How many users have an anime in each list status (MyAnimeList's own counts).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusCounts {
+    /// Currently watching.
+    pub watching: u32,
+    /// Completed.
+    pub completed: u32,
+    /// On hold.
+    pub on_hold: u32,
+    /// Dropped.
+    pub dropped: u32,
+    /// Plan to watch.
+    pub plan_to_watch: u32,
+}
+
+/// One anime of the catalogue, with its fields parsed. Missing values (`Unknown`) are `None` or empty.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Anime {
+    /// MyAnimeList id.
+    pub mal_id: u32,
+    /// The main (romanised) title.
+    pub name: String,
+    /// English title.
+    pub english_name: Option<String>,
+    /// Japanese title.
+    pub japanese_name: Option<String>,
+    /// Genres, in catalogue order.
+    pub genres: Vec<String>,
+    /// TV, Movie, OVA, ONA, Special or Music.
+    pub kind: Option<String>,
+    /// Number of episodes.
+    pub episodes: Option<u32>,
+    /// Year it started airing.
+    pub start_year: Option<u16>,
+    /// Season it premiered (from `Premiered`, else from the first air date's month).
+    pub season: Option<Season>,
+    /// Studios.
+    pub studios: Vec<String>,
+    /// Producers.
+    pub producers: Vec<String>,
+    /// Licensors.
+    pub licensors: Vec<String>,
+    /// Source material (Manga, Original, Light novel, ...).
+    pub source: Option<String>,
+    /// Minutes per episode.
+    pub minutes_per_episode: Option<f32>,
+    /// Age rating as written (`PG-13 - Teens 13 or older`, `Rx - Hentai`, ...).
+    pub age_rating: Option<String>,
+    /// Adult title: age rating `Rx - Hentai` or genre Hentai.
+    pub adult: bool,
+    /// Mean MyAnimeList score.
+    pub score: Option<f32>,
+    /// Rank by score.
+    pub ranked: Option<u32>,
+    /// Rank by members.
+    pub popularity: Option<u32>,
+    /// Users with the anime in their list.
+    pub members: Option<u32>,
+    /// Users who made it a favourite.
+    pub favorites: Option<u32>,
+    /// Users per list status.
+    pub status_counts: Option<StatusCounts>,
+    /// Number of users who gave each score; index 0 is score 1, index 9 is score 10.
+    pub score_histogram: Option<[u32; 10]>,
+    /// Synopsis, when the synopsis file has one.
+    pub synopsis: Option<String>,
+}
+
+impl Anime {
+    /// Recomputes the adult flag from the age rating and genres.
+    pub fn update_adult(&mut self) {
+        self.adult = self
+            .age_rating
+            .as_deref()
+            .is_some_and(|r| r.starts_with("Rx"))
+            || self.genres.iter().any(|g| g.eq_ignore_ascii_case("Hentai"));
+    }
+}
+
+/// All anime, in file order; the position of an anime is its dense index everywhere else.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Catalogue {
+    anime: Vec<Anime>,
+    #[serde(skip)]
+    by_id: HashMap<u32, u32>,
+}
+
+impl Catalogue {
+    /// Builds a catalogue; the caller guarantees ids are unique (the readers skip repeats).
+    pub fn new(anime: Vec<Anime>) -> Self {
+        let by_id = anime
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.mal_id, i as u32))
+            .collect();
+        Catalogue { anime, by_id }
+    }
+
+    /// Rebuilds the id index (after deserialising).
+    pub fn reindex(&mut self) {
+        *self = Catalogue::new(std::mem::take(&mut self.anime));
+    }
+
+    /// Number of anime.
+    pub fn len(&self) -> usize {
+        self.anime.len()
+    }
+
+    /// Whether there is no anime at all.
+    pub fn is_empty(&self) -> bool {
+        self.anime.is_empty()
+    }
+
+    /// All anime, by dense index.
+    pub fn anime(&self) -> &[Anime] {
+        &self.anime
+    }
+
+    /// Mutable access for the readers that attach synopses.
+    pub(crate) fn anime_mut(&mut self) -> &mut [Anime] {
+        &mut self.anime
+    }
+
+    /// The anime at a dense index.
+    pub fn get(&self, index: u32) -> Option<&Anime> {
+        self.anime.get(index as usize)
+    }
+
+    /// Dense index of a MyAnimeList id.
+    pub fn index_of(&self, mal_id: u32) -> Option<u32> {
+        self.by_id.get(&mal_id).copied()
+    }
+
+    /// A lookup table from MyAnimeList id to dense index (`u32::MAX` where absent), for hot loops.
+    pub fn id_table(&self) -> Vec<u32> {
+        let max = self.anime.iter().map(|a| a.mal_id).max().unwrap_or(0) as usize;
+        let mut table = vec![u32::MAX; max + 1];
+        for (i, a) in self.anime.iter().enumerate() {
+            table[a.mal_id as usize] = i as u32;
+        }
+        table
+    }
+}
+
+/// Splits a comma-separated list field (`"Action, Adventure"`); `Unknown` and blanks give nothing.
+pub fn parse_list(text: &str) -> Vec<String> {
+    if is_missing(text) {
+        return Vec::new();
+    }
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty() && !is_missing(s))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Whether a field means "no value" (`Unknown`, `None found, add some`, or blank).
+pub fn is_missing(text: &str) -> bool {
+    let t = text.trim();
+    t.is_empty() || t.eq_ignore_ascii_case("unknown") || t.starts_with("None found")
+}
+
+/// The first year and month in an `Aired` field: `"Apr 3, 1998 to Apr 24, 1999"` → (1998, Some(4)).
+pub fn parse_aired(text: &str) -> Option<(u16, Option<u32>)> {
+    const MONTHS: [&str; 12] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    let first = text.split(" to ").next()?.trim();
+    let year = first
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|t| t.len() == 4)?
+        .parse::<u16>()
+        .ok()?;
+    let lower = first.to_ascii_lowercase();
+    let month = MONTHS
+        .iter()
+        .position(|m| lower.starts_with(m))
+        .map(|i| i as u32 + 1);
+    Some((year, month))
+}
+
+/// A `Premiered` field: `"Spring 1998"` → (Spring, 1998).
+pub fn parse_premiered(text: &str) -> Option<(Season, u16)> {
+    let mut parts = text.split_whitespace();
+    let season = Season::parse(parts.next()?)?;
+    let year = parts.next()?.parse().ok()?;
+    Some((season, year))
+}
+
+/// Minutes per episode from a `Duration` field: `"24 min. per ep."` → 24, `"1 hr. 55 min."` → 115,
+/// `"30 sec."` → 0.5.
+pub fn parse_duration(text: &str) -> Option<f32> {
+    let mut minutes = 0.0f32;
+    let mut found = false;
+    let tokens: Vec<&str> = text.split_whitespace().collect();
+    for pair in tokens.windows(2) {
+        let Ok(value) = pair[0].parse::<f32>() else {
+            continue;
+        };
+        let unit = pair[1].trim_end_matches('.');
+        let factor = match unit {
+            "hr" | "hrs" => 60.0,
+            "min" | "mins" => 1.0,
+            "sec" | "secs" => 1.0 / 60.0,
+            _ => continue,
+        };
+        minutes += value * factor;
+        found = true;
+    }
+    found.then_some(minutes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aired_gives_first_year_and_month() {
+        assert_eq!(
+            parse_aired("Apr 3, 1998 to Apr 24, 1999"),
+            Some((1998, Some(4)))
+        );
+        assert_eq!(parse_aired("Sep 1, 2001"), Some((2001, Some(9))));
+        assert_eq!(parse_aired("2005 to ?"), Some((2005, None)));
+        assert_eq!(parse_aired("Unknown"), None);
+    }
+
+    #[test]
+    fn premiered_and_duration_parse() {
+        assert_eq!(parse_premiered("Spring 1998"), Some((Season::Spring, 1998)));
+        assert_eq!(parse_premiered("Unknown"), None);
+        assert_eq!(parse_duration("24 min. per ep."), Some(24.0));
+        assert_eq!(parse_duration("1 hr. 55 min."), Some(115.0));
+        assert_eq!(parse_duration("30 sec. per ep."), Some(0.5));
+        assert_eq!(parse_duration("Unknown"), None);
+    }
+
+    #[test]
+    fn lists_drop_unknown_and_blanks() {
+        assert_eq!(parse_list("Action, Adventure,  Comedy"), ["Action", "Adventure", "Comedy"]);
+        assert!(parse_list("Unknown").is_empty());
+        assert!(parse_list("None found, add some").is_empty());
+    }
+
+    #[test]
+    fn adult_flag_follows_rating_or_genre() {
+        let mut a = Anime {
+            age_rating: Some("Rx - Hentai".into()),
+            ..Anime::default()
+        };
+        a.update_adult();
+        assert!(a.adult);
+        let mut b = Anime {
+            genres: vec!["Hentai".into()],
+            age_rating: Some("R+ - Mild Nudity".into()),
+            ..Anime::default()
+        };
+        b.update_adult();
+        assert!(b.adult);
+        let mut c = Anime {
+            age_rating: Some("R+ - Mild Nudity".into()),
+            ..Anime::default()
+        };
+        c.update_adult();
+        assert!(!c.adult);
+    }
+}

@@ -1,0 +1,184 @@
+//! A whole dataset: the catalogue (with synopses), the ratings store and the ingest report, read
+//! from a data folder in one of the known layouts.
+
+use std::path::{Path, PathBuf};
+
+use crate::catalogue::Catalogue;
+use crate::error::{DataError, Result};
+use crate::formats::ratings::{ParseOptions, ParsedRatings, read_ratings};
+use crate::formats::{self, Layout, mal2020};
+use crate::ratings::{self, Ratings};
+use crate::report::{IngestReport, SkipReason, Skips};
+
+/// Receives progress of long reads (a progress bar, a log line, or nothing).
+pub trait Progress: Sync {
+    /// A new phase of `total` units (bytes) begins.
+    fn start(&self, _what: &str, _total: u64) {}
+    /// `n` more units are done. Called from several threads.
+    fn advance(&self, _n: u64) {}
+}
+
+/// A [`Progress`] that shows nothing.
+pub struct NoProgress;
+
+impl Progress for NoProgress {}
+
+/// How to read a data folder.
+#[derive(Debug, Clone, Default)]
+pub struct IngestOptions {
+    /// Stop at the first malformed row instead of skipping and counting it.
+    pub strict: bool,
+    /// Drop users with fewer ratings than this (after duplicates are resolved).
+    pub min_user_ratings: usize,
+    /// Read ratings from this file instead of the folder's own ratings file.
+    pub ratings_file: Option<PathBuf>,
+}
+
+/// Catalogue file name in every layout.
+pub const CATALOGUE_FILE: &str = "anime.csv";
+/// Synopsis file name (MAL 2020).
+pub const SYNOPSIS_FILE: &str = "anime_with_synopsis.csv";
+/// Ratings file names, in the order they are looked for.
+pub const RATINGS_FILES: [&str; 3] = ["rating_complete.csv", "animelist.csv", "rating.csv"];
+
+/// The catalogue and ratings of one data folder.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    /// All anime; its order defines the anime indices of `ratings`.
+    pub catalogue: Catalogue,
+    /// The ratings.
+    pub ratings: Ratings,
+    /// What was read.
+    pub report: IngestReport,
+}
+
+/// The name of a file (for messages), or the whole path when it has none.
+pub fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+}
+
+/// Reads a whole file.
+pub fn read_file(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| DataError::io(path, e))
+}
+
+/// The catalogue of a data folder, with its synopses attached.
+pub struct LoadedCatalogue {
+    /// The anime.
+    pub catalogue: Catalogue,
+    /// The release layout the catalogue header showed.
+    pub layout: Layout,
+}
+
+impl Dataset {
+    /// Reads a data folder: `anime.csv`, `anime_with_synopsis.csv` when present, and the ratings
+    /// (`rating_complete.csv`, else `animelist.csv`, else `rating.csv`, or `opts.ratings_file`).
+    pub fn load_dir(dir: &Path, opts: &IngestOptions, progress: &dyn Progress) -> Result<Dataset> {
+        let mut report = IngestReport::default();
+        let loaded = load_catalogue(dir, opts.strict, &mut report)?;
+        let ratings_path = match &opts.ratings_file {
+            Some(path) => path.clone(),
+            None => find_ratings_file(dir)?,
+        };
+        let mut parsed = read_ratings_files(&[&ratings_path], &loaded, opts.strict, &mut report, progress)?;
+        let mut ratings = parsed.pop().unwrap_or_default();
+        if opts.min_user_ratings > 1 {
+            let (kept, dropped) = ratings.with_min_user_ratings(opts.min_user_ratings);
+            report.skipped.add(SkipReason::MinUserRatings, dropped);
+            ratings = kept;
+        }
+        report.ratings = ratings.len() as u64;
+        report.users = ratings.active_users() as u64;
+        report.rated_anime = ratings.rated_anime() as u64;
+        Ok(Dataset {
+            catalogue: loaded.catalogue,
+            ratings,
+            report,
+        })
+    }
+}
+
+/// The ratings file a folder holds.
+pub fn find_ratings_file(dir: &Path) -> Result<PathBuf> {
+    RATINGS_FILES
+        .iter()
+        .map(|name| dir.join(name))
+        .find(|p| p.is_file())
+        .ok_or_else(|| DataError::MissingFile {
+            dir: dir.to_owned(),
+            message: format!("no ratings file: expected one of {}", RATINGS_FILES.join(", ")),
+        })
+}
+
+/// Reads `anime.csv` and, when present, `anime_with_synopsis.csv` of a folder.
+pub fn load_catalogue(dir: &Path, strict: bool, report: &mut IngestReport) -> Result<LoadedCatalogue> {
+    let path = dir.join(CATALOGUE_FILE);
+    if !path.is_file() {
+        return Err(DataError::MissingFile {
+            dir: dir.to_owned(),
+            message: format!("no catalogue: expected {CATALOGUE_FILE}"),
+        });
+    }
+    let data = read_file(&path)?;
+    let (layout, anime, read) =
+        formats::read_catalogue(&data, &file_name(&path), strict, &mut report.skipped)?;
+    report.files.push(read);
+    let mut catalogue = Catalogue::new(anime);
+    report.anime = catalogue.len() as u64;
+    report.adult_anime = catalogue.anime().iter().filter(|a| a.adult).count() as u64;
+
+    let synopsis_path = dir.join(SYNOPSIS_FILE);
+    if synopsis_path.is_file() {
+        let data = read_file(&synopsis_path)?;
+        let synopses =
+            mal2020::read_synopses(&data, &file_name(&synopsis_path), strict, &mut report.skipped)?;
+        report.files.push(synopses.read);
+        for (id, text) in synopses.entries {
+            match catalogue.index_of(id) {
+                Some(i) => {
+                    report.synopses += 1;
+                    if text.is_empty() {
+                        report.empty_synopses += 1;
+                    } else {
+                        catalogue.anime_mut()[i as usize].synopsis = Some(text);
+                    }
+                }
+                None => report.skipped.add(SkipReason::UnknownAnime, 1),
+            }
+        }
+    }
+    Ok(LoadedCatalogue { catalogue, layout })
+}
+
+/// Reads ratings files against a catalogue; the stores returned share one user index space.
+pub fn read_ratings_files(
+    paths: &[&Path],
+    catalogue: &LoadedCatalogue,
+    strict: bool,
+    report: &mut IngestReport,
+    progress: &dyn Progress,
+) -> Result<Vec<Ratings>> {
+    let table = catalogue.catalogue.id_table();
+    let opts = ParseOptions {
+        strict,
+        anime_table: &table,
+        catalogue: catalogue.layout,
+        progress,
+    };
+    let mut sources = Vec::with_capacity(paths.len());
+    for path in paths {
+        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        progress.start(&file_name(path), size);
+        let mut skips = Skips::default();
+        let ParsedRatings { chunks, read, .. } = read_ratings(path, &opts, &mut skips)?;
+        report.skipped.merge(skips);
+        report.files.push(read);
+        sources.push(chunks);
+    }
+    Ok(ratings::build(
+        sources,
+        catalogue.catalogue.len(),
+        &mut report.skipped,
+    ))
+}

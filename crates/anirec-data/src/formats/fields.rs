@@ -1,0 +1,107 @@
+//! Parsers for single field values shared by every format: ids, counts, scores. Each returns the
+//! message a [`crate::RowError`] carries (what was expected, what was found).
+
+/// Largest id accepted for users and anime (MyAnimeList ids are signed 32-bit integers).
+pub const MAX_ID: u32 = i32::MAX as u32;
+
+/// Quotes a found value for an error message, shortened so a huge field can't flood a log.
+pub fn found(text: &str) -> String {
+    const LIMIT: usize = 40;
+    if text.chars().count() <= LIMIT {
+        format!("{text:?}")
+    } else {
+        let short: String = text.chars().take(LIMIT).collect();
+        format!("{short:?}...")
+    }
+}
+
+/// A non-negative integer id no larger than [`MAX_ID`].
+pub fn parse_id(text: &str) -> Result<u32, String> {
+    let t = text.trim();
+    if t.starts_with('-') && t.len() > 1 && t[1..].bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("expected a non-negative integer id, found {}", found(t)));
+    }
+    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("expected an integer id, found {}", found(t)));
+    }
+    match t.parse::<u64>() {
+        Ok(v) if v <= MAX_ID as u64 => Ok(v as u32),
+        _ => Err(format!("id out of range (at most {MAX_ID}), found {}", found(t))),
+    }
+}
+
+/// A whole, non-negative count that may be written as a float (`229170.0`); `Unknown` is `None`.
+pub fn parse_count(text: &str) -> Result<Option<u32>, String> {
+    let t = text.trim();
+    if crate::catalogue::is_missing(t) {
+        return Ok(None);
+    }
+    let expected = || format!("expected a whole non-negative number, found {}", found(t));
+    if let Ok(v) = t.parse::<u32>() {
+        return Ok(Some(v));
+    }
+    let v: f64 = t.parse().map_err(|_| expected())?;
+    if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= u32::MAX as f64 {
+        Ok(Some(v as u32))
+    } else {
+        Err(expected())
+    }
+}
+
+/// A mean score between 0 and 10; `Unknown` is `None`.
+pub fn parse_score(text: &str) -> Result<Option<f32>, String> {
+    let t = text.trim();
+    if crate::catalogue::is_missing(t) {
+        return Ok(None);
+    }
+    match t.parse::<f32>() {
+        Ok(v) if (0.0..=10.0).contains(&v) => Ok(Some(v)),
+        _ => Err(format!("expected a score from 0 to 10, found {}", found(t))),
+    }
+}
+
+/// An integer within `lo..=hi`, described as `what` in the error.
+pub fn parse_int_in(text: &str, lo: i64, hi: i64, what: &str) -> Result<i64, String> {
+    let t = text.trim();
+    match t.parse::<i64>() {
+        Ok(v) if (lo..=hi).contains(&v) => Ok(v),
+        _ => Err(format!("expected {what}, found {}", found(t))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids() {
+        assert_eq!(parse_id(" 42 "), Ok(42));
+        assert_eq!(
+            parse_id("-5"),
+            Err("expected a non-negative integer id, found \"-5\"".into())
+        );
+        assert_eq!(
+            parse_id("99999999999"),
+            Err("id out of range (at most 2147483647), found \"99999999999\"".into())
+        );
+        assert_eq!(parse_id("4x"), Err("expected an integer id, found \"4x\"".into()));
+        assert_eq!(parse_id(""), Err("expected an integer id, found \"\"".into()));
+    }
+
+    #[test]
+    fn counts_accept_float_spelling_and_unknown() {
+        assert_eq!(parse_count("229170.0"), Ok(Some(229170)));
+        assert_eq!(parse_count("Unknown"), Ok(None));
+        assert!(parse_count("1.5").is_err());
+        assert!(parse_count("-3").is_err());
+        assert!(parse_count("NaN").is_err());
+    }
+
+    #[test]
+    fn long_values_are_shortened_in_messages() {
+        let long = "x".repeat(100);
+        let msg = parse_id(&long).unwrap_err();
+        assert!(msg.len() < 80, "{msg}");
+        assert!(msg.ends_with("..."));
+    }
+}

@@ -1,0 +1,24 @@
+//! `anirec-data`: everything about MyAnimeList data on disk and in memory.
+//!
+//! It reads the public file layouts (the Kaggle MyAnimeList 2020 files, the older 2016 Kaggle
+//! layout and a MyAnimeList XML list export), validates them row by row with errors that name the
+//! file, line and column, encodes ids densely, and keeps ratings in a compact columnar store
+//! ([`Ratings`]: CSR by user and CSC by anime). It also owns the snapshot file, the evaluation
+//! split and the synthetic full-scale generator. It knows nothing about models or HTTP.
+
+pub mod catalogue;
+pub mod dataset;
+pub mod error;
+pub mod formats;
+pub mod ratings;
+pub mod report;
+pub mod rng;
+pub mod snapshot;
+pub mod split;
+pub mod synth;
+
+pub use catalogue::{Anime, Catalogue, Season};
+pub use dataset::{Dataset, IngestOptions, Progress};
+pub use error::{DataError, RowError};
+pub use ratings::{Ratings, WatchStatus};
+pub use report::{IngestReport, SkipReason};

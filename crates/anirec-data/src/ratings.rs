@@ -1,0 +1,557 @@
+//! The ratings store: dense user and anime indices, CSR by user and CSC by anime.
+//!
+//! Each rating costs 4 bytes (the other side's index) + 1 byte (rating, 0 = listed without a
+//! score) + 1 byte (watching status, only when the source has it) on each side: 10 or 12 bytes in
+//! all. Rows are sorted by index, so "did this user rate that anime" is a binary search.
+//! [`build`] turns parsed files into stores: it encodes user ids (shared across several files, so
+//! a train and a test file index users the same way), drops repeated (user, anime) pairs keeping
+//! the last, and transposes.
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::formats::ratings::RawChunk;
+use crate::report::{SkipReason, Skips};
+
+/// A MyAnimeList watching status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WatchStatus {
+    /// 1: currently watching.
+    Watching = 1,
+    /// 2: completed.
+    Completed = 2,
+    /// 3: on hold.
+    OnHold = 3,
+    /// 4: dropped.
+    Dropped = 4,
+    /// 6: plan to watch.
+    PlanToWatch = 6,
+}
+
+impl WatchStatus {
+    /// From MyAnimeList's numeric code.
+    pub fn from_code(code: u8) -> Option<WatchStatus> {
+        match code {
+            1 => Some(WatchStatus::Watching),
+            2 => Some(WatchStatus::Completed),
+            3 => Some(WatchStatus::OnHold),
+            4 => Some(WatchStatus::Dropped),
+            6 => Some(WatchStatus::PlanToWatch),
+            _ => None,
+        }
+    }
+
+    /// From the words of a list export (`Completed`, `On-Hold`, `Plan to Watch`, ...) or a code.
+    pub fn parse(text: &str) -> Option<WatchStatus> {
+        let t = text.trim().to_ascii_lowercase().replace(['-', ' ', '_'], "");
+        match t.as_str() {
+            "watching" | "currentlywatching" => Some(WatchStatus::Watching),
+            "completed" => Some(WatchStatus::Completed),
+            "onhold" => Some(WatchStatus::OnHold),
+            "dropped" => Some(WatchStatus::Dropped),
+            "plantowatch" => Some(WatchStatus::PlanToWatch),
+            _ => t.parse().ok().and_then(WatchStatus::from_code),
+        }
+    }
+
+    /// The numeric code.
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+}
+
+/// Compressed sparse rows: row `r` holds `indices[indptr[r]..indptr[r+1]]` and its values.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Csr {
+    /// Row offsets, `rows + 1` of them.
+    pub indptr: Vec<u64>,
+    /// Column index of each entry, ascending within a row.
+    pub indices: Vec<u32>,
+    /// Rating of each entry (0 = no score).
+    pub ratings: Vec<u8>,
+    /// Watching status of each entry, or empty when the source has none.
+    pub status: Vec<u8>,
+}
+
+/// One row of a [`Csr`].
+#[derive(Debug, Clone, Copy)]
+pub struct Row<'a> {
+    /// Column indices, ascending.
+    pub indices: &'a [u32],
+    /// Ratings (0 = no score).
+    pub ratings: &'a [u8],
+    /// Watching statuses, empty when the source has none.
+    pub status: &'a [u8],
+}
+
+impl Row<'_> {
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.indices.len()
+    }
+
+    /// Whether the row is empty.
+    pub fn is_empty(&self) -> bool {
+        self.indices.is_empty()
+    }
+
+    /// The rating at column `index`, if present (0 = listed without a score).
+    pub fn rating_of(&self, index: u32) -> Option<u8> {
+        self.indices
+            .binary_search(&index)
+            .ok()
+            .map(|p| self.ratings[p])
+    }
+}
+
+impl Csr {
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.indptr.len().saturating_sub(1)
+    }
+
+    /// Number of entries.
+    pub fn nnz(&self) -> usize {
+        self.indices.len()
+    }
+
+    /// Row `r`.
+    pub fn row(&self, r: usize) -> Row<'_> {
+        let (a, b) = (self.indptr[r] as usize, self.indptr[r + 1] as usize);
+        Row {
+            indices: &self.indices[a..b],
+            ratings: &self.ratings[a..b],
+            status: if self.status.is_empty() {
+                &[]
+            } else {
+                &self.status[a..b]
+            },
+        }
+    }
+
+    /// The transpose, with `columns` rows; rows of the result are ascending.
+    pub fn transpose(&self, columns: usize) -> Csr {
+        let mut counts = vec![0u64; columns + 1];
+        for &c in &self.indices {
+            counts[c as usize + 1] += 1;
+        }
+        for i in 0..columns {
+            counts[i + 1] += counts[i];
+        }
+        let indptr = counts.clone();
+        let mut cursor = counts;
+        let nnz = self.nnz();
+        let mut indices = vec![0u32; nnz];
+        let mut ratings = vec![0u8; nnz];
+        let mut status = vec![0u8; if self.status.is_empty() { 0 } else { nnz }];
+        for r in 0..self.rows() {
+            let (a, b) = (self.indptr[r] as usize, self.indptr[r + 1] as usize);
+            for p in a..b {
+                let c = self.indices[p] as usize;
+                let q = cursor[c] as usize;
+                cursor[c] += 1;
+                indices[q] = r as u32;
+                ratings[q] = self.ratings[p];
+                if !status.is_empty() {
+                    status[q] = self.status[p];
+                }
+            }
+        }
+        Csr {
+            indptr,
+            indices,
+            ratings,
+            status,
+        }
+    }
+
+    /// Keeps only the rows for which `keep` is true (renumbering them in order).
+    fn retain_rows(&self, keep: &[bool]) -> Csr {
+        let mut out = Csr {
+            indptr: vec![0],
+            ..Csr::default()
+        };
+        for (r, _) in keep.iter().enumerate().filter(|(_, k)| **k) {
+            let row = self.row(r);
+            out.indices.extend_from_slice(row.indices);
+            out.ratings.extend_from_slice(row.ratings);
+            out.status.extend_from_slice(row.status);
+            out.indptr.push(out.indices.len() as u64);
+        }
+        out
+    }
+}
+
+/// Ratings with dense indices: users `0..n_users` (ordered by original id), anime `0..n_anime`
+/// (catalogue order).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ratings {
+    user_ids: Vec<u32>,
+    n_anime: usize,
+    by_user: Csr,
+    by_anime: Csr,
+}
+
+impl Ratings {
+    /// Builds a store from its by-user rows (ascending within each row); the by-anime side is
+    /// derived. `user_ids` maps each row to its original id and must be ascending.
+    pub fn from_user_rows(user_ids: Vec<u32>, n_anime: usize, by_user: Csr) -> Ratings {
+        debug_assert_eq!(user_ids.len(), by_user.rows());
+        let by_anime = by_user.transpose(n_anime);
+        Ratings {
+            user_ids,
+            n_anime,
+            by_user,
+            by_anime,
+        }
+    }
+
+    /// Reassembles a store from both sides (as a snapshot holds them).
+    pub fn from_parts(user_ids: Vec<u32>, n_anime: usize, by_user: Csr, by_anime: Csr) -> Ratings {
+        Ratings {
+            user_ids,
+            n_anime,
+            by_user,
+            by_anime,
+        }
+    }
+
+    /// Builds a store from `(original user id, anime index, rating)` triples; later repeats win.
+    /// Meant for tests and small inputs.
+    pub fn from_triples(n_anime: usize, triples: &[(u32, u32, u8)]) -> Ratings {
+        let mut skips = Skips::default();
+        build(vec![vec![RawChunk::from_rows(triples)]], n_anime, &mut skips)
+            .pop()
+            .unwrap_or_default()
+    }
+
+    /// Number of users (rows), including users with no rating in this store.
+    pub fn n_users(&self) -> usize {
+        self.user_ids.len()
+    }
+
+    /// Number of anime (columns).
+    pub fn n_anime(&self) -> usize {
+        self.n_anime
+    }
+
+    /// Number of ratings.
+    pub fn len(&self) -> usize {
+        self.by_user.nnz()
+    }
+
+    /// Whether there is no rating.
+    pub fn is_empty(&self) -> bool {
+        self.by_user.nnz() == 0
+    }
+
+    /// Whether entries carry a watching status.
+    pub fn has_status(&self) -> bool {
+        !self.by_user.status.is_empty()
+    }
+
+    /// Original user ids, by user index (ascending).
+    pub fn user_ids(&self) -> &[u32] {
+        &self.user_ids
+    }
+
+    /// The user index of an original user id.
+    pub fn user_index(&self, user_id: u32) -> Option<u32> {
+        self.user_ids.binary_search(&user_id).ok().map(|i| i as u32)
+    }
+
+    /// A user's ratings (anime indices ascending).
+    pub fn user(&self, user: u32) -> Row<'_> {
+        self.by_user.row(user as usize)
+    }
+
+    /// An anime's ratings (user indices ascending).
+    pub fn anime(&self, anime: u32) -> Row<'_> {
+        self.by_anime.row(anime as usize)
+    }
+
+    /// The CSR by user.
+    pub fn by_user(&self) -> &Csr {
+        &self.by_user
+    }
+
+    /// The CSC by anime (as a CSR of the transpose).
+    pub fn by_anime(&self) -> &Csr {
+        &self.by_anime
+    }
+
+    /// Users with at least one rating.
+    pub fn active_users(&self) -> usize {
+        (0..self.n_users())
+            .filter(|&u| !self.user(u as u32).is_empty())
+            .count()
+    }
+
+    /// Anime with at least one rating.
+    pub fn rated_anime(&self) -> usize {
+        (0..self.n_anime)
+            .filter(|&a| !self.anime(a as u32).is_empty())
+            .count()
+    }
+
+    /// Smallest and largest score (ignoring "no score"), or `None` when nothing is scored.
+    pub fn score_range(&self) -> Option<(u8, u8)> {
+        let mut seen = [false; 11];
+        for &r in &self.by_user.ratings {
+            seen[r as usize] = true;
+        }
+        let min = (1..=10).find(|&r| seen[r])?;
+        let max = (1..=10).rev().find(|&r| seen[r])?;
+        Some((min as u8, max as u8))
+    }
+
+    /// Drops users with fewer than `min` ratings; returns the store and how many ratings went.
+    pub fn with_min_user_ratings(self, min: usize) -> (Ratings, u64) {
+        let keep: Vec<bool> = (0..self.n_users())
+            .map(|u| self.user(u as u32).len() >= min)
+            .collect();
+        if keep.iter().all(|&k| k) {
+            return (self, 0);
+        }
+        let by_user = self.by_user.retain_rows(&keep);
+        let dropped = (self.len() - by_user.nnz()) as u64;
+        let user_ids = self
+            .user_ids
+            .iter()
+            .zip(&keep)
+            .filter(|(_, k)| **k)
+            .map(|(id, _)| *id)
+            .collect();
+        (Ratings::from_user_rows(user_ids, self.n_anime, by_user), dropped)
+    }
+}
+
+/// Largest original user id for which ids are encoded through a direct lookup table.
+const DENSE_USER_TABLE_LIMIT: u32 = 1 << 25;
+
+/// Original user id → dense index, over every user of every source.
+struct UserMap {
+    ids: Vec<u32>,
+    table: Option<Vec<u32>>,
+}
+
+impl UserMap {
+    fn build(sources: &[Vec<RawChunk>]) -> UserMap {
+        let chunks = || sources.iter().flatten();
+        let max = chunks().map(|c| c.max_user).max().unwrap_or(0);
+        if max < DENSE_USER_TABLE_LIMIT {
+            let mut table = vec![0u32; max as usize + 1];
+            for chunk in chunks() {
+                for &u in &chunk.users {
+                    table[u as usize] = 1;
+                }
+            }
+            let mut ids = Vec::new();
+            for (id, slot) in table.iter_mut().enumerate() {
+                if *slot == 1 {
+                    *slot = ids.len() as u32;
+                    ids.push(id as u32);
+                } else {
+                    *slot = u32::MAX;
+                }
+            }
+            UserMap {
+                ids,
+                table: Some(table),
+            }
+        } else {
+            let mut ids: Vec<u32> = chunks().flat_map(|c| c.users.iter().copied()).collect();
+            ids.par_sort_unstable();
+            ids.dedup();
+            UserMap { ids, table: None }
+        }
+    }
+
+    #[inline]
+    fn index(&self, id: u32) -> u32 {
+        match &self.table {
+            Some(table) => table[id as usize],
+            None => self.ids.binary_search(&id).map_or(u32::MAX, |i| i as u32),
+        }
+    }
+}
+
+/// Builds one store per source (each a file's chunks in file order), all sharing one user index
+/// space. Repeated (user, anime) pairs within a source keep the last row; the dropped ones are
+/// counted as [`SkipReason::Duplicate`].
+pub fn build(mut sources: Vec<Vec<RawChunk>>, n_anime: usize, skips: &mut Skips) -> Vec<Ratings> {
+    let map = UserMap::build(&sources);
+    let n_users = map.ids.len();
+    sources.par_iter_mut().flatten().for_each(|chunk| {
+        for u in &mut chunk.users {
+            *u = map.index(*u);
+        }
+    });
+    sources
+        .into_iter()
+        .map(|chunks| {
+            let (by_user, duplicates) = user_rows(chunks, n_users);
+            skips.add(SkipReason::Duplicate, duplicates);
+            Ratings::from_user_rows(map.ids.clone(), n_anime, by_user)
+        })
+        .collect()
+}
+
+/// Gathers rows by user (file order within a user), then sorts each row and drops repeats.
+fn user_rows(chunks: Vec<RawChunk>, n_users: usize) -> (Csr, u64) {
+    let with_status = chunks.iter().any(|c| !c.status.is_empty());
+    let mut indptr = vec![0u64; n_users + 1];
+    for chunk in &chunks {
+        for &u in &chunk.users {
+            indptr[u as usize + 1] += 1;
+        }
+    }
+    for i in 0..n_users {
+        indptr[i + 1] += indptr[i];
+    }
+    let nnz = indptr[n_users] as usize;
+    let mut indices = vec![0u32; nnz];
+    let mut ratings = vec![0u8; nnz];
+    let mut status = vec![0u8; if with_status { nnz } else { 0 }];
+    let mut cursor = indptr[..n_users].to_vec();
+    for chunk in chunks {
+        for i in 0..chunk.len() {
+            let u = chunk.users[i] as usize;
+            let p = cursor[u] as usize;
+            cursor[u] += 1;
+            indices[p] = chunk.anime[i];
+            ratings[p] = chunk.ratings[i];
+            if with_status {
+                status[p] = chunk.status[i];
+            }
+        }
+    }
+    drop(cursor);
+
+    // Sort each row by anime; among repeats the last row in file order wins.
+    let kept: Vec<u64> = {
+        let mut rows = Vec::with_capacity(n_users);
+        let (mut idx, mut rat, mut st) = (&mut indices[..], &mut ratings[..], &mut status[..]);
+        for u in 0..n_users {
+            let len = (indptr[u + 1] - indptr[u]) as usize;
+            let (a, rest_i) = idx.split_at_mut(len);
+            let (b, rest_r) = rat.split_at_mut(len);
+            let (c, rest_s) = st.split_at_mut(if with_status { len } else { 0 });
+            rows.push((a, b, c));
+            (idx, rat, st) = (rest_i, rest_r, rest_s);
+        }
+        rows.into_par_iter()
+            .map(|(a, b, c)| sort_dedup_row(a, b, c) as u64)
+            .collect()
+    };
+    let duplicates = nnz as u64 - kept.iter().sum::<u64>();
+    if duplicates > 0 {
+        // Close the gaps the dropped repeats left.
+        let mut write = 0usize;
+        for u in 0..n_users {
+            let read = indptr[u] as usize;
+            let len = kept[u] as usize;
+            indices.copy_within(read..read + len, write);
+            ratings.copy_within(read..read + len, write);
+            if with_status {
+                status.copy_within(read..read + len, write);
+            }
+            indptr[u] = write as u64;
+            write += len;
+        }
+        indptr[n_users] = write as u64;
+        indices.truncate(write);
+        ratings.truncate(write);
+        status.truncate(if with_status { write } else { 0 });
+    }
+    (
+        Csr {
+            indptr,
+            indices,
+            ratings,
+            status,
+        },
+        duplicates,
+    )
+}
+
+/// Sorts one row by index, keeping the last of repeated indices; returns the kept length.
+fn sort_dedup_row(indices: &mut [u32], ratings: &mut [u8], status: &mut [u8]) -> usize {
+    if indices.windows(2).all(|w| w[0] < w[1]) {
+        return indices.len();
+    }
+    let mut order: Vec<u32> = (0..indices.len() as u32).collect();
+    order.sort_by_key(|&p| indices[p as usize]); // stable: file order among repeats
+    let mut kept: Vec<(u32, u8, u8)> = Vec::with_capacity(order.len());
+    for &p in &order {
+        let p = p as usize;
+        let entry = (indices[p], ratings[p], status.get(p).copied().unwrap_or(0));
+        match kept.last_mut() {
+            Some(last) if last.0 == entry.0 => *last = entry,
+            _ => kept.push(entry),
+        }
+    }
+    for (i, (a, r, s)) in kept.iter().enumerate() {
+        indices[i] = *a;
+        ratings[i] = *r;
+        if !status.is_empty() {
+            status[i] = *s;
+        }
+    }
+    kept.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn triples_build_sorted_rows_and_the_transpose() {
+        let r = Ratings::from_triples(4, &[(50, 3, 7), (10, 1, 9), (50, 0, 5), (10, 3, 2)]);
+        assert_eq!(r.user_ids(), &[10, 50]);
+        assert_eq!(r.user(0).indices, &[1, 3]);
+        assert_eq!(r.user(0).ratings, &[9, 2]);
+        assert_eq!(r.user(1).indices, &[0, 3]);
+        assert_eq!(r.anime(3).indices, &[0, 1]);
+        assert_eq!(r.anime(3).ratings, &[2, 7]);
+        assert!(r.anime(2).is_empty());
+        assert_eq!(r.rated_anime(), 3);
+        assert_eq!(r.user(1).rating_of(3), Some(7));
+        assert_eq!(r.user_index(50), Some(1));
+        assert_eq!(r.user_index(11), None);
+    }
+
+    #[test]
+    fn repeated_pairs_keep_the_last_row() {
+        let chunk = RawChunk::from_rows;
+        // The repeat spans two chunks: file order decides.
+        let sources = vec![vec![chunk(&[(1, 2, 4), (1, 0, 8)]), chunk(&[(1, 2, 9), (2, 2, 1)])]];
+        let mut skips = Skips::default();
+        let r = build(sources, 3, &mut skips).remove(0);
+        assert_eq!(skips.get(SkipReason::Duplicate), 1);
+        assert_eq!(r.len(), 3);
+        assert_eq!(r.user(0).indices, &[0, 2]);
+        assert_eq!(r.user(0).ratings, &[8, 9]);
+        assert_eq!(r.user(1).ratings, &[1]);
+        assert_eq!(r.anime(2).ratings, &[9, 1]);
+    }
+
+    #[test]
+    fn min_user_ratings_drops_light_users() {
+        let r = Ratings::from_triples(3, &[(1, 0, 5), (1, 1, 6), (2, 2, 7)]);
+        let (r, dropped) = r.with_min_user_ratings(2);
+        assert_eq!(dropped, 1);
+        assert_eq!(r.user_ids(), &[1]);
+        assert_eq!(r.anime(2).len(), 0);
+        assert_eq!(r.score_range(), Some((5, 6)));
+    }
+
+    #[test]
+    fn watch_status_words_and_codes() {
+        assert_eq!(WatchStatus::parse("Plan to Watch"), Some(WatchStatus::PlanToWatch));
+        assert_eq!(WatchStatus::parse("On-Hold"), Some(WatchStatus::OnHold));
+        assert_eq!(WatchStatus::parse("2"), Some(WatchStatus::Completed));
+        assert_eq!(WatchStatus::parse("5"), None);
+    }
+}

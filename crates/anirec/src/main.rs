@@ -1,0 +1,53 @@
+//! The `anirec` binary: command-line parsing, logging setup, and one module per subcommand that
+//! wires the library crates together.
+
+mod commands;
+mod progress;
+
+use clap::{Parser, Subcommand};
+
+/// A hybrid anime recommender over MyAnimeList data.
+#[derive(Parser)]
+#[command(name = "anirec", version, about, long_about = None)]
+struct Cli {
+    /// More log output (-v info, -vv debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Read a data folder, validate it, and report what it holds.
+    Ingest(commands::ingest::Args),
+    // Split ratings into train.csv and test.csv (the evaluation protocol's split).
+    // Split(commands::split::Args),
+    // Generate a synthetic ratings file at full MyAnimeList scale.
+    // Synth(commands::synth::Args),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let level = match cli.verbose {
+        0 => tracing::Level::WARN,
+        1 => tracing::Level::INFO,
+        _ => tracing::Level::DEBUG,
+    };
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match cli.command {
+        Command::Ingest(args) => commands::ingest::run(args),
+        // Command::Split(args) => commands::split::run(args),
+        // Command::Synth(args) => commands::synth::run(args),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
