@@ -72,6 +72,36 @@ pub struct LoadedCatalogue {
 }
 
 impl Dataset {
+    /// Opens a data folder, or a snapshot file written by `anirec ingest --snapshot`.
+    pub fn open(path: &Path, opts: &IngestOptions, progress: &dyn Progress) -> Result<Dataset> {
+        if path.is_file() {
+            crate::snapshot::load(path)
+        } else {
+            Dataset::load_dir(path, opts, progress)
+        }
+    }
+
+    /// Reads a split written as `train.csv` / `test.csv` against the catalogue of `dir`; both
+    /// stores share user indices. Repeated pairs in either file keep their last row. The report
+    /// describes the train side.
+    pub fn load_split(
+        dir: &Path,
+        train: &Path,
+        test: &Path,
+        strict: bool,
+        progress: &dyn Progress,
+    ) -> Result<(Catalogue, IngestReport, crate::split::Split)> {
+        let mut report = IngestReport::default();
+        let loaded = load_catalogue(dir, strict, &mut report)?;
+        let mut stores = read_ratings_files(&[train, test], &loaded, strict, &mut report, progress)?;
+        let test = stores.pop().unwrap_or_default();
+        let train = stores.pop().unwrap_or_default();
+        report.ratings = train.len() as u64;
+        report.users = train.active_users() as u64;
+        report.rated_anime = train.rated_anime() as u64;
+        Ok((loaded.catalogue, report, crate::split::Split { train, test }))
+    }
+
     /// Reads a data folder: `anime.csv`, `anime_with_synopsis.csv` when present, and the ratings
     /// (`rating_complete.csv`, else `animelist.csv`, else `rating.csv`, or `opts.ratings_file`).
     pub fn load_dir(dir: &Path, opts: &IngestOptions, progress: &dyn Progress) -> Result<Dataset> {
@@ -170,6 +200,7 @@ pub fn read_ratings_files(
     for path in paths {
         let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
         progress.start(&file_name(path), size);
+        report.synthetic |= crate::synth::label_path(path).is_file();
         let mut skips = Skips::default();
         let ParsedRatings { chunks, read, .. } = read_ratings(path, &opts, &mut skips)?;
         report.skipped.merge(skips);

@@ -39,12 +39,12 @@ impl std::error::Error for RowError {}
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
     /// The operating system refused a read or write.
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     Io {
         /// The file involved.
         path: PathBuf,
-        /// The underlying error.
-        source: std::io::Error,
+        /// The underlying error (shown in the message, so not chained as a source).
+        cause: std::io::Error,
     },
     /// A malformed row met in `--strict` mode, or a malformed header.
     #[error("{0}")]
@@ -105,10 +105,10 @@ pub enum DataError {
 
 impl DataError {
     /// Wraps an I/O error with the path it concerns.
-    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub fn io(path: impl Into<PathBuf>, cause: std::io::Error) -> Self {
         DataError::Io {
             path: path.into(),
-            source,
+            cause,
         }
     }
 }

@@ -134,4 +134,6 @@ pub struct IngestReport {
     pub skipped: Skips,
     /// The files read, in order.
     pub files: Vec<FileRead>,
+    /// Whether the ratings came from `anirec synth` (a `.synthetic.json` label sits beside them).
+    pub synthetic: bool,
 }

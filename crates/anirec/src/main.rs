@@ -21,10 +21,10 @@ struct Cli {
 enum Command {
     /// Read a data folder, validate it, and report what it holds.
     Ingest(commands::ingest::Args),
-    // Split ratings into train.csv and test.csv (the evaluation protocol's split).
-    // Split(commands::split::Args),
-    // Generate a synthetic ratings file at full MyAnimeList scale.
-    // Synth(commands::synth::Args),
+    /// Split ratings into train.csv and test.csv (the evaluation protocol's split).
+    Split(commands::split::Args),
+    /// Generate a synthetic ratings file at full MyAnimeList scale.
+    Synth(commands::synth::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -40,8 +40,8 @@ fn main() -> std::process::ExitCode {
         .init();
     let result = match cli.command {
         Command::Ingest(args) => commands::ingest::run(args),
-        // Command::Split(args) => commands::split::run(args),
-        // Command::Synth(args) => commands::synth::run(args),
+        Command::Split(args) => commands::split::run(args),
+        Command::Synth(args) => commands::synth::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -1,1 +1,256 @@
-//! placeholder
+//! A MyAnimeList list export (XML): one user's list, the way a fan brings their history.
+//!
+//! ```xml
+//! <myanimelist>
+//!   <myinfo><user_name>fan</user_name>...</myinfo>
+//!   <anime>
+//!     <series_animedb_id>1</series_animedb_id>
+//!     <series_title><![CDATA[Cowboy Bebop]]></series_title>
+//!     <my_watched_episodes>26</my_watched_episodes>
+//!     <my_score>9</my_score>
+//!     <my_status>Completed</my_status>
+//!   </anime>
+//! </myanimelist>
+//! ```
+//!
+//! Uploads are untrusted: the size and nesting depth are capped, a `<!DOCTYPE>` is refused (it is
+//! where entity definitions, and so "billion laughs" expansion, would live), and only XML's five
+//! predefined entities and numeric character references are resolved. Structural errors stop the
+//! read with the line; an entry with a bad value is skipped and counted (or stops the read in
+//! strict mode).
+
+use quick_xml::Reader;
+use quick_xml::escape::resolve_predefined_entity;
+use quick_xml::events::Event;
+
+use super::fields::{found, parse_id};
+use super::handle;
+use crate::error::{DataError, Result, RowError};
+use crate::ratings::WatchStatus;
+use crate::report::{SkipReason, Skips};
+
+/// Largest export accepted (a list of every anime MyAnimeList has is far smaller).
+pub const MAX_XML_BYTES: usize = 32 << 20;
+/// Deepest element nesting accepted (a real export nests 3 deep).
+pub const MAX_DEPTH: usize = 16;
+
+/// One anime of a list export.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListEntry {
+    /// MyAnimeList id.
+    pub anime_id: u32,
+    /// Title as exported.
+    pub title: Option<String>,
+    /// Score 1-10, or 0 when not scored.
+    pub score: u8,
+    /// List status.
+    pub status: Option<WatchStatus>,
+    /// Episodes watched.
+    pub watched_episodes: u32,
+    /// Line of the entry's `<anime>` tag.
+    pub line: u64,
+}
+
+/// A parsed list export.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MalList {
+    /// `<user_name>` of `<myinfo>`.
+    pub user_name: Option<String>,
+    /// The entries, in file order.
+    pub entries: Vec<ListEntry>,
+    /// Entries skipped, by reason.
+    pub skipped: Skips,
+}
+
+/// Fields of the `<anime>` element being read.
+#[derive(Default)]
+struct Pending {
+    line: u64,
+    id: Option<String>,
+    title: Option<String>,
+    score: Option<String>,
+    status: Option<String>,
+    episodes: Option<String>,
+}
+
+/// Parses a list export. `file` names it in messages.
+pub fn parse(data: &[u8], file: &str, strict: bool) -> Result<MalList> {
+    let line_at = |pos: u64| 1 + memchr::memchr_iter(b'\n', &data[..(pos as usize).min(data.len())]).count() as u64;
+    let fail = |pos: u64, message: String| DataError::Xml {
+        file: file.to_owned(),
+        line: line_at(pos),
+        message,
+    };
+    if data.len() > MAX_XML_BYTES {
+        return Err(fail(
+            0,
+            format!("export too large: {} bytes, at most {MAX_XML_BYTES}", data.len()),
+        ));
+    }
+    let mut reader = Reader::from_reader(data);
+    reader.config_mut().trim_text(true);
+    let mut list = MalList::default();
+    let mut path: Vec<String> = Vec::new();
+    let mut text = String::new();
+    let mut pending: Option<Pending> = None;
+    let mut saw_root = false;
+    loop {
+        let pos = reader.buffer_position();
+        let event = reader
+            .read_event()
+            .map_err(|e| fail(reader.error_position(), format!("malformed XML: {e}")))?;
+        match event {
+            Event::DocType(_) => {
+                return Err(fail(
+                    pos,
+                    "DOCTYPE declarations are not allowed (they can define entities that expand without bound)".into(),
+                ));
+            }
+            Event::Start(e) => {
+                let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
+                if path.is_empty() {
+                    if name != "myanimelist" {
+                        return Err(fail(pos, format!("expected a <myanimelist> root element, found <{name}>")));
+                    }
+                    saw_root = true;
+                }
+                if path.len() >= MAX_DEPTH {
+                    return Err(fail(pos, format!("elements nested deeper than {MAX_DEPTH}")));
+                }
+                if path.len() == 1 && name == "anime" {
+                    pending = Some(Pending {
+                        line: line_at(pos),
+                        ..Pending::default()
+                    });
+                }
+                path.push(name);
+                text.clear();
+            }
+            Event::Empty(e) => {
+                if path.is_empty() {
+                    let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
+                    return Err(fail(pos, format!("expected a <myanimelist> root element, found <{name}/>")));
+                }
+            }
+            Event::Text(t) => text.push_str(&t.decode().map_err(|e| fail(pos, format!("bad text: {e}")))?),
+            Event::CData(t) => text.push_str(&String::from_utf8_lossy(&t)),
+            Event::GeneralRef(r) => {
+                let name = r.decode().map_err(|e| fail(pos, format!("bad reference: {e}")))?;
+                if let Some(ch) = r
+                    .resolve_char_ref()
+                    .map_err(|e| fail(pos, format!("bad character reference &{name};: {e}")))?
+                {
+                    text.push(ch);
+                } else if let Some(s) = resolve_predefined_entity(&name) {
+                    text.push_str(s);
+                } else {
+                    return Err(fail(pos, format!("unknown entity &{name}; (only XML's predefined entities are allowed)")));
+                }
+            }
+            Event::End(_) => {
+                let name = path.pop().unwrap_or_default();
+                let value = std::mem::take(&mut text).trim().to_owned();
+                match (path.len(), name.as_str()) {
+                    (1, "anime") => {
+                        if let Some(p) = pending.take() {
+                            match entry(p, file) {
+                                Ok(e) => list.entries.push(e),
+                                Err(e) => handle(e, strict, &mut list.skipped)?,
+                            }
+                        }
+                    }
+                    (2, field) if path[1] == "anime" => {
+                        if let Some(p) = pending.as_mut() {
+                            let slot = match field {
+                                "series_animedb_id" => &mut p.id,
+                                "series_title" => &mut p.title,
+                                "my_score" => &mut p.score,
+                                "my_status" => &mut p.status,
+                                "my_watched_episodes" => &mut p.episodes,
+                                _ => continue,
+                            };
+                            *slot = Some(value);
+                        }
+                    }
+                    (2, "user_name") if path[1] == "myinfo" => list.user_name = Some(value),
+                    _ => {}
+                }
+            }
+            Event::Eof => {
+                if let Some(open) = path.last() {
+                    return Err(fail(data.len() as u64, format!("unexpected end of file: <{open}> is not closed")));
+                }
+                if !saw_root {
+                    return Err(fail(0, "empty export: expected a <myanimelist> root element".into()));
+                }
+                return Ok(list);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Validates one `<anime>` element.
+fn entry(p: Pending, file: &str) -> Result<ListEntry, RowError> {
+    let err = |column: &str, reason, message| RowError {
+        file: file.to_owned(),
+        line: p.line,
+        column: Some(column.to_owned()),
+        reason,
+        message,
+    };
+    let anime_id = match &p.id {
+        Some(id) => parse_id(id).map_err(|m| err("series_animedb_id", SkipReason::BadAnimeId, m))?,
+        None => {
+            return Err(err(
+                "series_animedb_id",
+                SkipReason::BadAnimeId,
+                "missing: every <anime> needs a <series_animedb_id>".into(),
+            ));
+        }
+    };
+    let score = match p.score.as_deref().map(str::trim) {
+        None | Some("") => 0,
+        Some(s) => match s.parse::<u8>() {
+            Ok(v) if v <= 10 => v,
+            _ => {
+                return Err(err(
+                    "my_score",
+                    SkipReason::BadRating,
+                    format!("expected an integer 0-10 (0 = not scored), found {}", found(s)),
+                ));
+            }
+        },
+    };
+    let status = match p.status.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(s) => Some(WatchStatus::parse(s).ok_or_else(|| {
+            err(
+                "my_status",
+                SkipReason::BadStatus,
+                format!(
+                    "expected Watching, Completed, On-Hold, Dropped or Plan to Watch, found {}",
+                    found(s)
+                ),
+            )
+        })?),
+    };
+    let watched_episodes = match p.episodes.as_deref().map(str::trim) {
+        None | Some("") => 0,
+        Some(s) => s.parse::<u32>().map_err(|_| {
+            err(
+                "my_watched_episodes",
+                SkipReason::BadField,
+                format!("expected a whole number, found {}", found(s)),
+            )
+        })?,
+    };
+    Ok(ListEntry {
+        anime_id,
+        title: p.title.filter(|t| !t.is_empty()),
+        score,
+        status,
+        watched_episodes,
+        line: p.line,
+    })
+}

@@ -70,6 +70,7 @@ fn json_report(report: &IngestReport, seconds: f64) -> serde_json::Value {
         "users": report.users,
         "rated_anime": report.rated_anime,
         "skipped": report.skipped.counts,
+        "synthetic": report.synthetic,
         "examples": report.skipped.examples,
         "files": report.files,
         "seconds": seconds,
@@ -91,7 +92,8 @@ fn print_text(report: &IngestReport, seconds: f64) {
         "synopses      {} ({} empty)",
         report.synopses, report.empty_synopses
     );
-    println!("ratings       {}", report.ratings);
+    let label = if report.synthetic { " (SYNTHETIC)" } else { "" };
+    println!("ratings       {}{label}", report.ratings);
     println!("users         {}", report.users);
     println!("rated anime   {}", report.rated_anime);
     if report.skipped.counts.is_empty() {

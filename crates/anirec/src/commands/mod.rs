@@ -1,5 +1,5 @@
 //! One module per subcommand: its arguments and what it runs.
 
 pub mod ingest;
-// pub mod split;
-// pub mod synth;
+pub mod split;
+pub mod synth;
