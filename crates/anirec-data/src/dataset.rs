@@ -74,11 +74,30 @@ pub struct LoadedCatalogue {
 impl Dataset {
     /// Opens a data folder, or a snapshot file written by `anirec ingest --snapshot`.
     pub fn open(path: &Path, opts: &IngestOptions, progress: &dyn Progress) -> Result<Dataset> {
-        if path.is_file() {
-            crate::snapshot::load(path)
-        } else {
-            Dataset::load_dir(path, opts, progress)
+        if !path.is_file() {
+            return Dataset::load_dir(path, opts, progress);
         }
+        if opts.ratings_file.is_some() {
+            return Err(DataError::Parameter {
+                name: "--ratings",
+                message: "a snapshot already holds its ratings; pass a data folder to read another file".into(),
+            });
+        }
+        let mut dataset = crate::snapshot::load(path)?;
+        dataset.apply_min_user_ratings(opts.min_user_ratings);
+        Ok(dataset)
+    }
+
+    /// Drops users with fewer than `min` ratings and updates the report's counts.
+    pub fn apply_min_user_ratings(&mut self, min: usize) {
+        if min > 1 {
+            let (kept, dropped) = std::mem::take(&mut self.ratings).with_min_user_ratings(min);
+            self.report.skipped.add(SkipReason::MinUserRatings, dropped);
+            self.ratings = kept;
+        }
+        self.report.ratings = self.ratings.len() as u64;
+        self.report.users = self.ratings.active_users() as u64;
+        self.report.rated_anime = self.ratings.rated_anime() as u64;
     }
 
     /// Reads a split written as `train.csv` / `test.csv` against the catalogue of `dir`; both
@@ -106,26 +125,22 @@ impl Dataset {
     /// (`rating_complete.csv`, else `animelist.csv`, else `rating.csv`, or `opts.ratings_file`).
     pub fn load_dir(dir: &Path, opts: &IngestOptions, progress: &dyn Progress) -> Result<Dataset> {
         let mut report = IngestReport::default();
+        let started = std::time::Instant::now();
         let loaded = load_catalogue(dir, opts.strict, &mut report)?;
+        tracing::debug!(seconds = started.elapsed().as_secs_f64(), "catalogue read");
         let ratings_path = match &opts.ratings_file {
             Some(path) => path.clone(),
             None => find_ratings_file(dir)?,
         };
-        let mut parsed = read_ratings_files(&[&ratings_path], &loaded, opts.strict, &mut report, progress)?;
-        let mut ratings = parsed.pop().unwrap_or_default();
-        if opts.min_user_ratings > 1 {
-            let (kept, dropped) = ratings.with_min_user_ratings(opts.min_user_ratings);
-            report.skipped.add(SkipReason::MinUserRatings, dropped);
-            ratings = kept;
-        }
-        report.ratings = ratings.len() as u64;
-        report.users = ratings.active_users() as u64;
-        report.rated_anime = ratings.rated_anime() as u64;
-        Ok(Dataset {
+        let mut parsed =
+            read_ratings_files(&[&ratings_path], &loaded, opts.strict, &mut report, progress)?;
+        let mut dataset = Dataset {
             catalogue: loaded.catalogue,
-            ratings,
+            ratings: parsed.pop().unwrap_or_default(),
             report,
-        })
+        };
+        dataset.apply_min_user_ratings(opts.min_user_ratings);
+        Ok(dataset)
     }
 }
 
@@ -202,7 +217,9 @@ pub fn read_ratings_files(
         progress.start(&file_name(path), size);
         report.synthetic |= crate::synth::label_path(path).is_file();
         let mut skips = Skips::default();
+        let started = std::time::Instant::now();
         let ParsedRatings { chunks, read, .. } = read_ratings(path, &opts, &mut skips)?;
+        tracing::debug!(file = %read.file, seconds = started.elapsed().as_secs_f64(), "parsed");
         report.skipped.merge(skips);
         report.files.push(read);
         sources.push(chunks);

@@ -7,6 +7,7 @@
 //! split and the synthetic full-scale generator. It knows nothing about models or HTTP.
 
 pub mod catalogue;
+pub mod csr;
 pub mod dataset;
 pub mod error;
 pub mod formats;
@@ -20,5 +21,6 @@ pub mod synth;
 pub use catalogue::{Anime, Catalogue, Season};
 pub use dataset::{Dataset, IngestOptions, Progress};
 pub use error::{DataError, RowError};
+pub use csr::Csr;
 pub use ratings::{Ratings, WatchStatus};
 pub use report::{IngestReport, SkipReason};

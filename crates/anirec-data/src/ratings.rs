@@ -10,6 +10,7 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::csr::{Csr, EntrySource, Row, bucket_by_key};
 use crate::formats::ratings::RawChunk;
 use crate::report::{SkipReason, Skips};
 
@@ -58,128 +59,6 @@ impl WatchStatus {
     /// The numeric code.
     pub fn code(self) -> u8 {
         self as u8
-    }
-}
-
-/// Compressed sparse rows: row `r` holds `indices[indptr[r]..indptr[r+1]]` and its values.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Csr {
-    /// Row offsets, `rows + 1` of them.
-    pub indptr: Vec<u64>,
-    /// Column index of each entry, ascending within a row.
-    pub indices: Vec<u32>,
-    /// Rating of each entry (0 = no score).
-    pub ratings: Vec<u8>,
-    /// Watching status of each entry, or empty when the source has none.
-    pub status: Vec<u8>,
-}
-
-/// One row of a [`Csr`].
-#[derive(Debug, Clone, Copy)]
-pub struct Row<'a> {
-    /// Column indices, ascending.
-    pub indices: &'a [u32],
-    /// Ratings (0 = no score).
-    pub ratings: &'a [u8],
-    /// Watching statuses, empty when the source has none.
-    pub status: &'a [u8],
-}
-
-impl Row<'_> {
-    /// Number of entries.
-    pub fn len(&self) -> usize {
-        self.indices.len()
-    }
-
-    /// Whether the row is empty.
-    pub fn is_empty(&self) -> bool {
-        self.indices.is_empty()
-    }
-
-    /// The rating at column `index`, if present (0 = listed without a score).
-    pub fn rating_of(&self, index: u32) -> Option<u8> {
-        self.indices
-            .binary_search(&index)
-            .ok()
-            .map(|p| self.ratings[p])
-    }
-}
-
-impl Csr {
-    /// Number of rows.
-    pub fn rows(&self) -> usize {
-        self.indptr.len().saturating_sub(1)
-    }
-
-    /// Number of entries.
-    pub fn nnz(&self) -> usize {
-        self.indices.len()
-    }
-
-    /// Row `r`.
-    pub fn row(&self, r: usize) -> Row<'_> {
-        let (a, b) = (self.indptr[r] as usize, self.indptr[r + 1] as usize);
-        Row {
-            indices: &self.indices[a..b],
-            ratings: &self.ratings[a..b],
-            status: if self.status.is_empty() {
-                &[]
-            } else {
-                &self.status[a..b]
-            },
-        }
-    }
-
-    /// The transpose, with `columns` rows; rows of the result are ascending.
-    pub fn transpose(&self, columns: usize) -> Csr {
-        let mut counts = vec![0u64; columns + 1];
-        for &c in &self.indices {
-            counts[c as usize + 1] += 1;
-        }
-        for i in 0..columns {
-            counts[i + 1] += counts[i];
-        }
-        let indptr = counts.clone();
-        let mut cursor = counts;
-        let nnz = self.nnz();
-        let mut indices = vec![0u32; nnz];
-        let mut ratings = vec![0u8; nnz];
-        let mut status = vec![0u8; if self.status.is_empty() { 0 } else { nnz }];
-        for r in 0..self.rows() {
-            let (a, b) = (self.indptr[r] as usize, self.indptr[r + 1] as usize);
-            for p in a..b {
-                let c = self.indices[p] as usize;
-                let q = cursor[c] as usize;
-                cursor[c] += 1;
-                indices[q] = r as u32;
-                ratings[q] = self.ratings[p];
-                if !status.is_empty() {
-                    status[q] = self.status[p];
-                }
-            }
-        }
-        Csr {
-            indptr,
-            indices,
-            ratings,
-            status,
-        }
-    }
-
-    /// Keeps only the rows for which `keep` is true (renumbering them in order).
-    fn retain_rows(&self, keep: &[bool]) -> Csr {
-        let mut out = Csr {
-            indptr: vec![0],
-            ..Csr::default()
-        };
-        for (r, _) in keep.iter().enumerate().filter(|(_, k)| **k) {
-            let row = self.row(r);
-            out.indices.extend_from_slice(row.indices);
-            out.ratings.extend_from_slice(row.ratings);
-            out.status.extend_from_slice(row.status);
-            out.indptr.push(out.indices.len() as u64);
-        }
-        out
     }
 }
 
@@ -381,6 +260,7 @@ impl UserMap {
 /// space. Repeated (user, anime) pairs within a source keep the last row; the dropped ones are
 /// counted as [`SkipReason::Duplicate`].
 pub fn build(mut sources: Vec<Vec<RawChunk>>, n_anime: usize, skips: &mut Skips) -> Vec<Ratings> {
+    let started = std::time::Instant::now();
     let map = UserMap::build(&sources);
     let n_users = map.ids.len();
     sources.par_iter_mut().flatten().for_each(|chunk| {
@@ -388,46 +268,51 @@ pub fn build(mut sources: Vec<Vec<RawChunk>>, n_anime: usize, skips: &mut Skips)
             *u = map.index(*u);
         }
     });
+    tracing::debug!(users = n_users, seconds = started.elapsed().as_secs_f64(), "user ids encoded");
     sources
         .into_iter()
         .map(|chunks| {
+            let started = std::time::Instant::now();
             let (by_user, duplicates) = user_rows(chunks, n_users);
+            tracing::debug!(seconds = started.elapsed().as_secs_f64(), "rows by user built");
             skips.add(SkipReason::Duplicate, duplicates);
-            Ratings::from_user_rows(map.ids.clone(), n_anime, by_user)
+            let started = std::time::Instant::now();
+            let ratings = Ratings::from_user_rows(map.ids.clone(), n_anime, by_user);
+            tracing::debug!(seconds = started.elapsed().as_secs_f64(), "rows by anime built");
+            ratings
         })
         .collect()
+}
+
+/// Consecutive parsed chunks, as a block of (user, anime, rating, status) entries.
+struct ChunkGroup<'a>(&'a [RawChunk]);
+
+impl EntrySource for ChunkGroup<'_> {
+    fn for_each(&self, mut f: impl FnMut(u32, u32, u8, u8)) {
+        for chunk in self.0 {
+            let with_status = !chunk.status.is_empty();
+            for i in 0..chunk.len() {
+                let st = if with_status { chunk.status[i] } else { 0 };
+                f(chunk.users[i], chunk.anime[i], chunk.ratings[i], st);
+            }
+        }
+    }
 }
 
 /// Gathers rows by user (file order within a user), then sorts each row and drops repeats.
 fn user_rows(chunks: Vec<RawChunk>, n_users: usize) -> (Csr, u64) {
     let with_status = chunks.iter().any(|c| !c.status.is_empty());
-    let mut indptr = vec![0u64; n_users + 1];
-    for chunk in &chunks {
-        for &u in &chunk.users {
-            indptr[u as usize + 1] += 1;
-        }
-    }
-    for i in 0..n_users {
-        indptr[i + 1] += indptr[i];
-    }
-    let nnz = indptr[n_users] as usize;
-    let mut indices = vec![0u32; nnz];
-    let mut ratings = vec![0u8; nnz];
-    let mut status = vec![0u8; if with_status { nnz } else { 0 }];
-    let mut cursor = indptr[..n_users].to_vec();
-    for chunk in chunks {
-        for i in 0..chunk.len() {
-            let u = chunk.users[i] as usize;
-            let p = cursor[u] as usize;
-            cursor[u] += 1;
-            indices[p] = chunk.anime[i];
-            ratings[p] = chunk.ratings[i];
-            if with_status {
-                status[p] = chunk.status[i];
-            }
-        }
-    }
-    drop(cursor);
+    let per_group = chunks.len().div_ceil(rayon::current_num_threads() * 2).max(1);
+    let groups: Vec<ChunkGroup> = chunks.chunks(per_group).map(ChunkGroup).collect();
+    let Csr {
+        mut indptr,
+        mut indices,
+        mut ratings,
+        mut status,
+    } = bucket_by_key(&groups, n_users, with_status);
+    drop(groups);
+    drop(chunks);
+    let nnz = indices.len();
 
     // Sort each row by anime; among repeats the last row in file order wins.
     let kept: Vec<u64> = {

@@ -27,7 +27,8 @@ use serde::{Deserialize, Serialize};
 use crate::catalogue::Catalogue;
 use crate::dataset::Dataset;
 use crate::error::{DataError, Result};
-use crate::ratings::{Csr, Ratings};
+use crate::csr::Csr;
+use crate::ratings::Ratings;
 use crate::report::IngestReport;
 
 /// The first eight bytes of every snapshot.

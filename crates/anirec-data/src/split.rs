@@ -9,7 +9,8 @@ use rayon::prelude::*;
 
 use crate::catalogue::Catalogue;
 use crate::error::{DataError, Result};
-use crate::ratings::{Csr, Ratings};
+use crate::csr::Csr;
+use crate::ratings::Ratings;
 use crate::rng::Rng;
 use crate::snapshot::write_atomic;
 

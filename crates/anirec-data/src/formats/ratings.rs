@@ -239,10 +239,10 @@ pub fn read_ratings(path: &Path, opts: &ParseOptions, skips: &mut Skips) -> Resu
     };
     let mut chunks: Vec<RawChunk> = (0..n_chunks)
         .into_par_iter()
-        .map(|k| {
+        .map_init(Vec::new, |buf, k| {
             let start = k * CHUNK_BYTES;
             let end = ((k + 1) * CHUNK_BYTES).min(size);
-            let chunk = ctx.parse(start, end);
+            let chunk = ctx.parse(start, end, buf);
             opts.progress.advance(end - start);
             chunk
         })
@@ -295,12 +295,13 @@ struct ChunkContext<'a> {
 }
 
 impl ChunkContext<'_> {
-    /// Parses the rows that start in `[start, end)`.
-    fn parse(&self, start: u64, end: u64) -> std::io::Result<RawChunk> {
+    /// Parses the rows that start in `[start, end)`, reading through the reusable buffer `buf`.
+    fn parse(&self, start: u64, end: u64, buf: &mut Vec<u8>) -> std::io::Result<RawChunk> {
         // Read from one byte before the range so a row start right at `start` is recognised.
         let from = start.saturating_sub(1);
-        let mut buf = vec![0u8; (end - from) as usize];
-        self.file.read_exact_at(&mut buf, from)?;
+        buf.clear();
+        buf.resize((end - from) as usize, 0);
+        self.file.read_exact_at(buf, from)?;
         let mut chunk = RawChunk {
             newlines: memchr::memchr_iter(b'\n', &buf[(start - from) as usize..]).count() as u64,
             ..RawChunk::default()
@@ -313,23 +314,27 @@ impl ChunkContext<'_> {
             chunk.status.reserve(expected_rows);
         }
 
-        // First row start (file offset) and newlines between `start` and it.
+        // First row start (buffer offset) and newlines between `start` and it.
         let (mut pos, mut line_offset) = if start == 0 {
-            (self.header_end, 1)
+            (self.header_end as usize, 1)
         } else {
-            match memchr::memchr(b'\n', &buf) {
-                Some(i) => {
-                    let row_start = from + i as u64 + 1;
-                    (row_start, u64::from(row_start > start))
-                }
+            match memchr::memchr(b'\n', buf) {
+                Some(i) => (i + 1, u64::from(from + i as u64 + 1 > start)),
                 None => return Ok(chunk),
             }
         };
-        while pos < end {
-            let local = (pos - from) as usize;
+        let end_local = (end - from) as usize;
+        while pos < end_local {
+            let at_eof = from + buf.len() as u64 == self.size;
+            if let Some(next) = self.fast_row(buf, pos, at_eof, &mut chunk) {
+                pos = next;
+                line_offset += 1;
+                continue;
+            }
+            // Anything unusual: find the whole line (reading on past the range if needed).
             let line_end = loop {
-                if let Some(i) = memchr::memchr(b'\n', &buf[local..]) {
-                    break Some(local + i);
+                if let Some(i) = memchr::memchr(b'\n', &buf[pos..]) {
+                    break Some(pos + i);
                 }
                 let read_to = from + buf.len() as u64;
                 if read_to >= self.size {
@@ -340,63 +345,54 @@ impl ChunkContext<'_> {
                 buf.resize(old + more, 0);
                 self.file.read_exact_at(&mut buf[old..], read_to)?;
             };
-            let line = &buf[local..line_end.unwrap_or(buf.len())];
-            if !self.fast_row(line, &mut chunk) {
-                self.slow_row(line, line_offset, &mut chunk);
-            }
+            let line = &buf[pos..line_end.unwrap_or(buf.len())];
+            self.slow_row(line, line_offset, &mut chunk);
             line_offset += 1;
-            pos = match line_end {
-                Some(i) => from + i as u64 + 1,
-                None => self.size,
-            };
+            pos = line_end.map_or(usize::MAX, |i| i + 1);
         }
         Ok(chunk)
     }
 
-    /// Parses a well-formed row without allocating. Returns false to hand the row to `slow_row`.
+    /// Parses a well-formed row starting at `buf[i]` without allocating and returns where the
+    /// next row starts; `None` hands the row to `slow_row`. A row must end with a newline unless
+    /// the buffer ends where the file does.
     #[inline]
-    fn fast_row(&self, line: &[u8], chunk: &mut RawChunk) -> bool {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let mut i = 0;
-        let Some(user) = digits(line, &mut i) else { return false };
-        if line.get(i) != Some(&b',') {
-            return false;
-        }
-        i += 1;
-        let Some(anime) = digits(line, &mut i) else { return false };
-        if line.get(i) != Some(&b',') {
-            return false;
-        }
-        i += 1;
-        let negative = line.get(i) == Some(&b'-');
+    fn fast_row(&self, buf: &[u8], mut i: usize, at_eof: bool, chunk: &mut RawChunk) -> Option<usize> {
+        let user = digits(buf, &mut i)?;
+        expect(buf, &mut i, b',')?;
+        let anime = digits(buf, &mut i)?;
+        expect(buf, &mut i, b',')?;
+        let negative = buf.get(i) == Some(&b'-');
         i += usize::from(negative);
-        let Some(value) = digits(line, &mut i) else { return false };
-        let value = if negative { -(value as i64) } else { value as i64 };
-        let Some(rating) = self.layout.rating(value) else { return false };
+        let value = digits(buf, &mut i)? as i64;
+        let rating = self.layout.rating(if negative { -value } else { value })?;
         let mut status = 0u8;
         if self.layout.has_status() {
-            if line.get(i) != Some(&b',') {
-                return false;
+            expect(buf, &mut i, b',')?;
+            let code = digits(buf, &mut i)?;
+            if !valid_status(code as i64) {
+                return None;
             }
-            i += 1;
-            let Some(code) = digits(line, &mut i) else { return false };
-            if !valid_status(code as i64) || line.get(i) != Some(&b',') {
-                return false;
-            }
-            i += 1;
-            if digits(line, &mut i).is_none() {
-                return false;
-            }
+            expect(buf, &mut i, b',')?;
+            digits(buf, &mut i)?;
             status = code as u8;
         }
-        if i != line.len() || user > MAX_ID as u64 || anime > MAX_ID as u64 {
-            return false;
+        if buf.get(i) == Some(&b'\r') {
+            i += 1;
+        }
+        let next = match buf.get(i) {
+            Some(b'\n') => i + 1,
+            None if at_eof => i,
+            _ => return None,
+        };
+        if user > MAX_ID as u64 || anime > MAX_ID as u64 {
+            return None;
         }
         self.keep(chunk, user as u32, anime as u32, rating, status);
-        true
+        Some(next)
     }
 
-    #[inline]
+    #[inline(always)]
     fn keep(&self, chunk: &mut RawChunk, user: u32, anime: u32, rating: u8, status: u8) {
         let index = self
             .opts
@@ -517,8 +513,14 @@ impl ChunkContext<'_> {
     }
 }
 
-/// Reads 1 to 10 ASCII digits at `*i`, advancing it. `None` when there is no digit or too many.
+/// Steps over `byte` at `*i`, or `None` when something else is there.
 #[inline]
+fn expect(buf: &[u8], i: &mut usize, byte: u8) -> Option<()> {
+    (buf.get(*i) == Some(&byte)).then(|| *i += 1)
+}
+
+/// Reads 1 to 10 ASCII digits at `*i`, advancing it. `None` when there is no digit or too many.
+#[inline(always)]
 fn digits(line: &[u8], i: &mut usize) -> Option<u64> {
     let start = *i;
     let mut value = 0u64;

@@ -12,7 +12,8 @@ use crate::progress::Bar;
 /// Arguments of `anirec ingest`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Data folder (anime.csv, anime_with_synopsis.csv, rating_complete.csv | animelist.csv | rating.csv).
+    /// Data folder (anime.csv, anime_with_synopsis.csv, rating_complete.csv | animelist.csv | rating.csv),
+    /// or a snapshot file.
     #[arg(long)]
     pub data: PathBuf,
     /// Read ratings from this file instead of the folder's ratings file.
@@ -41,7 +42,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let started = Instant::now();
     let bar = Bar::new();
-    let dataset = Dataset::load_dir(&args.data, &opts, &bar);
+    let dataset = Dataset::open(&args.data, &opts, &bar);
     bar.finish();
     let dataset = dataset.with_context(|| format!("reading {}", args.data.display()))?;
     let seconds = started.elapsed().as_secs_f64();
