@@ -283,7 +283,10 @@ mod tests {
 
     #[test]
     fn lists_drop_unknown_and_blanks() {
-        assert_eq!(parse_list("Action, Adventure,  Comedy"), ["Action", "Adventure", "Comedy"]);
+        assert_eq!(
+            parse_list("Action, Adventure,  Comedy"),
+            ["Action", "Adventure", "Comedy"]
+        );
         assert!(parse_list("Unknown").is_empty());
         assert!(parse_list("None found, add some").is_empty());
     }

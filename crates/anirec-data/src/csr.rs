@@ -91,7 +91,6 @@ impl Csr {
     }
 }
 
-
 /// Entries grouped in ordered blocks: the input of [`bucket_by_key`].
 pub trait EntrySource: Sync {
     /// Calls `f(key, index, rating, status)` for every entry of the block, in order.
@@ -199,7 +198,11 @@ impl EntrySource for RowRange<'_> {
             let idx = &self.csr.indices[a..b];
             let rat = &self.csr.ratings[a..b];
             for i in 0..idx.len() {
-                let st = if with_status { self.csr.status[a + i] } else { 0 };
+                let st = if with_status {
+                    self.csr.status[a + i]
+                } else {
+                    0
+                };
                 f(idx[i], r as u32, rat[i], st);
             }
         }
@@ -229,7 +232,10 @@ fn balanced_row_ranges(csr: &Csr, parts: usize) -> Vec<std::ops::Range<usize>> {
         let end = if p == parts {
             rows
         } else {
-            csr.indptr.partition_point(|&x| x < target).saturating_sub(1).clamp(start, rows)
+            csr.indptr
+                .partition_point(|&x| x < target)
+                .saturating_sub(1)
+                .clamp(start, rows)
         };
         if end > start || (p == parts && start < rows) {
             ranges.push(start..end);
@@ -261,7 +267,12 @@ mod tests {
     #[test]
     fn transpose_twice_is_identity_and_rows_stay_sorted() {
         let rows: Vec<Vec<(u32, u8)>> = (0..50u32)
-            .map(|r| (0..7u32).filter(|c| (r * 3 + c) % 4 != 0).map(|c| (c, (r % 10 + 1) as u8)).collect())
+            .map(|r| {
+                (0..7u32)
+                    .filter(|c| (r * 3 + c) % 4 != 0)
+                    .map(|c| (c, (r % 10 + 1) as u8))
+                    .collect()
+            })
             .collect();
         let refs: Vec<&[(u32, u8)]> = rows.iter().map(Vec::as_slice).collect();
         let m = csr(&refs);

@@ -54,8 +54,10 @@ pub struct Dataset {
 
 /// The name of a file (for messages), or the whole path when it has none.
 pub fn file_name(path: &Path) -> String {
-    path.file_name()
-        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }
 
 /// Reads a whole file.
@@ -80,7 +82,9 @@ impl Dataset {
         if opts.ratings_file.is_some() {
             return Err(DataError::Parameter {
                 name: "--ratings",
-                message: "a snapshot already holds its ratings; pass a data folder to read another file".into(),
+                message:
+                    "a snapshot already holds its ratings; pass a data folder to read another file"
+                        .into(),
             });
         }
         let mut dataset = crate::snapshot::load(path)?;
@@ -112,13 +116,18 @@ impl Dataset {
     ) -> Result<(Catalogue, IngestReport, crate::split::Split)> {
         let mut report = IngestReport::default();
         let loaded = load_catalogue(dir, strict, &mut report)?;
-        let mut stores = read_ratings_files(&[train, test], &loaded, strict, &mut report, progress)?;
+        let mut stores =
+            read_ratings_files(&[train, test], &loaded, strict, &mut report, progress)?;
         let test = stores.pop().unwrap_or_default();
         let train = stores.pop().unwrap_or_default();
         report.ratings = train.len() as u64;
         report.users = train.active_users() as u64;
         report.rated_anime = train.rated_anime() as u64;
-        Ok((loaded.catalogue, report, crate::split::Split { train, test }))
+        Ok((
+            loaded.catalogue,
+            report,
+            crate::split::Split { train, test },
+        ))
     }
 
     /// Reads a data folder: `anime.csv`, `anime_with_synopsis.csv` when present, and the ratings
@@ -132,8 +141,13 @@ impl Dataset {
             Some(path) => path.clone(),
             None => find_ratings_file(dir)?,
         };
-        let mut parsed =
-            read_ratings_files(&[&ratings_path], &loaded, opts.strict, &mut report, progress)?;
+        let mut parsed = read_ratings_files(
+            &[&ratings_path],
+            &loaded,
+            opts.strict,
+            &mut report,
+            progress,
+        )?;
         let mut dataset = Dataset {
             catalogue: loaded.catalogue,
             ratings: parsed.pop().unwrap_or_default(),
@@ -152,12 +166,19 @@ pub fn find_ratings_file(dir: &Path) -> Result<PathBuf> {
         .find(|p| p.is_file())
         .ok_or_else(|| DataError::MissingFile {
             dir: dir.to_owned(),
-            message: format!("no ratings file: expected one of {}", RATINGS_FILES.join(", ")),
+            message: format!(
+                "no ratings file: expected one of {}",
+                RATINGS_FILES.join(", ")
+            ),
         })
 }
 
 /// Reads `anime.csv` and, when present, `anime_with_synopsis.csv` of a folder.
-pub fn load_catalogue(dir: &Path, strict: bool, report: &mut IngestReport) -> Result<LoadedCatalogue> {
+pub fn load_catalogue(
+    dir: &Path,
+    strict: bool,
+    report: &mut IngestReport,
+) -> Result<LoadedCatalogue> {
     let path = dir.join(CATALOGUE_FILE);
     if !path.is_file() {
         return Err(DataError::MissingFile {
@@ -176,8 +197,12 @@ pub fn load_catalogue(dir: &Path, strict: bool, report: &mut IngestReport) -> Re
     let synopsis_path = dir.join(SYNOPSIS_FILE);
     if synopsis_path.is_file() {
         let data = read_file(&synopsis_path)?;
-        let synopses =
-            mal2020::read_synopses(&data, &file_name(&synopsis_path), strict, &mut report.skipped)?;
+        let synopses = mal2020::read_synopses(
+            &data,
+            &file_name(&synopsis_path),
+            strict,
+            &mut report.skipped,
+        )?;
         report.files.push(synopses.read);
         for (id, text) in synopses.entries {
             match catalogue.index_of(id) {

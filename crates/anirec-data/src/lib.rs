@@ -19,8 +19,8 @@ pub mod split;
 pub mod synth;
 
 pub use catalogue::{Anime, Catalogue, Season};
+pub use csr::Csr;
 pub use dataset::{Dataset, IngestOptions, Progress};
 pub use error::{DataError, RowError};
-pub use csr::Csr;
 pub use ratings::{Ratings, WatchStatus};
 pub use report::{IngestReport, SkipReason};

@@ -45,7 +45,10 @@ impl WatchStatus {
 
     /// From the words of a list export (`Completed`, `On-Hold`, `Plan to Watch`, ...) or a code.
     pub fn parse(text: &str) -> Option<WatchStatus> {
-        let t = text.trim().to_ascii_lowercase().replace(['-', ' ', '_'], "");
+        let t = text
+            .trim()
+            .to_ascii_lowercase()
+            .replace(['-', ' ', '_'], "");
         match t.as_str() {
             "watching" | "currentlywatching" => Some(WatchStatus::Watching),
             "completed" => Some(WatchStatus::Completed),
@@ -100,9 +103,13 @@ impl Ratings {
     /// Meant for tests and small inputs.
     pub fn from_triples(n_anime: usize, triples: &[(u32, u32, u8)]) -> Ratings {
         let mut skips = Skips::default();
-        build(vec![vec![RawChunk::from_rows(triples)]], n_anime, &mut skips)
-            .pop()
-            .unwrap_or_default()
+        build(
+            vec![vec![RawChunk::from_rows(triples)]],
+            n_anime,
+            &mut skips,
+        )
+        .pop()
+        .unwrap_or_default()
     }
 
     /// Number of users (rows), including users with no rating in this store.
@@ -202,7 +209,10 @@ impl Ratings {
             .filter(|(_, k)| **k)
             .map(|(id, _)| *id)
             .collect();
-        (Ratings::from_user_rows(user_ids, self.n_anime, by_user), dropped)
+        (
+            Ratings::from_user_rows(user_ids, self.n_anime, by_user),
+            dropped,
+        )
     }
 }
 
@@ -268,17 +278,27 @@ pub fn build(mut sources: Vec<Vec<RawChunk>>, n_anime: usize, skips: &mut Skips)
             *u = map.index(*u);
         }
     });
-    tracing::debug!(users = n_users, seconds = started.elapsed().as_secs_f64(), "user ids encoded");
+    tracing::debug!(
+        users = n_users,
+        seconds = started.elapsed().as_secs_f64(),
+        "user ids encoded"
+    );
     sources
         .into_iter()
         .map(|chunks| {
             let started = std::time::Instant::now();
             let (by_user, duplicates) = user_rows(chunks, n_users);
-            tracing::debug!(seconds = started.elapsed().as_secs_f64(), "rows by user built");
+            tracing::debug!(
+                seconds = started.elapsed().as_secs_f64(),
+                "rows by user built"
+            );
             skips.add(SkipReason::Duplicate, duplicates);
             let started = std::time::Instant::now();
             let ratings = Ratings::from_user_rows(map.ids.clone(), n_anime, by_user);
-            tracing::debug!(seconds = started.elapsed().as_secs_f64(), "rows by anime built");
+            tracing::debug!(
+                seconds = started.elapsed().as_secs_f64(),
+                "rows by anime built"
+            );
             ratings
         })
         .collect()
@@ -302,7 +322,10 @@ impl EntrySource for ChunkGroup<'_> {
 /// Gathers rows by user (file order within a user), then sorts each row and drops repeats.
 fn user_rows(chunks: Vec<RawChunk>, n_users: usize) -> (Csr, u64) {
     let with_status = chunks.iter().any(|c| !c.status.is_empty());
-    let per_group = chunks.len().div_ceil(rayon::current_num_threads() * 2).max(1);
+    let per_group = chunks
+        .len()
+        .div_ceil(rayon::current_num_threads() * 2)
+        .max(1);
     let groups: Vec<ChunkGroup> = chunks.chunks(per_group).map(ChunkGroup).collect();
     let Csr {
         mut indptr,
@@ -411,7 +434,10 @@ mod tests {
     fn repeated_pairs_keep_the_last_row() {
         let chunk = RawChunk::from_rows;
         // The repeat spans two chunks: file order decides.
-        let sources = vec![vec![chunk(&[(1, 2, 4), (1, 0, 8)]), chunk(&[(1, 2, 9), (2, 2, 1)])]];
+        let sources = vec![vec![
+            chunk(&[(1, 2, 4), (1, 0, 8)]),
+            chunk(&[(1, 2, 9), (2, 2, 1)]),
+        ]];
         let mut skips = Skips::default();
         let r = build(sources, 3, &mut skips).remove(0);
         assert_eq!(skips.get(SkipReason::Duplicate), 1);
@@ -434,7 +460,10 @@ mod tests {
 
     #[test]
     fn watch_status_words_and_codes() {
-        assert_eq!(WatchStatus::parse("Plan to Watch"), Some(WatchStatus::PlanToWatch));
+        assert_eq!(
+            WatchStatus::parse("Plan to Watch"),
+            Some(WatchStatus::PlanToWatch)
+        );
         assert_eq!(WatchStatus::parse("On-Hold"), Some(WatchStatus::OnHold));
         assert_eq!(WatchStatus::parse("2"), Some(WatchStatus::Completed));
         assert_eq!(WatchStatus::parse("5"), None);

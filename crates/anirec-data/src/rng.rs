@@ -95,7 +95,10 @@ mod tests {
         for _ in 0..100_000 {
             counts[r.below(10) as usize] += 1;
         }
-        assert!(counts.iter().all(|&c| (9_000..11_000).contains(&c)), "{counts:?}");
+        assert!(
+            counts.iter().all(|&c| (9_000..11_000).contains(&c)),
+            "{counts:?}"
+        );
         let mean: f64 = (0..100_000).map(|_| r.normal()).sum::<f64>() / 100_000.0;
         assert!(mean.abs() < 0.02, "{mean}");
     }

@@ -25,9 +25,9 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::catalogue::Catalogue;
+use crate::csr::Csr;
 use crate::dataset::Dataset;
 use crate::error::{DataError, Result};
-use crate::csr::Csr;
 use crate::ratings::Ratings;
 use crate::report::IngestReport;
 
@@ -69,11 +69,16 @@ struct Header {
 /// Writes `dataset` to `path` atomically.
 pub fn save(dataset: &Dataset, path: &Path) -> Result<()> {
     if cfg!(target_endian = "big") {
-        return Err(snapshot_error(path, "snapshots are written on little-endian machines only"));
+        return Err(snapshot_error(
+            path,
+            "snapshots are written on little-endian machines only",
+        ));
     }
     let r = &dataset.ratings;
-    let catalogue_json = serde_json::to_vec(&dataset.catalogue).map_err(|e| snapshot_error(path, &e.to_string()))?;
-    let report_json = serde_json::to_vec(&dataset.report).map_err(|e| snapshot_error(path, &e.to_string()))?;
+    let catalogue_json =
+        serde_json::to_vec(&dataset.catalogue).map_err(|e| snapshot_error(path, &e.to_string()))?;
+    let report_json =
+        serde_json::to_vec(&dataset.report).map_err(|e| snapshot_error(path, &e.to_string()))?;
     let (u, a) = (r.by_user(), r.by_anime());
     let bodies: [&[u8]; 11] = [
         bytemuck::cast_slice(r.user_ids()),
@@ -107,7 +112,8 @@ pub fn save(dataset: &Dataset, path: &Path) -> Result<()> {
         n_ratings: r.len() as u64,
         sections,
     };
-    let mut header_json = serde_json::to_vec(&header).map_err(|e| snapshot_error(path, &e.to_string()))?;
+    let mut header_json =
+        serde_json::to_vec(&header).map_err(|e| snapshot_error(path, &e.to_string()))?;
     // Pad so the first section starts at a multiple of 8.
     while (16 + header_json.len()) % 8 != 0 {
         header_json.push(b' ');
@@ -133,7 +139,10 @@ pub fn write_atomic(
     path: &Path,
     write: impl FnOnce(&mut std::io::BufWriter<File>) -> std::io::Result<()>,
 ) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let tmp = dir.join(format!(
         ".{}.tmp-{}",
         crate::dataset::file_name(path),
@@ -166,7 +175,10 @@ fn snapshot_error(path: &Path, message: &str) -> DataError {
 /// Loads a snapshot written by [`save`], verifying it.
 pub fn load(path: &Path) -> Result<Dataset> {
     if cfg!(target_endian = "big") {
-        return Err(snapshot_error(path, "snapshots are read on little-endian machines only"));
+        return Err(snapshot_error(
+            path,
+            "snapshots are read on little-endian machines only",
+        ));
     }
     let bad = |m: &str| snapshot_error(path, m);
     let file = File::open(path).map_err(|e| DataError::io(path, e))?;
@@ -191,8 +203,8 @@ pub fn load(path: &Path) -> Result<Dataset> {
     let mut header_bytes = vec![0u8; header_len as usize];
     file.read_exact_at(&mut header_bytes, 16)
         .map_err(|e| DataError::io(path, e))?;
-    let header: Header = serde_json::from_slice(&header_bytes)
-        .map_err(|e| bad(&format!("corrupt header: {e}")))?;
+    let header: Header =
+        serde_json::from_slice(&header_bytes).map_err(|e| bad(&format!("corrupt header: {e}")))?;
     let names: Vec<&str> = header.sections.iter().map(|s| s.name.as_str()).collect();
     if names != SECTIONS {
         return Err(bad("corrupt header: unexpected sections"));
@@ -222,7 +234,10 @@ pub fn load(path: &Path) -> Result<Dataset> {
     let read_typed = |i: usize, out: &mut [u8]| -> Result<()> {
         let s = &header.sections[i];
         if out.len() as u64 != s.len {
-            return Err(bad(&format!("corrupt header: section {} has the wrong length", s.name)));
+            return Err(bad(&format!(
+                "corrupt header: section {} has the wrong length",
+                s.name
+            )));
         }
         file.read_exact_at(out, base + s.offset)
             .map_err(|e| DataError::io(path, e))
@@ -270,15 +285,17 @@ pub fn load(path: &Path) -> Result<Dataset> {
         typed?;
         blobs.extend(json?);
     }
-    let mut catalogue: Catalogue = serde_json::from_slice(&blobs[0])
-        .map_err(|e| bad(&format!("corrupt catalogue: {e}")))?;
+    let mut catalogue: Catalogue =
+        serde_json::from_slice(&blobs[0]).map_err(|e| bad(&format!("corrupt catalogue: {e}")))?;
     catalogue.reindex();
     let report: IngestReport =
         serde_json::from_slice(&blobs[1]).map_err(|e| bad(&format!("corrupt report: {e}")))?;
     check_csr(&user_side, n_anime).map_err(|m| bad(&m))?;
     check_csr(&anime_side, n_users).map_err(|m| bad(&m))?;
     if catalogue.len() != n_anime {
-        return Err(bad("corrupt: catalogue and ratings disagree on the number of anime"));
+        return Err(bad(
+            "corrupt: catalogue and ratings disagree on the number of anime",
+        ));
     }
     Ok(Dataset {
         catalogue,
@@ -302,7 +319,10 @@ fn check_crc(section: &Section, bytes: &[u8], path: &Path) -> Result<()> {
     } else {
         Err(snapshot_error(
             path,
-            &format!("checksum mismatch in section {}: the file is corrupt", section.name),
+            &format!(
+                "checksum mismatch in section {}: the file is corrupt",
+                section.name
+            ),
         ))
     }
 }

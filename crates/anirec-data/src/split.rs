@@ -8,8 +8,8 @@ use std::path::Path;
 use rayon::prelude::*;
 
 use crate::catalogue::Catalogue;
-use crate::error::{DataError, Result};
 use crate::csr::Csr;
+use crate::error::{DataError, Result};
 use crate::ratings::Ratings;
 use crate::rng::Rng;
 use crate::snapshot::write_atomic;

@@ -124,8 +124,10 @@ impl Alias {
 fn normal_cdf(z: f64) -> f64 {
     let x = z.abs() / std::f64::consts::SQRT_2;
     let t = 1.0 / (1.0 + 0.327_591_1 * x);
-    let poly = t * (0.254_829_592
-        + t * (-0.284_496_736 + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+    let poly = t
+        * (0.254_829_592
+            + t * (-0.284_496_736
+                + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
     let erf = 1.0 - poly * (-x * x).exp();
     0.5 * (1.0 + if z >= 0.0 { erf } else { -erf })
 }
@@ -150,7 +152,8 @@ impl Model {
         if eligible.len() < 2 {
             return Err(DataError::Parameter {
                 name: "--catalog",
-                message: "the catalogue needs at least two anime with Members or Completed counts".into(),
+                message: "the catalogue needs at least two anime with Members or Completed counts"
+                    .into(),
             });
         }
         let n = eligible.len();
@@ -335,7 +338,9 @@ pub fn generate(
                 .par_iter()
                 .map(|&b| {
                     let text = block_text(&model, cfg, &counts, b);
-                    let rows: u64 = user_range(b, cfg.users).map(|u| counts[u as usize] as u64).sum();
+                    let rows: u64 = user_range(b, cfg.users)
+                        .map(|u| counts[u as usize] as u64)
+                        .sum();
                     progress.advance(rows);
                     text
                 })
@@ -353,7 +358,8 @@ pub fn generate(
         written: cfg.ratings,
     };
     let label_file = label_path(out);
-    let json = serde_json::to_vec_pretty(&label).map_err(|e| DataError::io(&label_file, std::io::Error::other(e)))?;
+    let json = serde_json::to_vec_pretty(&label)
+        .map_err(|e| DataError::io(&label_file, std::io::Error::other(e)))?;
     write_atomic(&label_file, |f| f.write_all(&json))?;
     Ok(SynthSummary {
         ratings: cfg.ratings,
@@ -375,7 +381,9 @@ fn block_text(model: &Model, cfg: &SynthConfig, counts: &[u32], block: u32) -> V
     let mut picked: Vec<u32> = Vec::new();
     let mut rows: Vec<(u32, u8)> = Vec::new();
     let mut text = Vec::with_capacity(counts[block as usize * BLOCK_USERS as usize] as usize * 16);
-    let noise = (1.0 - cfg.score_taste.powi(2) - cfg.score_bias.powi(2)).max(0.0).sqrt();
+    let noise = (1.0 - cfg.score_taste.powi(2) - cfg.score_bias.powi(2))
+        .max(0.0)
+        .sqrt();
     for user in user_range(block, cfg.users) {
         let mut rng = Rng::for_item(cfg.seed, user as u64);
         let main = rng.below(k as u64) as usize;

@@ -23,7 +23,9 @@ fn strict_error(rows: &[u8]) -> String {
 fn lenient(rows: &[u8]) -> Dataset {
     let mut data = HEADER.as_bytes().to_vec();
     data.extend_from_slice(rows);
-    Scratch::with_ratings(&data).load(false).expect("lenient ingest")
+    Scratch::with_ratings(&data)
+        .load(false)
+        .expect("lenient ingest")
 }
 
 fn skipped(d: &Dataset, reason: SkipReason) -> u64 {
@@ -114,7 +116,10 @@ fn negative_and_huge_ids() {
 #[test]
 fn empty_file_and_header_only() {
     for strict in [true, false] {
-        let err = Scratch::with_ratings(b"").load(strict).unwrap_err().to_string();
+        let err = Scratch::with_ratings(b"")
+            .load(strict)
+            .unwrap_err()
+            .to_string();
         assert!(
             err.starts_with("rating_complete.csv: empty file: expected a header line"),
             "{err}"
@@ -123,7 +128,10 @@ fn empty_file_and_header_only() {
     let d = Scratch::with_ratings(HEADER.as_bytes()).load(true).unwrap();
     assert_eq!(d.report.ratings, 0);
     assert_eq!(d.report.users, 0);
-    let err = Scratch::with_file("anime.csv", b"").load(true).unwrap_err().to_string();
+    let err = Scratch::with_file("anime.csv", b"")
+        .load(true)
+        .unwrap_err()
+        .to_string();
     assert!(err.starts_with("anime.csv: empty file"), "{err}");
 }
 
@@ -147,13 +155,24 @@ fn invalid_utf8() {
 
 #[test]
 fn unknown_header() {
-    let err = Scratch::with_ratings(b"a,b,c\n1,2,3\n").load(false).unwrap_err().to_string();
+    let err = Scratch::with_ratings(b"a,b,c\n1,2,3\n")
+        .load(false)
+        .unwrap_err()
+        .to_string();
     assert_eq!(
         err,
         r#"rating_complete.csv:1: unknown header "a,b,c": expected user_id,anime_id,rating or user_id,anime_id,rating,watching_status,watched_episodes"#
     );
-    let err = Scratch::with_file("anime.csv", b"id,title\n1,x\n").load(false).unwrap_err().to_string();
-    assert!(err.starts_with(r#"anime.csv:1: unknown header "id,title": expected the MyAnimeList 2020 header"#), "{err}");
+    let err = Scratch::with_file("anime.csv", b"id,title\n1,x\n")
+        .load(false)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with(
+            r#"anime.csv:1: unknown header "id,title": expected the MyAnimeList 2020 header"#
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -199,7 +218,12 @@ fn line_numbers_stay_exact_across_parallel_ranges() {
         let line = match i {
             5 => "1,10,12\n".to_owned(),
             899_999 => "7,20,x\n".to_owned(),
-            _ => format!("{},{},{}\n", i / 100, [10, 20, 30, 40][i as usize % 4], i % 10 + 1),
+            _ => format!(
+                "{},{},{}\n",
+                i / 100,
+                [10, 20, 30, 40][i as usize % 4],
+                i % 10 + 1
+            ),
         };
         rows.extend_from_slice(line.as_bytes());
     }
@@ -236,15 +260,27 @@ fn catalogue_row_errors_name_line_and_column() {
         r#"anime.csv:3: column Score: expected a score from 0 to 10, found "high""#
     );
     // The same id again, a short row, and an unterminated quote that runs to the end.
-    let data = format!("{head}\n{good}\n{good}\n1,short\n{}\n", good.replacen("10,", "11,", 1).replacen("\"Action", "\"Action\"x", 1));
-    let d = Scratch::with_file("anime.csv", data.as_bytes()).load(false).unwrap();
+    let data = format!(
+        "{head}\n{good}\n{good}\n1,short\n{}\n",
+        good.replacen("10,", "11,", 1)
+            .replacen("\"Action", "\"Action\"x", 1)
+    );
+    let d = Scratch::with_file("anime.csv", data.as_bytes())
+        .load(false)
+        .unwrap();
     assert_eq!(d.report.anime, 1);
     assert_eq!(d.report.skipped.get(DuplicateAnime), 1);
     assert_eq!(d.report.skipped.get(ColumnCount), 1);
     assert_eq!(d.report.skipped.get(BadQuote), 1);
     let data = format!("{head}\n{good}\n11,\"Never closed,8.0\n");
-    let err = Scratch::with_file("anime.csv", data.as_bytes()).load(true).unwrap_err().to_string();
-    assert_eq!(err, "anime.csv:3: unterminated quoted field: the closing quote is missing");
+    let err = Scratch::with_file("anime.csv", data.as_bytes())
+        .load(true)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "anime.csv:3: unterminated quoted field: the closing quote is missing"
+    );
 }
 
 #[test]

@@ -36,7 +36,10 @@ fn catalogue_fields_are_parsed() {
     );
     assert_eq!(bebop.kind.as_deref(), Some("TV"));
     assert_eq!(bebop.episodes, Some(26));
-    assert_eq!((bebop.start_year, bebop.season), (Some(1998), Some(Season::Spring)));
+    assert_eq!(
+        (bebop.start_year, bebop.season),
+        (Some(1998), Some(Season::Spring))
+    );
     assert_eq!(bebop.studios, ["Sunrise"]);
     assert_eq!(bebop.licensors, ["Funimation", "Bandai Entertainment"]);
     assert_eq!(bebop.source.as_deref(), Some("Original"));
@@ -46,10 +49,19 @@ fn catalogue_fields_are_parsed() {
     assert_eq!(bebop.status_counts.unwrap().completed, 718_161);
     assert_eq!(bebop.score_histogram.unwrap()[9], 229_170); // Score-10, written "229170.0"
     assert!(!bebop.adult);
-    assert!(bebop.synopsis.as_deref().unwrap().starts_with("In the year 2071"));
+    assert!(
+        bebop
+            .synopsis
+            .as_deref()
+            .unwrap()
+            .starts_with("In the year 2071")
+    );
     // The movie has no premiere season: the season comes from its air date (Sep → summer).
     let movie = c.get(c.index_of(5).unwrap()).unwrap();
-    assert_eq!((movie.start_year, movie.season), (Some(2001), Some(Season::Summer)));
+    assert_eq!(
+        (movie.start_year, movie.season),
+        (Some(2001), Some(Season::Summer))
+    );
     assert_eq!(movie.minutes_per_episode, Some(115.0));
     // Hentai titles are in anime.csv but not in the synopsis file; all are flagged adult.
     let adult: Vec<_> = c.anime().iter().filter(|a| a.adult).collect();
@@ -97,6 +109,9 @@ fn snapshot_of_the_sample_round_trips() {
     assert_eq!(back.catalogue, d.catalogue);
     assert_eq!(back.report, d.report);
     assert_eq!(back.catalogue.index_of(1), d.catalogue.index_of(1));
-    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(names, ["sample.snap"], "no temporary file is left behind");
 }

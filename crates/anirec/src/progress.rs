@@ -23,7 +23,8 @@ impl Bar {
 
 impl anirec_data::Progress for Bar {
     fn start(&self, what: &str, total: u64) {
-        self.bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        self.bar
+            .set_draw_target(indicatif::ProgressDrawTarget::stderr());
         self.bar.set_length(total);
         self.bar.set_position(0);
         self.bar.set_style(

@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-/// One record: the line it starts on and its fields (still bytes; see [`field_str`]).
+/// One record: the line it starts on and its fields (still bytes).
 #[derive(Debug)]
 pub struct Record<'a> {
     /// 1-based line where the record starts.
@@ -45,7 +45,11 @@ impl<'a> CsvReader<'a> {
     /// Starts reading at the beginning of `data`, skipping a byte-order mark.
     pub fn new(data: &'a [u8]) -> Self {
         let data = data.strip_prefix(BOM).unwrap_or(data);
-        CsvReader { data, pos: 0, line: 1 }
+        CsvReader {
+            data,
+            pos: 0,
+            line: 1,
+        }
     }
 
     /// The next record, `None` at the end of the input.
@@ -149,11 +153,6 @@ impl<'a> CsvReader<'a> {
             None => self.pos = self.data.len(),
         }
     }
-}
-
-/// A field as text, or `None` when it is not valid UTF-8.
-pub fn field_str<'b>(field: &'b Cow<'_, [u8]>) -> Option<&'b str> {
-    std::str::from_utf8(field).ok()
 }
 
 #[cfg(test)]

@@ -19,14 +19,20 @@ pub fn found(text: &str) -> String {
 pub fn parse_id(text: &str) -> Result<u32, String> {
     let t = text.trim();
     if t.starts_with('-') && t.len() > 1 && t[1..].bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("expected a non-negative integer id, found {}", found(t)));
+        return Err(format!(
+            "expected a non-negative integer id, found {}",
+            found(t)
+        ));
     }
     if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!("expected an integer id, found {}", found(t)));
     }
     match t.parse::<u64>() {
         Ok(v) if v <= MAX_ID as u64 => Ok(v as u32),
-        _ => Err(format!("id out of range (at most {MAX_ID}), found {}", found(t))),
+        _ => Err(format!(
+            "id out of range (at most {MAX_ID}), found {}",
+            found(t)
+        )),
     }
 }
 
@@ -84,8 +90,14 @@ mod tests {
             parse_id("99999999999"),
             Err("id out of range (at most 2147483647), found \"99999999999\"".into())
         );
-        assert_eq!(parse_id("4x"), Err("expected an integer id, found \"4x\"".into()));
-        assert_eq!(parse_id(""), Err("expected an integer id, found \"\"".into()));
+        assert_eq!(
+            parse_id("4x"),
+            Err("expected an integer id, found \"4x\"".into())
+        );
+        assert_eq!(
+            parse_id(""),
+            Err("expected an integer id, found \"\"".into())
+        );
     }
 
     #[test]

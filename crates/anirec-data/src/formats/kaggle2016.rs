@@ -51,8 +51,8 @@ pub fn read_anime(
     while let Some(row) = table.next_row() {
         let parsed = row.and_then(|row| {
             let bad = |col: Option<usize>, reason, m| table.error(row.line, col, reason, m);
-            let mal_id =
-                parse_id(row.text(Some(id))).map_err(|m| bad(Some(id), SkipReason::BadAnimeId, m))?;
+            let mal_id = parse_id(row.text(Some(id)))
+                .map_err(|m| bad(Some(id), SkipReason::BadAnimeId, m))?;
             let kind_text = row.text(kind).trim();
             let mut a = Anime {
                 mal_id,

@@ -127,7 +127,8 @@ fn parse_anime(table: &Table, cols: &Columns, row: &Row) -> Result<(u64, Anime),
         parse_count(row.text(col)).map_err(|m| field_err(col, m))
     };
 
-    let mal_id = parse_id(row.text(Some(cols.id))).map_err(|m| err(cols.id, SkipReason::BadAnimeId, m))?;
+    let mal_id =
+        parse_id(row.text(Some(cols.id))).map_err(|m| err(cols.id, SkipReason::BadAnimeId, m))?;
     let name = row.text(cols.name).trim().to_owned();
     let score = parse_score(row.text(cols.score)).map_err(|m| field_err(cols.score, m))?;
     let aired = parse_aired(row.text(cols.aired));
@@ -138,15 +139,19 @@ fn parse_anime(table: &Table, cols: &Columns, row: &Row) -> Result<(u64, Anime),
         .map(|&c| count(c))
         .collect::<Result<Vec<_>, _>>()?;
     let status_counts = match status.as_slice() {
-        [Some(watching), Some(completed), Some(on_hold), Some(dropped), Some(plan_to_watch)] => {
-            Some(StatusCounts {
-                watching: *watching,
-                completed: *completed,
-                on_hold: *on_hold,
-                dropped: *dropped,
-                plan_to_watch: *plan_to_watch,
-            })
-        }
+        [
+            Some(watching),
+            Some(completed),
+            Some(on_hold),
+            Some(dropped),
+            Some(plan_to_watch),
+        ] => Some(StatusCounts {
+            watching: *watching,
+            completed: *completed,
+            on_hold: *on_hold,
+            dropped: *dropped,
+            plan_to_watch: *plan_to_watch,
+        }),
         _ => None,
     };
     let mut histogram = [0u32; 10];

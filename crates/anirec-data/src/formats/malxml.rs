@@ -75,7 +75,9 @@ struct Pending {
 
 /// Parses a list export. `file` names it in messages.
 pub fn parse(data: &[u8], file: &str, strict: bool) -> Result<MalList> {
-    let line_at = |pos: u64| 1 + memchr::memchr_iter(b'\n', &data[..(pos as usize).min(data.len())]).count() as u64;
+    let line_at = |pos: u64| {
+        1 + memchr::memchr_iter(b'\n', &data[..(pos as usize).min(data.len())]).count() as u64
+    };
     let fail = |pos: u64, message: String| DataError::Xml {
         file: file.to_owned(),
         line: line_at(pos),
@@ -84,18 +86,27 @@ pub fn parse(data: &[u8], file: &str, strict: bool) -> Result<MalList> {
     if data.len() > MAX_XML_BYTES {
         return Err(fail(
             0,
-            format!("export too large: {} bytes, at most {MAX_XML_BYTES}", data.len()),
+            format!(
+                "export too large: {} bytes, at most {MAX_XML_BYTES}",
+                data.len()
+            ),
         ));
     }
+    // Text is not trimmed per event: spaces around `&amp;` belong to the value.
     let mut reader = Reader::from_reader(data);
-    reader.config_mut().trim_text(true);
     let mut list = MalList::default();
     let mut path: Vec<String> = Vec::new();
     let mut text = String::new();
     let mut pending: Option<Pending> = None;
     let mut saw_root = false;
     loop {
+        // Where the next event starts, for messages: past the whitespace before it.
         let pos = reader.buffer_position();
+        let pos = pos
+            + data[(pos as usize).min(data.len())..]
+                .iter()
+                .take_while(|b| b.is_ascii_whitespace())
+                .count() as u64;
         let event = reader
             .read_event()
             .map_err(|e| fail(reader.error_position(), format!("malformed XML: {e}")))?;
@@ -110,12 +121,18 @@ pub fn parse(data: &[u8], file: &str, strict: bool) -> Result<MalList> {
                 let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
                 if path.is_empty() {
                     if name != "myanimelist" {
-                        return Err(fail(pos, format!("expected a <myanimelist> root element, found <{name}>")));
+                        return Err(fail(
+                            pos,
+                            format!("expected a <myanimelist> root element, found <{name}>"),
+                        ));
                     }
                     saw_root = true;
                 }
                 if path.len() >= MAX_DEPTH {
-                    return Err(fail(pos, format!("elements nested deeper than {MAX_DEPTH}")));
+                    return Err(fail(
+                        pos,
+                        format!("elements nested deeper than {MAX_DEPTH}"),
+                    ));
                 }
                 if path.len() == 1 && name == "anime" {
                     pending = Some(Pending {
@@ -126,16 +143,28 @@ pub fn parse(data: &[u8], file: &str, strict: bool) -> Result<MalList> {
                 path.push(name);
                 text.clear();
             }
-            Event::Empty(e) => {
-                if path.is_empty() {
-                    let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
-                    return Err(fail(pos, format!("expected a <myanimelist> root element, found <{name}/>")));
-                }
+            Event::Empty(e) if path.is_empty() => {
+                let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
+                return Err(fail(
+                    pos,
+                    format!("expected a <myanimelist> root element, found <{name}/>"),
+                ));
             }
-            Event::Text(t) => text.push_str(&t.decode().map_err(|e| fail(pos, format!("bad text: {e}")))?),
+            Event::Text(t) if path.is_empty() && !t.iter().all(u8::is_ascii_whitespace) => {
+                return Err(fail(
+                    pos,
+                    "expected a <myanimelist> root element, found text".into(),
+                ));
+            }
+            Event::Text(t) => text.push_str(
+                &t.decode()
+                    .map_err(|e| fail(pos, format!("bad text: {e}")))?,
+            ),
             Event::CData(t) => text.push_str(&String::from_utf8_lossy(&t)),
             Event::GeneralRef(r) => {
-                let name = r.decode().map_err(|e| fail(pos, format!("bad reference: {e}")))?;
+                let name = r
+                    .decode()
+                    .map_err(|e| fail(pos, format!("bad reference: {e}")))?;
                 if let Some(ch) = r
                     .resolve_char_ref()
                     .map_err(|e| fail(pos, format!("bad character reference &{name};: {e}")))?
@@ -144,7 +173,12 @@ pub fn parse(data: &[u8], file: &str, strict: bool) -> Result<MalList> {
                 } else if let Some(s) = resolve_predefined_entity(&name) {
                     text.push_str(s);
                 } else {
-                    return Err(fail(pos, format!("unknown entity &{name}; (only XML's predefined entities are allowed)")));
+                    return Err(fail(
+                        pos,
+                        format!(
+                            "unknown entity &{name}; (only XML's predefined entities are allowed)"
+                        ),
+                    ));
                 }
             }
             Event::End(_) => {
@@ -178,10 +212,16 @@ pub fn parse(data: &[u8], file: &str, strict: bool) -> Result<MalList> {
             }
             Event::Eof => {
                 if let Some(open) = path.last() {
-                    return Err(fail(data.len() as u64, format!("unexpected end of file: <{open}> is not closed")));
+                    return Err(fail(
+                        data.len() as u64,
+                        format!("unexpected end of file: <{open}> is not closed"),
+                    ));
                 }
                 if !saw_root {
-                    return Err(fail(0, "empty export: expected a <myanimelist> root element".into()));
+                    return Err(fail(
+                        0,
+                        "empty export: expected a <myanimelist> root element".into(),
+                    ));
                 }
                 return Ok(list);
             }
@@ -200,7 +240,9 @@ fn entry(p: Pending, file: &str) -> Result<ListEntry, RowError> {
         message,
     };
     let anime_id = match &p.id {
-        Some(id) => parse_id(id).map_err(|m| err("series_animedb_id", SkipReason::BadAnimeId, m))?,
+        Some(id) => {
+            parse_id(id).map_err(|m| err("series_animedb_id", SkipReason::BadAnimeId, m))?
+        }
         None => {
             return Err(err(
                 "series_animedb_id",
@@ -217,7 +259,10 @@ fn entry(p: Pending, file: &str) -> Result<ListEntry, RowError> {
                 return Err(err(
                     "my_score",
                     SkipReason::BadRating,
-                    format!("expected an integer 0-10 (0 = not scored), found {}", found(s)),
+                    format!(
+                        "expected an integer 0-10 (0 = not scored), found {}",
+                        found(s)
+                    ),
                 ));
             }
         },

@@ -83,7 +83,10 @@ impl UniqueAnime {
             self.anime.push(anime);
             return Ok(());
         }
-        let message = format!("anime id {} already appeared; this row is skipped", anime.mal_id);
+        let message = format!(
+            "anime id {} already appeared; this row is skipped",
+            anime.mal_id
+        );
         handle(
             table.error(line, id_column, SkipReason::DuplicateAnime, message),
             strict,

@@ -36,20 +36,33 @@ pub enum RatingsLayout {
 }
 
 /// Accepted ratings headers, for messages.
-pub const RATINGS_HEADERS: &str = "user_id,anime_id,rating or user_id,anime_id,rating,watching_status,watched_episodes";
+pub const RATINGS_HEADERS: &str =
+    "user_id,anime_id,rating or user_id,anime_id,rating,watching_status,watched_episodes";
 
 impl RatingsLayout {
     /// Decides the layout from the header line; the 2016 meaning of `rating` follows the catalogue.
     pub fn detect(header: &[String], catalogue: Layout) -> Option<RatingsLayout> {
-        let names: Vec<String> = header.iter().map(|h| h.trim().to_ascii_lowercase()).collect();
-        match names.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        let names: Vec<String> = header
+            .iter()
+            .map(|h| h.trim().to_ascii_lowercase())
+            .collect();
+        match names
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice()
+        {
             ["user_id", "anime_id", "rating"] => Some(match catalogue {
                 Layout::Mal2020 => RatingsLayout::Complete,
                 Layout::Kaggle2016 => RatingsLayout::Kaggle2016,
             }),
-            ["user_id", "anime_id", "rating", "watching_status", "watched_episodes"] => {
-                Some(RatingsLayout::AnimeList)
-            }
+            [
+                "user_id",
+                "anime_id",
+                "rating",
+                "watching_status",
+                "watched_episodes",
+            ] => Some(RatingsLayout::AnimeList),
             _ => None,
         }
     }
@@ -77,7 +90,13 @@ impl RatingsLayout {
     }
 
     fn column_name(self, index: usize) -> &'static str {
-        ["user_id", "anime_id", "rating", "watching_status", "watched_episodes"][index]
+        [
+            "user_id",
+            "anime_id",
+            "rating",
+            "watching_status",
+            "watched_episodes",
+        ][index]
     }
 
     /// The stored rating (0 = no score) for a value read from the file, if valid.
@@ -217,7 +236,11 @@ pub fn read_ratings(path: &Path, opts: &ParseOptions, skips: &mut Skips) -> Resu
                 expected: RATINGS_HEADERS.to_owned(),
             });
         }
-        _ => vec![String::from_utf8_lossy(&head[bom..header_end]).trim().to_owned()],
+        _ => vec![
+            String::from_utf8_lossy(&head[bom..header_end])
+                .trim()
+                .to_owned(),
+        ],
     };
     let layout = RatingsLayout::detect(&header_fields, opts.catalogue).ok_or_else(|| {
         DataError::UnknownHeader {
@@ -257,7 +280,8 @@ pub fn read_ratings(path: &Path, opts: &ParseOptions, skips: &mut Skips) -> Resu
             error.line = lines_before + *offset;
         }
         lines_before += chunk.newlines;
-        rows += (chunk.len() + chunk.errors.len()) as u64 + chunk.skips.total() + chunk.unknown_anime;
+        rows +=
+            (chunk.len() + chunk.errors.len()) as u64 + chunk.skips.total() + chunk.unknown_anime;
     }
     for chunk in &mut chunks {
         for (_, error) in chunk.errors.drain(..) {
@@ -357,7 +381,13 @@ impl ChunkContext<'_> {
     /// next row starts; `None` hands the row to `slow_row`. A row must end with a newline unless
     /// the buffer ends where the file does.
     #[inline]
-    fn fast_row(&self, buf: &[u8], mut i: usize, at_eof: bool, chunk: &mut RawChunk) -> Option<usize> {
+    fn fast_row(
+        &self,
+        buf: &[u8],
+        mut i: usize,
+        at_eof: bool,
+        chunk: &mut RawChunk,
+    ) -> Option<usize> {
         let user = digits(buf, &mut i)?;
         expect(buf, &mut i, b',')?;
         let anime = digits(buf, &mut i)?;

@@ -36,8 +36,10 @@ impl<'a> Table<'a> {
             Some(Err(_)) => {
                 return Err(DataError::UnknownHeader {
                     file: file.to_owned(),
-                    found: String::from_utf8_lossy(data.split(|&b| b == b'\n').next().unwrap_or(b""))
-                        .into_owned(),
+                    found: String::from_utf8_lossy(
+                        data.split(|&b| b == b'\n').next().unwrap_or(b""),
+                    )
+                    .into_owned(),
                     expected: expected.to_owned(),
                 });
             }
@@ -109,7 +111,11 @@ impl<'a> Table<'a> {
                     rec.fields.len()
                 ),
             )),
-            Ok(rec) => match rec.fields.iter().position(|f| std::str::from_utf8(f).is_err()) {
+            Ok(rec) => match rec
+                .fields
+                .iter()
+                .position(|f| std::str::from_utf8(f).is_err())
+            {
                 Some(i) => Err(self.error(
                     rec.line,
                     Some(i),

@@ -11,9 +11,11 @@ use anirec_data::{DataError, Dataset, IngestOptions};
 /// The real MyAnimeList sample: `$ANIREC_DATA`, else `../shared/data/mal2020` beside the project.
 /// Panics (fails the test) when it is missing: these tests must not be skipped silently.
 pub fn sample_dir() -> PathBuf {
-    let dir = std::env::var_os("ANIREC_DATA").map(PathBuf::from).unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/mal2020")
-    });
+    let dir = std::env::var_os("ANIREC_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/mal2020")
+        });
     assert!(
         dir.join("anime.csv").is_file(),
         "the MyAnimeList sample is missing at {} (set ANIREC_DATA)",
@@ -24,7 +26,9 @@ pub fn sample_dir() -> PathBuf {
 
 /// A committed fixture.
 pub fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 /// A temporary data folder: the mini 2020 catalogue (ids 10, 20, 30, 40) plus a ratings file.
@@ -42,8 +46,11 @@ impl Scratch {
     pub fn with_file(name: &str, content: &[u8]) -> Scratch {
         let dir = tempfile::tempdir().expect("temp dir");
         if name != "anime.csv" {
-            std::fs::copy(fixture("mal2020_mini/anime.csv"), dir.path().join("anime.csv"))
-                .expect("copy catalogue");
+            std::fs::copy(
+                fixture("mal2020_mini/anime.csv"),
+                dir.path().join("anime.csv"),
+            )
+            .expect("copy catalogue");
         }
         if name == "anime.csv" {
             std::fs::write(

@@ -50,7 +50,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         snapshot::save(&dataset, path).with_context(|| format!("writing {}", path.display()))?;
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&json_report(&dataset.report, seconds))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json_report(&dataset.report, seconds))?
+        );
     } else {
         print_text(&dataset.report, seconds);
         if let Some(path) = &args.snapshot {
@@ -88,7 +91,10 @@ fn print_text(report: &IngestReport, seconds: f64) {
             file.bytes as f64 / 1e6
         );
     }
-    println!("anime         {} ({} adult)", report.anime, report.adult_anime);
+    println!(
+        "anime         {} ({} adult)",
+        report.anime, report.adult_anime
+    );
     println!(
         "synopses      {} ({} empty)",
         report.synopses, report.empty_synopses
@@ -101,7 +107,12 @@ fn print_text(report: &IngestReport, seconds: f64) {
         println!("skipped       none");
     } else {
         for (reason, n) in &report.skipped.counts {
-            println!("skipped       {n} {}", serde_json::to_string(reason).unwrap_or_default().trim_matches('"'));
+            println!(
+                "skipped       {n} {}",
+                serde_json::to_string(reason)
+                    .unwrap_or_default()
+                    .trim_matches('"')
+            );
         }
         for example in &report.skipped.examples {
             println!("  e.g. {example}");

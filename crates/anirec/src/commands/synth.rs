@@ -37,8 +37,9 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let data = read_file(&args.catalog)?;
     let mut skips = Skips::default();
-    let (_, anime, _) = formats::read_catalogue(&data, &file_name(&args.catalog), false, &mut skips)
-        .with_context(|| format!("reading {}", args.catalog.display()))?;
+    let (_, anime, _) =
+        formats::read_catalogue(&data, &file_name(&args.catalog), false, &mut skips)
+            .with_context(|| format!("reading {}", args.catalog.display()))?;
     let catalogue = Catalogue::new(anime);
     if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;

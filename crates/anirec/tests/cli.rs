@@ -1,0 +1,146 @@
+//! The `anirec` binary end to end: `ingest --json` on the real sample, `--strict` failures,
+//! `split` and `synth`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn sample_dir() -> PathBuf {
+    let dir = std::env::var_os("ANIREC_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/mal2020")
+        });
+    assert!(
+        dir.join("anime.csv").is_file(),
+        "the sample is missing at {}",
+        dir.display()
+    );
+    dir
+}
+
+fn anirec(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_anirec"))
+        .args(args)
+        .output()
+        .expect("run anirec")
+}
+
+fn stdout(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "anirec failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+#[test]
+fn ingest_json_reports_the_sample_and_writes_a_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let snap = dir.path().join("sample.snap");
+    let data = sample_dir();
+    let out = anirec(&[
+        "ingest",
+        "--data",
+        data.to_str().unwrap(),
+        "--json",
+        "--snapshot",
+        snap.to_str().unwrap(),
+    ]);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(json["anime"], 17_562);
+    assert_eq!(json["synopses"], 16_214);
+    assert_eq!(json["empty_synopses"], 8);
+    assert_eq!(json["ratings"], 249_998);
+    assert_eq!(json["users"], 1_352);
+    assert_eq!(json["rated_anime"], 10_493);
+    assert_eq!(json["skipped"], serde_json::json!({}));
+    assert_eq!(json["synthetic"], false);
+
+    // The snapshot is a valid --data input and reports the same figures.
+    let again = anirec(&["ingest", "--data", snap.to_str().unwrap(), "--json"]);
+    let json2: serde_json::Value = serde_json::from_str(&stdout(&again)).unwrap();
+    for key in [
+        "anime",
+        "synopses",
+        "ratings",
+        "users",
+        "rated_anime",
+        "skipped",
+    ] {
+        assert_eq!(json2[key], json[key], "{key}");
+    }
+}
+
+#[test]
+fn strict_stops_with_file_line_and_column_and_lenient_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(sample_dir().join("anime.csv"), dir.path().join("anime.csv")).unwrap();
+    std::fs::write(
+        dir.path().join("rating_complete.csv"),
+        "user_id,anime_id,rating\n0,1,9\n0,5,11\n1,1,x\n",
+    )
+    .unwrap();
+    let d = dir.path().to_str().unwrap();
+    let out = anirec(&["ingest", "--data", d, "--strict"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            r#"rating_complete.csv:3: column rating: expected an integer 1-10, found "11""#
+        ),
+        "{err}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&anirec(&["ingest", "--data", d, "--json"]))).unwrap();
+    assert_eq!(json["ratings"], 1);
+    assert_eq!(json["skipped"], serde_json::json!({"bad_rating": 2}));
+
+    let missing = anirec(&["ingest", "--data", "/nonexistent/anirec"]);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no catalogue: expected anime.csv"));
+}
+
+#[test]
+fn split_writes_the_protocol_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = sample_dir();
+    let text = stdout(&anirec(&[
+        "split",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]));
+    assert!(text.contains("train         200545 ratings"), "{text}");
+    assert!(text.contains("test          49453 ratings"), "{text}");
+    let test = std::fs::read_to_string(dir.path().join("test.csv")).unwrap();
+    assert_eq!(test.lines().count(), 49_453 + 1);
+    assert_eq!(test.lines().next(), Some("user_id,anime_id,rating"));
+}
+
+#[test]
+fn synth_writes_a_labelled_file_that_ingests() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(sample_dir().join("anime.csv"), dir.path().join("anime.csv")).unwrap();
+    let out = dir.path().join("rating_complete.csv");
+    let text = stdout(&anirec(&[
+        "synth",
+        "--catalog",
+        dir.path().join("anime.csv").to_str().unwrap(),
+        "--users",
+        "500",
+        "--ratings",
+        "20000",
+        "--seed",
+        "3",
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    assert!(
+        text.starts_with("SYNTHETIC data: 20000 ratings by 500 users"),
+        "{text}"
+    );
+    let text = stdout(&anirec(&["ingest", "--data", dir.path().to_str().unwrap()]));
+    assert!(text.contains("ratings       20000 (SYNTHETIC)"), "{text}");
+}
