@@ -299,3 +299,16 @@ fn animelist_status_and_episode_errors() {
     assert_eq!(d.report.skipped.get(BadField), 1);
     assert_eq!(d.report.ratings, 1);
 }
+
+#[test]
+fn fuzzer_finds_stay_fixed() {
+    // Found by `cargo fuzz run csv_ratings`: a digit run long enough to overflow the fast parser.
+    let crash = std::fs::read(common::fixture("fuzz/ratings-digit-overflow.csv")).unwrap();
+    for strict in [false, true] {
+        let _ = Scratch::with_ratings(&crash).load(strict);
+    }
+    assert_eq!(
+        strict_error(b"1,10,123456789012345678901234567890\n"),
+        r#"rating_complete.csv:2: column rating: expected an integer 1-10, found "123456789012345678901234567890""#
+    );
+}

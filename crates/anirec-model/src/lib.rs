@@ -1,1 +1,10 @@
-//! placeholder
+//! `anirec-model`: the recommenders and their evaluation.
+//!
+//! - [`metrics`] and [`eval`]: the protocol of `EVALUATION.md`.
+//! - [`popularity`]: the baseline every result is reported beside.
+//! - [`topk`]: top-k selection.
+
+pub mod eval;
+pub mod metrics;
+pub mod popularity;
+pub mod topk;

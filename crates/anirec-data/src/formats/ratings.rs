@@ -559,7 +559,10 @@ fn digits(line: &[u8], i: &mut usize) -> Option<u64> {
         if d > 9 {
             break;
         }
-        value = value * 10 + d as u64;
+        // Past 10 digits the row is refused anyway; stop accumulating so nothing overflows.
+        if *i - start < 10 {
+            value = value * 10 + d as u64;
+        }
         *i += 1;
     }
     let n = *i - start;

@@ -1,0 +1,95 @@
+//! The evaluation protocol of `EVALUATION.md` over a train/test split: rating errors on test pairs
+//! whose user and anime both occur in train, and full-ranking top-10 quality for every test user
+//! with a relevant (8+) anime, over candidates that occur in train and that the user has not
+//! rated in train.
+
+use anirec_data::Ratings;
+use rayon::prelude::*;
+
+use crate::metrics::{RankingMetrics, RatingMetrics, UserRanking, mean_ranking, score_user};
+use crate::topk::top_k;
+
+/// Cut-off of the ranking metrics.
+pub const K: usize = 10;
+/// A test rating at or above this is relevant.
+pub const RELEVANT_FROM: u8 = 8;
+
+/// Scores every anime for a user of the train store (higher is better). `out` has one slot per
+/// anime and is overwritten.
+pub trait Scorer: Sync {
+    /// Fills `out` with the scores of `user`.
+    fn score(&self, user: u32, out: &mut [f32]);
+}
+
+/// Predicts the score (1-10) a user of the train store would give an anime.
+pub trait Predictor: Sync {
+    /// The predicted score.
+    fn predict(&self, user: u32, anime: u32) -> f32;
+}
+
+impl<F: Fn(u32, &mut [f32]) + Sync> Scorer for F {
+    fn score(&self, user: u32, out: &mut [f32]) {
+        self(user, out)
+    }
+}
+
+/// Rating errors on the test pairs whose user and anime occur in train.
+pub fn evaluate_ratings(train: &Ratings, test: &Ratings, model: &dyn Predictor) -> RatingMetrics {
+    let pairs: Vec<(f64, f64)> = (0..test.n_users() as u32)
+        .into_par_iter()
+        .filter(|&u| !train.user(u).is_empty())
+        .flat_map_iter(|u| {
+            let row = test.user(u);
+            row.indices
+                .iter()
+                .zip(row.ratings)
+                .filter(|&(&a, &r)| r > 0 && !train.anime(a).is_empty())
+                .map(move |(&a, &r)| (model.predict(u, a) as f64, r as f64))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    RatingMetrics::from_pairs(pairs)
+}
+
+/// Top-10 ranking quality and catalogue coverage.
+pub fn evaluate_ranking(train: &Ratings, test: &Ratings, model: &dyn Scorer) -> RankingMetrics {
+    let in_train: Vec<bool> = (0..train.n_anime() as u32)
+        .map(|a| !train.anime(a).is_empty())
+        .collect();
+    let results: Vec<(UserRanking, Vec<u32>)> = (0..test.n_users() as u32)
+        .into_par_iter()
+        .map_init(
+            || vec![0f32; train.n_anime()],
+            |scores, u| {
+                let row = test.user(u);
+                let relevant: Vec<u32> = row
+                    .indices
+                    .iter()
+                    .zip(row.ratings)
+                    .filter(|&(_, &r)| r >= RELEVANT_FROM)
+                    .map(|(&a, _)| a)
+                    .collect();
+                if relevant.is_empty() {
+                    return None;
+                }
+                model.score(u, scores);
+                let seen = train.user(u);
+                let top = top_k(scores, K, |a| {
+                    in_train[a as usize] && seen.indices.binary_search(&a).is_err()
+                });
+                Some((score_user(&top, &relevant, K), top))
+            },
+        )
+        .flatten()
+        .collect();
+    let mut recommended = vec![false; train.n_anime()];
+    for (_, top) in &results {
+        for &a in top {
+            recommended[a as usize] = true;
+        }
+    }
+    let n_train_anime = in_train.iter().filter(|&&x| x).count().max(1);
+    let coverage = recommended.iter().filter(|&&x| x).count() as f64 / n_train_anime as f64;
+    let rankings: Vec<UserRanking> = results.into_iter().map(|(r, _)| r).collect();
+    mean_ranking(&rankings, coverage)
+}
