@@ -4,6 +4,7 @@
 //! - [`popularity`]: the baseline every result is reported beside.
 //! - [`topk`]: top-k selection.
 
+pub mod cf;
 pub mod eval;
 pub mod metrics;
 pub mod popularity;

@@ -88,7 +88,11 @@ pub fn score_user(top: &[u32], relevant: &[u32], k: usize) -> UserRanking {
         precision: hits as f64 / k as f64,
         recall: hits as f64 / relevant.len() as f64,
         ndcg: if idcg > 0.0 { dcg / idcg } else { 0.0 },
-        ap: if ideal_hits > 0 { ap / ideal_hits as f64 } else { 0.0 },
+        ap: if ideal_hits > 0 {
+            ap / ideal_hits as f64
+        } else {
+            0.0
+        },
     }
 }
 

@@ -23,6 +23,8 @@ enum Command {
     Ingest(commands::ingest::Args),
     /// Split ratings into train.csv and test.csv (the evaluation protocol's split).
     Split(commands::split::Args),
+    /// Evaluate models on the protocol's split, beside the popularity baseline.
+    Eval(commands::eval::Args),
     /// Generate a synthetic ratings file at full MyAnimeList scale.
     Synth(commands::synth::Args),
 }
@@ -42,6 +44,7 @@ fn main() -> std::process::ExitCode {
         Command::Ingest(args) => commands::ingest::run(args),
         Command::Split(args) => commands::split::run(args),
         Command::Synth(args) => commands::synth::run(args),
+        Command::Eval(args) => commands::eval::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

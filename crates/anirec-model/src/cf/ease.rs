@@ -1,0 +1,250 @@
+//! EASE (Steck 2019): a closed-form item-item model. With the Gram matrix `G = XᵀX` of the
+//! user-item matrix, `P = (G + λI)⁻¹` and `B = I - P·diag(1/diag(P))` with a zero diagonal; a
+//! user's scores are `x_u B`. One Cholesky factorisation and inverse of an items × items matrix.
+
+use anirec_data::Ratings;
+use faer::linalg::solvers::DenseSolveCore;
+use faer::{MatRef, Side};
+use rayon::prelude::*;
+
+/// How a rating becomes an entry of the user-item matrix.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum Weighting {
+    /// 1 for every listed anime.
+    Binary,
+    /// `1 + alpha * (r - 5.5) / 4.5` for a score r (1 for an unscored entry): liked anime weigh
+    /// more than disliked ones.
+    Scored {
+        /// Strength of the score's effect, 0-1.
+        alpha: f32,
+    },
+}
+
+impl Weighting {
+    /// The matrix entry for a stored rating (0 = no score).
+    #[inline]
+    pub fn weight(self, rating: u8) -> f32 {
+        match self {
+            Weighting::Binary => 1.0,
+            Weighting::Scored { alpha } if rating > 0 => 1.0 + alpha * (rating as f32 - 5.5) / 4.5,
+            Weighting::Scored { .. } => 1.0,
+        }
+    }
+}
+
+/// Parameters of [`Ease::fit`].
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EaseParams {
+    /// L2 regularisation λ.
+    pub lambda: f32,
+    /// Input weighting.
+    pub weighting: Weighting,
+    /// Anime with fewer train ratings than this are left out of the model.
+    pub min_item_ratings: usize,
+}
+
+impl Default for EaseParams {
+    fn default() -> Self {
+        EaseParams {
+            lambda: 250.0,
+            weighting: Weighting::Binary,
+            min_item_ratings: 1,
+        }
+    }
+}
+
+/// A fitted EASE model over a subset of anime.
+#[derive(Debug, Clone)]
+pub struct Ease {
+    /// Anime index of each model item.
+    items: Vec<u32>,
+    /// Model item of each anime (`u32::MAX` when the anime is not modelled).
+    slot: Vec<u32>,
+    /// Item-item weights, `items.len()²`, row-major: `b[i * n + j]` is i's weight toward j.
+    b: Vec<f32>,
+    params: EaseParams,
+}
+
+impl Ease {
+    /// Fits on `train`.
+    pub fn fit(train: &Ratings, params: EaseParams) -> Ease {
+        let items: Vec<u32> = (0..train.n_anime() as u32)
+            .filter(|&a| train.anime(a).len() >= params.min_item_ratings.max(1))
+            .collect();
+        let n = items.len();
+        let mut slot = vec![u32::MAX; train.n_anime()];
+        for (i, &a) in items.iter().enumerate() {
+            slot[a as usize] = i as u32;
+        }
+        let mut g = gram(train, &slot, n, params.weighting);
+        for i in 0..n {
+            g[i * n + i] += params.lambda;
+        }
+        let p = match MatRef::from_column_major_slice(&g, n, n).llt(Side::Lower) {
+            Ok(llt) => llt.inverse(),
+            // G + λI is positive definite for λ > 0; guard anyway with a stronger ridge.
+            Err(_) => {
+                for i in 0..n {
+                    g[i * n + i] += params.lambda.max(1.0);
+                }
+                MatRef::from_column_major_slice(&g, n, n)
+                    .llt(Side::Lower)
+                    .map(|l| l.inverse())
+                    .unwrap_or_else(|_| faer::Mat::zeros(n, n))
+            }
+        };
+        drop(g);
+        // B[i][j] = -P[i][j] / P[j][j], zero diagonal. P is symmetric: column j = row j.
+        let diag: Vec<f32> = (0..n).map(|j| p[(j, j)]).collect();
+        let mut b = vec![0f32; n * n];
+        b.par_chunks_mut(n.max(1)).enumerate().for_each(|(i, row)| {
+            let col = p.col(i);
+            for j in 0..n {
+                row[j] = if i == j || diag[j] == 0.0 {
+                    0.0
+                } else {
+                    -col[j] / diag[j]
+                };
+            }
+        });
+        Ease {
+            items,
+            slot,
+            b,
+            params,
+        }
+    }
+
+    /// Parameters used.
+    pub fn params(&self) -> EaseParams {
+        self.params
+    }
+
+    /// Number of modelled anime.
+    pub fn n_items(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Scores all anime for a user given as (anime, rating) entries; anime outside the model
+    /// score negative infinity. `out` has one slot per anime.
+    pub fn score_entries(&self, entries: impl Iterator<Item = (u32, u8)>, out: &mut [f32]) {
+        let n = self.items.len();
+        let mut acc = vec![0f32; n];
+        for (a, r) in entries {
+            let s = self.slot.get(a as usize).copied().unwrap_or(u32::MAX);
+            if s == u32::MAX {
+                continue;
+            }
+            let w = self.params.weighting.weight(r);
+            let row = &self.b[s as usize * n..(s as usize + 1) * n];
+            for (acc, &x) in acc.iter_mut().zip(row) {
+                *acc += w * x;
+            }
+        }
+        out.fill(f32::NEG_INFINITY);
+        for (i, &a) in self.items.iter().enumerate() {
+            out[a as usize] = acc[i];
+        }
+    }
+
+    /// The weight of anime `from` toward anime `to` (0 when either is outside the model).
+    pub fn weight(&self, from: u32, to: u32) -> f32 {
+        let (s, t) = (self.slot[from as usize], self.slot[to as usize]);
+        if s == u32::MAX || t == u32::MAX {
+            return 0.0;
+        }
+        self.b[s as usize * self.items.len() + t as usize]
+    }
+}
+
+/// `XᵀX` over the modelled items, row-major (symmetric). Rows of the result are split among
+/// threads; each thread scans every user and adds the pairs whose first item it owns.
+fn gram(train: &Ratings, slot: &[u32], n: usize, weighting: Weighting) -> Vec<f32> {
+    let mut g = vec![0f32; n * n];
+    let threads = rayon::current_num_threads().max(1) * 4;
+    let rows_per = n.div_ceil(threads).max(1);
+    g.par_chunks_mut(rows_per * n.max(1))
+        .enumerate()
+        .for_each(|(t, block)| {
+            let lo = t * rows_per;
+            let hi = (lo + rows_per).min(n);
+            let mut entries: Vec<(u32, f32)> = Vec::new();
+            for u in 0..train.n_users() as u32 {
+                let row = train.user(u);
+                entries.clear();
+                entries.extend(row.indices.iter().zip(row.ratings).filter_map(|(&a, &r)| {
+                    let s = slot[a as usize];
+                    (s != u32::MAX).then(|| (s, weighting.weight(r)))
+                }));
+                for &(i, wi) in &entries {
+                    let i = i as usize;
+                    if i < lo || i >= hi {
+                        continue;
+                    }
+                    let grow = &mut block[(i - lo) * n..(i - lo + 1) * n];
+                    for &(j, wj) in &entries {
+                        grow[j as usize] += wi * wj;
+                    }
+                }
+            }
+        });
+    g
+}
+
+/// An [`Ease`] scoring the users of a train store.
+pub struct EaseScorer<'a> {
+    /// The model.
+    pub model: &'a Ease,
+    /// The users' ratings.
+    pub train: &'a Ratings,
+}
+
+impl crate::eval::Scorer for EaseScorer<'_> {
+    fn score(&self, user: u32, out: &mut [f32]) {
+        let row = self.train.user(user);
+        self.model.score_entries(
+            row.indices.iter().copied().zip(row.ratings.iter().copied()),
+            out,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::Scorer;
+
+    #[test]
+    fn co_watched_items_are_recommended() {
+        // Anime 0-2 are always watched together, 3-5 too. A user with 0 and 1 should get 2 first.
+        let mut triples = Vec::new();
+        for u in 0..40u32 {
+            let base = if u % 2 == 0 { 0 } else { 3 };
+            for a in base..base + 3 {
+                triples.push((u, a, 8));
+            }
+        }
+        triples.push((100, 0, 9));
+        triples.push((100, 1, 9));
+        let train = Ratings::from_triples(6, &triples);
+        let ease = Ease::fit(
+            &train,
+            EaseParams {
+                lambda: 1.0,
+                ..EaseParams::default()
+            },
+        );
+        let mut out = vec![0f32; 6];
+        let user = train.user_index(100).unwrap();
+        EaseScorer {
+            model: &ease,
+            train: &train,
+        }
+        .score(user, &mut out);
+        let best = crate::topk::top_k(&out, 1, |a| a >= 2);
+        assert_eq!(best, vec![2]);
+        assert!(out[2] > out[3] && out[2] > out[4] && out[2] > out[5]);
+        assert!(ease.weight(0, 2) > 0.0);
+        assert_eq!(ease.weight(0, 0), 0.0);
+    }
+}
