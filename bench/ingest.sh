@@ -46,21 +46,18 @@ measure() {
   printf '| %s | %s s | %d MB |\n' "$label" "$t" "$((m / 1024))"
 }
 
-pandas_read() {
-  bench/.venv/bin/python -c "import pandas as pd, sys; df = pd.read_csv(sys.argv[1]); assert len(df) > 0" "$1"
-}
 
 echo "| what | median wall time ($runs runs) | peak RSS |"
 echo "| --- | --- | --- |"
 measure "anirec ingest, sample (catalogue + synopses + 250k ratings)" "$bin" ingest --data "$data"
-measure "pandas read_csv, sample rating_complete.csv" pandas_read "$data/rating_complete.csv"
+measure "pandas read_csv, sample rating_complete.csv" bench/.venv/bin/python bench/pandas_read.py "$data/rating_complete.csv"
 "$bin" ingest --data "$data" --snapshot "$out/sample.snap" > /dev/null
 measure "anirec ingest, sample snapshot load" "$bin" ingest --data "$out/sample.snap"
 measure "anirec ingest, 57M synthetic (whole process, catalogue included)" "$bin" ingest --data "$synth"
-measure "pandas read_csv, 57M synthetic rating_complete.csv" pandas_read "$synth/rating_complete.csv"
+measure "pandas read_csv, 57M synthetic rating_complete.csv" bench/.venv/bin/python bench/pandas_read.py "$synth/rating_complete.csv"
 "$bin" ingest --data "$synth" --snapshot "$out/synth57m.snap" > /dev/null
 measure "anirec ingest, 57M snapshot load" "$bin" ingest --data "$out/synth57m.snap"
 echo
-echo "file sizes: $(stat -c %s "$synth/rating_complete.csv") bytes CSV, $(stat -c %s "$out/synth57m.snap") bytes snapshot"
+echo "file sizes: $(stat -L -c %s "$synth/rating_complete.csv") bytes CSV, $(stat -c %s "$out/synth57m.snap") bytes snapshot"
 echo "ingest's own timing of the 57M file (parse, validate, encode, CSR + CSC), seconds:"
 for _ in $(seq "$runs"); do "$bin" ingest --data "$synth" --json | grep '"seconds"'; done
