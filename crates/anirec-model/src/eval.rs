@@ -21,10 +21,10 @@ pub trait Scorer: Sync {
     fn score(&self, user: u32, out: &mut [f32]);
 }
 
-/// Predicts the score (1-10) a user of the train store would give an anime.
+/// Predicts the scores (1-10) a user of the train store would give some anime.
 pub trait Predictor: Sync {
-    /// The predicted score.
-    fn predict(&self, user: u32, anime: u32) -> f32;
+    /// The predicted scores of `user` for each of `anime`, in order.
+    fn predict(&self, user: u32, anime: &[u32]) -> Vec<f32>;
 }
 
 impl<F: Fn(u32, &mut [f32]) + Sync> Scorer for F {
@@ -40,12 +40,15 @@ pub fn evaluate_ratings(train: &Ratings, test: &Ratings, model: &dyn Predictor) 
         .filter(|&u| !train.user(u).is_empty())
         .flat_map_iter(|u| {
             let row = test.user(u);
-            row.indices
+            let (anime, truth): (Vec<u32>, Vec<f64>) = row
+                .indices
                 .iter()
                 .zip(row.ratings)
                 .filter(|&(&a, &r)| r > 0 && !train.anime(a).is_empty())
-                .map(move |(&a, &r)| (model.predict(u, a) as f64, r as f64))
-                .collect::<Vec<_>>()
+                .map(|(&a, &r)| (a, r as f64))
+                .unzip();
+            let predicted = model.predict(u, &anime);
+            predicted.into_iter().map(|p| p as f64).zip(truth).collect::<Vec<_>>()
         })
         .collect();
     RatingMetrics::from_pairs(pairs)

@@ -4,8 +4,10 @@
 //! - [`popularity`]: the baseline every result is reported beside.
 //! - [`topk`]: top-k selection.
 
+pub mod blend;
 pub mod cf;
 pub mod eval;
 pub mod metrics;
 pub mod popularity;
+pub mod rating;
 pub mod topk;

@@ -37,22 +37,30 @@ pub struct Args {
     /// EASE minimum ratings per anime.
     #[arg(long, default_value_t = 1)]
     pub min_item: usize,
+    /// Prior weight.
+    #[arg(long, default_value_t = 0.0)]
+    pub prior: f32,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
 }
 
+struct Dbg;
+impl anirec_model::rating::model::EpochObserver for Dbg { fn on_epoch(&mut self, r: &anirec_model::rating::model::EpochReport, _: &anirec_model::rating::mf::Mf) { eprintln!("{r:?}"); } }
 /// Runs `anirec eval`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let bar = Bar::new();
+    let mut scores = Vec::new();
     let s: Split = match (&args.train, &args.test) {
         (Some(train), Some(test)) => {
-            let (_, _, s) = Dataset::load_split(&args.data, train, test, false, &bar)?;
+            let (c, _, s) = Dataset::load_split(&args.data, train, test, false, &bar)?;
+            scores = c.anime().iter().map(|a| a.score).collect();
             s
         }
         _ => {
             let d = Dataset::open(&args.data, &IngestOptions::default(), &bar)
                 .with_context(|| format!("reading {}", args.data.display()))?;
+            scores = d.catalogue.anime().iter().map(|a| a.score).collect();
             split::split(&d.ratings, args.seed)
         }
     };
@@ -81,9 +89,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             train: &s.train,
         },
     );
-    println!(
-        "{}",
-        serde_json::json!({"ease": m, "fit_seconds": fit, "baselines": {"popularity": pop_metrics}})
-    );
+    let started = Instant::now();
+    let mut params = anirec_model::rating::model::RatingParams { prior_weight: args.prior, ..Default::default() };
+    if let Ok(v) = std::env::var("MFX") { let v: Vec<f32> = v.split(',').map(|x| x.parse().unwrap()).collect(); params.mf.learning_rate = v[0]; params.mf.reg = v[1]; params.mf.reg_bias = v[2]; params.mf.factors = v[3] as usize; params.mf.decay = v[4]; params.patience = 30; params.max_epochs = 30; }
+    let model = anirec_model::rating::model::RatingModel::fit(&s.train, &scores, params, &mut Dbg);
+    let rating_fit = started.elapsed().as_secs_f64();
+    let rating_m = anirec_model::eval::evaluate_ratings(&s.train, &s.test, &anirec_model::rating::model::TrainPredictor { model: &model, train: &s.train });
+    println!("{}", serde_json::json!({"ease": m, "fit_seconds": fit, "rating": rating_m, "rating_fit": rating_fit, "blend": model.blend, "epochs": model.epochs, "val": model.validation, "baselines": {"popularity": pop_metrics}}));
     Ok(())
 }

@@ -1,0 +1,294 @@
+//! The rating model: baselines, the item neighbourhood and latent factors, blended linearly with
+//! weights fitted on a validation split carved from train; then every part is refitted on the
+//! whole train set.
+
+use anirec_data::Ratings;
+use anirec_data::split::split;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::baseline::{BaselineParams, Baselines, catalogue_prior};
+use super::knn::{ItemKnn, KnnParams};
+use super::mf::{Mf, MfParams};
+use crate::blend::{apply, least_squares};
+use crate::eval::Predictor;
+use crate::metrics::RatingMetrics;
+
+/// Parameters of the rating model.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RatingParams {
+    /// Baselines.
+    pub baseline: BaselineParams,
+    /// How strongly item biases lean on the catalogue's public score (0 = not at all).
+    pub prior_weight: f32,
+    /// Item neighbourhood.
+    pub knn: KnnParams,
+    /// Latent factors.
+    pub mf: MfParams,
+    /// Most factor epochs.
+    pub max_epochs: usize,
+    /// Epochs without validation improvement before stopping.
+    pub patience: usize,
+    /// Seed of the validation split.
+    pub seed: u64,
+}
+
+impl Default for RatingParams {
+    fn default() -> Self {
+        RatingParams {
+            baseline: BaselineParams::default(),
+            prior_weight: 1.0,
+            knn: KnnParams::default(),
+            mf: MfParams::default(),
+            max_epochs: 40,
+            patience: 4,
+            seed: 42,
+        }
+    }
+}
+
+/// One factor epoch, as reported to an [`EpochObserver`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EpochReport {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// Mean squared training error during the epoch.
+    pub train_mse: f64,
+    /// Validation RMSE of the factor model after the epoch (`None` in the final refit).
+    pub val_rmse: Option<f64>,
+    /// Learning rate used.
+    pub learning_rate: f32,
+}
+
+/// Told about each factor epoch (to log, plot, checkpoint).
+pub trait EpochObserver {
+    /// An epoch finished; `model` is the state after it.
+    fn on_epoch(&mut self, report: &EpochReport, model: &Mf);
+}
+
+impl EpochObserver for () {
+    fn on_epoch(&mut self, _: &EpochReport, _: &Mf) {}
+}
+
+/// A user as the rating model sees them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserState {
+    /// Baseline user bias.
+    pub bias: f32,
+    /// Factor-model user bias.
+    pub mf_bias: f32,
+    /// Factor-model user factors.
+    pub factors: Vec<f32>,
+    /// The user's (anime, score) entries, sorted by anime.
+    pub entries: Vec<(u32, u8)>,
+}
+
+/// The fitted rating model.
+#[derive(Debug, Clone)]
+pub struct RatingModel {
+    /// Parameters.
+    pub params: RatingParams,
+    /// Baselines.
+    pub baselines: Baselines,
+    /// Item neighbourhood.
+    pub knn: ItemKnn,
+    /// Latent factors.
+    pub mf: Mf,
+    /// Blend weights over [baseline, neighbourhood correction, factor prediction].
+    pub blend: Vec<f32>,
+    /// Validation RMSE of the blend (the figure tuning saw).
+    pub validation: RatingMetrics,
+    /// Factor epochs used (the best validation epoch).
+    pub epochs: usize,
+}
+
+impl RatingModel {
+    /// Fits on `train`. `public_scores[a]` is the catalogue's mean score of anime `a`.
+    pub fn fit(
+        train: &Ratings,
+        public_scores: &[Option<f32>],
+        params: RatingParams,
+        observer: &mut dyn EpochObserver,
+    ) -> RatingModel {
+        // 1. Tune on a validation split carved from train.
+        let carved = split(train, params.seed ^ 0x7A1D);
+        let (fit, val) = (&carved.train, &carved.test);
+        let parts = Parts::fit(fit, public_scores, &params);
+        let mut mf = Mf::new(fit, &parts.baselines, params.mf);
+        let (mut best, mut best_rmse, mut since_best) = (mf.clone(), f64::INFINITY, 0);
+        for _ in 0..params.max_epochs {
+            let learning_rate = mf.learning_rate();
+            let train_mse = mf.epoch(fit);
+            let rmse = RatingMetrics::from_pairs(val_pairs(val, |u, a| mf.predict(u, a))).rmse;
+            observer.on_epoch(
+                &EpochReport { epoch: mf.epochs, train_mse, val_rmse: Some(rmse), learning_rate },
+                &mf,
+            );
+            if rmse < best_rmse - 1e-5 {
+                (best, best_rmse, since_best) = (mf.clone(), rmse, 0);
+            } else {
+                since_best += 1;
+                if since_best >= params.patience {
+                    break;
+                }
+            }
+        }
+        let epochs = best.epochs;
+        let tuned = RatingModel {
+            params,
+            baselines: parts.baselines,
+            knn: parts.knn,
+            mf: best,
+            blend: vec![0.0, 1.0, 1.0, 0.0],
+            validation: RatingMetrics::default(),
+            epochs,
+        };
+        // 2. Blend weights from validation predictions.
+        let (features, targets): (Vec<Vec<f32>>, Vec<f32>) = (0..val.n_users() as u32)
+            .into_par_iter()
+            .flat_map_iter(|u| {
+                let state = tuned.known_user(fit, u);
+                let row = val.user(u);
+                row.indices
+                    .iter()
+                    .zip(row.ratings)
+                    .filter(|&(&a, &r)| r > 0 && !fit.anime(a).is_empty() && !fit.user(u).is_empty())
+                    .map(|(&a, &r)| (tuned.features(&state, a).to_vec(), r as f32))
+                    .collect::<Vec<_>>()
+            })
+            .unzip();
+        let blend = least_squares(&features, &targets, 1.0);
+        let validation = RatingMetrics::from_pairs(
+            features.iter().zip(&targets).map(|(x, &y)| (apply(&blend, x) as f64, y as f64)),
+        );
+
+        // 3. Refit every part on the whole train set.
+        let parts = Parts::fit(train, public_scores, &params);
+        let mut mf = Mf::new(train, &parts.baselines, params.mf);
+        for _ in 0..epochs {
+            let learning_rate = mf.learning_rate();
+            let train_mse = mf.epoch(train);
+            observer.on_epoch(
+                &EpochReport { epoch: mf.epochs, train_mse, val_rmse: None, learning_rate },
+                &mf,
+            );
+        }
+        RatingModel {
+            params,
+            baselines: parts.baselines,
+            knn: parts.knn,
+            mf,
+            blend,
+            validation,
+            epochs,
+        }
+    }
+
+    /// The state of a user of the train store.
+    pub fn known_user(&self, train: &Ratings, user: u32) -> UserState {
+        let row = train.user(user);
+        let f = self.mf.params.factors;
+        UserState {
+            bias: self.baselines.user[user as usize],
+            mf_bias: self.mf.user_bias[user as usize],
+            factors: self.mf.user_factors[user as usize * f..(user as usize + 1) * f].to_vec(),
+            entries: row.indices.iter().copied().zip(row.ratings.iter().copied()).collect(),
+        }
+    }
+
+    /// The state of a user the model never saw, from (anime, score) entries (any order; repeats
+    /// keep the last).
+    pub fn fold_in(&self, entries: &[(u32, u8)]) -> UserState {
+        let mut sorted: Vec<(u32, u8)> = Vec::with_capacity(entries.len());
+        let mut seen = entries.to_vec();
+        seen.reverse();
+        seen.sort_by_key(|e| e.0); // stable: for repeats, the last given comes first
+        for e in seen {
+            if sorted.last().is_none_or(|l| l.0 != e.0) {
+                sorted.push(e);
+            }
+        }
+        let bias = self.baselines.fold_in_user(&sorted);
+        UserState {
+            bias,
+            mf_bias: bias,
+            factors: self.mf.fold_in(bias, &sorted),
+            entries: sorted,
+        }
+    }
+
+    /// The blend's inputs for one anime: baseline, neighbourhood correction, factor prediction.
+    pub fn features(&self, user: &UserState, anime: u32) -> [f32; 3] {
+        let b = &self.baselines;
+        let base = b.mu + user.bias + b.item[anime as usize];
+        let residual = |j: u32| {
+            user.entries
+                .binary_search_by_key(&j, |e| e.0)
+                .ok()
+                .map(|p| user.entries[p].1)
+                .filter(|&r| r > 0)
+                .map(|r| r as f32 - (b.mu + user.bias + b.item[j as usize]))
+        };
+        [
+            base,
+            self.knn.correction(anime, residual),
+            self.mf.predict_folded(user.mf_bias, &user.factors, anime),
+        ]
+    }
+
+    /// The predicted score, clipped to 1-10.
+    pub fn predict(&self, user: &UserState, anime: u32) -> f32 {
+        apply(&self.blend, &self.features(user, anime)).clamp(1.0, 10.0)
+    }
+}
+
+/// Baselines and neighbourhood fitted on one set of ratings.
+struct Parts {
+    baselines: Baselines,
+    knn: ItemKnn,
+}
+
+impl Parts {
+    fn fit(ratings: &Ratings, public_scores: &[Option<f32>], params: &RatingParams) -> Parts {
+        let mean = {
+            let r = &ratings.by_user().ratings;
+            let scored: Vec<f32> = r.iter().filter(|&&x| x > 0).map(|&x| x as f32).collect();
+            scored.iter().sum::<f32>() / scored.len().max(1) as f32
+        };
+        let prior = catalogue_prior(public_scores, mean, params.prior_weight);
+        let baselines = Baselines::fit(ratings, prior, params.baseline);
+        let knn = ItemKnn::fit(ratings, &baselines, params.knn);
+        Parts { baselines, knn }
+    }
+}
+
+/// (prediction, truth) over the scored validation pairs whose user and anime are known.
+fn val_pairs(val: &Ratings, predict: impl Fn(u32, u32) -> f32 + Sync) -> Vec<(f64, f64)> {
+    (0..val.n_users() as u32)
+        .into_par_iter()
+        .flat_map_iter(|u| {
+            let row = val.user(u);
+            row.indices
+                .iter()
+                .zip(row.ratings)
+                .filter(|e| *e.1 > 0)
+                .map(|(&a, &r)| (predict(u, a) as f64, r as f64))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// A [`RatingModel`] predicting for the users of its train store.
+pub struct TrainPredictor<'a> {
+    /// The model.
+    pub model: &'a RatingModel,
+    /// The train store it was fitted on.
+    pub train: &'a Ratings,
+}
+
+impl Predictor for TrainPredictor<'_> {
+    fn predict(&self, user: u32, anime: &[u32]) -> Vec<f32> {
+        let state = self.model.known_user(self.train, user);
+        anime.iter().map(|&a| self.model.predict(&state, a)).collect()
+    }
+}
