@@ -10,7 +10,9 @@ pub fn least_squares(rows: &[Vec<f32>], targets: &[f32], ridge: f64) -> Vec<f32>
     let mut a = Mat::<f64>::zeros(d, d);
     let mut b = Mat::<f64>::zeros(d, 1);
     for (row, &y) in rows.iter().zip(targets) {
-        let x: Vec<f64> = std::iter::once(1.0).chain(row.iter().map(|&v| v as f64)).collect();
+        let x: Vec<f64> = std::iter::once(1.0)
+            .chain(row.iter().map(|&v| v as f64))
+            .collect();
         for i in 0..d {
             b[(i, 0)] += x[i] * y as f64;
             for j in 0..d {
@@ -38,7 +40,12 @@ pub fn least_squares(rows: &[Vec<f32>], targets: &[f32], ridge: f64) -> Vec<f32>
 /// Applies weights from [`least_squares`] to one row of features.
 #[inline]
 pub fn apply(weights: &[f32], features: &[f32]) -> f32 {
-    weights[0] + weights[1..].iter().zip(features).map(|(w, x)| w * x).sum::<f32>()
+    weights[0]
+        + weights[1..]
+            .iter()
+            .zip(features)
+            .map(|(w, x)| w * x)
+            .sum::<f32>()
 }
 
 #[cfg(test)]
@@ -47,7 +54,9 @@ mod tests {
 
     #[test]
     fn recovers_a_known_linear_combination() {
-        let rows: Vec<Vec<f32>> = (0..50).map(|i| vec![i as f32, ((i * 7) % 11) as f32]).collect();
+        let rows: Vec<Vec<f32>> = (0..50)
+            .map(|i| vec![i as f32, ((i * 7) % 11) as f32])
+            .collect();
         let y: Vec<f32> = rows.iter().map(|r| 2.0 + 0.5 * r[0] - 1.5 * r[1]).collect();
         let w = least_squares(&rows, &y, 0.0);
         for (got, want) in w.iter().zip([2.0, 0.5, -1.5]) {

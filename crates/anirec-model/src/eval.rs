@@ -48,7 +48,11 @@ pub fn evaluate_ratings(train: &Ratings, test: &Ratings, model: &dyn Predictor) 
                 .map(|(&a, &r)| (a, r as f64))
                 .unzip();
             let predicted = model.predict(u, &anime);
-            predicted.into_iter().map(|p| p as f64).zip(truth).collect::<Vec<_>>()
+            predicted
+                .into_iter()
+                .map(|p| p as f64)
+                .zip(truth)
+                .collect::<Vec<_>>()
         })
         .collect();
     RatingMetrics::from_pairs(pairs)

@@ -6,7 +6,9 @@
 
 pub mod blend;
 pub mod cf;
+pub mod content;
 pub mod eval;
+pub mod hybrid;
 pub mod metrics;
 pub mod popularity;
 pub mod rating;

@@ -65,7 +65,9 @@ impl Baselines {
                 .map(|u| {
                     let row = train.user(u);
                     let (s, n) = scored(row.indices, row.ratings)
-                        .fold((0f32, 0f32), |(s, n), (a, r)| (s + r - mu - b.item[a as usize], n + 1.0));
+                        .fold((0f32, 0f32), |(s, n), (a, r)| {
+                            (s + r - mu - b.item[a as usize], n + 1.0)
+                        });
                     s / (params.reg_user + n)
                 })
                 .collect();
@@ -74,7 +76,9 @@ impl Baselines {
                 .map(|a| {
                     let col = train.anime(a);
                     let (s, n) = scored(col.indices, col.ratings)
-                        .fold((0f32, 0f32), |(s, n), (u, r)| (s + r - mu - b.user[u as usize], n + 1.0));
+                        .fold((0f32, 0f32), |(s, n), (u, r)| {
+                            (s + r - mu - b.user[u as usize], n + 1.0)
+                        });
                     (s + params.reg_item * b.item_prior[a as usize]) / (params.reg_item + n)
                 })
                 .collect();
@@ -93,7 +97,9 @@ impl Baselines {
         let (s, n) = entries
             .iter()
             .filter(|e| e.1 > 0)
-            .fold((0f32, 0f32), |(s, n), &(a, r)| (s + r as f32 - self.mu - self.item[a as usize], n + 1.0));
+            .fold((0f32, 0f32), |(s, n), &(a, r)| {
+                (s + r as f32 - self.mu - self.item[a as usize], n + 1.0)
+            });
         s / (self.params.reg_user + n)
     }
 }
@@ -132,7 +138,11 @@ mod tests {
         let b = Baselines::fit(
             &train,
             vec![0.0; 3],
-            BaselineParams { reg_item: 0.01, reg_user: 0.01, iterations: 50 },
+            BaselineParams {
+                reg_item: 0.01,
+                reg_user: 0.01,
+                iterations: 50,
+            },
         );
         assert!((b.predict(1, 0) - b.predict(0, 0) - 2.0).abs() < 0.05);
         assert!((b.predict(0, 1) - b.predict(0, 0) - 3.0).abs() < 0.05);

@@ -63,7 +63,9 @@ impl ItemKnn {
             .collect();
         let lists: Vec<Vec<(u32, f32)>> = (0..n.div_ceil(BLOCK))
             .into_par_iter()
-            .flat_map_iter(|b| block_neighbors(&residuals, n, b * BLOCK, ((b + 1) * BLOCK).min(n), params))
+            .flat_map_iter(|b| {
+                block_neighbors(&residuals, n, b * BLOCK, ((b + 1) * BLOCK).min(n), params)
+            })
             .collect();
         let mut knn = ItemKnn {
             offsets: Vec::with_capacity(n + 1),
@@ -84,7 +86,10 @@ impl ItemKnn {
 
     /// The neighbours of anime `a` and their similarities, best first.
     pub fn of(&self, a: u32) -> (&[u32], &[f32]) {
-        let (lo, hi) = (self.offsets[a as usize] as usize, self.offsets[a as usize + 1] as usize);
+        let (lo, hi) = (
+            self.offsets[a as usize] as usize,
+            self.offsets[a as usize + 1] as usize,
+        );
         (&self.neighbors[lo..hi], &self.sims[lo..hi])
     }
 
@@ -185,7 +190,14 @@ mod tests {
         triples.push((100, 2, 6));
         let train = Ratings::from_triples(3, &triples);
         let b = Baselines::fit(&train, vec![0.0; 3], BaselineParams::default());
-        let knn = ItemKnn::fit(&train, &b, KnnParams { shrinkage: 1.0, ..KnnParams::default() });
+        let knn = ItemKnn::fit(
+            &train,
+            &b,
+            KnnParams {
+                shrinkage: 1.0,
+                ..KnnParams::default()
+            },
+        );
         let (nbrs, sims) = knn.of(1);
         assert_eq!(nbrs[0], 0);
         assert!(sims[0] > 0.9, "{sims:?}");

@@ -103,7 +103,11 @@ impl Mf {
         let mut order: Vec<(u32, u32)> = Vec::with_capacity(by_user.nnz());
         for u in 0..train.n_users() {
             let (lo, hi) = (by_user.indptr[u] as u32, by_user.indptr[u + 1] as u32);
-            order.extend((lo..hi).filter(|&p| by_user.ratings[p as usize] > 0).map(|p| (u as u32, p)));
+            order.extend(
+                (lo..hi)
+                    .filter(|&p| by_user.ratings[p as usize] > 0)
+                    .map(|p| (u as u32, p)),
+            );
         }
         let mut rng = Rng::for_item(self.params.seed ^ 0x5EED, self.epochs as u64);
         rng.choose_front(&mut order, usize::MAX);
@@ -113,7 +117,9 @@ impl Mf {
             let r = by_user.ratings[p as usize] as f32;
             let u = u as usize;
             let (pu, qi) = (u * f, a * f);
-            let dot: f32 = (0..f).map(|k| self.user_factors[pu + k] * self.item_factors[qi + k]).sum();
+            let dot: f32 = (0..f)
+                .map(|k| self.user_factors[pu + k] * self.item_factors[qi + k])
+                .sum();
             let err = r - (self.mu + self.user_bias[u] + self.item_bias[a] + dot);
             se += (err * err) as f64;
             self.user_bias[u] += lr * (err - reg_b * self.user_bias[u]);
@@ -133,7 +139,9 @@ impl Mf {
     pub fn predict(&self, user: u32, anime: u32) -> f32 {
         let f = self.params.factors;
         let (pu, qi) = (user as usize * f, anime as usize * f);
-        let dot: f32 = (0..f).map(|k| self.user_factors[pu + k] * self.item_factors[qi + k]).sum();
+        let dot: f32 = (0..f)
+            .map(|k| self.user_factors[pu + k] * self.item_factors[qi + k])
+            .sum();
         self.mu + self.user_bias[user as usize] + self.item_bias[anime as usize] + dot
     }
 
@@ -170,7 +178,10 @@ impl Mf {
     pub fn predict_folded(&self, user_bias: f32, factors: &[f32], anime: u32) -> f32 {
         let f = self.params.factors;
         let q = &self.item_factors[anime as usize * f..(anime as usize + 1) * f];
-        self.mu + user_bias + self.item_bias[anime as usize] + factors.iter().zip(q).map(|(a, b)| a * b).sum::<f32>()
+        self.mu
+            + user_bias
+            + self.item_bias[anime as usize]
+            + factors.iter().zip(q).map(|(a, b)| a * b).sum::<f32>()
     }
 }
 
@@ -198,7 +209,15 @@ mod tests {
     fn learns_taste_and_lowers_training_error() {
         let train = taste_data();
         let b = Baselines::fit(&train, vec![0.0; 10], BaselineParams::default());
-        let mut mf = Mf::new(&train, &b, MfParams { factors: 4, learning_rate: 0.05, ..MfParams::default() });
+        let mut mf = Mf::new(
+            &train,
+            &b,
+            MfParams {
+                factors: 4,
+                learning_rate: 0.05,
+                ..MfParams::default()
+            },
+        );
         let first = mf.epoch(&train);
         let mut last = first;
         for _ in 0..40 {
@@ -206,12 +225,25 @@ mod tests {
         }
         assert!(last < first * 0.2, "{first} -> {last}");
         // User 0 (even: likes 0-4) on the held-out anime 3 vs 6: (0 + 3) % 3 == 0 and 6 too.
-        assert!(mf.predict(0, 3) > 7.0 && mf.predict(0, 6) < 5.0, "{} {}", mf.predict(0, 3), mf.predict(0, 6));
+        assert!(
+            mf.predict(0, 3) > 7.0 && mf.predict(0, 6) < 5.0,
+            "{} {}",
+            mf.predict(0, 3),
+            mf.predict(0, 6)
+        );
         // Fold-in of user 0's own ratings predicts like the trained user.
         let row = train.user(0);
-        let entries: Vec<(u32, u8)> = row.indices.iter().copied().zip(row.ratings.iter().copied()).collect();
+        let entries: Vec<(u32, u8)> = row
+            .indices
+            .iter()
+            .copied()
+            .zip(row.ratings.iter().copied())
+            .collect();
         let folded = mf.fold_in(mf.user_bias[0], &entries);
-        let (x, y) = (mf.predict_folded(mf.user_bias[0], &folded, 3), mf.predict(0, 3));
+        let (x, y) = (
+            mf.predict_folded(mf.user_bias[0], &folded, 3),
+            mf.predict(0, 3),
+        );
         assert!((x - y).abs() < 1.0, "{x} vs {y}");
     }
 

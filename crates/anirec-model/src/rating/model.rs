@@ -103,16 +103,31 @@ pub struct RatingModel {
 }
 
 impl RatingModel {
-    /// Fits on `train`. `public_scores[a]` is the catalogue's mean score of anime `a`.
+    /// Fits on `train`: tunes on a validation split carved from it, then refits every part on
+    /// all of it. `public_scores[a]` is the catalogue's mean score of anime `a`.
     pub fn fit(
         train: &Ratings,
         public_scores: &[Option<f32>],
         params: RatingParams,
         observer: &mut dyn EpochObserver,
     ) -> RatingModel {
-        // 1. Tune on a validation split carved from train.
-        let carved = split(train, params.seed ^ 0x7A1D);
-        let (fit, val) = (&carved.train, &carved.test);
+        let carved = split(train, validation_seed(params.seed));
+        RatingModel::tune(&carved.train, &carved.test, public_scores, params, observer).refit(
+            train,
+            public_scores,
+            observer,
+        )
+    }
+
+    /// Fits every part on `fit` and tunes the factor epochs (early stopping) and the blend on
+    /// `val`, which must share `fit`'s user and anime indices.
+    pub fn tune(
+        fit: &Ratings,
+        val: &Ratings,
+        public_scores: &[Option<f32>],
+        params: RatingParams,
+        observer: &mut dyn EpochObserver,
+    ) -> RatingModel {
         let parts = Parts::fit(fit, public_scores, &params);
         let mut mf = Mf::new(fit, &parts.baselines, params.mf);
         let (mut best, mut best_rmse, mut since_best) = (mf.clone(), f64::INFINITY, 0);
@@ -121,7 +136,12 @@ impl RatingModel {
             let train_mse = mf.epoch(fit);
             let rmse = RatingMetrics::from_pairs(val_pairs(val, |u, a| mf.predict(u, a))).rmse;
             observer.on_epoch(
-                &EpochReport { epoch: mf.epochs, train_mse, val_rmse: Some(rmse), learning_rate },
+                &EpochReport {
+                    epoch: mf.epochs,
+                    train_mse,
+                    val_rmse: Some(rmse),
+                    learning_rate,
+                },
                 &mf,
             );
             if rmse < best_rmse - 1e-5 {
@@ -134,7 +154,7 @@ impl RatingModel {
             }
         }
         let epochs = best.epochs;
-        let tuned = RatingModel {
+        let mut model = RatingModel {
             params,
             baselines: parts.baselines,
             knn: parts.knn,
@@ -143,44 +163,60 @@ impl RatingModel {
             validation: RatingMetrics::default(),
             epochs,
         };
-        // 2. Blend weights from validation predictions.
         let (features, targets): (Vec<Vec<f32>>, Vec<f32>) = (0..val.n_users() as u32)
             .into_par_iter()
+            .filter(|&u| !fit.user(u).is_empty())
             .flat_map_iter(|u| {
-                let state = tuned.known_user(fit, u);
+                let state = model.known_user(fit, u);
                 let row = val.user(u);
                 row.indices
                     .iter()
                     .zip(row.ratings)
-                    .filter(|&(&a, &r)| r > 0 && !fit.anime(a).is_empty() && !fit.user(u).is_empty())
-                    .map(|(&a, &r)| (tuned.features(&state, a).to_vec(), r as f32))
+                    .filter(|&(&a, &r)| r > 0 && !fit.anime(a).is_empty())
+                    .map(|(&a, &r)| (model.features(&state, a).to_vec(), r as f32))
                     .collect::<Vec<_>>()
             })
             .unzip();
-        let blend = least_squares(&features, &targets, 1.0);
-        let validation = RatingMetrics::from_pairs(
-            features.iter().zip(&targets).map(|(x, &y)| (apply(&blend, x) as f64, y as f64)),
+        model.blend = least_squares(&features, &targets, 1.0);
+        model.validation = RatingMetrics::from_pairs(
+            features
+                .iter()
+                .zip(&targets)
+                .map(|(x, &y)| (apply(&model.blend, x) as f64, y as f64)),
         );
+        model
+    }
 
-        // 3. Refit every part on the whole train set.
-        let parts = Parts::fit(train, public_scores, &params);
-        let mut mf = Mf::new(train, &parts.baselines, params.mf);
-        for _ in 0..epochs {
+    /// The same model (parameters, epochs, blend) fitted again on `train`.
+    pub fn refit(
+        &self,
+        train: &Ratings,
+        public_scores: &[Option<f32>],
+        observer: &mut dyn EpochObserver,
+    ) -> RatingModel {
+        let parts = Parts::fit(train, public_scores, &self.params);
+        let mut mf = Mf::new(train, &parts.baselines, self.params.mf);
+        for _ in 0..self.epochs {
             let learning_rate = mf.learning_rate();
             let train_mse = mf.epoch(train);
             observer.on_epoch(
-                &EpochReport { epoch: mf.epochs, train_mse, val_rmse: None, learning_rate },
+                &EpochReport {
+                    epoch: mf.epochs,
+                    train_mse,
+                    val_rmse: None,
+                    learning_rate,
+                },
                 &mf,
             );
         }
         RatingModel {
-            params,
+            params: self.params,
             baselines: parts.baselines,
             knn: parts.knn,
             mf,
-            blend,
-            validation,
-            epochs,
+            blend: self.blend.clone(),
+            validation: self.validation,
+            epochs: self.epochs,
         }
     }
 
@@ -192,7 +228,12 @@ impl RatingModel {
             bias: self.baselines.user[user as usize],
             mf_bias: self.mf.user_bias[user as usize],
             factors: self.mf.user_factors[user as usize * f..(user as usize + 1) * f].to_vec(),
-            entries: row.indices.iter().copied().zip(row.ratings.iter().copied()).collect(),
+            entries: row
+                .indices
+                .iter()
+                .copied()
+                .zip(row.ratings.iter().copied())
+                .collect(),
         }
     }
 
@@ -242,6 +283,11 @@ impl RatingModel {
     }
 }
 
+/// The seed of the validation split carved from train, derived from the model seed.
+pub fn validation_seed(seed: u64) -> u64 {
+    seed ^ 0x7A1D
+}
+
 /// Baselines and neighbourhood fitted on one set of ratings.
 struct Parts {
     baselines: Baselines,
@@ -289,6 +335,9 @@ pub struct TrainPredictor<'a> {
 impl Predictor for TrainPredictor<'_> {
     fn predict(&self, user: u32, anime: &[u32]) -> Vec<f32> {
         let state = self.model.known_user(self.train, user);
-        anime.iter().map(|&a| self.model.predict(&state, a)).collect()
+        anime
+            .iter()
+            .map(|&a| self.model.predict(&state, a))
+            .collect()
     }
 }

@@ -1,14 +1,16 @@
-//! `anirec eval`: the evaluation protocol of `EVALUATION.md` on a data folder (split with a seed)
-//! or on given `train.csv` / `test.csv` files, beside the popularity baseline.
+//! `anirec eval`: the evaluation protocol of `EVALUATION.md` — fit the hybrid on train, score
+//! the test set once — on a data folder (split with a seed) or on given `train.csv` / `test.csv`
+//! files, beside the popularity baseline.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anirec_data::split::{self, DEFAULT_SEED, Split};
-use anirec_data::{Dataset, IngestOptions};
-use anirec_model::cf::ease::{Ease, EaseParams, EaseScorer};
-use anirec_model::eval::evaluate_ranking;
+use anirec_data::{Catalogue, Dataset, IngestOptions};
+use anirec_model::eval::{evaluate_ranking, evaluate_ratings};
+use anirec_model::hybrid::{Hybrid, HybridParams, HybridScorer};
 use anirec_model::popularity::Popularity;
+use anirec_model::rating::model::TrainPredictor;
 use anyhow::Context;
 
 use crate::progress::Bar;
@@ -25,76 +27,114 @@ pub struct Args {
     /// Test ratings (with --train).
     #[arg(long, requires = "train")]
     pub test: Option<PathBuf>,
-    /// Seed of the split when --train/--test are not given.
+    /// Seed of the split (when --train/--test are not given) and of the models.
     #[arg(long, default_value_t = DEFAULT_SEED)]
     pub seed: u64,
-    /// EASE regularisation.
-    #[arg(long, default_value_t = 250.0)]
-    pub lambda: f32,
-    /// EASE score weighting strength (0 = binary).
-    #[arg(long, default_value_t = 0.0)]
-    pub alpha: f32,
-    /// EASE minimum ratings per anime.
-    #[arg(long, default_value_t = 1)]
-    pub min_item: usize,
-    /// Prior weight.
-    #[arg(long, default_value_t = 0.0)]
-    pub prior: f32,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
 }
 
-struct Dbg;
-impl anirec_model::rating::model::EpochObserver for Dbg { fn on_epoch(&mut self, r: &anirec_model::rating::model::EpochReport, _: &anirec_model::rating::mf::Mf) { eprintln!("{r:?}"); } }
-/// Runs `anirec eval`.
-pub fn run(args: Args) -> anyhow::Result<()> {
+/// Loads the catalogue and a train/test split as the arguments say.
+pub fn load_split(
+    data: &PathBuf,
+    train: Option<&PathBuf>,
+    test: Option<&PathBuf>,
+    seed: u64,
+) -> anyhow::Result<(Catalogue, Split)> {
     let bar = Bar::new();
-    let mut scores = Vec::new();
-    let s: Split = match (&args.train, &args.test) {
-        (Some(train), Some(test)) => {
-            let (c, _, s) = Dataset::load_split(&args.data, train, test, false, &bar)?;
-            scores = c.anime().iter().map(|a| a.score).collect();
-            s
-        }
-        _ => {
-            let d = Dataset::open(&args.data, &IngestOptions::default(), &bar)
-                .with_context(|| format!("reading {}", args.data.display()))?;
-            scores = d.catalogue.anime().iter().map(|a| a.score).collect();
-            split::split(&d.ratings, args.seed)
-        }
+    let loaded = match (train, test) {
+        (Some(train), Some(test)) => Dataset::load_split(data, train, test, false, &bar)
+            .map(|(catalogue, _, s)| (catalogue, s)),
+        _ => Dataset::open(data, &IngestOptions::default(), &bar).map(|d| {
+            let s = split::split(&d.ratings, seed);
+            (d.catalogue, s)
+        }),
     };
     bar.finish();
-    let pop = Popularity::fit(&s.train);
-    let pop_metrics = evaluate_ranking(&s.train, &s.test, &pop);
+    loaded.with_context(|| format!("reading {}", data.display()))
+}
+
+/// Runs `anirec eval`.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let (catalogue, s) = load_split(
+        &args.data,
+        args.train.as_ref(),
+        args.test.as_ref(),
+        args.seed,
+    )?;
+    let pop = evaluate_ranking(&s.train, &s.test, &Popularity::fit(&s.train));
     let started = Instant::now();
-    let ease = Ease::fit(
-        &s.train,
-        EaseParams {
-            lambda: args.lambda,
-            weighting: if args.alpha > 0.0 {
-                anirec_model::cf::ease::Weighting::Scored { alpha: args.alpha }
-            } else {
-                anirec_model::cf::ease::Weighting::Binary
-            },
-            min_item_ratings: args.min_item,
-        },
-    );
-    let fit = started.elapsed().as_secs_f64();
-    let m = evaluate_ranking(
+    let params = HybridParams {
+        seed: args.seed,
+        ..HybridParams::default()
+    };
+    let model = Hybrid::fit(&s.train, &catalogue, params, &mut ());
+    let fit_seconds = started.elapsed().as_secs_f64();
+    let ranking = evaluate_ranking(
         &s.train,
         &s.test,
-        &EaseScorer {
-            model: &ease,
+        &HybridScorer {
+            model: &model,
             train: &s.train,
         },
     );
-    let started = Instant::now();
-    let mut params = anirec_model::rating::model::RatingParams { prior_weight: args.prior, ..Default::default() };
-    if let Ok(v) = std::env::var("MFX") { let v: Vec<f32> = v.split(',').map(|x| x.parse().unwrap()).collect(); params.mf.learning_rate = v[0]; params.mf.reg = v[1]; params.mf.reg_bias = v[2]; params.mf.factors = v[3] as usize; params.mf.decay = v[4]; params.patience = 30; params.max_epochs = 30; }
-    let model = anirec_model::rating::model::RatingModel::fit(&s.train, &scores, params, &mut Dbg);
-    let rating_fit = started.elapsed().as_secs_f64();
-    let rating_m = anirec_model::eval::evaluate_ratings(&s.train, &s.test, &anirec_model::rating::model::TrainPredictor { model: &model, train: &s.train });
-    println!("{}", serde_json::json!({"ease": m, "fit_seconds": fit, "rating": rating_m, "rating_fit": rating_fit, "blend": model.blend, "epochs": model.epochs, "val": model.validation, "baselines": {"popularity": pop_metrics}}));
+    let rating = evaluate_ratings(
+        &s.train,
+        &s.test,
+        &TrainPredictor {
+            model: &model.rating,
+            train: &s.train,
+        },
+    );
+    let report = serde_json::json!({
+        "rmse": rating.rmse,
+        "mae": rating.mae,
+        "mae_scaled": rating.mae_scaled,
+        "mse_scaled": rating.mse_scaled,
+        "ndcg_at_10": ranking.ndcg_at_10,
+        "precision_at_10": ranking.precision_at_10,
+        "recall_at_10": ranking.recall_at_10,
+        "map_at_10": ranking.map_at_10,
+        "coverage": ranking.coverage,
+        "fit_seconds": fit_seconds,
+        "rated_pairs": rating.count,
+        "ranked_users": ranking.users,
+        "train_ratings": s.train.len(),
+        "test_ratings": s.test.len(),
+        "blend": model.weights,
+        "validation": {"ndcg_at_10": model.validation.0, "coverage": model.validation.1, "rmse": model.rating.validation.rmse},
+        "baselines": {"popularity": {
+            "ndcg_at_10": pop.ndcg_at_10,
+            "precision_at_10": pop.precision_at_10,
+            "recall_at_10": pop.recall_at_10,
+            "map_at_10": pop.map_at_10,
+            "coverage": pop.coverage,
+        }},
+    });
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "split         {} train / {} test ratings",
+            s.train.len(),
+            s.test.len()
+        );
+        println!(
+            "{:<13} {:>8} {:>8} {:>8} {:>8} {:>8}",
+            "", "NDCG@10", "P@10", "R@10", "MAP@10", "coverage"
+        );
+        for (name, r) in [("anirec", &ranking), ("popularity", &pop)] {
+            println!(
+                "{name:<13} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>8.4}",
+                r.ndcg_at_10, r.precision_at_10, r.recall_at_10, r.map_at_10, r.coverage
+            );
+        }
+        println!(
+            "rating        RMSE {:.4}  MAE {:.4}  MAE_scaled {:.4}  MSE_scaled {:.5}  ({} pairs)",
+            rating.rmse, rating.mae, rating.mae_scaled, rating.mse_scaled, rating.count
+        );
+        println!("fit           {fit_seconds:.2} s (all components, validation tuning included)");
+    }
     Ok(())
 }

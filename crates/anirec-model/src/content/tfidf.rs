@@ -1,0 +1,300 @@
+//! TF-IDF vectors over catalogue tokens, L2-normalised, stored as CSR arrays, with an inverted
+//! index for scoring every anime against one query vector (another anime, or a user's profile).
+//! The IDF is fixed at fit time, so new queries are scored against the corpus.
+
+use std::collections::HashMap;
+
+use anirec_data::Catalogue;
+use serde::{Deserialize, Serialize};
+
+use super::tokens::{FieldWeights, Tokenizer};
+
+/// Parameters of [`ContentModel::fit`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ContentParams {
+    /// Per-field weights.
+    pub weights: FieldWeights,
+    /// Terms in fewer documents than this are dropped.
+    pub min_df: u32,
+    /// Terms in more than this fraction of documents are dropped.
+    pub max_df: f32,
+}
+
+impl Default for ContentParams {
+    fn default() -> Self {
+        ContentParams {
+            weights: FieldWeights::default(),
+            min_df: 2,
+            max_df: 0.5,
+        }
+    }
+}
+
+/// Normalised TF-IDF vectors of every anime.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContentModel {
+    /// Parameters.
+    pub params: ContentParams,
+    /// Term strings, by term id.
+    pub terms: Vec<String>,
+    /// IDF of each term.
+    pub idf: Vec<f32>,
+    /// Row offsets per anime.
+    pub offsets: Vec<u32>,
+    /// Term ids, ascending within a row.
+    pub term_ids: Vec<u32>,
+    /// Weights.
+    pub values: Vec<f32>,
+    /// Inverted index: offsets per term into `post_anime` / `post_values`.
+    post_offsets: Vec<u32>,
+    post_anime: Vec<u32>,
+    post_values: Vec<f32>,
+}
+
+impl ContentModel {
+    /// Fits on every anime of the catalogue.
+    pub fn fit(catalogue: &Catalogue, params: ContentParams) -> ContentModel {
+        let tokenizer = Tokenizer::new(params.weights);
+        let docs: Vec<Vec<(String, f32)>> = {
+            use rayon::prelude::*;
+            catalogue
+                .anime()
+                .par_iter()
+                .map(|a| tokenizer.tokens(a))
+                .collect()
+        };
+        let n = docs.len();
+        let mut df: HashMap<&str, u32> = HashMap::new();
+        for doc in &docs {
+            let mut seen: Vec<&str> = doc.iter().map(|(t, _)| t.as_str()).collect();
+            seen.sort_unstable();
+            seen.dedup();
+            for t in seen {
+                *df.entry(t).or_default() += 1;
+            }
+        }
+        let max_df = (params.max_df * n as f32).max(1.0) as u32;
+        let mut terms: Vec<&str> = df
+            .iter()
+            .filter(|&(t, &d)| d >= params.min_df && (d <= max_df || t.contains(':')))
+            .map(|(t, _)| *t)
+            .collect();
+        terms.sort_unstable();
+        let id: HashMap<&str, u32> = terms
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (*t, i as u32))
+            .collect();
+        let idf: Vec<f32> = terms
+            .iter()
+            .map(|t| ((1.0 + n as f32) / (1.0 + df[t] as f32)).ln() + 1.0)
+            .collect();
+        let mut model = ContentModel {
+            params,
+            terms: terms.iter().map(|t| (*t).to_owned()).collect(),
+            idf,
+            offsets: vec![0],
+            term_ids: Vec::new(),
+            values: Vec::new(),
+            post_offsets: Vec::new(),
+            post_anime: Vec::new(),
+            post_values: Vec::new(),
+        };
+        for doc in &docs {
+            let mut weights: HashMap<u32, (f32, f32)> = HashMap::new();
+            for (t, w) in doc {
+                if let Some(&i) = id.get(t.as_str()) {
+                    let e = weights.entry(i).or_insert((0.0, *w));
+                    e.0 += 1.0;
+                }
+            }
+            let mut row: Vec<(u32, f32)> = weights
+                .into_iter()
+                .map(|(i, (count, field))| (i, (1.0 + count.ln()) * model.idf[i as usize] * field))
+                .collect();
+            row.sort_unstable_by_key(|e| e.0);
+            let norm = row.iter().map(|e| e.1 * e.1).sum::<f32>().sqrt();
+            for (i, v) in row {
+                model.term_ids.push(i);
+                model.values.push(if norm > 0.0 { v / norm } else { 0.0 });
+            }
+            model.offsets.push(model.term_ids.len() as u32);
+        }
+        model.build_index();
+        model
+    }
+
+    /// Rebuilds the inverted index from the rows (after loading).
+    pub fn build_index(&mut self) {
+        let n_terms = self.terms.len();
+        let mut counts = vec![0u32; n_terms + 1];
+        for &t in &self.term_ids {
+            counts[t as usize + 1] += 1;
+        }
+        for i in 0..n_terms {
+            counts[i + 1] += counts[i];
+        }
+        let mut cursor = counts.clone();
+        self.post_anime = vec![0; self.term_ids.len()];
+        self.post_values = vec![0.0; self.term_ids.len()];
+        for a in 0..self.offsets.len().saturating_sub(1) {
+            let (lo, hi) = (self.offsets[a] as usize, self.offsets[a + 1] as usize);
+            for p in lo..hi {
+                let t = self.term_ids[p] as usize;
+                let q = cursor[t] as usize;
+                cursor[t] += 1;
+                self.post_anime[q] = a as u32;
+                self.post_values[q] = self.values[p];
+            }
+        }
+        self.post_offsets = counts;
+    }
+
+    /// Number of anime.
+    pub fn len(&self) -> usize {
+        self.offsets.len().saturating_sub(1)
+    }
+
+    /// Whether there is no anime.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The vector of anime `a` as (term id, weight).
+    pub fn vector(&self, a: u32) -> impl Iterator<Item = (u32, f32)> + '_ {
+        let (lo, hi) = (
+            self.offsets[a as usize] as usize,
+            self.offsets[a as usize + 1] as usize,
+        );
+        self.term_ids[lo..hi]
+            .iter()
+            .copied()
+            .zip(self.values[lo..hi].iter().copied())
+    }
+
+    /// Cosine similarity of two anime.
+    pub fn similarity(&self, a: u32, b: u32) -> f32 {
+        let (mut x, mut y) = (self.vector(a).peekable(), self.vector(b).peekable());
+        let mut dot = 0.0;
+        while let (Some(&(i, u)), Some(&(j, v))) = (x.peek(), y.peek()) {
+            match i.cmp(&j) {
+                std::cmp::Ordering::Less => {
+                    x.next();
+                }
+                std::cmp::Ordering::Greater => {
+                    y.next();
+                }
+                std::cmp::Ordering::Equal => {
+                    dot += u * v;
+                    x.next();
+                    y.next();
+                }
+            }
+        }
+        dot
+    }
+
+    /// Adds `weight × vector(a)` into a dense query over terms.
+    pub fn add_to_query(&self, query: &mut [f32], a: u32, weight: f32) {
+        for (t, v) in self.vector(a) {
+            query[t as usize] += weight * v;
+        }
+    }
+
+    /// Dot products of a dense query with every anime (`out` has one slot per anime). Divide by
+    /// the query's norm for cosines.
+    pub fn score_all(&self, query: &[f32], out: &mut [f32]) {
+        out.fill(0.0);
+        for (t, &q) in query.iter().enumerate() {
+            if q == 0.0 {
+                continue;
+            }
+            let (lo, hi) = (
+                self.post_offsets[t] as usize,
+                self.post_offsets[t + 1] as usize,
+            );
+            for p in lo..hi {
+                out[self.post_anime[p] as usize] += q * self.post_values[p];
+            }
+        }
+    }
+
+    /// The field tokens two anime share (`genre:thriller`, `studio:madhouse`), for explanations.
+    pub fn shared_fields(&self, a: u32, b: u32) -> Vec<&str> {
+        let other: Vec<u32> = self.vector(b).map(|e| e.0).collect();
+        self.vector(a)
+            .filter(|(t, _)| other.binary_search(t).is_ok())
+            .map(|(t, _)| self.terms[t as usize].as_str())
+            .filter(|t| t.starts_with("genre:") || t.starts_with("studio:"))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anirec_data::Anime;
+
+    fn anime(id: u32, genres: &[&str], studio: &str, synopsis: &str) -> Anime {
+        Anime {
+            mal_id: id,
+            name: format!("a{id}"),
+            genres: genres.iter().map(|g| (*g).to_owned()).collect(),
+            studios: vec![studio.to_owned()],
+            synopsis: Some(synopsis.to_owned()),
+            ..Anime::default()
+        }
+    }
+
+    #[test]
+    fn similar_content_scores_higher_and_vectors_are_unit_length() {
+        let c = Catalogue::new(vec![
+            anime(
+                1,
+                &["Psychological", "Thriller"],
+                "Madhouse",
+                "A genius detective hunts a killer notebook owner.",
+            ),
+            anime(
+                2,
+                &["Psychological", "Thriller"],
+                "Madhouse",
+                "A detective hunts a genius killer in the city.",
+            ),
+            anime(
+                3,
+                &["Comedy", "Slice of Life"],
+                "Kyoto Animation",
+                "Girls in a school club drink tea and play music.",
+            ),
+            anime(
+                4,
+                &["Comedy", "Slice of Life"],
+                "Kyoto Animation",
+                "A music club of school girls plays concerts.",
+            ),
+        ]);
+        let m = ContentModel::fit(
+            &c,
+            ContentParams {
+                min_df: 1,
+                ..ContentParams::default()
+            },
+        );
+        for a in 0..4 {
+            let norm: f32 = m.vector(a).map(|e| e.1 * e.1).sum();
+            assert!((norm - 1.0).abs() < 1e-4);
+        }
+        assert!(m.similarity(0, 1) > m.similarity(0, 2) + 0.3);
+        assert!(m.similarity(2, 3) > m.similarity(1, 3) + 0.3);
+        let mut q = vec![0f32; m.terms.len()];
+        m.add_to_query(&mut q, 0, 1.0);
+        let mut out = vec![0f32; 4];
+        m.score_all(&q, &mut out);
+        assert!((out[1] - m.similarity(0, 1)).abs() < 1e-5);
+        assert_eq!(
+            m.shared_fields(0, 1),
+            ["genre:psychological", "genre:thriller", "studio:madhouse"]
+        );
+    }
+}
