@@ -42,7 +42,7 @@ impl Default for HybridParams {
     fn default() -> Self {
         HybridParams {
             ease: EaseParams {
-                lambda: 300.0,
+                lambda: 450.0,
                 weighting: Weighting::Scored { alpha: 1.5 },
                 min_item_ratings: 10,
             },
