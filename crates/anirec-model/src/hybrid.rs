@@ -78,6 +78,12 @@ pub const SIGNALS: [&str; 5] = ["collab", "rating", "content", "popularity", "ex
 /// One candidate's raw signals.
 pub type Signals = [f32; 5];
 
+/// A candidate anime: (anime index, raw signals, predicted rating).
+pub type Candidate = (u32, Signals, f32);
+
+/// A validation user: their candidates and their relevant held-out anime.
+type ValidationUser = (Vec<Candidate>, Vec<u32>);
+
 impl BlendWeights {
     fn as_array(self) -> [f32; 5] {
         [
@@ -187,11 +193,7 @@ impl Hybrid {
 
     /// Candidates and their raw signals for a user. `exclude(a)` removes anime (already rated,
     /// filtered out).
-    pub fn candidates(
-        &self,
-        user: &UserState,
-        exclude: &dyn Fn(u32) -> bool,
-    ) -> Vec<(u32, Signals, f32)> {
+    pub fn candidates(&self, user: &UserState, exclude: &dyn Fn(u32) -> bool) -> Vec<Candidate> {
         let n = self.popularity.len();
         let mut collab = vec![0f32; n];
         self.ease
@@ -268,7 +270,7 @@ impl Hybrid {
             .filter(|&a| !fit.anime(a).is_empty())
             .count()
             .max(1);
-        let mut users: Vec<(Vec<(u32, Signals, f32)>, Vec<u32>)> = (0..val.n_users() as u32)
+        let mut users: Vec<ValidationUser> = (0..val.n_users() as u32)
             .into_par_iter()
             .filter_map(|u| {
                 let row = val.user(u);
@@ -289,30 +291,25 @@ impl Hybrid {
                 Some((self.candidates(&state, &exclude), relevant))
             })
             .collect();
-        let top_lists =
-            |users: &[(Vec<(u32, Signals, f32)>, Vec<u32>)], w: [f32; 5]| -> Vec<Vec<u32>> {
-                users
-                    .par_iter()
-                    .map(|(cands, _)| rank(cands, w, K).iter().map(|s| s.anime).collect())
-                    .collect()
-            };
-        let evaluate =
-            |users: &[(Vec<(u32, Signals, f32)>, Vec<u32>)], w: [f32; 5]| -> (f64, f64) {
-                let tops = top_lists(users, w);
-                let rankings: Vec<UserRanking> = tops
-                    .iter()
-                    .zip(users)
-                    .map(|(top, (_, relevant))| score_user(top, relevant, K))
-                    .collect();
-                let mut seen = vec![false; fit.n_anime()];
-                tops.iter().flatten().for_each(|&a| seen[a as usize] = true);
-                let coverage = seen.iter().filter(|&&x| x).count() as f64 / n_fit_anime as f64;
-                (mean_ranking(&rankings, coverage).ndcg_at_10, coverage)
-            };
-        let search = |users: &[(Vec<(u32, Signals, f32)>, Vec<u32>)],
-                      start: [f32; 5],
-                      signals: &[usize],
-                      floor: f64| {
+        let top_lists = |users: &[ValidationUser], w: [f32; 5]| -> Vec<Vec<u32>> {
+            users
+                .par_iter()
+                .map(|(cands, _)| rank(cands, w, K).iter().map(|s| s.anime).collect())
+                .collect()
+        };
+        let evaluate = |users: &[ValidationUser], w: [f32; 5]| -> (f64, f64) {
+            let tops = top_lists(users, w);
+            let rankings: Vec<UserRanking> = tops
+                .iter()
+                .zip(users)
+                .map(|(top, (_, relevant))| score_user(top, relevant, K))
+                .collect();
+            let mut seen = vec![false; fit.n_anime()];
+            tops.iter().flatten().for_each(|&a| seen[a as usize] = true);
+            let coverage = seen.iter().filter(|&&x| x).count() as f64 / n_fit_anime as f64;
+            (mean_ranking(&rankings, coverage).ndcg_at_10, coverage)
+        };
+        let search = |users: &[ValidationUser], start: [f32; 5], signals: &[usize], floor: f64| {
             let grids: [&[f32]; 5] = [
                 &[1.0],
                 &[0.0, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8],
@@ -358,7 +355,7 @@ impl Hybrid {
 }
 
 /// Standardises each signal over the candidates and ranks by the weighted sum.
-fn rank(cands: &[(u32, Signals, f32)], weights: [f32; 5], k: usize) -> Vec<Scored> {
+fn rank(cands: &[Candidate], weights: [f32; 5], k: usize) -> Vec<Scored> {
     let n = cands.len().max(1) as f32;
     let mut stats = [(0f32, 1f32); 5];
     for (s, stat) in stats.iter_mut().enumerate() {

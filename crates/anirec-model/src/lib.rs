@@ -5,11 +5,13 @@
 //! - [`topk`]: top-k selection.
 
 pub mod blend;
+pub mod bundle;
 pub mod cf;
 pub mod content;
 pub mod eval;
 pub mod hybrid;
 pub mod metrics;
 pub mod popularity;
+pub mod query;
 pub mod rating;
 pub mod topk;

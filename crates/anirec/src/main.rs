@@ -23,6 +23,14 @@ enum Command {
     Ingest(commands::ingest::Args),
     /// Split ratings into train.csv and test.csv (the evaluation protocol's split).
     Split(commands::split::Args),
+    /// Train the hybrid recommender and write a model bundle.
+    Train(commands::train::Args),
+    /// Recommend anime for a user (known, or new from their ratings or MAL export).
+    Recommend(commands::recommend::Args),
+    /// Anime similar to an anime.
+    Similar(commands::similar::Args),
+    /// Users with a similar taste.
+    SimilarUsers(commands::similar::UsersArgs),
     /// Evaluate models on the protocol's split, beside the popularity baseline.
     Eval(commands::eval::Args),
     /// Generate a synthetic ratings file at full MyAnimeList scale.
@@ -45,6 +53,10 @@ fn main() -> std::process::ExitCode {
         Command::Split(args) => commands::split::run(args),
         Command::Synth(args) => commands::synth::run(args),
         Command::Eval(args) => commands::eval::run(args),
+        Command::Train(args) => commands::train::run(args),
+        Command::Recommend(args) => commands::recommend::run(args),
+        Command::Similar(args) => commands::similar::run(args),
+        Command::SimilarUsers(args) => commands::similar::run_users(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -115,6 +115,39 @@ impl Ease {
         }
     }
 
+    /// Reassembles a model from its stored parts: the anime index of each model item and the
+    /// row-major item-item weights. `None` when the sizes disagree.
+    pub fn from_parts(
+        items: Vec<u32>,
+        b: Vec<f32>,
+        n_anime: usize,
+        params: EaseParams,
+    ) -> Option<Ease> {
+        if b.len() != items.len() * items.len() || items.iter().any(|&a| a as usize >= n_anime) {
+            return None;
+        }
+        let mut slot = vec![u32::MAX; n_anime];
+        for (i, &a) in items.iter().enumerate() {
+            slot[a as usize] = i as u32;
+        }
+        Some(Ease {
+            items,
+            slot,
+            b,
+            params,
+        })
+    }
+
+    /// The anime index of each model item.
+    pub fn items(&self) -> &[u32] {
+        &self.items
+    }
+
+    /// The item-item weights, row-major.
+    pub fn weights(&self) -> &[f32] {
+        &self.b
+    }
+
     /// Parameters used.
     pub fn params(&self) -> EaseParams {
         self.params

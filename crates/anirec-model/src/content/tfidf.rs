@@ -124,8 +124,42 @@ impl ContentModel {
         model
     }
 
-    /// Rebuilds the inverted index from the rows (after loading).
-    pub fn build_index(&mut self) {
+    /// Reassembles a model from its stored rows (the inverted index is rebuilt). `None` when the
+    /// parts disagree.
+    pub fn from_parts(
+        params: ContentParams,
+        terms: Vec<String>,
+        idf: Vec<f32>,
+        offsets: Vec<u32>,
+        term_ids: Vec<u32>,
+        values: Vec<f32>,
+    ) -> Option<ContentModel> {
+        let consistent = terms.len() == idf.len()
+            && term_ids.len() == values.len()
+            && offsets.first() == Some(&0)
+            && offsets.last().copied() == Some(term_ids.len() as u32)
+            && offsets.windows(2).all(|w| w[0] <= w[1])
+            && term_ids.iter().all(|&t| (t as usize) < terms.len());
+        if !consistent {
+            return None;
+        }
+        let mut model = ContentModel {
+            params,
+            terms,
+            idf,
+            offsets,
+            term_ids,
+            values,
+            post_offsets: Vec::new(),
+            post_anime: Vec::new(),
+            post_values: Vec::new(),
+        };
+        model.build_index();
+        Some(model)
+    }
+
+    /// Builds the inverted index from the rows.
+    fn build_index(&mut self) {
         let n_terms = self.terms.len();
         let mut counts = vec![0u32; n_terms + 1];
         for &t in &self.term_ids {

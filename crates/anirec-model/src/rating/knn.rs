@@ -2,8 +2,8 @@
 //! `KNNBaseline` with Pearson-baseline similarity): the similarity of two anime is the shrunk
 //! Pearson correlation of their residuals `r - b_ui` over the users who rated both, and a
 //! prediction is the baseline plus the similarity-weighted residuals of the user's `k` most
-//! similar rated anime. Each anime keeps its `neighbors` most similar anime, computed in blocks so
-//! memory stays bounded at any catalogue size.
+//! similar rated anime. Each anime keeps its `neighbors` most similar anime; they are computed
+//! anime by anime, so memory stays bounded at any catalogue size.
 
 use anirec_data::Ratings;
 use rayon::prelude::*;
@@ -44,9 +44,6 @@ pub struct ItemKnn {
     pub params: KnnParams,
 }
 
-/// Anime per similarity block.
-const BLOCK: usize = 256;
-
 impl ItemKnn {
     /// Computes neighbours from `train`'s residuals against `baselines`.
     pub fn fit(train: &Ratings, baselines: &Baselines, params: KnnParams) -> ItemKnn {
@@ -61,11 +58,14 @@ impl ItemKnn {
                     .collect()
             })
             .collect();
-        let lists: Vec<Vec<(u32, f32)>> = (0..n.div_ceil(BLOCK))
+        // Item by item: walk the users who rated the anime and their other ratings, summing into
+        // one accumulator per worker that stays in cache.
+        let lists: Vec<Vec<(u32, f32)>> = (0..n as u32)
             .into_par_iter()
-            .flat_map_iter(|b| {
-                block_neighbors(&residuals, n, b * BLOCK, ((b + 1) * BLOCK).min(n), params)
-            })
+            .map_init(
+                || Accumulator::new(n),
+                |acc, i| acc.neighbors(train, &residuals, i, params),
+            )
             .collect();
         let mut knn = ItemKnn {
             offsets: Vec::with_capacity(n + 1),
@@ -113,61 +113,67 @@ impl ItemKnn {
     }
 }
 
-/// Neighbour lists for anime `lo..hi`.
-fn block_neighbors(
-    residuals: &[Vec<(u32, f32)>],
-    n: usize,
-    lo: usize,
-    hi: usize,
-    params: KnnParams,
-) -> Vec<Vec<(u32, f32)>> {
-    let rows = hi - lo;
-    let mut sxy = vec![0f32; rows * n];
-    let mut sxx = vec![0f32; rows * n];
-    let mut syy = vec![0f32; rows * n];
-    let mut cnt = vec![0u32; rows * n];
-    for row in residuals {
-        for &(i, ei) in row {
-            let i = i as usize;
-            if i < lo || i >= hi {
-                continue;
-            }
-            let base = (i - lo) * n;
-            for &(j, ej) in row {
-                let p = base + j as usize;
-                sxy[p] += ei * ej;
-                sxx[p] += ei * ei;
-                syy[p] += ej * ej;
-                cnt[p] += 1;
-            }
+/// Co-rating sums of one anime against all anime; only touched entries are visited and reset.
+struct Accumulator {
+    /// Per anime: Σ e_i e_j, Σ e_i², Σ e_j², count — together, so one update touches one
+    /// cache line.
+    sums: Vec<[f32; 4]>,
+    touched: Vec<u32>,
+}
+
+impl Accumulator {
+    fn new(n: usize) -> Accumulator {
+        Accumulator {
+            sums: vec![[0.0; 4]; n],
+            touched: Vec::new(),
         }
     }
-    (0..rows)
-        .map(|r| {
-            let base = r * n;
-            let i = lo + r;
-            let mut list: Vec<(u32, f32)> = (0..n)
-                .filter(|&j| j != i && cnt[base + j] >= 2)
-                .filter_map(|j| {
-                    let p = base + j;
-                    let den = (sxx[p] * syy[p]).sqrt();
-                    if den <= 0.0 {
-                        return None;
-                    }
-                    let c = cnt[p] as f32;
-                    let sim = sxy[p] / den * (c - 1.0) / (c - 1.0 + params.shrinkage);
-                    (sim > 0.0).then_some((j as u32, sim))
-                })
-                .collect();
-            let keep = params.neighbors.min(list.len());
-            if keep < list.len() {
-                list.select_nth_unstable_by(keep, |a, b| b.1.total_cmp(&a.1));
-                list.truncate(keep);
+
+    /// The neighbour list of anime `i`.
+    fn neighbors(
+        &mut self,
+        train: &Ratings,
+        residuals: &[Vec<(u32, f32)>],
+        i: u32,
+        params: KnnParams,
+    ) -> Vec<(u32, f32)> {
+        for &u in train.anime(i).indices {
+            let row = &residuals[u as usize];
+            let Ok(p) = row.binary_search_by_key(&i, |e| e.0) else {
+                continue; // listed without a score
+            };
+            let ei = row[p].1;
+            for &(j, ej) in row {
+                let s = &mut self.sums[j as usize];
+                if s[3] == 0.0 {
+                    self.touched.push(j);
+                }
+                s[0] += ei * ej;
+                s[1] += ei * ei;
+                s[2] += ej * ej;
+                s[3] += 1.0;
             }
-            list.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-            list
-        })
-        .collect()
+        }
+        let mut list: Vec<(u32, f32)> = Vec::new();
+        for &j in &self.touched {
+            let s = std::mem::take(&mut self.sums[j as usize]);
+            let (c, den) = (s[3], (s[1] * s[2]).sqrt());
+            if j != i && c >= 2.0 && den > 0.0 {
+                let sim = s[0] / den * (c - 1.0) / (c - 1.0 + params.shrinkage);
+                if sim > 0.0 {
+                    list.push((j, sim));
+                }
+            }
+        }
+        self.touched.clear();
+        let keep = params.neighbors.min(list.len());
+        if keep < list.len() {
+            list.select_nth_unstable_by(keep, |a, b| b.1.total_cmp(&a.1));
+            list.truncate(keep);
+        }
+        list.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        list
+    }
 }
 
 #[cfg(test)]

@@ -128,7 +128,12 @@ impl RatingModel {
         params: RatingParams,
         observer: &mut dyn EpochObserver,
     ) -> RatingModel {
+        let clock = std::time::Instant::now();
         let parts = Parts::fit(fit, public_scores, &params);
+        tracing::debug!(
+            seconds = clock.elapsed().as_secs_f64(),
+            "baselines and neighbourhood fitted"
+        );
         let mut mf = Mf::new(fit, &parts.baselines, params.mf);
         let (mut best, mut best_rmse, mut since_best) = (mf.clone(), f64::INFINITY, 0);
         for _ in 0..params.max_epochs {
@@ -154,6 +159,11 @@ impl RatingModel {
             }
         }
         let epochs = best.epochs;
+        tracing::debug!(
+            seconds = clock.elapsed().as_secs_f64(),
+            epochs,
+            "factor epochs run"
+        );
         let mut model = RatingModel {
             params,
             baselines: parts.baselines,

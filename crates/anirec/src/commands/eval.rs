@@ -2,7 +2,7 @@
 //! the test set once — on a data folder (split with a seed) or on given `train.csv` / `test.csv`
 //! files, beside the popularity baseline.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anirec_data::split::{self, DEFAULT_SEED, Split};
@@ -37,9 +37,9 @@ pub struct Args {
 
 /// Loads the catalogue and a train/test split as the arguments say.
 pub fn load_split(
-    data: &PathBuf,
-    train: Option<&PathBuf>,
-    test: Option<&PathBuf>,
+    data: &Path,
+    train: Option<&Path>,
+    test: Option<&Path>,
     seed: u64,
 ) -> anyhow::Result<(Catalogue, Split)> {
     let bar = Bar::new();
@@ -59,8 +59,8 @@ pub fn load_split(
 pub fn run(args: Args) -> anyhow::Result<()> {
     let (catalogue, s) = load_split(
         &args.data,
-        args.train.as_ref(),
-        args.test.as_ref(),
+        args.train.as_deref(),
+        args.test.as_deref(),
         args.seed,
     )?;
     let pop = evaluate_ranking(&s.train, &s.test, &Popularity::fit(&s.train));

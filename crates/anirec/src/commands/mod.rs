@@ -2,5 +2,8 @@
 
 pub mod eval;
 pub mod ingest;
+pub mod recommend;
+pub mod similar;
 pub mod split;
 pub mod synth;
+pub mod train;

@@ -1,0 +1,513 @@
+//! Queries over a trained [`Bundle`]: top-k recommendations with filters and explanations (for a
+//! known user, or a new one folded in from their ratings), a non-personalised list for users with
+//! no ratings, similar anime (by content, collaborative signal, or both), similar users, and title
+//! lookup with suggestions.
+
+use anirec_data::Anime;
+use serde::{Deserialize, Serialize};
+
+use crate::bundle::Bundle;
+use crate::hybrid::{SIGNALS, Scored};
+use crate::rating::model::UserState;
+use crate::topk::top_k;
+
+/// Which anime may be recommended.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Filters {
+    /// Every one of these genres must be present (case-insensitive).
+    pub genres: Vec<String>,
+    /// One of these types (TV, Movie, ...), when not empty.
+    pub kinds: Vec<String>,
+    /// Earliest start year.
+    pub year_min: Option<u16>,
+    /// Latest start year.
+    pub year_max: Option<u16>,
+    /// Fewest MyAnimeList members.
+    pub min_members: Option<u32>,
+    /// Allow adult titles.
+    pub include_adult: bool,
+    /// Also show anime the user already rated (off by default).
+    pub include_rated: bool,
+}
+
+impl Filters {
+    /// Whether an anime passes the catalogue filters (not the "already rated" one).
+    pub fn allows(&self, a: &Anime) -> bool {
+        (self.include_adult || !a.adult)
+            && self
+                .genres
+                .iter()
+                .all(|g| a.genres.iter().any(|x| x.eq_ignore_ascii_case(g)))
+            && (self.kinds.is_empty()
+                || a.kind
+                    .as_deref()
+                    .is_some_and(|k| self.kinds.iter().any(|x| x.eq_ignore_ascii_case(k))))
+            && self
+                .year_min
+                .is_none_or(|y| a.start_year.is_some_and(|s| s >= y))
+            && self
+                .year_max
+                .is_none_or(|y| a.start_year.is_some_and(|s| s <= y))
+            && self.min_members.is_none_or(|m| a.members.unwrap_or(0) >= m)
+    }
+}
+
+/// Why an anime was recommended: one signal's reason and its share of the score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reason {
+    /// `collab`, `content`, `rating` or `popularity`.
+    pub signal: String,
+    /// A sentence a fan can read.
+    pub text: String,
+    /// Share of the positive score contributions (0-1).
+    pub share: f32,
+}
+
+/// One recommended anime.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recommendation {
+    /// Anime index in the catalogue.
+    pub index: u32,
+    /// MyAnimeList id.
+    pub anime_id: u32,
+    /// Blended score (relative within one list).
+    pub score: f32,
+    /// Predicted rating, 1-10.
+    pub predicted_rating: f32,
+    /// Reasons, strongest first (empty unless asked for).
+    pub reasons: Vec<Reason>,
+}
+
+/// A user the bundle can recommend for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Profile {
+    /// The rating model's view of the user.
+    pub state: UserState,
+}
+
+impl Bundle {
+    /// The profile of a known user (by MyAnimeList user id).
+    pub fn known_user(&self, user_id: u32) -> Option<Profile> {
+        let u = self.ratings.user_index(user_id)?;
+        Some(Profile {
+            state: self.model.rating.known_user(&self.ratings, u),
+        })
+    }
+
+    /// The profile of a new user from (MyAnimeList anime id, score 0-10) pairs; unknown anime ids
+    /// are returned separately.
+    pub fn fold_in(&self, entries: &[(u32, u8)]) -> (Profile, Vec<u32>) {
+        let mut known = Vec::with_capacity(entries.len());
+        let mut unknown = Vec::new();
+        for &(id, r) in entries {
+            match self.catalogue.index_of(id) {
+                Some(a) => known.push((a, r.min(10))),
+                None => unknown.push(id),
+            }
+        }
+        let state = self.model.rating.fold_in(&known);
+        (Profile { state }, unknown)
+    }
+
+    /// Top `k` for a profile. A profile without ratings gets [`Bundle::popular`].
+    pub fn recommend(
+        &self,
+        profile: &Profile,
+        k: usize,
+        filters: &Filters,
+        explain: bool,
+    ) -> Vec<Recommendation> {
+        if profile.state.entries.is_empty() {
+            return self.popular(k, filters);
+        }
+        let rated = |a: u32| {
+            profile
+                .state
+                .entries
+                .binary_search_by_key(&a, |e| e.0)
+                .is_ok()
+        };
+        let anime = self.catalogue.anime();
+        let exclude =
+            |a: u32| (!filters.include_rated && rated(a)) || !filters.allows(&anime[a as usize]);
+        self.model
+            .recommend(&profile.state, k, &exclude)
+            .into_iter()
+            .map(|s| self.recommendation(&s, profile, explain))
+            .collect()
+    }
+
+    /// Popular, well-rated anime (adult titles only when the filters allow): for users with no
+    /// ratings. Ranked by a damped score: the mean public score pulled toward 6.5 by 5,000
+    /// pseudo-votes, times log(members).
+    pub fn popular(&self, k: usize, filters: &Filters) -> Vec<Recommendation> {
+        let scores: Vec<f32> = self
+            .catalogue
+            .anime()
+            .iter()
+            .map(|a| {
+                let members = a.members.unwrap_or(0) as f32;
+                let votes = a
+                    .score_histogram
+                    .map_or(members, |h| h.iter().sum::<u32>() as f32);
+                let mean = a.score.unwrap_or(6.5);
+                let damped = (mean * votes + 6.5 * 5000.0) / (votes + 5000.0);
+                damped * (1.0 + members).ln()
+            })
+            .collect();
+        let anime = self.catalogue.anime();
+        top_k(&scores, k, |a| filters.allows(&anime[a as usize]))
+            .into_iter()
+            .map(|a| Recommendation {
+                index: a,
+                anime_id: anime[a as usize].mal_id,
+                score: scores[a as usize],
+                predicted_rating: anime[a as usize].score.unwrap_or(0.0),
+                reasons: vec![Reason {
+                    signal: "popularity".into(),
+                    text: format!(
+                        "popular and well rated: {} members, mean score {}",
+                        anime[a as usize].members.unwrap_or(0),
+                        anime[a as usize]
+                            .score
+                            .map_or("unknown".into(), |s| format!("{s:.2}"))
+                    ),
+                    share: 1.0,
+                }],
+            })
+            .collect()
+    }
+
+    fn recommendation(&self, s: &Scored, profile: &Profile, explain: bool) -> Recommendation {
+        Recommendation {
+            index: s.anime,
+            anime_id: self.catalogue.anime()[s.anime as usize].mal_id,
+            score: s.score,
+            predicted_rating: s.predicted_rating,
+            reasons: if explain {
+                self.reasons(s, profile)
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    /// The reasons behind one recommendation.
+    fn reasons(&self, s: &Scored, profile: &Profile) -> Vec<Reason> {
+        let anime = self.catalogue.anime();
+        let name = |a: u32| anime[a as usize].name.clone();
+        let positive: f32 = s.parts.iter().filter(|&&p| p > 0.0).sum::<f32>().max(1e-6);
+        let entries = &profile.state.entries;
+        let mut reasons = Vec::new();
+        for (i, &part) in s.parts.iter().enumerate() {
+            if part <= 0.0 {
+                continue;
+            }
+            let share = part / positive;
+            let text = match SIGNALS[i] {
+                "collab" => {
+                    let best = entries
+                        .iter()
+                        .filter(|e| e.1 == 0 || e.1 >= 7)
+                        .max_by(|x, y| {
+                            let w = |e: &(u32, u8)| {
+                                self.model.ease.weight(e.0, s.anime)
+                                    * self.model.params.ease.weighting.weight(e.1)
+                            };
+                            w(x).total_cmp(&w(y))
+                        });
+                    match best {
+                        Some(&(a, r)) if r > 0 => format!("because you rated {} {r}/10", name(a)),
+                        Some(&(a, _)) => format!("because {} is on your list", name(a)),
+                        None => continue,
+                    }
+                }
+                "content" => {
+                    let best = entries
+                        .iter()
+                        .filter(|e| e.1 == 0 || e.1 >= 7)
+                        .max_by(|x, y| {
+                            self.model
+                                .content
+                                .similarity(x.0, s.anime)
+                                .total_cmp(&self.model.content.similarity(y.0, s.anime))
+                        });
+                    let Some(&(a, _)) = best else { continue };
+                    let shared: Vec<String> = self
+                        .model
+                        .content
+                        .shared_fields(a, s.anime)
+                        .into_iter()
+                        .map(|t| display_field(t, &anime[s.anime as usize]))
+                        .collect();
+                    if shared.is_empty() {
+                        format!("its story is like {}", name(a))
+                    } else {
+                        format!("shares {} with {}", join_words(&shared), name(a))
+                    }
+                }
+                "rating" => format!("we predict you would rate it {:.1}/10", s.predicted_rating),
+                "popularity" => "widely watched".to_owned(),
+                "exposure" => "a less obvious pick that suits you".to_owned(),
+                _ => continue,
+            };
+            reasons.push(Reason {
+                signal: SIGNALS[i].to_owned(),
+                text,
+                share,
+            });
+        }
+        reasons.sort_by(|a, b| b.share.total_cmp(&a.share));
+        reasons
+    }
+
+    /// Anime most similar to anime `a` (catalogue index): `by` is `content`, `collab` or `hybrid`.
+    pub fn similar(&self, a: u32, by: SimilarBy, k: usize, filters: &Filters) -> Vec<(u32, f32)> {
+        let n = self.catalogue.len();
+        let mut content = vec![0f32; n];
+        if by != SimilarBy::Collab {
+            let mut query = vec![0f32; self.model.content.terms.len()];
+            self.model.content.add_to_query(&mut query, a, 1.0);
+            self.model.content.score_all(&query, &mut content);
+        }
+        let mut collab = vec![0f32; n];
+        if by != SimilarBy::Content {
+            let (nbrs, sims) = self.model.rating.knn.of(a);
+            for (&j, &s) in nbrs.iter().zip(sims) {
+                collab[j as usize] = s;
+            }
+            for j in 0..n as u32 {
+                collab[j as usize] += self.model.ease.weight(a, j).max(0.0) * 10.0;
+            }
+        }
+        let scores: Vec<f32> = content.iter().zip(&collab).map(|(c, l)| c + l).collect();
+        let anime = self.catalogue.anime();
+        top_k(&scores, k, |j| {
+            j != a && scores[j as usize] > 0.0 && filters.allows(&anime[j as usize])
+        })
+        .into_iter()
+        .map(|j| (j, scores[j as usize]))
+        .collect()
+    }
+
+    /// Users whose ratings look most like this profile's (cosine of mean-centred ratings over
+    /// shared anime, damped by overlap): (MyAnimeList user id, similarity, anime in common).
+    pub fn similar_users(
+        &self,
+        profile: &Profile,
+        k: usize,
+        skip_user: Option<u32>,
+    ) -> Vec<(u32, f32, usize)> {
+        let mine: Vec<(u32, f32)> = centred(&profile.state.entries);
+        let mut dense = vec![f32::NAN; self.catalogue.len()];
+        for &(a, r) in &mine {
+            dense[a as usize] = r;
+        }
+        let norm_mine: f32 = mine.iter().map(|e| e.1 * e.1).sum::<f32>().sqrt().max(1e-6);
+        let scored: Vec<(u32, f32, usize)> = (0..self.ratings.n_users() as u32)
+            .filter(|&u| Some(self.ratings.user_ids()[u as usize]) != skip_user)
+            .filter_map(|u| {
+                let row = self.ratings.user(u);
+                let entries: Vec<(u32, u8)> = row
+                    .indices
+                    .iter()
+                    .copied()
+                    .zip(row.ratings.iter().copied())
+                    .collect();
+                let theirs = centred(&entries);
+                let (mut dot, mut common) = (0f32, 0usize);
+                for &(a, r) in &theirs {
+                    let m = dense[a as usize];
+                    if !m.is_nan() {
+                        dot += m * r;
+                        common += 1;
+                    }
+                }
+                let norm: f32 = theirs
+                    .iter()
+                    .map(|e| e.1 * e.1)
+                    .sum::<f32>()
+                    .sqrt()
+                    .max(1e-6);
+                let sim = dot / (norm * norm_mine) * (common as f32 / (common as f32 + 10.0));
+                (common > 0 && sim > 0.0)
+                    .then(|| (self.ratings.user_ids()[u as usize], sim, common))
+            })
+            .collect();
+        let sims: Vec<f32> = scored.iter().map(|s| s.1).collect();
+        top_k(&sims, k, |_| true)
+            .into_iter()
+            .map(|i| scored[i as usize])
+            .collect()
+    }
+
+    /// Anime whose Name, English or Japanese name equals `title` (case-insensitive), or else the
+    /// closest titles as suggestions (`Err`).
+    pub fn find_title(&self, title: &str) -> Result<u32, Vec<u32>> {
+        let wanted = title.trim().to_lowercase();
+        let anime = self.catalogue.anime();
+        let names = |a: &Anime| {
+            [
+                Some(a.name.clone()),
+                a.english_name.clone(),
+                a.japanese_name.clone(),
+            ]
+            .into_iter()
+            .flatten()
+            .map(|n| n.to_lowercase())
+            .collect::<Vec<_>>()
+        };
+        let exact: Vec<u32> = (0..anime.len() as u32)
+            .filter(|&a| names(&anime[a as usize]).contains(&wanted))
+            .collect();
+        if let Some(best) = exact
+            .iter()
+            .copied()
+            .max_by_key(|&a| anime[a as usize].members.unwrap_or(0))
+        {
+            return Ok(best);
+        }
+        let distance: Vec<f32> = anime
+            .iter()
+            .map(|a| {
+                let d = names(a)
+                    .iter()
+                    .map(|n| title_distance(&wanted, n))
+                    .min()
+                    .unwrap_or(usize::MAX);
+                -(d as f32) + (1.0 + a.members.unwrap_or(0) as f32).ln() * 0.01
+            })
+            .collect();
+        Err(top_k(&distance, 5, |_| true))
+    }
+}
+
+/// How to compare anime in [`Bundle::similar`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SimilarBy {
+    /// Synopsis and fields.
+    Content,
+    /// Who watched and liked both.
+    Collab,
+    /// Both.
+    Hybrid,
+}
+
+fn centred(entries: &[(u32, u8)]) -> Vec<(u32, f32)> {
+    let scored: Vec<(u32, f32)> = entries
+        .iter()
+        .filter(|e| e.1 > 0)
+        .map(|&(a, r)| (a, r as f32))
+        .collect();
+    let mean = scored.iter().map(|e| e.1).sum::<f32>() / scored.len().max(1) as f32;
+    scored.into_iter().map(|(a, r)| (a, r - mean)).collect()
+}
+
+/// A field token as words: `genre:psychological` → `Psychological` (the catalogue's spelling).
+fn display_field(token: &str, anime: &Anime) -> String {
+    let (field, value) = token.split_once(':').unwrap_or(("", token));
+    let pretty = |list: &[String]| list.iter().find(|x| x.eq_ignore_ascii_case(value)).cloned();
+    match field {
+        "genre" => pretty(&anime.genres).unwrap_or_else(|| value.to_owned()),
+        "studio" => format!(
+            "studio {}",
+            pretty(&anime.studios).unwrap_or_else(|| value.to_owned())
+        ),
+        _ => value.to_owned(),
+    }
+}
+
+/// "a", "a and b", "a, b and c".
+fn join_words(words: &[String]) -> String {
+    match words {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+/// Edit distance between a query and a title, where a title that starts with the query is close.
+fn title_distance(query: &str, title: &str) -> usize {
+    if title.starts_with(query) {
+        return title
+            .chars()
+            .count()
+            .saturating_sub(query.chars().count())
+            .min(3);
+    }
+    let (a, b): (Vec<char>, Vec<char>) = (query.chars().collect(), title.chars().collect());
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_and_distances() {
+        assert_eq!(
+            join_words(&["A".into(), "B".into(), "C".into()]),
+            "A, B and C"
+        );
+        assert_eq!(title_distance("steins gate", "steins;gate"), 1);
+        assert_eq!(title_distance("naruto", "naruto: shippuuden"), 3);
+    }
+
+    #[test]
+    fn filters() {
+        let a = Anime {
+            genres: vec!["Action".into(), "Sci-Fi".into()],
+            kind: Some("TV".into()),
+            start_year: Some(1998),
+            members: Some(1000),
+            ..Anime::default()
+        };
+        assert!(Filters::default().allows(&a));
+        let f = Filters {
+            genres: vec!["sci-fi".into()],
+            kinds: vec!["tv".into()],
+            year_min: Some(1990),
+            year_max: Some(2000),
+            min_members: Some(500),
+            ..Filters::default()
+        };
+        assert!(f.allows(&a));
+        assert!(
+            !Filters {
+                year_min: Some(2000),
+                ..Filters::default()
+            }
+            .allows(&a)
+        );
+        assert!(
+            !Filters {
+                genres: vec!["Comedy".into()],
+                ..Filters::default()
+            }
+            .allows(&a)
+        );
+        let adult = Anime {
+            adult: true,
+            ..a.clone()
+        };
+        assert!(!Filters::default().allows(&adult));
+        assert!(
+            Filters {
+                include_adult: true,
+                ..Filters::default()
+            }
+            .allows(&adult)
+        );
+    }
+}

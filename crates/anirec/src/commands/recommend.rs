@@ -1,0 +1,207 @@
+//! `anirec recommend`: top-k anime for a known user, or for a new user from a ratings CSV or a
+//! MyAnimeList XML export (folded in, no retraining), with filters and explanations.
+
+use std::path::{Path, PathBuf};
+
+use anirec_data::formats::fields::parse_id;
+use anirec_data::formats::malxml;
+use anirec_data::formats::table::Table;
+use anirec_model::bundle::Bundle;
+use anirec_model::query::{Filters, Profile, Recommendation};
+use anyhow::{Context, bail};
+
+/// Catalogue filters shared by the query commands.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct FilterArgs {
+    /// Only anime with this genre (repeat for several; all must match).
+    #[arg(long = "genre")]
+    pub genres: Vec<String>,
+    /// Only anime of this type (TV, Movie, OVA, ONA, Special, Music; repeat for several).
+    #[arg(long = "type")]
+    pub kinds: Vec<String>,
+    /// Earliest start year.
+    #[arg(long)]
+    pub year_min: Option<u16>,
+    /// Latest start year.
+    #[arg(long)]
+    pub year_max: Option<u16>,
+    /// Fewest MyAnimeList members.
+    #[arg(long)]
+    pub min_members: Option<u32>,
+    /// Include adult titles.
+    #[arg(long)]
+    pub include_adult: bool,
+    /// Include anime the user already rated.
+    #[arg(long)]
+    pub include_rated: bool,
+}
+
+impl FilterArgs {
+    /// As the model's filters.
+    pub fn filters(&self) -> Filters {
+        Filters {
+            genres: self.genres.clone(),
+            kinds: self.kinds.clone(),
+            year_min: self.year_min,
+            year_max: self.year_max,
+            min_members: self.min_members,
+            include_adult: self.include_adult,
+            include_rated: self.include_rated,
+        }
+    }
+}
+
+/// Arguments of `anirec recommend`.
+#[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("who").required(true).args(["user", "ratings", "mal_xml"])))]
+pub struct Args {
+    /// Model bundle written by `anirec train`.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// A user the model was trained with (MyAnimeList user id).
+    #[arg(long)]
+    pub user: Option<u32>,
+    /// A new user's ratings: CSV with `anime_id,rating` columns (rating 0-10, 0 = not scored).
+    #[arg(long)]
+    pub ratings: Option<PathBuf>,
+    /// A new user's MyAnimeList list export (XML).
+    #[arg(long)]
+    pub mal_xml: Option<PathBuf>,
+    /// How many anime (1-100).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=100))]
+    pub k: u16,
+    /// Show why each anime was picked.
+    #[arg(long)]
+    pub explain: bool,
+    /// Filters.
+    #[command(flatten)]
+    pub filters: FilterArgs,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Loads a bundle, naming it in the error.
+pub fn load_bundle(path: &Path) -> anyhow::Result<Bundle> {
+    Bundle::load(path).map_err(anyhow::Error::from)
+}
+
+/// Reads `anime_id,rating` pairs from a CSV file.
+pub fn read_ratings_csv(path: &Path) -> anyhow::Result<Vec<(u32, u8)>> {
+    let data = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let name = anirec_data::dataset::file_name(path);
+    let mut table = Table::open(&data, &name, "anime_id,rating")?;
+    let (Some(id_col), Some(r_col)) = (
+        table.column(&["anime_id", "MAL_ID"]),
+        table.column(&["rating", "score", "my_score"]),
+    ) else {
+        bail!(
+            "{name}:1: expected columns anime_id and rating, found {:?}",
+            table.header_line()
+        );
+    };
+    let mut out = Vec::new();
+    while let Some(row) = table.next_row() {
+        let row = row?;
+        let id = parse_id(row.text(Some(id_col)))
+            .map_err(|m| anyhow::anyhow!("{name}:{}: column anime_id: {m}", row.line))?;
+        let text = row.text(Some(r_col)).trim();
+        let r: u8 = match text.parse::<u8>() {
+            Ok(r) if r <= 10 => r,
+            _ => bail!(
+                "{name}:{}: column rating: expected an integer 0-10, found {text:?}",
+                row.line
+            ),
+        };
+        out.push((id, r));
+    }
+    Ok(out)
+}
+
+/// The profile the arguments describe.
+fn profile(bundle: &Bundle, args: &Args) -> anyhow::Result<Profile> {
+    if let Some(user) = args.user {
+        return bundle.known_user(user).with_context(|| {
+            format!(
+                "user {user} is not in the model ({} users); use --ratings or --mal-xml for a new user",
+                bundle.ratings.n_users()
+            )
+        });
+    }
+    let entries = if let Some(path) = &args.ratings {
+        read_ratings_csv(path)?
+    } else if let Some(path) = &args.mal_xml {
+        let data = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let list = malxml::parse(&data, &anirec_data::dataset::file_name(path), false)?;
+        list.entries.iter().map(|e| (e.anime_id, e.score)).collect()
+    } else {
+        Vec::new()
+    };
+    let (profile, unknown) = bundle.fold_in(&entries);
+    if !unknown.is_empty() {
+        eprintln!(
+            "note: {} anime ids are not in the catalogue and were ignored",
+            unknown.len()
+        );
+    }
+    Ok(profile)
+}
+
+/// Runs `anirec recommend`.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let bundle = load_bundle(&args.model)?;
+    let profile = profile(&bundle, &args)?;
+    let recs = bundle.recommend(
+        &profile,
+        args.k as usize,
+        &args.filters.filters(),
+        args.explain,
+    );
+    if args.json {
+        let items: Vec<serde_json::Value> = recs.iter().map(|r| rec_json(&bundle, r)).collect();
+        println!("{}", serde_json::to_string_pretty(&items)?);
+    } else {
+        for (i, r) in recs.iter().enumerate() {
+            print_rec(&bundle, i + 1, r);
+        }
+    }
+    Ok(())
+}
+
+/// One recommendation with its anime's details, as JSON.
+pub fn rec_json(bundle: &Bundle, r: &Recommendation) -> serde_json::Value {
+    let a = &bundle.catalogue.anime()[r.index as usize];
+    serde_json::json!({
+        "anime_id": a.mal_id, "name": a.name, "english_name": a.english_name, "japanese_name": a.japanese_name,
+        "genres": a.genres, "type": a.kind, "year": a.start_year, "score": a.score, "members": a.members,
+        "predicted_rating": r.predicted_rating, "reasons": r.reasons,
+    })
+}
+
+/// Prints one recommendation as a few lines of text.
+pub fn print_rec(bundle: &Bundle, rank: usize, r: &Recommendation) {
+    let a = &bundle.catalogue.anime()[r.index as usize];
+    let english = a
+        .english_name
+        .as_deref()
+        .filter(|e| *e != a.name)
+        .map(|e| format!(" / {e}"))
+        .unwrap_or_default();
+    let japanese = a
+        .japanese_name
+        .as_deref()
+        .map(|j| format!(" ({j})"))
+        .unwrap_or_default();
+    println!("{rank:>2}. {}{english}{japanese}", a.name);
+    println!(
+        "    {} · {} · {} · MAL score {} · predicted {:.1}/10",
+        a.genres.join(", "),
+        a.kind.as_deref().unwrap_or("?"),
+        a.start_year.map_or("?".into(), |y| y.to_string()),
+        a.score.map_or("?".into(), |s| format!("{s:.2}")),
+        r.predicted_rating
+    );
+    for reason in &r.reasons {
+        println!("    - {} ({:.0}%)", reason.text, reason.share * 100.0);
+    }
+}

@@ -1,0 +1,128 @@
+//! `anirec similar` (anime like a given anime) and `anirec similar-users` (users with a taste
+//! like a given user's).
+
+use std::path::PathBuf;
+
+use anirec_model::query::SimilarBy;
+use anyhow::{Context, bail};
+
+use super::recommend::{FilterArgs, load_bundle};
+
+/// Arguments of `anirec similar`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Model bundle.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// The anime's MyAnimeList id.
+    #[arg(long, conflicts_with = "title")]
+    pub id: Option<u32>,
+    /// The anime's title (Name, English or Japanese; case-insensitive).
+    #[arg(required_unless_present = "id")]
+    pub title: Option<String>,
+    /// What "similar" means.
+    #[arg(long, value_enum, default_value_t = By::Hybrid)]
+    pub by: By,
+    /// How many anime.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=100))]
+    pub k: u16,
+    /// Filters.
+    #[command(flatten)]
+    pub filters: FilterArgs,
+}
+
+/// `--by` values.
+#[derive(clap::ValueEnum, Clone, Copy)]
+pub enum By {
+    /// Synopsis and fields.
+    Content,
+    /// Watched and liked by the same users.
+    Collab,
+    /// Both.
+    Hybrid,
+}
+
+/// Runs `anirec similar`.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let bundle = load_bundle(&args.model)?;
+    let anime = bundle.catalogue.anime();
+    let index = match (args.id, &args.title) {
+        (Some(id), _) => bundle
+            .catalogue
+            .index_of(id)
+            .with_context(|| format!("anime id {id} is not in the catalogue"))?,
+        (None, Some(title)) => match bundle.find_title(title) {
+            Ok(i) => i,
+            Err(suggestions) => {
+                let names: Vec<String> = suggestions
+                    .iter()
+                    .map(|&s| {
+                        format!(
+                            "{} (id {})",
+                            anime[s as usize].name, anime[s as usize].mal_id
+                        )
+                    })
+                    .collect();
+                bail!("no anime titled {title:?}; closest: {}", names.join("; "));
+            }
+        },
+        (None, None) => bail!("give --id or a title"),
+    };
+    let by = match args.by {
+        By::Content => SimilarBy::Content,
+        By::Collab => SimilarBy::Collab,
+        By::Hybrid => SimilarBy::Hybrid,
+    };
+    println!(
+        "similar to {} (id {}):",
+        anime[index as usize].name, anime[index as usize].mal_id
+    );
+    for (rank, (j, score)) in bundle
+        .similar(index, by, args.k as usize, &args.filters.filters())
+        .into_iter()
+        .enumerate()
+    {
+        let a = &anime[j as usize];
+        println!(
+            "{:>2}. {} (id {}) · {} · similarity {score:.3}",
+            rank + 1,
+            a.name,
+            a.mal_id,
+            a.genres.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// Arguments of `anirec similar-users`.
+#[derive(clap::Args)]
+pub struct UsersArgs {
+    /// Model bundle.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// The user (MyAnimeList user id).
+    #[arg(long)]
+    pub user: u32,
+    /// How many users.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=100))]
+    pub k: u16,
+}
+
+/// Runs `anirec similar-users`.
+pub fn run_users(args: UsersArgs) -> anyhow::Result<()> {
+    let bundle = load_bundle(&args.model)?;
+    let profile = bundle
+        .known_user(args.user)
+        .with_context(|| format!("user {} is not in the model", args.user))?;
+    for (rank, (id, sim, common)) in bundle
+        .similar_users(&profile, args.k as usize, Some(args.user))
+        .into_iter()
+        .enumerate()
+    {
+        println!(
+            "{:>2}. user {id} · similarity {sim:.3} · {common} anime in common",
+            rank + 1
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,179 @@
+//! `anirec train`: fit the hybrid on a data folder (or on given train/test files), write the
+//! model bundle, and record the run in `runs/<run-id>/` (parameters, per-epoch metrics, final
+//! metrics, data fingerprint, git commit, timings).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anirec_data::split::DEFAULT_SEED;
+use anirec_data::{Dataset, IngestOptions};
+use anirec_model::bundle::Bundle;
+use anirec_model::eval::{evaluate_ranking, evaluate_ratings};
+use anirec_model::hybrid::{Hybrid, HybridParams, HybridScorer};
+use anirec_model::rating::mf::Mf;
+use anirec_model::rating::model::{EpochObserver, EpochReport, TrainPredictor};
+use anyhow::Context;
+
+use crate::progress::Bar;
+
+/// Arguments of `anirec train`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Data folder (its catalogue is always used), or a snapshot.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Where to write the model bundle (a folder).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Train ratings (with --test): replaces the ratings of --data.
+    #[arg(long, requires = "test")]
+    pub train: Option<PathBuf>,
+    /// Test ratings: the model is evaluated on them once, and the metrics stored in the bundle.
+    #[arg(long, requires = "train")]
+    pub test: Option<PathBuf>,
+    /// Seed of the models and of the validation split carved from train.
+    #[arg(long, default_value_t = DEFAULT_SEED)]
+    pub seed: u64,
+    /// Folder that receives one sub-folder per run.
+    #[arg(long, default_value = "runs")]
+    pub runs: PathBuf,
+}
+
+/// Writes each factor epoch to `epochs.csv` of the run and to the log.
+struct EpochLog {
+    file: std::io::BufWriter<std::fs::File>,
+    phase: &'static str,
+}
+
+impl EpochObserver for EpochLog {
+    fn on_epoch(&mut self, r: &EpochReport, _model: &Mf) {
+        let phase = if r.val_rmse.is_some() {
+            "validation"
+        } else {
+            self.phase
+        };
+        let val = r.val_rmse.map_or(String::new(), |v| format!("{v:.6}"));
+        let _ = writeln!(
+            self.file,
+            "{phase},{},{:.6},{val},{}",
+            r.epoch,
+            r.train_mse.sqrt(),
+            r.learning_rate
+        );
+        tracing::info!(phase, epoch = r.epoch, train_rmse = r.train_mse.sqrt(), val_rmse = ?r.val_rmse, "epoch");
+    }
+}
+
+/// Runs `anirec train`.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let bar = Bar::new();
+    let loaded = match (&args.train, &args.test) {
+        (Some(train), Some(test)) => Dataset::load_split(&args.data, train, test, false, &bar)
+            .map(|(catalogue, _, s)| (catalogue, s.train, Some(s.test))),
+        _ => Dataset::open(&args.data, &IngestOptions::default(), &bar)
+            .map(|d| (d.catalogue, d.ratings, None)),
+    };
+    bar.finish();
+    let (catalogue, train, test) =
+        loaded.with_context(|| format!("reading {}", args.data.display()))?;
+    let load_seconds = started.elapsed().as_secs_f64();
+
+    let run_id = format!("{}-seed{}", unix_now(), args.seed);
+    let run_dir = args.runs.join(&run_id);
+    std::fs::create_dir_all(&run_dir).with_context(|| format!("creating {}", run_dir.display()))?;
+    let params = HybridParams {
+        seed: args.seed,
+        ..HybridParams::default()
+    };
+    write_json(&run_dir.join("params.json"), &params)?;
+    let epochs = std::fs::File::create(run_dir.join("epochs.csv"))?;
+    let mut log = EpochLog {
+        file: std::io::BufWriter::new(epochs),
+        phase: "final",
+    };
+    writeln!(log.file, "phase,epoch,train_rmse,val_rmse,learning_rate")?;
+
+    eprintln!(
+        "training on {} ratings by {} users ...",
+        train.len(),
+        train.active_users()
+    );
+    let fit_started = Instant::now();
+    let model = Hybrid::fit(&train, &catalogue, params, &mut log);
+    let fit_seconds = fit_started.elapsed().as_secs_f64();
+    log.file.flush()?;
+
+    let metrics = test.as_ref().map(|test| {
+        let ranking = evaluate_ranking(&train, test, &HybridScorer { model: &model, train: &train });
+        let rating = evaluate_ratings(&train, test, &TrainPredictor { model: &model.rating, train: &train });
+        serde_json::json!({
+            "rmse": rating.rmse, "mae": rating.mae, "mae_scaled": rating.mae_scaled, "mse_scaled": rating.mse_scaled,
+            "ndcg_at_10": ranking.ndcg_at_10, "precision_at_10": ranking.precision_at_10,
+            "recall_at_10": ranking.recall_at_10, "map_at_10": ranking.map_at_10, "coverage": ranking.coverage,
+        })
+    });
+    let bundle = Bundle::new(model, catalogue, train, metrics.clone());
+    let save_started = Instant::now();
+    let manifest = bundle.save(&args.out)?;
+    let save_seconds = save_started.elapsed().as_secs_f64();
+
+    let final_metrics = serde_json::json!({
+        "validation": {
+            "ndcg_at_10": bundle.model.validation.0,
+            "coverage": bundle.model.validation.1,
+            "rmse": bundle.model.rating.validation.rmse,
+        },
+        "test": metrics,
+        "blend": bundle.model.weights,
+        "factor_epochs": bundle.model.rating.epochs,
+    });
+    write_json(&run_dir.join("metrics.json"), &final_metrics)?;
+    write_json(
+        &run_dir.join("run.json"),
+        &serde_json::json!({
+            "run_id": run_id,
+            "model": args.out,
+            "git_commit": git_commit(),
+            "data": manifest.data,
+            "timings": {"load_seconds": load_seconds, "fit_seconds": fit_seconds, "save_seconds": save_seconds},
+        }),
+    )?;
+    println!("model         {}", args.out.display());
+    println!("run           {}", run_dir.display());
+    println!(
+        "fit           {fit_seconds:.2} s ({} factor epochs)",
+        bundle.model.rating.epochs
+    );
+    println!(
+        "validation    NDCG@10 {:.4}, coverage {:.4}, RMSE {:.4}",
+        bundle.model.validation.0, bundle.model.validation.1, bundle.model.rating.validation.rmse
+    );
+    if let Some(m) = metrics {
+        println!("test          {m}");
+    }
+    Ok(())
+}
+
+fn write_json(path: &Path, value: &impl serde::Serialize) -> anyhow::Result<()> {
+    let text = serde_json::to_vec_pretty(value)?;
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The commit of the working tree, when it is a git checkout.
+fn git_commit() -> Option<String> {
+    let out = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
