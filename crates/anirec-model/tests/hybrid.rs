@@ -1,0 +1,333 @@
+//! The hybrid on a small hand-built world where the right answers are known: three taste
+//! clusters (mecha, romance, horror) with distinct synopses and studios, users who each love one
+//! cluster, and one horror anime nobody has rated yet.
+
+use anirec_data::{Anime, Catalogue, Ratings};
+use anirec_model::bundle::Bundle;
+use anirec_model::hybrid::{Hybrid, HybridParams};
+use anirec_model::query::{Filters, SimilarBy};
+
+const CLUSTERS: [(&str, &str, &str); 3] = [
+    (
+        "Mecha",
+        "Sunrise",
+        "giant robot pilots defend the colony with mobile suits in space battles",
+    ),
+    (
+        "Romance",
+        "Kyoto Animation",
+        "shy classmates fall in love during the school festival and confess feelings",
+    ),
+    (
+        "Horror",
+        "Madhouse",
+        "a cursed village hides a monster that haunts survivors through bloody nights",
+    ),
+];
+/// Anime per cluster (the last horror one is never rated).
+const PER_CLUSTER: u32 = 12;
+const COLD: u32 = 3 * PER_CLUSTER - 1;
+
+fn world() -> (Catalogue, Ratings) {
+    let mut anime = Vec::new();
+    for (c, (genre, studio, words)) in CLUSTERS.iter().enumerate() {
+        for k in 0..PER_CLUSTER {
+            let id = c as u32 * PER_CLUSTER + k;
+            let mut a = Anime {
+                mal_id: 1000 + id,
+                name: format!("{genre} Story {k}"),
+                english_name: Some(format!("{genre} Tale {k}")),
+                genres: vec![genre.to_string()],
+                studios: vec![studio.to_string()],
+                kind: Some("TV".into()),
+                start_year: Some(2000 + k as u16),
+                members: Some(10_000 + 1000 * k),
+                score: Some(7.0 + k as f32 / 10.0),
+                synopsis: Some(format!("{words}. Chapter {k} of the saga.")),
+                ..Anime::default()
+            };
+            a.update_adult();
+            anime.push(a);
+        }
+    }
+    let mut adult = Anime {
+        mal_id: 9999,
+        name: "Adult Title".into(),
+        genres: vec!["Hentai".into()],
+        members: Some(10_000_000),
+        score: Some(9.9),
+        ..Anime::default()
+    };
+    adult.update_adult();
+    anime.push(adult);
+    let catalogue = Catalogue::new(anime);
+
+    // 90 users; user u loves cluster u % 3 and has seen most of it plus a few others.
+    let mut triples = Vec::new();
+    for u in 0..90u32 {
+        let fav = u % 3;
+        for a in 0..3 * PER_CLUSTER {
+            if a == COLD {
+                continue;
+            }
+            let cluster = a / PER_CLUSTER;
+            let seen = if cluster == fav {
+                (a + u) % 4 != 0
+            } else {
+                (a * 7 + u) % 6 == 0
+            };
+            if seen {
+                let r = if cluster == fav {
+                    8 + ((a + u) % 3) as u8
+                } else {
+                    2 + ((a + u) % 3) as u8
+                };
+                triples.push((u, a, r));
+            }
+        }
+    }
+    (
+        catalogue.clone(),
+        Ratings::from_triples(catalogue.len(), &triples),
+    )
+}
+
+fn params() -> HybridParams {
+    let mut p = HybridParams::default();
+    p.ease.min_item_ratings = 1;
+    p.ease.lambda = 10.0;
+    p.collab_candidates = 20;
+    p.content_candidates = 10;
+    p.min_coverage = 0.0;
+    p.rating.max_epochs = 10;
+    p
+}
+
+fn fitted() -> (Catalogue, Ratings, Hybrid) {
+    let (catalogue, ratings) = world();
+    let model = Hybrid::fit(&ratings, &catalogue, params(), &mut ());
+    (catalogue, ratings, model)
+}
+
+fn cluster(a: u32) -> u32 {
+    a / PER_CLUSTER
+}
+
+#[test]
+fn a_user_who_loves_one_genre_gets_that_genre() {
+    let (catalogue, ratings, model) = fitted();
+    let bundle = Bundle::new(model, catalogue, ratings, None);
+    for user in [0u32, 1, 2, 45, 46, 47] {
+        let profile = bundle.known_user(user).unwrap();
+        let recs = bundle.recommend(&profile, 3, &Filters::default(), false);
+        assert_eq!(recs.len(), 3);
+        for r in &recs {
+            assert_eq!(cluster(r.index), user % 3, "user {user} got {r:?}");
+            assert!(
+                profile
+                    .state
+                    .entries
+                    .binary_search_by_key(&r.index, |e| e.0)
+                    .is_err(),
+                "already rated"
+            );
+        }
+    }
+}
+
+#[test]
+fn fold_in_of_a_users_train_ratings_ranks_like_the_trained_user() {
+    let (catalogue, ratings, model) = fitted();
+    let bundle = Bundle::new(model, catalogue, ratings, None);
+    for user in [3u32, 4, 5] {
+        let trained = bundle.known_user(user).unwrap();
+        let entries: Vec<(u32, u8)> = trained
+            .state
+            .entries
+            .iter()
+            .map(|&(a, r)| (bundle.catalogue.anime()[a as usize].mal_id, r))
+            .collect();
+        let (folded, unknown) = bundle.fold_in(&entries);
+        assert!(unknown.is_empty());
+        assert_eq!(folded.state.entries, trained.state.entries);
+        let top = |p| -> Vec<u32> {
+            bundle
+                .recommend(p, 5, &Filters::default(), false)
+                .iter()
+                .map(|r| r.index)
+                .collect()
+        };
+        let (a, b) = (top(&trained), top(&folded));
+        let overlap = a.iter().filter(|x| b.contains(x)).count();
+        assert!(overlap >= 4, "trained {a:?} vs folded {b:?}");
+        // Predicted ratings agree closely too.
+        for &anime in &a {
+            let (x, y) = (
+                bundle.model.rating.predict(&trained.state, anime),
+                bundle.model.rating.predict(&folded.state, anime),
+            );
+            assert!((x - y).abs() < 0.75, "{anime}: {x} vs {y}");
+        }
+    }
+}
+
+#[test]
+fn an_anime_nobody_rated_is_reachable_through_content() {
+    let (catalogue, ratings, model) = fitted();
+    assert!(ratings.anime(COLD).is_empty());
+    let bundle = Bundle::new(model, catalogue, ratings, None);
+    // Content neighbours of the unrated anime are the other horror anime.
+    let similar = bundle.similar(COLD, SimilarBy::Content, 5, &Filters::default());
+    assert!(similar.iter().all(|&(a, _)| cluster(a) == 2), "{similar:?}");
+    // A horror fan who rated every other horror anime gets it first.
+    let entries: Vec<(u32, u8)> = (2 * PER_CLUSTER..COLD).map(|a| (1000 + a, 9)).collect();
+    let (profile, _) = bundle.fold_in(&entries);
+    let recs = bundle.recommend(&profile, 3, &Filters::default(), true);
+    assert_eq!(recs[0].index, COLD, "{recs:?}");
+}
+
+#[test]
+fn explanations_and_filters() {
+    let (catalogue, ratings, model) = fitted();
+    let bundle = Bundle::new(model, catalogue, ratings, None);
+    let profile = bundle.known_user(0).unwrap();
+    let recs = bundle.recommend(&profile, 3, &Filters::default(), true);
+    for r in &recs {
+        assert!(!r.reasons.is_empty());
+        let total: f32 = r.reasons.iter().map(|x| x.share).sum();
+        assert!((total - 1.0).abs() < 1e-3, "{r:?}");
+        assert!(
+            r.reasons
+                .iter()
+                .any(|x| x.text.starts_with("because you rated Mecha Story")
+                    || x.text.contains("with Mecha Story")),
+            "{:?}",
+            r.reasons
+        );
+    }
+    // Filters: only romance anime from 2005 on, for a mecha fan.
+    let f = Filters {
+        genres: vec!["romance".into()],
+        year_min: Some(2005),
+        ..Filters::default()
+    };
+    let recs = bundle.recommend(&profile, 5, &f, false);
+    assert!(!recs.is_empty());
+    for r in &recs {
+        let a = &bundle.catalogue.anime()[r.index as usize];
+        assert!(
+            a.genres == ["Romance"] && a.start_year.unwrap() >= 2005,
+            "{a:?}"
+        );
+    }
+    // A user with no ratings gets popular, well-rated anime, adult titles only when asked.
+    let (empty, _) = bundle.fold_in(&[]);
+    let safe = bundle.recommend(&empty, 3, &Filters::default(), true);
+    assert!(
+        safe.iter()
+            .all(|r| !bundle.catalogue.anime()[r.index as usize].adult)
+    );
+    // The three most popular, best-scored non-adult anime tie (k = 11 of each cluster).
+    let top: Vec<u32> = safe.iter().map(|r| r.index).collect();
+    assert_eq!(
+        top,
+        [PER_CLUSTER - 1, 2 * PER_CLUSTER - 1, 3 * PER_CLUSTER - 1]
+    );
+    let adult_ok = bundle.recommend(
+        &empty,
+        3,
+        &Filters {
+            include_adult: true,
+            ..Filters::default()
+        },
+        false,
+    );
+    assert!(bundle.catalogue.anime()[adult_ok[0].index as usize].adult);
+}
+
+#[test]
+fn bundle_round_trip_and_corruption() {
+    let (catalogue, ratings, model) = fitted();
+    let bundle = Bundle::new(
+        model,
+        catalogue,
+        ratings,
+        Some(serde_json::json!({"ndcg_at_10": 0.5})),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("model");
+    bundle.save(&path).unwrap();
+    let back = Bundle::load(&path).unwrap();
+    for user in [0u32, 1, 2] {
+        let a = bundle.recommend(
+            &bundle.known_user(user).unwrap(),
+            5,
+            &Filters::default(),
+            true,
+        );
+        let b = back.recommend(
+            &back.known_user(user).unwrap(),
+            5,
+            &Filters::default(),
+            true,
+        );
+        assert_eq!(a, b);
+    }
+    assert_eq!(
+        back.manifest.metrics,
+        Some(serde_json::json!({"ndcg_at_10": 0.5}))
+    );
+    // Saving again over it is atomic and leaves no temporary folder.
+    bundle.save(&path).unwrap();
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["model"]);
+
+    let tensors = path.join("model.safetensors");
+    let bytes = std::fs::read(&tensors).unwrap();
+    let mut flipped = bytes.clone();
+    let mid = flipped.len() / 2;
+    flipped[mid] ^= 0x40;
+    std::fs::write(&tensors, &flipped).unwrap();
+    let err = Bundle::load(&path).unwrap_err().to_string();
+    assert!(
+        err.ends_with("model.safetensors is corrupt: checksum mismatch"),
+        "{err}"
+    );
+    std::fs::write(&tensors, &bytes[..bytes.len() - 100]).unwrap();
+    let err = Bundle::load(&path).unwrap_err().to_string();
+    assert!(
+        err.contains("model.safetensors is truncated or altered"),
+        "{err}"
+    );
+    std::fs::write(&tensors, &bytes).unwrap();
+    let manifest_path = path.join("manifest.json");
+    let manifest = std::fs::read_to_string(&manifest_path).unwrap();
+    std::fs::write(
+        &manifest_path,
+        manifest.replace("\"format_version\": 1", "\"format_version\": 2"),
+    )
+    .unwrap();
+    let err = Bundle::load(&path).unwrap_err().to_string();
+    assert!(
+        err.ends_with(
+            "format version 2; this anirec reads version 1 (retrain with `anirec train`)"
+        ),
+        "{err}"
+    );
+    std::fs::write(&manifest_path, "{not json").unwrap();
+    assert!(
+        Bundle::load(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("manifest.json is not valid JSON")
+    );
+    assert!(
+        Bundle::load(&dir.path().join("missing"))
+            .unwrap_err()
+            .to_string()
+            .contains("reading manifest.json")
+    );
+}
