@@ -34,6 +34,8 @@ pub struct HybridParams {
     pub content_candidates: usize,
     /// Smallest validation coverage a weighting may have.
     pub min_coverage: f64,
+    /// Most validation users the blend weights are tuned on (a seeded sample beyond that).
+    pub max_validation_users: usize,
     /// Seed (validation split, factor initialisation).
     pub seed: u64,
 }
@@ -51,6 +53,7 @@ impl Default for HybridParams {
             collab_candidates: 300,
             content_candidates: 50,
             min_coverage: 0.15,
+            max_validation_users: 5000,
             seed: 42,
         }
     }
@@ -270,7 +273,14 @@ impl Hybrid {
             .filter(|&a| !fit.anime(a).is_empty())
             .count()
             .max(1);
-        let mut users: Vec<ValidationUser> = (0..val.n_users() as u32)
+        let mut sample: Vec<u32> = (0..val.n_users() as u32).collect();
+        if sample.len() > self.params.max_validation_users {
+            let mut rng = anirec_data::rng::Rng::new(self.params.seed ^ 0x5A3F);
+            rng.choose_front(&mut sample, self.params.max_validation_users);
+            sample.truncate(self.params.max_validation_users);
+            sample.sort_unstable();
+        }
+        let mut users: Vec<ValidationUser> = sample
             .into_par_iter()
             .filter_map(|u| {
                 let row = val.user(u);

@@ -2,6 +2,7 @@
 //! wires the library crates together.
 
 mod commands;
+mod curves;
 mod progress;
 
 use clap::{Parser, Subcommand};

@@ -93,45 +93,53 @@ impl Mf {
         self.params.learning_rate * self.params.decay.powi(self.epochs as i32)
     }
 
-    /// One pass of SGD over the scored entries of `train` in a seeded order; returns the mean
-    /// squared training error seen during the pass.
+    /// One pass of SGD over the scored entries of `train`: users in a seeded random order, each
+    /// user's ratings in a seeded random order (user-major, so the user's factors stay in cache
+    /// and only item factors are fetched). Returns the mean squared training error seen during
+    /// the pass.
     pub fn epoch(&mut self, train: &Ratings) -> f64 {
         let f = self.params.factors;
         let lr = self.learning_rate();
         let (reg, reg_b) = (self.params.reg, self.params.reg_bias);
         let by_user = train.by_user();
-        let mut order: Vec<(u32, u32)> = Vec::with_capacity(by_user.nnz());
-        for u in 0..train.n_users() {
-            let (lo, hi) = (by_user.indptr[u] as u32, by_user.indptr[u + 1] as u32);
-            order.extend(
-                (lo..hi)
-                    .filter(|&p| by_user.ratings[p as usize] > 0)
-                    .map(|p| (u as u32, p)),
-            );
-        }
         let mut rng = Rng::for_item(self.params.seed ^ 0x5EED, self.epochs as u64);
-        rng.choose_front(&mut order, usize::MAX);
-        let mut se = 0f64;
-        for &(u, p) in &order {
-            let a = by_user.indices[p as usize] as usize;
-            let r = by_user.ratings[p as usize] as f32;
+        let mut users: Vec<u32> = (0..train.n_users() as u32).collect();
+        rng.choose_front(&mut users, usize::MAX);
+        let mut order: Vec<u32> = Vec::new();
+        let (mut se, mut n) = (0f64, 0u64);
+        for &u in &users {
+            let (lo, hi) = (
+                by_user.indptr[u as usize] as u32,
+                by_user.indptr[u as usize + 1] as u32,
+            );
+            order.clear();
+            order.extend((lo..hi).filter(|&p| by_user.ratings[p as usize] > 0));
+            rng.choose_front(&mut order, usize::MAX);
             let u = u as usize;
-            let (pu, qi) = (u * f, a * f);
-            let dot: f32 = (0..f)
-                .map(|k| self.user_factors[pu + k] * self.item_factors[qi + k])
-                .sum();
-            let err = r - (self.mu + self.user_bias[u] + self.item_bias[a] + dot);
-            se += (err * err) as f64;
-            self.user_bias[u] += lr * (err - reg_b * self.user_bias[u]);
-            self.item_bias[a] += lr * (err - reg_b * (self.item_bias[a] - self.item_prior[a]));
-            for k in 0..f {
-                let (x, y) = (self.user_factors[pu + k], self.item_factors[qi + k]);
-                self.user_factors[pu + k] += lr * (err * y - reg * x);
-                self.item_factors[qi + k] += lr * (err * x - reg * y);
+            let pu = u * f;
+            for &p in &order {
+                let a = by_user.indices[p as usize] as usize;
+                let r = by_user.ratings[p as usize] as f32;
+                let qi = a * f;
+                let (uf, itf) = (
+                    &mut self.user_factors[pu..pu + f],
+                    &mut self.item_factors[qi..qi + f],
+                );
+                let dot: f32 = uf.iter().zip(itf.iter()).map(|(x, y)| x * y).sum();
+                let err = r - (self.mu + self.user_bias[u] + self.item_bias[a] + dot);
+                se += (err * err) as f64;
+                n += 1;
+                self.user_bias[u] += lr * (err - reg_b * self.user_bias[u]);
+                self.item_bias[a] += lr * (err - reg_b * (self.item_bias[a] - self.item_prior[a]));
+                for (x, y) in uf.iter_mut().zip(itf.iter_mut()) {
+                    let (px, py) = (*x, *y);
+                    *x += lr * (err * py - reg * px);
+                    *y += lr * (err * px - reg * py);
+                }
             }
         }
         self.epochs += 1;
-        se / order.len().max(1) as f64
+        se / n.max(1) as f64
     }
 
     /// Prediction for a known user.

@@ -44,10 +44,12 @@ pub struct Args {
 struct EpochLog {
     file: std::io::BufWriter<std::fs::File>,
     phase: &'static str,
+    epochs: Vec<EpochReport>,
 }
 
 impl EpochObserver for EpochLog {
     fn on_epoch(&mut self, r: &EpochReport, _model: &Mf) {
+        self.epochs.push(*r);
         let phase = if r.val_rmse.is_some() {
             "validation"
         } else {
@@ -92,6 +94,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut log = EpochLog {
         file: std::io::BufWriter::new(epochs),
         phase: "final",
+        epochs: Vec::new(),
     };
     writeln!(log.file, "phase,epoch,train_rmse,val_rmse,learning_rate")?;
 
@@ -104,6 +107,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let model = Hybrid::fit(&train, &catalogue, params, &mut log);
     let fit_seconds = fit_started.elapsed().as_secs_f64();
     log.file.flush()?;
+    crate::curves::draw(&run_dir, &log.epochs)?;
 
     let metrics = test.as_ref().map(|test| {
         let ranking = evaluate_ranking(&train, test, &HybridScorer { model: &model, train: &train });

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Reproduces the comparison table: writes the protocol's split with anirec, scores anirec on it,
+# then installs the reference libraries (implicit, lightfm-next, scikit-surprise) into
+# bench/peers/.venv and scores them on exactly the same train.csv / test.csv.
+# Not part of CI (it downloads packages and takes a few minutes).
+#
+#   bench/peers/run.sh [DATA_DIR]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+data=${1:-${ANIREC_DATA:-../shared/data/mal2020}}
+out=bench/out/peers
+mkdir -p "$out"
+cargo build --release -q -p anirec
+target/release/anirec split --data "$data" --out "$out" --seed 42
+echo "## anirec"
+target/release/anirec eval --data "$data" --train "$out/train.csv" --test "$out/test.csv" --json | tee "$out/anirec.json"
+if [ ! -x bench/peers/.venv/bin/python ]; then
+  python3 -m venv bench/peers/.venv
+fi
+bench/peers/.venv/bin/pip install -q -r bench/peers/requirements.txt
+echo "## peers"
+bench/peers/.venv/bin/python bench/peers/run.py --train "$out/train.csv" --test "$out/test.csv" --catalog "$data/anime.csv"
