@@ -16,7 +16,9 @@ use crate::cf::ease::{Ease, EaseParams, Weighting};
 use crate::content::tfidf::{ContentModel, ContentParams};
 use crate::eval::{K, RELEVANT_FROM};
 use crate::metrics::{UserRanking, mean_ranking, score_user};
-use crate::rating::model::{EpochObserver, RatingModel, RatingParams, UserState, validation_seed};
+use crate::rating::model::{
+    EpochObserver, FactorProgress, RatingModel, RatingParams, UserState, validation_seed,
+};
 use crate::topk::top_k;
 
 /// Parameters of the hybrid.
@@ -144,12 +146,14 @@ pub struct Scored {
 }
 
 impl Hybrid {
-    /// Fits on `train` with the catalogue's content.
+    /// Fits on `train` with the catalogue's content. `resume` continues an interrupted run from
+    /// its last factor checkpoint; the result equals an uninterrupted run's.
     pub fn fit(
         train: &Ratings,
         catalogue: &Catalogue,
         params: HybridParams,
         observer: &mut dyn EpochObserver,
+        resume: Option<&FactorProgress>,
     ) -> Hybrid {
         let clock = std::time::Instant::now();
         let lap = |what: &str| tracing::debug!(seconds = clock.elapsed().as_secs_f64(), "{what}");
@@ -162,7 +166,7 @@ impl Hybrid {
             seed: params.seed,
             ..params.rating
         };
-        let rating = RatingModel::tune(fit, val, &public, rating_params, observer);
+        let rating = RatingModel::tune(fit, val, &public, rating_params, observer, resume);
         lap("rating model tuned");
         let ease = Ease::fit(fit, params.ease);
         lap("validation EASE fitted");
@@ -180,7 +184,7 @@ impl Hybrid {
         lap("blend weights chosen");
         let ease = Ease::fit(train, params.ease);
         lap("EASE fitted");
-        let rating = tuned.rating.refit(train, &public, observer);
+        let rating = tuned.rating.refit(train, &public, observer, resume);
         lap("rating model refitted");
         Hybrid {
             params,

@@ -247,6 +247,10 @@ impl Bundle {
                     }
                 }
                 "rating" => format!("we predict you would rate it {:.1}/10", s.predicted_rating),
+                // A positive part under a negative weight means "less watched than the others".
+                "popularity" if self.model.weights.popularity < 0.0 => {
+                    "a less-watched title that fits your taste".to_owned()
+                }
                 "popularity" => "widely watched".to_owned(),
                 "exposure" => "a less obvious pick that suits you".to_owned(),
                 _ => continue,

@@ -105,7 +105,7 @@ fn params() -> HybridParams {
 
 fn fitted() -> (Catalogue, Ratings, Hybrid) {
     let (catalogue, ratings) = world();
-    let model = Hybrid::fit(&ratings, &catalogue, params(), &mut ());
+    let model = Hybrid::fit(&ratings, &catalogue, params(), &mut (), None);
     (catalogue, ratings, model)
 }
 
@@ -330,4 +330,52 @@ fn bundle_round_trip_and_corruption() {
             .to_string()
             .contains("reading manifest.json")
     );
+}
+
+/// Keeps a copy of the training state after chosen epochs of each phase.
+struct Snapshots {
+    at: Vec<(anirec_model::rating::model::Phase, usize)>,
+    taken: Vec<anirec_model::rating::model::FactorProgress>,
+}
+
+impl anirec_model::rating::model::EpochObserver for Snapshots {
+    fn on_epoch(
+        &mut self,
+        r: &anirec_model::rating::model::EpochReport,
+        p: &anirec_model::rating::model::FactorProgress,
+    ) {
+        if self.at.contains(&(p.phase, r.epoch)) {
+            self.taken.push(p.clone());
+        }
+    }
+}
+
+#[test]
+fn resume_gives_the_same_result_as_an_uninterrupted_run() {
+    use anirec_model::rating::checkpoint;
+    use anirec_model::rating::model::Phase;
+    let (catalogue, ratings) = world();
+    let mut snaps = Snapshots {
+        at: vec![(Phase::Tuning, 3), (Phase::Refit, 2)],
+        taken: Vec::new(),
+    };
+    let straight = Hybrid::fit(&ratings, &catalogue, params(), &mut snaps, None);
+    assert_eq!(snaps.taken.len(), 2, "the run reached both checkpoints");
+    let dir = tempfile::tempdir().unwrap();
+    for progress in &snaps.taken {
+        // Through the checkpoint file, as `anirec train --resume` does.
+        let path = dir.path().join("checkpoint.safetensors");
+        checkpoint::save(progress, &path).unwrap();
+        let loaded = checkpoint::load(&path).unwrap();
+        assert_eq!(&loaded.current, &progress.current);
+        let resumed = Hybrid::fit(&ratings, &catalogue, params(), &mut (), Some(&loaded));
+        assert_eq!(
+            resumed.rating.mf, straight.rating.mf,
+            "{:?}",
+            progress.phase
+        );
+        assert_eq!(resumed.rating.blend, straight.rating.blend);
+        assert_eq!(resumed.weights, straight.weights);
+        assert_eq!(resumed.ease.weights(), straight.ease.weights());
+    }
 }

@@ -5,6 +5,7 @@
 //! - [`knn`]: item neighbourhood over baseline residuals.
 
 pub mod baseline;
+pub mod checkpoint;
 pub mod knn;
 pub mod mf;
 pub mod model;

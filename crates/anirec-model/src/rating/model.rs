@@ -60,14 +60,39 @@ pub struct EpochReport {
     pub learning_rate: f32,
 }
 
+/// Which pass of factor training a [`FactorProgress`] belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    /// Epochs on the carved training part, early-stopped on validation.
+    Tuning,
+    /// Epochs on the whole train set, as many as tuning chose.
+    Refit,
+}
+
+/// The factor training state after an epoch: enough to resume exactly where it stopped.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FactorProgress {
+    /// The pass.
+    pub phase: Phase,
+    /// The model after the epoch.
+    pub current: Mf,
+    /// The best validation model of tuning so far (in the refit pass: the tuned model).
+    pub best: Mf,
+    /// Its validation RMSE.
+    pub best_rmse: f64,
+    /// Tuning epochs since the best one.
+    pub since_best: usize,
+}
+
 /// Told about each factor epoch (to log, plot, checkpoint).
 pub trait EpochObserver {
-    /// An epoch finished; `model` is the state after it.
-    fn on_epoch(&mut self, report: &EpochReport, model: &Mf);
+    /// An epoch finished.
+    fn on_epoch(&mut self, report: &EpochReport, progress: &FactorProgress);
 }
 
 impl EpochObserver for () {
-    fn on_epoch(&mut self, _: &EpochReport, _: &Mf) {}
+    fn on_epoch(&mut self, _: &EpochReport, _: &FactorProgress) {}
 }
 
 /// A user as the rating model sees them.
@@ -112,21 +137,27 @@ impl RatingModel {
         observer: &mut dyn EpochObserver,
     ) -> RatingModel {
         let carved = split(train, validation_seed(params.seed));
-        RatingModel::tune(&carved.train, &carved.test, public_scores, params, observer).refit(
-            train,
+        RatingModel::tune(
+            &carved.train,
+            &carved.test,
             public_scores,
+            params,
             observer,
+            None,
         )
+        .refit(train, public_scores, observer, None)
     }
 
     /// Fits every part on `fit` and tunes the factor epochs (early stopping) and the blend on
-    /// `val`, which must share `fit`'s user and anime indices.
+    /// `val`, which must share `fit`'s user and anime indices. `resume` continues the factor
+    /// epochs from a checkpoint of the same run.
     pub fn tune(
         fit: &Ratings,
         val: &Ratings,
         public_scores: &[Option<f32>],
         params: RatingParams,
         observer: &mut dyn EpochObserver,
+        resume: Option<&FactorProgress>,
     ) -> RatingModel {
         let clock = std::time::Instant::now();
         let parts = Parts::fit(fit, public_scores, &params);
@@ -134,30 +165,39 @@ impl RatingModel {
             seconds = clock.elapsed().as_secs_f64(),
             "baselines and neighbourhood fitted"
         );
-        let mut mf = Mf::new(fit, &parts.baselines, params.mf);
-        let (mut best, mut best_rmse, mut since_best) = (mf.clone(), f64::INFINITY, 0);
-        for _ in 0..params.max_epochs {
+        let fresh = Mf::new(fit, &parts.baselines, params.mf);
+        let mut state = match resume {
+            Some(p) => p.clone(),
+            None => FactorProgress {
+                phase: Phase::Tuning,
+                best: fresh.clone(),
+                current: fresh,
+                best_rmse: f64::INFINITY,
+                since_best: 0,
+            },
+        };
+        while state.phase == Phase::Tuning
+            && state.current.epochs < params.max_epochs
+            && state.since_best < params.patience
+        {
+            let mf = &mut state.current;
             let learning_rate = mf.learning_rate();
             let train_mse = mf.epoch(fit);
             let rmse = RatingMetrics::from_pairs(val_pairs(val, |u, a| mf.predict(u, a))).rmse;
-            observer.on_epoch(
-                &EpochReport {
-                    epoch: mf.epochs,
-                    train_mse,
-                    val_rmse: Some(rmse),
-                    learning_rate,
-                },
-                &mf,
-            );
-            if rmse < best_rmse - 1e-5 {
-                (best, best_rmse, since_best) = (mf.clone(), rmse, 0);
+            if rmse < state.best_rmse - 1e-5 {
+                (state.best, state.best_rmse, state.since_best) = (mf.clone(), rmse, 0);
             } else {
-                since_best += 1;
-                if since_best >= params.patience {
-                    break;
-                }
+                state.since_best += 1;
             }
+            let report = EpochReport {
+                epoch: state.current.epochs,
+                train_mse,
+                val_rmse: Some(rmse),
+                learning_rate,
+            };
+            observer.on_epoch(&report, &state);
         }
+        let best = state.best;
         let epochs = best.epochs;
         tracing::debug!(
             seconds = clock.elapsed().as_secs_f64(),
@@ -197,28 +237,38 @@ impl RatingModel {
         model
     }
 
-    /// The same model (parameters, epochs, blend) fitted again on `train`.
+    /// The same model (parameters, epochs, blend) fitted again on `train`. `resume` continues
+    /// the factor epochs from a refit checkpoint of the same run.
     pub fn refit(
         &self,
         train: &Ratings,
         public_scores: &[Option<f32>],
         observer: &mut dyn EpochObserver,
+        resume: Option<&FactorProgress>,
     ) -> RatingModel {
         let parts = Parts::fit(train, public_scores, &self.params);
-        let mut mf = Mf::new(train, &parts.baselines, self.params.mf);
-        for _ in 0..self.epochs {
-            let learning_rate = mf.learning_rate();
-            let train_mse = mf.epoch(train);
-            observer.on_epoch(
-                &EpochReport {
-                    epoch: mf.epochs,
-                    train_mse,
-                    val_rmse: None,
-                    learning_rate,
-                },
-                &mf,
-            );
+        let mut state = FactorProgress {
+            phase: Phase::Refit,
+            current: match resume {
+                Some(p) if p.phase == Phase::Refit => p.current.clone(),
+                _ => Mf::new(train, &parts.baselines, self.params.mf),
+            },
+            best: self.mf.clone(),
+            best_rmse: f64::NAN,
+            since_best: 0,
+        };
+        while state.current.epochs < self.epochs {
+            let learning_rate = state.current.learning_rate();
+            let train_mse = state.current.epoch(train);
+            let report = EpochReport {
+                epoch: state.current.epochs,
+                train_mse,
+                val_rmse: None,
+                learning_rate,
+            };
+            observer.on_epoch(&report, &state);
         }
+        let mf = state.current;
         RatingModel {
             params: self.params,
             baselines: parts.baselines,

@@ -69,7 +69,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         seed: args.seed,
         ..HybridParams::default()
     };
-    let model = Hybrid::fit(&s.train, &catalogue, params, &mut ());
+    let model = Hybrid::fit(&s.train, &catalogue, params, &mut (), None);
     let fit_seconds = started.elapsed().as_secs_f64();
     let ranking = evaluate_ranking(
         &s.train,

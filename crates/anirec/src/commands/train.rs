@@ -11,8 +11,8 @@ use anirec_data::{Dataset, IngestOptions};
 use anirec_model::bundle::Bundle;
 use anirec_model::eval::{evaluate_ranking, evaluate_ratings};
 use anirec_model::hybrid::{Hybrid, HybridParams, HybridScorer};
-use anirec_model::rating::mf::Mf;
-use anirec_model::rating::model::{EpochObserver, EpochReport, TrainPredictor};
+use anirec_model::rating::checkpoint;
+use anirec_model::rating::model::{EpochObserver, EpochReport, FactorProgress, TrainPredictor};
 use anyhow::Context;
 
 use crate::progress::Bar;
@@ -38,18 +38,26 @@ pub struct Args {
     /// Folder that receives one sub-folder per run.
     #[arg(long, default_value = "runs")]
     pub runs: PathBuf,
+    /// Continue an interrupted run from its folder (its parameters and last checkpoint); the
+    /// result equals an uninterrupted run on the same data.
+    #[arg(long, conflicts_with = "seed")]
+    pub resume: Option<PathBuf>,
 }
 
-/// Writes each factor epoch to `epochs.csv` of the run and to the log.
+/// Writes each factor epoch to `epochs.csv` of the run and to the log, and checkpoints it.
 struct EpochLog {
     file: std::io::BufWriter<std::fs::File>,
     phase: &'static str,
     epochs: Vec<EpochReport>,
+    checkpoint: PathBuf,
 }
 
 impl EpochObserver for EpochLog {
-    fn on_epoch(&mut self, r: &EpochReport, _model: &Mf) {
+    fn on_epoch(&mut self, r: &EpochReport, progress: &FactorProgress) {
         self.epochs.push(*r);
+        if let Err(e) = checkpoint::save(progress, &self.checkpoint) {
+            tracing::warn!("checkpoint not written: {e}");
+        }
         let phase = if r.val_rmse.is_some() {
             "validation"
         } else {
@@ -63,6 +71,8 @@ impl EpochObserver for EpochLog {
             r.train_mse.sqrt(),
             r.learning_rate
         );
+        // Flushed every epoch so an interrupted run keeps its history.
+        let _ = self.file.flush();
         tracing::info!(phase, epoch = r.epoch, train_rmse = r.train_mse.sqrt(), val_rmse = ?r.val_rmse, "epoch");
     }
 }
@@ -82,21 +92,49 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         loaded.with_context(|| format!("reading {}", args.data.display()))?;
     let load_seconds = started.elapsed().as_secs_f64();
 
-    let run_id = format!("{}-seed{}", unix_now(), args.seed);
-    let run_dir = args.runs.join(&run_id);
-    std::fs::create_dir_all(&run_dir).with_context(|| format!("creating {}", run_dir.display()))?;
-    let params = HybridParams {
-        seed: args.seed,
-        ..HybridParams::default()
+    let (run_dir, params, resume, earlier) = match &args.resume {
+        Some(dir) => {
+            let text = std::fs::read(dir.join("params.json"))
+                .with_context(|| format!("reading {}", dir.join("params.json").display()))?;
+            let params: HybridParams = serde_json::from_slice(&text).context("params.json")?;
+            let progress = checkpoint::load(&dir.join("checkpoint.safetensors"))?;
+            let earlier = read_epochs(&dir.join("epochs.csv"))?;
+            eprintln!(
+                "resuming {} after {:?} epoch {}",
+                dir.display(),
+                progress.phase,
+                progress.current.epochs
+            );
+            (dir.clone(), params, Some(progress), earlier)
+        }
+        None => {
+            let dir = args.runs.join(format!("{}-seed{}", unix_now(), args.seed));
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            let params = HybridParams {
+                seed: args.seed,
+                ..HybridParams::default()
+            };
+            write_json(&dir.join("params.json"), &params)?;
+            (dir, params, None, Vec::new())
+        }
     };
-    write_json(&run_dir.join("params.json"), &params)?;
-    let epochs = std::fs::File::create(run_dir.join("epochs.csv"))?;
+    let run_id = run_dir
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let epochs_path = run_dir.join("epochs.csv");
+    let epochs = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&epochs_path)?;
     let mut log = EpochLog {
         file: std::io::BufWriter::new(epochs),
         phase: "final",
-        epochs: Vec::new(),
+        epochs: earlier,
+        checkpoint: run_dir.join("checkpoint.safetensors"),
     };
-    writeln!(log.file, "phase,epoch,train_rmse,val_rmse,learning_rate")?;
+    if log.epochs.is_empty() {
+        writeln!(log.file, "phase,epoch,train_rmse,val_rmse,learning_rate")?;
+    }
 
     eprintln!(
         "training on {} ratings by {} users ...",
@@ -104,7 +142,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         train.active_users()
     );
     let fit_started = Instant::now();
-    let model = Hybrid::fit(&train, &catalogue, params, &mut log);
+    let model = Hybrid::fit(&train, &catalogue, params, &mut log, resume.as_ref());
     let fit_seconds = fit_started.elapsed().as_secs_f64();
     log.file.flush()?;
     crate::curves::draw(&run_dir, &log.epochs)?;
@@ -158,6 +196,38 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         println!("test          {m}");
     }
     Ok(())
+}
+
+/// The epochs an interrupted run already logged (for its curves).
+fn read_epochs(path: &Path) -> anyhow::Result<Vec<EpochReport>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let bad = || {
+            anyhow::anyhow!(
+                "{}:{}: expected phase,epoch,train_rmse,val_rmse,learning_rate",
+                path.display(),
+                i + 1
+            )
+        };
+        if f.len() != 5 {
+            return Err(bad());
+        }
+        let train_rmse: f64 = f[2].parse().map_err(|_| bad())?;
+        out.push(EpochReport {
+            epoch: f[1].parse().map_err(|_| bad())?,
+            train_mse: train_rmse * train_rmse,
+            val_rmse: if f[3].is_empty() {
+                None
+            } else {
+                Some(f[3].parse().map_err(|_| bad())?)
+            },
+            learning_rate: f[4].parse().map_err(|_| bad())?,
+        });
+    }
+    Ok(out)
 }
 
 fn write_json(path: &Path, value: &impl serde::Serialize) -> anyhow::Result<()> {
