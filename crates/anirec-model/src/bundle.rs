@@ -359,9 +359,8 @@ impl Bundle {
             .map(|a| TensorView::new(a.dtype, a.shape.clone(), &a.bytes).map(|v| (a.name, v)))
             .collect::<Result<_, _>>()
             .map_err(|e| fail(format!("packing arrays: {e}")))?;
-        let mut meta = HashMap::new();
-        meta.insert("format".to_owned(), "anirec".to_owned());
-        meta.insert("format_version".to_owned(), FORMAT_VERSION.to_string());
+        // One metadata key, so the file is byte-for-byte reproducible (the map's order is not).
+        let meta = HashMap::from([("format".to_owned(), format!("anirec/{FORMAT_VERSION}"))]);
         let tensors = safetensors::serialize(views, Some(meta))
             .map_err(|e| fail(format!("packing arrays: {e}")))?;
         let catalogue = serde_json::to_vec(&self.catalogue).map_err(|e| fail(e.to_string()))?;
