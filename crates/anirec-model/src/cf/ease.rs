@@ -80,8 +80,9 @@ impl Ease {
         for i in 0..n {
             g[i * n + i] += params.lambda;
         }
-        let p = match MatRef::from_column_major_slice(&g, n, n).llt(Side::Lower) {
-            Ok(llt) => llt.inverse(),
+        // Factor, then free G before inverting: at most two n×n matrices are alive at a time.
+        let llt = match MatRef::from_column_major_slice(&g, n, n).llt(Side::Lower) {
+            Ok(llt) => Some(llt),
             // G + λI is positive definite for λ > 0; guard anyway with a stronger ridge.
             Err(_) => {
                 for i in 0..n {
@@ -89,11 +90,11 @@ impl Ease {
                 }
                 MatRef::from_column_major_slice(&g, n, n)
                     .llt(Side::Lower)
-                    .map(|l| l.inverse())
-                    .unwrap_or_else(|_| faer::Mat::zeros(n, n))
+                    .ok()
             }
         };
         drop(g);
+        let p = llt.map_or_else(|| faer::Mat::zeros(n, n), |l| l.inverse());
         // B[i][j] = -P[i][j] / P[j][j], zero diagonal. P is symmetric: column j = row j.
         let diag: Vec<f32> = (0..n).map(|j| p[(j, j)]).collect();
         let mut b = vec![0f32; n * n];

@@ -19,6 +19,15 @@ pub struct KnnParams {
     pub neighbors: usize,
     /// Shrinkage of the similarity toward 0 for few common users.
     pub shrinkage: f32,
+    /// Most users whose ratings feed the similarities (a seeded sample beyond that): at full
+    /// scale the co-rating pass grows with the square of each user's list, and similarities
+    /// between anime with thousands of common users hardly move with more.
+    #[serde(default = "default_max_users")]
+    pub max_users: usize,
+}
+
+fn default_max_users() -> usize {
+    60_000
 }
 
 impl Default for KnnParams {
@@ -27,6 +36,7 @@ impl Default for KnnParams {
             k: 40,
             neighbors: 100,
             shrinkage: 100.0,
+            max_users: default_max_users(),
         }
     }
 }
@@ -48,10 +58,14 @@ impl ItemKnn {
     /// Computes neighbours from `train`'s residuals against `baselines`.
     pub fn fit(train: &Ratings, baselines: &Baselines, params: KnnParams) -> ItemKnn {
         let n = train.n_anime();
-        // Residuals by user, once.
+        // Residuals by user, once (empty for users outside the sample).
+        let included = user_sample(train.n_users(), params.max_users);
         let residuals: Vec<Vec<(u32, f32)>> = (0..train.n_users() as u32)
             .into_par_iter()
             .map(|u| {
+                if !included[u as usize] {
+                    return Vec::new();
+                }
                 let row = train.user(u);
                 scored(row.indices, row.ratings)
                     .map(|(a, r)| (a, r - baselines.predict(u, a)))
@@ -111,6 +125,20 @@ impl ItemKnn {
         }
         if den > 0.0 { num / den } else { 0.0 }
     }
+}
+
+/// Which users feed the similarities: all of them, or a seeded sample of `max`.
+fn user_sample(n: usize, max: usize) -> Vec<bool> {
+    if n <= max {
+        return vec![true; n];
+    }
+    let mut order: Vec<u32> = (0..n as u32).collect();
+    anirec_data::rng::Rng::new(0x4B4E_4E00).choose_front(&mut order, max);
+    let mut included = vec![false; n];
+    for &u in &order[..max] {
+        included[u as usize] = true;
+    }
+    included
 }
 
 /// Co-rating sums of one anime against all anime; only touched entries are visited and reset.

@@ -8,9 +8,68 @@ use anirec_data::Ratings;
 use anirec_data::rng::Rng;
 use faer::linalg::solvers::Solve;
 use faer::{Mat, Side};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::baseline::Baselines;
+
+/// Groups of users and of anime in one stratified SGD epoch (fixed, so results do not depend on
+/// the number of threads).
+pub const STRATA: usize = 4;
+
+/// Anime index boundaries of the [`STRATA`] anime groups, balanced by number of ratings.
+fn anime_bounds(train: &Ratings) -> Vec<u32> {
+    let n = train.n_anime();
+    let total = train.len().max(1);
+    let mut bounds = vec![0u32];
+    let mut acc = 0usize;
+    for a in 0..n {
+        acc += train.anime(a as u32).len();
+        if bounds.len() < STRATA && acc * STRATA >= total * bounds.len() {
+            bounds.push(a as u32 + 1);
+        }
+    }
+    while bounds.len() <= STRATA {
+        bounds.push(n as u32);
+    }
+    bounds
+}
+
+/// Rows of a row-major matrix handed to several threads at once. Whoever takes a row promises
+/// that no other thread uses it at the same time (the strata of [`Mf::epoch`] guarantee it).
+struct RowsMut<'a> {
+    ptr: *mut f32,
+    width: usize,
+    rows: usize,
+    _borrow: std::marker::PhantomData<&'a mut [f32]>,
+}
+
+// SAFETY: rows are only reached through `row`, whose callers guarantee exclusive use.
+unsafe impl Send for RowsMut<'_> {}
+// SAFETY: as above.
+unsafe impl Sync for RowsMut<'_> {}
+
+impl<'a> RowsMut<'a> {
+    fn new(data: &'a mut [f32], width: usize) -> RowsMut<'a> {
+        RowsMut {
+            ptr: data.as_mut_ptr(),
+            width,
+            rows: data.len() / width.max(1),
+            _borrow: std::marker::PhantomData,
+        }
+    }
+
+    /// Row `r`.
+    ///
+    /// # Safety
+    /// No other live reference to row `r` may exist while the returned one is used.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn row(&self, r: usize) -> &'a mut [f32] {
+        assert!(r < self.rows, "row {r} out of {}", self.rows);
+        // SAFETY: in bounds (checked above); exclusivity is the caller's promise.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(r * self.width), self.width) }
+    }
+}
 
 /// Parameters of [`Mf`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -93,49 +152,89 @@ impl Mf {
         self.params.learning_rate * self.params.decay.powi(self.epochs as i32)
     }
 
-    /// One pass of SGD over the scored entries of `train`: users in a seeded random order, each
-    /// user's ratings in a seeded random order (user-major, so the user's factors stay in cache
-    /// and only item factors are fetched). Returns the mean squared training error seen during
-    /// the pass.
+    /// One pass of SGD over the scored entries of `train`, on all cores yet deterministic
+    /// (stratified SGD): users, in a seeded random order, and anime, by index, are cut into
+    /// [`STRATA`] groups; in each of [`STRATA`] sub-epochs, user group `t` trains on anime group
+    /// `(t + s) % STRATA`, so parallel tasks never share a user or an anime. The result does not
+    /// depend on the number of threads. Returns the mean squared training error seen during the
+    /// pass.
     pub fn epoch(&mut self, train: &Ratings) -> f64 {
         let f = self.params.factors;
         let lr = self.learning_rate();
-        let (reg, reg_b) = (self.params.reg, self.params.reg_bias);
+        let (reg, reg_b, mu) = (self.params.reg, self.params.reg_bias, self.mu);
         let by_user = train.by_user();
         let mut rng = Rng::for_item(self.params.seed ^ 0x5EED, self.epochs as u64);
         let mut users: Vec<u32> = (0..train.n_users() as u32).collect();
         rng.choose_front(&mut users, usize::MAX);
-        let mut order: Vec<u32> = Vec::new();
+        let groups: Vec<&[u32]> = users.chunks(users.len().div_ceil(STRATA).max(1)).collect();
+        let bounds = anime_bounds(train);
+        let item_prior = &self.item_prior;
+        let user_factors = RowsMut::new(&mut self.user_factors, f);
+        let item_factors = RowsMut::new(&mut self.item_factors, f);
+        let user_bias = RowsMut::new(&mut self.user_bias, 1);
+        let item_bias = RowsMut::new(&mut self.item_bias, 1);
+        let epoch = self.epochs as u64;
+        let seed = self.params.seed;
         let (mut se, mut n) = (0f64, 0u64);
-        for &u in &users {
-            let (lo, hi) = (
-                by_user.indptr[u as usize] as u32,
-                by_user.indptr[u as usize + 1] as u32,
-            );
-            order.clear();
-            order.extend((lo..hi).filter(|&p| by_user.ratings[p as usize] > 0));
-            rng.choose_front(&mut order, usize::MAX);
-            let u = u as usize;
-            let pu = u * f;
-            for &p in &order {
-                let a = by_user.indices[p as usize] as usize;
-                let r = by_user.ratings[p as usize] as f32;
-                let qi = a * f;
-                let (uf, itf) = (
-                    &mut self.user_factors[pu..pu + f],
-                    &mut self.item_factors[qi..qi + f],
-                );
-                let dot: f32 = uf.iter().zip(itf.iter()).map(|(x, y)| x * y).sum();
-                let err = r - (self.mu + self.user_bias[u] + self.item_bias[a] + dot);
-                se += (err * err) as f64;
-                n += 1;
-                self.user_bias[u] += lr * (err - reg_b * self.user_bias[u]);
-                self.item_bias[a] += lr * (err - reg_b * (self.item_bias[a] - self.item_prior[a]));
-                for (x, y) in uf.iter_mut().zip(itf.iter_mut()) {
-                    let (px, py) = (*x, *y);
-                    *x += lr * (err * py - reg * px);
-                    *y += lr * (err * px - reg * py);
-                }
+        for s in 0..STRATA {
+            let parts: Vec<(f64, u64)> = (0..groups.len())
+                .into_par_iter()
+                .map(|t| {
+                    let g = (t + s) % STRATA;
+                    let (lo, hi) = (bounds[g], bounds[g + 1]);
+                    let mut rng = Rng::for_item(
+                        seed ^ 0xD56D,
+                        (epoch * STRATA as u64 + s as u64) * STRATA as u64 + t as u64,
+                    );
+                    let mut order: Vec<usize> = Vec::new();
+                    let (mut se, mut n) = (0f64, 0u64);
+                    for &u in groups[t] {
+                        let (a0, a1) = (
+                            by_user.indptr[u as usize] as usize,
+                            by_user.indptr[u as usize + 1] as usize,
+                        );
+                        let row = &by_user.indices[a0..a1];
+                        let (p0, p1) = (
+                            a0 + row.partition_point(|&a| a < lo),
+                            a0 + row.partition_point(|&a| a < hi),
+                        );
+                        order.clear();
+                        order.extend((p0..p1).filter(|&p| by_user.ratings[p] > 0));
+                        rng.choose_front(&mut order, usize::MAX);
+                        // SAFETY: in this sub-epoch only task t touches the users of group t and
+                        // the anime of group (t + s) % STRATA; the groups partition users and
+                        // anime, and t ↦ (t + s) % STRATA is one-to-one, so no row is shared.
+                        let (pu, bu) = unsafe {
+                            (
+                                user_factors.row(u as usize),
+                                &mut user_bias.row(u as usize)[0],
+                            )
+                        };
+                        for &p in &order {
+                            let a = by_user.indices[p] as usize;
+                            let r = by_user.ratings[p] as f32;
+                            // SAFETY: as above.
+                            let (qi, bi) =
+                                unsafe { (item_factors.row(a), &mut item_bias.row(a)[0]) };
+                            let dot: f32 = pu.iter().zip(qi.iter()).map(|(x, y)| x * y).sum();
+                            let err = r - (mu + *bu + *bi + dot);
+                            se += (err * err) as f64;
+                            n += 1;
+                            *bu += lr * (err - reg_b * *bu);
+                            *bi += lr * (err - reg_b * (*bi - item_prior[a]));
+                            for (x, y) in pu.iter_mut().zip(qi.iter_mut()) {
+                                let (px, py) = (*x, *y);
+                                *x += lr * (err * py - reg * px);
+                                *y += lr * (err * px - reg * py);
+                            }
+                        }
+                    }
+                    (se, n)
+                })
+                .collect();
+            for (a, b) in parts {
+                se += a;
+                n += b;
             }
         }
         self.epochs += 1;
