@@ -49,6 +49,7 @@ impl Default for HybridParams {
                 lambda: 450.0,
                 weighting: Weighting::Scored { alpha: 1.5 },
                 min_item_ratings: 10,
+                max_items: 12_000,
             },
             rating: RatingParams::default(),
             content: ContentParams::default(),

@@ -206,15 +206,21 @@ impl Bundle {
             let share = part / positive;
             let text = match SIGNALS[i] {
                 "collab" => {
+                    // The liked anime that fans of this one also liked most: its item-kNN
+                    // similarity (co-rating), then its EASE weight as a tie-breaker.
+                    let (nbrs, sims) = self.model.rating.knn.of(s.anime);
+                    let knn = |a: u32| nbrs.iter().position(|&j| j == a).map_or(0.0, |p| sims[p]);
                     let best = entries
                         .iter()
                         .filter(|e| e.1 == 0 || e.1 >= 7)
                         .max_by(|x, y| {
                             let w = |e: &(u32, u8)| {
-                                self.model.ease.weight(e.0, s.anime)
-                                    * self.model.params.ease.weighting.weight(e.1)
+                                let ease = self.model.ease.weight(e.0, s.anime)
+                                    * self.model.params.ease.weighting.weight(e.1);
+                                (knn(e.0), ease)
                             };
-                            w(x).total_cmp(&w(y))
+                            let (a, b) = (w(x), w(y));
+                            a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1))
                         });
                     match best {
                         Some(&(a, r)) if r > 0 => format!("because you rated {} {r}/10", name(a)),

@@ -41,6 +41,13 @@ pub struct EaseParams {
     pub weighting: Weighting,
     /// Anime with fewer train ratings than this are left out of the model.
     pub min_item_ratings: usize,
+    /// Most anime in the model (the most rated ones): the fit costs the cube of this.
+    #[serde(default = "default_max_items")]
+    pub max_items: usize,
+}
+
+fn default_max_items() -> usize {
+    12_000
 }
 
 impl Default for EaseParams {
@@ -49,6 +56,7 @@ impl Default for EaseParams {
             lambda: 250.0,
             weighting: Weighting::Binary,
             min_item_ratings: 1,
+            max_items: default_max_items(),
         }
     }
 }
@@ -68,15 +76,20 @@ pub struct Ease {
 impl Ease {
     /// Fits on `train`.
     pub fn fit(train: &Ratings, params: EaseParams) -> Ease {
-        let items: Vec<u32> = (0..train.n_anime() as u32)
+        let mut items: Vec<u32> = (0..train.n_anime() as u32)
             .filter(|&a| train.anime(a).len() >= params.min_item_ratings.max(1))
             .collect();
+        if items.len() > params.max_items {
+            items.sort_by_key(|&a| (std::cmp::Reverse(train.anime(a).len()), a));
+            items.truncate(params.max_items);
+            items.sort_unstable();
+        }
         let n = items.len();
         let mut slot = vec![u32::MAX; train.n_anime()];
         for (i, &a) in items.iter().enumerate() {
             slot[a as usize] = i as u32;
         }
-        let mut g = gram(train, &slot, n, params.weighting);
+        let mut g = gram(train, &items, &slot, params.weighting);
         for i in 0..n {
             g[i * n + i] += params.lambda;
         }
@@ -191,37 +204,25 @@ impl Ease {
     }
 }
 
-/// `XᵀX` over the modelled items, row-major (symmetric). Rows of the result are split among
-/// threads; each thread scans every user and adds the pairs whose first item it owns.
-fn gram(train: &Ratings, slot: &[u32], n: usize, weighting: Weighting) -> Vec<f32> {
+/// `XᵀX` over the modelled items, row-major (symmetric). Row by row in parallel: row `i` walks
+/// the users who rated item `i` and adds their other entries, so each task writes one row that
+/// stays in cache.
+fn gram(train: &Ratings, items: &[u32], slot: &[u32], weighting: Weighting) -> Vec<f32> {
+    let n = items.len();
     let mut g = vec![0f32; n * n];
-    let threads = rayon::current_num_threads().max(1) * 4;
-    let rows_per = n.div_ceil(threads).max(1);
-    g.par_chunks_mut(rows_per * n.max(1))
-        .enumerate()
-        .for_each(|(t, block)| {
-            let lo = t * rows_per;
-            let hi = (lo + rows_per).min(n);
-            let mut entries: Vec<(u32, f32)> = Vec::new();
-            for u in 0..train.n_users() as u32 {
-                let row = train.user(u);
-                entries.clear();
-                entries.extend(row.indices.iter().zip(row.ratings).filter_map(|(&a, &r)| {
-                    let s = slot[a as usize];
-                    (s != u32::MAX).then(|| (s, weighting.weight(r)))
-                }));
-                for &(i, wi) in &entries {
-                    let i = i as usize;
-                    if i < lo || i >= hi {
-                        continue;
-                    }
-                    let grow = &mut block[(i - lo) * n..(i - lo + 1) * n];
-                    for &(j, wj) in &entries {
-                        grow[j as usize] += wi * wj;
-                    }
+    g.par_chunks_mut(n.max(1)).enumerate().for_each(|(i, row)| {
+        let col = train.anime(items[i]);
+        for (&u, &ri) in col.indices.iter().zip(col.ratings) {
+            let wi = weighting.weight(ri);
+            let user = train.user(u);
+            for (&a, &rj) in user.indices.iter().zip(user.ratings) {
+                let j = slot[a as usize];
+                if j != u32::MAX {
+                    row[j as usize] += wi * weighting.weight(rj);
                 }
             }
-        });
+        }
+    });
     g
 }
 

@@ -60,6 +60,7 @@ pub fn save(progress: &FactorProgress, path: &Path) -> Result<(), BundleError> {
         serde_json::to_string(&progress.phase).map_err(|e| fail(e.to_string()))?,
     );
     meta.insert("best_rmse".into(), progress.best_rmse.to_string());
+    meta.insert("anchor_rmse".into(), progress.anchor_rmse.to_string());
     meta.insert("since_best".into(), progress.since_best.to_string());
     for (prefix, mf) in [("current", &progress.current), ("best", &progress.best)] {
         meta.insert(
@@ -122,6 +123,7 @@ pub fn load(path: &Path) -> Result<FactorProgress, BundleError> {
         current: mf("current")?,
         best: mf("best")?,
         best_rmse: num("best_rmse")?,
+        anchor_rmse: num("anchor_rmse")?,
         since_best: num("since_best")? as usize,
     })
 }

@@ -27,8 +27,11 @@ pub struct RatingParams {
     pub mf: MfParams,
     /// Most factor epochs.
     pub max_epochs: usize,
-    /// Epochs without validation improvement before stopping.
+    /// Epochs without a validation improvement of at least `min_improvement` before stopping.
     pub patience: usize,
+    /// Smallest drop in validation RMSE that counts as an improvement for early stopping.
+    #[serde(default = "default_min_improvement")]
+    pub min_improvement: f64,
     /// Seed of the validation split.
     pub seed: u64,
 }
@@ -42,9 +45,14 @@ impl Default for RatingParams {
             mf: MfParams::default(),
             max_epochs: 40,
             patience: 4,
+            min_improvement: default_min_improvement(),
             seed: 42,
         }
     }
+}
+
+fn default_min_improvement() -> f64 {
+    1e-3
 }
 
 /// One factor epoch, as reported to an [`EpochObserver`].
@@ -81,7 +89,9 @@ pub struct FactorProgress {
     pub best: Mf,
     /// Its validation RMSE.
     pub best_rmse: f64,
-    /// Tuning epochs since the best one.
+    /// The validation RMSE of the last epoch that improved by at least `min_improvement`.
+    pub anchor_rmse: f64,
+    /// Tuning epochs since that epoch.
     pub since_best: usize,
 }
 
@@ -173,6 +183,7 @@ impl RatingModel {
                 best: fresh.clone(),
                 current: fresh,
                 best_rmse: f64::INFINITY,
+                anchor_rmse: f64::INFINITY,
                 since_best: 0,
             },
         };
@@ -183,9 +194,12 @@ impl RatingModel {
             let mf = &mut state.current;
             let learning_rate = mf.learning_rate();
             let train_mse = mf.epoch(fit);
-            let rmse = RatingMetrics::from_pairs(val_pairs(val, |u, a| mf.predict(u, a))).rmse;
-            if rmse < state.best_rmse - 1e-5 {
-                (state.best, state.best_rmse, state.since_best) = (mf.clone(), rmse, 0);
+            let rmse = val_rmse(val, |u, a| mf.predict(u, a));
+            if rmse < state.best_rmse {
+                (state.best, state.best_rmse) = (mf.clone(), rmse);
+            }
+            if rmse < state.anchor_rmse - params.min_improvement {
+                (state.anchor_rmse, state.since_best) = (rmse, 0);
             } else {
                 state.since_best += 1;
             }
@@ -255,6 +269,7 @@ impl RatingModel {
             },
             best: self.mf.clone(),
             best_rmse: f64::NAN,
+            anchor_rmse: f64::NAN,
             since_best: 0,
         };
         while state.current.epochs < self.epochs {
@@ -368,20 +383,24 @@ impl Parts {
     }
 }
 
-/// (prediction, truth) over the scored validation pairs whose user and anime are known.
-fn val_pairs(val: &Ratings, predict: impl Fn(u32, u32) -> f32 + Sync) -> Vec<(f64, f64)> {
-    (0..val.n_users() as u32)
+/// RMSE of `predict` over the scored validation pairs (predictions clipped to 1-10), summed in
+/// parallel without materialising the pairs.
+fn val_rmse(val: &Ratings, predict: impl Fn(u32, u32) -> f32 + Sync) -> f64 {
+    let (se, n) = (0..val.n_users() as u32)
         .into_par_iter()
-        .flat_map_iter(|u| {
+        .map(|u| {
             let row = val.user(u);
             row.indices
                 .iter()
                 .zip(row.ratings)
                 .filter(|e| *e.1 > 0)
-                .map(|(&a, &r)| (predict(u, a) as f64, r as f64))
-                .collect::<Vec<_>>()
+                .fold((0f64, 0u64), |(se, n), (&a, &r)| {
+                    let e = predict(u, a).clamp(1.0, 10.0) as f64 - r as f64;
+                    (se + e * e, n + 1)
+                })
         })
-        .collect()
+        .reduce(|| (0.0, 0), |x, y| (x.0 + y.0, x.1 + y.1));
+    (se / n.max(1) as f64).sqrt()
 }
 
 /// A [`RatingModel`] predicting for the users of its train store.

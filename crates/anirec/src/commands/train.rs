@@ -50,13 +50,23 @@ struct EpochLog {
     phase: &'static str,
     epochs: Vec<EpochReport>,
     checkpoint: PathBuf,
+    /// Training time since the last checkpoint, and what the last checkpoint cost.
+    since_checkpoint: Instant,
+    checkpoint_cost: std::time::Duration,
 }
 
 impl EpochObserver for EpochLog {
     fn on_epoch(&mut self, r: &EpochReport, progress: &FactorProgress) {
         self.epochs.push(*r);
-        if let Err(e) = checkpoint::save(progress, &self.checkpoint) {
-            tracing::warn!("checkpoint not written: {e}");
+        // Checkpoint when at least ten times its cost has gone into training since the last
+        // one: at most ~10% of the time goes to checkpoints, whatever the scale.
+        if self.since_checkpoint.elapsed() >= self.checkpoint_cost * 10 {
+            let started = Instant::now();
+            if let Err(e) = checkpoint::save(progress, &self.checkpoint) {
+                tracing::warn!("checkpoint not written: {e}");
+            }
+            self.checkpoint_cost = started.elapsed();
+            self.since_checkpoint = Instant::now();
         }
         let phase = if r.val_rmse.is_some() {
             "validation"
@@ -131,6 +141,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         phase: "final",
         epochs: earlier,
         checkpoint: run_dir.join("checkpoint.safetensors"),
+        since_checkpoint: Instant::now(),
+        checkpoint_cost: std::time::Duration::ZERO,
     };
     if log.epochs.is_empty() {
         writeln!(log.file, "phase,epoch,train_rmse,val_rmse,learning_rate")?;
