@@ -144,3 +144,148 @@ fn synth_writes_a_labelled_file_that_ingests() {
     let text = stdout(&anirec(&["ingest", "--data", dir.path().to_str().unwrap()]));
     assert!(text.contains("ratings       20000 (SYNTHETIC)"), "{text}");
 }
+
+fn mini() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../anirec-data/tests/fixtures/mal2020_mini")
+}
+
+#[test]
+fn train_recommend_similar_and_eval_on_a_tiny_catalogue() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("model");
+    let runs = dir.path().join("runs");
+    let data = mini();
+    let text = stdout(&anirec(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        model.to_str().unwrap(),
+        "--runs",
+        runs.to_str().unwrap(),
+    ]));
+    assert!(text.contains("model "), "{text}");
+    for file in ["manifest.json", "model.safetensors", "catalogue.json"] {
+        assert!(model.join(file).is_file(), "{file}");
+    }
+    let run = std::fs::read_dir(&runs)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    for file in [
+        "params.json",
+        "epochs.csv",
+        "metrics.json",
+        "run.json",
+        "curves.png",
+        "curves.svg",
+    ] {
+        assert!(run.join(file).is_file(), "{file}");
+    }
+
+    // A new user from a ratings CSV: JSON with titles, never an anime they rated, no adult title.
+    let ratings = dir.path().join("mine.csv");
+    std::fs::write(&ratings, "anime_id,rating\n10,9\n").unwrap();
+    let m = model.to_str().unwrap();
+    let out = stdout(&anirec(&[
+        "recommend",
+        "--model",
+        m,
+        "--ratings",
+        ratings.to_str().unwrap(),
+        "--k",
+        "5",
+        "--json",
+        "--explain",
+    ]));
+    let recs: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let recs = recs.as_array().unwrap();
+    assert!(!recs.is_empty() && recs.len() <= 5);
+    for r in recs {
+        assert_ne!(r["anime_id"], 10);
+        assert_ne!(r["anime_id"], 30, "the adult title is off by default");
+        assert!(r["name"].is_string() && r["reasons"].is_array());
+    }
+    let known = stdout(&anirec(&[
+        "recommend",
+        "--model",
+        m,
+        "--user",
+        "2",
+        "--k",
+        "3",
+    ]));
+    assert!(
+        known.contains("Clockwork Detectives") || known.contains("Quiet Garden"),
+        "{known}"
+    );
+    // User 1 has rated every non-adult anime: nothing is left, and the output says so.
+    let none = stdout(&anirec(&["recommend", "--model", m, "--user", "1"]));
+    assert!(none.contains("no anime left to recommend"), "{none}");
+    let missing = anirec(&["recommend", "--model", m, "--user", "999"]);
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("user 999 is not in the model"));
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "anime_id,rating\n10,11\n").unwrap();
+    let err = anirec(&[
+        "recommend",
+        "--model",
+        m,
+        "--ratings",
+        bad.to_str().unwrap(),
+    ]);
+    assert!(
+        String::from_utf8_lossy(&err.stderr)
+            .contains(r#"bad.csv:2: column rating: expected an integer 0-10, found "11""#)
+    );
+
+    // Titles match case-insensitively; a typo gets suggestions.
+    let similar = stdout(&anirec(&[
+        "similar",
+        "--model",
+        m,
+        "starlight courier",
+        "--by",
+        "content",
+    ]));
+    assert!(
+        similar.starts_with("similar to Starlight Courier (id 10)"),
+        "{similar}"
+    );
+    let typo = anirec(&["similar", "--model", m, "Clockwork Detectivs"]);
+    assert!(
+        String::from_utf8_lossy(&typo.stderr).contains("closest: Clockwork Detectives (id 40)")
+    );
+
+    let eval = stdout(&anirec(&[
+        "eval",
+        "--data",
+        data.to_str().unwrap(),
+        "--json",
+    ]));
+    let json: serde_json::Value = serde_json::from_str(&eval).unwrap();
+    for key in [
+        "rmse",
+        "mae",
+        "mae_scaled",
+        "mse_scaled",
+        "ndcg_at_10",
+        "precision_at_10",
+        "recall_at_10",
+        "map_at_10",
+        "coverage",
+        "fit_seconds",
+    ] {
+        assert!(json[key].is_number(), "{key}");
+    }
+    for key in [
+        "ndcg_at_10",
+        "precision_at_10",
+        "recall_at_10",
+        "map_at_10",
+        "coverage",
+    ] {
+        assert!(json["baselines"]["popularity"][key].is_number(), "{key}");
+    }
+}

@@ -241,7 +241,10 @@ impl RatingModel {
                     .collect::<Vec<_>>()
             })
             .unzip();
-        model.blend = least_squares(&features, &targets, 1.0);
+        // With no validation pair (tiny data) the default blend stays: baseline + neighbourhood.
+        if !features.is_empty() {
+            model.blend = least_squares(&features, &targets, 1.0);
+        }
         model.validation = RatingMetrics::from_pairs(
             features
                 .iter()

@@ -160,6 +160,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.json {
         let items: Vec<serde_json::Value> = recs.iter().map(|r| rec_json(&bundle, r)).collect();
         println!("{}", serde_json::to_string_pretty(&items)?);
+    } else if recs.is_empty() {
+        println!(
+            "no anime left to recommend with these filters (rated anime are excluded unless --include-rated)"
+        );
     } else {
         for (i, r) in recs.iter().enumerate() {
             print_rec(&bundle, i + 1, r);
