@@ -52,6 +52,16 @@ pub struct Dataset {
     pub report: IngestReport,
 }
 
+/// Where the tests and benchmarks find the real MyAnimeList sample: `$ANIREC_DATA`, else
+/// `../shared/data/mal2020` beside the workspace this crate was built in.
+pub fn sample_dir() -> PathBuf {
+    std::env::var_os("ANIREC_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/mal2020")
+        })
+}
+
 /// The name of a file (for messages), or the whole path when it has none.
 pub fn file_name(path: &Path) -> String {
     path.file_name().map_or_else(

@@ -5,14 +5,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn sample_dir() -> PathBuf {
-    let dir = std::env::var_os("ANIREC_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/mal2020")
-        });
+    let dir = anirec_data::dataset::sample_dir();
     assert!(
         dir.join("anime.csv").is_file(),
-        "the sample is missing at {}",
+        "the sample is missing at {} (set ANIREC_DATA)",
         dir.display()
     );
     dir

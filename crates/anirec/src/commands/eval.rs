@@ -2,31 +2,22 @@
 //! the test set once — on a data folder (split with a seed) or on given `train.csv` / `test.csv`
 //! files, beside the popularity baseline.
 
-use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anirec_data::split::{self, DEFAULT_SEED, Split};
-use anirec_data::{Catalogue, Dataset, IngestOptions};
 use anirec_model::eval::{evaluate_ranking, evaluate_ratings};
 use anirec_model::hybrid::{Hybrid, HybridParams, HybridScorer};
 use anirec_model::popularity::Popularity;
 use anirec_model::rating::model::TrainPredictor;
-use anyhow::Context;
 
-use crate::progress::Bar;
+use super::data_args::DataArgs;
 
 /// Arguments of `anirec eval`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Data folder (its catalogue is always used), or a snapshot.
-    #[arg(long)]
-    pub data: PathBuf,
-    /// Train ratings (with --test): replaces the ratings of --data.
-    #[arg(long, requires = "test")]
-    pub train: Option<PathBuf>,
-    /// Test ratings (with --train).
-    #[arg(long, requires = "train")]
-    pub test: Option<PathBuf>,
+    /// Data.
+    #[command(flatten)]
+    pub data: DataArgs,
     /// Seed of the split (when --train/--test are not given) and of the models.
     #[arg(long, default_value_t = DEFAULT_SEED)]
     pub seed: u64,
@@ -35,34 +26,17 @@ pub struct Args {
     pub json: bool,
 }
 
-/// Loads the catalogue and a train/test split as the arguments say.
-pub fn load_split(
-    data: &Path,
-    train: Option<&Path>,
-    test: Option<&Path>,
-    seed: u64,
-) -> anyhow::Result<(Catalogue, Split)> {
-    let bar = Bar::new();
-    let loaded = match (train, test) {
-        (Some(train), Some(test)) => Dataset::load_split(data, train, test, false, &bar)
-            .map(|(catalogue, _, s)| (catalogue, s)),
-        _ => Dataset::open(data, &IngestOptions::default(), &bar).map(|d| {
-            let s = split::split(&d.ratings, seed);
-            (d.catalogue, s)
-        }),
-    };
-    bar.finish();
-    loaded.with_context(|| format!("reading {}", data.display()))
-}
-
 /// Runs `anirec eval`.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let (catalogue, s) = load_split(
-        &args.data,
-        args.train.as_deref(),
-        args.test.as_deref(),
-        args.seed,
-    )?;
+    let loaded = args.data.load()?;
+    let catalogue = loaded.catalogue;
+    let s = match loaded.test {
+        Some(test) => Split {
+            train: loaded.train,
+            test,
+        },
+        None => split::split(&loaded.train, args.seed),
+    };
     let pop = evaluate_ranking(&s.train, &s.test, &Popularity::fit(&s.train));
     let started = Instant::now();
     let params = HybridParams {

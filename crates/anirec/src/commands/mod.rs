@@ -1,5 +1,6 @@
 //! One module per subcommand: its arguments and what it runs.
 
+pub mod data_args;
 pub mod eval;
 pub mod ingest;
 pub mod recommend;

@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anirec_data::split::DEFAULT_SEED;
-use anirec_data::{Dataset, IngestOptions};
 use anirec_model::bundle::Bundle;
 use anirec_model::eval::{evaluate_ranking, evaluate_ratings};
 use anirec_model::hybrid::{Hybrid, HybridParams, HybridScorer};
@@ -15,23 +14,17 @@ use anirec_model::rating::checkpoint;
 use anirec_model::rating::model::{EpochObserver, EpochReport, FactorProgress, TrainPredictor};
 use anyhow::Context;
 
-use crate::progress::Bar;
+use super::data_args::{DataArgs, Loaded};
 
 /// Arguments of `anirec train`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Data folder (its catalogue is always used), or a snapshot.
-    #[arg(long)]
-    pub data: PathBuf,
+    /// Data; with --test the model is evaluated on it once and the metrics stored in the bundle.
+    #[command(flatten)]
+    pub data: DataArgs,
     /// Where to write the model bundle (a folder).
     #[arg(long)]
     pub out: PathBuf,
-    /// Train ratings (with --test): replaces the ratings of --data.
-    #[arg(long, requires = "test")]
-    pub train: Option<PathBuf>,
-    /// Test ratings: the model is evaluated on them once, and the metrics stored in the bundle.
-    #[arg(long, requires = "train")]
-    pub test: Option<PathBuf>,
     /// Seed of the models and of the validation split carved from train.
     #[arg(long, default_value_t = DEFAULT_SEED)]
     pub seed: u64,
@@ -90,16 +83,11 @@ impl EpochObserver for EpochLog {
 /// Runs `anirec train`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let started = Instant::now();
-    let bar = Bar::new();
-    let loaded = match (&args.train, &args.test) {
-        (Some(train), Some(test)) => Dataset::load_split(&args.data, train, test, false, &bar)
-            .map(|(catalogue, _, s)| (catalogue, s.train, Some(s.test))),
-        _ => Dataset::open(&args.data, &IngestOptions::default(), &bar)
-            .map(|d| (d.catalogue, d.ratings, None)),
-    };
-    bar.finish();
-    let (catalogue, train, test) =
-        loaded.with_context(|| format!("reading {}", args.data.display()))?;
+    let Loaded {
+        catalogue,
+        train,
+        test,
+    } = args.data.load()?;
     let load_seconds = started.elapsed().as_secs_f64();
 
     let (run_dir, params, resume, earlier) = match &args.resume {

@@ -1,0 +1,55 @@
+//! The data arguments `train` and `eval` share: a data folder or snapshot, optionally with
+//! `train.csv` / `test.csv` files that replace its ratings (its catalogue is still used).
+
+use std::path::PathBuf;
+
+use anirec_data::{Catalogue, Dataset, IngestOptions, Ratings};
+use anyhow::Context;
+
+use crate::progress::Bar;
+
+/// `--data`, `--train`, `--test`.
+#[derive(clap::Args)]
+pub struct DataArgs {
+    /// Data folder (its catalogue is always used), or a snapshot.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Train ratings (with --test): replaces the ratings of --data.
+    #[arg(long, requires = "test")]
+    pub train: Option<PathBuf>,
+    /// Test ratings (with --train).
+    #[arg(long, requires = "train")]
+    pub test: Option<PathBuf>,
+}
+
+/// What [`DataArgs::load`] read.
+pub struct Loaded {
+    /// The catalogue of `--data`.
+    pub catalogue: Catalogue,
+    /// The ratings of `--data`, or of `--train`.
+    pub train: Ratings,
+    /// The ratings of `--test`, sharing `train`'s user indices.
+    pub test: Option<Ratings>,
+}
+
+impl DataArgs {
+    /// Reads the data, with a progress bar.
+    pub fn load(&self) -> anyhow::Result<Loaded> {
+        let bar = Bar::new();
+        let loaded = match (&self.train, &self.test) {
+            (Some(train), Some(test)) => Dataset::load_split(&self.data, train, test, false, &bar)
+                .map(|(catalogue, _, s)| Loaded {
+                    catalogue,
+                    train: s.train,
+                    test: Some(s.test),
+                }),
+            _ => Dataset::open(&self.data, &IngestOptions::default(), &bar).map(|d| Loaded {
+                catalogue: d.catalogue,
+                train: d.ratings,
+                test: None,
+            }),
+        };
+        bar.finish();
+        loaded.with_context(|| format!("reading {}", self.data.display()))
+    }
+}
