@@ -7,6 +7,18 @@ use faer::linalg::solvers::DenseSolveCore;
 use faer::{MatRef, Side};
 use rayon::prelude::*;
 
+/// How much a list entry counts by its MyAnimeList watching status (0 = unknown): dropped and
+/// plan-to-watch entries say less about taste than watched ones.
+#[inline]
+pub fn status_factor(status: u8) -> f32 {
+    match status {
+        3 => 0.6, // on hold
+        4 => 0.3, // dropped
+        6 => 0.4, // plan to watch
+        _ => 1.0, // unknown, watching, completed
+    }
+}
+
 /// How a rating becomes an entry of the user-item matrix.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Weighting {
@@ -204,7 +216,8 @@ impl Ease {
     }
 }
 
-/// `XᵀX` over the modelled items, row-major (symmetric). Row by row in parallel: row `i` walks
+/// `XᵀX` over the modelled items, row-major (symmetric); entries are weighted by score and, when
+/// the ratings carry it, by watching status. Row by row in parallel: row `i` walks
 /// the users who rated item `i` and adds their other entries, so each task writes one row that
 /// stays in cache.
 fn gram(train: &Ratings, items: &[u32], slot: &[u32], weighting: Weighting) -> Vec<f32> {
@@ -212,13 +225,14 @@ fn gram(train: &Ratings, items: &[u32], slot: &[u32], weighting: Weighting) -> V
     let mut g = vec![0f32; n * n];
     g.par_chunks_mut(n.max(1)).enumerate().for_each(|(i, row)| {
         let col = train.anime(items[i]);
-        for (&u, &ri) in col.indices.iter().zip(col.ratings) {
-            let wi = weighting.weight(ri);
+        let status = |s: &[u8], p: usize| s.get(p).copied().map_or(1.0, status_factor);
+        for (p, (&u, &ri)) in col.indices.iter().zip(col.ratings).enumerate() {
+            let wi = weighting.weight(ri) * status(col.status, p);
             let user = train.user(u);
-            for (&a, &rj) in user.indices.iter().zip(user.ratings) {
+            for (q, (&a, &rj)) in user.indices.iter().zip(user.ratings).enumerate() {
                 let j = slot[a as usize];
                 if j != u32::MAX {
-                    row[j as usize] += wi * weighting.weight(rj);
+                    row[j as usize] += wi * weighting.weight(rj) * status(user.status, q);
                 }
             }
         }
@@ -281,5 +295,12 @@ mod tests {
         assert!(out[2] > out[3] && out[2] > out[4] && out[2] > out[5]);
         assert!(ease.weight(0, 2) > 0.0);
         assert_eq!(ease.weight(0, 0), 0.0);
+    }
+
+    #[test]
+    fn status_weights_follow_engagement() {
+        assert_eq!(status_factor(2), 1.0);
+        assert!(status_factor(4) < status_factor(3) && status_factor(3) < status_factor(1));
+        assert!(status_factor(6) < 1.0);
     }
 }
