@@ -150,12 +150,18 @@ fn profile(bundle: &Bundle, args: &Args) -> anyhow::Result<Profile> {
 /// Runs `anirec recommend`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let bundle = load_bundle(&args.model)?;
+    let started = std::time::Instant::now();
     let profile = profile(&bundle, &args)?;
     let recs = bundle.recommend(
         &profile,
         args.k as usize,
         &args.filters.filters(),
         args.explain,
+    );
+    tracing::info!(
+        milliseconds = started.elapsed().as_secs_f64() * 1e3,
+        entries = profile.state.entries.len(),
+        "profile built and recommendations ranked"
     );
     if args.json {
         let items: Vec<serde_json::Value> = recs.iter().map(|r| rec_json(&bundle, r)).collect();
