@@ -2,6 +2,12 @@
 //!
 //! - [`metrics`] and [`eval`]: the protocol of `EVALUATION.md`.
 //! - [`popularity`]: the baseline every result is reported beside.
+//! - [`cf`]: collaborative ranking (EASE).
+//! - [`rating`]: rating prediction (baselines, item kNN, factors, their blend, checkpoints).
+//! - [`content`]: TF-IDF content similarity.
+//! - [`hybrid`]: the blended recommender and the tuning of its weights; [`blend`]: least squares.
+//! - [`query`]: recommendations with filters and reasons, fold-in, similar anime and users.
+//! - [`bundle`]: the model bundle on disk.
 //! - [`topk`]: top-k selection.
 
 pub mod blend;
