@@ -300,9 +300,7 @@ impl Hybrid {
                     return None;
                 }
                 let state = self.rating.known_user(fit, u);
-                let seen = fit.user(u);
-                let exclude =
-                    |a: u32| fit.anime(a).is_empty() || seen.indices.binary_search(&a).is_ok();
+                let exclude = rated_or_unknown(fit, u);
                 Some((self.candidates(&state, &exclude), relevant))
             })
             .collect();
@@ -398,6 +396,12 @@ fn rank(cands: &[Candidate], weights: [f32; 5], k: usize) -> Vec<Scored> {
     scored
 }
 
+/// Anime the protocol does not rank for `user`: those nobody rated in train, and the user's own.
+fn rated_or_unknown(train: &Ratings, user: u32) -> impl Fn(u32) -> bool + '_ {
+    let seen = train.user(user);
+    move |a| train.anime(a).is_empty() || seen.indices.binary_search(&a).is_ok()
+}
+
 fn log_popularity(train: &Ratings) -> Vec<f32> {
     (0..train.n_anime() as u32)
         .map(|a| (1.0 + train.anime(a).len() as f32).ln())
@@ -416,9 +420,7 @@ pub struct HybridScorer<'a> {
 impl crate::eval::Scorer for HybridScorer<'_> {
     fn score(&self, user: u32, out: &mut [f32]) {
         let state = self.model.rating.known_user(self.train, user);
-        let seen = self.train.user(user);
-        let exclude =
-            |a: u32| self.train.anime(a).is_empty() || seen.indices.binary_search(&a).is_ok();
+        let exclude = rated_or_unknown(self.train, user);
         out.fill(f32::NEG_INFINITY);
         for s in self.model.recommend(&state, K, &exclude) {
             out[s.anime as usize] = s.score;

@@ -45,13 +45,7 @@ impl Baselines {
     /// Fits on the scored entries of `train`. `item_prior[a]` (relative to the mean) is where an
     /// anime's bias goes when it has no rating; pass zeros for the classic baseline.
     pub fn fit(train: &Ratings, item_prior: Vec<f32>, params: BaselineParams) -> Baselines {
-        let (sum, n) = train
-            .by_user()
-            .ratings
-            .iter()
-            .filter(|&&r| r > 0)
-            .fold((0f64, 0u64), |(s, n), &r| (s + r as f64, n + 1));
-        let mu = if n > 0 { (sum / n as f64) as f32 } else { 5.5 };
+        let mu = mean_score(train);
         let mut b = Baselines {
             mu,
             user: vec![0.0; train.n_users()],
@@ -102,6 +96,17 @@ impl Baselines {
             });
         s / (self.params.reg_user + n)
     }
+}
+
+/// The mean of the scored ratings (5.5, the middle of the scale, when nothing is scored).
+pub fn mean_score(ratings: &Ratings) -> f32 {
+    let (sum, n) = ratings
+        .by_user()
+        .ratings
+        .iter()
+        .filter(|&&r| r > 0)
+        .fold((0f64, 0u64), |(s, n), &r| (s + r as f64, n + 1));
+    if n > 0 { (sum / n as f64) as f32 } else { 5.5 }
 }
 
 /// The scored entries of a row, as (index, score).

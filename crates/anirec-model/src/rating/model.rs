@@ -7,7 +7,7 @@ use anirec_data::split::split;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::baseline::{BaselineParams, Baselines, catalogue_prior};
+use super::baseline::{BaselineParams, Baselines, catalogue_prior, mean_score};
 use super::knn::{ItemKnn, KnnParams};
 use super::mf::{Mf, MfParams};
 use crate::blend::{apply, least_squares};
@@ -374,12 +374,7 @@ struct Parts {
 
 impl Parts {
     fn fit(ratings: &Ratings, public_scores: &[Option<f32>], params: &RatingParams) -> Parts {
-        let mean = {
-            let r = &ratings.by_user().ratings;
-            let scored: Vec<f32> = r.iter().filter(|&&x| x > 0).map(|&x| x as f32).collect();
-            scored.iter().sum::<f32>() / scored.len().max(1) as f32
-        };
-        let prior = catalogue_prior(public_scores, mean, params.prior_weight);
+        let prior = catalogue_prior(public_scores, mean_score(ratings), params.prior_weight);
         let baselines = Baselines::fit(ratings, prior, params.baseline);
         let knn = ItemKnn::fit(ratings, &baselines, params.knn);
         Parts { baselines, knn }
