@@ -4,9 +4,11 @@
 
 use std::time::Instant;
 
+use anirec_data::Ratings;
 use anirec_data::split::{self, DEFAULT_SEED, Split};
 use anirec_model::eval::{evaluate_ranking, evaluate_ratings};
 use anirec_model::hybrid::{Hybrid, HybridParams, HybridScorer};
+use anirec_model::metrics::{RankingMetrics, RatingMetrics};
 use anirec_model::popularity::Popularity;
 use anirec_model::rating::model::TrainPredictor;
 
@@ -24,6 +26,50 @@ pub struct Args {
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Scores a fitted hybrid once on a test set that shares its train store's indices.
+pub fn score_on_test(
+    model: &Hybrid,
+    train: &Ratings,
+    test: &Ratings,
+) -> (RatingMetrics, RankingMetrics) {
+    let ranking = evaluate_ranking(train, test, &HybridScorer { model, train });
+    let rating = evaluate_ratings(
+        train,
+        test,
+        &TrainPredictor {
+            model: &model.rating,
+            train,
+        },
+    );
+    (rating, ranking)
+}
+
+/// The ranking figures under the protocol's key names.
+fn ranking_json(r: &RankingMetrics) -> serde_json::Map<String, serde_json::Value> {
+    let mut m = serde_json::Map::new();
+    m.insert("ndcg_at_10".into(), r.ndcg_at_10.into());
+    m.insert("precision_at_10".into(), r.precision_at_10.into());
+    m.insert("recall_at_10".into(), r.recall_at_10.into());
+    m.insert("map_at_10".into(), r.map_at_10.into());
+    m.insert("coverage".into(), r.coverage.into());
+    m
+}
+
+/// The protocol's rating and ranking figures as one JSON object (the keys `eval --json` documents
+/// and a bundle's manifest stores).
+pub fn metrics_json(
+    rating: &RatingMetrics,
+    ranking: &RankingMetrics,
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut m = serde_json::Map::new();
+    m.insert("rmse".into(), rating.rmse.into());
+    m.insert("mae".into(), rating.mae.into());
+    m.insert("mae_scaled".into(), rating.mae_scaled.into());
+    m.insert("mse_scaled".into(), rating.mse_scaled.into());
+    m.extend(ranking_json(ranking));
+    m
 }
 
 /// Runs `anirec eval`.
@@ -45,47 +91,24 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let model = Hybrid::fit(&s.train, &catalogue, params, &mut (), None);
     let fit_seconds = started.elapsed().as_secs_f64();
-    let ranking = evaluate_ranking(
-        &s.train,
-        &s.test,
-        &HybridScorer {
-            model: &model,
-            train: &s.train,
-        },
-    );
-    let rating = evaluate_ratings(
-        &s.train,
-        &s.test,
-        &TrainPredictor {
-            model: &model.rating,
-            train: &s.train,
-        },
-    );
-    let report = serde_json::json!({
-        "rmse": rating.rmse,
-        "mae": rating.mae,
-        "mae_scaled": rating.mae_scaled,
-        "mse_scaled": rating.mse_scaled,
-        "ndcg_at_10": ranking.ndcg_at_10,
-        "precision_at_10": ranking.precision_at_10,
-        "recall_at_10": ranking.recall_at_10,
-        "map_at_10": ranking.map_at_10,
-        "coverage": ranking.coverage,
-        "fit_seconds": fit_seconds,
-        "rated_pairs": rating.count,
-        "ranked_users": ranking.users,
-        "train_ratings": s.train.len(),
-        "test_ratings": s.test.len(),
-        "blend": model.weights,
-        "validation": {"ndcg_at_10": model.validation.0, "coverage": model.validation.1, "rmse": model.rating.validation.rmse},
-        "baselines": {"popularity": {
-            "ndcg_at_10": pop.ndcg_at_10,
-            "precision_at_10": pop.precision_at_10,
-            "recall_at_10": pop.recall_at_10,
-            "map_at_10": pop.map_at_10,
-            "coverage": pop.coverage,
-        }},
-    });
+    let (rating, ranking) = score_on_test(&model, &s.train, &s.test);
+    let mut report = metrics_json(&rating, &ranking);
+    report.extend([
+        ("fit_seconds".to_owned(), fit_seconds.into()),
+        ("rated_pairs".to_owned(), rating.count.into()),
+        ("ranked_users".to_owned(), ranking.users.into()),
+        ("train_ratings".to_owned(), s.train.len().into()),
+        ("test_ratings".to_owned(), s.test.len().into()),
+        ("blend".to_owned(), serde_json::to_value(model.weights)?),
+        (
+            "validation".to_owned(),
+            serde_json::json!({"ndcg_at_10": model.validation.0, "coverage": model.validation.1, "rmse": model.rating.validation.rmse}),
+        ),
+        (
+            "baselines".to_owned(),
+            serde_json::json!({"popularity": ranking_json(&pop)}),
+        ),
+    ]);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

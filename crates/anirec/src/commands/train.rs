@@ -8,13 +8,13 @@ use std::time::Instant;
 
 use anirec_data::split::DEFAULT_SEED;
 use anirec_model::bundle::Bundle;
-use anirec_model::eval::{evaluate_ranking, evaluate_ratings};
-use anirec_model::hybrid::{Hybrid, HybridParams, HybridScorer};
+use anirec_model::hybrid::{Hybrid, HybridParams};
 use anirec_model::rating::checkpoint;
-use anirec_model::rating::model::{EpochObserver, EpochReport, FactorProgress, TrainPredictor};
+use anirec_model::rating::model::{EpochObserver, EpochReport, FactorProgress};
 use anyhow::Context;
 
 use super::data_args::{DataArgs, Loaded};
+use super::eval::{metrics_json, score_on_test};
 
 /// Arguments of `anirec train`.
 #[derive(clap::Args)]
@@ -148,13 +148,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     crate::curves::draw(&run_dir, &log.epochs)?;
 
     let metrics = test.as_ref().map(|test| {
-        let ranking = evaluate_ranking(&train, test, &HybridScorer { model: &model, train: &train });
-        let rating = evaluate_ratings(&train, test, &TrainPredictor { model: &model.rating, train: &train });
-        serde_json::json!({
-            "rmse": rating.rmse, "mae": rating.mae, "mae_scaled": rating.mae_scaled, "mse_scaled": rating.mse_scaled,
-            "ndcg_at_10": ranking.ndcg_at_10, "precision_at_10": ranking.precision_at_10,
-            "recall_at_10": ranking.recall_at_10, "map_at_10": ranking.map_at_10, "coverage": ranking.coverage,
-        })
+        let (rating, ranking) = score_on_test(&model, &train, test);
+        serde_json::Value::Object(metrics_json(&rating, &ranking))
     });
     let bundle = Bundle::new(model, catalogue, train, metrics.clone());
     let save_started = Instant::now();
