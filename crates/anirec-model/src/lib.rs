@@ -7,6 +7,7 @@
 //! - [`content`]: TF-IDF content similarity.
 //! - [`hybrid`]: the blended recommender and the tuning of its weights; [`blend`]: least squares.
 //! - [`query`]: recommendations with filters and reasons, fold-in, similar anime and users.
+//! - [`search`]: typo-tolerant title search.
 //! - [`bundle`]: the model bundle on disk.
 //! - [`topk`]: top-k selection.
 
@@ -20,4 +21,5 @@ pub mod metrics;
 pub mod popularity;
 pub mod query;
 pub mod rating;
+pub mod search;
 pub mod topk;

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::bundle::Bundle;
 use crate::hybrid::{SIGNALS, Scored};
 use crate::rating::model::UserState;
+use crate::search::TitleIndex;
 use crate::topk::top_k;
 
 /// Which anime may be recommended.
@@ -351,44 +352,11 @@ impl Bundle {
             .collect()
     }
 
-    /// Anime whose Name, English or Japanese name equals `title` (case-insensitive), or else the
-    /// closest titles as suggestions (`Err`).
+    /// Anime whose Name, English or Japanese name equals `title` (ignoring case and
+    /// punctuation), or else the closest titles as suggestions (`Err`). Builds a
+    /// [`TitleIndex`]; keep one for repeated lookups.
     pub fn find_title(&self, title: &str) -> Result<u32, Vec<u32>> {
-        let wanted = title.trim().to_lowercase();
-        let anime = self.catalogue.anime();
-        let names = |a: &Anime| {
-            [
-                Some(a.name.clone()),
-                a.english_name.clone(),
-                a.japanese_name.clone(),
-            ]
-            .into_iter()
-            .flatten()
-            .map(|n| n.to_lowercase())
-            .collect::<Vec<_>>()
-        };
-        let exact: Vec<u32> = (0..anime.len() as u32)
-            .filter(|&a| names(&anime[a as usize]).contains(&wanted))
-            .collect();
-        if let Some(best) = exact
-            .iter()
-            .copied()
-            .max_by_key(|&a| anime[a as usize].members.unwrap_or(0))
-        {
-            return Ok(best);
-        }
-        let distance: Vec<f32> = anime
-            .iter()
-            .map(|a| {
-                let d = names(a)
-                    .iter()
-                    .map(|n| title_distance(&wanted, n))
-                    .min()
-                    .unwrap_or(usize::MAX);
-                -(d as f32) + (1.0 + a.members.unwrap_or(0) as f32).ln() * 0.01
-            })
-            .collect();
-        Err(top_k(&distance, 5, |_| true))
+        TitleIndex::new(&self.catalogue).find(title)
     }
 }
 
@@ -437,29 +405,6 @@ fn join_words(words: &[String]) -> String {
     }
 }
 
-/// Edit distance between a query and a title, where a title that starts with the query is close.
-fn title_distance(query: &str, title: &str) -> usize {
-    if title.starts_with(query) {
-        return title
-            .chars()
-            .count()
-            .saturating_sub(query.chars().count())
-            .min(3);
-    }
-    let (a, b): (Vec<char>, Vec<char>) = (query.chars().collect(), title.chars().collect());
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -470,8 +415,6 @@ mod tests {
             join_words(&["A".into(), "B".into(), "C".into()]),
             "A, B and C"
         );
-        assert_eq!(title_distance("steins gate", "steins;gate"), 1);
-        assert_eq!(title_distance("naruto", "naruto: shippuuden"), 3);
     }
 
     #[test]

@@ -1,3 +1,23 @@
-//! `anirec-server`: the HTTP JSON API, the web UI and the operational endpoints (health,
-//! metrics, hot reload) over a trained model bundle. Not built yet: the crate reserves its place
-//! in the workspace layout of `DESIGN.md`, and the serving work is tracked as its own issue.
+//! `anirec-server`: the HTTP face of a trained model bundle — the JSON API under `/api/v1`, the
+//! server-rendered web pages, health and Prometheus metrics, and hot reload of a new bundle.
+//!
+//! - [`state`]: the model being served (swappable without dropping requests) and the settings.
+//! - [`app`]: the router with its middleware (limits, timeouts, security headers, telemetry).
+//! - [`routes`]: the JSON API, one module per resource, and the operations endpoints.
+//! - [`pages`]: the HTML pages and the embedded static files.
+//! - [`params`]: query-string parameters (k, filters, flags) with errors that name them.
+//! - [`views`]: the JSON shapes of anime and recommendations, shared with the CLI.
+//! - [`problem`]: errors as `application/problem+json`.
+//! - [`telemetry`]: request metrics and access logs.
+
+pub mod app;
+pub mod pages;
+pub mod params;
+pub mod problem;
+pub mod routes;
+pub mod state;
+pub mod telemetry;
+pub mod views;
+
+pub use app::{router, serve};
+pub use state::{AppState, Config, Served};

@@ -11,9 +11,12 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(name = "anirec", version, about, long_about = None)]
 struct Cli {
-    /// More log output (-v info, -vv debug).
+    /// More log output (-v info, -vv debug; `serve` logs at info already).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
+    /// Log as JSON lines (one object per event) instead of text.
+    #[arg(long, global = true)]
+    log_json: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -36,19 +39,26 @@ enum Command {
     Eval(commands::eval::Args),
     /// Generate a synthetic ratings file at full MyAnimeList scale.
     Synth(commands::synth::Args),
+    /// Serve the web UI and the JSON API for a model (or for data, training a model first).
+    Serve(commands::serve::Args),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let level = match cli.verbose {
-        0 => tracing::Level::WARN,
-        1 => tracing::Level::INFO,
+    let serving = matches!(cli.command, Command::Serve(_));
+    let level = match (cli.verbose, serving) {
+        (0, false) => tracing::Level::WARN,
+        (0, true) | (1, _) => tracing::Level::INFO,
         _ => tracing::Level::DEBUG,
     };
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_max_level(level)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    if cli.log_json {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
     let result = match cli.command {
         Command::Ingest(args) => commands::ingest::run(args),
         Command::Split(args) => commands::split::run(args),
@@ -58,6 +68,7 @@ fn main() -> std::process::ExitCode {
         Command::Recommend(args) => commands::recommend::run(args),
         Command::Similar(args) => commands::similar::run(args),
         Command::SimilarUsers(args) => commands::similar::run_users(args),
+        Command::Serve(args) => commands::serve::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

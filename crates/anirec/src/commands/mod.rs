@@ -4,6 +4,7 @@ pub mod data_args;
 pub mod eval;
 pub mod ingest;
 pub mod recommend;
+pub mod serve;
 pub mod similar;
 pub mod split;
 pub mod synth;

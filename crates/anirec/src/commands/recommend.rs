@@ -8,6 +8,7 @@ use anirec_data::formats::malxml;
 use anirec_data::formats::table::Table;
 use anirec_model::bundle::Bundle;
 use anirec_model::query::{Filters, Profile, Recommendation};
+use anirec_server::views::RecommendationView;
 use anyhow::{Context, bail};
 
 /// Catalogue filters shared by the query commands.
@@ -164,7 +165,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "profile built and recommendations ranked"
     );
     if args.json {
-        let items: Vec<serde_json::Value> = recs.iter().map(|r| rec_json(&bundle, r)).collect();
+        let items: Vec<RecommendationView> = recs
+            .iter()
+            .map(|r| RecommendationView::of(&bundle, r))
+            .collect();
         println!("{}", serde_json::to_string_pretty(&items)?);
     } else if recs.is_empty() {
         println!(
@@ -176,16 +180,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// One recommendation with its anime's details, as JSON.
-pub fn rec_json(bundle: &Bundle, r: &Recommendation) -> serde_json::Value {
-    let a = &bundle.catalogue.anime()[r.index as usize];
-    serde_json::json!({
-        "anime_id": a.mal_id, "name": a.name, "english_name": a.english_name, "japanese_name": a.japanese_name,
-        "genres": a.genres, "type": a.kind, "year": a.start_year, "score": a.score, "members": a.members,
-        "predicted_rating": r.predicted_rating, "reasons": r.reasons,
-    })
 }
 
 /// Prints one recommendation as a few lines of text.

@@ -1,0 +1,224 @@
+//! Title search over the catalogue's Name, English and Japanese names: ranked and typo-tolerant
+//! (each query word may be a few edits away from a title word), with popular titles first among
+//! equally good matches.
+
+use anirec_data::catalogue::Catalogue;
+
+use crate::topk::top_k;
+
+/// Normalised names of every anime, built once per catalogue.
+#[derive(Debug, Clone)]
+pub struct TitleIndex {
+    /// Per anime: its normalised names (lower case, punctuation as spaces, single spaces).
+    names: Vec<Vec<String>>,
+    /// Per anime: a small popularity bonus, log(1 + members) / 100.
+    popularity: Vec<f32>,
+}
+
+/// Fewest characters a query word needs before a typo is forgiven; longer words allow more.
+const TYPO_MIN_LEN: usize = 4;
+
+impl TitleIndex {
+    /// Indexes a catalogue's titles.
+    pub fn new(catalogue: &Catalogue) -> TitleIndex {
+        let anime = catalogue.anime();
+        let names = anime
+            .iter()
+            .map(|a| {
+                let mut names: Vec<String> = [Some(&a.name), a.english_name.as_ref()]
+                    .into_iter()
+                    .chain([a.japanese_name.as_ref()])
+                    .flatten()
+                    .map(|n| normalise(n))
+                    .filter(|n| !n.is_empty())
+                    .collect();
+                names.dedup();
+                names
+            })
+            .collect();
+        let popularity = anime
+            .iter()
+            .map(|a| (1.0 + a.members.unwrap_or(0) as f32).ln() / 100.0)
+            .collect();
+        TitleIndex { names, popularity }
+    }
+
+    /// Up to `k` anime (catalogue indices) matching `query`, best first, with their match score:
+    /// an exact name scores 4, a name that starts with the query 3, a name holding every query
+    /// word as the start of one of its words 2, as a substring 1.5; otherwise each query word may
+    /// be up to one edit (two for words of 8+ characters) from a title word, scoring 1 less 0.25
+    /// per edit. Anime that match nothing are left out.
+    pub fn search(&self, query: &str, k: usize) -> Vec<(u32, f32)> {
+        let query = normalise(query);
+        if query.is_empty() || k == 0 {
+            return Vec::new();
+        }
+        let words: Vec<&str> = query.split(' ').collect();
+        let scores: Vec<f32> = self
+            .names
+            .iter()
+            .zip(&self.popularity)
+            .map(|(names, bonus)| {
+                let best = names
+                    .iter()
+                    .map(|n| match_score(&query, &words, n))
+                    .fold(0f32, f32::max);
+                if best > 0.0 { best + bonus } else { 0.0 }
+            })
+            .collect();
+        top_k(&scores, k, |a| scores[a as usize] > 0.0)
+            .into_iter()
+            .map(|a| (a, scores[a as usize]))
+            .collect()
+    }
+
+    /// The anime whose name equals `title` (after normalising; the most popular if several), or
+    /// else the five best matches as suggestions (`Err`).
+    pub fn find(&self, title: &str) -> Result<u32, Vec<u32>> {
+        let hits = self.search(title, 5);
+        match hits.first() {
+            Some(&(a, score)) if score >= 4.0 => Ok(a),
+            _ => Err(hits.into_iter().map(|h| h.0).collect()),
+        }
+    }
+}
+
+/// Lower case, every run of non-alphanumeric characters as one space, trimmed.
+fn normalise(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() {
+            out.push(c);
+        } else if !out.is_empty() && !out.ends_with(' ') {
+            out.push(' ');
+        }
+    }
+    if out.ends_with(' ') {
+        out.pop();
+    }
+    out
+}
+
+/// How well a normalised name matches the normalised query (0 = not at all); see
+/// [`TitleIndex::search`].
+fn match_score(query: &str, words: &[&str], name: &str) -> f32 {
+    if name == query {
+        return 4.0;
+    }
+    if name.starts_with(query) {
+        return 3.0;
+    }
+    let name_words: Vec<&str> = name.split(' ').collect();
+    if words
+        .iter()
+        .all(|w| name_words.iter().any(|n| n.starts_with(w)))
+    {
+        return 2.0;
+    }
+    if name.contains(query) {
+        return 1.5;
+    }
+    let mut edits = 0;
+    for w in words {
+        let allowed = match w.chars().count() {
+            n if n < TYPO_MIN_LEN => 0,
+            n if n < 8 => 1,
+            _ => 2,
+        };
+        let best = name_words
+            .iter()
+            .map(|n| word_distance(w, n, allowed))
+            .min()
+            .unwrap_or(usize::MAX);
+        if best > allowed {
+            return 0.0;
+        }
+        edits += best;
+    }
+    (1.0 - 0.25 * edits as f32).max(0.1)
+}
+
+/// Edit distance (with transpositions) from query word `w` to title word `n`, where `n` may go on
+/// past `w` (a prefix match costs nothing), or `limit + 1` once it is certainly over `limit`.
+fn word_distance(w: &str, n: &str, limit: usize) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (w.chars().collect(), n.chars().collect());
+    if b.len() + limit < a.len() {
+        return limit + 1;
+    }
+    let mut before: Vec<usize> = vec![0; b.len() + 1];
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.iter().enumerate() {
+        cur[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let mut d = (prev[j] + usize::from(ca != cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+            if i > 0 && j > 0 && a[i - 1] == *cb && b[j - 1] == *ca {
+                // A transposition ("nartuo") is one edit.
+                d = d.min(before[j - 1] + 1);
+            }
+            cur[j + 1] = d;
+        }
+        let lowest = |row: &[usize]| row.iter().copied().min().unwrap_or(0);
+        if lowest(&cur) > limit && lowest(&prev) > limit {
+            return limit + 1;
+        }
+        std::mem::swap(&mut before, &mut prev);
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    // The whole query word against any prefix of the title word.
+    prev.iter().copied().min().unwrap_or(a.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anirec_data::catalogue::Anime;
+
+    fn catalogue() -> Catalogue {
+        let anime = |id: u32, name: &str, english: Option<&str>, members: u32| Anime {
+            mal_id: id,
+            name: name.into(),
+            english_name: english.map(Into::into),
+            members: Some(members),
+            ..Anime::default()
+        };
+        Catalogue::new(vec![
+            anime(1, "Naruto", None, 1_800_000),
+            anime(2, "Naruto: Shippuuden", Some("Naruto Shippuden"), 1_300_000),
+            anime(3, "Steins;Gate", None, 2_000_000),
+            anime(4, "Shingeki no Kyojin", Some("Attack on Titan"), 2_500_000),
+            anime(5, "Boruto: Naruto Next Generations", None, 500_000),
+            anime(6, "Steins;Gate 0", None, 900_000),
+        ])
+    }
+
+    #[test]
+    fn exact_prefix_word_and_typo_matches_rank_in_that_order() {
+        let index = TitleIndex::new(&catalogue());
+        let ids = |q: &str| -> Vec<u32> { index.search(q, 10).iter().map(|h| h.0).collect() };
+        assert_eq!(ids("naruto"), vec![0, 1, 4]);
+        assert_eq!(ids("steins gate"), vec![2, 5]);
+        assert_eq!(ids("attack titan"), vec![3]);
+        // Typos: a substitution, a transposition, a missing letter.
+        assert_eq!(ids("naruta")[..2], [0, 1]);
+        assert_eq!(ids("nartuo")[..2], [0, 1]);
+        assert_eq!(ids("shingeki kyojn"), vec![3]);
+        assert!(ids("zzzz").is_empty());
+        assert!(ids("  ").is_empty());
+        assert_eq!(index.find("Steins;Gate"), Ok(2));
+        assert_eq!(index.find("STEINS GATE"), Ok(2));
+        assert_eq!(index.find("Steins Gat").unwrap_err()[0], 2);
+    }
+
+    #[test]
+    fn distances() {
+        assert_eq!(word_distance("naruto", "naruto", 1), 0);
+        assert_eq!(word_distance("naru", "naruto", 1), 0);
+        assert_eq!(word_distance("naruta", "naruto", 1), 1);
+        assert_eq!(word_distance("nartuo", "naruto", 1), 1);
+        assert_eq!(word_distance("xyzxyz", "naruto", 1), 2);
+        assert_eq!(word_distance("kyojn", "kyojin", 1), 1);
+    }
+}

@@ -1,0 +1,231 @@
+// anirec page script: the "new here?" favourites flow (title search, ratings, MyAnimeList upload)
+// and live updates when a result card is rated. The server renders (and escapes) every card; this
+// script only builds small lists with textContent and puts server-rendered fragments in place.
+"use strict";
+
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const results = $("results");
+  const STORE = "anirec.favourites";
+
+  /** Filter fields of the page as a query string (same names as the API). */
+  function filterQuery() {
+    const box = $("filters");
+    const q = new URLSearchParams();
+    if (!box) return q;
+    for (const el of box.querySelectorAll("select, input")) {
+      if (el.type === "checkbox") {
+        if (el.checked) q.set(el.name, "true");
+      } else if (el.value.trim() !== "") {
+        q.set(el.name, el.value.trim());
+      }
+    }
+    return q;
+  }
+
+  function setStatus(text) {
+    const status = $("fav-status");
+    if (status) status.textContent = text;
+  }
+
+  /** Posts a ratings body (JSON object or XML text) and shows the returned cards. */
+  async function showRecommendations(body, contentType) {
+    if (!results) return;
+    results.setAttribute("aria-busy", "true");
+    try {
+      const response = await fetch("/fragments/recommendations?" + filterQuery(), {
+        method: "POST",
+        headers: { "Content-Type": contentType },
+        body: contentType === "application/json" ? JSON.stringify(body) : body,
+      });
+      if (!response.ok) {
+        const problem = await response.json().catch(() => ({}));
+        setStatus(problem.detail || "Something went wrong (" + response.status + ").");
+        return false;
+      }
+      results.innerHTML = await response.text();
+      return true;
+    } catch (e) {
+      setStatus("The server could not be reached: " + e.message);
+      return false;
+    } finally {
+      results.removeAttribute("aria-busy");
+    }
+  }
+
+  // ---- Known user page: rating a card folds the rating in on top of the user's own. ----
+  const knownUser = results && results.dataset.user;
+  const extra = new Map();
+
+  // ---- Home page: favourites. ----
+  let favourites = [];
+  try {
+    favourites = JSON.parse(localStorage.getItem(STORE) || "[]").filter(
+      (f) => Number.isInteger(f.anime_id) && Number.isInteger(f.rating),
+    );
+  } catch {
+    favourites = [];
+  }
+
+  function save() {
+    try {
+      localStorage.setItem(STORE, JSON.stringify(favourites));
+    } catch {
+      /* private mode: favourites last for this page only */
+    }
+  }
+
+  function renderFavourites() {
+    const list = $("fav-list");
+    if (!list) return;
+    list.replaceChildren();
+    for (const f of favourites) {
+      const li = document.createElement("li");
+      const name = document.createElement("span");
+      name.textContent = f.title;
+      const select = document.createElement("select");
+      select.setAttribute("aria-label", "Your rating of " + f.title);
+      for (let s = 10; s >= 1; s--) {
+        const o = new Option(String(s), String(s), false, s === f.rating);
+        select.append(o);
+      }
+      select.addEventListener("change", () => {
+        f.rating = Number(select.value);
+        changed();
+      });
+      const remove = document.createElement("button");
+      remove.type = "button";
+      remove.textContent = "×";
+      remove.setAttribute("aria-label", "Remove " + f.title);
+      remove.addEventListener("click", () => {
+        favourites = favourites.filter((x) => x !== f);
+        changed();
+      });
+      li.append(name, select, remove);
+      list.append(li);
+    }
+  }
+
+  function changed() {
+    save();
+    renderFavourites();
+    if (favourites.length === 0) {
+      if (results) results.replaceChildren();
+      setStatus("");
+      return;
+    }
+    setStatus("Recommending from " + favourites.length + " favourite" + (favourites.length > 1 ? "s" : "") + "…");
+    showRecommendations(
+      { ratings: favourites.map((f) => ({ anime_id: f.anime_id, rating: f.rating })) },
+      "application/json",
+    ).then((ok) => ok && setStatus("Updated from your " + favourites.length + " favourite" + (favourites.length > 1 ? "s." : ".")));
+  }
+
+  function addFavourite(animeId, title, rating) {
+    const existing = favourites.find((f) => f.anime_id === animeId);
+    if (existing) existing.rating = rating;
+    else favourites.push({ anime_id: animeId, title, rating });
+    changed();
+  }
+
+  // Title search with suggestions.
+  const search = $("fav-search");
+  const suggestions = $("fav-suggestions");
+  let timer = 0;
+  let asked = 0;
+  if (search && suggestions) {
+    search.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(async () => {
+        const q = search.value.trim();
+        const ticket = ++asked;
+        if (q.length < 2) {
+          suggestions.replaceChildren();
+          return;
+        }
+        const params = new URLSearchParams({ q, k: "8" });
+        if (filterQuery().get("include_adult")) params.set("include_adult", "true");
+        const response = await fetch("/api/v1/anime?" + params).catch(() => null);
+        if (!response || !response.ok || ticket !== asked) return;
+        const { items } = await response.json();
+        suggestions.replaceChildren();
+        for (const a of items) {
+          const li = document.createElement("li");
+          const b = document.createElement("button");
+          b.type = "button";
+          const title = a.english_name || a.name;
+          b.textContent = title + (a.year ? " (" + a.year + ")" : "");
+          b.dataset.animeId = String(a.anime_id);
+          b.addEventListener("click", () => {
+            addFavourite(a.anime_id, title, 9);
+            suggestions.replaceChildren();
+            search.value = "";
+            search.focus();
+          });
+          li.append(b);
+          suggestions.append(li);
+        }
+      }, 180);
+    });
+  }
+
+  // MyAnimeList export upload (.xml, or .xml.gz unpacked here).
+  const file = $("mal-file");
+  if (file) {
+    file.addEventListener("change", async () => {
+      const f = file.files && file.files[0];
+      if (!f) return;
+      setStatus("Reading " + f.name + "…");
+      let text;
+      try {
+        const gz = new Uint8Array(await f.slice(0, 2).arrayBuffer());
+        if (gz[0] === 0x1f && gz[1] === 0x8b) {
+          text = await new Response(f.stream().pipeThrough(new DecompressionStream("gzip"))).text();
+        } else {
+          text = await f.text();
+        }
+      } catch (e) {
+        setStatus("The file could not be read: " + e.message);
+        return;
+      }
+      if (await showRecommendations(text, "application/xml")) setStatus("Recommendations from " + f.name + ".");
+    });
+  }
+
+  const clear = $("fav-clear");
+  if (clear) {
+    clear.addEventListener("click", () => {
+      favourites = [];
+      if (file) file.value = "";
+      changed();
+    });
+  }
+
+  // Rating a result card.
+  if (results) {
+    results.addEventListener("change", (event) => {
+      const select = event.target.closest("select[data-rate]");
+      if (!select || select.value === "") return;
+      const id = Number(select.dataset.rate);
+      const rating = Number(select.value);
+      if (knownUser) {
+        extra.set(id, rating);
+        showRecommendations(
+          { user_id: Number(knownUser), ratings: [...extra].map(([anime_id, r]) => ({ anime_id, rating: r })) },
+          "application/json",
+        );
+      } else {
+        addFavourite(id, select.dataset.title || String(id), rating);
+      }
+    });
+  }
+
+  // Filters re-rank the favourites at once on the home page.
+  const filters = $("filters");
+  if (filters && !knownUser) {
+    filters.addEventListener("change", () => favourites.length && changed());
+  }
+
+  renderFavourites();
+  if (favourites.length && !knownUser) changed();
+})();

@@ -1,0 +1,82 @@
+//! The router: API and pages, the fallbacks, and the middleware every request passes through —
+//! body limit, timeout, security headers (a strict Content-Security-Policy), metrics and access
+//! logs; and [`serve`], which runs it until a shutdown signal, finishing requests in flight.
+
+use std::future::Future;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::pages;
+use crate::problem::Problem;
+use crate::routes;
+use crate::state::AppState;
+use crate::telemetry;
+
+/// Scripts, styles and fonts only from this server; no inline script, no framing, no plugins.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+    style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
+    base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+
+/// The whole application for a state.
+pub fn router(state: AppState) -> Router {
+    let config = state.config().clone();
+    routes::api()
+        .merge(pages::routes())
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn(telemetry::track))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            config.request_timeout,
+        ))
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .with_state(state)
+}
+
+/// 404: a problem document under `/api`, a page elsewhere.
+async fn not_found(uri: Uri) -> Response {
+    if uri.path().starts_with("/api") {
+        Problem::not_found(format!("no route {}; see /api/openapi.json", uri.path()))
+            .into_response()
+    } else {
+        pages::not_found_page(&format!("There is no page at {}.", uri.path()))
+    }
+}
+
+/// Serves `state` on `listener` until `shutdown` resolves, then stops taking connections and
+/// finishes the requests in flight.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let upkeep = state.metrics().clone();
+    let housekeeping = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            upkeep.run_upkeep();
+        }
+    });
+    let result = axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await;
+    housekeeping.abort();
+    result
+}

@@ -1,0 +1,315 @@
+//! The web pages: the home page (a user-id form, the "new here?" favourites flow, a MyAnimeList
+//! upload, filters), a known user's recommendations, an anime's page with similar anime, and the
+//! HTML fragment of result cards the page's script asks for when favourites or ratings change.
+//! Templates are compiled into the binary and every value is HTML-escaped by the engine.
+
+use std::sync::OnceLock;
+
+use axum::Router;
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use bytes::Bytes;
+use minijinja::{Environment, context};
+use serde::Serialize;
+
+use crate::params::{FILTER_PARAMS, Params, parse_id, segment};
+use crate::problem::Problem;
+use crate::routes::anime::{lookup, similar_by};
+use crate::routes::recommend::{Ask, known_user, read_profile};
+use crate::state::{AppState, Served};
+use crate::views::{Card, RecommendationView, SimilarView};
+
+/// Static files: name, content type, bytes.
+const STATIC: [(&str, &str, &str); 3] = [
+    (
+        "style.css",
+        "text/css; charset=utf-8",
+        include_str!("../assets/style.css"),
+    ),
+    (
+        "app.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/app.js"),
+    ),
+    (
+        "favicon.svg",
+        "image/svg+xml",
+        include_str!("../assets/favicon.svg"),
+    ),
+];
+
+/// The page routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/recommendations", get(user_page))
+        .route("/anime/{id}", get(anime_page))
+        .route("/fragments/recommendations", post(cards_fragment))
+        .route("/static/{file}", get(static_file))
+}
+
+fn templates() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        for (name, source) in [
+            ("base.html", include_str!("../templates/base.html")),
+            ("cards.html", include_str!("../templates/cards.html")),
+            ("filters.html", include_str!("../templates/filters.html")),
+            ("home.html", include_str!("../templates/home.html")),
+            (
+                "recommendations.html",
+                include_str!("../templates/recommendations.html"),
+            ),
+            ("anime.html", include_str!("../templates/anime.html")),
+            ("fragment.html", include_str!("../templates/fragment.html")),
+            ("message.html", include_str!("../templates/message.html")),
+        ] {
+            env.add_template(name, source)
+                .unwrap_or_else(|e| panic!("template {name} does not compile: {e}"));
+        }
+        env.add_filter("thousands", thousands);
+        env
+    })
+}
+
+/// A serialisable value for a template.
+fn v<T: Serialize>(value: T) -> minijinja::Value {
+    minijinja::Value::from(minijinja::value::Serde(value))
+}
+
+/// 12345678 → "12,345,678".
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Renders a template with a status.
+fn render(status: StatusCode, name: &str, ctx: minijinja::Value) -> Response {
+    match templates().get_template(name).and_then(|t| t.render(ctx)) {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!("template {name}: {e:#}");
+            Problem::internal(format!("the page could not be rendered: {e}")).into_response()
+        }
+    }
+}
+
+/// A page that only says something (not found, not ready, bad parameter).
+fn message(status: StatusCode, title: &str, text: &str) -> Response {
+    render(status, "message.html", context! { title, text })
+}
+
+/// The 404 page.
+pub fn not_found_page(text: &str) -> Response {
+    message(StatusCode::NOT_FOUND, "Not found", text)
+}
+
+/// A problem as a page.
+fn problem_page(p: Problem) -> Response {
+    message(p.status, p.title, &p.detail)
+}
+
+/// The choices of the filter form: every genre and type in the catalogue, and what the request
+/// asked for.
+#[derive(Serialize)]
+struct FilterForm<'a> {
+    genres: Vec<&'a str>,
+    types: Vec<&'a str>,
+    genre: Option<&'a str>,
+    kind: Option<&'a str>,
+    year_min: Option<&'a str>,
+    year_max: Option<&'a str>,
+    min_members: Option<&'a str>,
+    include_adult: bool,
+}
+
+impl<'a> FilterForm<'a> {
+    fn new(served: &'a Served, params: &'a Params) -> FilterForm<'a> {
+        let anime = served.bundle.catalogue.anime();
+        let distinct = |mut v: Vec<&'a str>| {
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        FilterForm {
+            genres: distinct(
+                anime
+                    .iter()
+                    .flat_map(|a| a.genres.iter().map(String::as_str))
+                    .collect(),
+            ),
+            types: distinct(anime.iter().filter_map(|a| a.kind.as_deref()).collect()),
+            genre: params.get("genre"),
+            kind: params.get("type"),
+            year_min: params.get("year_min"),
+            year_max: params.get("year_max"),
+            min_members: params.get("min_members"),
+            include_adult: params.flag("include_adult").unwrap_or(false),
+        }
+    }
+}
+
+/// `GET /`: the home page.
+async fn home(State(state): State<AppState>) -> Response {
+    let Some(served) = state.model() else {
+        return message(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Warming up",
+            "The model is still loading. This page will work in a moment.",
+        );
+    };
+    let params = Params::default();
+    let sample_user = served.bundle.ratings.user_ids().first().copied();
+    render(
+        StatusCode::OK,
+        "home.html",
+        context! {
+            version => served.version.clone(),
+            form => v(FilterForm::new(&served, &params)),
+            sample_user,
+            users => served.bundle.ratings.n_users(),
+            anime => served.bundle.catalogue.len(),
+        },
+    )
+}
+
+/// `GET /recommendations?user=ID&filters`: a known user's recommendations, explained.
+async fn user_page(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
+    let result = (|| {
+        let served = state.ready()?;
+        let params = Params::parse(q.as_deref())?;
+        let mut known = vec!["user", "k"];
+        known.extend(FILTER_PARAMS);
+        let params = params.only(&known)?;
+        let Some(user) = params.get("user") else {
+            return Err(Problem::bad_param("user", "enter a MyAnimeList user id"));
+        };
+        let user = parse_id("user", user)?.to_string();
+        let ask = Ask {
+            k: params.k()?,
+            filters: params.filters(&served.bundle.catalogue)?,
+            explain: true,
+        };
+        let (user_id, profile) = known_user(&served, &user)?;
+        let recs = ask.run(&served, &profile);
+        let items: Vec<RecommendationView> = recs
+            .iter()
+            .map(|r| RecommendationView::of(&served.bundle, r))
+            .collect();
+        Ok(render(
+            StatusCode::OK,
+            "recommendations.html",
+            context! {
+                version => served.version.clone(),
+                user_id,
+                rated => profile.state.entries.len(),
+                items => v(&items),
+                form => v(FilterForm::new(&served, &params)),
+            },
+        ))
+    })();
+    result.unwrap_or_else(problem_page)
+}
+
+/// `POST /fragments/recommendations?filters`: the result cards for a ratings body (the same
+/// bodies as `POST /api/v1/recommendations`), for the page's script to put in place.
+async fn cards_fragment(
+    State(state): State<AppState>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, Problem> {
+    let served = state.ready()?;
+    let mut ask = Ask::parse(q.as_deref(), &served)?;
+    ask.explain = true;
+    let (profile, subject) = read_profile(&served, &headers, body, state.config().max_body_bytes)?;
+    let recs = ask.run(&served, &profile);
+    let items: Vec<RecommendationView> = recs
+        .iter()
+        .map(|r| RecommendationView::of(&served.bundle, r))
+        .collect();
+    Ok(render(
+        StatusCode::OK,
+        "fragment.html",
+        context! { items => v(&items), subject => v(&subject), rate => true },
+    ))
+}
+
+/// `GET /anime/{id}?by=`: an anime's details and the anime most like it.
+async fn anime_page(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let result = (|| {
+        let served = state.ready()?;
+        let params = Params::parse(q.as_deref())?.only(&["by", "include_adult"])?;
+        let a = lookup(&served, &segment(id)?)?;
+        let by = similar_by(&params)?;
+        let filters = anirec_model::query::Filters {
+            include_adult: params.flag("include_adult")?,
+            ..Default::default()
+        };
+        let anime = served.bundle.catalogue.anime();
+        let similar: Vec<SimilarView> = served
+            .bundle
+            .similar(a, by, 12, &filters)
+            .into_iter()
+            .map(|(j, similarity)| SimilarView {
+                anime: Card::of(&anime[j as usize]),
+                similarity,
+            })
+            .collect();
+        let record = &anime[a as usize];
+        Ok(render(
+            StatusCode::OK,
+            "anime.html",
+            context! {
+                version => served.version.clone(),
+                anime => v(record),
+                card => v(Card::of(record)),
+                similar => v(&similar),
+                by => v(by),
+            },
+        ))
+    })();
+    result.unwrap_or_else(problem_page)
+}
+
+/// `GET /static/{file}`: the embedded style sheet, script and icon.
+async fn static_file(file: Result<Path<String>, PathRejection>) -> Response {
+    let name = file.map(|p| p.0).unwrap_or_default();
+    match STATIC.iter().find(|(n, _, _)| *n == name) {
+        Some((_, kind, body)) => (
+            [
+                (header::CONTENT_TYPE, *kind),
+                (header::CACHE_CONTROL, "public, max-age=3600"),
+            ],
+            *body,
+        )
+            .into_response(),
+        None => not_found_page(&format!("There is no file {name:?}.")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn thousands_groups_digits() {
+        assert_eq!(super::thousands(0), "0");
+        assert_eq!(super::thousands(999), "999");
+        assert_eq!(super::thousands(1000), "1,000");
+        assert_eq!(super::thousands(12_345_678), "12,345,678");
+    }
+}

@@ -1,0 +1,256 @@
+//! Query-string parameters shared by the API and the pages: `k`, the model's filters, flags and
+//! ids, each parsed with an error that names the parameter and what was wrong with it.
+
+use anirec_data::catalogue::Catalogue;
+use anirec_model::query::Filters;
+use axum::extract::Path;
+use axum::extract::rejection::PathRejection;
+
+use crate::problem::Problem;
+
+/// Default and largest `k` of a list endpoint.
+pub const DEFAULT_K: usize = 10;
+/// Largest `k`.
+pub const MAX_K: usize = 100;
+/// Earliest and latest year a year filter may name.
+const YEARS: std::ops::RangeInclusive<u16> = 1900..=2100;
+
+/// The filter parameters, as documented in the OpenAPI document.
+pub const FILTER_PARAMS: [&str; 7] = [
+    "genre",
+    "type",
+    "year_min",
+    "year_max",
+    "min_members",
+    "include_adult",
+    "include_rated",
+];
+
+/// The decoded query string of one request.
+#[derive(Debug, Clone, Default)]
+pub struct Params {
+    pairs: Vec<(String, String)>,
+}
+
+impl Params {
+    /// Decodes a query string (`None`: no query).
+    pub fn parse(query: Option<&str>) -> Result<Params, Problem> {
+        let pairs = serde_urlencoded::from_str::<Vec<(String, String)>>(query.unwrap_or(""))
+            .map_err(|e| {
+                Problem::bad_request(format!("the query string cannot be decoded: {e}"))
+            })?;
+        Ok(Params { pairs })
+    }
+
+    /// Rejects parameters the endpoint does not know (a misspelt filter would otherwise be
+    /// silently ignored).
+    pub fn only(self, known: &[&str]) -> Result<Params, Problem> {
+        if let Some((name, _)) = self
+            .pairs
+            .iter()
+            .find(|(n, _)| !known.contains(&n.as_str()))
+        {
+            return Err(Problem::bad_param(
+                name,
+                format!(
+                    "unknown parameter {name:?}; this endpoint takes {}",
+                    known.join(", ")
+                ),
+            ));
+        }
+        Ok(self)
+    }
+
+    /// The last value of a parameter, if given and not empty.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .rev()
+            .find(|(n, v)| n == name && !v.trim().is_empty())
+            .map(|(_, v)| v.trim())
+    }
+
+    /// Every value of a repeatable parameter, comma-separated values split.
+    fn all(&self, name: &str) -> Vec<String> {
+        self.pairs
+            .iter()
+            .filter(|(n, _)| n == name)
+            .flat_map(|(_, v)| v.split(','))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// A number parameter within `range`.
+    pub fn number<T>(
+        &self,
+        name: &str,
+        range: std::ops::RangeInclusive<T>,
+    ) -> Result<Option<T>, Problem>
+    where
+        T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+    {
+        let Some(text) = self.get(name) else {
+            return Ok(None);
+        };
+        match text.parse::<T>() {
+            Ok(v) if range.contains(&v) => Ok(Some(v)),
+            _ => Err(Problem::bad_param(
+                name,
+                format!(
+                    "{name} must be a whole number from {} to {}, found {text:?}",
+                    range.start(),
+                    range.end()
+                ),
+            )),
+        }
+    }
+
+    /// `k`: how many results, 1-100 (default 10).
+    pub fn k(&self) -> Result<usize, Problem> {
+        Ok(self.number("k", 1..=MAX_K)?.unwrap_or(DEFAULT_K))
+    }
+
+    /// A yes/no parameter: true/false, 1/0, yes/no, on/off (default false).
+    pub fn flag(&self, name: &str) -> Result<bool, Problem> {
+        match self.get(name).map(str::to_ascii_lowercase).as_deref() {
+            None => Ok(false),
+            Some("true" | "1" | "yes" | "on") => Ok(true),
+            Some("false" | "0" | "no" | "off") => Ok(false),
+            Some(other) => Err(Problem::bad_param(
+                name,
+                format!("{name} must be true or false, found {other:?}"),
+            )),
+        }
+    }
+
+    /// The filters (see [`FILTER_PARAMS`]), checked against the catalogue's genres and types.
+    pub fn filters(&self, catalogue: &Catalogue) -> Result<Filters, Problem> {
+        let genres = self.all("genre");
+        let kinds = self.all("type");
+        let anime = catalogue.anime();
+        for (param, values, known) in [
+            (
+                "genre",
+                &genres,
+                known_values(anime.iter().flat_map(|a| a.genres.iter())),
+            ),
+            (
+                "type",
+                &kinds,
+                known_values(anime.iter().filter_map(|a| a.kind.as_ref())),
+            ),
+        ] {
+            if let Some(bad) = values
+                .iter()
+                .find(|v| !known.iter().any(|k| k.eq_ignore_ascii_case(v)))
+            {
+                return Err(Problem::bad_param(
+                    param,
+                    format!("unknown {param} {bad:?}; known: {}", known.join(", ")),
+                ));
+            }
+        }
+        let year_min = self.number("year_min", YEARS)?;
+        let year_max = self.number("year_max", YEARS)?;
+        if let (Some(lo), Some(hi)) = (year_min, year_max)
+            && lo > hi
+        {
+            return Err(Problem::bad_param(
+                "year_min",
+                format!("year_min {lo} is after year_max {hi}"),
+            ));
+        }
+        Ok(Filters {
+            genres,
+            kinds,
+            year_min,
+            year_max,
+            min_members: self.number("min_members", 0..=u32::MAX)?,
+            include_adult: self.flag("include_adult")?,
+            include_rated: self.flag("include_rated")?,
+        })
+    }
+}
+
+/// Distinct values, sorted.
+fn known_values<'a>(values: impl Iterator<Item = &'a String>) -> Vec<&'a str> {
+    let mut out: Vec<&str> = values.map(String::as_str).collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// The `{id}` segment of a path, or a 400 naming it.
+pub fn segment(path: Result<Path<String>, PathRejection>) -> Result<String, Problem> {
+    path.map(|p| p.0)
+        .map_err(|e| Problem::bad_param("id", format!("the id in the path cannot be read: {e}")))
+}
+
+/// A MyAnimeList id from a path segment.
+pub fn parse_id(param: &str, text: &str) -> Result<u32, Problem> {
+    text.parse::<u32>().map_err(|_| {
+        Problem::bad_param(
+            param,
+            format!("{param} must be a MyAnimeList id (a whole number), found {text:?}"),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anirec_data::catalogue::Anime;
+
+    fn catalogue() -> Catalogue {
+        Catalogue::new(vec![Anime {
+            mal_id: 1,
+            genres: vec!["Action".into(), "Sci-Fi".into()],
+            kind: Some("TV".into()),
+            ..Anime::default()
+        }])
+    }
+
+    #[test]
+    fn filters_parse_and_name_what_is_wrong() {
+        let p = Params::parse(Some(
+            "genre=action,sci-fi&type=TV&year_min=1990&k=5&include_adult=1",
+        ))
+        .unwrap();
+        let f = p.filters(&catalogue()).unwrap();
+        assert_eq!(f.genres, ["action", "sci-fi"]);
+        assert_eq!(f.year_min, Some(1990));
+        assert!(f.include_adult && !f.include_rated);
+        assert_eq!(p.k().unwrap(), 5);
+
+        let err = |q: &str| {
+            let p = Params::parse(Some(q)).unwrap();
+            p.k().and(p.filters(&catalogue()).map(|_| 0)).unwrap_err()
+        };
+        assert_eq!(err("k=0").param.as_deref(), Some("k"));
+        assert_eq!(err("k=101").param.as_deref(), Some("k"));
+        assert_eq!(err("k=ten").param.as_deref(), Some("k"));
+        assert_eq!(err("genre=Mecha").param.as_deref(), Some("genre"));
+        assert!(err("genre=Mecha").detail.contains("Action, Sci-Fi"));
+        assert_eq!(err("type=Film").param.as_deref(), Some("type"));
+        assert_eq!(
+            err("year_min=2001&year_max=2000").param.as_deref(),
+            Some("year_min")
+        );
+        assert_eq!(err("year_max=99999").param.as_deref(), Some("year_max"));
+        assert_eq!(
+            err("include_adult=maybe").param.as_deref(),
+            Some("include_adult")
+        );
+        let unknown = Params::parse(Some("kk=3"))
+            .unwrap()
+            .only(&["k"])
+            .unwrap_err();
+        assert_eq!(unknown.param.as_deref(), Some("kk"));
+        assert_eq!(
+            parse_id("id", "12x").unwrap_err().param.as_deref(),
+            Some("id")
+        );
+    }
+}

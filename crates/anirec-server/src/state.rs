@@ -1,0 +1,200 @@
+//! The model being served and the server's settings. The model sits behind a lock that is held
+//! only to clone an `Arc`: a reload builds the new model first and then swaps the pointer, so
+//! requests in flight finish on the model they started with and none fails during the swap.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anirec_model::bundle::Bundle;
+use anirec_model::search::TitleIndex;
+use metrics_exporter_prometheus::PrometheusHandle;
+
+use crate::problem::Problem;
+use crate::telemetry;
+
+/// Settings of a server.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Bearer token of the admin endpoints; `None` turns them off.
+    pub admin_token: Option<String>,
+    /// Largest request body in bytes (a MAL export of a few thousand entries is ~1 MB).
+    pub max_body_bytes: usize,
+    /// Longest time a request may take.
+    pub request_timeout: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            admin_token: None,
+            max_body_bytes: 4 << 20,
+            request_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A loaded model bundle with what serving it needs.
+#[derive(Debug)]
+pub struct Served {
+    /// The bundle.
+    pub bundle: Bundle,
+    /// Title search over its catalogue.
+    pub titles: TitleIndex,
+    /// Where it was loaded from (reloads read it again), if from disk.
+    pub path: Option<PathBuf>,
+    /// A short version: the bundle's creation time and tensor checksum.
+    pub version: String,
+    /// When it was loaded, in seconds since the Unix epoch.
+    pub loaded_at: u64,
+}
+
+impl Served {
+    /// Wraps a bundle (indexing its titles).
+    pub fn new(bundle: Bundle, path: Option<PathBuf>) -> Served {
+        let crc = bundle
+            .manifest
+            .files
+            .values()
+            .fold(0u32, |acc, f| acc.rotate_left(5) ^ f.crc32);
+        let version = format!("{}-{crc:08x}", bundle.manifest.created_at);
+        Served {
+            titles: TitleIndex::new(&bundle.catalogue),
+            bundle,
+            path,
+            version,
+            loaded_at: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        }
+    }
+
+    /// Loads a bundle folder.
+    pub fn load(path: &Path) -> Result<Served, anirec_model::bundle::BundleError> {
+        Ok(Served::new(Bundle::load(path)?, Some(path.to_owned())))
+    }
+}
+
+/// What a reload did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Reloaded {
+    /// Version now served.
+    pub version: String,
+    /// Version served before.
+    pub previous: Option<String>,
+    /// Folder it was read from.
+    pub path: PathBuf,
+    /// Seconds the load took (requests were answered meanwhile).
+    pub seconds: f64,
+}
+
+/// Shared state of the handlers; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    model: RwLock<Option<Arc<Served>>>,
+    /// One reload at a time.
+    reloading: tokio::sync::Mutex<()>,
+    config: Config,
+    metrics: PrometheusHandle,
+    started: Instant,
+}
+
+impl AppState {
+    /// A server with no model yet: `/readyz` answers 503 until [`AppState::install`].
+    pub fn new(config: Config) -> AppState {
+        AppState {
+            inner: Arc::new(Inner {
+                model: RwLock::new(None),
+                reloading: tokio::sync::Mutex::new(()),
+                config,
+                metrics: telemetry::recorder(),
+                started: Instant::now(),
+            }),
+        }
+    }
+
+    /// A server for a model.
+    pub fn with_model(config: Config, served: Served) -> AppState {
+        let state = AppState::new(config);
+        state.install(served);
+        state
+    }
+
+    /// Starts serving `served` (requests in flight finish on the model they started with).
+    /// Returns the version it replaced.
+    pub fn install(&self, served: Served) -> Option<String> {
+        telemetry::model_loaded(&served.version, served.bundle.catalogue.len());
+        let new = Arc::new(served);
+        let old = self
+            .inner
+            .model
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .replace(new);
+        let previous = old.map(|o| o.version.clone());
+        if let Some(v) = &previous {
+            telemetry::model_unloaded(v);
+        }
+        previous
+    }
+
+    /// The model now served, if any.
+    pub fn model(&self) -> Option<Arc<Served>> {
+        self.inner
+            .model
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The model now served, or a 503 problem.
+    pub fn ready(&self) -> Result<Arc<Served>, Problem> {
+        self.model()
+            .ok_or_else(|| Problem::unavailable("the model is still loading; try again shortly"))
+    }
+
+    /// Loads the bundle at `path` (by default the folder the current model came from) on a
+    /// blocking thread and swaps it in. Requests keep being answered by the old model meanwhile.
+    pub async fn reload(&self, path: Option<PathBuf>) -> Result<Reloaded, String> {
+        let _one_at_a_time = self.inner.reloading.lock().await;
+        let path = match path.or_else(|| self.model().and_then(|m| m.path.clone())) {
+            Some(p) => p,
+            None => return Err("no model folder to reload from".into()),
+        };
+        let started = Instant::now();
+        let from = path.clone();
+        let served = tokio::task::spawn_blocking(move || Served::load(&from))
+            .await
+            .map_err(|e| format!("the loading task failed: {e}"))?
+            .map_err(|e| e.to_string())?;
+        let version = served.version.clone();
+        let previous = self.install(served);
+        let seconds = started.elapsed().as_secs_f64();
+        tracing::info!(%version, ?previous, path = %path.display(), seconds, "model reloaded");
+        Ok(Reloaded {
+            version,
+            previous,
+            path,
+            seconds,
+        })
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The Prometheus exposition handle.
+    pub fn metrics(&self) -> &PrometheusHandle {
+        &self.inner.metrics
+    }
+
+    /// Time since the state was made.
+    pub fn uptime(&self) -> Duration {
+        self.inner.started.elapsed()
+    }
+}

@@ -1,0 +1,538 @@
+//! The JSON API through the real router: every endpoint, every error status, fold-in, the
+//! OpenAPI document against the routes, and the operations endpoints.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use anirec_model::query::Filters;
+use anirec_server::{AppState, Config, Served};
+use common::*;
+use serde_json::json;
+
+fn ids(reply: &Reply) -> Vec<u64> {
+    reply.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["anime_id"].as_u64().unwrap())
+        .collect()
+}
+
+fn genre_of(id: u64) -> &'static str {
+    GENRES[((id - 100) / PER_GENRE as u64) as usize]
+}
+
+#[tokio::test]
+async fn known_user_recommendations_follow_taste_filters_and_k() {
+    let app = app();
+    let r = get(&app, "/api/v1/users/4/recommendations?k=5&explain=true").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.content_type(), "application/json");
+    let body = r.json();
+    assert_eq!(body["subject"]["user_id"], 4);
+    let items = body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 5);
+    // User 4 loves genre 4 % 3 = Romance: the top picks are unrated Romance titles.
+    let bundle = bundle();
+    let rated: BTreeSet<u32> = bundle
+        .known_user(4)
+        .unwrap()
+        .state
+        .entries
+        .iter()
+        .map(|e| bundle.catalogue.anime()[e.0 as usize].mal_id)
+        .collect();
+    for item in items {
+        let id = item["anime_id"].as_u64().unwrap();
+        assert!(
+            !rated.contains(&(id as u32)),
+            "rated anime {id} recommended"
+        );
+        assert_ne!(id, ADULT_ID as u64);
+        assert!(item["name"].is_string() && item["synopsis"].is_string());
+        assert!(
+            item["reasons"].as_array().is_some_and(|r| !r.is_empty()),
+            "{item}"
+        );
+    }
+    assert_eq!(genre_of(items[0]["anime_id"].as_u64().unwrap()), "Romance");
+
+    // Without explain: no reasons. Filters: type, year range, genre.
+    let plain = get(&app, "/api/v1/users/4/recommendations?k=3")
+        .await
+        .json();
+    assert!(
+        plain["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["reasons"] == json!([]))
+    );
+    let movies = get(&app, "/api/v1/users/4/recommendations?type=Movie&k=20").await;
+    assert!(!ids(&movies).is_empty());
+    assert!(
+        movies.json()["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["type"] == "Movie")
+    );
+    let years = get(
+        &app,
+        "/api/v1/users/4/recommendations?year_min=2000&year_max=2004&k=20",
+    )
+    .await;
+    assert!(years.json()["items"].as_array().unwrap().iter().all(|i| {
+        let y = i["year"].as_u64().unwrap();
+        (2000..=2004).contains(&y)
+    }));
+    let horror = get(&app, "/api/v1/users/4/recommendations?genre=horror&k=20").await;
+    assert!(!ids(&horror).is_empty());
+    assert!(ids(&horror).iter().all(|&id| genre_of(id) == "Horror"));
+    let with_rated = get(
+        &app,
+        "/api/v1/users/4/recommendations?include_rated=true&k=100",
+    )
+    .await;
+    assert!(
+        ids(&with_rated)
+            .iter()
+            .any(|id| rated.contains(&(*id as u32)))
+    );
+    let with_adult = get(
+        &app,
+        "/api/v1/users/4/recommendations?include_adult=true&k=100",
+    )
+    .await;
+    assert!(ids(&with_adult).contains(&(ADULT_ID as u64)));
+}
+
+#[tokio::test]
+async fn bad_parameters_are_400_naming_them_and_unknown_ids_404() {
+    let app = app();
+    for (uri, param) in [
+        ("/api/v1/users/4/recommendations?k=0", "k"),
+        ("/api/v1/users/4/recommendations?k=101", "k"),
+        ("/api/v1/users/4/recommendations?k=abc", "k"),
+        ("/api/v1/users/4/recommendations?genre=Mecha", "genre"),
+        ("/api/v1/users/4/recommendations?type=Film", "type"),
+        (
+            "/api/v1/users/4/recommendations?year_min=2010&year_max=2000",
+            "year_min",
+        ),
+        (
+            "/api/v1/users/4/recommendations?min_members=-5",
+            "min_members",
+        ),
+        ("/api/v1/users/4/recommendations?explain=perhaps", "explain"),
+        ("/api/v1/users/4/recommendations?colour=red", "colour"),
+        ("/api/v1/users/abc/recommendations", "id"),
+        ("/api/v1/users/99999999999/recommendations", "id"),
+        ("/api/v1/anime/x1", "id"),
+        ("/api/v1/anime/100/similar?by=vibes", "by"),
+        ("/api/v1/anime", "q"),
+        ("/api/v1/anime?q=", "q"),
+        ("/api/v1/users/4/similar?k=1000", "k"),
+    ] {
+        assert_problem(&get(&app, uri).await, 400, Some(param));
+    }
+    let long = format!("/api/v1/anime?q={}", "a".repeat(300));
+    assert_problem(&get(&app, &long).await, 400, Some("q"));
+    assert_problem(
+        &get(&app, "/api/v1/users/5000/recommendations").await,
+        404,
+        None,
+    );
+    assert_problem(&get(&app, "/api/v1/users/5000/similar").await, 404, None);
+    assert_problem(&get(&app, "/api/v1/anime/5").await, 404, None);
+    assert_problem(&get(&app, "/api/v1/anime/5/similar").await, 404, None);
+    assert_problem(&get(&app, "/api/v1/nothing/here").await, 404, None);
+    assert_problem(
+        &send(&app, "DELETE", "/api/v1/anime/100", None, vec![]).await,
+        405,
+        None,
+    );
+}
+
+#[tokio::test]
+async fn fold_in_from_json_and_xml_matches_the_model_and_reports_unknown_ids() {
+    let app = app();
+    let body = json!({"ratings": [
+        {"anime_id": mal_id(24), "rating": 10},
+        {"anime_id": mal_id(25), "rating": 9},
+        {"anime_id": mal_id(26), "rating": 8},
+        {"anime_id": 5, "rating": 7}
+    ]});
+    let r = post_json(&app, "/api/v1/recommendations?k=6&explain=true", &body).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let got = r.json();
+    assert_eq!(got["subject"]["ratings"], 3);
+    assert_eq!(got["subject"]["unknown_anime_ids"], json!([5]));
+    // The same as the model's own fold-in and ranking.
+    let bundle = bundle();
+    let (profile, _) = bundle.fold_in(&[(mal_id(24), 10), (mal_id(25), 9), (mal_id(26), 8)]);
+    let want: Vec<u64> = bundle
+        .recommend(&profile, 6, &Filters::default(), true)
+        .iter()
+        .map(|r| r.anime_id as u64)
+        .collect();
+    assert_eq!(ids(&r), want);
+    assert!(
+        ids(&r).iter().take(3).all(|&id| genre_of(id) == "Horror"),
+        "{got}"
+    );
+
+    // A MAL export with the same scores gives the same list.
+    let xml = format!(
+        "<?xml version=\"1.0\"?><myanimelist><myinfo><user_name>fan</user_name></myinfo>{}</myanimelist>",
+        [(24, 10), (25, 9), (26, 8)]
+            .iter()
+            .map(|(i, s)| format!(
+                "<anime><series_animedb_id>{}</series_animedb_id><series_title>t</series_title><my_score>{s}</my_score><my_status>Completed</my_status></anime>",
+                mal_id(*i)
+            ))
+            .collect::<String>()
+    );
+    let x = send(
+        &app,
+        "POST",
+        "/api/v1/recommendations?k=6",
+        Some("application/xml"),
+        xml.into_bytes(),
+    )
+    .await;
+    assert_eq!(x.status, 200, "{}", x.text());
+    assert_eq!(ids(&x), want);
+
+    // On top of a known user: their ratings plus the body's.
+    let merged = post_json(
+        &app,
+        "/api/v1/recommendations",
+        &json!({"user_id": 4, "ratings": [{"anime_id": mal_id(30), "rating": 10}]}),
+    )
+    .await;
+    assert_eq!(merged.status, 200);
+    let own = bundle.known_user(4).unwrap().state.entries.len();
+    let with_new = own
+        + usize::from(
+            !bundle
+                .known_user(4)
+                .unwrap()
+                .state
+                .entries
+                .iter()
+                .any(|e| e.0 == 30),
+        );
+    assert_eq!(merged.json()["subject"]["ratings"], with_new);
+    assert!(!ids(&merged).contains(&(mal_id(30) as u64)));
+
+    // No ratings at all: popular titles, still no adult one.
+    let empty = post_json(&app, "/api/v1/recommendations", &json!({"ratings": []})).await;
+    assert_eq!(empty.status, 200);
+    assert_eq!(ids(&empty).len(), 10);
+    assert!(!ids(&empty).contains(&(ADULT_ID as u64)));
+}
+
+#[tokio::test]
+async fn unreadable_too_large_and_wrongly_typed_bodies() {
+    let app = app();
+    let post = |body: &'static str, kind: &'static str| {
+        let app = app.clone();
+        async move {
+            send(
+                &app,
+                "POST",
+                "/api/v1/recommendations",
+                Some(kind),
+                body.as_bytes().to_vec(),
+            )
+            .await
+        }
+    };
+    assert_problem(
+        &post("{\"ratings\": [", "application/json").await,
+        422,
+        None,
+    );
+    assert_problem(
+        &post("{\"rating\": []}", "application/json").await,
+        422,
+        None,
+    );
+    assert_problem(&post("[1,2,3]", "application/json").await, 422, None);
+    assert_problem(
+        &post(
+            "{\"ratings\": [{\"anime_id\": 100, \"rating\": 11}]}",
+            "application/json",
+        )
+        .await,
+        422,
+        Some("ratings[0].rating"),
+    );
+    assert_problem(
+        &post(
+            "{\"ratings\": [{\"anime_id\": -3, \"rating\": 5}]}",
+            "application/json",
+        )
+        .await,
+        422,
+        None,
+    );
+    assert_problem(
+        &post("<myanimelist><anime>", "application/xml").await,
+        422,
+        None,
+    );
+    assert_problem(
+        &post("<!DOCTYPE x [<!ENTITY a 'b'>]><x>&a;</x>", "text/xml").await,
+        422,
+        None,
+    );
+    assert_problem(&post("anime_id,rating\n1,2", "text/csv").await, 415, None);
+    let gz = send(
+        &app,
+        "POST",
+        "/api/v1/recommendations",
+        Some("application/xml"),
+        vec![0x1f, 0x8b, 8, 0],
+    )
+    .await;
+    assert_problem(&gz, 422, None);
+    assert!(gz.json()["detail"].as_str().unwrap().contains("gzip"));
+    assert_problem(
+        &post_json(
+            &app,
+            "/api/v1/recommendations",
+            &json!({"user_id": 777, "ratings": []}),
+        )
+        .await,
+        404,
+        Some("user_id"),
+    );
+
+    let small = anirec_server::router(state(Config {
+        max_body_bytes: 1000,
+        ..Config::default()
+    }));
+    let big = json!({"ratings": (0..200).map(|i| json!({"anime_id": i, "rating": 5})).collect::<Vec<_>>()});
+    assert_problem(
+        &post_json(&small, "/api/v1/recommendations", &big).await,
+        413,
+        None,
+    );
+}
+
+#[tokio::test]
+async fn anime_search_detail_similar_and_similar_users() {
+    let app = app();
+    let detail = get(&app, &format!("/api/v1/anime/{}", mal_id(13))).await;
+    assert_eq!(detail.status, 200);
+    let d = detail.json();
+    assert_eq!(d["name"], "Romance Densetsu 1");
+    assert_eq!(d["english_name"], "Romance Legend 1");
+    assert!(d["synopsis"].as_str().unwrap().contains(HOSTILE));
+    assert!(d["model_ratings"].as_u64().unwrap() > 0);
+
+    for by in ["content", "collab", "hybrid"] {
+        let s = get(
+            &app,
+            &format!("/api/v1/anime/{}/similar?by={by}&k=5", mal_id(13)),
+        )
+        .await;
+        assert_eq!(s.status, 200, "{}", s.text());
+        assert_eq!(s.json()["by"], by);
+        let similar = ids(&s);
+        assert!(!similar.is_empty() && similar.len() <= 5);
+        assert!(!similar.contains(&(mal_id(13) as u64)));
+        assert_eq!(genre_of(similar[0]), "Romance", "{by}");
+    }
+
+    // Search: exact, English title, typo, Japanese title; adult titles only when asked.
+    let first = |q: &str| {
+        let app = app.clone();
+        let q = q.to_owned();
+        async move { ids(&get(&app, &format!("/api/v1/anime?q={q}&k=3")).await) }
+    };
+    assert_eq!(first("Horror%20Densetsu%205").await[0], mal_id(29) as u64);
+    assert_eq!(first("horror%20legend%205").await[0], mal_id(29) as u64);
+    assert_eq!(first("horor%20legend%205").await[0], mal_id(29) as u64);
+    assert_eq!(
+        first("Horror%E4%BC%9D%E8%AA%AC%205").await[0],
+        mal_id(29) as u64
+    );
+    assert!(first("Adult%20Title").await.is_empty());
+    let adult = get(&app, "/api/v1/anime?q=Adult%20Title&include_adult=true").await;
+    assert_eq!(ids(&adult), vec![ADULT_ID as u64]);
+
+    let users = get(&app, "/api/v1/users/4/similar?k=5").await;
+    assert_eq!(users.status, 200);
+    let u = users.json();
+    let items = u["items"].as_array().unwrap();
+    assert_eq!(items.len(), 5);
+    for item in items {
+        let id = item["user_id"].as_u64().unwrap();
+        assert_ne!(id, 4);
+        assert_eq!(id % 3, 1, "users who love the same genre: {u}");
+    }
+}
+
+#[tokio::test]
+async fn openapi_document_matches_the_routes() {
+    let app = app();
+    let r = get(&app, "/api/openapi.json").await;
+    assert_eq!(r.status, 200);
+    let doc = r.json();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let documented: BTreeSet<(String, String)> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, ops)| {
+            ops.as_object()
+                .unwrap()
+                .keys()
+                .map(move |m| (m.to_uppercase(), path.clone()))
+        })
+        .collect();
+    let routed: BTreeSet<(String, String)> = anirec_server::routes::endpoints()
+        .into_iter()
+        .map(|(m, p, _)| (m.to_string(), p.to_owned()))
+        .collect();
+    assert_eq!(documented, routed);
+
+    // Every documented operation is routed (no "no route" 404, no 405) and its documented
+    // responses include the status it gives.
+    for (method, path) in &documented {
+        let uri = path.replace("{id}", if path.contains("users") { "4" } else { "113" });
+        let uri = if uri == "/api/v1/anime" {
+            "/api/v1/anime?q=legend".to_owned()
+        } else {
+            uri
+        };
+        let reply = send(
+            &app,
+            method,
+            &uri,
+            Some("application/json"),
+            b"{\"ratings\": []}".to_vec(),
+        )
+        .await;
+        assert_ne!(reply.status, 405, "{method} {uri}");
+        if reply.status == 404 {
+            assert!(
+                !reply.text().contains("no route"),
+                "{method} {uri}: {}",
+                reply.text()
+            );
+        }
+        let op = &doc["paths"][path][method.to_lowercase()];
+        assert!(
+            op["responses"].get(reply.status.as_str()).is_some(),
+            "{method} {path} answered {} which is not documented",
+            reply.status
+        );
+        // Parameters the document lists are the ones the endpoint accepts.
+        for p in op["parameters"].as_array().into_iter().flatten() {
+            if p["in"] == "query" && *method == "GET" && p["name"] != "q" {
+                let sep = if uri.contains('?') { '&' } else { '?' };
+                let bad = format!("{uri}{sep}{}=%00%00bad", p["name"].as_str().unwrap());
+                let reply = get(&app, &bad).await;
+                assert_eq!(reply.status, 400, "{bad}: {}", reply.text());
+                assert_eq!(reply.json()["param"], p["name"], "{bad}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn health_readiness_and_metrics() {
+    let state = AppState::new(Config::default());
+    let app = anirec_server::router(state.clone());
+    assert_eq!(get(&app, "/healthz").await.status, 200);
+    assert_problem(&get(&app, "/readyz").await, 503, None);
+    assert_problem(
+        &get(&app, "/api/v1/users/4/recommendations").await,
+        503,
+        None,
+    );
+    assert_eq!(get(&app, "/").await.status, 503);
+    state.install(Served::new(bundle(), None));
+    let ready = get(&app, "/readyz").await;
+    assert_eq!(ready.status, 200);
+    let version = ready.json()["model"].as_str().unwrap().to_owned();
+    assert_eq!(
+        get(&app, "/api/v1/model").await.json()["version"],
+        version.as_str()
+    );
+
+    get(&app, "/api/v1/users/4/recommendations").await;
+    get(&app, "/api/v1/anime/9").await;
+    let metrics = get(&app, "/metrics").await;
+    assert_eq!(metrics.status, 200);
+    assert!(metrics.content_type().starts_with("text/plain"));
+    let text = metrics.text();
+    assert!(text.contains("anirec_http_requests_total{method=\"GET\",route=\"/api/v1/users/{id}/recommendations\",status=\"200\"}"), "{text}");
+    assert!(
+        text.contains(
+            "anirec_http_requests_total{method=\"GET\",route=\"/api/v1/anime/{id}\",status=\"404\"}"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("anirec_http_request_duration_seconds_bucket{method=\"GET\",route=\"/api/v1/users/{id}/recommendations\",le=\"0.005\"}"), "{text}");
+    assert!(
+        text.contains(&format!("anirec_model_info{{version=\"{version}\"}} 1")),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn hostile_requests_never_get_a_server_error() {
+    let app = app();
+    for uri in [
+        "/api/v1/users/%FF%FE/recommendations",
+        "/api/v1/users/-1/recommendations",
+        "/api/v1/users/4/recommendations?k=%ZZ",
+        "/api/v1/users/4/recommendations?genre=%00",
+        "/api/v1/users/4/recommendations?year_min=99999999999999999999",
+        "/api/v1/anime?q=%3Cscript%3E",
+        "/api/v1/anime?q=%E2%80%8B%E2%80%8B",
+        "/api/v1/anime/4294967296",
+        "/api/v1/anime/100/similar?k=100&by=collab&genre=Action,Horror",
+        "/recommendations?user=%3Cb%3E",
+        "/recommendations?user=4&k=1000",
+        "/anime/%3Cscript%3E",
+        "/static/..%2F..%2FCargo.toml",
+        "/fragments/recommendations",
+    ] {
+        let r = get(&app, uri).await;
+        assert!(r.status.as_u16() < 500, "{uri}: {} {}", r.status, r.text());
+        if r.content_type().starts_with("text/html") {
+            assert!(
+                !r.text().contains("<script>alert") && !r.text().contains("<b>"),
+                "{uri}"
+            );
+        }
+    }
+    for (kind, body) in [
+        ("application/json", vec![0xff; 64]),
+        (
+            "application/json",
+            b"{\"ratings\": [{\"anime_id\": 1e99, \"rating\": 5}]}".to_vec(),
+        ),
+        (
+            "application/xml",
+            b"<?xml version=\"1.0\" encoding=\"bogus\"?><a/>".to_vec(),
+        ),
+        ("application/xml", vec![b'<'; 5000]),
+        ("multipart/form-data; boundary=x", b"--x--".to_vec()),
+    ] {
+        let r = send(&app, "POST", "/api/v1/recommendations", Some(kind), body).await;
+        assert!(
+            r.status.is_client_error(),
+            "{kind}: {} {}",
+            r.status,
+            r.text()
+        );
+    }
+}

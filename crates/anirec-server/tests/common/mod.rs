@@ -1,0 +1,217 @@
+//! A small trained model for the server tests (three taste clusters, an adult title, hostile
+//! strings in titles and synopses), and helpers to call the router.
+
+#![allow(dead_code)] // each test binary uses its own subset of the helpers
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use anirec_data::catalogue::{Anime, Catalogue};
+use anirec_data::ratings::Ratings;
+use anirec_model::bundle::Bundle;
+use anirec_model::hybrid::{Hybrid, HybridParams};
+use anirec_server::{AppState, Config, Served};
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+/// A synopsis no page may render as markup.
+pub const HOSTILE: &str = "<script>alert('x')</script> \"quoted\" & <b>bold</b>";
+
+pub const GENRES: [&str; 3] = ["Action", "Romance", "Horror"];
+pub const PER_GENRE: u32 = 12;
+/// MyAnimeList id of anime `i` (catalogue order).
+pub fn mal_id(i: u32) -> u32 {
+    100 + i
+}
+/// The adult title.
+pub const ADULT_ID: u32 = 999;
+/// Users are 1..=60; user u loves genre u % 3.
+pub const USERS: u32 = 60;
+
+fn world() -> (Catalogue, Ratings) {
+    let mut anime = Vec::new();
+    for (g, genre) in GENRES.iter().enumerate() {
+        for k in 0..PER_GENRE {
+            let i = g as u32 * PER_GENRE + k;
+            let mut a = Anime {
+                mal_id: mal_id(i),
+                name: format!("{genre} Densetsu {k}"),
+                english_name: Some(format!("{genre} Legend {k}")),
+                japanese_name: Some(format!("{genre}伝説 {k}")),
+                genres: vec![genre.to_string()],
+                studios: vec![format!("Studio {genre}")],
+                kind: Some(if k % 4 == 0 { "Movie" } else { "TV" }.into()),
+                start_year: Some(1990 + 2 * k as u16),
+                members: Some(5_000 + 1_000 * k),
+                score: Some(6.5 + k as f32 / 8.0),
+                synopsis: Some(format!(
+                    "A {} story: {} Part {k}. {HOSTILE}",
+                    genre.to_lowercase(),
+                    [
+                        "heroes fight a war of swords",
+                        "two hearts meet in spring",
+                        "a ghost haunts the village"
+                    ][g]
+                )),
+                ..Anime::default()
+            };
+            a.update_adult();
+            anime.push(a);
+        }
+    }
+    let mut adult = Anime {
+        mal_id: ADULT_ID,
+        name: "Adult Title <i>".into(),
+        genres: vec!["Hentai".into()],
+        members: Some(9_000_000),
+        score: Some(9.9),
+        ..Anime::default()
+    };
+    adult.update_adult();
+    anime.push(adult);
+    let catalogue = Catalogue::new(anime);
+    let mut triples = Vec::new();
+    for u in 1..=USERS {
+        let fav = u % 3;
+        for a in 0..3 * PER_GENRE {
+            let g = a / PER_GENRE;
+            let seen = if g == fav {
+                (a + u / 3) % 3 != 0
+            } else {
+                (a * 7 + u) % 5 == 0
+            };
+            if seen {
+                let r = if g == fav {
+                    8 + ((a + u) % 3) as u8
+                } else {
+                    3 + ((a + u) % 3) as u8
+                };
+                triples.push((u, a, r));
+            }
+        }
+    }
+    let ratings = Ratings::from_triples(catalogue.len(), &triples);
+    (catalogue, ratings)
+}
+
+/// The trained bundle (fitted once per test binary).
+pub fn bundle() -> Bundle {
+    static BUNDLE: OnceLock<Bundle> = OnceLock::new();
+    BUNDLE
+        .get_or_init(|| {
+            let (catalogue, ratings) = world();
+            let mut p = HybridParams::default();
+            p.ease.min_item_ratings = 1;
+            p.ease.lambda = 10.0;
+            p.collab_candidates = 20;
+            p.content_candidates = 10;
+            p.min_coverage = 0.0;
+            p.rating.max_epochs = 8;
+            let model = Hybrid::fit(&ratings, &catalogue, p, &mut (), None);
+            Bundle::new(model, catalogue, ratings, None)
+        })
+        .clone()
+}
+
+/// Writes the bundle to `dir`.
+pub fn save_bundle(dir: &Path) {
+    bundle().save(dir).expect("bundle saved");
+}
+
+/// A state serving the bundle.
+pub fn state(config: Config) -> AppState {
+    AppState::with_model(config, Served::new(bundle(), None))
+}
+
+/// The router serving the bundle with default settings.
+pub fn app() -> Router {
+    anirec_server::router(state(Config::default()))
+}
+
+/// An answer: status, headers, body.
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    pub fn content_type(&self) -> &str {
+        self.headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+}
+
+/// Sends one request through the router.
+pub async fn send(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+) -> Reply {
+    let mut request = Request::builder().method(method).uri(uri);
+    if let Some(t) = content_type {
+        request = request.header("content-type", t);
+    }
+    let response = app
+        .clone()
+        .oneshot(request.body(Body::from(body)).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// GET.
+pub async fn get(app: &Router, uri: &str) -> Reply {
+    send(app, "GET", uri, None, Vec::new()).await
+}
+
+/// POST JSON.
+pub async fn post_json(app: &Router, uri: &str, body: &serde_json::Value) -> Reply {
+    send(
+        app,
+        "POST",
+        uri,
+        Some("application/json"),
+        serde_json::to_vec(body).unwrap(),
+    )
+    .await
+}
+
+/// Asserts a problem document with this status (and parameter, if given).
+pub fn assert_problem(r: &Reply, status: u16, param: Option<&str>) {
+    assert_eq!(r.status.as_u16(), status, "{}", r.text());
+    assert_eq!(r.content_type(), "application/problem+json");
+    let p = r.json();
+    assert_eq!(p["status"], status);
+    assert!(p["detail"].as_str().is_some_and(|d| !d.is_empty()));
+    if let Some(param) = param {
+        assert_eq!(p["param"], param, "{p}");
+    }
+}

@@ -1,0 +1,138 @@
+//! The web pages through the real router: content, escaping of hostile strings, the security
+//! headers, the card fragment of the favourites flow, and the embedded static files.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+
+fn count(haystack: &str, needle: &str) -> usize {
+    haystack.matches(needle).count()
+}
+
+/// Hostile strings appear only escaped.
+fn assert_escaped(html: &str) {
+    assert!(!html.contains("<script>alert"), "raw script in page");
+    assert!(!html.contains("<b>bold</b>"), "raw markup in page");
+    assert!(!html.contains("Adult Title <i>"), "raw markup in page");
+}
+
+#[tokio::test]
+async fn home_page_has_the_forms_filters_and_security_headers() {
+    let app = app();
+    let r = get(&app, "/").await;
+    assert_eq!(r.status, 200);
+    assert!(r.content_type().starts_with("text/html"));
+    let csp = r
+        .headers
+        .get("content-security-policy")
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert!(
+        csp.contains("default-src 'self'") && csp.contains("script-src 'self'"),
+        "{csp}"
+    );
+    assert!(!csp.contains("unsafe-inline"));
+    assert_eq!(r.headers.get("x-content-type-options").unwrap(), "nosniff");
+    let html = r.text();
+    for needle in [
+        "id=\"user-form\"",
+        "name=\"user\"",
+        "id=\"fav-search\"",
+        "id=\"mal-file\"",
+        "name=\"genre\"",
+        "<option>Romance</option>",
+        "name=\"include_adult\"",
+        "/static/app.js",
+    ] {
+        assert!(html.contains(needle), "{needle} missing: {html}");
+    }
+    // No inline script or style (the policy would block them).
+    assert!(!html.contains("<script>") && !html.contains("style="));
+}
+
+#[tokio::test]
+async fn a_users_page_shows_ten_explained_cards_with_escaped_synopses() {
+    let app = app();
+    let r = get(&app, "/recommendations?user=4&k=10").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let html = r.text();
+    assert_eq!(count(&html, "<article class=\"card\""), 10);
+    assert_eq!(count(&html, "<details class=\"synopsis\">"), 10);
+    assert!(count(&html, "<div class=\"why\">") >= 1);
+    assert!(html.contains("Romance Legend"), "English titles shown");
+    assert!(html.contains("Romance伝説"), "Japanese titles shown");
+    assert!(
+        html.contains("&lt;script&gt;alert("),
+        "the synopsis is shown escaped"
+    );
+    assert_escaped(&html);
+    assert!(html.contains("data-user=\"4\""));
+
+    let filtered = get(&app, "/recommendations?user=4&type=Movie").await.text();
+    assert!(count(&filtered, "<article class=\"card\"") >= 1);
+    assert_eq!(count(&filtered, "<li>TV</li>"), 0);
+
+    let unknown = get(&app, "/recommendations?user=777").await;
+    assert_eq!(unknown.status, 404);
+    assert!(unknown.text().contains("user 777 is not in the model"));
+    let hostile = get(
+        &app,
+        "/recommendations?user=%3Cscript%3Ealert(1)%3C/script%3E",
+    )
+    .await;
+    assert_eq!(hostile.status, 400);
+    assert!(hostile.text().contains("&lt;script&gt;") && !hostile.text().contains("<script>alert"));
+}
+
+#[tokio::test]
+async fn anime_page_shows_details_and_similar_anime() {
+    let app = app();
+    let r = get(&app, &format!("/anime/{}?by=content", mal_id(5))).await;
+    assert_eq!(r.status, 200);
+    let html = r.text();
+    assert!(html.contains("<h1>Action Legend 5</h1>"));
+    assert!(html.contains("Studio Action"));
+    assert!(count(&html, "<article class=\"card\"") >= 5);
+    assert!(html.contains("aria-current=\"page\">Story and style"));
+    assert_escaped(&html);
+    assert_eq!(get(&app, "/anime/5").await.status, 404);
+    assert_eq!(get(&app, "/no/such/page").await.status, 404);
+}
+
+#[tokio::test]
+async fn the_card_fragment_answers_the_favourites_flow() {
+    let app = app();
+    let r = post_json(
+        &app,
+        "/fragments/recommendations?k=4",
+        &json!({"ratings": [{"anime_id": mal_id(2), "rating": 10}, {"anime_id": mal_id(3), "rating": 9}]}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let html = r.text();
+    assert_eq!(count(&html, "<article class=\"card\""), 4);
+    assert!(html.contains("data-ratings=\"2\""));
+    assert!(html.contains("select data-rate="), "cards can be rated");
+    assert!(html.contains("Action Legend"));
+    assert_escaped(&html);
+    let bad = post_json(&app, "/fragments/recommendations", &json!({"ratings": "x"})).await;
+    assert_problem(&bad, 422, None);
+}
+
+#[tokio::test]
+async fn static_files_are_embedded_with_their_types() {
+    let app = app();
+    for (file, kind) in [
+        ("style.css", "text/css"),
+        ("app.js", "text/javascript"),
+        ("favicon.svg", "image/svg+xml"),
+    ] {
+        let r = get(&app, &format!("/static/{file}")).await;
+        assert_eq!(r.status, 200);
+        assert!(r.content_type().starts_with(kind), "{file}");
+        assert!(!r.body.is_empty());
+    }
+    assert_eq!(get(&app, "/static/secret.txt").await.status, 404);
+}

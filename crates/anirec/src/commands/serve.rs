@@ -1,0 +1,248 @@
+//! `anirec serve`: the web UI and JSON API for a model bundle, or for a data folder (a model is
+//! trained on it first and cached, so the next start loads it). The port is bound at once and
+//! `/readyz` answers 503 until the model is in; SIGHUP reloads the bundle; SIGTERM or Ctrl-C
+//! stop taking connections and finish the requests in flight.
+
+use std::hash::{Hash, Hasher};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anirec_server::{AppState, Config, Served};
+use anyhow::Context;
+
+use super::data_args::DataArgs;
+
+/// Arguments of `anirec serve`.
+#[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["model", "data"])))]
+pub struct Args {
+    /// Model bundle written by `anirec train`.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Data folder: train a model on it first (cached under --cache for the next start).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Where models trained by --data are kept.
+    #[arg(long, default_value = "models")]
+    pub cache: PathBuf,
+    /// Address to listen on.
+    #[arg(long, env = "ANIREC_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+    /// Token of the admin endpoints (`POST /api/v1/admin/reload`); off when not set.
+    #[arg(long, env = "ANIREC_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// Largest request body, in bytes.
+    #[arg(long, default_value_t = 4 << 20)]
+    pub max_body_bytes: usize,
+    /// Longest time one request may take, in seconds.
+    #[arg(long, default_value_t = 10)]
+    pub timeout_seconds: u64,
+    /// Reload the bundle when it changes on disk (its manifest, or where a symlink points),
+    /// checking every SECONDS.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub watch: Option<u64>,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+/// Runs `anirec serve`.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = args.threads {
+        runtime.worker_threads(n.max(1));
+    }
+    let runtime = runtime
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(serve(args, started))
+}
+
+async fn serve(args: Args, started: Instant) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .with_context(|| format!("listening on {}", args.addr))?;
+    let addr = listener.local_addr()?;
+    eprintln!("listening on http://{addr}");
+    let state = AppState::new(Config {
+        admin_token: args.admin_token.clone(),
+        max_body_bytes: args.max_body_bytes,
+        request_timeout: Duration::from_secs(args.timeout_seconds),
+    });
+
+    let loading = {
+        let state = state.clone();
+        let (model, data, cache) = (args.model.clone(), args.data.clone(), args.cache.clone());
+        tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            let path = match (model, data) {
+                (Some(model), _) => model,
+                (None, Some(data)) => trained_model(&data, &cache)?,
+                (None, None) => unreachable!("clap requires --model or --data"),
+            };
+            let served = Served::load(&path)?;
+            tracing::info!(version = %served.version, path = %path.display(), "model loaded");
+            eprintln!(
+                "ready in {:.2} s: model {} ({} anime, {} users)",
+                started.elapsed().as_secs_f64(),
+                served.version,
+                served.bundle.catalogue.len(),
+                served.bundle.ratings.n_users()
+            );
+            state.install(served);
+            Ok(())
+        })
+    };
+    tokio::spawn(reload_on_sighup(state.clone()));
+    if let Some(seconds) = args.watch {
+        tokio::spawn(reload_on_change(
+            state.clone(),
+            Duration::from_secs(seconds),
+        ));
+    }
+    let server = tokio::spawn(anirec_server::serve(listener, state, shutdown_signal()));
+
+    // A model that cannot be loaded stops the server: it could never become ready.
+    loading.await.context("the loading task failed")??;
+    server.await.context("the server task failed")??;
+    eprintln!("stopped");
+    Ok(())
+}
+
+/// The bundle trained on `data`, trained now unless a cached one matches the data's files.
+fn trained_model(data: &Path, cache: &Path) -> anyhow::Result<PathBuf> {
+    let out = cache.join(format!("serve-{:016x}", fingerprint(data)?));
+    if out.join("manifest.json").is_file() {
+        eprintln!(
+            "using the model trained earlier on this data: {}",
+            out.display()
+        );
+        return Ok(out);
+    }
+    eprintln!(
+        "no model for {} yet: training one ({})",
+        data.display(),
+        out.display()
+    );
+    super::train::run(super::train::Args {
+        data: DataArgs {
+            data: data.to_owned(),
+            train: None,
+            test: None,
+        },
+        out: out.clone(),
+        seed: anirec_data::split::DEFAULT_SEED,
+        runs: cache.join("runs"),
+        resume: None,
+    })?;
+    Ok(out)
+}
+
+/// A hash of the data files' names, sizes and modification times, and of this program's version.
+fn fingerprint(data: &Path) -> anyhow::Result<u64> {
+    let mut hasher = std::hash::DefaultHasher::new();
+    env!("CARGO_PKG_VERSION").hash(&mut hasher);
+    let meta = std::fs::metadata(data).with_context(|| format!("reading {}", data.display()))?;
+    let mut files = Vec::new();
+    if meta.is_dir() {
+        for entry in
+            std::fs::read_dir(data).with_context(|| format!("listing {}", data.display()))?
+        {
+            let entry = entry?;
+            let m = entry.metadata()?;
+            files.push((entry.file_name(), m.len(), m.modified().ok()));
+        }
+    } else {
+        files.push((
+            data.as_os_str().to_owned(),
+            meta.len(),
+            meta.modified().ok(),
+        ));
+    }
+    files.sort();
+    files.hash(&mut hasher);
+    Ok(hasher.finish())
+}
+
+/// Reloads the bundle (from the folder it came from) on every SIGHUP.
+async fn reload_on_sighup(state: AppState) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+            tracing::warn!("SIGHUP cannot be watched; use POST /api/v1/admin/reload");
+            return;
+        };
+        while hangups.recv().await.is_some() {
+            match state.reload(None).await {
+                Ok(r) => eprintln!("reloaded: model {} ({:.2} s)", r.version, r.seconds),
+                Err(e) => eprintln!("reload failed, still serving the old model: {e}"),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    drop(state);
+}
+
+/// Reloads the bundle whenever the folder it came from changes: its manifest is rewritten, or a
+/// symlink to it is pointed elsewhere (how the retrain CronJob publishes a new model).
+async fn reload_on_change(state: AppState, every: Duration) {
+    let stamp = |path: &Path| {
+        let target = std::fs::canonicalize(path).ok();
+        let modified = std::fs::metadata(path.join("manifest.json"))
+            .and_then(|m| m.modified())
+            .ok();
+        (target, modified)
+    };
+    let mut tick = tokio::time::interval(every);
+    let mut seen = None;
+    loop {
+        tick.tick().await;
+        let Some(path) = state.model().and_then(|m| m.path.clone()) else {
+            continue;
+        };
+        let now = stamp(&path);
+        match &seen {
+            None => seen = Some(now),
+            Some(before) if *before != now && now.1.is_some() => {
+                match state.reload(None).await {
+                    Ok(r) => eprintln!(
+                        "model changed on disk, reloaded: {} ({:.2} s)",
+                        r.version, r.seconds
+                    ),
+                    Err(e) => eprintln!(
+                        "model changed on disk but did not load, still serving the old one: {e}"
+                    ),
+                }
+                seen = Some(now);
+            }
+            Some(_) => {}
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    eprintln!("shutting down: finishing requests in flight");
+}
