@@ -232,9 +232,10 @@ impl Hybrid {
                 ids.push(a);
             }
         }
+        let predictions = self.rating.predict_many(user, &ids);
         ids.into_iter()
-            .map(|a| {
-                let predicted = self.rating.predict(user, a);
+            .zip(predictions)
+            .map(|(a, predicted)| {
                 let c = if collab[a as usize].is_finite() {
                     collab[a as usize]
                 } else {

@@ -9,14 +9,52 @@ use crate::topk::top_k;
 /// Normalised names of every anime, built once per catalogue.
 #[derive(Debug, Clone)]
 pub struct TitleIndex {
-    /// Per anime: its normalised names (lower case, punctuation as spaces, single spaces).
-    names: Vec<Vec<String>>,
+    /// Per anime: its distinct normalised names.
+    names: Vec<Vec<Name>>,
     /// Per anime: a small popularity bonus, log(1 + members) / 100.
     popularity: Vec<f32>,
 }
 
+/// One normalised name (lower case, punctuation as spaces, single spaces), its words, and each
+/// word's character set as a 64-bit mask.
+#[derive(Debug, Clone)]
+struct Name {
+    text: String,
+    words: Vec<Vec<char>>,
+    masks: Vec<u64>,
+}
+
+impl Name {
+    fn new(text: String) -> Name {
+        let words: Vec<Vec<char>> = text.split(' ').map(|w| w.chars().collect()).collect();
+        let masks = words.iter().map(|w| char_mask(w)).collect();
+        Name { text, words, masks }
+    }
+}
+
+/// The set of a word's characters, each hashed to one of 64 bits. Characters of a query word
+/// whose bit is missing from a title word each need an edit, so the count of such bits bounds
+/// the edit distance from below and spares most distance computations.
+fn char_mask(word: &[char]) -> u64 {
+    word.iter().fold(0, |m, &c| m | 1 << (c as u32 % 64))
+}
+
 /// Fewest characters a query word needs before a typo is forgiven; longer words allow more.
 const TYPO_MIN_LEN: usize = 4;
+
+/// A normalised query and its words.
+struct Query {
+    text: String,
+    words: Vec<Vec<char>>,
+}
+
+/// Rows of the edit-distance table, reused across names.
+#[derive(Default)]
+struct Scratch {
+    before: Vec<usize>,
+    prev: Vec<usize>,
+    cur: Vec<usize>,
+}
 
 impl TitleIndex {
     /// Indexes a catalogue's titles.
@@ -25,15 +63,16 @@ impl TitleIndex {
         let names = anime
             .iter()
             .map(|a| {
-                let mut names: Vec<String> = [Some(&a.name), a.english_name.as_ref()]
+                let mut texts: Vec<String> = [Some(&a.name), a.english_name.as_ref()]
                     .into_iter()
                     .chain([a.japanese_name.as_ref()])
                     .flatten()
                     .map(|n| normalise(n))
                     .filter(|n| !n.is_empty())
                     .collect();
-                names.dedup();
-                names
+                texts.sort_unstable();
+                texts.dedup();
+                texts.into_iter().map(Name::new).collect()
             })
             .collect();
         let popularity = anime
@@ -49,11 +88,15 @@ impl TitleIndex {
     /// be up to one edit (two for words of 8+ characters) from a title word, scoring 1 less 0.25
     /// per edit. Anime that match nothing are left out.
     pub fn search(&self, query: &str, k: usize) -> Vec<(u32, f32)> {
-        let query = normalise(query);
-        if query.is_empty() || k == 0 {
+        let text = normalise(query);
+        if text.is_empty() || k == 0 {
             return Vec::new();
         }
-        let words: Vec<&str> = query.split(' ').collect();
+        let query = Query {
+            words: text.split(' ').map(|w| w.chars().collect()).collect(),
+            text,
+        };
+        let mut scratch = Scratch::default();
         let scores: Vec<f32> = self
             .names
             .iter()
@@ -61,7 +104,7 @@ impl TitleIndex {
             .map(|(names, bonus)| {
                 let best = names
                     .iter()
-                    .map(|n| match_score(&query, &words, n))
+                    .map(|n| match_score(&query, n, &mut scratch))
                     .fold(0f32, f32::max);
                 if best > 0.0 { best + bonus } else { 0.0 }
             })
@@ -99,35 +142,38 @@ fn normalise(text: &str) -> String {
     out
 }
 
-/// How well a normalised name matches the normalised query (0 = not at all); see
-/// [`TitleIndex::search`].
-fn match_score(query: &str, words: &[&str], name: &str) -> f32 {
-    if name == query {
+/// How well a name matches the query (0 = not at all); see [`TitleIndex::search`].
+fn match_score(query: &Query, name: &Name, scratch: &mut Scratch) -> f32 {
+    if name.text == query.text {
         return 4.0;
     }
-    if name.starts_with(query) {
+    if name.text.starts_with(&query.text) {
         return 3.0;
     }
-    let name_words: Vec<&str> = name.split(' ').collect();
-    if words
-        .iter()
-        .all(|w| name_words.iter().any(|n| n.starts_with(w)))
-    {
+    let prefixed = |w: &Vec<char>| name.words.iter().any(|n| n.starts_with(w));
+    if query.words.iter().all(prefixed) {
         return 2.0;
     }
-    if name.contains(query) {
+    if name.text.contains(&query.text) {
         return 1.5;
     }
     let mut edits = 0;
-    for w in words {
-        let allowed = match w.chars().count() {
-            n if n < TYPO_MIN_LEN => 0,
+    for w in &query.words {
+        if prefixed(w) {
+            continue;
+        }
+        let allowed = match w.len() {
+            n if n < TYPO_MIN_LEN => return 0.0,
             n if n < 8 => 1,
             _ => 2,
         };
-        let best = name_words
+        let mask = char_mask(w);
+        let best = name
+            .words
             .iter()
-            .map(|n| word_distance(w, n, allowed))
+            .zip(&name.masks)
+            .filter(|&(_, m)| (mask & !m).count_ones() as usize <= allowed)
+            .map(|(n, _)| word_distance(w, n, allowed, scratch))
             .min()
             .unwrap_or(usize::MAX);
         if best > allowed {
@@ -138,37 +184,40 @@ fn match_score(query: &str, words: &[&str], name: &str) -> f32 {
     (1.0 - 0.25 * edits as f32).max(0.1)
 }
 
-/// Edit distance (with transpositions) from query word `w` to title word `n`, where `n` may go on
-/// past `w` (a prefix match costs nothing), or `limit + 1` once it is certainly over `limit`.
-fn word_distance(w: &str, n: &str, limit: usize) -> usize {
-    let (a, b): (Vec<char>, Vec<char>) = (w.chars().collect(), n.chars().collect());
+/// Edit distance (with transpositions) from query word `a` to title word `b`, where `b` may go
+/// on past `a` (a prefix match costs nothing), or `limit + 1` once it is certainly over `limit`.
+fn word_distance(a: &[char], b: &[char], limit: usize, s: &mut Scratch) -> usize {
     if b.len() + limit < a.len() {
         return limit + 1;
     }
-    let mut before: Vec<usize> = vec![0; b.len() + 1];
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
+    for row in [&mut s.before, &mut s.prev, &mut s.cur] {
+        row.clear();
+        row.resize(b.len() + 1, 0);
+    }
+    for (j, x) in s.prev.iter_mut().enumerate() {
+        *x = j;
+    }
     for (i, ca) in a.iter().enumerate() {
-        cur[0] = i + 1;
+        s.cur[0] = i + 1;
         for (j, cb) in b.iter().enumerate() {
-            let mut d = (prev[j] + usize::from(ca != cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
+            let mut d = (s.prev[j] + usize::from(ca != cb))
+                .min(s.prev[j + 1] + 1)
+                .min(s.cur[j] + 1);
             if i > 0 && j > 0 && a[i - 1] == *cb && b[j - 1] == *ca {
                 // A transposition ("nartuo") is one edit.
-                d = d.min(before[j - 1] + 1);
+                d = d.min(s.before[j - 1] + 1);
             }
-            cur[j + 1] = d;
+            s.cur[j + 1] = d;
         }
         let lowest = |row: &[usize]| row.iter().copied().min().unwrap_or(0);
-        if lowest(&cur) > limit && lowest(&prev) > limit {
+        if lowest(&s.cur) > limit && lowest(&s.prev) > limit {
             return limit + 1;
         }
-        std::mem::swap(&mut before, &mut prev);
-        std::mem::swap(&mut prev, &mut cur);
+        std::mem::swap(&mut s.before, &mut s.prev);
+        std::mem::swap(&mut s.prev, &mut s.cur);
     }
     // The whole query word against any prefix of the title word.
-    prev.iter().copied().min().unwrap_or(a.len())
+    s.prev.iter().copied().min().unwrap_or(a.len())
 }
 
 #[cfg(test)]
@@ -214,11 +263,15 @@ mod tests {
 
     #[test]
     fn distances() {
-        assert_eq!(word_distance("naruto", "naruto", 1), 0);
-        assert_eq!(word_distance("naru", "naruto", 1), 0);
-        assert_eq!(word_distance("naruta", "naruto", 1), 1);
-        assert_eq!(word_distance("nartuo", "naruto", 1), 1);
-        assert_eq!(word_distance("xyzxyz", "naruto", 1), 2);
-        assert_eq!(word_distance("kyojn", "kyojin", 1), 1);
+        let d = |a: &str, b: &str| {
+            let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+            word_distance(&a, &b, 1, &mut Scratch::default())
+        };
+        assert_eq!(d("naruto", "naruto"), 0);
+        assert_eq!(d("naru", "naruto"), 0);
+        assert_eq!(d("naruta", "naruto"), 1);
+        assert_eq!(d("nartuo", "naruto"), 1);
+        assert_eq!(d("xyzxyz", "naruto"), 2);
+        assert_eq!(d("kyojn", "kyojin"), 1);
     }
 }

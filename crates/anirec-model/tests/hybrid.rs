@@ -168,6 +168,16 @@ fn fold_in_of_a_users_train_ratings_ranks_like_the_trained_user() {
             );
             assert!((x - y).abs() < 0.75, "{anime}: {x} vs {y}");
         }
+        // Predicting many at once gives exactly the one-by-one predictions.
+        let all: Vec<u32> = (0..bundle.catalogue.len() as u32).collect();
+        let one_by_one: Vec<f32> = all
+            .iter()
+            .map(|&a| bundle.model.rating.predict(&folded.state, a))
+            .collect();
+        assert_eq!(
+            bundle.model.rating.predict_many(&folded.state, &all),
+            one_by_one
+        );
     }
 }
 

@@ -2,6 +2,7 @@
 //! server-rendered web pages, health and Prometheus metrics, and hot reload of a new bundle.
 //!
 //! - [`state`]: the model being served (swappable without dropping requests) and the settings.
+//! - [`cache`]: answers kept per model for repeated requests.
 //! - [`app`]: the router with its middleware (limits, timeouts, security headers, telemetry).
 //! - [`routes`]: the JSON API, one module per resource, and the operations endpoints.
 //! - [`pages`]: the HTML pages and the embedded static files.
@@ -11,6 +12,7 @@
 //! - [`telemetry`]: request metrics and access logs.
 
 pub mod app;
+pub mod cache;
 pub mod pages;
 pub mod params;
 pub mod problem;

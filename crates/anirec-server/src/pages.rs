@@ -136,20 +136,10 @@ struct FilterForm<'a> {
 
 impl<'a> FilterForm<'a> {
     fn new(served: &'a Served, params: &'a Params) -> FilterForm<'a> {
-        let anime = served.bundle.catalogue.anime();
-        let distinct = |mut v: Vec<&'a str>| {
-            v.sort_unstable();
-            v.dedup();
-            v
-        };
+        let names = |v: &'a [String]| v.iter().map(String::as_str).collect();
         FilterForm {
-            genres: distinct(
-                anime
-                    .iter()
-                    .flat_map(|a| a.genres.iter().map(String::as_str))
-                    .collect(),
-            ),
-            types: distinct(anime.iter().filter_map(|a| a.kind.as_deref()).collect()),
+            genres: names(&served.vocabulary.genres),
+            types: names(&served.vocabulary.types),
             genre: params.get("genre"),
             kind: params.get("type"),
             year_min: params.get("year_min"),
@@ -198,7 +188,7 @@ async fn user_page(State(state): State<AppState>, RawQuery(q): RawQuery) -> Resp
         let user = parse_id("user", user)?.to_string();
         let ask = Ask {
             k: params.k()?,
-            filters: params.filters(&served.bundle.catalogue)?,
+            filters: params.filters(&served.vocabulary)?,
             explain: true,
         };
         let (user_id, profile) = known_user(&served, &user)?;

@@ -126,21 +126,12 @@ impl Params {
     }
 
     /// The filters (see [`FILTER_PARAMS`]), checked against the catalogue's genres and types.
-    pub fn filters(&self, catalogue: &Catalogue) -> Result<Filters, Problem> {
+    pub fn filters(&self, vocabulary: &Vocabulary) -> Result<Filters, Problem> {
         let genres = self.all("genre");
         let kinds = self.all("type");
-        let anime = catalogue.anime();
         for (param, values, known) in [
-            (
-                "genre",
-                &genres,
-                known_values(anime.iter().flat_map(|a| a.genres.iter())),
-            ),
-            (
-                "type",
-                &kinds,
-                known_values(anime.iter().filter_map(|a| a.kind.as_ref())),
-            ),
+            ("genre", &genres, &vocabulary.genres),
+            ("type", &kinds, &vocabulary.types),
         ] {
             if let Some(bad) = values
                 .iter()
@@ -174,12 +165,30 @@ impl Params {
     }
 }
 
-/// Distinct values, sorted.
-fn known_values<'a>(values: impl Iterator<Item = &'a String>) -> Vec<&'a str> {
-    let mut out: Vec<&str> = values.map(String::as_str).collect();
-    out.sort_unstable();
-    out.dedup();
-    out
+/// The values the genre and type filters accept: the catalogue's, sorted.
+#[derive(Debug, Clone, Default)]
+pub struct Vocabulary {
+    /// Every genre.
+    pub genres: Vec<String>,
+    /// Every type (TV, Movie, ...).
+    pub types: Vec<String>,
+}
+
+impl Vocabulary {
+    /// The genres and types of a catalogue.
+    pub fn of(catalogue: &Catalogue) -> Vocabulary {
+        let distinct = |values: Vec<&String>| {
+            let mut v: Vec<String> = values.into_iter().cloned().collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        let anime = catalogue.anime();
+        Vocabulary {
+            genres: distinct(anime.iter().flat_map(|a| &a.genres).collect()),
+            types: distinct(anime.iter().filter_map(|a| a.kind.as_ref()).collect()),
+        }
+    }
 }
 
 /// The `{id}` segment of a path, or a 400 naming it.
@@ -218,7 +227,7 @@ mod tests {
             "genre=action,sci-fi&type=TV&year_min=1990&k=5&include_adult=1",
         ))
         .unwrap();
-        let f = p.filters(&catalogue()).unwrap();
+        let f = p.filters(&Vocabulary::of(&catalogue())).unwrap();
         assert_eq!(f.genres, ["action", "sci-fi"]);
         assert_eq!(f.year_min, Some(1990));
         assert!(f.include_adult && !f.include_rated);
@@ -226,7 +235,9 @@ mod tests {
 
         let err = |q: &str| {
             let p = Params::parse(Some(q)).unwrap();
-            p.k().and(p.filters(&catalogue()).map(|_| 0)).unwrap_err()
+            p.k()
+                .and(p.filters(&Vocabulary::of(&catalogue())).map(|_| 0))
+                .unwrap_err()
         };
         assert_eq!(err("k=0").param.as_deref(), Some("k"));
         assert_eq!(err("k=101").param.as_deref(), Some("k"));

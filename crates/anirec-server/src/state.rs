@@ -10,6 +10,8 @@ use anirec_model::bundle::Bundle;
 use anirec_model::search::TitleIndex;
 use metrics_exporter_prometheus::PrometheusHandle;
 
+use crate::cache::ResponseCache;
+use crate::params::Vocabulary;
 use crate::problem::Problem;
 use crate::telemetry;
 
@@ -22,6 +24,8 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Longest time a request may take.
     pub request_timeout: Duration,
+    /// Known users' answers kept per model (0: none).
+    pub response_cache: usize,
 }
 
 impl Default for Config {
@@ -30,6 +34,7 @@ impl Default for Config {
             admin_token: None,
             max_body_bytes: 4 << 20,
             request_timeout: Duration::from_secs(10),
+            response_cache: 4096,
         }
     }
 }
@@ -41,12 +46,16 @@ pub struct Served {
     pub bundle: Bundle,
     /// Title search over its catalogue.
     pub titles: TitleIndex,
+    /// The genres and types the filters accept.
+    pub vocabulary: Vocabulary,
     /// Where it was loaded from (reloads read it again), if from disk.
     pub path: Option<PathBuf>,
     /// A short version: the bundle's creation time and tensor checksum.
     pub version: String,
     /// When it was loaded, in seconds since the Unix epoch.
     pub loaded_at: u64,
+    /// Answers computed with this model (set by [`AppState::install`] from the settings).
+    pub cache: ResponseCache,
 }
 
 impl Served {
@@ -60,12 +69,14 @@ impl Served {
         let version = format!("{}-{crc:08x}", bundle.manifest.created_at);
         Served {
             titles: TitleIndex::new(&bundle.catalogue),
+            vocabulary: Vocabulary::of(&bundle.catalogue),
             bundle,
             path,
             version,
             loaded_at: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
+            cache: ResponseCache::default(),
         }
     }
 
@@ -126,7 +137,8 @@ impl AppState {
 
     /// Starts serving `served` (requests in flight finish on the model they started with).
     /// Returns the version it replaced.
-    pub fn install(&self, served: Served) -> Option<String> {
+    pub fn install(&self, mut served: Served) -> Option<String> {
+        served.cache = ResponseCache::new(self.inner.config.response_cache);
         telemetry::model_loaded(&served.version, served.bundle.catalogue.len());
         let new = Arc::new(served);
         let old = self

@@ -29,6 +29,11 @@ async fn known_user_recommendations_follow_taste_filters_and_k() {
     let r = get(&app, "/api/v1/users/4/recommendations?k=5&explain=true").await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.content_type(), "application/json");
+    // The same request again is answered from the model's cache, identically.
+    assert_eq!(r.headers["x-cache"], "miss");
+    let again = get(&app, "/api/v1/users/4/recommendations?k=5&explain=true").await;
+    assert_eq!(again.headers["x-cache"], "hit");
+    assert_eq!(again.body, r.body);
     let body = r.json();
     assert_eq!(body["subject"]["user_id"], 4);
     let items = body["items"].as_array().unwrap();

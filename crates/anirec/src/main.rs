@@ -5,6 +5,8 @@ mod commands;
 mod curves;
 mod progress;
 
+use std::io::IsTerminal;
+
 use clap::{Parser, Subcommand};
 
 /// A hybrid anime recommender over MyAnimeList data.
@@ -53,6 +55,7 @@ fn main() -> std::process::ExitCode {
     };
     let logs = tracing_subscriber::fmt()
         .with_max_level(level)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     if cli.log_json {
         logs.json().init();

@@ -131,7 +131,7 @@ pub async fn similar(
     let (k, by, filters) = (
         params.k()?,
         similar_by(&params)?,
-        params.filters(&served.bundle.catalogue)?,
+        params.filters(&served.vocabulary)?,
     );
     let anime = served.bundle.catalogue.anime();
     let items = served

@@ -4,8 +4,8 @@
 
 use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, header};
-use axum::response::Response;
+use axum::http::{HeaderMap, HeaderName, header};
+use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
@@ -44,7 +44,7 @@ impl Ask {
         let params = Params::parse(query)?.only(&known_params())?;
         Ok(Ask {
             k: params.k()?,
-            filters: params.filters(&served.bundle.catalogue)?,
+            filters: params.filters(&served.vocabulary)?,
             explain: params.flag("explain")?,
         })
     }
@@ -78,15 +78,15 @@ struct Answer<'a> {
 }
 
 /// The JSON answer of both endpoints.
-fn answer(served: &Served, subject: &Subject, recs: &[Recommendation]) -> Response {
-    json(&Answer {
+fn answer<'a>(served: &'a Served, subject: &'a Subject, recs: &'a [Recommendation]) -> Answer<'a> {
+    Answer {
         model: &served.version,
         subject,
         items: recs
             .iter()
             .map(|r| RecommendationView::of(&served.bundle, r))
             .collect(),
-    })
+    }
 }
 
 /// The profile of a known user, or 404.
@@ -100,22 +100,44 @@ pub fn known_user(served: &Served, id: &str) -> Result<(u32, Profile), Problem> 
     Ok((id, profile))
 }
 
-/// `GET /api/v1/users/{id}/recommendations?k=&explain=&filters`.
+/// `GET /api/v1/users/{id}/recommendations?k=&explain=&filters`. Answers are cached per model
+/// (`x-cache: hit` or `miss`).
 pub async fn for_user(
     State(state): State<AppState>,
     id: Result<Path<String>, PathRejection>,
     RawQuery(q): RawQuery,
 ) -> Result<Response, Problem> {
     let served = state.ready()?;
+    let id = segment(id)?;
+    let key = format!("{id}?{}", q.as_deref().unwrap_or(""));
+    if let Some(body) = served.cache.get(&key) {
+        return Ok(cached_json(body, "hit"));
+    }
     let ask = Ask::parse(q.as_deref(), &served)?;
-    let (user_id, profile) = known_user(&served, &segment(id)?)?;
+    let (user_id, profile) = known_user(&served, &id)?;
     let recs = ask.run(&served, &profile);
     let subject = Subject {
         user_id: Some(user_id),
         ratings: profile.state.entries.len(),
         unknown_anime_ids: Vec::new(),
     };
-    Ok(answer(&served, &subject, &recs))
+    let body = Bytes::from(
+        serde_json::to_vec(&answer(&served, &subject, &recs))
+            .map_err(|e| Problem::internal(format!("response not serialisable: {e}")))?,
+    );
+    served.cache.put(key, body.clone());
+    Ok(cached_json(body, "miss"))
+}
+
+fn cached_json(body: Bytes, cache: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (HeaderName::from_static("x-cache"), cache),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 /// A JSON body: ratings, optionally on top of a known user's.
@@ -251,5 +273,5 @@ pub async fn for_ratings(
     let ask = Ask::parse(q.as_deref(), &served)?;
     let (profile, subject) = read_profile(&served, &headers, body, state.config().max_body_bytes)?;
     let recs = ask.run(&served, &profile);
-    Ok(answer(&served, &subject, &recs))
+    Ok(json(&answer(&served, &subject, &recs)))
 }

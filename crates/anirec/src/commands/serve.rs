@@ -38,6 +38,9 @@ pub struct Args {
     /// Longest time one request may take, in seconds.
     #[arg(long, default_value_t = 10)]
     pub timeout_seconds: u64,
+    /// Known users' answers to keep per model (0 turns the cache off).
+    #[arg(long, default_value_t = 4096)]
+    pub response_cache: usize,
     /// Reload the bundle when it changes on disk (its manifest, or where a symlink points),
     /// checking every SECONDS.
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
@@ -71,6 +74,7 @@ async fn serve(args: Args, started: Instant) -> anyhow::Result<()> {
         admin_token: args.admin_token.clone(),
         max_body_bytes: args.max_body_bytes,
         request_timeout: Duration::from_secs(args.timeout_seconds),
+        response_cache: args.response_cache,
     });
 
     let loading = {

@@ -1,0 +1,100 @@
+//! A bounded cache of serialised answers for one model. A model never changes once loaded, so an
+//! answer for the same request stays right until the model is swapped, and the cache goes with
+//! the model it belongs to. Two generations approximate least-recently-used eviction: entries
+//! live in `current` until it holds half the capacity, then `current` becomes `previous` (the
+//! old `previous` is dropped); a hit in `previous` moves the entry back to `current`.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use bytes::Bytes;
+
+/// Cached answers keyed by request.
+#[derive(Debug, Default)]
+pub struct ResponseCache {
+    capacity: usize,
+    generations: Mutex<Generations>,
+}
+
+#[derive(Debug, Default)]
+struct Generations {
+    current: HashMap<String, Bytes>,
+    previous: HashMap<String, Bytes>,
+}
+
+impl ResponseCache {
+    /// A cache of at most `capacity` answers (0 turns it off).
+    pub fn new(capacity: usize) -> ResponseCache {
+        ResponseCache {
+            capacity,
+            generations: Mutex::default(),
+        }
+    }
+
+    /// The answer cached for `key`.
+    pub fn get(&self, key: &str) -> Option<Bytes> {
+        if self.capacity == 0 {
+            return None;
+        }
+        let mut g = self.generations.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(hit) = g.current.get(key) {
+            return Some(hit.clone());
+        }
+        let hit = g.previous.remove(key)?;
+        self.insert_into(&mut g, key.to_owned(), hit.clone());
+        Some(hit)
+    }
+
+    /// Keeps an answer.
+    pub fn put(&self, key: String, value: Bytes) {
+        if self.capacity == 0 {
+            return;
+        }
+        let mut g = self.generations.lock().unwrap_or_else(|e| e.into_inner());
+        self.insert_into(&mut g, key, value);
+    }
+
+    fn insert_into(&self, g: &mut Generations, key: String, value: Bytes) {
+        if g.current.len() >= self.capacity.div_ceil(2) {
+            g.previous = std::mem::take(&mut g.current);
+        }
+        g.current.insert(key, value);
+    }
+
+    /// Answers held now.
+    pub fn len(&self) -> usize {
+        let g = self.generations.lock().unwrap_or_else(|e| e.into_inner());
+        g.current.len() + g.previous.len()
+    }
+
+    /// Whether nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_recent_answers_within_capacity() {
+        let cache = ResponseCache::new(4);
+        for i in 0..10 {
+            cache.put(format!("k{i}"), Bytes::from(vec![i as u8]));
+            assert!(cache.len() <= 4);
+        }
+        assert_eq!(cache.get("k9"), Some(Bytes::from(vec![9])));
+        assert_eq!(cache.get("k0"), None);
+        // A key used again survives the next turnover.
+        cache.put("a".into(), Bytes::from_static(b"a"));
+        cache.put("b".into(), Bytes::from_static(b"b"));
+        assert!(cache.get("a").is_some());
+        cache.put("c".into(), Bytes::from_static(b"c"));
+        cache.put("d".into(), Bytes::from_static(b"d"));
+        assert!(cache.len() <= 4);
+        let off = ResponseCache::new(0);
+        off.put("x".into(), Bytes::new());
+        assert!(off.get("x").is_none() && off.is_empty());
+    }
+}

@@ -1,0 +1,281 @@
+#!/usr/bin/env python3
+"""Browser test of the web UI: a real `anirec serve` driven in headless Chromium through
+ChromeDriver's WebDriver protocol (Python standard library only).
+
+Flows: enter a user id and see 10 cards with synopses; the "new here?" flow (search titles, add
+favourites, see recommendations, rate a result and see the list update); an anime page with
+similar anime. Screenshots of each step go to --out.
+
+    python3 e2e/browser.py --anirec target/debug/anirec --model models/sample --out target/e2e
+"""
+
+import argparse
+import base64
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+
+ELEMENT = "element-6066-11e4-a52e-4f735466cecf"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http(method, url, body=None, timeout=30):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def wait_until(what, check, timeout=30.0, every=0.1):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        try:
+            last = check()
+            if last:
+                return last
+        except Exception as e:  # noqa: BLE001 - keep polling until the deadline
+            last = e
+        time.sleep(every)
+    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+
+
+class Server:
+    """`anirec serve` on a free port; its log lines are kept for the report."""
+
+    def __init__(self, anirec, model):
+        self.port = free_port()
+        self.log = []
+        self.proc = subprocess.Popen(
+            [anirec, "serve", "--model", model, "--addr", f"127.0.0.1:{self.port}"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        threading.Thread(target=self._read, daemon=True).start()
+        self.base = f"http://127.0.0.1:{self.port}"
+        wait_until("the server to be ready", lambda: http("GET", self.base + "/readyz", timeout=2)[0] == 200, 120, 0.2)
+
+    def _read(self):
+        for line in self.proc.stderr:
+            self.log.append(line.rstrip())
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=20)
+
+
+class Browser:
+    """A WebDriver session in headless Chromium."""
+
+    def __init__(self, chromium, chromedriver, profile):
+        self.port = free_port()
+        self.driver = subprocess.Popen(
+            [chromedriver, f"--port={self.port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        self.base = f"http://127.0.0.1:{self.port}"
+        wait_until("chromedriver", lambda: http("GET", self.base + "/status", timeout=2)[0] == 200, 30)
+        caps = {
+            "capabilities": {
+                "alwaysMatch": {
+                    "browserName": "chrome",
+                    "goog:chromeOptions": {
+                        "binary": chromium,
+                        "args": [
+                            "--headless",
+                            "--no-sandbox",
+                            "--disable-gpu",
+                            "--disable-background-networking",
+                            "--disable-component-update",
+                            "--disable-sync",
+                            "--disable-quic",
+                            "--no-first-run",
+                            "--disable-dev-shm-usage",
+                            f"--user-data-dir={profile}",
+                            "--window-size=1280,2000",
+                        ],
+                    },
+                }
+            }
+        }
+        status, body = http("POST", self.base + "/session", caps, timeout=60)
+        assert status == 200, body
+        self.session = json.loads(body)["value"]["sessionId"]
+
+    def cmd(self, method, path, body=None):
+        status, raw = http(method, f"{self.base}/session/{self.session}{path}", body)
+        value = json.loads(raw)["value"] if raw else None
+        if status != 200:
+            raise RuntimeError(f"{method} {path}: {status} {value}")
+        return value
+
+    def go(self, url):
+        self.cmd("POST", "/url", {"url": url})
+
+    def find_all(self, css):
+        return [e[ELEMENT] for e in self.cmd("POST", "/elements", {"using": "css selector", "value": css})]
+
+    def find(self, css):
+        return self.cmd("POST", "/element", {"using": "css selector", "value": css})[ELEMENT]
+
+    def js(self, script, *args):
+        return self.cmd("POST", "/execute/sync", {"script": script, "args": list(args)})
+
+    def type(self, css, text):
+        self.cmd("POST", f"/element/{self.find(css)}/value", {"text": text})
+
+    def click(self, element):
+        self.cmd("POST", f"/element/{element}/click", {})
+
+    def screenshot(self, path):
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(self.cmd("GET", "/screenshot")))
+        print(f"  screenshot {path}")
+
+    def quit(self):
+        try:
+            self.cmd("DELETE", "")
+        finally:
+            self.driver.terminate()
+            self.driver.wait(timeout=10)
+
+
+def count_cards(b):
+    return b.js("return document.querySelectorAll('#results article.card').length")
+
+
+def user_flow(b, base, out):
+    print("flow: a MyAnimeList user id")
+    b.go(base + "/")
+    user = b.js("return document.getElementById('user').placeholder")
+    assert re.fullmatch(r"\d+", user), f"no sample user id on the home page: {user!r}"
+    b.type("#user", user)
+    b.click(b.find("#user-form button[type=submit]"))
+    wait_until("the user's page", lambda: "/recommendations?user=" in b.cmd("GET", "/url"))
+    cards = wait_until("10 cards", lambda: count_cards(b) == 10 and 10)
+    assert cards == 10
+    synopses = b.js("return document.querySelectorAll('#results article.card details.synopsis').length")
+    assert synopses == 10, f"{synopses} cards with a synopsis"
+    titles = b.js("return [...document.querySelectorAll('#results article.card h3')].map(h => h.textContent.trim())")
+    assert all(titles) and len(set(titles)) == 10, titles
+    # Expand the first synopsis: its text becomes visible.
+    b.click(b.find("#results article.card details.synopsis summary"))
+    shown = b.js("const p = document.querySelector('#results details.synopsis p'); return p.offsetHeight > 0 && p.textContent.length > 20")
+    assert shown, "the synopsis did not expand"
+    reasons = b.js("return document.querySelectorAll('#results .why li').length")
+    assert reasons >= 10, f"only {reasons} reasons on 10 cards"
+    print(f"  user {user}: 10 cards, e.g. {titles[:3]}")
+    b.screenshot(os.path.join(out, "1-user.png"))
+
+    # Rating a card updates the list: the rated anime leaves it.
+    first = b.js("return document.querySelector('#results article.card').dataset.animeId")
+    b.js(
+        "const s = document.querySelector('#results select[data-rate]'); s.value = '10';"
+        "s.dispatchEvent(new Event('change', {bubbles: true}));"
+    )
+    wait_until(
+        "the list to update after rating",
+        lambda: b.js("return document.querySelector('#results .status') !== null")
+        and first not in b.js("return [...document.querySelectorAll('#results article.card')].map(a => a.dataset.animeId)"),
+    )
+    print("  rating a card refreshed the list")
+
+
+def favourites_flow(b, base, out):
+    print("flow: new here, favourites")
+    b.go(base + "/")
+    b.js("localStorage.clear()")
+    b.go(base + "/")
+    added = []
+    for query in ["steins gate", "cowboy bebop", "fullmetal alchemist brotherhood"]:
+        b.js("const s = document.getElementById('fav-search'); s.value = ''; s.focus()")
+        b.type("#fav-search", query)
+        wait_until(f"suggestions for {query!r}", lambda: len(b.find_all("#fav-suggestions button")) > 0)
+        label = b.js("return document.querySelector('#fav-suggestions button').textContent")
+        b.click(b.find("#fav-suggestions button"))
+        added.append(label)
+        wait_until("the favourite to be listed", lambda: len(b.find_all("#fav-list li")) == len(added))
+        wait_until("recommendations", lambda: count_cards(b) == 10)
+    print(f"  favourites: {added}")
+    status = b.js("return document.getElementById('fav-status').textContent")
+    assert "3 favourites" in status, status
+    titles = b.js("return [...document.querySelectorAll('#results article.card h3')].map(h => h.textContent.trim())")
+    assert len(titles) == 10, titles
+    assert b.js("return document.querySelectorAll('#results details.synopsis').length") == 10
+    print(f"  recommended: {titles[:5]}")
+    b.screenshot(os.path.join(out, "2-favourites.png"))
+
+    # A filter re-ranks at once: only movies.
+    b.js(
+        "const s = document.querySelector('#filters select[name=type]'); s.value = 'Movie';"
+        "s.dispatchEvent(new Event('change', {bubbles: true}));"
+    )
+    wait_until(
+        "movies only",
+        lambda: (kinds := b.js("return [...document.querySelectorAll('#results .facts li:first-child')].map(l => l.textContent)"))
+        and all(k == "Movie" for k in kinds),
+    )
+    print("  the Movie filter applied")
+    b.screenshot(os.path.join(out, "3-filtered.png"))
+
+
+def anime_flow(b, base, out):
+    print("flow: an anime page")
+    link = b.js("return document.querySelector('#results article.card h3 a').getAttribute('href')")
+    b.go(base + link)
+    wait_until("the anime page", lambda: b.js("return document.querySelector('main h1') !== null"))
+    similar = b.js("return document.querySelectorAll('main article.card').length")
+    assert similar >= 5, f"{similar} similar anime"
+    print(f"  {link}: {similar} similar anime")
+    b.screenshot(os.path.join(out, "4-anime.png"))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--anirec", required=True)
+    p.add_argument("--model", required=True)
+    p.add_argument("--out", default="target/e2e")
+    p.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium")
+    p.add_argument("--chromedriver", default=shutil.which("chromedriver") or "/usr/bin/chromedriver")
+    args = p.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    server = Server(args.anirec, args.model)
+    profile = tempfile.mkdtemp(prefix="anirec-chromium-")
+    browser = None
+    try:
+        browser = Browser(args.chromium, args.chromedriver, profile)
+        user_flow(browser, server.base, args.out)
+        favourites_flow(browser, server.base, args.out)
+        anime_flow(browser, server.base, args.out)
+        errors = [l for l in server.log if ("status=5" in l and "/readyz" not in l) or " ERROR " in l]
+        assert not errors, errors[:5]
+        print("browser test: passed")
+    except Exception:
+        print("server log (last 30 lines):", *server.log[-30:], sep="\n", file=sys.stderr)
+        raise
+    finally:
+        if browser:
+            browser.quit()
+        server.stop()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
