@@ -18,7 +18,7 @@ use serde::Serialize;
 use crate::params::{FILTER_PARAMS, Params, parse_id, segment};
 use crate::problem::Problem;
 use crate::routes::anime::{lookup, similar_by};
-use crate::routes::recommend::{Ask, known_user, read_profile};
+use crate::routes::recommend::{Ask, fold_in, known_user};
 use crate::state::{AppState, Served};
 use crate::views::{Card, RecommendationView, SimilarView};
 
@@ -193,10 +193,7 @@ async fn user_page(State(state): State<AppState>, RawQuery(q): RawQuery) -> Resp
         };
         let (user_id, profile) = known_user(&served, &user)?;
         let recs = ask.run(&served, &profile);
-        let items: Vec<RecommendationView> = recs
-            .iter()
-            .map(|r| RecommendationView::of(&served.bundle, r))
-            .collect();
+        let items = RecommendationView::list(&served.bundle, &recs);
         Ok(render(
             StatusCode::OK,
             "recommendations.html",
@@ -220,19 +217,12 @@ async fn cards_fragment(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
-    let served = state.ready()?;
-    let mut ask = Ask::parse(q.as_deref(), &served)?;
-    ask.explain = true;
-    let (profile, subject) = read_profile(&served, &headers, body, state.config().max_body_bytes)?;
-    let recs = ask.run(&served, &profile);
-    let items: Vec<RecommendationView> = recs
-        .iter()
-        .map(|r| RecommendationView::of(&served.bundle, r))
-        .collect();
+    let f = fold_in(&state, q.as_deref(), &headers, body, true)?;
+    let items = RecommendationView::list(&f.served.bundle, &f.recs);
     Ok(render(
         StatusCode::OK,
         "fragment.html",
-        context! { items => v(&items), subject => v(&subject), rate => true },
+        context! { items => v(&items), subject => v(&f.subject), rate => true },
     ))
 }
 

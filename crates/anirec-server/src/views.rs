@@ -80,6 +80,13 @@ impl<'a> RecommendationView<'a> {
             reasons: &r.reasons,
         }
     }
+
+    /// The views of a list.
+    pub fn list(bundle: &'a Bundle, recs: &'a [Recommendation]) -> Vec<RecommendationView<'a>> {
+        recs.iter()
+            .map(|r| RecommendationView::of(bundle, r))
+            .collect()
+    }
 }
 
 /// An anime with a similarity score.

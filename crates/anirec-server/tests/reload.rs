@@ -22,30 +22,12 @@ fn admin_state(dir: &std::path::Path) -> AppState {
 }
 
 async fn reload(app: &axum::Router, token: &str, body: serde_json::Value) -> Reply {
-    use axum::body::Body;
-    use axum::http::Request;
-    use http_body_util::BodyExt;
-    use tower::ServiceExt;
-    let request = Request::post("/api/v1/admin/reload")
+    let request = axum::http::Request::post("/api/v1/admin/reload")
         .header("authorization", format!("Bearer {token}"))
         .header("content-type", "application/json")
-        .body(Body::from(serde_json::to_vec(&body).unwrap()))
+        .body(axum::body::Body::from(serde_json::to_vec(&body).unwrap()))
         .unwrap();
-    let response = app.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .unwrap()
-        .to_bytes()
-        .to_vec();
-    Reply {
-        status,
-        headers,
-        body,
-    }
+    call(app, request).await
 }
 
 #[tokio::test]

@@ -6,6 +6,8 @@ use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderName, header};
 use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
+
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
@@ -82,10 +84,7 @@ fn answer<'a>(served: &'a Served, subject: &'a Subject, recs: &'a [Recommendatio
     Answer {
         model: &served.version,
         subject,
-        items: recs
-            .iter()
-            .map(|r| RecommendationView::of(&served.bundle, r))
-            .collect(),
+        items: RecommendationView::list(&served.bundle, recs),
     }
 }
 
@@ -262,6 +261,37 @@ fn read_mal_xml(body: &[u8]) -> Result<Entries, Problem> {
     Ok(list.entries.iter().map(|e| (e.anime_id, e.score)).collect())
 }
 
+/// A fold-in request answered: the model it ran on, who it was for, the ranked anime.
+pub struct FoldIn {
+    /// The model (kept alive for the response even if another is swapped in meanwhile).
+    pub served: Arc<Served>,
+    /// Who the recommendations are for.
+    pub subject: Subject,
+    /// Best first.
+    pub recs: Vec<Recommendation>,
+}
+
+/// Reads a ratings body and its query, folds the ratings in and ranks; `explain` forces the
+/// reasons on.
+pub fn fold_in(
+    state: &AppState,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    explain: bool,
+) -> Result<FoldIn, Problem> {
+    let served = state.ready()?;
+    let mut ask = Ask::parse(query, &served)?;
+    ask.explain |= explain;
+    let (profile, subject) = read_profile(&served, headers, body, state.config().max_body_bytes)?;
+    let recs = ask.run(&served, &profile);
+    Ok(FoldIn {
+        served,
+        subject,
+        recs,
+    })
+}
+
 /// `POST /api/v1/recommendations?k=&explain=&filters` with ratings or a MyAnimeList export.
 pub async fn for_ratings(
     State(state): State<AppState>,
@@ -269,9 +299,6 @@ pub async fn for_ratings(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
-    let served = state.ready()?;
-    let ask = Ask::parse(q.as_deref(), &served)?;
-    let (profile, subject) = read_profile(&served, &headers, body, state.config().max_body_bytes)?;
-    let recs = ask.run(&served, &profile);
-    Ok(json(&answer(&served, &subject, &recs)))
+    let f = fold_in(&state, q.as_deref(), &headers, body, false)?;
+    Ok(json(&answer(&f.served, &f.subject, &f.recs)))
 }

@@ -155,22 +155,8 @@ impl Reply {
 }
 
 /// Sends one request through the router.
-pub async fn send(
-    app: &Router,
-    method: &str,
-    uri: &str,
-    content_type: Option<&str>,
-    body: Vec<u8>,
-) -> Reply {
-    let mut request = Request::builder().method(method).uri(uri);
-    if let Some(t) = content_type {
-        request = request.header("content-type", t);
-    }
-    let response = app
-        .clone()
-        .oneshot(request.body(Body::from(body)).unwrap())
-        .await
-        .unwrap();
+pub async fn call(app: &Router, request: Request<Body>) -> Reply {
+    let response = app.clone().oneshot(request).await.unwrap();
     let status = response.status();
     let headers = response.headers().clone();
     let body = response
@@ -185,6 +171,21 @@ pub async fn send(
         headers,
         body,
     }
+}
+
+/// Sends a request with a method, a body and its type.
+pub async fn send(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+) -> Reply {
+    let mut request = Request::builder().method(method).uri(uri);
+    if let Some(t) = content_type {
+        request = request.header("content-type", t);
+    }
+    call(app, request.body(Body::from(body)).unwrap()).await
 }
 
 /// GET.
