@@ -7,12 +7,14 @@
 //! - [`routes`]: the JSON API, one module per resource, and the operations endpoints.
 //! - [`pages`]: the HTML pages and the embedded static files.
 //! - [`params`]: query-string parameters (k, filters, flags) with errors that name them.
+//! - [`multipart`]: the file of a form upload.
 //! - [`views`]: the JSON shapes of anime and recommendations, shared with the CLI.
 //! - [`problem`]: errors as `application/problem+json`.
 //! - [`telemetry`]: request metrics and access logs.
 
 pub mod app;
 pub mod cache;
+pub mod multipart;
 pub mod pages;
 pub mod params;
 pub mod problem;

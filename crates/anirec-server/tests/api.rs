@@ -204,11 +204,25 @@ async fn fold_in_from_json_and_xml_matches_the_model_and_reports_unknown_ids() {
         "POST",
         "/api/v1/recommendations?k=6",
         Some("application/xml"),
-        xml.into_bytes(),
+        xml.clone().into_bytes(),
     )
     .await;
     assert_eq!(x.status, 200, "{}", x.text());
     assert_eq!(ids(&x), want);
+    // And as a form upload.
+    let form = format!(
+        "--AaB03x\r\nContent-Disposition: form-data; name=\"file\"; filename=\"animelist.xml\"\r\nContent-Type: text/xml\r\n\r\n{xml}\r\n--AaB03x--\r\n"
+    );
+    let f = send(
+        &app,
+        "POST",
+        "/api/v1/recommendations?k=6",
+        Some("multipart/form-data; boundary=AaB03x"),
+        form.into_bytes(),
+    )
+    .await;
+    assert_eq!(f.status, 200, "{}", f.text());
+    assert_eq!(ids(&f), want);
 
     // On top of a known user: their ratings plus the body's.
     let merged = post_json(

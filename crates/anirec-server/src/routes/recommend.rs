@@ -15,6 +15,7 @@ use anirec_data::formats::malxml;
 use anirec_model::query::{Filters, Profile, Recommendation};
 
 use super::json;
+use crate::multipart;
 use crate::params::{FILTER_PARAMS, Params, parse_id, segment};
 use crate::problem::Problem;
 use crate::state::{AppState, Served};
@@ -156,7 +157,8 @@ struct RatingEntry {
 }
 
 /// Reads a request body into a profile: JSON `{"ratings": [{"anime_id", "rating"}], "user_id"?}`
-/// or a MyAnimeList XML export (`application/xml`, `text/xml`). Errors: 413 over the size
+/// or a MyAnimeList XML export (`application/xml`, `text/xml`, or the file of a
+/// `multipart/form-data` upload). Errors: 413 over the size
 /// limit, 415 another type, 422 unreadable, 404 an unknown `user_id`.
 pub fn read_profile(
     served: &Served,
@@ -168,10 +170,11 @@ pub fn read_profile(
         axum::http::StatusCode::PAYLOAD_TOO_LARGE => Problem::too_large(limit),
         _ => Problem::bad_request(format!("the request body could not be received: {e}")),
     })?;
-    let kind = headers
+    let full_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
+        .unwrap_or("");
+    let kind = full_type
         .split(';')
         .next()
         .unwrap_or("")
@@ -180,10 +183,20 @@ pub fn read_profile(
     let (base, entries) = match kind.as_str() {
         "application/json" | "" => read_json(&body)?,
         "application/xml" | "text/xml" => (None, read_mal_xml(&body)?),
+        "multipart/form-data" => {
+            let file = multipart::first_file(full_type, &body).map_err(|e| {
+                Problem::unprocessable(format!("the form upload cannot be read: {e}"))
+            })?;
+            if file.trim_ascii_start().starts_with(b"{") {
+                read_json(file)?
+            } else {
+                (None, read_mal_xml(file)?)
+            }
+        }
         other => {
             return Err(Problem::unsupported_media(format!(
-                "content type {other:?} is not read here; send application/json ratings or a \
-                 MyAnimeList export as application/xml"
+                "content type {other:?} is not read here; send application/json ratings, or a \
+                 MyAnimeList export as application/xml or a multipart/form-data file"
             )));
         }
     };
