@@ -447,6 +447,7 @@ impl Bundle {
         }
         let manifest: Manifest =
             serde_json::from_value(version).map_err(|e| fail(format!("{MANIFEST}: {e}")))?;
+        let started = std::time::Instant::now();
         let mut files = HashMap::new();
         for (name, info) in &manifest.files {
             let bytes = read(name)?;
@@ -457,7 +458,7 @@ impl Bundle {
                     bytes.len()
                 )));
             }
-            if crc32fast::hash(&bytes) != info.crc32 {
+            if parallel_crc(&bytes) != info.crc32 {
                 return Err(fail(format!("{name} is corrupt: checksum mismatch")));
             }
             files.insert(name.clone(), bytes);
@@ -469,14 +470,45 @@ impl Bundle {
                 "the manifest does not list {TENSORS} and {CATALOGUE}"
             )));
         };
+        tracing::debug!(
+            seconds = started.elapsed().as_secs_f64(),
+            "bundle files read and verified"
+        );
         let mut catalogue: Catalogue = serde_json::from_slice(catalogue_bytes)
             .map_err(|e| fail(format!("{CATALOGUE}: {e}")))?;
         catalogue.reindex();
+        tracing::debug!(
+            seconds = started.elapsed().as_secs_f64(),
+            "bundle catalogue parsed"
+        );
         let st =
             SafeTensors::deserialize(tensor_bytes).map_err(|e| fail(format!("{TENSORS}: {e}")))?;
         let arrays = Arrays { st: &st, dir };
-        assemble(manifest, catalogue, &arrays)
+        let bundle = assemble(manifest, catalogue, &arrays);
+        tracing::debug!(
+            seconds = started.elapsed().as_secs_f64(),
+            "bundle arrays assembled"
+        );
+        bundle
     }
+}
+
+/// CRC-32 of `bytes`, computed over 16 MB pieces on all cores and combined.
+fn parallel_crc(bytes: &[u8]) -> u32 {
+    use rayon::prelude::*;
+    bytes
+        .par_chunks(16 << 20)
+        .map(|piece| {
+            let mut h = crc32fast::Hasher::new();
+            h.update(piece);
+            h
+        })
+        .reduce_with(|mut a, b| {
+            a.combine(&b);
+            a
+        })
+        .unwrap_or_default()
+        .finalize()
 }
 
 /// Typed access to the stored arrays.
@@ -510,12 +542,43 @@ impl Arrays<'_> {
 }
 
 fn assemble(manifest: Manifest, catalogue: Catalogue, a: &Arrays) -> Result<Bundle, BundleError> {
+    // The users' ratings (with their transpose) and the model's arrays are independent: both
+    // halves are copied and checked at once.
+    let n_anime = catalogue.len();
+    let (ratings, model) = rayon::join(
+        || assemble_ratings(&manifest, n_anime, a),
+        || assemble_model(&manifest, n_anime, a),
+    );
+    let (ratings, model) = (ratings?, model?);
+    let n_users = ratings.n_users();
+    let rating = &model.rating;
+    if rating.baselines.user.len() != n_users
+        || rating.mf.user_bias.len() != n_users
+        || rating.mf.user_factors.len() != n_users * rating.mf.params.factors
+    {
+        return Err(BundleError {
+            path: a.dir.to_owned(),
+            message: "the per-user arrays do not have one entry per user".into(),
+        });
+    }
+    Ok(Bundle {
+        manifest,
+        catalogue,
+        ratings,
+        model,
+    })
+}
+
+/// The users' ratings, checked against the manifest's data checksum.
+fn assemble_ratings(
+    manifest: &Manifest,
+    n_anime: usize,
+    a: &Arrays,
+) -> Result<Ratings, BundleError> {
     let fail = |m: &str| BundleError {
         path: a.dir.to_owned(),
         message: m.to_owned(),
     };
-    let n_anime = catalogue.len();
-    let s = &manifest.rating;
     let users = Csr {
         indptr: a.get("users.indptr", Dtype::U64)?,
         indices: a.get("users.indices", Dtype::U32)?,
@@ -544,21 +607,22 @@ fn assemble(manifest: Manifest, catalogue: Catalogue, a: &Arrays) -> Result<Bund
             "the users' ratings do not match the manifest's data checksum",
         ));
     }
+    Ok(ratings)
+}
+
+/// The model's arrays (per-user lengths are checked by [`assemble`]).
+fn assemble_model(manifest: &Manifest, n_anime: usize, a: &Arrays) -> Result<Hybrid, BundleError> {
+    let fail = |m: &str| BundleError {
+        path: a.dir.to_owned(),
+        message: m.to_owned(),
+    };
+    let s = &manifest.rating;
     let per_anime = |v: &Vec<f32>, name: &str| {
         if v.len() == n_anime {
             Ok(())
         } else {
             Err(fail(&format!(
                 "array {name} does not have one value per anime"
-            )))
-        }
-    };
-    let per_user = |v: &Vec<f32>, name: &str| {
-        if v.len() == n_users {
-            Ok(())
-        } else {
-            Err(fail(&format!(
-                "array {name} does not have one value per user"
             )))
         }
     };
@@ -569,7 +633,6 @@ fn assemble(manifest: Manifest, catalogue: Catalogue, a: &Arrays) -> Result<Bund
         item_prior: a.get("baseline.item_prior", Dtype::F32)?,
         params: s.baseline,
     };
-    per_user(&baselines.user, "baseline.user")?;
     per_anime(&baselines.item, "baseline.item")?;
     per_anime(&baselines.item_prior, "baseline.item_prior")?;
     let knn = ItemKnn {
@@ -597,11 +660,10 @@ fn assemble(manifest: Manifest, catalogue: Catalogue, a: &Arrays) -> Result<Bund
         item_factors: a.get("mf.item_factors", Dtype::F32)?,
         epochs: s.epochs,
     };
-    per_user(&mf.user_bias, "mf.user_bias")?;
     per_anime(&mf.item_bias, "mf.item_bias")?;
-    if mf.user_factors.len() != n_users * f || mf.item_factors.len() != n_anime * f {
+    if mf.item_factors.len() != n_anime * f {
         return Err(fail(
-            "the factor arrays do not match the numbers of users, anime and factors",
+            "the factor arrays do not match the numbers of anime and factors",
         ));
     }
     if s.blend.len() != 4 {
@@ -653,10 +715,5 @@ fn assemble(manifest: Manifest, catalogue: Catalogue, a: &Arrays) -> Result<Bund
         weights: manifest.weights,
         validation: manifest.validation,
     };
-    Ok(Bundle {
-        manifest,
-        catalogue,
-        ratings,
-        model,
-    })
+    Ok(model)
 }
