@@ -14,6 +14,7 @@
 //! bundle under the real name; loading checks the format version and every file's checksum.
 
 use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use anirec_data::csr::Csr;
@@ -429,6 +430,16 @@ impl Bundle {
         let read = |name: &str| {
             std::fs::read(dir.join(name)).map_err(|e| fail(format!("reading {name}: {e}")))
         };
+        // The files are mapped rather than read: the arrays are copied out of the mapping once,
+        // instead of being read into a buffer and copied again.
+        let map = |name: &str| {
+            let file =
+                File::open(dir.join(name)).map_err(|e| fail(format!("reading {name}: {e}")))?;
+            // SAFETY: the mapping is read-only and dropped before `load` returns; a bundle is
+            // written to a new folder and renamed into place, never rewritten where it is read
+            // (and a file changed under us fails the checksum or the array checks below).
+            unsafe { memmap2::Mmap::map(&file) }.map_err(|e| fail(format!("reading {name}: {e}")))
+        };
         let manifest_bytes = read(MANIFEST)?;
         let version: serde_json::Value = serde_json::from_slice(&manifest_bytes)
             .map_err(|e| fail(format!("{MANIFEST} is not valid JSON: {e}")))?;
@@ -450,7 +461,7 @@ impl Bundle {
         let started = std::time::Instant::now();
         let mut files = HashMap::new();
         for (name, info) in &manifest.files {
-            let bytes = read(name)?;
+            let bytes = map(name)?;
             if bytes.len() as u64 != info.bytes {
                 return Err(fail(format!(
                     "{name} is truncated or altered: expected {} bytes, found {}",
