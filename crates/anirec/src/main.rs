@@ -43,6 +43,8 @@ enum Command {
     Synth(commands::synth::Args),
     /// Serve the web UI and the JSON API for a model (or for data, training a model first).
     Serve(commands::serve::Args),
+    /// Check that a server answers (exit 0 on a 2xx): for container health checks.
+    Probe(commands::probe::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -72,6 +74,7 @@ fn main() -> std::process::ExitCode {
         Command::Similar(args) => commands::similar::run(args),
         Command::SimilarUsers(args) => commands::similar::run_users(args),
         Command::Serve(args) => commands::serve::run(args),
+        Command::Probe(args) => commands::probe::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

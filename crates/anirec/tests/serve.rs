@@ -1,6 +1,6 @@
 //! `anirec serve` as a process: it trains and caches a model for `--data`, answers over real
-//! HTTP with the same fold-in results as `anirec recommend`, reloads on SIGHUP and stops cleanly
-//! on SIGTERM.
+//! HTTP with the same fold-in results as `anirec recommend`, passes `anirec probe`, reloads on
+//! SIGHUP and stops cleanly on SIGTERM.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -126,6 +126,17 @@ fn serve_trains_caches_answers_like_the_cli_reloads_and_stops() {
     server.wait_for("ready in");
     let (status, ready) = server.request("GET", "/readyz", "");
     assert_eq!(status, 200, "{ready}");
+    // The container health check: `anirec probe` succeeds on 2xx only.
+    let probe = |path: &str| {
+        Command::new(env!("CARGO_BIN_EXE_anirec"))
+            .args(["probe", &format!("http://{}{path}", server.addr)])
+            .output()
+            .unwrap()
+    };
+    assert!(probe("/readyz").status.success());
+    let missing = probe("/api/v1/nothing");
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("answered 404"));
 
     // The fold-in endpoint gives the CLI's list for the same ratings.
     let (status, body) = server.request(

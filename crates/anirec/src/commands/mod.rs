@@ -3,6 +3,7 @@
 pub mod data_args;
 pub mod eval;
 pub mod ingest;
+pub mod probe;
 pub mod recommend;
 pub mod serve;
 pub mod similar;
