@@ -126,6 +126,9 @@ pub struct Bundle {
     pub ratings: Ratings,
     /// The model.
     pub model: Hybrid,
+    /// Per user: mean score and norm of the centred scores (for similar users), made on first
+    /// use.
+    pub(crate) user_stats: std::sync::OnceLock<Vec<(f32, f32)>>,
 }
 
 /// One array to store.
@@ -201,6 +204,7 @@ impl Bundle {
             catalogue,
             ratings,
             model,
+            user_stats: Default::default(),
         }
     }
 
@@ -577,6 +581,7 @@ fn assemble(manifest: Manifest, catalogue: Catalogue, a: &Arrays) -> Result<Bund
         catalogue,
         ratings,
         model,
+        user_stats: Default::default(),
     })
 }
 

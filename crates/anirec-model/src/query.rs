@@ -303,53 +303,76 @@ impl Bundle {
 
     /// Users whose ratings look most like this profile's (cosine of mean-centred ratings over
     /// shared anime, damped by overlap): (MyAnimeList user id, similarity, anime in common).
+    /// Walks only the users who rated one of the profile's anime, through the by-anime index;
+    /// each user's mean and norm are computed once per bundle.
     pub fn similar_users(
         &self,
         profile: &Profile,
         k: usize,
         skip_user: Option<u32>,
     ) -> Vec<(u32, f32, usize)> {
+        let stats = self.user_stats();
         let mine: Vec<(u32, f32)> = centred(&profile.state.entries);
-        let mut dense = vec![f32::NAN; self.catalogue.len()];
-        for &(a, r) in &mine {
-            dense[a as usize] = r;
-        }
         let norm_mine: f32 = mine.iter().map(|e| e.1 * e.1).sum::<f32>().sqrt().max(1e-6);
-        let scored: Vec<(u32, f32, usize)> = (0..self.ratings.n_users() as u32)
-            .filter(|&u| Some(self.ratings.user_ids()[u as usize]) != skip_user)
-            .filter_map(|u| {
-                let row = self.ratings.user(u);
-                let entries: Vec<(u32, u8)> = row
-                    .indices
-                    .iter()
-                    .copied()
-                    .zip(row.ratings.iter().copied())
-                    .collect();
-                let theirs = centred(&entries);
-                let (mut dot, mut common) = (0f32, 0usize);
-                for &(a, r) in &theirs {
-                    let m = dense[a as usize];
-                    if !m.is_nan() {
-                        dot += m * r;
-                        common += 1;
-                    }
+        let n = self.ratings.n_users();
+        let (mut dot, mut common) = (vec![0f32; n], vec![0u32; n]);
+        for &(a, m) in &mine {
+            let raters = self.ratings.anime(a);
+            for (&u, &r) in raters.indices.iter().zip(raters.ratings) {
+                if r > 0 {
+                    dot[u as usize] += m * (r as f32 - stats[u as usize].0);
+                    common[u as usize] += 1;
                 }
-                let norm: f32 = theirs
-                    .iter()
-                    .map(|e| e.1 * e.1)
-                    .sum::<f32>()
-                    .sqrt()
-                    .max(1e-6);
-                let sim = dot / (norm * norm_mine) * (common as f32 / (common as f32 + 10.0));
-                (common > 0 && sim > 0.0)
-                    .then(|| (self.ratings.user_ids()[u as usize], sim, common))
+            }
+        }
+        let ids = self.ratings.user_ids();
+        let sims: Vec<f32> = (0..n)
+            .map(|u| {
+                let c = common[u] as f32;
+                dot[u] / (stats[u].1 * norm_mine) * (c / (c + 10.0))
             })
             .collect();
-        let sims: Vec<f32> = scored.iter().map(|s| s.1).collect();
-        top_k(&sims, k, |_| true)
-            .into_iter()
-            .map(|i| scored[i as usize])
-            .collect()
+        top_k(&sims, k, |u| {
+            let u = u as usize;
+            common[u] > 0 && sims[u] > 0.0 && Some(ids[u]) != skip_user
+        })
+        .into_iter()
+        .map(|u| {
+            (
+                ids[u as usize],
+                sims[u as usize],
+                common[u as usize] as usize,
+            )
+        })
+        .collect()
+    }
+
+    /// Per user: the mean of their scores and the norm of their mean-centred scores (at least
+    /// 1e-6), computed on first use.
+    fn user_stats(&self) -> &[(f32, f32)] {
+        self.user_stats.get_or_init(|| {
+            use rayon::prelude::*;
+            (0..self.ratings.n_users() as u32)
+                .into_par_iter()
+                .map(|u| {
+                    let row = self.ratings.user(u);
+                    let scored: Vec<f32> = row
+                        .ratings
+                        .iter()
+                        .filter(|&&r| r > 0)
+                        .map(|&r| r as f32)
+                        .collect();
+                    let mean = scored.iter().sum::<f32>() / scored.len().max(1) as f32;
+                    let norm = scored
+                        .iter()
+                        .map(|r| (r - mean) * (r - mean))
+                        .sum::<f32>()
+                        .sqrt()
+                        .max(1e-6);
+                    (mean, norm)
+                })
+                .collect()
+        })
     }
 
     /// Anime whose Name, English or Japanese name equals `title` (ignoring case and
