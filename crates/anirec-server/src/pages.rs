@@ -176,37 +176,39 @@ async fn home(State(state): State<AppState>) -> Response {
 
 /// `GET /recommendations?user=ID&filters`: a known user's recommendations, explained.
 async fn user_page(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
-    let result = (|| {
-        let served = state.ready()?;
-        let params = Params::parse(q.as_deref())?;
-        let mut known = vec!["user", "k"];
-        known.extend(FILTER_PARAMS);
-        let params = params.only(&known)?;
-        let Some(user) = params.get("user") else {
-            return Err(Problem::bad_param("user", "enter a MyAnimeList user id"));
-        };
-        let user = parse_id("user", user)?.to_string();
-        let ask = Ask {
-            k: params.k()?,
-            filters: params.filters(&served.vocabulary)?,
-            explain: true,
-        };
-        let (user_id, profile) = known_user(&served, &user)?;
-        let recs = ask.run(&served, &profile);
-        let items = RecommendationView::list(&served.bundle, &recs);
-        Ok(render(
-            StatusCode::OK,
-            "recommendations.html",
-            context! {
-                version => served.version.clone(),
-                user_id,
-                rated => profile.state.entries.len(),
-                items => v(&items),
-                form => v(FilterForm::new(&served, &params)),
-            },
-        ))
-    })();
-    result.unwrap_or_else(problem_page)
+    render_user_page(&state, q.as_deref()).unwrap_or_else(problem_page)
+}
+
+/// The page of [`user_page`], or the problem to show instead.
+fn render_user_page(state: &AppState, q: Option<&str>) -> Result<Response, Problem> {
+    let served = state.ready()?;
+    let params = Params::parse(q)?;
+    let mut known = vec!["user", "k"];
+    known.extend(FILTER_PARAMS);
+    let params = params.only(&known)?;
+    let Some(user) = params.get("user") else {
+        return Err(Problem::bad_param("user", "enter a MyAnimeList user id"));
+    };
+    let user = parse_id("user", user)?.to_string();
+    let ask = Ask {
+        k: params.k()?,
+        filters: params.filters(&served.vocabulary)?,
+        explain: true,
+    };
+    let (user_id, profile) = known_user(&served, &user)?;
+    let recs = ask.run(&served, &profile);
+    let items = RecommendationView::list(&served.bundle, &recs);
+    Ok(render(
+        StatusCode::OK,
+        "recommendations.html",
+        context! {
+            version => served.version.clone(),
+            user_id,
+            rated => profile.state.entries.len(),
+            items => v(&items),
+            form => v(FilterForm::new(&served, &params)),
+        },
+    ))
 }
 
 /// `POST /fragments/recommendations?filters`: the result cards for a ratings body (the same
@@ -232,39 +234,45 @@ async fn anime_page(
     id: Result<Path<String>, PathRejection>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    let result = (|| {
-        let served = state.ready()?;
-        let params = Params::parse(q.as_deref())?.only(&["by", "include_adult"])?;
-        let a = lookup(&served, &segment(id)?)?;
-        let by = similar_by(&params)?;
-        let filters = anirec_model::query::Filters {
-            include_adult: params.flag("include_adult")?,
-            ..Default::default()
-        };
-        let anime = served.bundle.catalogue.anime();
-        let similar: Vec<SimilarView> = served
-            .bundle
-            .similar(a, by, 12, &filters)
-            .into_iter()
-            .map(|(j, similarity)| SimilarView {
-                anime: Card::of(&anime[j as usize]),
-                similarity,
-            })
-            .collect();
-        let record = &anime[a as usize];
-        Ok(render(
-            StatusCode::OK,
-            "anime.html",
-            context! {
-                version => served.version.clone(),
-                anime => v(record),
-                card => v(Card::of(record)),
-                similar => v(&similar),
-                by => v(by),
-            },
-        ))
-    })();
-    result.unwrap_or_else(problem_page)
+    render_anime_page(&state, id, q.as_deref()).unwrap_or_else(problem_page)
+}
+
+/// The page of [`anime_page`], or the problem to show instead.
+fn render_anime_page(
+    state: &AppState,
+    id: Result<Path<String>, PathRejection>,
+    q: Option<&str>,
+) -> Result<Response, Problem> {
+    let served = state.ready()?;
+    let params = Params::parse(q)?.only(&["by", "include_adult"])?;
+    let a = lookup(&served, &segment(id)?)?;
+    let by = similar_by(&params)?;
+    let filters = anirec_model::query::Filters {
+        include_adult: params.flag("include_adult")?,
+        ..Default::default()
+    };
+    let anime = served.bundle.catalogue.anime();
+    let similar: Vec<SimilarView> = served
+        .bundle
+        .similar(a, by, 12, &filters)
+        .into_iter()
+        .map(|(j, similarity)| SimilarView {
+            anime: Card::of(&anime[j as usize]),
+            similarity,
+        })
+        .collect();
+    let record = &anime[a as usize];
+    Ok(render(
+        StatusCode::OK,
+        "anime.html",
+        context! {
+            version => served.version.clone(),
+            anime => v(record),
+            card => v(Card::of(record)),
+            similar => v(&similar),
+            by => v(by),
+        },
+    ))
 }
 
 /// `GET /static/{file}`: the embedded style sheet, script and icon.
