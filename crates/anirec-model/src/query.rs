@@ -312,11 +312,15 @@ impl Bundle {
         skip_user: Option<u32>,
     ) -> Vec<(u32, f32, usize)> {
         let stats = self.user_stats();
-        let mine: Vec<(u32, f32)> = centred(&profile.state.entries);
-        let norm_mine: f32 = mine.iter().map(|e| e.1 * e.1).sum::<f32>().sqrt().max(1e-6);
+        let entries = &profile.state.entries;
+        let (mean, norm_mine) = mean_and_norm(entries.iter().map(|e| e.1));
+        let mine = entries
+            .iter()
+            .filter(|e| e.1 > 0)
+            .map(|&(a, r)| (a, r as f32 - mean));
         let n = self.ratings.n_users();
         let (mut dot, mut common) = (vec![0f32; n], vec![0u32; n]);
-        for &(a, m) in &mine {
+        for (a, m) in mine {
             let raters = self.ratings.anime(a);
             for (&u, &r) in raters.indices.iter().zip(raters.ratings) {
                 if r > 0 {
@@ -354,23 +358,7 @@ impl Bundle {
             use rayon::prelude::*;
             (0..self.ratings.n_users() as u32)
                 .into_par_iter()
-                .map(|u| {
-                    let row = self.ratings.user(u);
-                    let scored: Vec<f32> = row
-                        .ratings
-                        .iter()
-                        .filter(|&&r| r > 0)
-                        .map(|&r| r as f32)
-                        .collect();
-                    let mean = scored.iter().sum::<f32>() / scored.len().max(1) as f32;
-                    let norm = scored
-                        .iter()
-                        .map(|r| (r - mean) * (r - mean))
-                        .sum::<f32>()
-                        .sqrt()
-                        .max(1e-6);
-                    (mean, norm)
-                })
+                .map(|u| mean_and_norm(self.ratings.user(u).ratings.iter().copied()))
                 .collect()
         })
     }
@@ -395,14 +383,17 @@ pub enum SimilarBy {
     Hybrid,
 }
 
-fn centred(entries: &[(u32, u8)]) -> Vec<(u32, f32)> {
-    let scored: Vec<(u32, f32)> = entries
-        .iter()
-        .filter(|e| e.1 > 0)
-        .map(|&(a, r)| (a, r as f32))
-        .collect();
-    let mean = scored.iter().map(|e| e.1).sum::<f32>() / scored.len().max(1) as f32;
-    scored.into_iter().map(|(a, r)| (a, r - mean)).collect()
+/// The mean of the scores (0 = not scored, left out) and the norm of the scores less that mean
+/// (at least 1e-6).
+fn mean_and_norm(ratings: impl Iterator<Item = u8> + Clone) -> (f32, f32) {
+    let scored = ratings.filter(|&r| r > 0).map(f32::from);
+    let mean = scored.clone().sum::<f32>() / scored.clone().count().max(1) as f32;
+    let norm = scored
+        .map(|r| (r - mean) * (r - mean))
+        .sum::<f32>()
+        .sqrt()
+        .max(1e-6);
+    (mean, norm)
 }
 
 /// A field token as words: `genre:psychological` → `Psychological` (the catalogue's spelling).

@@ -68,8 +68,15 @@ async fn openapi() -> Response {
 
 /// A JSON response of a borrowed value.
 pub fn json<T: Serialize>(value: &T) -> Response {
-    match serde_json::to_vec(value) {
+    match json_body(value) {
         Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
-        Err(e) => Problem::internal(format!("response not serialisable: {e}")).into_response(),
+        Err(problem) => problem.into_response(),
     }
+}
+
+/// A value serialised as a JSON body (to send, or to keep).
+pub fn json_body<T: Serialize>(value: &T) -> Result<bytes::Bytes, Problem> {
+    serde_json::to_vec(value)
+        .map(bytes::Bytes::from)
+        .map_err(|e| Problem::internal(format!("response not serialisable: {e}")))
 }

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use anirec_data::formats::malxml;
 use anirec_model::query::{Filters, Profile, Recommendation};
 
-use super::json;
+use super::{json, json_body};
 use crate::multipart;
 use crate::params::{FILTER_PARAMS, Params, parse_id, segment};
 use crate::problem::Problem;
@@ -121,10 +121,7 @@ pub async fn for_user(
         ratings: profile.state.entries.len(),
         unknown_anime_ids: Vec::new(),
     };
-    let body = Bytes::from(
-        serde_json::to_vec(&answer(&served, &subject, &recs))
-            .map_err(|e| Problem::internal(format!("response not serialisable: {e}")))?,
-    );
+    let body = json_body(&answer(&served, &subject, &recs))?;
     served.cache.put(key, body.clone());
     Ok(cached_json(body, "miss"))
 }
