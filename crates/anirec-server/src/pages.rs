@@ -124,8 +124,8 @@ fn problem_page(p: Problem) -> Response {
 /// asked for.
 #[derive(Serialize)]
 struct FilterForm<'a> {
-    genres: Vec<&'a str>,
-    types: Vec<&'a str>,
+    genres: &'a [String],
+    types: &'a [String],
     genre: Option<&'a str>,
     kind: Option<&'a str>,
     year_min: Option<&'a str>,
@@ -136,10 +136,9 @@ struct FilterForm<'a> {
 
 impl<'a> FilterForm<'a> {
     fn new(served: &'a Served, params: &'a Params) -> FilterForm<'a> {
-        let names = |v: &'a [String]| v.iter().map(String::as_str).collect();
         FilterForm {
-            genres: names(&served.vocabulary.genres),
-            types: names(&served.vocabulary.types),
+            genres: &served.vocabulary.genres,
+            types: &served.vocabulary.types,
             genre: params.get("genre"),
             kind: params.get("type"),
             year_min: params.get("year_min"),
