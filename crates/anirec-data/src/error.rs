@@ -85,6 +85,14 @@ pub enum DataError {
         /// What was wrong.
         message: String,
     },
+    /// An input over one of its documented size limits (bytes, or entries of a list export).
+    #[error("{file}: {message}")]
+    TooLarge {
+        /// File name.
+        file: String,
+        /// Which limit, and how large the input was.
+        message: String,
+    },
     /// A snapshot file that is corrupt, truncated, or from another format version.
     #[error("{path}: {message}")]
     Snapshot {

@@ -166,7 +166,7 @@ fn malformed_xml_names_the_line() {
     assert_eq!(
         err,
         format!(
-            "huge.xml:1: export too large: {} bytes, at most {}",
+            "huge.xml: export too large: {} bytes, at most {}",
             huge.len(),
             malxml::MAX_XML_BYTES
         )
@@ -195,5 +195,127 @@ fn xml_entries_with_bad_values_are_skipped_or_fatal_in_strict_mode() {
     assert_eq!(
         err,
         r#"bad_entries.xml:2: column my_score: expected an integer 0-10 (0 = not scored), found "11""#
+    );
+}
+
+/// The fixture exports of `fixtures/mal_exports` (written by its `make.py`).
+fn export(name: &str) -> Vec<u8> {
+    std::fs::read(fixture(&format!("mal_exports/{name}"))).unwrap()
+}
+
+#[test]
+fn mal_exports_read_alike_plain_gzipped_and_utf16() {
+    let plain = malxml::read(&export("animelist.xml"), "animelist.xml", true).unwrap();
+    assert_eq!(plain.entries.len(), 15);
+    assert_eq!(plain.user_name.as_deref(), Some("fixture_fan"));
+    assert_eq!(plain.entries[0].anime_id, 1);
+    assert_eq!(plain.entries[5].status, Some(WatchStatus::Dropped));
+    assert_eq!(plain.entries[8].status, Some(WatchStatus::PlanToWatch));
+    assert_eq!(plain.entries[14].title.as_deref(), Some("Spy x Family"));
+    // CRLF line ends count as one line each.
+    assert_eq!(plain.entries[0].line, 21);
+    for name in ["animelist.xml.gz", "animelist-utf16.xml"] {
+        let other = malxml::read(&export(name), name, true).unwrap();
+        assert_eq!(other, plain, "{name}");
+    }
+}
+
+#[test]
+fn a_manga_list_is_named_as_such() {
+    let err = malxml::read(&export("mangalist.xml"), "mangalist.xml", false)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("mangalist.xml:12: this is a manga list"),
+        "{err}"
+    );
+    assert!(err.contains("export your anime list"), "{err}");
+    // Without the header, the first <manga> entry says it.
+    let bare =
+        b"<myanimelist>\n<manga><manga_mangadb_id>2</manga_mangadb_id></manga>\n</myanimelist>";
+    let err = malxml::read(bare, "m.xml", false).unwrap_err().to_string();
+    assert!(err.starts_with("m.xml:2: this is a manga list"), "{err}");
+}
+
+#[test]
+fn gzip_bombs_and_broken_gzip_stop_early_with_the_limit() {
+    use std::io::Write;
+    // Zeros compress about 1000:1: a small upload that would unpack past the limit.
+    let mut bomb = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..=(malxml::MAX_XML_BYTES >> 20) {
+        bomb.write_all(&zeros).unwrap();
+    }
+    let bomb = bomb.finish().unwrap();
+    assert!(bomb.len() < 100_000);
+    let err = malxml::read(&bomb, "bomb.xml.gz", false).unwrap_err();
+    assert!(
+        matches!(err, anirec_data::DataError::TooLarge { .. }),
+        "{err}"
+    );
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "bomb.xml.gz: the gzip-compressed data unpacks to more than {} bytes, the most \
+             accepted",
+            malxml::MAX_XML_BYTES
+        )
+    );
+    let gz = export("animelist.xml.gz");
+    let err = malxml::read(&gz[..gz.len() / 2], "cut.xml.gz", false)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("cut.xml.gz:1: the gzip-compressed data cannot be unpacked"),
+        "{err}"
+    );
+}
+
+#[test]
+fn broken_utf16_is_named() {
+    let mut odd = export("animelist-utf16.xml");
+    odd.pop();
+    let err = malxml::read(&odd, "odd.xml", false)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("looks like UTF-16 but has an odd number of bytes"),
+        "{err}"
+    );
+    // A lone high surrogate (0xD800) right after the byte-order mark.
+    let lone = [0xff, 0xfe, 0x00, 0xd8, b'<', 0];
+    let err = malxml::read(&lone, "lone.xml", false)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "lone.xml:1: the export is UTF-16 with an unpaired surrogate at byte 0; save it as UTF-8"
+    );
+}
+
+#[test]
+fn an_export_over_the_entry_limit_is_refused_by_its_limit() {
+    let entry = "<anime><series_animedb_id>1</series_animedb_id></anime>\n";
+    let at_limit = format!(
+        "<myanimelist>\n{}</myanimelist>",
+        entry.repeat(malxml::MAX_ENTRIES)
+    );
+    let list = malxml::read(at_limit.as_bytes(), "max.xml", true).unwrap();
+    assert_eq!(list.entries.len(), malxml::MAX_ENTRIES);
+    assert_eq!(
+        list.entries.last().unwrap().line,
+        malxml::MAX_ENTRIES as u64 + 1
+    );
+    let over = format!(
+        "<myanimelist>\n{}</myanimelist>",
+        entry.repeat(malxml::MAX_ENTRIES + 1)
+    );
+    let err = malxml::read(over.as_bytes(), "over.xml", true).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "over.xml: the export lists more than {0} anime; at most {0} are read",
+            malxml::MAX_ENTRIES
+        )
     );
 }

@@ -212,8 +212,8 @@ impl Hybrid {
             let scored: Vec<f32> = user
                 .entries
                 .iter()
-                .filter(|e| e.1 > 0)
-                .map(|e| e.1 as f32)
+                .filter(|e| e.is_scored())
+                .map(|e| e.score as f32)
                 .collect();
             if scored.is_empty() {
                 0.0
@@ -221,9 +221,14 @@ impl Hybrid {
                 scored.iter().sum::<f32>() / scored.len() as f32
             }
         };
-        for &(a, r) in &user.entries {
-            let w = if r > 0 { r as f32 - mean + 0.5 } else { 0.5 };
-            self.content.add_to_query(&mut query, a, w);
+        for e in &user.entries {
+            let w = if e.is_scored() {
+                e.score as f32 - mean + 0.5
+            } else {
+                0.5
+            };
+            self.content
+                .add_to_query(&mut query, e.anime, w * e.status_weight());
         }
         self.content.score_all(&query, &mut content);
         let mut ids = top_k(&collab, self.params.collab_candidates, |a| !exclude(a));

@@ -1,5 +1,6 @@
 //! `anirec-model`: the recommenders and their evaluation.
 //!
+//! - [`entry`]: one entry of a user's list (anime, score, status) and what it says about taste.
 //! - [`metrics`] and [`eval`]: the protocol of `EVALUATION.md`.
 //! - [`popularity`]: the baseline every result is reported beside.
 //! - [`cf`]: collaborative ranking (EASE).
@@ -7,6 +8,7 @@
 //! - [`content`]: TF-IDF content similarity.
 //! - [`hybrid`]: the blended recommender and the tuning of its weights; [`blend`]: least squares.
 //! - [`query`]: recommendations with filters and reasons, fold-in, similar anime and users.
+//! - [`list_use`]: what of a fan's list a fold-in used, and why not the rest.
 //! - [`search`]: typo-tolerant title search.
 //! - [`bundle`]: the model bundle on disk.
 //! - [`topk`]: top-k selection.
@@ -15,8 +17,10 @@ pub mod blend;
 pub mod bundle;
 pub mod cf;
 pub mod content;
+pub mod entry;
 pub mod eval;
 pub mod hybrid;
+pub mod list_use;
 pub mod metrics;
 pub mod popularity;
 pub mod query;

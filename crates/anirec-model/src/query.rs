@@ -6,7 +6,10 @@
 use anirec_data::Anime;
 use serde::{Deserialize, Serialize};
 
+use anirec_data::WatchStatus;
+
 use crate::bundle::Bundle;
+use crate::entry::Entry;
 use crate::hybrid::{SIGNALS, Scored};
 use crate::rating::model::UserState;
 use crate::search::TitleIndex;
@@ -79,6 +82,17 @@ pub struct Recommendation {
     pub reasons: Vec<Reason>,
 }
 
+/// One anime of a fan's list as a request or an export gives it: by MyAnimeList id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Listed {
+    /// MyAnimeList anime id.
+    pub mal_id: u32,
+    /// Score 1-10, or 0 when listed without a score.
+    pub score: u8,
+    /// Watching status, when given.
+    pub status: Option<WatchStatus>,
+}
+
 /// A user the bundle can recommend for.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Profile {
@@ -95,19 +109,39 @@ impl Bundle {
         })
     }
 
-    /// The profile of a new user from (MyAnimeList anime id, score 0-10) pairs; unknown anime ids
-    /// are returned separately.
-    pub fn fold_in(&self, entries: &[(u32, u8)]) -> (Profile, Vec<u32>) {
-        let mut known = Vec::with_capacity(entries.len());
+    /// The profile of a new user from their list (scores above 10 count as 10; for an anime
+    /// listed twice the later entry counts); MyAnimeList ids the catalogue does not know are
+    /// returned separately.
+    pub fn fold_in(&self, list: &[Listed]) -> (Profile, Vec<u32>) {
+        let mut known = Vec::with_capacity(list.len());
         let mut unknown = Vec::new();
-        for &(id, r) in entries {
-            match self.catalogue.index_of(id) {
-                Some(a) => known.push((a, r.min(10))),
-                None => unknown.push(id),
+        for l in list {
+            match self.catalogue.index_of(l.mal_id) {
+                Some(anime) => known.push(Entry {
+                    anime,
+                    score: l.score.min(10),
+                    status: l.status,
+                }),
+                None => unknown.push(l.mal_id),
             }
         }
         let state = self.model.rating.fold_in(&known);
         (Profile { state }, unknown)
+    }
+
+    /// A profile's entries as a list by MyAnimeList id (to fold in again with more entries).
+    pub fn listed(&self, profile: &Profile) -> Vec<Listed> {
+        let anime = self.catalogue.anime();
+        profile
+            .state
+            .entries
+            .iter()
+            .map(|e| Listed {
+                mal_id: anime[e.anime as usize].mal_id,
+                score: e.score,
+                status: e.status,
+            })
+            .collect()
     }
 
     /// Top `k` for a profile. A profile without ratings gets [`Bundle::popular`].
@@ -125,7 +159,7 @@ impl Bundle {
             profile
                 .state
                 .entries
-                .binary_search_by_key(&a, |e| e.0)
+                .binary_search_by_key(&a, |e| e.anime)
                 .is_ok()
         };
         let anime = self.catalogue.anime();
@@ -211,35 +245,33 @@ impl Bundle {
                     // similarity (co-rating), then its EASE weight as a tie-breaker.
                     let (nbrs, sims) = self.model.rating.knn.of(s.anime);
                     let knn = |a: u32| nbrs.iter().position(|&j| j == a).map_or(0.0, |p| sims[p]);
-                    let best = entries
-                        .iter()
-                        .filter(|e| e.1 == 0 || e.1 >= 7)
-                        .max_by(|x, y| {
-                            let w = |e: &(u32, u8)| {
-                                let ease = self.model.ease.weight(e.0, s.anime)
-                                    * self.model.params.ease.weighting.weight(e.1);
-                                (knn(e.0), ease)
-                            };
-                            let (a, b) = (w(x), w(y));
-                            a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1))
-                        });
+                    let best = entries.iter().filter(|e| e.is_liked()).max_by(|x, y| {
+                        let w = |e: &Entry| {
+                            let ease = self.model.ease.weight(e.anime, s.anime)
+                                * self.model.params.ease.weighting.weight(e.score);
+                            (knn(e.anime), ease)
+                        };
+                        let (a, b) = (w(x), w(y));
+                        a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1))
+                    });
                     match best {
-                        Some(&(a, r)) if r > 0 => format!("because you rated {} {r}/10", name(a)),
-                        Some(&(a, _)) => format!("because {} is on your list", name(a)),
+                        Some(e) if e.is_scored() => {
+                            format!("because you rated {} {}/10", name(e.anime), e.score)
+                        }
+                        Some(e) => format!("because {} is on your list", name(e.anime)),
                         None => continue,
                     }
                 }
                 "content" => {
-                    let best = entries
-                        .iter()
-                        .filter(|e| e.1 == 0 || e.1 >= 7)
-                        .max_by(|x, y| {
-                            self.model
-                                .content
-                                .similarity(x.0, s.anime)
-                                .total_cmp(&self.model.content.similarity(y.0, s.anime))
-                        });
-                    let Some(&(a, _)) = best else { continue };
+                    let best = entries.iter().filter(|e| e.is_liked()).max_by(|x, y| {
+                        self.model
+                            .content
+                            .similarity(x.anime, s.anime)
+                            .total_cmp(&self.model.content.similarity(y.anime, s.anime))
+                    });
+                    let Some(&Entry { anime: a, .. }) = best else {
+                        continue;
+                    };
                     let shared: Vec<String> = self
                         .model
                         .content
@@ -313,11 +345,11 @@ impl Bundle {
     ) -> Vec<(u32, f32, usize)> {
         let stats = self.user_stats();
         let entries = &profile.state.entries;
-        let (mean, norm_mine) = mean_and_norm(entries.iter().map(|e| e.1));
+        let (mean, norm_mine) = mean_and_norm(entries.iter().map(|e| e.score));
         let mine = entries
             .iter()
-            .filter(|e| e.1 > 0)
-            .map(|&(a, r)| (a, r as f32 - mean));
+            .filter(|e| e.is_scored())
+            .map(|e| (e.anime, e.score as f32 - mean));
         let n = self.ratings.n_users();
         let (mut dot, mut common) = (vec![0f32; n], vec![0u32; n]);
         for (a, m) in mine {

@@ -5,7 +5,7 @@
 use anirec_data::{Anime, Catalogue, Ratings};
 use anirec_model::bundle::Bundle;
 use anirec_model::hybrid::{Hybrid, HybridParams};
-use anirec_model::query::{Filters, SimilarBy};
+use anirec_model::query::{Filters, Listed, SimilarBy};
 
 const CLUSTERS: [(&str, &str, &str); 3] = [
     (
@@ -127,7 +127,7 @@ fn a_user_who_loves_one_genre_gets_that_genre() {
                 profile
                     .state
                     .entries
-                    .binary_search_by_key(&r.index, |e| e.0)
+                    .binary_search_by_key(&r.index, |e| e.anime)
                     .is_err(),
                 "already rated"
             );
@@ -141,13 +141,7 @@ fn fold_in_of_a_users_train_ratings_ranks_like_the_trained_user() {
     let bundle = Bundle::new(model, catalogue, ratings, None);
     for user in [3u32, 4, 5] {
         let trained = bundle.known_user(user).unwrap();
-        let entries: Vec<(u32, u8)> = trained
-            .state
-            .entries
-            .iter()
-            .map(|&(a, r)| (bundle.catalogue.anime()[a as usize].mal_id, r))
-            .collect();
-        let (folded, unknown) = bundle.fold_in(&entries);
+        let (folded, unknown) = bundle.fold_in(&bundle.listed(&trained));
         assert!(unknown.is_empty());
         assert_eq!(folded.state.entries, trained.state.entries);
         let top = |p| -> Vec<u32> {
@@ -190,7 +184,13 @@ fn an_anime_nobody_rated_is_reachable_through_content() {
     let similar = bundle.similar(COLD, SimilarBy::Content, 5, &Filters::default());
     assert!(similar.iter().all(|&(a, _)| cluster(a) == 2), "{similar:?}");
     // A horror fan who rated every other horror anime gets it first.
-    let entries: Vec<(u32, u8)> = (2 * PER_CLUSTER..COLD).map(|a| (1000 + a, 9)).collect();
+    let entries: Vec<Listed> = (2 * PER_CLUSTER..COLD)
+        .map(|a| Listed {
+            mal_id: 1000 + a,
+            score: 9,
+            status: None,
+        })
+        .collect();
     let (profile, _) = bundle.fold_in(&entries);
     let recs = bundle.recommend(&profile, 3, &Filters::default(), true);
     assert_eq!(recs[0].index, COLD, "{recs:?}");

@@ -2,11 +2,13 @@
 //! server-rendered web pages, health and Prometheus metrics, and hot reload of a new bundle.
 //!
 //! - [`state`]: the model being served (swappable without dropping requests) and the settings.
+//! - [`compute`]: the bounded pool that runs requests' CPU work off the async threads.
 //! - [`cache`]: answers kept per model for repeated requests.
 //! - [`app`]: the router with its middleware (limits, timeouts, security headers, telemetry).
 //! - [`routes`]: the JSON API, one module per resource, and the operations endpoints.
 //! - [`pages`]: the HTML pages and the embedded static files.
 //! - [`params`]: query-string parameters (k, filters, flags) with errors that name them.
+//! - [`upload`]: bodies that carry a fan's list, received with their limits and read.
 //! - [`multipart`]: the file of a form upload.
 //! - [`views`]: the JSON shapes of anime and recommendations, shared with the CLI.
 //! - [`problem`]: errors as `application/problem+json`.
@@ -14,6 +16,7 @@
 
 pub mod app;
 pub mod cache;
+pub mod compute;
 pub mod multipart;
 pub mod pages;
 pub mod params;
@@ -21,6 +24,7 @@ pub mod problem;
 pub mod routes;
 pub mod state;
 pub mod telemetry;
+pub mod upload;
 pub mod views;
 
 pub use app::{router, serve};

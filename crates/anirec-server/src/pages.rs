@@ -6,12 +6,12 @@
 use std::sync::OnceLock;
 
 use axum::Router;
-use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::body::Body;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use bytes::Bytes;
 use minijinja::{Environment, context};
 use serde::Serialize;
 
@@ -175,12 +175,14 @@ async fn home(State(state): State<AppState>) -> Response {
 
 /// `GET /recommendations?user=ID&filters`: a known user's recommendations, explained.
 async fn user_page(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
-    render_user_page(&state, q.as_deref()).unwrap_or_else(problem_page)
+    state
+        .run(move |served| render_user_page(&served, q.as_deref()))
+        .await
+        .unwrap_or_else(problem_page)
 }
 
 /// The page of [`user_page`], or the problem to show instead.
-fn render_user_page(state: &AppState, q: Option<&str>) -> Result<Response, Problem> {
-    let served = state.ready()?;
+fn render_user_page(served: &Served, q: Option<&str>) -> Result<Response, Problem> {
     let params = Params::parse(q)?;
     let mut known = vec!["user", "k"];
     known.extend(FILTER_PARAMS);
@@ -194,8 +196,8 @@ fn render_user_page(state: &AppState, q: Option<&str>) -> Result<Response, Probl
         filters: params.filters(&served.vocabulary)?,
         explain: true,
     };
-    let (user_id, profile) = known_user(&served, &user)?;
-    let recs = ask.run(&served, &profile);
+    let (user_id, profile) = known_user(served, &user)?;
+    let recs = ask.run(served, &profile);
     let items = RecommendationView::list(&served.bundle, &recs);
     Ok(render(
         StatusCode::OK,
@@ -205,7 +207,7 @@ fn render_user_page(state: &AppState, q: Option<&str>) -> Result<Response, Probl
             user_id,
             rated => profile.state.entries.len(),
             items => v(&items),
-            form => v(FilterForm::new(&served, &params)),
+            form => v(FilterForm::new(served, &params)),
         },
     ))
 }
@@ -216,15 +218,17 @@ async fn cards_fragment(
     State(state): State<AppState>,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Response, Problem> {
-    let f = fold_in(&state, q.as_deref(), &headers, body, true)?;
-    let items = RecommendationView::list(&f.served.bundle, &f.recs);
-    Ok(render(
-        StatusCode::OK,
-        "fragment.html",
-        context! { items => v(&items), subject => v(&f.subject), rate => true },
-    ))
+    fold_in(&state, q, &headers, body, true, |f| {
+        let items = RecommendationView::list(&f.served.bundle, &f.recs);
+        Ok(render(
+            StatusCode::OK,
+            "fragment.html",
+            context! { items => v(&items), subject => v(&f.subject), rate => true },
+        ))
+    })
+    .await
 }
 
 /// `GET /anime/{id}?by=`: an anime's details and the anime most like it.
@@ -233,18 +237,20 @@ async fn anime_page(
     id: Result<Path<String>, PathRejection>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    render_anime_page(&state, id, q.as_deref()).unwrap_or_else(problem_page)
+    let id = match segment(id) {
+        Ok(id) => id,
+        Err(p) => return problem_page(p),
+    };
+    state
+        .run(move |served| render_anime_page(&served, &id, q.as_deref()))
+        .await
+        .unwrap_or_else(problem_page)
 }
 
 /// The page of [`anime_page`], or the problem to show instead.
-fn render_anime_page(
-    state: &AppState,
-    id: Result<Path<String>, PathRejection>,
-    q: Option<&str>,
-) -> Result<Response, Problem> {
-    let served = state.ready()?;
+fn render_anime_page(served: &Served, id: &str, q: Option<&str>) -> Result<Response, Problem> {
     let params = Params::parse(q)?.only(&["by", "include_adult"])?;
-    let a = lookup(&served, &segment(id)?)?;
+    let a = lookup(served, id)?;
     let by = similar_by(&params)?;
     let filters = anirec_model::query::Filters {
         include_adult: params.flag("include_adult")?,

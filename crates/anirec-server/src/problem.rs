@@ -18,6 +18,9 @@ pub struct Problem {
     /// The query parameter or body field at fault.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub param: Option<String>,
+    /// Seconds to wait before trying again (sent as `Retry-After`).
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 fn status_code<S: serde::Serializer>(s: &StatusCode, out: S) -> Result<S::Ok, S::Error> {
@@ -31,6 +34,7 @@ impl Problem {
             title,
             detail: detail.into(),
             param: None,
+            retry_after: None,
         }
     }
 
@@ -66,13 +70,9 @@ impl Problem {
         )
     }
 
-    /// 413: the body is over the limit.
-    pub fn too_large(limit: usize) -> Problem {
-        Problem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "Body too large",
-            format!("the request body is over the limit of {limit} bytes"),
-        )
+    /// 413: the body, or what it holds, is over a limit; `detail` names the limit.
+    pub fn too_large(detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "Body too large", detail)
     }
 
     /// 415: a body of a type the endpoint does not read.
@@ -98,6 +98,21 @@ impl Problem {
         Problem::new(StatusCode::SERVICE_UNAVAILABLE, "Not ready", detail)
     }
 
+    /// 503 with `Retry-After`: the server is at capacity and sheds this request.
+    pub fn overloaded(retry_after: u64) -> Problem {
+        Problem {
+            retry_after: Some(retry_after),
+            ..Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Overloaded",
+                format!(
+                    "the server is answering as many requests as it can; try again in \
+                     {retry_after} s"
+                ),
+            )
+        }
+    }
+
     /// 500: something on our side failed (never bad input).
     pub fn internal(detail: impl Into<String>) -> Problem {
         Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal error", detail)
@@ -118,6 +133,11 @@ impl IntoResponse for Problem {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response
     }
 }

@@ -11,6 +11,7 @@ use anirec_model::search::TitleIndex;
 use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::cache::ResponseCache;
+use crate::compute::Compute;
 use crate::params::Vocabulary;
 use crate::problem::Problem;
 use crate::telemetry;
@@ -20,12 +21,19 @@ use crate::telemetry;
 pub struct Config {
     /// Bearer token of the admin endpoints; `None` turns them off.
     pub admin_token: Option<String>,
-    /// Largest request body in bytes (a MAL export of a few thousand entries is ~1 MB).
+    /// Largest JSON request body in bytes.
     pub max_body_bytes: usize,
+    /// Largest MyAnimeList export upload in bytes (XML, gzip or a form upload; real exports
+    /// run about 1 KB per entry, so the longest list the reader takes is about 20 MB).
+    pub max_export_bytes: usize,
     /// Longest time a request may take.
     pub request_timeout: Duration,
     /// Known users' answers kept per model (0: none).
     pub response_cache: usize,
+    /// Requests whose CPU work runs at once (default: one per core).
+    pub compute_threads: usize,
+    /// Requests that may wait for a turn beyond those; more are refused with 503.
+    pub compute_queue: usize,
 }
 
 impl Default for Config {
@@ -33,8 +41,11 @@ impl Default for Config {
         Config {
             admin_token: None,
             max_body_bytes: 4 << 20,
+            max_export_bytes: anirec_data::formats::malxml::MAX_XML_BYTES,
             request_timeout: Duration::from_secs(10),
             response_cache: 4096,
+            compute_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            compute_queue: 64,
         }
     }
 }
@@ -110,6 +121,7 @@ struct Inner {
     /// One reload at a time.
     reloading: tokio::sync::Mutex<()>,
     config: Config,
+    compute: Compute,
     metrics: PrometheusHandle,
     started: Instant,
 }
@@ -121,6 +133,7 @@ impl AppState {
             inner: Arc::new(Inner {
                 model: RwLock::new(None),
                 reloading: tokio::sync::Mutex::new(()),
+                compute: Compute::new(config.compute_threads, config.compute_queue),
                 config,
                 metrics: telemetry::recorder(),
                 started: Instant::now(),
@@ -198,6 +211,22 @@ impl AppState {
     /// The settings.
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// The pool that runs requests' CPU work.
+    pub fn compute(&self) -> &Compute {
+        &self.inner.compute
+    }
+
+    /// Runs a request's CPU work off the async threads on the model now served (503 before a
+    /// model is loaded, or when the pool's queue is full).
+    pub async fn run<T, F>(&self, work: F) -> Result<T, Problem>
+    where
+        T: Send + 'static,
+        F: FnOnce(Arc<Served>) -> Result<T, Problem> + Send + 'static,
+    {
+        let served = self.ready()?;
+        self.inner.compute.run(move || work(served)).await
     }
 
     /// The Prometheus exposition handle.

@@ -43,6 +43,12 @@ pub fn recorder() -> PrometheusHandle {
                 "Time to answer an HTTP request, by method and route"
             );
             metrics::describe_gauge!("anirec_model_info", "1 for the model version being served");
+            metrics::describe_counter!(
+                "anirec_compute_shed_total",
+                "Requests refused with 503 because the compute pool's queue was full"
+            );
+            // Present (at 0) from the start, so a dashboard sees the series before any shedding.
+            metrics::counter!("anirec_compute_shed_total").increment(0);
             handle
         })
         .clone()

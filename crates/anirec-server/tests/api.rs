@@ -5,7 +5,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use anirec_model::query::Filters;
+use anirec_model::query::{Filters, Listed};
 use anirec_server::{AppState, Config, Served};
 use common::*;
 use serde_json::json;
@@ -46,7 +46,7 @@ async fn known_user_recommendations_follow_taste_filters_and_k() {
         .state
         .entries
         .iter()
-        .map(|e| bundle.catalogue.anime()[e.0 as usize].mal_id)
+        .map(|e| bundle.catalogue.anime()[e.anime as usize].mal_id)
         .collect();
     for item in items {
         let id = item["anime_id"].as_u64().unwrap();
@@ -176,7 +176,12 @@ async fn fold_in_from_json_and_xml_matches_the_model_and_reports_unknown_ids() {
     assert_eq!(got["subject"]["unknown_anime_ids"], json!([5]));
     // The same as the model's own fold-in and ranking.
     let bundle = bundle();
-    let (profile, _) = bundle.fold_in(&[(mal_id(24), 10), (mal_id(25), 9), (mal_id(26), 8)]);
+    let listed = |i, score| Listed {
+        mal_id: mal_id(i),
+        score,
+        status: None,
+    };
+    let (profile, _) = bundle.fold_in(&[listed(24, 10), listed(25, 9), listed(26, 8)]);
     let want: Vec<u64> = bundle
         .recommend(&profile, 6, &Filters::default(), true)
         .iter()
@@ -241,7 +246,7 @@ async fn fold_in_from_json_and_xml_matches_the_model_and_reports_unknown_ids() {
                 .state
                 .entries
                 .iter()
-                .any(|e| e.0 == 30),
+                .any(|e| e.anime == 30),
         );
     assert_eq!(merged.json()["subject"]["ratings"], with_new);
     assert!(!ids(&merged).contains(&(mal_id(30) as u64)));

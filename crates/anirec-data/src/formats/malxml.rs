@@ -13,17 +13,24 @@
 //! </myanimelist>
 //! ```
 //!
-//! Uploads are untrusted: the size and nesting depth are capped, a `<!DOCTYPE>` is refused (it is
-//! where entity definitions, and so "billion laughs" expansion, would live), and only XML's five
-//! predefined entities and numeric character references are resolved. Structural errors stop the
-//! read with the line; an entry with a bad value is skipped and counted (or stops the read in
-//! strict mode).
+//! [`read`] takes an export as MyAnimeList hands it out — the `.xml.gz` of its export page or the
+//! plain `.xml`, in UTF-8 or (as some Windows tools write it) UTF-16 — and [`parse`] reads the
+//! XML. AniList and Kitsu export the same format.
+//!
+//! Uploads are untrusted: the size (compressed and unpacked), the number of entries and the
+//! nesting depth are capped, a `<!DOCTYPE>` is refused (it is where entity definitions, and so
+//! "billion laughs" expansion, would live), and only XML's five predefined entities and numeric
+//! character references are resolved. The read is linear in the input. Structural errors stop
+//! the read with the line; an entry with a bad value is skipped and counted (or stops the read
+//! in strict mode). A manga list is refused with a message saying so.
 
 use quick_xml::Reader;
 use quick_xml::escape::resolve_predefined_entity;
 use quick_xml::events::Event;
+use std::borrow::Cow;
 
 use super::fields::{found, parse_id};
+use super::gzip;
 use super::handle;
 use crate::error::{DataError, Result, RowError};
 use crate::ratings::WatchStatus;
@@ -33,6 +40,14 @@ use crate::report::{SkipReason, Skips};
 pub const MAX_XML_BYTES: usize = 32 << 20;
 /// Deepest element nesting accepted (a real export nests 3 deep).
 pub const MAX_DEPTH: usize = 16;
+/// Most `<anime>` entries an export may list (the longest real lists hold a few thousand; all
+/// of MyAnimeList is about 25,000 anime).
+pub const MAX_ENTRIES: usize = 20_000;
+/// `<user_export_type>` of a manga list (an anime list says 1).
+const MANGA_EXPORT: &str = "2";
+/// What a manga list is told.
+const MANGA_MESSAGE: &str =
+    "this is a manga list; export your anime list from MyAnimeList (Export > Anime List)";
 
 /// One anime of a list export.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,25 +88,100 @@ struct Pending {
     episodes: Option<String>,
 }
 
-/// Parses a list export. `file` names it in messages.
-pub fn parse(data: &[u8], file: &str, strict: bool) -> Result<MalList> {
-    let line_at = |pos: u64| {
-        1 + memchr::memchr_iter(b'\n', &data[..(pos as usize).min(data.len())]).count() as u64
-    };
-    let fail = |pos: u64, message: String| DataError::Xml {
+/// Reads an export as it was downloaded: gzip-compressed or plain, UTF-8 or UTF-16 (see
+/// [`decode`]), then [`parse`]s it. `file` names it in messages.
+pub fn read(raw: &[u8], file: &str, strict: bool) -> Result<MalList> {
+    parse(&decode(raw, file)?, file, strict)
+}
+
+/// The UTF-8 XML of an export: unpacks gzip (at most [`MAX_XML_BYTES`] unpacked, so a
+/// compression bomb stops early), converts UTF-16 (with a byte-order mark, or recognised by its
+/// first `<`) and drops a UTF-8 byte-order mark. Anything else is passed on as it is.
+pub fn decode<'a>(raw: &'a [u8], file: &str) -> Result<Cow<'a, [u8]>> {
+    if gzip::is_gzip(raw) {
+        let unpacked = gzip::unpack(raw, MAX_XML_BYTES, file)?;
+        return Ok(Cow::Owned(decode(&unpacked, file)?.into_owned()));
+    }
+    Ok(match raw {
+        [0xef, 0xbb, 0xbf, rest @ ..] => Cow::Borrowed(rest),
+        [0xff, 0xfe, rest @ ..] => Cow::Owned(utf16(rest, u16::from_le_bytes, file)?),
+        [0xfe, 0xff, rest @ ..] => Cow::Owned(utf16(rest, u16::from_be_bytes, file)?),
+        [b'<', 0, ..] => Cow::Owned(utf16(raw, u16::from_le_bytes, file)?),
+        [0, b'<', ..] => Cow::Owned(utf16(raw, u16::from_be_bytes, file)?),
+        _ => Cow::Borrowed(raw),
+    })
+}
+
+/// UTF-16 code units (of the given byte order) as UTF-8.
+fn utf16(raw: &[u8], unit: fn([u8; 2]) -> u16, file: &str) -> Result<Vec<u8>> {
+    let fail = |message: String| DataError::Xml {
         file: file.to_owned(),
-        line: line_at(pos),
+        line: 1,
+        message,
+    };
+    if raw.len() % 2 != 0 {
+        return Err(fail(format!(
+            "the export looks like UTF-16 but has an odd number of bytes ({}); save it as UTF-8",
+            raw.len()
+        )));
+    }
+    let units = raw.chunks_exact(2).map(|c| unit([c[0], c[1]]));
+    let mut text = String::with_capacity(raw.len() / 2);
+    for (i, ch) in char::decode_utf16(units).enumerate() {
+        text.push(ch.map_err(|_| {
+            fail(format!(
+                "the export is UTF-16 with an unpaired surrogate at byte {}; save it as UTF-8",
+                2 * i
+            ))
+        })?);
+    }
+    Ok(text.into_bytes())
+}
+
+/// Line numbers of byte positions, counted incrementally: positions asked for in increasing
+/// order cost one pass over the data in all.
+struct Lines<'a> {
+    data: &'a [u8],
+    pos: usize,
+    line: u64,
+}
+
+impl Lines<'_> {
+    /// The 1-based line of byte `pos`.
+    fn at(&mut self, pos: u64) -> u64 {
+        let pos = (pos as usize).min(self.data.len());
+        if pos < self.pos {
+            (self.pos, self.line) = (0, 1);
+        }
+        self.line += memchr::memchr_iter(b'\n', &self.data[self.pos..pos]).count() as u64;
+        self.pos = pos;
+        self.line
+    }
+}
+
+/// Parses a list export (UTF-8 XML; see [`read`] for a file as downloaded). `file` names it in
+/// messages.
+pub fn parse(data: &[u8], file: &str, strict: bool) -> Result<MalList> {
+    let mut lines = Lines {
+        data,
+        pos: 0,
+        line: 1,
+    };
+    let fail = |line: u64, message: String| DataError::Xml {
+        file: file.to_owned(),
+        line,
         message,
     };
     if data.len() > MAX_XML_BYTES {
-        return Err(fail(
-            0,
-            format!(
+        return Err(DataError::TooLarge {
+            file: file.to_owned(),
+            message: format!(
                 "export too large: {} bytes, at most {MAX_XML_BYTES}",
                 data.len()
             ),
-        ));
+        });
     }
+    let mut listed = 0usize;
     // Text is not trimmed per event: spaces around `&amp;` belong to the value.
     let mut reader = Reader::from_reader(data);
     let mut list = MalList::default();
@@ -107,13 +197,16 @@ pub fn parse(data: &[u8], file: &str, strict: bool) -> Result<MalList> {
                 .iter()
                 .take_while(|b| b.is_ascii_whitespace())
                 .count() as u64;
-        let event = reader
-            .read_event()
-            .map_err(|e| fail(reader.error_position(), format!("malformed XML: {e}")))?;
+        let event = reader.read_event().map_err(|e| {
+            fail(
+                lines.at(reader.error_position()),
+                format!("malformed XML: {e}"),
+            )
+        })?;
         match event {
             Event::DocType(_) => {
                 return Err(fail(
-                    pos,
+                    lines.at(pos),
                     "DOCTYPE declarations are not allowed (they can define entities that expand without bound)".into(),
                 ));
             }
@@ -122,7 +215,7 @@ pub fn parse(data: &[u8], file: &str, strict: bool) -> Result<MalList> {
                 if path.is_empty() {
                     if name != "myanimelist" {
                         return Err(fail(
-                            pos,
+                            lines.at(pos),
                             format!("expected a <myanimelist> root element, found <{name}>"),
                         ));
                     }
@@ -130,13 +223,26 @@ pub fn parse(data: &[u8], file: &str, strict: bool) -> Result<MalList> {
                 }
                 if path.len() >= MAX_DEPTH {
                     return Err(fail(
-                        pos,
+                        lines.at(pos),
                         format!("elements nested deeper than {MAX_DEPTH}"),
                     ));
                 }
+                if path.len() == 1 && name == "manga" {
+                    return Err(fail(lines.at(pos), MANGA_MESSAGE.into()));
+                }
                 if path.len() == 1 && name == "anime" {
+                    listed += 1;
+                    if listed > MAX_ENTRIES {
+                        return Err(DataError::TooLarge {
+                            file: file.to_owned(),
+                            message: format!(
+                                "the export lists more than {MAX_ENTRIES} anime; at most \
+                                 {MAX_ENTRIES} are read"
+                            ),
+                        });
+                    }
                     pending = Some(Pending {
-                        line: line_at(pos),
+                        line: lines.at(pos),
                         ..Pending::default()
                     });
                 }
@@ -146,35 +252,37 @@ pub fn parse(data: &[u8], file: &str, strict: bool) -> Result<MalList> {
             Event::Empty(e) if path.is_empty() => {
                 let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
                 return Err(fail(
-                    pos,
+                    lines.at(pos),
                     format!("expected a <myanimelist> root element, found <{name}/>"),
                 ));
             }
             Event::Text(t) if path.is_empty() && !t.iter().all(u8::is_ascii_whitespace) => {
                 return Err(fail(
-                    pos,
+                    lines.at(pos),
                     "expected a <myanimelist> root element, found text".into(),
                 ));
             }
             Event::Text(t) => text.push_str(
                 &t.decode()
-                    .map_err(|e| fail(pos, format!("bad text: {e}")))?,
+                    .map_err(|e| fail(lines.at(pos), format!("bad text: {e}")))?,
             ),
             Event::CData(t) => text.push_str(&String::from_utf8_lossy(&t)),
             Event::GeneralRef(r) => {
                 let name = r
                     .decode()
-                    .map_err(|e| fail(pos, format!("bad reference: {e}")))?;
-                if let Some(ch) = r
-                    .resolve_char_ref()
-                    .map_err(|e| fail(pos, format!("bad character reference &{name};: {e}")))?
-                {
+                    .map_err(|e| fail(lines.at(pos), format!("bad reference: {e}")))?;
+                if let Some(ch) = r.resolve_char_ref().map_err(|e| {
+                    fail(
+                        lines.at(pos),
+                        format!("bad character reference &{name};: {e}"),
+                    )
+                })? {
                     text.push(ch);
                 } else if let Some(s) = resolve_predefined_entity(&name) {
                     text.push_str(s);
                 } else {
                     return Err(fail(
-                        pos,
+                        lines.at(pos),
                         format!(
                             "unknown entity &{name}; (only XML's predefined entities are allowed)"
                         ),
@@ -207,19 +315,22 @@ pub fn parse(data: &[u8], file: &str, strict: bool) -> Result<MalList> {
                         }
                     }
                     (2, "user_name") if path[1] == "myinfo" => list.user_name = Some(value),
+                    (2, "user_export_type") if path[1] == "myinfo" && value == MANGA_EXPORT => {
+                        return Err(fail(lines.at(pos), MANGA_MESSAGE.into()));
+                    }
                     _ => {}
                 }
             }
             Event::Eof => {
                 if let Some(open) = path.last() {
                     return Err(fail(
-                        data.len() as u64,
+                        lines.at(data.len() as u64),
                         format!("unexpected end of file: <{open}> is not closed"),
                     ));
                 }
                 if !saw_root {
                     return Err(fail(
-                        0,
+                        1,
                         "empty export: expected a <myanimelist> root element".into(),
                     ));
                 }

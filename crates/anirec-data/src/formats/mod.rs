@@ -6,9 +6,11 @@
 //! - [`ratings`]: every ratings file (`rating_complete.csv`, `animelist.csv`, 2016 `rating.csv`),
 //!   parsed in parallel.
 //! - [`malxml`]: a user's MyAnimeList XML list export.
+//! - [`gzip`]: gzip-compressed uploads, unpacked up to a limit.
 
 pub mod csv;
 pub mod fields;
+pub mod gzip;
 pub mod kaggle2016;
 pub mod mal2020;
 pub mod malxml;

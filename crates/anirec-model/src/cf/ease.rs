@@ -2,26 +2,16 @@
 //! user-item matrix, `P = (G + λI)⁻¹` and `B = I - P·diag(1/diag(P))` with a zero diagonal; a
 //! user's scores are `x_u B`. One Cholesky factorisation and inverse of an items × items matrix.
 
-use anirec_data::Ratings;
+use anirec_data::{Ratings, WatchStatus};
 use faer::linalg::solvers::DenseSolveCore;
 use faer::{MatRef, Side};
 use rayon::prelude::*;
 
+use crate::entry::{Entry, status_weight};
+
 /// Multiply-adds above which [`Ease::score_entries`] splits its work across threads (about 700
 /// ratings over 12,000 modelled anime).
 const PARALLEL_SCORING_WORK: usize = 8_000_000;
-
-/// How much a list entry counts by its MyAnimeList watching status (0 = unknown): dropped and
-/// plan-to-watch entries say less about taste than watched ones.
-#[inline]
-pub fn status_factor(status: u8) -> f32 {
-    match status {
-        3 => 0.6, // on hold
-        4 => 0.3, // dropped
-        6 => 0.4, // plan to watch
-        _ => 1.0, // unknown, watching, completed
-    }
-}
 
 /// How a rating becomes an entry of the user-item matrix.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -188,17 +178,22 @@ impl Ease {
         self.items.len()
     }
 
-    /// Scores all anime for a user given as (anime, rating) entries; anime outside the model
-    /// score negative infinity. `out` has one slot per anime. A long list (a user with
+    /// Scores all anime for a user's list entries, each weighted by its score and its watching
+    /// status as in training; anime outside the model score negative infinity. `out` has one slot per anime. A long list (a user with
     /// thousands of ratings reads hundreds of MB of weights) is split by columns across
     /// threads: each column still sums its rows in the same order, so the result is the same
     /// to the bit.
-    pub fn score_entries(&self, entries: impl Iterator<Item = (u32, u8)>, out: &mut [f32]) {
+    pub fn score_entries(&self, entries: impl Iterator<Item = Entry>, out: &mut [f32]) {
         let n = self.items.len();
         let rows: Vec<(usize, f32)> = entries
-            .filter_map(|(a, r)| {
-                let s = self.slot.get(a as usize).copied().unwrap_or(u32::MAX);
-                (s != u32::MAX).then(|| (s as usize, self.params.weighting.weight(r)))
+            .filter_map(|e| {
+                let s = self.slot.get(e.anime as usize).copied().unwrap_or(u32::MAX);
+                (s != u32::MAX).then(|| {
+                    (
+                        s as usize,
+                        self.params.weighting.weight(e.score) * e.status_weight(),
+                    )
+                })
             })
             .collect();
         let acc = self.accumulate(&rows, rows.len() * n >= PARALLEL_SCORING_WORK);
@@ -251,7 +246,10 @@ fn gram(train: &Ratings, items: &[u32], slot: &[u32], weighting: Weighting) -> V
     let mut g = vec![0f32; n * n];
     g.par_chunks_mut(n.max(1)).enumerate().for_each(|(i, row)| {
         let col = train.anime(items[i]);
-        let status = |s: &[u8], p: usize| s.get(p).copied().map_or(1.0, status_factor);
+        let status = |s: &[u8], p: usize| {
+            s.get(p)
+                .map_or(1.0, |&code| status_weight(WatchStatus::from_code(code)))
+        };
         for (p, (&u, &ri)) in col.indices.iter().zip(col.ratings).enumerate() {
             let wi = weighting.weight(ri) * status(col.status, p);
             let user = train.user(u);
@@ -276,11 +274,8 @@ pub struct EaseScorer<'a> {
 
 impl crate::eval::Scorer for EaseScorer<'_> {
     fn score(&self, user: u32, out: &mut [f32]) {
-        let row = self.train.user(user);
-        self.model.score_entries(
-            row.indices.iter().copied().zip(row.ratings.iter().copied()),
-            out,
-        );
+        self.model
+            .score_entries(Entry::of_row(self.train.user(user)), out);
     }
 }
 
@@ -344,12 +339,5 @@ mod tests {
                 .zip(&split)
                 .all(|(a, b)| a.to_bits() == b.to_bits())
         );
-    }
-
-    #[test]
-    fn status_weights_follow_engagement() {
-        assert_eq!(status_factor(2), 1.0);
-        assert!(status_factor(4) < status_factor(3) && status_factor(3) < status_factor(1));
-        assert!(status_factor(6) < 1.0);
     }
 }

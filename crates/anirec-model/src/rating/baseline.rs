@@ -5,6 +5,8 @@
 use anirec_data::Ratings;
 use rayon::prelude::*;
 
+use crate::entry::Entry;
+
 /// Parameters of [`Baselines::fit`].
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BaselineParams {
@@ -87,12 +89,15 @@ impl Baselines {
     }
 
     /// The bias of a user the model never saw, from their (anime, score) entries.
-    pub fn fold_in_user(&self, entries: &[(u32, u8)]) -> f32 {
+    pub fn fold_in_user(&self, entries: &[Entry]) -> f32 {
         let (s, n) = entries
             .iter()
-            .filter(|e| e.1 > 0)
-            .fold((0f32, 0f32), |(s, n), &(a, r)| {
-                (s + r as f32 - self.mu - self.item[a as usize], n + 1.0)
+            .filter(|e| e.is_scored())
+            .fold((0f32, 0f32), |(s, n), e| {
+                (
+                    s + e.score as f32 - self.mu - self.item[e.anime as usize],
+                    n + 1.0,
+                )
             });
         s / (self.params.reg_user + n)
     }
@@ -154,7 +159,12 @@ mod tests {
         assert!((b.predict(0, 0) - 4.0).abs() < 0.05);
         // The unrated anime 2 stays at its prior (0).
         assert_eq!(b.item[2], 0.0);
-        let folded = b.fold_in_user(&[(0, 6), (1, 9)]);
+        let entry = |anime, score| Entry {
+            anime,
+            score,
+            status: None,
+        };
+        let folded = b.fold_in_user(&[entry(0, 6), entry(1, 9)]);
         assert!((folded - b.user[1]).abs() < 0.05);
     }
 }

@@ -12,6 +12,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::baseline::Baselines;
+use crate::entry::Entry;
 
 /// Groups of users and of anime in one stratified SGD epoch (fixed, so results do not depend on
 /// the number of threads).
@@ -271,7 +272,7 @@ impl Mf {
 
     /// Bias and factors of a user the model never saw, from (anime, score) entries: a ridge
     /// regression of their residuals on the item factors, with `user_bias` fixed.
-    pub fn fold_in(&self, user_bias: f32, entries: &[(u32, u8)]) -> Vec<f32> {
+    pub fn fold_in(&self, user_bias: f32, entries: &[Entry]) -> Vec<f32> {
         let f = self.params.factors;
         // The normal equations' lower triangle, row by row in a plain buffer (vectorises; a
         // user with thousands of ratings made this the slowest step of a fold-in).
@@ -281,9 +282,10 @@ impl Mf {
             gram[k * f + k] = lambda;
         }
         let mut rhs = vec![0f32; f];
-        for &(anime, r) in entries.iter().filter(|e| e.1 > 0) {
-            let q = &self.item_factors[anime as usize * f..(anime as usize + 1) * f];
-            let e = r as f32 - (self.mu + user_bias + self.item_bias[anime as usize]);
+        for entry in entries.iter().filter(|e| e.is_scored()) {
+            let anime = entry.anime as usize;
+            let q = &self.item_factors[anime * f..(anime + 1) * f];
+            let e = entry.score as f32 - (self.mu + user_bias + self.item_bias[anime]);
             for (i, &qi) in q.iter().enumerate() {
                 rhs[i] += e * qi;
                 for (g, &qj) in gram[i * f..=i * f + i].iter_mut().zip(q) {
@@ -357,13 +359,7 @@ mod tests {
             mf.predict(0, 6)
         );
         // Fold-in of user 0's own ratings predicts like the trained user.
-        let row = train.user(0);
-        let entries: Vec<(u32, u8)> = row
-            .indices
-            .iter()
-            .copied()
-            .zip(row.ratings.iter().copied())
-            .collect();
+        let entries: Vec<Entry> = Entry::of_row(train.user(0)).collect();
         let folded = mf.fold_in(mf.user_bias[0], &entries);
         let (x, y) = (
             mf.predict_folded(mf.user_bias[0], &folded, 3),

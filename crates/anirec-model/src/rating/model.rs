@@ -11,6 +11,7 @@ use super::baseline::{BaselineParams, Baselines, catalogue_prior, mean_score};
 use super::knn::{ItemKnn, KnnParams};
 use super::mf::{Mf, MfParams};
 use crate::blend::{apply, least_squares};
+use crate::entry::Entry;
 use crate::eval::Predictor;
 use crate::metrics::RatingMetrics;
 
@@ -114,8 +115,8 @@ pub struct UserState {
     pub mf_bias: f32,
     /// Factor-model user factors.
     pub factors: Vec<f32>,
-    /// The user's (anime, score) entries, sorted by anime.
-    pub entries: Vec<(u32, u8)>,
+    /// The user's list entries, sorted by anime.
+    pub entries: Vec<Entry>,
 }
 
 /// The fitted rating model.
@@ -306,24 +307,19 @@ impl RatingModel {
             bias: self.baselines.user[user as usize],
             mf_bias: self.mf.user_bias[user as usize],
             factors: self.mf.user_factors[user as usize * f..(user as usize + 1) * f].to_vec(),
-            entries: row
-                .indices
-                .iter()
-                .copied()
-                .zip(row.ratings.iter().copied())
-                .collect(),
+            entries: Entry::of_row(row).collect(),
         }
     }
 
-    /// The state of a user the model never saw, from (anime, score) entries (any order; repeats
-    /// keep the last).
-    pub fn fold_in(&self, entries: &[(u32, u8)]) -> UserState {
-        let mut sorted: Vec<(u32, u8)> = Vec::with_capacity(entries.len());
+    /// The state of a user the model never saw, from list entries (any order; repeats keep the
+    /// last).
+    pub fn fold_in(&self, entries: &[Entry]) -> UserState {
+        let mut sorted: Vec<Entry> = Vec::with_capacity(entries.len());
         let mut seen = entries.to_vec();
         seen.reverse();
-        seen.sort_by_key(|e| e.0); // stable: for repeats, the last given comes first
+        seen.sort_by_key(|e| e.anime); // stable: for repeats, the last given comes first
         for e in seen {
-            if sorted.last().is_none_or(|l| l.0 != e.0) {
+            if sorted.last().is_none_or(|l| l.anime != e.anime) {
                 sorted.push(e);
             }
         }
@@ -341,9 +337,9 @@ impl RatingModel {
         let b = &self.baselines;
         self.features_by(user, anime, |j| {
             user.entries
-                .binary_search_by_key(&j, |e| e.0)
+                .binary_search_by_key(&j, |e| e.anime)
                 .ok()
-                .map(|p| user.entries[p].1)
+                .map(|p| user.entries[p].score)
                 .filter(|&r| r > 0)
                 .map(|r| r as f32 - (b.mu + user.bias + b.item[j as usize]))
         })
@@ -375,10 +371,9 @@ impl RatingModel {
     pub fn predict_many(&self, user: &UserState, anime: &[u32]) -> Vec<f32> {
         let b = &self.baselines;
         let mut residuals = vec![f32::NAN; b.item.len()];
-        for &(j, r) in &user.entries {
-            if r > 0 {
-                residuals[j as usize] = r as f32 - (b.mu + user.bias + b.item[j as usize]);
-            }
+        for e in user.entries.iter().filter(|e| e.is_scored()) {
+            let j = e.anime as usize;
+            residuals[j] = e.score as f32 - (b.mu + user.bias + b.item[j]);
         }
         let residual = |j: u32| Some(residuals[j as usize]).filter(|v| !v.is_nan());
         anime

@@ -53,13 +53,14 @@ struct Hit<'a> {
     relevance: f32,
 }
 
-/// `GET /api/v1/anime?q=&k=`: anime whose titles match, best first (typo-tolerant).
+/// `GET /api/v1/anime?q=&k=`: anime whose titles match, best first (typo-tolerant); searched
+/// in the compute pool.
 pub async fn search(
     State(state): State<AppState>,
     RawQuery(q): RawQuery,
 ) -> Result<Response, Problem> {
     let params = Params::parse(q.as_deref())?.only(&["q", "k", "include_adult"])?;
-    let Some(query) = params.get("q") else {
+    let Some(query) = params.get("q").map(str::to_owned) else {
         return Err(Problem::bad_param(
             "q",
             "q (the title to search for) is required",
@@ -73,20 +74,26 @@ pub async fn search(
     }
     let k = params.k()?;
     let adult = params.flag("include_adult")?;
-    let served = state.ready()?;
-    let anime = served.bundle.catalogue.anime();
-    let items = served
-        .titles
-        .search(query, k * 2)
-        .into_iter()
-        .filter(|&(a, _)| adult || !anime[a as usize].adult)
-        .take(k)
-        .map(|(a, relevance)| Hit {
-            anime: Card::of(&anime[a as usize]),
-            relevance,
+    state
+        .run(move |served| {
+            let anime = served.bundle.catalogue.anime();
+            let items = served
+                .titles
+                .search(&query, k * 2)
+                .into_iter()
+                .filter(|&(a, _)| adult || !anime[a as usize].adult)
+                .take(k)
+                .map(|(a, relevance)| Hit {
+                    anime: Card::of(&anime[a as usize]),
+                    relevance,
+                })
+                .collect();
+            Ok(json(&SearchAnswer {
+                query: &query,
+                items,
+            }))
         })
-        .collect();
-    Ok(json(&SearchAnswer { query, items }))
+        .await
 }
 
 #[derive(Serialize)]
@@ -117,7 +124,7 @@ struct SimilarAnswer<'a> {
     items: Vec<SimilarView<'a>>,
 }
 
-/// `GET /api/v1/anime/{id}/similar?by=&k=&filters`.
+/// `GET /api/v1/anime/{id}/similar?by=&k=&filters`, ranked in the compute pool.
 pub async fn similar(
     State(state): State<AppState>,
     id: Result<Path<String>, PathRejection>,
@@ -126,26 +133,30 @@ pub async fn similar(
     let mut known = vec!["k", "by"];
     known.extend(FILTER_PARAMS);
     let params = Params::parse(q.as_deref())?.only(&known)?;
-    let served = state.ready()?;
-    let a = lookup(&served, &segment(id)?)?;
-    let (k, by, filters) = (
-        params.k()?,
-        similar_by(&params)?,
-        params.filters(&served.vocabulary)?,
-    );
-    let anime = served.bundle.catalogue.anime();
-    let items = served
-        .bundle
-        .similar(a, by, k, &filters)
-        .into_iter()
-        .map(|(j, similarity)| SimilarView {
-            anime: Card::of(&anime[j as usize]),
-            similarity,
+    let id = segment(id)?;
+    state
+        .run(move |served| {
+            let a = lookup(&served, &id)?;
+            let (k, by, filters) = (
+                params.k()?,
+                similar_by(&params)?,
+                params.filters(&served.vocabulary)?,
+            );
+            let anime = served.bundle.catalogue.anime();
+            let items = served
+                .bundle
+                .similar(a, by, k, &filters)
+                .into_iter()
+                .map(|(j, similarity)| SimilarView {
+                    anime: Card::of(&anime[j as usize]),
+                    similarity,
+                })
+                .collect();
+            Ok(json(&SimilarAnswer {
+                anime_id: anime[a as usize].mal_id,
+                by,
+                items,
+            }))
         })
-        .collect();
-    Ok(json(&SimilarAnswer {
-        anime_id: anime[a as usize].mal_id,
-        by,
-        items,
-    }))
+        .await
 }

@@ -1,28 +1,28 @@
 //! Recommendations: for a user the model knows (`GET /api/v1/users/{id}/recommendations`) and for
-//! anyone from their ratings (`POST /api/v1/recommendations`, a JSON list or a MyAnimeList XML
-//! export), folded into the model without retraining.
+//! anyone from their ratings (`POST /api/v1/recommendations`, a JSON list or a MyAnimeList
+//! export), folded into the model without retraining. The body is received on the async side
+//! (with the limit of its kind, see [`crate::upload`]); reading it, the fold-in and the ranking
+//! run in the compute pool.
 
-use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::body::Body;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderName, header};
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use anirec_data::formats::malxml;
+use anirec_model::list_use::ListUse;
 use anirec_model::query::{Filters, Profile, Recommendation};
 
-use super::{json, json_body};
-use crate::multipart;
+use super::json_body;
 use crate::params::{FILTER_PARAMS, Params, parse_id, segment};
 use crate::problem::Problem;
 use crate::state::{AppState, Served};
+use crate::upload::Upload;
 use crate::views::RecommendationView;
-
-/// Most ratings one request may carry (a long MyAnimeList list has a few thousand).
-pub const MAX_RATINGS: usize = 20_000;
 
 /// Parameters of the recommendation endpoints.
 pub fn known_params() -> Vec<&'static str> {
@@ -68,9 +68,12 @@ pub struct Subject {
     pub user_id: Option<u32>,
     /// Ratings the profile holds.
     pub ratings: usize,
-    /// Anime ids of the request that are not in the catalogue (ignored).
+    /// What of the request's list was used, and why not the rest (requests with a list only).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub list: Option<ListUse>,
+    /// The same in sentences a fan can read (empty when everything was used).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub unknown_anime_ids: Vec<u32>,
+    pub notes: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -81,12 +84,16 @@ struct Answer<'a> {
 }
 
 /// The JSON answer of both endpoints.
-fn answer<'a>(served: &'a Served, subject: &'a Subject, recs: &'a [Recommendation]) -> Answer<'a> {
-    Answer {
+fn answer_body(
+    served: &Served,
+    subject: &Subject,
+    recs: &[Recommendation],
+) -> Result<Bytes, Problem> {
+    json_body(&Answer {
         model: &served.version,
         subject,
         items: RecommendationView::list(&served.bundle, recs),
-    }
+    })
 }
 
 /// The profile of a known user, or 404.
@@ -101,7 +108,7 @@ pub fn known_user(served: &Served, id: &str) -> Result<(u32, Profile), Problem> 
 }
 
 /// `GET /api/v1/users/{id}/recommendations?k=&explain=&filters`. Answers are cached per model
-/// (`x-cache: hit` or `miss`).
+/// (`x-cache: hit` or `miss`); a miss is computed in the compute pool.
 pub async fn for_user(
     State(state): State<AppState>,
     id: Result<Path<String>, PathRejection>,
@@ -113,16 +120,22 @@ pub async fn for_user(
     if let Some(body) = served.cache.get(&key) {
         return Ok(cached_json(body, "hit"));
     }
-    let ask = Ask::parse(q.as_deref(), &served)?;
-    let (user_id, profile) = known_user(&served, &id)?;
-    let recs = ask.run(&served, &profile);
-    let subject = Subject {
-        user_id: Some(user_id),
-        ratings: profile.state.entries.len(),
-        unknown_anime_ids: Vec::new(),
-    };
-    let body = json_body(&answer(&served, &subject, &recs))?;
-    served.cache.put(key, body.clone());
+    let body = state
+        .run(move |served| {
+            let ask = Ask::parse(q.as_deref(), &served)?;
+            let (user_id, profile) = known_user(&served, &id)?;
+            let recs = ask.run(&served, &profile);
+            let subject = Subject {
+                user_id: Some(user_id),
+                ratings: profile.state.entries.len(),
+                list: None,
+                notes: Vec::new(),
+            };
+            let body = answer_body(&served, &subject, &recs)?;
+            served.cache.put(key, body.clone());
+            Ok(body)
+        })
+        .await?;
     Ok(cached_json(body, "miss"))
 }
 
@@ -137,138 +150,35 @@ fn cached_json(body: Bytes, cache: &'static str) -> Response {
         .into_response()
 }
 
-/// A JSON body: ratings, optionally on top of a known user's.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RatingsBody {
-    /// Start from this known user's ratings (the body's ratings override theirs).
-    user_id: Option<u32>,
-    ratings: Vec<RatingEntry>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RatingEntry {
-    anime_id: u32,
-    rating: i64,
-}
-
-/// Reads a request body into a profile: JSON `{"ratings": [{"anime_id", "rating"}], "user_id"?}`
-/// or a MyAnimeList XML export (`application/xml`, `text/xml`, or the file of a
-/// `multipart/form-data` upload). Errors: 413 over the size
-/// limit, 415 another type, 422 unreadable, 404 an unknown `user_id`.
-pub fn read_profile(
-    served: &Served,
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-    limit: usize,
-) -> Result<(Profile, Subject), Problem> {
-    let body = body.map_err(|e| match e.status() {
-        axum::http::StatusCode::PAYLOAD_TOO_LARGE => Problem::too_large(limit),
-        _ => Problem::bad_request(format!("the request body could not be received: {e}")),
-    })?;
-    let full_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let kind = full_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    let (base, entries) = match kind.as_str() {
-        "application/json" | "" => read_json(&body)?,
-        "application/xml" | "text/xml" => (None, read_mal_xml(&body)?),
-        "multipart/form-data" => {
-            let file = multipart::first_file(full_type, &body).map_err(|e| {
-                Problem::unprocessable(format!("the form upload cannot be read: {e}"))
-            })?;
-            if file.trim_ascii_start().starts_with(b"{") {
-                read_json(file)?
-            } else {
-                (None, read_mal_xml(file)?)
-            }
-        }
-        other => {
-            return Err(Problem::unsupported_media(format!(
-                "content type {other:?} is not read here; send application/json ratings, or a \
-                 MyAnimeList export as application/xml or a multipart/form-data file"
-            )));
-        }
-    };
+/// Builds the profile of a received body: its list (and a known user's ratings under it, when
+/// the JSON names a `user_id`) folded into the model. Errors: 404 an unknown `user_id`, and those
+/// of [`Upload::read`].
+pub fn read_profile(served: &Served, upload: Upload) -> Result<(Profile, Subject), Problem> {
+    let list = upload.read()?;
     // The known user's ratings first, then the body's: for an anime listed twice the fold-in
     // keeps the later entry.
-    let mut merged: Vec<(u32, u8)> = Vec::new();
-    if let Some(user) = base {
+    let mut merged = Vec::new();
+    if let Some(user) = list.user_id {
         let profile = served.bundle.known_user(user).ok_or_else(|| {
             Problem::not_found(format!("user {user} is not in the model")).with_param("user_id")
         })?;
-        let ids = served.bundle.catalogue.anime();
-        merged.extend(
-            profile
-                .state
-                .entries
-                .iter()
-                .map(|&(a, r)| (ids[a as usize].mal_id, r)),
-        );
+        merged.extend(served.bundle.listed(&profile));
     }
-    merged.extend(entries);
+    merged.extend_from_slice(&list.entries);
     let (profile, unknown) = served.bundle.fold_in(&merged);
+    let used = ListUse::new(
+        list.entries.len(),
+        unknown,
+        |id| list.title(id),
+        &list.skipped,
+    );
     let subject = Subject {
-        user_id: base,
+        user_id: list.user_id,
         ratings: profile.state.entries.len(),
-        unknown_anime_ids: unknown,
+        notes: used.notes(),
+        list: Some(used),
     };
     Ok((profile, subject))
-}
-
-/// (MyAnimeList anime id, score 0-10) pairs.
-type Entries = Vec<(u32, u8)>;
-
-fn read_json(body: &[u8]) -> Result<(Option<u32>, Entries), Problem> {
-    let parsed: RatingsBody = serde_json::from_slice(body).map_err(|e| {
-        Problem::unprocessable(format!(
-            "the body is not a ratings document ({e}); expected {{\"ratings\": [{{\"anime_id\": 1, \"rating\": 9}}]}}"
-        ))
-    })?;
-    if parsed.ratings.len() > MAX_RATINGS {
-        return Err(Problem::unprocessable(format!(
-            "{} ratings sent; at most {MAX_RATINGS} are read",
-            parsed.ratings.len()
-        ))
-        .with_param("ratings"));
-    }
-    let mut out = Vec::with_capacity(parsed.ratings.len());
-    for (i, e) in parsed.ratings.iter().enumerate() {
-        let Ok(r @ 0..=10) = u8::try_from(e.rating) else {
-            return Err(Problem::unprocessable(format!(
-                "ratings[{i}].rating is {}; ratings are 0 (watched, not scored) to 10",
-                e.rating
-            ))
-            .with_param(format!("ratings[{i}].rating")));
-        };
-        out.push((e.anime_id, r));
-    }
-    Ok((parsed.user_id, out))
-}
-
-fn read_mal_xml(body: &[u8]) -> Result<Entries, Problem> {
-    if body.starts_with(&[0x1f, 0x8b]) {
-        return Err(Problem::unprocessable(
-            "the upload is gzip-compressed; unpack the .xml.gz MyAnimeList export and send the .xml",
-        ));
-    }
-    let list = malxml::parse(body, "upload", false).map_err(|e| {
-        Problem::unprocessable(format!("the MyAnimeList export cannot be read: {e}"))
-    })?;
-    if list.entries.len() > MAX_RATINGS {
-        return Err(Problem::unprocessable(format!(
-            "the export lists {} anime; at most {MAX_RATINGS} are read",
-            list.entries.len()
-        )));
-    }
-    Ok(list.entries.iter().map(|e| (e.anime_id, e.score)).collect())
 }
 
 /// A fold-in request answered: the model it ran on, who it was for, the ranked anime.
@@ -281,25 +191,33 @@ pub struct FoldIn {
     pub recs: Vec<Recommendation>,
 }
 
-/// Reads a ratings body and its query, folds the ratings in and ranks; `explain` forces the
-/// reasons on.
-pub fn fold_in(
+/// Receives a ratings body, then in the compute pool reads it and its query, folds the ratings
+/// in, ranks (`explain` forces the reasons on) and makes the response with `respond`.
+pub async fn fold_in<F>(
     state: &AppState,
-    query: Option<&str>,
+    query: Option<String>,
     headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
     explain: bool,
-) -> Result<FoldIn, Problem> {
-    let served = state.ready()?;
-    let mut ask = Ask::parse(query, &served)?;
-    ask.explain |= explain;
-    let (profile, subject) = read_profile(&served, headers, body, state.config().max_body_bytes)?;
-    let recs = ask.run(&served, &profile);
-    Ok(FoldIn {
-        served,
-        subject,
-        recs,
-    })
+    respond: F,
+) -> Result<Response, Problem>
+where
+    F: FnOnce(FoldIn) -> Result<Response, Problem> + Send + 'static,
+{
+    let upload = Upload::receive(headers, body, state.config()).await?;
+    state
+        .run(move |served| {
+            let mut ask = Ask::parse(query.as_deref(), &served)?;
+            ask.explain |= explain;
+            let (profile, subject) = read_profile(&served, upload)?;
+            let recs = ask.run(&served, &profile);
+            respond(FoldIn {
+                served,
+                subject,
+                recs,
+            })
+        })
+        .await
 }
 
 /// `POST /api/v1/recommendations?k=&explain=&filters` with ratings or a MyAnimeList export.
@@ -307,8 +225,11 @@ pub async fn for_ratings(
     State(state): State<AppState>,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Response, Problem> {
-    let f = fold_in(&state, q.as_deref(), &headers, body, false)?;
-    Ok(json(&answer(&f.served, &f.subject, &f.recs)))
+    fold_in(&state, q, &headers, body, false, |f| {
+        let body = answer_body(&f.served, &f.subject, &f.recs)?;
+        Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+    })
+    .await
 }

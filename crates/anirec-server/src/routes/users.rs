@@ -18,8 +18,7 @@ struct Answer {
     items: Vec<SimilarUser>,
 }
 
-/// `GET /api/v1/users/{id}/similar?k=`: compares against every user, so it runs on a blocking
-/// thread.
+/// `GET /api/v1/users/{id}/similar?k=`: compares against every user, in the compute pool.
 pub async fn similar(
     State(state): State<AppState>,
     id: Result<Path<String>, PathRejection>,
@@ -27,21 +26,21 @@ pub async fn similar(
 ) -> Result<Response, Problem> {
     let params = Params::parse(q.as_deref())?.only(&["k"])?;
     let k = params.k()?;
-    let served = state.ready()?;
-    let (user_id, profile) = known_user(&served, &segment(id)?)?;
-    let items = tokio::task::spawn_blocking(move || {
-        served
-            .bundle
-            .similar_users(&profile, k, Some(user_id))
-            .into_iter()
-            .map(|(user_id, similarity, common)| SimilarUser {
-                user_id,
-                similarity,
-                common,
-            })
-            .collect()
-    })
-    .await
-    .map_err(|e| Problem::internal(format!("the similar-users task failed: {e}")))?;
-    Ok(json(&Answer { user_id, items }))
+    let id = segment(id)?;
+    state
+        .run(move |served| {
+            let (user_id, profile) = known_user(&served, &id)?;
+            let items = served
+                .bundle
+                .similar_users(&profile, k, Some(user_id))
+                .into_iter()
+                .map(|(user_id, similarity, common)| SimilarUser {
+                    user_id,
+                    similarity,
+                    common,
+                })
+                .collect();
+            Ok(json(&Answer { user_id, items }))
+        })
+        .await
 }

@@ -1,13 +1,16 @@
 //! `anirec recommend`: top-k anime for a known user, or for a new user from a ratings CSV or a
-//! MyAnimeList XML export (folded in, no retraining), with filters and explanations.
+//! MyAnimeList export (`.xml` or the `.xml.gz` MAL downloads; folded in, no retraining), with
+//! filters and explanations. What of a new user's list was not used is said on stderr.
 
 use std::path::{Path, PathBuf};
 
 use anirec_data::formats::fields::parse_id;
 use anirec_data::formats::malxml;
 use anirec_data::formats::table::Table;
+use anirec_data::report::Skips;
 use anirec_model::bundle::Bundle;
-use anirec_model::query::{Filters, Profile, Recommendation};
+use anirec_model::list_use::ListUse;
+use anirec_model::query::{Filters, Listed, Profile, Recommendation};
 use anirec_server::views::RecommendationView;
 use anyhow::{Context, bail};
 
@@ -65,7 +68,7 @@ pub struct Args {
     /// A new user's ratings: CSV with `anime_id,rating` columns (rating 0-10, 0 = not scored).
     #[arg(long)]
     pub ratings: Option<PathBuf>,
-    /// A new user's MyAnimeList list export (XML).
+    /// A new user's MyAnimeList list export (`.xml`, or the `.xml.gz` MyAnimeList downloads).
     #[arg(long)]
     pub mal_xml: Option<PathBuf>,
     /// How many anime (1-100).
@@ -88,7 +91,7 @@ pub fn load_bundle(path: &Path) -> anyhow::Result<Bundle> {
 }
 
 /// Reads `anime_id,rating` pairs from a CSV file.
-pub fn read_ratings_csv(path: &Path) -> anyhow::Result<Vec<(u32, u8)>> {
+pub fn read_ratings_csv(path: &Path) -> anyhow::Result<Vec<Listed>> {
     let data = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let name = anirec_data::dataset::file_name(path);
     let mut table = Table::open(&data, &name, "anime_id,rating")?;
@@ -114,7 +117,11 @@ pub fn read_ratings_csv(path: &Path) -> anyhow::Result<Vec<(u32, u8)>> {
                 row.line
             ),
         };
-        out.push((id, r));
+        out.push(Listed {
+            mal_id: id,
+            score: r,
+            status: None,
+        });
     }
     Ok(out)
 }
@@ -129,21 +136,43 @@ fn profile(bundle: &Bundle, args: &Args) -> anyhow::Result<Profile> {
             )
         });
     }
+    let mut skipped = Skips::default();
+    let mut titles = std::collections::HashMap::new();
     let entries = if let Some(path) = &args.ratings {
         read_ratings_csv(path)?
     } else if let Some(path) = &args.mal_xml {
         let data = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        let list = malxml::parse(&data, &anirec_data::dataset::file_name(path), false)?;
-        list.entries.iter().map(|e| (e.anime_id, e.score)).collect()
+        let list = malxml::read(&data, &anirec_data::dataset::file_name(path), false)?;
+        skipped = list.skipped;
+        list.entries
+            .into_iter()
+            .map(|e| {
+                if let Some(title) = e.title {
+                    titles.insert(e.anime_id, title);
+                }
+                Listed {
+                    mal_id: e.anime_id,
+                    score: e.score,
+                    status: e.status,
+                }
+            })
+            .collect()
     } else {
         Vec::new()
     };
     let (profile, unknown) = bundle.fold_in(&entries);
-    if !unknown.is_empty() {
-        eprintln!(
-            "note: {} anime ids are not in the catalogue and were ignored",
-            unknown.len()
-        );
+    let used = ListUse::new(
+        entries.len(),
+        unknown,
+        |id| titles.get(&id).map(String::as_str),
+        &skipped,
+    );
+    eprintln!("used {} of {} entries", used.used, entries.len());
+    for note in used.notes() {
+        eprintln!("note: {note}");
+    }
+    for example in &skipped.examples {
+        eprintln!("  {example}");
     }
     Ok(profile)
 }

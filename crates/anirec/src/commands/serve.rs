@@ -32,9 +32,12 @@ pub struct Args {
     /// Token of the admin endpoints (`POST /api/v1/admin/reload`); off when not set.
     #[arg(long, env = "ANIREC_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
-    /// Largest request body, in bytes.
+    /// Largest JSON request body, in bytes.
     #[arg(long, default_value_t = 4 << 20)]
     pub max_body_bytes: usize,
+    /// Largest MyAnimeList export upload (XML, gzip or form), in bytes, sent and unpacked.
+    #[arg(long, default_value_t = anirec_data::formats::malxml::MAX_XML_BYTES)]
+    pub max_export_bytes: usize,
     /// Longest time one request may take, in seconds.
     #[arg(long, default_value_t = 10)]
     pub timeout_seconds: u64,
@@ -45,9 +48,15 @@ pub struct Args {
     /// checking every SECONDS.
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     pub watch: Option<u64>,
-    /// Worker threads (default: one per core).
+    /// Async worker threads (default: one per core).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Requests whose CPU work (fold-in, ranking, search) runs at once (default: one per core).
+    #[arg(long)]
+    pub compute_threads: Option<usize>,
+    /// Requests that may wait for the compute threads; more are refused with 503 + Retry-After.
+    #[arg(long, default_value_t = 64)]
+    pub compute_queue: usize,
 }
 
 /// Runs `anirec serve`.
@@ -75,6 +84,11 @@ async fn serve(args: Args, started: Instant) -> anyhow::Result<()> {
         max_body_bytes: args.max_body_bytes,
         request_timeout: Duration::from_secs(args.timeout_seconds),
         response_cache: args.response_cache,
+        max_export_bytes: args.max_export_bytes,
+        compute_threads: args
+            .compute_threads
+            .unwrap_or_else(|| Config::default().compute_threads),
+        compute_queue: args.compute_queue,
     });
 
     let loading = {

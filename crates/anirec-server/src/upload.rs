@@ -1,0 +1,276 @@
+//! Request bodies that carry a fan's list — JSON ratings, a MyAnimeList export (XML as MAL
+//! writes it, its `.xml.gz`, UTF-16) or a form upload of either — received with the limit of
+//! their kind ([`Upload::receive`], on the async side: no parsing) and read into list entries
+//! ([`Upload::read`], CPU work for the compute pool).
+//!
+//! Limits: a JSON body is at most `Config::max_body_bytes`; an export (as sent, and unpacked) at
+//! most `Config::max_export_bytes` and [`MAX_ENTRIES`] entries; JSON ratings at most
+//! [`MAX_ENTRIES`] too. Over a byte limit the answer is 413 naming the limit and how to fit in;
+//! over the entry limit 422 naming it.
+
+use std::collections::HashMap;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, header};
+use bytes::Bytes;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use serde::Deserialize;
+
+use anirec_data::formats::{gzip, malxml};
+use anirec_data::report::Skips;
+use anirec_data::{DataError, WatchStatus};
+use anirec_model::query::Listed;
+
+use crate::multipart;
+use crate::problem::Problem;
+use crate::state::Config;
+
+/// Most entries one list may hold, JSON or export (a long MyAnimeList list has a few thousand).
+pub const MAX_ENTRIES: usize = malxml::MAX_ENTRIES;
+
+/// What a body holds, by its content type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Kind {
+    /// `{"ratings": [...], "user_id"?}`.
+    Json,
+    /// A MyAnimeList export: `application/xml`, `text/xml`, `application/gzip`.
+    Export,
+    /// `multipart/form-data` with this content type (it names the boundary).
+    Form(String),
+}
+
+/// A received body, not yet read.
+#[derive(Debug)]
+pub struct Upload {
+    kind: Kind,
+    /// Sent with `Content-Encoding: gzip`.
+    gzip_encoded: bool,
+    bytes: Bytes,
+    /// Largest JSON body, unpacked.
+    max_json: usize,
+}
+
+/// A fan's list as a body gave it.
+#[derive(Debug, Default)]
+pub struct FanList {
+    /// A known user whose ratings the list adds to (JSON only).
+    pub user_id: Option<u32>,
+    /// The entries, in body order.
+    pub entries: Vec<Listed>,
+    /// Entries the export reader skipped, by reason.
+    pub skipped: Skips,
+    /// Titles the export gave, by MyAnimeList id.
+    titles: HashMap<u32, String>,
+}
+
+impl FanList {
+    /// The title the list gave an anime, if any.
+    pub fn title(&self, mal_id: u32) -> Option<&str> {
+        self.titles.get(&mal_id).map(String::as_str)
+    }
+}
+
+/// A JSON body: ratings, optionally on top of a known user's.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RatingsBody {
+    /// Start from this known user's ratings (the body's ratings override theirs).
+    user_id: Option<u32>,
+    ratings: Vec<RatingEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RatingEntry {
+    anime_id: u32,
+    rating: i64,
+    /// `watching`, `completed`, `on_hold`, `dropped` or `plan_to_watch`.
+    #[serde(default)]
+    status: Option<WatchStatus>,
+}
+
+impl Upload {
+    /// Receives a body with the limit of its kind. Errors: 415 a type or encoding not read
+    /// here, 413 over the limit, 400 a body that could not be received.
+    pub async fn receive(
+        headers: &HeaderMap,
+        body: Body,
+        config: &Config,
+    ) -> Result<Upload, Problem> {
+        let header = |name| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+        };
+        let full_type = header(header::CONTENT_TYPE);
+        let base = full_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        let kind = match base.as_str() {
+            "application/json" | "" => Kind::Json,
+            "application/xml" | "text/xml" | "application/gzip" | "application/x-gzip" => {
+                Kind::Export
+            }
+            "multipart/form-data" => Kind::Form(full_type.to_owned()),
+            other => {
+                return Err(Problem::unsupported_media(format!(
+                    "content type {other:?} is not read here; send application/json ratings, or \
+                     a MyAnimeList export as application/xml, application/gzip (the .xml.gz) or \
+                     a multipart/form-data file"
+                )));
+            }
+        };
+        let gzip_encoded = match header(header::CONTENT_ENCODING)
+            .trim()
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            "" | "identity" => false,
+            "gzip" | "x-gzip" => true,
+            other => {
+                return Err(Problem::unsupported_media(format!(
+                    "content encoding {other:?} is not read here; send the body as it is or \
+                     gzip-compressed"
+                )));
+            }
+        };
+        let limit = match kind {
+            Kind::Json => config.max_body_bytes,
+            Kind::Export | Kind::Form(_) => config.max_export_bytes,
+        };
+        let too_large = || match kind {
+            Kind::Json => Problem::too_large(format!(
+                "the JSON body is over the limit of {limit} bytes; send a long list as a \
+                 MyAnimeList export (application/xml or application/gzip, up to {} bytes)",
+                config.max_export_bytes
+            )),
+            _ => Problem::too_large(format!(
+                "the upload is over the limit of {limit} bytes for MyAnimeList exports; send \
+                 the .xml.gz that MyAnimeList's export page downloads (about a tenth of the \
+                 size), or ask the operator to raise --max-export-bytes"
+            )),
+        };
+        let declared = header(header::CONTENT_LENGTH).trim().parse::<u64>().ok();
+        if declared.is_some_and(|n| n > limit as u64) {
+            return Err(too_large());
+        }
+        let bytes = Limited::new(body, limit)
+            .collect()
+            .await
+            .map_err(|e| {
+                if e.downcast_ref::<LengthLimitError>().is_some() {
+                    too_large()
+                } else {
+                    Problem::bad_request(format!("the request body could not be received: {e}"))
+                }
+            })?
+            .to_bytes();
+        Ok(Upload {
+            kind,
+            gzip_encoded,
+            bytes,
+            max_json: config.max_body_bytes,
+        })
+    }
+
+    /// Reads the list. Errors: 413 an export that unpacks past its limit, 422 a body that
+    /// cannot be read (naming what and where) or that holds more than [`MAX_ENTRIES`].
+    pub fn read(self) -> Result<FanList, Problem> {
+        match &self.kind {
+            Kind::Json => {
+                let unpacked;
+                let body: &[u8] = if self.gzip_encoded {
+                    unpacked =
+                        gzip::unpack(&self.bytes, self.max_json, "body").map_err(data_problem)?;
+                    &unpacked
+                } else {
+                    &self.bytes
+                };
+                read_json(body)
+            }
+            Kind::Export => read_export(&self.bytes),
+            Kind::Form(content_type) => {
+                let file = multipart::first_file(content_type, &self.bytes).map_err(|e| {
+                    Problem::unprocessable(format!("the form upload cannot be read: {e}"))
+                })?;
+                if file.trim_ascii_start().starts_with(b"{") {
+                    read_json(file)
+                } else {
+                    read_export(file)
+                }
+            }
+        }
+    }
+}
+
+fn read_json(body: &[u8]) -> Result<FanList, Problem> {
+    let parsed: RatingsBody = serde_json::from_slice(body).map_err(|e| {
+        Problem::unprocessable(format!(
+            "the body is not a ratings document ({e}); expected {{\"ratings\": [{{\"anime_id\": 1, \"rating\": 9}}]}}"
+        ))
+    })?;
+    if parsed.ratings.len() > MAX_ENTRIES {
+        return Err(Problem::unprocessable(format!(
+            "{} ratings sent; at most {MAX_ENTRIES} are read",
+            parsed.ratings.len()
+        ))
+        .with_param("ratings"));
+    }
+    let mut entries = Vec::with_capacity(parsed.ratings.len());
+    for (i, e) in parsed.ratings.iter().enumerate() {
+        let Ok(score @ 0..=10) = u8::try_from(e.rating) else {
+            return Err(Problem::unprocessable(format!(
+                "ratings[{i}].rating is {}; ratings are 0 (watched, not scored) to 10",
+                e.rating
+            ))
+            .with_param(format!("ratings[{i}].rating")));
+        };
+        entries.push(Listed {
+            mal_id: e.anime_id,
+            score,
+            status: e.status,
+        });
+    }
+    Ok(FanList {
+        user_id: parsed.user_id,
+        entries,
+        ..FanList::default()
+    })
+}
+
+fn read_export(body: &[u8]) -> Result<FanList, Problem> {
+    let list = malxml::read(body, "upload", false).map_err(data_problem)?;
+    let mut titles = HashMap::new();
+    let entries = list
+        .entries
+        .into_iter()
+        .map(|e| {
+            if let Some(title) = e.title {
+                titles.insert(e.anime_id, title);
+            }
+            Listed {
+                mal_id: e.anime_id,
+                score: e.score,
+                status: e.status,
+            }
+        })
+        .collect();
+    Ok(FanList {
+        user_id: None,
+        entries,
+        skipped: list.skipped,
+        titles,
+    })
+}
+
+/// An export that cannot be used: 413 over a limit, 422 otherwise.
+fn data_problem(e: DataError) -> Problem {
+    match e {
+        DataError::TooLarge { message, .. } => Problem::too_large(message),
+        other => Problem::unprocessable(format!("the MyAnimeList export cannot be read: {other}")),
+    }
+}
