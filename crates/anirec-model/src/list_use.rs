@@ -10,6 +10,8 @@ use serde::Serialize;
 
 /// Titles of unknown anime named in a note or an answer.
 pub const MAX_UNKNOWN_TITLES: usize = 5;
+/// Characters of a title kept in a note (a list's titles are the uploader's text).
+const MAX_TITLE_CHARS: usize = 80;
 
 /// What of a list was used.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -19,7 +21,7 @@ pub struct ListUse {
     /// Entries the reader could not read, by reason.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub skipped: BTreeMap<SkipReason, u64>,
-    /// Entries whose anime the catalogue does not know.
+    /// Anime of the list the catalogue does not know (each counted once).
     pub not_in_catalogue: usize,
     /// Their MyAnimeList ids, in list order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -31,24 +33,27 @@ pub struct ListUse {
 }
 
 impl ListUse {
-    /// The account of a list of `listed` entries read, of which the anime `unknown` (from
-    /// [`Bundle::fold_in`](crate::bundle::Bundle)) are not in the catalogue; `title` names an
-    /// anime as the list did, `skipped` is what its reader skipped.
+    /// The account of a list of `listed` entries read, of which the entries `unknown` (ids
+    /// from [`Bundle::fold_in`](crate::bundle::Bundle), repeats included) are not in the
+    /// catalogue; `title` names an anime as the list did, `skipped` is what its reader skipped.
     pub fn new<'a>(
         listed: usize,
         unknown: Vec<u32>,
         title: impl Fn(u32) -> Option<&'a str>,
         skipped: &Skips,
     ) -> ListUse {
+        let used = listed - unknown.len().min(listed);
+        let mut seen = std::collections::HashSet::new();
+        let unknown: Vec<u32> = unknown.into_iter().filter(|&id| seen.insert(id)).collect();
         ListUse {
-            used: listed - unknown.len().min(listed),
+            used,
             skipped: skipped.counts.clone(),
             not_in_catalogue: unknown.len(),
             unknown_titles: unknown
                 .iter()
                 .filter_map(|&id| title(id))
                 .take(MAX_UNKNOWN_TITLES)
-                .map(str::to_owned)
+                .map(shorten)
                 .collect(),
             unknown_anime_ids: unknown,
         }
@@ -95,6 +100,14 @@ impl ListUse {
     }
 }
 
+/// A title cut to [`MAX_TITLE_CHARS`].
+fn shorten(title: &str) -> String {
+    match title.char_indices().nth(MAX_TITLE_CHARS) {
+        Some((cut, _)) => format!("{}…", &title[..cut]),
+        None => title.to_owned(),
+    }
+}
+
 /// A skip reason in a fan's words.
 fn reason_words(reason: SkipReason) -> &'static str {
     match reason {
@@ -127,7 +140,7 @@ mod tests {
             50265 => Some("Spy x Family"),
             _ => None,
         };
-        let u = ListUse::new(10, vec![52991, 7, 50265], titles, &skips);
+        let u = ListUse::new(11, vec![52991, 7, 52991, 50265], titles, &skips);
         assert_eq!((u.used, u.not_in_catalogue), (7, 3));
         assert_eq!(u.unknown_titles, ["Sousou no Frieren", "Spy x Family"]);
         assert_eq!(

@@ -115,9 +115,14 @@ pub fn not_found_page(text: &str) -> Response {
     message(StatusCode::NOT_FOUND, "Not found", text)
 }
 
-/// A problem as a page.
+/// A problem as a page (with its `Retry-After`, when it has one).
 fn problem_page(p: Problem) -> Response {
-    message(p.status, p.title, &p.detail)
+    let mut page = message(p.status, p.title, &p.detail);
+    if let Some(seconds) = p.retry_after {
+        page.headers_mut()
+            .insert(header::RETRY_AFTER, seconds.into());
+    }
+    page
 }
 
 /// The choices of the filter form: every genre and type in the catalogue, and what the request
