@@ -3,10 +3,10 @@
 //! their kind ([`Upload::receive`], on the async side: no parsing) and read into list entries
 //! ([`Upload::read`], CPU work for the compute pool).
 //!
-//! Limits: a JSON body is at most `Config::max_body_bytes`; an export (as sent, and unpacked) at
-//! most `Config::max_export_bytes` and [`MAX_ENTRIES`] entries; JSON ratings at most
-//! [`MAX_ENTRIES`] too. Over a byte limit the answer is 413 naming the limit and how to fit in;
-//! over the entry limit 422 naming it.
+//! Limits: a JSON body is at most `Config::max_body_bytes` (sent, and unpacked); an export at
+//! most `Config::max_export_bytes` as sent (a gzip-compressed one fits ten times more) and
+//! `malxml::MAX_XML_BYTES` unpacked; a list at most [`MAX_ENTRIES`] entries either way. Over a
+//! limit the answer is 413 naming the limit (and, for bytes, how to fit in).
 
 use std::collections::HashMap;
 
@@ -177,8 +177,8 @@ impl Upload {
         })
     }
 
-    /// Reads the list. Errors: 413 an export that unpacks past its limit, 422 a body that
-    /// cannot be read (naming what and where) or that holds more than [`MAX_ENTRIES`].
+    /// Reads the list. Errors: 413 a list over a limit (unpacked bytes, [`MAX_ENTRIES`]), 422 a
+    /// body that cannot be read (naming what and where).
     pub fn read(self) -> Result<FanList, Problem> {
         match &self.kind {
             Kind::Json => {
@@ -214,7 +214,7 @@ fn read_json(body: &[u8]) -> Result<FanList, Problem> {
         ))
     })?;
     if parsed.ratings.len() > MAX_ENTRIES {
-        return Err(Problem::unprocessable(format!(
+        return Err(Problem::too_large(format!(
             "{} ratings sent; at most {MAX_ENTRIES} are read",
             parsed.ratings.len()
         ))
