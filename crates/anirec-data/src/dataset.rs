@@ -4,9 +4,10 @@
 use std::path::{Path, PathBuf};
 
 use crate::catalogue::Catalogue;
-use crate::error::{DataError, Result};
+use crate::error::{DataError, Result, RowError};
+use crate::formats::mal2020::{self, Repair};
 use crate::formats::ratings::{ParseOptions, ParsedRatings, read_ratings};
-use crate::formats::{self, Layout, mal2020};
+use crate::formats::{self, Layout};
 use crate::ratings::{self, Ratings};
 use crate::report::{IngestReport, SkipReason, Skips};
 
@@ -32,12 +33,28 @@ pub struct IngestOptions {
     pub min_user_ratings: usize,
     /// Read ratings from this file instead of the folder's own ratings file.
     pub ratings_file: Option<PathBuf>,
+    /// Where the synopsis repairs come from.
+    pub synopsis_repairs: SynopsisRepairs,
+}
+
+/// Where repairs of cut-off synopses come from (see [`mal2020::read_repairs`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum SynopsisRepairs {
+    /// The folder's `synopsis_repairs.csv`, when it has one.
+    #[default]
+    Folder,
+    /// This file.
+    File(PathBuf),
+    /// None: synopses stay as `anime_with_synopsis.csv` has them.
+    Off,
 }
 
 /// Catalogue file name in every layout.
 pub const CATALOGUE_FILE: &str = "anime.csv";
 /// Synopsis file name (MAL 2020).
 pub const SYNOPSIS_FILE: &str = "anime_with_synopsis.csv";
+/// Synopsis repairs file name (read when present).
+pub const REPAIRS_FILE: &str = "synopsis_repairs.csv";
 /// Ratings file names, in the order they are looked for.
 pub const RATINGS_FILES: [&str; 3] = ["rating_complete.csv", "animelist.csv", "rating.csv"];
 
@@ -121,11 +138,12 @@ impl Dataset {
         dir: &Path,
         train: &Path,
         test: &Path,
-        strict: bool,
+        opts: &IngestOptions,
         progress: &dyn Progress,
     ) -> Result<(Catalogue, IngestReport, crate::split::Split)> {
+        let strict = opts.strict;
         let mut report = IngestReport::default();
-        let loaded = load_catalogue(dir, strict, &mut report)?;
+        let loaded = load_catalogue(dir, opts, &mut report)?;
         let mut stores =
             read_ratings_files(&[train, test], &loaded, strict, &mut report, progress)?;
         let test = stores.pop().unwrap_or_default();
@@ -145,7 +163,7 @@ impl Dataset {
     pub fn load_dir(dir: &Path, opts: &IngestOptions, progress: &dyn Progress) -> Result<Dataset> {
         let mut report = IngestReport::default();
         let started = std::time::Instant::now();
-        let loaded = load_catalogue(dir, opts.strict, &mut report)?;
+        let loaded = load_catalogue(dir, opts, &mut report)?;
         tracing::debug!(seconds = started.elapsed().as_secs_f64(), "catalogue read");
         let ratings_path = match &opts.ratings_file {
             Some(path) => path.clone(),
@@ -183,12 +201,14 @@ pub fn find_ratings_file(dir: &Path) -> Result<PathBuf> {
         })
 }
 
-/// Reads `anime.csv` and, when present, `anime_with_synopsis.csv` of a folder.
+/// Reads `anime.csv` and, when present, `anime_with_synopsis.csv` of a folder, with the synopsis
+/// repairs `opts` names applied.
 pub fn load_catalogue(
     dir: &Path,
-    strict: bool,
+    opts: &IngestOptions,
     report: &mut IngestReport,
 ) -> Result<LoadedCatalogue> {
+    let strict = opts.strict;
     let path = dir.join(CATALOGUE_FILE);
     if !path.is_file() {
         return Err(DataError::MissingFile {
@@ -228,7 +248,57 @@ pub fn load_catalogue(
             }
         }
     }
+    let repairs = match &opts.synopsis_repairs {
+        SynopsisRepairs::Folder => Some(dir.join(REPAIRS_FILE)).filter(|p| p.is_file()),
+        SynopsisRepairs::File(path) => Some(path.clone()),
+        SynopsisRepairs::Off => None,
+    };
+    if let Some(path) = repairs {
+        let data = read_file(&path)?;
+        let file = file_name(&path);
+        let (repairs, read) = mal2020::read_repairs(&data, &file, strict, &mut report.skipped)?;
+        report.files.push(read);
+        apply_repairs(&mut catalogue, repairs, &file, report);
+    }
     Ok(LoadedCatalogue { catalogue, layout })
+}
+
+/// Puts each repaired synopsis in place of the cut-off one it repairs, after checking that it
+/// is its prefix followed by that very text; a row that is not is skipped and counted.
+fn apply_repairs(
+    catalogue: &mut Catalogue,
+    repairs: Vec<Repair>,
+    file: &str,
+    report: &mut IngestReport,
+) {
+    for repair in repairs {
+        let Some(i) = catalogue.index_of(repair.mal_id) else {
+            report.skipped.add(SkipReason::UnknownAnime, 1);
+            continue;
+        };
+        let anime = &mut catalogue.anime_mut()[i as usize];
+        let fits = anime.synopsis.as_deref().is_some_and(|cut| {
+            repair.synopsis.len() == repair.prefix.len() + cut.len()
+                && repair.synopsis.starts_with(&repair.prefix)
+                && repair.synopsis.ends_with(cut)
+        });
+        if fits {
+            anime.synopsis = Some(repair.synopsis);
+            report.synopses_repaired += 1;
+        } else {
+            report.skipped.record(&RowError {
+                file: file.to_owned(),
+                line: repair.line,
+                column: Some("synopsis".to_owned()),
+                reason: SkipReason::RepairMismatch,
+                message: format!(
+                    "the repaired synopsis of anime {} is not {:?} followed by the synopsis it \
+                     repairs; skipped",
+                    repair.mal_id, repair.prefix
+                ),
+            });
+        }
+    }
 }
 
 /// Reads ratings files against a catalogue; the stores returned share one user index space.

@@ -20,7 +20,7 @@ pub mod synth;
 
 pub use catalogue::{Anime, Catalogue, Season};
 pub use csr::Csr;
-pub use dataset::{Dataset, IngestOptions, Progress};
+pub use dataset::{Dataset, IngestOptions, Progress, SynopsisRepairs};
 pub use error::{DataError, RowError};
 pub use ratings::{Ratings, WatchStatus};
 pub use report::{IngestReport, SkipReason};

@@ -39,6 +39,8 @@ pub enum SkipReason {
     Duplicate,
     /// Ratings of users below `--min-user-ratings` (dropped).
     MinUserRatings,
+    /// A synopsis repair whose text is not its prefix plus the catalogue's synopsis (skipped).
+    RepairMismatch,
 }
 
 impl SkipReason {
@@ -51,6 +53,7 @@ impl SkipReason {
                 | SkipReason::Duplicate
                 | SkipReason::MinUserRatings
                 | SkipReason::DuplicateAnime
+                | SkipReason::RepairMismatch
         )
     }
 }
@@ -124,6 +127,9 @@ pub struct IngestReport {
     pub synopses: u64,
     /// Synopses that are empty.
     pub empty_synopses: u64,
+    /// Synopses whose lost first characters were restored from `synopsis_repairs.csv`.
+    #[serde(default)]
+    pub synopses_repaired: u64,
     /// Ratings kept (after dropping duplicates, unknown anime and filtered users).
     pub ratings: u64,
     /// Users with at least one kept rating.

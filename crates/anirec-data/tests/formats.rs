@@ -319,3 +319,59 @@ fn an_export_over_the_entry_limit_is_refused_by_its_limit() {
         )
     );
 }
+
+#[test]
+fn synopsis_repairs_are_checked_before_they_apply() {
+    use anirec_data::dataset::NoProgress;
+    use anirec_data::{Dataset, IngestOptions, SynopsisRepairs};
+    let repairs = fixture("synopsis_repairs/repairs.csv");
+    let opts = |strict| IngestOptions {
+        strict,
+        synopsis_repairs: SynopsisRepairs::File(repairs.clone()),
+        ..IngestOptions::default()
+    };
+    let d = Dataset::load_dir(&fixture("mal2020_mini"), &opts(false), &NoProgress).unwrap();
+    let synopsis = |id| {
+        let c = &d.catalogue;
+        c.get(c.index_of(id).unwrap()).unwrap().synopsis.clone()
+    };
+    assert_eq!(d.report.synopses_repaired, 1);
+    assert_eq!(
+        synopsis(40).as_deref(),
+        Some("Not so fast. Two detectives, one clock, no alibi.")
+    );
+    // A text that does not end with the synopsis it repairs, or repairs none, is not used.
+    assert!(
+        synopsis(10)
+            .unwrap()
+            .starts_with("A courier crosses the galaxy.")
+    );
+    assert_eq!(synopsis(20), None);
+    let s = &d.report.skipped;
+    assert_eq!(s.get(SkipReason::RepairMismatch), 2);
+    assert_eq!(s.get(SkipReason::BadAnimeId), 1);
+    // Anime 77 is not in the catalogue (nor is the synopsis file's anime 99).
+    assert_eq!(s.get(SkipReason::UnknownAnime), 2);
+    assert!(
+        s.examples.iter().any(|e| e.starts_with(
+            "repairs.csv:3: column synopsis: the repaired synopsis of anime 10 is not \"X\""
+        )),
+        "{:?}",
+        s.examples
+    );
+    let read = d
+        .report
+        .files
+        .iter()
+        .find(|f| f.file == "repairs.csv")
+        .unwrap();
+    assert_eq!(
+        (read.layout.as_str(), read.rows),
+        ("mal2020/synopsis_repairs.csv", 5)
+    );
+    // Strict mode stops at the malformed row, not at the mismatches (a data rule).
+    let err = Dataset::load_dir(&fixture("mal2020_mini"), &opts(true), &NoProgress)
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("repairs.csv:6: column MAL_ID:"), "{err}");
+}

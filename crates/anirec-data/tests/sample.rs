@@ -5,7 +5,7 @@ mod common;
 
 use anirec_data::dataset::NoProgress;
 use anirec_data::split::{self, write_split};
-use anirec_data::{Dataset, Season, snapshot};
+use anirec_data::{Dataset, IngestOptions, Season, SynopsisRepairs, snapshot};
 
 #[test]
 fn sample_counts_match_the_data_readme() {
@@ -14,6 +14,7 @@ fn sample_counts_match_the_data_readme() {
     assert_eq!(r.anime, 17_562);
     assert_eq!(r.synopses, 16_214);
     assert_eq!(r.empty_synopses, 8);
+    assert_eq!(r.synopses_repaired, 5_517);
     assert_eq!(r.ratings, 249_998);
     assert_eq!(r.users, 1_352);
     assert_eq!(r.rated_anime, 10_493);
@@ -71,6 +72,36 @@ fn catalogue_fields_are_parsed() {
 }
 
 #[test]
+fn cut_off_synopses_start_with_their_first_word_again() {
+    let synopsis = |d: &Dataset, id: u32| {
+        let c = &d.catalogue;
+        c.get(c.index_of(id).unwrap())
+            .unwrap()
+            .synopsis
+            .clone()
+            .unwrap()
+    };
+    let repaired = common::load(&common::sample_dir(), true).unwrap();
+    assert!(synopsis(&repaired, 20).starts_with("Moments prior to Naruto Uzumaki's birth"));
+    assert!(synopsis(&repaired, 5).starts_with("Another day, another bounty"));
+    let cut = Dataset::open(
+        &common::sample_dir(),
+        &IngestOptions {
+            strict: true,
+            synopsis_repairs: SynopsisRepairs::Off,
+            ..IngestOptions::default()
+        },
+        &NoProgress,
+    )
+    .unwrap();
+    assert_eq!(cut.report.synopses_repaired, 0);
+    assert!(synopsis(&cut, 20).starts_with("oments prior to Naruto Uzumaki's birth"));
+    // A repair only ever adds its prefix: the rest of the text is the original's.
+    assert!(synopsis(&repaired, 20).ends_with(&synopsis(&cut, 20)));
+    assert_eq!(cut.catalogue.len(), repaired.catalogue.len());
+}
+
+#[test]
 fn protocol_split_has_the_reference_sizes_and_round_trips_through_csv() {
     let d = common::load(&common::sample_dir(), true).unwrap();
     let s = split::split(&d.ratings, 42);
@@ -88,7 +119,10 @@ fn protocol_split_has_the_reference_sizes_and_round_trips_through_csv() {
         &common::sample_dir(),
         &out.path().join("train.csv"),
         &out.path().join("test.csv"),
-        true,
+        &IngestOptions {
+            strict: true,
+            ..IngestOptions::default()
+        },
         &NoProgress,
     )
     .unwrap();

@@ -75,11 +75,6 @@ pub fn read_anime(
             Err(e) => handle(e, strict, skips)?,
         }
     }
-    let read = FileRead {
-        file: table.file().to_owned(),
-        layout: Layout::Kaggle2016.anime_layout().to_owned(),
-        rows: table.rows(),
-        bytes,
-    };
+    let read = table.file_read(Layout::Kaggle2016.anime_layout(), bytes);
     Ok((unique.anime, read))
 }

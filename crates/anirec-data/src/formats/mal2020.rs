@@ -108,12 +108,7 @@ pub fn read_anime(
             Err(e) => handle(e, strict, skips)?,
         }
     }
-    let read = FileRead {
-        file: table.file().to_owned(),
-        layout: Layout::Mal2020.anime_layout().to_owned(),
-        rows: table.rows(),
-        bytes,
-    };
+    let read = table.file_read(Layout::Mal2020.anime_layout(), bytes);
     Ok((unique.anime, read))
 }
 
@@ -194,6 +189,60 @@ fn parse_anime(table: &Table, cols: &Columns, row: &Row) -> Result<(u64, Anime),
     Ok((row.line, anime))
 }
 
+/// The header of `synopsis_repairs.csv`.
+pub const REPAIRS_HEADER: &str = "MAL_ID,restored_prefix,sources,synopsis";
+
+/// A synopsis whose first characters were lost upstream, restored: `synopsis` is `prefix`
+/// followed by the text as `anime_with_synopsis.csv` has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repair {
+    /// MyAnimeList id.
+    pub mal_id: u32,
+    /// The restored first characters.
+    pub prefix: String,
+    /// The whole restored synopsis.
+    pub synopsis: String,
+    /// Line of the row, for messages.
+    pub line: u64,
+}
+
+/// Reads `synopsis_repairs.csv` (`MAL_ID,restored_prefix,sources,synopsis`): the repairs in
+/// file order, and what was read.
+pub fn read_repairs(
+    data: &[u8],
+    file: &str,
+    strict: bool,
+    skips: &mut Skips,
+) -> Result<(Vec<Repair>, FileRead)> {
+    let mut table = Table::open(data, file, REPAIRS_HEADER)?;
+    let (Some(id_col), Some(prefix_col), Some(text_col)) = (
+        table.column(&["MAL_ID"]),
+        table.column(&["restored_prefix"]),
+        table.column(&["synopsis"]),
+    ) else {
+        return Err(super::unknown_header(&table, REPAIRS_HEADER));
+    };
+    let mut repairs = Vec::new();
+    while let Some(row) = table.next_row() {
+        let parsed = row.and_then(|row| {
+            let mal_id = parse_id(row.text(Some(id_col)))
+                .map_err(|m| table.error(row.line, Some(id_col), SkipReason::BadAnimeId, m))?;
+            Ok(Repair {
+                mal_id,
+                prefix: row.text(Some(prefix_col)).to_owned(),
+                synopsis: row.text(Some(text_col)).trim().to_owned(),
+                line: row.line,
+            })
+        });
+        match parsed {
+            Ok(repair) => repairs.push(repair),
+            Err(e) => handle(e, strict, skips)?,
+        }
+    }
+    let read = table.file_read("mal2020/synopsis_repairs.csv", data.len() as u64);
+    Ok((repairs, read))
+}
+
 /// Synopses read from `anime_with_synopsis.csv`: `(mal_id, synopsis)` in file order.
 pub struct Synopses {
     /// The pairs read.
@@ -225,11 +274,6 @@ pub fn read_synopses(data: &[u8], file: &str, strict: bool, skips: &mut Skips) -
     }
     Ok(Synopses {
         entries,
-        read: FileRead {
-            file: file.to_owned(),
-            layout: "mal2020/anime_with_synopsis.csv".to_owned(),
-            rows: table.rows(),
-            bytes: data.len() as u64,
-        },
+        read: table.file_read("mal2020/anime_with_synopsis.csv", data.len() as u64),
     })
 }

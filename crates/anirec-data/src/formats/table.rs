@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use super::csv::{CsvReader, SplitError};
 use crate::error::{DataError, Result, RowError};
-use crate::report::SkipReason;
+use crate::report::{FileRead, SkipReason};
 
 /// A CSV file with a header, read row by row.
 pub struct Table<'a> {
@@ -75,6 +75,16 @@ impl<'a> Table<'a> {
     /// Data rows seen so far (valid or not).
     pub fn rows(&self) -> u64 {
         self.rows
+    }
+
+    /// What was read of the file so far, recognised as `layout`, of `bytes` bytes.
+    pub fn file_read(&self, layout: &str, bytes: u64) -> FileRead {
+        FileRead {
+            file: self.file.clone(),
+            layout: layout.to_owned(),
+            rows: self.rows,
+            bytes,
+        }
     }
 
     /// Position of the first column called one of `names`.

@@ -1,9 +1,10 @@
 //! The data arguments `train` and `eval` share: a data folder or snapshot, optionally with
-//! `train.csv` / `test.csv` files that replace its ratings (its catalogue is still used).
+//! `train.csv` / `test.csv` files that replace its ratings (its catalogue is still used), and
+//! the synopsis repairs `ingest` takes too.
 
 use std::path::PathBuf;
 
-use anirec_data::{Catalogue, Dataset, IngestOptions, Ratings};
+use anirec_data::{Catalogue, Dataset, IngestOptions, Ratings, SynopsisRepairs};
 use anyhow::Context;
 
 use crate::progress::Bar;
@@ -20,6 +21,32 @@ pub struct DataArgs {
     /// Test ratings (with --train).
     #[arg(long, requires = "train")]
     pub test: Option<PathBuf>,
+    /// Synopsis repairs.
+    #[command(flatten)]
+    pub repairs: RepairArgs,
+}
+
+/// `--synopsis-repairs FILE`, `--no-synopsis-repairs`.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct RepairArgs {
+    /// Restore cut-off synopses from this file (default: the data folder's
+    /// synopsis_repairs.csv, when it has one).
+    #[arg(long, value_name = "FILE", conflicts_with = "no_synopsis_repairs")]
+    pub synopsis_repairs: Option<PathBuf>,
+    /// Keep synopses as anime_with_synopsis.csv has them.
+    #[arg(long)]
+    pub no_synopsis_repairs: bool,
+}
+
+impl RepairArgs {
+    /// Where the repairs come from.
+    pub fn source(&self) -> SynopsisRepairs {
+        match (&self.synopsis_repairs, self.no_synopsis_repairs) {
+            (_, true) => SynopsisRepairs::Off,
+            (Some(file), false) => SynopsisRepairs::File(file.clone()),
+            (None, false) => SynopsisRepairs::Folder,
+        }
+    }
 }
 
 /// What [`DataArgs::load`] read.
@@ -36,14 +63,18 @@ impl DataArgs {
     /// Reads the data, with a progress bar.
     pub fn load(&self) -> anyhow::Result<Loaded> {
         let bar = Bar::new();
+        let opts = IngestOptions {
+            synopsis_repairs: self.repairs.source(),
+            ..IngestOptions::default()
+        };
         let loaded = match (&self.train, &self.test) {
-            (Some(train), Some(test)) => Dataset::load_split(&self.data, train, test, false, &bar)
+            (Some(train), Some(test)) => Dataset::load_split(&self.data, train, test, &opts, &bar)
                 .map(|(catalogue, _, s)| Loaded {
                     catalogue,
                     train: s.train,
                     test: Some(s.test),
                 }),
-            _ => Dataset::open(&self.data, &IngestOptions::default(), &bar).map(|d| Loaded {
+            _ => Dataset::open(&self.data, &opts, &bar).map(|d| Loaded {
                 catalogue: d.catalogue,
                 train: d.ratings,
                 test: None,

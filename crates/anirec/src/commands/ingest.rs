@@ -7,6 +7,7 @@ use std::time::Instant;
 use anirec_data::{Dataset, IngestOptions, IngestReport, snapshot};
 use anyhow::Context;
 
+use super::data_args::RepairArgs;
 use crate::progress::Bar;
 
 /// Arguments of `anirec ingest`.
@@ -31,6 +32,9 @@ pub struct Args {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Synopsis repairs.
+    #[command(flatten)]
+    pub repairs: RepairArgs,
 }
 
 /// Runs `anirec ingest`.
@@ -39,6 +43,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         strict: args.strict,
         min_user_ratings: args.min_user_ratings,
         ratings_file: args.ratings.clone(),
+        synopsis_repairs: args.repairs.source(),
     };
     let started = Instant::now();
     let bar = Bar::new();
@@ -69,6 +74,7 @@ fn json_report(report: &IngestReport, seconds: f64) -> serde_json::Value {
         "anime": report.anime,
         "synopses": report.synopses,
         "empty_synopses": report.empty_synopses,
+        "synopses_repaired": report.synopses_repaired,
         "adult_anime": report.adult_anime,
         "ratings": report.ratings,
         "users": report.users,
@@ -96,8 +102,8 @@ fn print_text(report: &IngestReport, seconds: f64) {
         report.anime, report.adult_anime
     );
     println!(
-        "synopses      {} ({} empty)",
-        report.synopses, report.empty_synopses
+        "synopses      {} ({} empty, {} repaired)",
+        report.synopses, report.empty_synopses, report.synopses_repaired
     );
     let label = if report.synthetic { " (SYNTHETIC)" } else { "" };
     println!("ratings       {}{label}", report.ratings);

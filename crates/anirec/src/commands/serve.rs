@@ -149,6 +149,7 @@ fn trained_model(data: &Path, cache: &Path) -> anyhow::Result<PathBuf> {
             data: data.to_owned(),
             train: None,
             test: None,
+            repairs: Default::default(),
         },
         out: out.clone(),
         seed: anirec_data::split::DEFAULT_SEED,

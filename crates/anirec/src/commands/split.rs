@@ -34,7 +34,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let opts = IngestOptions {
         strict: args.strict,
         min_user_ratings: args.min_user_ratings,
-        ratings_file: None,
+        ..IngestOptions::default()
     };
     let bar = Bar::new();
     let dataset = Dataset::open(&args.data, &opts, &bar);
