@@ -199,14 +199,10 @@ impl Hybrid {
         }
     }
 
-    /// Candidates and their raw signals for a user. `exclude(a)` removes anime (already rated,
-    /// filtered out).
-    pub fn candidates(&self, user: &UserState, exclude: &dyn Fn(u32) -> bool) -> Vec<Candidate> {
-        let n = self.popularity.len();
-        let mut collab = vec![0f32; n];
-        self.ease
-            .score_entries(user.entries.iter().copied(), &mut collab);
-        let mut content = vec![0f32; n];
+    /// The content signal for a user over all anime: the cosine of each anime's TF-IDF vector
+    /// with the user's profile (their entries' vectors weighted by score above their mean and
+    /// by watching status).
+    pub fn content_scores(&self, user: &UserState, out: &mut [f32]) {
         let mut query = vec![0f32; self.content.terms.len()];
         let mean = {
             let scored: Vec<f32> = user
@@ -230,7 +226,18 @@ impl Hybrid {
             self.content
                 .add_to_query(&mut query, e.anime, w * e.status_weight());
         }
-        self.content.score_all(&query, &mut content);
+        self.content.score_all(&query, out);
+    }
+
+    /// Candidates and their raw signals for a user. `exclude(a)` removes anime (already rated,
+    /// filtered out).
+    pub fn candidates(&self, user: &UserState, exclude: &dyn Fn(u32) -> bool) -> Vec<Candidate> {
+        let n = self.popularity.len();
+        let mut collab = vec![0f32; n];
+        self.ease
+            .score_entries(user.entries.iter().copied(), &mut collab);
+        let mut content = vec![0f32; n];
+        self.content_scores(user, &mut content);
         let mut ids = top_k(&collab, self.params.collab_candidates, |a| !exclude(a));
         for a in top_k(&content, self.params.content_candidates, |a| !exclude(a)) {
             if !ids.contains(&a) {
@@ -421,6 +428,28 @@ pub struct HybridScorer<'a> {
     pub model: &'a Hybrid,
     /// The train store it was fitted on.
     pub train: &'a Ratings,
+}
+
+/// The content signal of a [`Hybrid`] alone, scoring the users of its train store (an ablation
+/// beside the blend).
+pub struct ContentScorer<'a> {
+    /// The model.
+    pub model: &'a Hybrid,
+    /// The train store it was fitted on.
+    pub train: &'a Ratings,
+}
+
+impl crate::eval::Scorer for ContentScorer<'_> {
+    fn score(&self, user: u32, out: &mut [f32]) {
+        let state = self.model.rating.known_user(self.train, user);
+        self.model.content_scores(&state, out);
+        let exclude = rated_or_unknown(self.train, user);
+        for (a, score) in out.iter_mut().enumerate() {
+            if exclude(a as u32) {
+                *score = f32::NEG_INFINITY;
+            }
+        }
+    }
 }
 
 impl crate::eval::Scorer for HybridScorer<'_> {

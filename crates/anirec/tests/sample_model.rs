@@ -78,9 +78,11 @@ fn eval_on_the_sample_holds_the_documented_quality() {
         "--json",
     ]));
     let m: serde_json::Value = serde_json::from_str(&out).unwrap();
-    // BENCHMARKS.md: NDCG@10 0.4304, coverage 0.1565, RMSE 1.1605 (deterministic).
-    near("ndcg_at_10", &m["ndcg_at_10"], 0.4304, 0.002);
-    near("coverage", &m["coverage"], 0.1565, 0.003);
+    // BENCHMARKS.md (synopses repaired): NDCG@10 0.4301, coverage 0.1566, RMSE 1.1605; the
+    // figures are deterministic, the tolerance only absorbs floating-point differences between
+    // machines.
+    near("ndcg_at_10", &m["ndcg_at_10"], 0.4301, 0.002);
+    near("coverage", &m["coverage"], 0.1566, 0.003);
     near("rmse", &m["rmse"], 1.1605, 0.002);
     assert_eq!(m["test_ratings"], 49_453);
     assert_eq!(m["train_ratings"], 200_545);
@@ -99,6 +101,13 @@ fn eval_on_the_sample_holds_the_documented_quality() {
         assert!(m["blend"][signal].is_number(), "{signal}: {}", m["blend"]);
     }
     assert!(m["blend"]["collab"].as_f64().unwrap() > 0.0);
+    // The content signal alone, the ablation the synopsis repairs were measured with.
+    near(
+        "content ndcg_at_10",
+        &m["baselines"]["content"]["ndcg_at_10"],
+        0.0323,
+        0.002,
+    );
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::time::Instant;
 use anirec_data::Ratings;
 use anirec_data::split::{self, DEFAULT_SEED, Split};
 use anirec_model::eval::{evaluate_ranking, evaluate_ratings};
-use anirec_model::hybrid::{Hybrid, HybridParams, HybridScorer};
+use anirec_model::hybrid::{ContentScorer, Hybrid, HybridParams, HybridScorer};
 use anirec_model::metrics::{RankingMetrics, RatingMetrics};
 use anirec_model::popularity::Popularity;
 use anirec_model::rating::model::TrainPredictor;
@@ -92,6 +92,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let model = Hybrid::fit(&s.train, &catalogue, params, &mut (), None);
     let fit_seconds = started.elapsed().as_secs_f64();
     let (rating, ranking) = score_on_test(&model, &s.train, &s.test);
+    let content = evaluate_ranking(
+        &s.train,
+        &s.test,
+        &ContentScorer {
+            model: &model,
+            train: &s.train,
+        },
+    );
     let mut report = metrics_json(&rating, &ranking);
     report.extend([
         ("fit_seconds".to_owned(), fit_seconds.into()),
@@ -106,7 +114,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ),
         (
             "baselines".to_owned(),
-            serde_json::json!({"popularity": ranking_json(&pop)}),
+            serde_json::json!({"popularity": ranking_json(&pop), "content": ranking_json(&content)}),
         ),
     ]);
     if args.json {
@@ -121,7 +129,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "{:<13} {:>8} {:>8} {:>8} {:>8} {:>8}",
             "", "NDCG@10", "P@10", "R@10", "MAP@10", "coverage"
         );
-        for (name, r) in [("anirec", &ranking), ("popularity", &pop)] {
+        for (name, r) in [
+            ("anirec", &ranking),
+            ("content alone", &content),
+            ("popularity", &pop),
+        ] {
             println!(
                 "{name:<13} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>8.4}",
                 r.ndcg_at_10, r.precision_at_10, r.recall_at_10, r.map_at_10, r.coverage
