@@ -132,7 +132,7 @@ fn xml_entity_expansion_is_refused() {
 fn malformed_xml_names_the_line() {
     let err = xml_error("malformed.xml");
     assert!(err.starts_with("malformed.xml:5: malformed XML:"), "{err}");
-    let cases: [(&[u8], &str); 4] = [
+    let cases: [(&[u8], &str); 10] = [
         (
             b"\xff\xfe<myanimelist/>",
             "x.xml:1: expected a <myanimelist> root element, found text",
@@ -148,6 +148,30 @@ fn malformed_xml_names_the_line() {
         (
             b"<myanimelist>\n<anime>\n<my_score>5",
             "x.xml:3: unexpected end of file: <my_score> is not closed",
+        ),
+        (
+            b"<myanimelist></myanimelist>\n<myanimelist></myanimelist>",
+            "x.xml:2: a second root element <myanimelist> after </myanimelist>",
+        ),
+        (
+            b"<myanimelist></myanimelist>\nnull",
+            "x.xml:2: text after the </myanimelist> root element",
+        ),
+        (
+            b"<myanimelist>\n  null\n</myanimelist>",
+            "x.xml:2: text directly inside <myanimelist>: expected only elements there",
+        ),
+        (
+            b"<myanimelist>\n<anime>\n</anime></myanimelist>",
+            "x.xml:2: an empty <anime> element: an entry holds <series_animedb_id>, <my_score>, ...",
+        ),
+        (
+            b"<myanimelist><anime/></myanimelist>",
+            "x.xml:1: an empty <anime> element: an entry holds <series_animedb_id>, <my_score>, ...",
+        ),
+        (
+            b"<myanimelist><anime>5<series_animedb_id>1</series_animedb_id></anime></myanimelist>",
+            "x.xml:1: text directly inside <anime>: expected only elements there",
         ),
     ];
     for (data, expected) in cases {

@@ -188,7 +188,7 @@ async fn user_page(State(state): State<AppState>, RawQuery(q): RawQuery) -> Resp
 
 /// The page of [`user_page`], or the problem to show instead.
 fn render_user_page(served: &Served, q: Option<&str>) -> Result<Response, Problem> {
-    let params = Params::parse(q)?;
+    let params = Params::parse_form(q)?;
     let mut known = vec!["user", "k"];
     known.extend(FILTER_PARAMS);
     let params = params.only(&known)?;
@@ -254,7 +254,7 @@ async fn anime_page(
 
 /// The page of [`anime_page`], or the problem to show instead.
 fn render_anime_page(served: &Served, id: &str, q: Option<&str>) -> Result<Response, Problem> {
-    let params = Params::parse(q)?.only(&["by", "include_adult"])?;
+    let params = Params::parse_form(q)?.only(&["by", "include_adult"])?;
     let a = lookup(served, id)?;
     let by = similar_by(&params)?;
     let filters = anirec_model::query::Filters {

@@ -33,8 +33,32 @@ pub struct Params {
 }
 
 impl Params {
-    /// Decodes a query string (`None`: no query).
+    /// Decodes the query string of an API request (`None`: no query). Values are taken as
+    /// sent; an empty one is an error naming it (leave the parameter out instead), as the
+    /// OpenAPI document says.
     pub fn parse(query: Option<&str>) -> Result<Params, Problem> {
+        let params = Params::decode(query)?;
+        if let Some((name, _)) = params.pairs.iter().find(|(_, v)| v.is_empty()) {
+            return Err(Problem::bad_param(
+                name,
+                format!("{name} is empty; give it a value or leave it out"),
+            ));
+        }
+        Ok(params)
+    }
+
+    /// Decodes the query string of a page's form: values trimmed, and empty fields (which an
+    /// HTML form sends for every field left blank) dropped.
+    pub fn parse_form(query: Option<&str>) -> Result<Params, Problem> {
+        let mut params = Params::decode(query)?;
+        params.pairs.retain_mut(|(_, v)| {
+            *v = v.trim().to_owned();
+            !v.is_empty()
+        });
+        Ok(params)
+    }
+
+    fn decode(query: Option<&str>) -> Result<Params, Problem> {
         let pairs = serde_urlencoded::from_str::<Vec<(String, String)>>(query.unwrap_or(""))
             .map_err(|e| {
                 Problem::bad_request(format!("the query string cannot be decoded: {e}"))
@@ -61,13 +85,13 @@ impl Params {
         Ok(self)
     }
 
-    /// The last value of a parameter, if given and not empty.
+    /// The last value of a parameter, if given.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.pairs
             .iter()
             .rev()
-            .find(|(n, v)| n == name && !v.trim().is_empty())
-            .map(|(_, v)| v.trim())
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Every value of a repeatable parameter, comma-separated values split.
@@ -143,21 +167,13 @@ impl Params {
                 ));
             }
         }
-        let year_min = self.number("year_min", YEARS)?;
-        let year_max = self.number("year_max", YEARS)?;
-        if let (Some(lo), Some(hi)) = (year_min, year_max)
-            && lo > hi
-        {
-            return Err(Problem::bad_param(
-                "year_min",
-                format!("year_min {lo} is after year_max {hi}"),
-            ));
-        }
+        // A year_min after year_max is a range no anime falls in: an empty list, not an error
+        // (the OpenAPI document cannot state a rule across two parameters).
         Ok(Filters {
             genres,
             kinds,
-            year_min,
-            year_max,
+            year_min: self.number("year_min", YEARS)?,
+            year_max: self.number("year_max", YEARS)?,
             min_members: self.number("min_members", 0..=u32::MAX)?,
             include_adult: self.flag("include_adult")?,
             include_rated: self.flag("include_rated")?,
@@ -245,14 +261,27 @@ mod tests {
         assert_eq!(err("genre=Mecha").param.as_deref(), Some("genre"));
         assert!(err("genre=Mecha").detail.contains("Action, Sci-Fi"));
         assert_eq!(err("type=Film").param.as_deref(), Some("type"));
-        assert_eq!(
-            err("year_min=2001&year_max=2000").param.as_deref(),
-            Some("year_min")
-        );
+        // An empty year range is no error: it matches nothing.
+        let empty = Params::parse(Some("year_min=2001&year_max=2000")).unwrap();
+        let f = empty.filters(&Vocabulary::of(&catalogue())).unwrap();
+        assert_eq!((f.year_min, f.year_max), (Some(2001), Some(2000)));
         assert_eq!(err("year_max=99999").param.as_deref(), Some("year_max"));
         assert_eq!(
             err("include_adult=maybe").param.as_deref(),
             Some("include_adult")
+        );
+        // The API refuses an empty value by name; a page's form drops it.
+        assert_eq!(
+            Params::parse(Some("k=5&genre="))
+                .unwrap_err()
+                .param
+                .as_deref(),
+            Some("genre")
+        );
+        let form = Params::parse_form(Some("k=5&genre=&year_min=+1990+")).unwrap();
+        assert_eq!(
+            (form.get("genre"), form.get("year_min")),
+            (None, Some("1990"))
         );
         let unknown = Params::parse(Some("kk=3"))
             .unwrap()

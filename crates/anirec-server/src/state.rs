@@ -59,6 +59,8 @@ pub struct Served {
     pub titles: TitleIndex,
     /// The genres and types the filters accept.
     pub vocabulary: Vocabulary,
+    /// The OpenAPI document with this model's genres and types.
+    pub openapi: bytes::Bytes,
     /// Where it was loaded from (reloads read it again), if from disk.
     pub path: Option<PathBuf>,
     /// A short version: the bundle's creation time and tensor checksum.
@@ -78,9 +80,11 @@ impl Served {
             .values()
             .fold(0u32, |acc, f| acc.rotate_left(5) ^ f.crc32);
         let version = format!("{}-{crc:08x}", bundle.manifest.created_at);
+        let vocabulary = Vocabulary::of(&bundle.catalogue);
         Served {
             titles: TitleIndex::new(&bundle.catalogue),
-            vocabulary: Vocabulary::of(&bundle.catalogue),
+            openapi: crate::routes::openapi_for(&vocabulary),
+            vocabulary,
             bundle,
             path,
             version,

@@ -15,6 +15,7 @@ use axum::http::{HeaderMap, header};
 use bytes::Bytes;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::Deserialize;
+use serde_json::Number;
 
 use anirec_data::formats::{gzip, malxml};
 use anirec_data::report::Skips;
@@ -70,20 +71,21 @@ impl FanList {
     }
 }
 
-/// A JSON body: ratings, optionally on top of a known user's.
+/// A JSON body: ratings, optionally on top of a known user's. Numbers are read as JSON Schema
+/// reads an integer: `5` and `5.0` alike.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RatingsBody {
     /// Start from this known user's ratings (the body's ratings override theirs).
-    user_id: Option<u32>,
+    user_id: Option<Number>,
     ratings: Vec<RatingEntry>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RatingEntry {
-    anime_id: u32,
-    rating: i64,
+    anime_id: Number,
+    rating: Number,
     /// `watching`, `completed`, `on_hold`, `dropped` or `plan_to_watch`.
     #[serde(default)]
     status: Option<WatchStatus>,
@@ -194,7 +196,7 @@ impl Upload {
             }
             Kind::Export => read_export(&self.bytes),
             Kind::Form(content_type) => {
-                let file = multipart::first_file(content_type, &self.bytes).map_err(|e| {
+                let file = multipart::file_part(content_type, &self.bytes).map_err(|e| {
                     Problem::unprocessable(format!("the form upload cannot be read: {e}"))
                 })?;
                 if file.trim_ascii_start().starts_with(b"{") {
@@ -222,21 +224,37 @@ fn read_json(body: &[u8]) -> Result<FanList, Problem> {
     }
     let mut entries = Vec::with_capacity(parsed.ratings.len());
     for (i, e) in parsed.ratings.iter().enumerate() {
-        let Ok(score @ 0..=10) = u8::try_from(e.rating) else {
-            return Err(Problem::unprocessable(format!(
+        let score = whole(&e.rating, 0..=10).ok_or_else(|| {
+            Problem::unprocessable(format!(
                 "ratings[{i}].rating is {}; ratings are 0 (watched, not scored) to 10",
                 e.rating
             ))
-            .with_param(format!("ratings[{i}].rating")));
-        };
+            .with_param(format!("ratings[{i}].rating"))
+        })?;
+        let mal_id = whole(&e.anime_id, 0..=u32::MAX).ok_or_else(|| {
+            Problem::unprocessable(format!(
+                "ratings[{i}].anime_id is {}; expected a MyAnimeList id (a whole number)",
+                e.anime_id
+            ))
+            .with_param(format!("ratings[{i}].anime_id"))
+        })?;
         entries.push(Listed {
-            mal_id: e.anime_id,
+            mal_id,
             score,
             status: e.status,
         });
     }
+    let user_id = match &parsed.user_id {
+        None => None,
+        Some(n) => Some(whole(n, 0..=u32::MAX).ok_or_else(|| {
+            Problem::unprocessable(format!(
+                "user_id is {n}; expected a MyAnimeList user id (a whole number)"
+            ))
+            .with_param("user_id")
+        })?),
+    };
     Ok(FanList {
-        user_id: parsed.user_id,
+        user_id,
         entries,
         ..FanList::default()
     })
@@ -265,6 +283,19 @@ fn read_export(body: &[u8]) -> Result<FanList, Problem> {
         skipped: list.skipped,
         titles,
     })
+}
+
+/// A JSON number that is a whole number within `range` (`5` or `5.0`), as that type.
+fn whole<T: TryFrom<i64>>(n: &Number, range: std::ops::RangeInclusive<T>) -> Option<T>
+where
+    T: PartialOrd,
+{
+    let v = n.as_i64().or_else(|| {
+        n.as_f64()
+            .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+            .map(|f| f as i64)
+    })?;
+    T::try_from(v).ok().filter(|t| range.contains(t))
 }
 
 /// An export that cannot be used: 413 over a limit, 422 otherwise.

@@ -44,7 +44,15 @@ async fn admin_reload_needs_the_token_and_is_off_without_one() {
         None,
     );
     let missing = reload(&app, "s3cret", json!({"model": dir.path().join("nope")})).await;
-    assert_problem(&missing, 422, None);
+    assert_problem(&missing, 404, Some("model"));
+    // Something that is there but is no bundle: 422, and the model served stays.
+    let not_a_bundle = reload(
+        &app,
+        "s3cret",
+        json!({"model": dir.path().join("model.safetensors")}),
+    )
+    .await;
+    assert_problem(&not_a_bundle, 422, None);
     let ok = reload(&app, "s3cret", json!({})).await;
     assert_eq!(ok.status, 200, "{}", ok.text());
     assert!(ok.json()["seconds"].is_number());

@@ -43,7 +43,9 @@ pub const MAX_DEPTH: usize = 16;
 /// Most `<anime>` entries an export may list (the longest real lists hold a few thousand; all
 /// of MyAnimeList is about 25,000 anime).
 pub const MAX_ENTRIES: usize = 20_000;
-/// `<user_export_type>` of a manga list (an anime list says 1).
+/// `<user_export_type>` of an anime list.
+const ANIME_EXPORT: &str = "1";
+/// `<user_export_type>` of a manga list.
 const MANGA_EXPORT: &str = "2";
 /// What a manga list is told.
 const MANGA_MESSAGE: &str =
@@ -77,10 +79,17 @@ pub struct MalList {
     pub skipped: Skips,
 }
 
+/// What an `<anime>` element with no child elements is told (it is no entry at all, unlike one
+/// with a missing or bad value, which is skipped and counted).
+const EMPTY_ENTRY: &str =
+    "an empty <anime> element: an entry holds <series_animedb_id>, <my_score>, ...";
+
 /// Fields of the `<anime>` element being read.
 #[derive(Default)]
 struct Pending {
     line: u64,
+    /// Child elements seen, known or not.
+    children: usize,
     id: Option<String>,
     title: Option<String>,
     score: Option<String>,
@@ -213,6 +222,12 @@ pub fn parse(data: &[u8], file: &str, strict: bool) -> Result<MalList> {
             Event::Start(e) => {
                 let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
                 if path.is_empty() {
+                    if saw_root {
+                        return Err(fail(
+                            lines.at(pos),
+                            format!("a second root element <{name}> after </myanimelist>"),
+                        ));
+                    }
                     if name != "myanimelist" {
                         return Err(fail(
                             lines.at(pos),
@@ -246,8 +261,25 @@ pub fn parse(data: &[u8], file: &str, strict: bool) -> Result<MalList> {
                         ..Pending::default()
                     });
                 }
+                if path.len() == 2
+                    && path[1] == "anime"
+                    && let Some(p) = pending.as_mut()
+                {
+                    p.children += 1;
+                }
                 path.push(name);
                 text.clear();
+            }
+            Event::Empty(e) if path.len() == 1 && e.name().as_ref() == b"anime" => {
+                return Err(fail(lines.at(pos), EMPTY_ENTRY.into()));
+            }
+            Event::Empty(e) if path.len() == 1 && e.name().as_ref() == b"manga" => {
+                return Err(fail(lines.at(pos), MANGA_MESSAGE.into()));
+            }
+            Event::Empty(_) if path.len() == 2 && path[1] == "anime" => {
+                if let Some(p) = pending.as_mut() {
+                    p.children += 1;
+                }
             }
             Event::Empty(e) if path.is_empty() => {
                 let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
@@ -257,9 +289,18 @@ pub fn parse(data: &[u8], file: &str, strict: bool) -> Result<MalList> {
                 ));
             }
             Event::Text(t) if path.is_empty() && !t.iter().all(u8::is_ascii_whitespace) => {
+                let message = if saw_root {
+                    "text after the </myanimelist> root element"
+                } else {
+                    "expected a <myanimelist> root element, found text"
+                };
+                return Err(fail(lines.at(pos), message.into()));
+            }
+            Event::Text(t) if is_container(&path) && !t.iter().all(u8::is_ascii_whitespace) => {
+                let open = path.last().map_or("", String::as_str);
                 return Err(fail(
                     lines.at(pos),
-                    "expected a <myanimelist> root element, found text".into(),
+                    format!("text directly inside <{open}>: expected only elements there"),
                 ));
             }
             Event::Text(t) => text.push_str(
@@ -295,6 +336,9 @@ pub fn parse(data: &[u8], file: &str, strict: bool) -> Result<MalList> {
                 match (path.len(), name.as_str()) {
                     (1, "anime") => {
                         if let Some(p) = pending.take() {
+                            if p.children == 0 {
+                                return Err(fail(p.line, EMPTY_ENTRY.into()));
+                            }
                             match entry(p, file) {
                                 Ok(e) => list.entries.push(e),
                                 Err(e) => handle(e, strict, &mut list.skipped)?,
@@ -315,9 +359,20 @@ pub fn parse(data: &[u8], file: &str, strict: bool) -> Result<MalList> {
                         }
                     }
                     (2, "user_name") if path[1] == "myinfo" => list.user_name = Some(value),
-                    (2, "user_export_type") if path[1] == "myinfo" && value == MANGA_EXPORT => {
-                        return Err(fail(lines.at(pos), MANGA_MESSAGE.into()));
-                    }
+                    (2, "user_export_type") if path[1] == "myinfo" => match value.as_str() {
+                        ANIME_EXPORT => {}
+                        MANGA_EXPORT => return Err(fail(lines.at(pos), MANGA_MESSAGE.into())),
+                        other => {
+                            return Err(fail(
+                                lines.at(pos),
+                                format!(
+                                    "<user_export_type> must be {ANIME_EXPORT} (an anime list), \
+                                     found {}",
+                                    found(other)
+                                ),
+                            ));
+                        }
+                    },
                     _ => {}
                 }
             }
@@ -339,6 +394,11 @@ pub fn parse(data: &[u8], file: &str, strict: bool) -> Result<MalList> {
             _ => {}
         }
     }
+}
+
+/// Whether the element open at `path` holds elements only: the root, `<myinfo>` and `<anime>`.
+fn is_container(path: &[String]) -> bool {
+    path.len() == 1 || (path.len() == 2 && matches!(path[1].as_str(), "myinfo" | "anime"))
 }
 
 /// Validates one `<anime>` element.

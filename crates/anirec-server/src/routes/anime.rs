@@ -66,6 +66,12 @@ pub async fn search(
             "q (the title to search for) is required",
         ));
     };
+    if query.trim().is_empty() {
+        return Err(Problem::bad_param(
+            "q",
+            "q has nothing but spaces; give a title to search for",
+        ));
+    }
     if query.chars().count() > MAX_QUERY_CHARS {
         return Err(Problem::bad_param(
             "q",

@@ -7,11 +7,13 @@ pub mod recommend;
 pub mod users;
 
 use axum::Router;
+use axum::extract::State;
 use axum::http::{Method, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 use serde::Serialize;
 
+use crate::params::Vocabulary;
 use crate::problem::Problem;
 use crate::state::AppState;
 
@@ -62,8 +64,49 @@ pub fn api() -> Router<AppState> {
         .method_not_allowed_fallback(|| async { Problem::method_not_allowed() })
 }
 
-async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+/// `GET /api/openapi.json`: the document of the model being served (see [`openapi_for`]), or
+/// the static one while no model is loaded.
+async fn openapi(State(state): State<AppState>) -> Response {
+    let body = match state.model() {
+        Some(served) => served.openapi.clone(),
+        None => bytes::Bytes::from_static(OPENAPI.as_bytes()),
+    };
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// The OpenAPI document for a model: [`OPENAPI`] with the model's genres and types as the only
+/// values of the `genre` and `type` parameters (the server refuses others), so a client that
+/// follows the document sends nothing the server rejects.
+pub fn openapi_for(vocabulary: &Vocabulary) -> bytes::Bytes {
+    let Ok(mut doc) = serde_json::from_str::<serde_json::Value>(OPENAPI) else {
+        return bytes::Bytes::from_static(OPENAPI.as_bytes());
+    };
+    let operations = doc["paths"]
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|paths| paths.values_mut())
+        .filter_map(|path| path.as_object_mut())
+        .flat_map(|path| path.values_mut());
+    for operation in operations {
+        let Some(parameters) = operation
+            .get_mut("parameters")
+            .and_then(|p| p.as_array_mut())
+        else {
+            continue;
+        };
+        for parameter in parameters {
+            let values = match parameter["name"].as_str() {
+                Some("genre") => &vocabulary.genres,
+                Some("type") => &vocabulary.types,
+                _ => continue,
+            };
+            parameter["schema"]["items"]["enum"] = serde_json::json!(values);
+        }
+    }
+    serde_json::to_vec(&doc).map_or_else(
+        |_| bytes::Bytes::from_static(OPENAPI.as_bytes()),
+        Into::into,
+    )
 }
 
 /// A JSON response of a borrowed value.

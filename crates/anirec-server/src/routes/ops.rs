@@ -67,7 +67,8 @@ struct ReloadBody {
 }
 
 /// `POST /api/v1/admin/reload` with `Authorization: Bearer TOKEN`: loads the bundle again (or the
-/// one named in `{"model": PATH}`) and swaps it in without dropping requests.
+/// one named in `{"model": PATH}`) and swaps it in without dropping requests. 404 when there is
+/// nothing at PATH, 422 when what is there does not load.
 pub async fn reload(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -97,6 +98,12 @@ pub async fn reload(
             ))
         })?
     };
+    if let Some(path) = request.model.as_deref().filter(|p| !p.exists()) {
+        return Err(
+            Problem::not_found(format!("there is no bundle at {}", path.display()))
+                .with_param("model"),
+        );
+    }
     let reloaded = state
         .reload(request.model)
         .await
