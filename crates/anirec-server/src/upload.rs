@@ -286,9 +286,9 @@ fn read_export(body: &[u8]) -> Result<FanList, Problem> {
 }
 
 /// A JSON number that is a whole number within `range` (`5` or `5.0`), as that type.
-fn whole<T: TryFrom<i64>>(n: &Number, range: std::ops::RangeInclusive<T>) -> Option<T>
+fn whole<T>(n: &Number, range: std::ops::RangeInclusive<T>) -> Option<T>
 where
-    T: PartialOrd,
+    T: TryFrom<i64> + PartialOrd,
 {
     let v = n.as_i64().or_else(|| {
         n.as_f64()
