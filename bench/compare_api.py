@@ -13,6 +13,7 @@ import csv
 import json
 import random
 import sys
+import urllib.parse
 import urllib.request
 from collections import defaultdict
 
@@ -51,7 +52,7 @@ def main():
         "anime records": [f"/api/v1/anime/{a}" for a in anime],
         "similar anime": [f"/api/v1/anime/{a}/similar?by={rnd.choice(['content', 'collab', 'hybrid'])}"
                           for a in anime],
-        "title search": [f"/api/v1/anime?q={q}" for q in
+        "title search": [f"/api/v1/anime?q={urllib.parse.quote(q)}" for q in
                          ["naruto", "steins gate", "cowboy bebop", "shingeki", "kimi no na wa",
                           "totoro", "fullmetal", "one piece", "evangelion", "monogatari"]],
         "pages": [f"/recommendations?user={u}" for u in users[:10]] + [f"/anime/{a}" for a in anime[:10]],
