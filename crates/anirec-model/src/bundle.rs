@@ -24,7 +24,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::cf::ease::Ease;
 use crate::content::tfidf::ContentModel;
-use crate::hybrid::{BlendWeights, Hybrid, HybridParams};
+use crate::hybrid::{Hybrid, HybridParams};
+use crate::signal::Weights;
 use crate::metrics::RatingMetrics;
 use crate::rating::baseline::{BaselineParams, Baselines};
 use crate::rating::knn::{ItemKnn, KnnParams};
@@ -102,7 +103,7 @@ pub struct Manifest {
     /// Hybrid parameters.
     pub params: HybridParams,
     /// Blend weights of the hybrid.
-    pub weights: BlendWeights,
+    pub weights: Weights,
     /// Validation (NDCG@10, coverage) of the blend weights.
     pub validation: (f64, f64),
     /// Rating model scalars.

@@ -16,6 +16,7 @@ use crate::cf::ease::{Ease, EaseParams, Weighting};
 use crate::content::tfidf::{ContentModel, ContentParams};
 use crate::eval::{K, RELEVANT_FROM};
 use crate::metrics::{UserRanking, mean_ranking, score_user};
+use crate::signal::{PerSignal, Signal, Weights};
 use crate::rating::model::{
     EpochObserver, FactorProgress, RatingModel, RatingParams, UserState, validation_seed,
 };
@@ -62,55 +63,14 @@ impl Default for HybridParams {
     }
 }
 
-/// Weights of the standardised signals.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct BlendWeights {
-    /// EASE score.
-    pub collab: f32,
-    /// Predicted rating.
-    pub rating: f32,
-    /// Content similarity to the user's profile.
-    pub content: f32,
-    /// log(1 + train ratings) of the anime.
-    pub popularity: f32,
-    /// log(1 + how many validation users' top 10 held the anime): a negative weight spreads
-    /// recommendations over more of the catalogue.
-    pub exposure: f32,
-}
-
-/// Signal names, in [`Signals`] order.
-pub const SIGNALS: [&str; 5] = ["collab", "rating", "content", "popularity", "exposure"];
-
 /// One candidate's raw signals.
-pub type Signals = [f32; 5];
+pub type Signals = PerSignal<f32>;
 
 /// A candidate anime: (anime index, raw signals, predicted rating).
 pub type Candidate = (u32, Signals, f32);
 
 /// A validation user: their candidates and their relevant held-out anime.
 type ValidationUser = (Vec<Candidate>, Vec<u32>);
-
-impl BlendWeights {
-    fn as_array(self) -> [f32; 5] {
-        [
-            self.collab,
-            self.rating,
-            self.content,
-            self.popularity,
-            self.exposure,
-        ]
-    }
-
-    fn from_array(w: [f32; 5]) -> BlendWeights {
-        BlendWeights {
-            collab: w[0],
-            rating: w[1],
-            content: w[2],
-            popularity: w[3],
-            exposure: w[4],
-        }
-    }
-}
 
 /// The fitted hybrid.
 #[derive(Debug, Clone)]
@@ -128,7 +88,7 @@ pub struct Hybrid {
     /// log(1 + validation top-10 appearances) per anime.
     pub exposure: Vec<f32>,
     /// Blend weights.
-    pub weights: BlendWeights,
+    pub weights: Weights,
     /// Validation figures of the chosen weights: (NDCG@10, coverage).
     pub validation: (f64, f64),
 }
@@ -178,7 +138,7 @@ impl Hybrid {
             content,
             popularity: log_popularity(fit),
             exposure: vec![0.0; train.n_anime()],
-            weights: BlendWeights::from_array([1.0, 0.0, 0.0, 0.0, 0.0]),
+            weights: Weights::collab_only(),
             validation: (0.0, 0.0),
         };
         let (weights, exposure, validation) = tuned.choose_weights(fit, val);
@@ -253,18 +213,13 @@ impl Hybrid {
                 } else {
                     0.0
                 };
-                let a_ = a as usize;
-                (
-                    a,
-                    [
-                        c,
-                        predicted,
-                        content[a_],
-                        self.popularity[a_],
-                        self.exposure[a_],
-                    ],
-                    predicted,
-                )
+                let mut signals = Signals::default();
+                signals[Signal::Collab] = c;
+                signals[Signal::Rating] = predicted;
+                signals[Signal::Content] = content[a as usize];
+                signals[Signal::Popularity] = self.popularity[a as usize];
+                signals[Signal::Exposure] = self.exposure[a as usize];
+                (a, signals, predicted)
             })
             .collect()
     }
@@ -277,7 +232,7 @@ impl Hybrid {
         exclude: &dyn Fn(u32) -> bool,
     ) -> Vec<Scored> {
         let cands = self.candidates(user, exclude);
-        rank(&cands, self.weights.as_array(), k)
+        rank(&cands, &self.weights, k)
     }
 
     /// Chooses blend weights on validation users. First the weights of rating, content and
@@ -286,7 +241,7 @@ impl Hybrid {
     /// chosen for the best NDCG@10 among weightings whose coverage reaches the floor (or, if none
     /// does, the widest coverage). Returns the weights, the exposure signal and the validation
     /// (NDCG@10, coverage).
-    fn choose_weights(&self, fit: &Ratings, val: &Ratings) -> (BlendWeights, Vec<f32>, (f64, f64)) {
+    fn choose_weights(&self, fit: &Ratings, val: &Ratings) -> (Weights, Vec<f32>, (f64, f64)) {
         let n_fit_anime = (0..fit.n_anime() as u32)
             .filter(|&a| !fit.anime(a).is_empty())
             .count()
@@ -317,13 +272,13 @@ impl Hybrid {
                 Some((self.candidates(&state, &exclude), relevant))
             })
             .collect();
-        let top_lists = |users: &[ValidationUser], w: [f32; 5]| -> Vec<Vec<u32>> {
+        let top_lists = |users: &[ValidationUser], w: &Weights| -> Vec<Vec<u32>> {
             users
                 .par_iter()
                 .map(|(cands, _)| rank(cands, w, K).iter().map(|s| s.anime).collect())
                 .collect()
         };
-        let evaluate = |users: &[ValidationUser], w: [f32; 5]| -> (f64, f64) {
+        let evaluate = |users: &[ValidationUser], w: &Weights| -> (f64, f64) {
             let tops = top_lists(users, w);
             let rankings: Vec<UserRanking> = tops
                 .iter()
@@ -335,25 +290,17 @@ impl Hybrid {
             let coverage = seen.iter().filter(|&&x| x).count() as f64 / n_fit_anime as f64;
             (mean_ranking(&rankings, coverage).ndcg_at_10, coverage)
         };
-        let search = |users: &[ValidationUser], start: [f32; 5], signals: &[usize], floor: f64| {
-            let grids: [&[f32]; 5] = [
-                &[1.0],
-                &[0.0, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8],
-                &[0.0, 0.2, 0.35, 0.5, 0.7, 1.0, 1.4],
-                &[-0.8, -0.6, -0.45, -0.3, -0.15, 0.0, 0.15],
-                &[
-                    -1.2, -1.0, -0.8, -0.7, -0.6, -0.55, -0.5, -0.45, -0.4, -0.3, -0.15, 0.0,
-                ],
-            ];
+        // Coordinate search, two passes over `signals`, each weight over its grid.
+        let search = |users: &[ValidationUser], start: Weights, signals: &[Signal], floor: f64| {
             let key = |m: (f64, f64)| if m.1 >= floor { (1, m.0) } else { (0, m.1) };
             let mut best_w = start;
-            let mut best = evaluate(users, best_w);
+            let mut best = evaluate(users, &best_w);
             for _pass in 0..2 {
                 for &s in signals {
-                    for &v in grids[s] {
+                    for &v in s.weight_grid() {
                         let mut w = best_w;
                         w[s] = v;
-                        let m = evaluate(users, w);
+                        let m = evaluate(users, &w);
                         let (k, b) = (key(m), key(best));
                         if k.0 > b.0 || (k.0 == b.0 && k.1 > b.1) {
                             (best_w, best) = (w, m);
@@ -363,42 +310,44 @@ impl Hybrid {
             }
             (best_w, best)
         };
-        let (base, _) = search(&users, [1.0, 0.0, 0.0, 0.0, 0.0], &[1, 2, 3], 0.0);
+        let first = [Signal::Rating, Signal::Content, Signal::Popularity];
+        let (base, _) = search(&users, Weights::collab_only(), &first, 0.0);
         let mut counts = vec![0u32; fit.n_anime()];
-        top_lists(&users, base)
+        top_lists(&users, &base)
             .iter()
             .flatten()
             .for_each(|&a| counts[a as usize] += 1);
         let exposure: Vec<f32> = counts.iter().map(|&c| (1.0 + c as f32).ln()).collect();
         for (cands, _) in &mut users {
             for c in cands.iter_mut() {
-                c.1[4] = exposure[c.0 as usize];
+                c.1[Signal::Exposure] = exposure[c.0 as usize];
             }
         }
-        let (w, m) = search(&users, base, &[4, 3], self.params.min_coverage);
-        (BlendWeights::from_array(w), exposure, m)
+        let spread = [Signal::Exposure, Signal::Popularity];
+        let (w, m) = search(&users, base, &spread, self.params.min_coverage);
+        (w, exposure, m)
     }
 }
 
 /// Standardises each signal over the candidates and ranks by the weighted sum.
-fn rank(cands: &[Candidate], weights: [f32; 5], k: usize) -> Vec<Scored> {
+fn rank(cands: &[Candidate], weights: &Weights, k: usize) -> Vec<Scored> {
     let n = cands.len().max(1) as f32;
-    let mut stats = [(0f32, 1f32); 5];
-    for (s, stat) in stats.iter_mut().enumerate() {
+    let mut stats = PerSignal([(0f32, 1f32); Signal::ALL.len()]);
+    for s in Signal::ALL {
         let mean = cands.iter().map(|c| c.1[s]).sum::<f32>() / n;
         let var = cands.iter().map(|c| (c.1[s] - mean).powi(2)).sum::<f32>() / n;
-        *stat = (mean, if var > 1e-12 { var.sqrt() } else { 1.0 });
+        stats[s] = (mean, if var > 1e-12 { var.sqrt() } else { 1.0 });
     }
     let mut scored: Vec<Scored> = cands
         .iter()
         .map(|&(anime, signals, predicted_rating)| {
-            let mut parts = [0f32; 5];
-            for s in 0..5 {
+            let mut parts = Signals::default();
+            for s in Signal::ALL {
                 parts[s] = weights[s] * (signals[s] - stats[s].0) / stats[s].1;
             }
             Scored {
                 anime,
-                score: parts.iter().sum(),
+                score: parts.0.iter().sum(),
                 parts,
                 predicted_rating,
             }

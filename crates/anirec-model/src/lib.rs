@@ -9,6 +9,7 @@
 //! - [`hybrid`]: the blended recommender and the tuning of its weights; [`blend`]: least squares.
 //! - [`query`]: recommendations with filters and reasons, fold-in, similar anime and users.
 //! - [`list_use`]: what of a fan's list a fold-in used, and why not the rest.
+//! - [`signal`]: the blended signals, their weights and tuning grids.
 //! - [`search`]: typo-tolerant title search.
 //! - [`bundle`]: the model bundle on disk.
 //! - [`topk`]: top-k selection.
@@ -26,4 +27,5 @@ pub mod popularity;
 pub mod query;
 pub mod rating;
 pub mod search;
+pub mod signal;
 pub mod topk;

@@ -10,7 +10,8 @@ use anirec_data::WatchStatus;
 
 use crate::bundle::Bundle;
 use crate::entry::Entry;
-use crate::hybrid::{SIGNALS, Scored};
+use crate::hybrid::Scored;
+use crate::signal::Signal;
 use crate::rating::model::UserState;
 use crate::search::TitleIndex;
 use crate::topk::top_k;
@@ -59,8 +60,8 @@ impl Filters {
 /// Why an anime was recommended: one signal's reason and its share of the score.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reason {
-    /// `collab`, `content`, `rating` or `popularity`.
-    pub signal: String,
+    /// The signal it is the reason of (written by name: `collab`, `content`, ...).
+    pub signal: Signal,
     /// A sentence a fan can read.
     pub text: String,
     /// Share of the positive score contributions (0-1).
@@ -199,7 +200,7 @@ impl Bundle {
                 score: scores[a as usize],
                 predicted_rating: anime[a as usize].score.unwrap_or(0.0),
                 reasons: vec![Reason {
-                    signal: "popularity".into(),
+                    signal: Signal::Popularity,
                     text: format!(
                         "popular and well rated: {} members, mean score {}",
                         anime[a as usize].members.unwrap_or(0),
@@ -231,16 +232,16 @@ impl Bundle {
     fn reasons(&self, s: &Scored, profile: &Profile) -> Vec<Reason> {
         let anime = self.catalogue.anime();
         let name = |a: u32| anime[a as usize].name.clone();
-        let positive: f32 = s.parts.iter().filter(|&&p| p > 0.0).sum::<f32>().max(1e-6);
+        let positive: f32 = s.parts.0.iter().filter(|&&p| p > 0.0).sum::<f32>().max(1e-6);
         let entries = &profile.state.entries;
         let mut reasons = Vec::new();
-        for (i, &part) in s.parts.iter().enumerate() {
+        for (signal, part) in s.parts.iter() {
             if part <= 0.0 {
                 continue;
             }
             let share = part / positive;
-            let text = match SIGNALS[i] {
-                "collab" => {
+            let text = match signal {
+                Signal::Collab => {
                     // The liked anime that fans of this one also liked most: its item-kNN
                     // similarity (co-rating), then its EASE weight as a tie-breaker.
                     let (nbrs, sims) = self.model.rating.knn.of(s.anime);
@@ -262,7 +263,7 @@ impl Bundle {
                         None => continue,
                     }
                 }
-                "content" => {
+                Signal::Content => {
                     let best = entries.iter().filter(|e| e.is_liked()).max_by(|x, y| {
                         self.model
                             .content
@@ -285,17 +286,18 @@ impl Bundle {
                         format!("shares {} with {}", join_words(&shared), name(a))
                     }
                 }
-                "rating" => format!("we predict you would rate it {:.1}/10", s.predicted_rating),
+                Signal::Rating => {
+                    format!("we predict you would rate it {:.1}/10", s.predicted_rating)
+                }
                 // A positive part under a negative weight means "less watched than the others".
-                "popularity" if self.model.weights.popularity < 0.0 => {
+                Signal::Popularity if self.model.weights[Signal::Popularity] < 0.0 => {
                     "a less-watched title that fits your taste".to_owned()
                 }
-                "popularity" => "widely watched".to_owned(),
-                "exposure" => "a less obvious pick that suits you".to_owned(),
-                _ => continue,
+                Signal::Popularity => "widely watched".to_owned(),
+                Signal::Exposure => "a less obvious pick that suits you".to_owned(),
             };
             reasons.push(Reason {
-                signal: SIGNALS[i].to_owned(),
+                signal,
                 text,
                 share,
             });
