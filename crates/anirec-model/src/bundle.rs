@@ -25,12 +25,12 @@ use serde::{Deserialize, Serialize};
 use crate::cf::ease::Ease;
 use crate::content::tfidf::ContentModel;
 use crate::hybrid::{Hybrid, HybridParams};
-use crate::signal::Weights;
 use crate::metrics::RatingMetrics;
 use crate::rating::baseline::{BaselineParams, Baselines};
 use crate::rating::knn::{ItemKnn, KnnParams};
 use crate::rating::mf::{Mf, MfParams};
 use crate::rating::model::RatingModel;
+use crate::signal::Weights;
 
 /// The bundle format this build writes and reads.
 pub const FORMAT_VERSION: u32 = 1;

@@ -1,5 +1,5 @@
-//! The hybrid recommender: collaborative ranking (EASE), predicted rating, content similarity and
-//! a popularity prior, blended per user.
+//! The hybrid recommender: collaborative ranking (EASE), predicted rating, content similarity, a
+//! popularity prior and an exposure signal (the [`Signal`]s), blended per user.
 //!
 //! For a user, candidates are the best anime by EASE plus the best by content (so anime nobody
 //! rated are reachable). Each signal is standardised over the user's candidates and the final
@@ -16,10 +16,10 @@ use crate::cf::ease::{Ease, EaseParams, Weighting};
 use crate::content::tfidf::{ContentModel, ContentParams};
 use crate::eval::{K, RELEVANT_FROM};
 use crate::metrics::{UserRanking, mean_ranking, score_user};
-use crate::signal::{PerSignal, Signal, Weights};
 use crate::rating::model::{
     EpochObserver, FactorProgress, RatingModel, RatingParams, UserState, validation_seed,
 };
+use crate::signal::{PerSignal, Signal, Weights};
 use crate::topk::top_k;
 
 /// Parameters of the hybrid.

@@ -11,9 +11,9 @@ use anirec_data::WatchStatus;
 use crate::bundle::Bundle;
 use crate::entry::Entry;
 use crate::hybrid::Scored;
-use crate::signal::Signal;
 use crate::rating::model::UserState;
 use crate::search::TitleIndex;
+use crate::signal::Signal;
 use crate::topk::top_k;
 
 /// Which anime may be recommended.
@@ -232,7 +232,13 @@ impl Bundle {
     fn reasons(&self, s: &Scored, profile: &Profile) -> Vec<Reason> {
         let anime = self.catalogue.anime();
         let name = |a: u32| anime[a as usize].name.clone();
-        let positive: f32 = s.parts.0.iter().filter(|&&p| p > 0.0).sum::<f32>().max(1e-6);
+        let positive: f32 = s
+            .parts
+            .0
+            .iter()
+            .filter(|&&p| p > 0.0)
+            .sum::<f32>()
+            .max(1e-6);
         let entries = &profile.state.entries;
         let mut reasons = Vec::new();
         for (signal, part) in s.parts.iter() {

@@ -124,7 +124,8 @@ impl<'de> Deserialize<'de> for PerSignal<f32> {
                 }
                 let mut out = PerSignal::default();
                 for s in Signal::ALL {
-                    out[s] = weights[s as usize].ok_or_else(|| de::Error::missing_field(s.name()))?;
+                    out[s] =
+                        weights[s as usize].ok_or_else(|| de::Error::missing_field(s.name()))?;
                 }
                 Ok(out)
             }
@@ -148,7 +149,10 @@ mod tests {
         );
         assert_eq!(serde_json::from_str::<Weights>(&json).unwrap(), w);
         let missing = serde_json::from_str::<Weights>(r#"{"collab":1.0}"#).unwrap_err();
-        assert!(missing.to_string().contains("missing field `rating`"), "{missing}");
+        assert!(
+            missing.to_string().contains("missing field `rating`"),
+            "{missing}"
+        );
         let unknown = r#"{"collab":1,"rating":0,"content":0,"popularity":0,"exposure":0,"x":1}"#;
         assert!(serde_json::from_str::<Weights>(unknown).is_err());
     }

@@ -3,7 +3,6 @@
 //! whole train set.
 
 use anirec_data::Ratings;
-use anirec_data::split::split;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -139,26 +138,6 @@ pub struct RatingModel {
 }
 
 impl RatingModel {
-    /// Fits on `train`: tunes on a validation split carved from it, then refits every part on
-    /// all of it. `public_scores[a]` is the catalogue's mean score of anime `a`.
-    pub fn fit(
-        train: &Ratings,
-        public_scores: &[Option<f32>],
-        params: RatingParams,
-        observer: &mut dyn EpochObserver,
-    ) -> RatingModel {
-        let carved = split(train, validation_seed(params.seed));
-        RatingModel::tune(
-            &carved.train,
-            &carved.test,
-            public_scores,
-            params,
-            observer,
-            None,
-        )
-        .refit(train, public_scores, observer, None)
-    }
-
     /// Fits every part on `fit` and tunes the factor epochs (early stopping) and the blend on
     /// `val`, which must share `fit`'s user and anime indices. `resume` continues the factor
     /// epochs from a checkpoint of the same run.
