@@ -6,6 +6,7 @@
 //! ([`Ratings`]: CSR by user and CSC by anime). It also owns the snapshot file, the evaluation
 //! split and the synthetic full-scale generator. It knows nothing about models or HTTP.
 
+pub mod atomic;
 pub mod catalogue;
 pub mod csr;
 pub mod dataset;

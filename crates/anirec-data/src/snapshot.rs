@@ -118,7 +118,7 @@ pub fn save(dataset: &Dataset, path: &Path) -> Result<()> {
     while (16 + header_json.len()) % 8 != 0 {
         header_json.push(b' ');
     }
-    write_atomic(path, |file| {
+    crate::atomic::write_file(path, |file| {
         file.write_all(MAGIC)?;
         file.write_all(&FORMAT_VERSION.to_le_bytes())?;
         file.write_all(&(header_json.len() as u32).to_le_bytes())?;
@@ -132,37 +132,6 @@ pub fn save(dataset: &Dataset, path: &Path) -> Result<()> {
         }
         Ok(())
     })
-}
-
-/// Writes a file through `write` into a temporary sibling, syncs it, and renames it into place.
-pub fn write_atomic(
-    path: &Path,
-    write: impl FnOnce(&mut std::io::BufWriter<File>) -> std::io::Result<()>,
-) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        crate::dataset::file_name(path),
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut out = std::io::BufWriter::with_capacity(8 << 20, File::create(&tmp)?);
-        write(&mut out)?;
-        let file = out.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(|e| DataError::io(path, e))
 }
 
 fn snapshot_error(path: &Path, message: &str) -> DataError {

@@ -7,12 +7,12 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
+use crate::atomic::write_file;
 use crate::catalogue::Catalogue;
 use crate::csr::Csr;
 use crate::error::{DataError, Result};
 use crate::ratings::Ratings;
 use crate::rng::Rng;
-use crate::snapshot::write_atomic;
 
 /// Default seed of the protocol.
 pub const DEFAULT_SEED: u64 = 42;
@@ -87,7 +87,7 @@ pub fn split(ratings: &Ratings, seed: u64) -> Split {
 /// the file format has no way to say "listed, not scored"). Atomic.
 pub fn write_csv(ratings: &Ratings, catalogue: &Catalogue, path: &Path) -> Result<()> {
     let ids: Vec<u32> = catalogue.anime().iter().map(|a| a.mal_id).collect();
-    write_atomic(path, |out| {
+    write_file(path, |out| {
         out.write_all(b"user_id,anime_id,rating\n")?;
         let mut line = Vec::with_capacity(32);
         for u in 0..ratings.n_users() {

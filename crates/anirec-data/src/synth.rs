@@ -19,11 +19,11 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::atomic::write_file;
 use crate::catalogue::Catalogue;
 use crate::dataset::Progress;
 use crate::error::{DataError, Result};
 use crate::rng::{Rng, mix64};
-use crate::snapshot::write_atomic;
 
 /// Parameters of a synthetic file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -329,7 +329,7 @@ pub fn generate(
     progress.start("generating", cfg.ratings);
     let blocks: Vec<u32> = (0..cfg.users.div_ceil(BLOCK_USERS)).collect();
     let mut bytes = 0u64;
-    write_atomic(out, |file| {
+    write_file(out, |file| {
         file.write_all(b"user_id,anime_id,rating\n")?;
         bytes += 24;
         // Bounded batches of blocks: parallel generation, in-order writing.
@@ -360,7 +360,7 @@ pub fn generate(
     let label_file = label_path(out);
     let json = serde_json::to_vec_pretty(&label)
         .map_err(|e| DataError::io(&label_file, std::io::Error::other(e)))?;
-    write_atomic(&label_file, |f| f.write_all(&json))?;
+    write_file(&label_file, |f| f.write_all(&json))?;
     Ok(SynthSummary {
         ratings: cfg.ratings,
         users: cfg.users,

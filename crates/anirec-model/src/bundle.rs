@@ -384,45 +384,15 @@ impl Bundle {
         let manifest_json =
             serde_json::to_vec_pretty(&manifest).map_err(|e| fail(e.to_string()))?;
 
-        let name = dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "model".into());
-        let parent = dir
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        std::fs::create_dir_all(parent)
-            .map_err(|e| fail(format!("creating {}: {e}", parent.display())))?;
-        let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
-        let old = parent.join(format!(".{name}.old-{}", std::process::id()));
-        let write = || -> std::io::Result<()> {
-            let _ = std::fs::remove_dir_all(&tmp);
-            std::fs::create_dir_all(&tmp)?;
-            for (file, bytes) in [
+        anirec_data::atomic::write_dir(
+            dir,
+            &[
                 (TENSORS, &tensors),
                 (CATALOGUE, &catalogue),
                 (MANIFEST, &manifest_json),
-            ] {
-                use std::io::Write;
-                let mut f = std::fs::File::create(tmp.join(file))?;
-                f.write_all(bytes)?;
-                f.sync_all()?;
-            }
-            if dir.exists() {
-                std::fs::rename(dir, &old)?;
-            }
-            std::fs::rename(&tmp, dir)?;
-            let _ = std::fs::remove_dir_all(&old);
-            if let Ok(d) = std::fs::File::open(parent) {
-                let _ = d.sync_all();
-            }
-            Ok(())
-        };
-        write().map_err(|e| {
-            let _ = std::fs::remove_dir_all(&tmp);
-            fail(format!("writing: {e}"))
-        })?;
+            ],
+        )
+        .map_err(|e| fail(format!("writing: {e}")))?;
         Ok(manifest)
     }
 

@@ -71,7 +71,7 @@ pub fn save(progress: &FactorProgress, path: &Path) -> Result<(), BundleError> {
         meta.insert(format!("{prefix}.epochs"), mf.epochs.to_string());
     }
     let bytes = safetensors::serialize(views, Some(meta)).map_err(|e| fail(e.to_string()))?;
-    anirec_data::snapshot::write_atomic(path, |out| std::io::Write::write_all(out, &bytes))
+    anirec_data::atomic::write_file(path, |out| std::io::Write::write_all(out, &bytes))
         .map_err(|e| fail(e.to_string()))
 }
 
