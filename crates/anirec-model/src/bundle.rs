@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::cf::ease::Ease;
 use crate::content::tfidf::ContentModel;
 use crate::hybrid::{Hybrid, HybridParams};
-use crate::metrics::RatingMetrics;
+use crate::metrics::{RatingMetrics, TestMetrics};
 use crate::rating::baseline::{BaselineParams, Baselines};
 use crate::rating::knn::{ItemKnn, KnnParams};
 use crate::rating::mf::{Mf, MfParams};
@@ -109,7 +109,7 @@ pub struct Manifest {
     /// Rating model scalars.
     pub rating: RatingState,
     /// Test metrics, when the model was evaluated before saving.
-    pub metrics: Option<serde_json::Value>,
+    pub metrics: Option<TestMetrics>,
     /// Training data summary.
     pub data: DataInfo,
     /// Every other file of the bundle.
@@ -169,7 +169,7 @@ impl Bundle {
         model: Hybrid,
         catalogue: Catalogue,
         ratings: Ratings,
-        metrics: Option<serde_json::Value>,
+        metrics: Option<TestMetrics>,
     ) -> Bundle {
         let r = &model.rating;
         let manifest = Manifest {

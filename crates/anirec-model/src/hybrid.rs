@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::cf::ease::{Ease, EaseParams, Weighting};
 use crate::content::tfidf::{ContentModel, ContentParams};
 use crate::eval::{K, RELEVANT_FROM};
-use crate::metrics::{UserRanking, mean_ranking, score_user};
+use crate::metrics::{UserRanking, ValidationFigures, mean_ranking, score_user};
 use crate::rating::model::{
     EpochObserver, FactorProgress, RatingModel, RatingParams, UserState, validation_seed,
 };
@@ -156,6 +156,15 @@ impl Hybrid {
             exposure,
             weights,
             validation,
+        }
+    }
+
+    /// What the blend's tuning saw on validation.
+    pub fn validation_figures(&self) -> ValidationFigures {
+        ValidationFigures {
+            ndcg_at_10: self.validation.0,
+            coverage: self.validation.1,
+            rmse: self.rating.validation.rmse,
         }
     }
 

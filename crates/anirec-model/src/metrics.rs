@@ -59,6 +59,74 @@ pub struct RankingMetrics {
     pub users: u64,
 }
 
+/// Ranking figures under the protocol's key names (without the user count).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RankingFigures {
+    /// Mean NDCG@10.
+    pub ndcg_at_10: f64,
+    /// Mean precision@10.
+    pub precision_at_10: f64,
+    /// Mean recall@10.
+    pub recall_at_10: f64,
+    /// Mean AP@10.
+    pub map_at_10: f64,
+    /// Distinct anime recommended / anime in train.
+    pub coverage: f64,
+}
+
+impl From<&RankingMetrics> for RankingFigures {
+    fn from(r: &RankingMetrics) -> RankingFigures {
+        RankingFigures {
+            ndcg_at_10: r.ndcg_at_10,
+            precision_at_10: r.precision_at_10,
+            recall_at_10: r.recall_at_10,
+            map_at_10: r.map_at_10,
+            coverage: r.coverage,
+        }
+    }
+}
+
+/// The protocol's figures on a test set, under the keys `eval --json` prints and a bundle's
+/// manifest stores (the pair and user counts are reported apart).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TestMetrics {
+    /// RMSE on the 1-10 scale.
+    pub rmse: f64,
+    /// MAE on the 1-10 scale.
+    pub mae: f64,
+    /// MAE on the 0-1 scale.
+    pub mae_scaled: f64,
+    /// MSE on the 0-1 scale.
+    pub mse_scaled: f64,
+    /// The ranking figures.
+    #[serde(flatten)]
+    pub ranking: RankingFigures,
+}
+
+impl TestMetrics {
+    /// Both kinds of figure of one test set.
+    pub fn new(rating: &RatingMetrics, ranking: &RankingMetrics) -> TestMetrics {
+        TestMetrics {
+            rmse: rating.rmse,
+            mae: rating.mae,
+            mae_scaled: rating.mae_scaled,
+            mse_scaled: rating.mse_scaled,
+            ranking: ranking.into(),
+        }
+    }
+}
+
+/// What the blend's tuning saw on the validation split carved from train.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ValidationFigures {
+    /// NDCG@10 of the chosen weights.
+    pub ndcg_at_10: f64,
+    /// Their catalogue coverage.
+    pub coverage: f64,
+    /// The rating model's RMSE.
+    pub rmse: f64,
+}
+
 /// Precision, recall, NDCG and AP of one ranked list against a sorted set of relevant items.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct UserRanking {

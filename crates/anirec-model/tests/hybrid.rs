@@ -5,6 +5,7 @@
 use anirec_data::{Anime, Catalogue, Ratings};
 use anirec_model::bundle::Bundle;
 use anirec_model::hybrid::{Hybrid, HybridParams};
+use anirec_model::metrics::TestMetrics;
 use anirec_model::query::{Filters, Listed, SimilarBy};
 
 const CLUSTERS: [(&str, &str, &str); 3] = [
@@ -258,12 +259,12 @@ fn explanations_and_filters() {
 #[test]
 fn bundle_round_trip_and_corruption() {
     let (catalogue, ratings, model) = fitted();
-    let bundle = Bundle::new(
-        model,
-        catalogue,
-        ratings,
-        Some(serde_json::json!({"ndcg_at_10": 0.5})),
-    );
+    let metrics: TestMetrics = serde_json::from_value(serde_json::json!({
+        "rmse": 1.1, "mae": 0.9, "mae_scaled": 0.1, "mse_scaled": 0.02, "ndcg_at_10": 0.5,
+        "precision_at_10": 0.3, "recall_at_10": 0.2, "map_at_10": 0.25, "coverage": 0.15
+    }))
+    .unwrap();
+    let bundle = Bundle::new(model, catalogue, ratings, Some(metrics));
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("model");
     bundle.save(&path).unwrap();
@@ -283,10 +284,7 @@ fn bundle_round_trip_and_corruption() {
         );
         assert_eq!(a, b);
     }
-    assert_eq!(
-        back.manifest.metrics,
-        Some(serde_json::json!({"ndcg_at_10": 0.5}))
-    );
+    assert_eq!(back.manifest.metrics, Some(metrics));
     // Saving again over it is atomic and leaves no temporary folder.
     bundle.save(&path).unwrap();
     let names: Vec<_> = std::fs::read_dir(dir.path())

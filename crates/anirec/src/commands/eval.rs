@@ -8,9 +8,13 @@ use anirec_data::Ratings;
 use anirec_data::split::{self, DEFAULT_SEED, Split};
 use anirec_model::eval::{evaluate_ranking, evaluate_ratings};
 use anirec_model::hybrid::{ContentScorer, Hybrid, HybridParams, HybridScorer};
-use anirec_model::metrics::{RankingMetrics, RatingMetrics};
+use anirec_model::metrics::{
+    RankingFigures, RankingMetrics, RatingMetrics, TestMetrics, ValidationFigures,
+};
 use anirec_model::popularity::Popularity;
 use anirec_model::rating::model::TrainPredictor;
+use anirec_model::signal::Weights;
+use serde::Serialize;
 
 use super::data_args::DataArgs;
 
@@ -46,30 +50,28 @@ pub fn score_on_test(
     (rating, ranking)
 }
 
-/// The ranking figures under the protocol's key names.
-fn ranking_json(r: &RankingMetrics) -> serde_json::Map<String, serde_json::Value> {
-    let mut m = serde_json::Map::new();
-    m.insert("ndcg_at_10".into(), r.ndcg_at_10.into());
-    m.insert("precision_at_10".into(), r.precision_at_10.into());
-    m.insert("recall_at_10".into(), r.recall_at_10.into());
-    m.insert("map_at_10".into(), r.map_at_10.into());
-    m.insert("coverage".into(), r.coverage.into());
-    m
+/// What `eval --json` prints. It is written through a `serde_json::Value`, whose objects keep
+/// their keys sorted, as the output always was.
+#[derive(Serialize)]
+struct EvalReport {
+    #[serde(flatten)]
+    test: TestMetrics,
+    fit_seconds: f64,
+    rated_pairs: u64,
+    ranked_users: u64,
+    train_ratings: usize,
+    test_ratings: usize,
+    blend: Weights,
+    validation: ValidationFigures,
+    baselines: Baselines,
 }
 
-/// The protocol's rating and ranking figures as one JSON object (the keys `eval --json` documents
-/// and a bundle's manifest stores).
-pub fn metrics_json(
-    rating: &RatingMetrics,
-    ranking: &RankingMetrics,
-) -> serde_json::Map<String, serde_json::Value> {
-    let mut m = serde_json::Map::new();
-    m.insert("rmse".into(), rating.rmse.into());
-    m.insert("mae".into(), rating.mae.into());
-    m.insert("mae_scaled".into(), rating.mae_scaled.into());
-    m.insert("mse_scaled".into(), rating.mse_scaled.into());
-    m.extend(ranking_json(ranking));
-    m
+/// The systems reported beside the hybrid.
+#[derive(Serialize)]
+struct Baselines {
+    popularity: RankingFigures,
+    /// The hybrid's content signal alone.
+    content: RankingFigures,
 }
 
 /// Runs `anirec eval`.
@@ -100,25 +102,25 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             train: &s.train,
         },
     );
-    let mut report = metrics_json(&rating, &ranking);
-    report.extend([
-        ("fit_seconds".to_owned(), fit_seconds.into()),
-        ("rated_pairs".to_owned(), rating.count.into()),
-        ("ranked_users".to_owned(), ranking.users.into()),
-        ("train_ratings".to_owned(), s.train.len().into()),
-        ("test_ratings".to_owned(), s.test.len().into()),
-        ("blend".to_owned(), serde_json::to_value(model.weights)?),
-        (
-            "validation".to_owned(),
-            serde_json::json!({"ndcg_at_10": model.validation.0, "coverage": model.validation.1, "rmse": model.rating.validation.rmse}),
-        ),
-        (
-            "baselines".to_owned(),
-            serde_json::json!({"popularity": ranking_json(&pop), "content": ranking_json(&content)}),
-        ),
-    ]);
+    let report = EvalReport {
+        test: TestMetrics::new(&rating, &ranking),
+        fit_seconds,
+        rated_pairs: rating.count,
+        ranked_users: ranking.users,
+        train_ratings: s.train.len(),
+        test_ratings: s.test.len(),
+        blend: model.weights,
+        validation: model.validation_figures(),
+        baselines: Baselines {
+            popularity: (&pop).into(),
+            content: (&content).into(),
+        },
+    };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::to_value(&report)?)?
+        );
     } else {
         println!(
             "split         {} train / {} test ratings",

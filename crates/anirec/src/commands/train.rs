@@ -9,12 +9,14 @@ use std::time::Instant;
 use anirec_data::split::DEFAULT_SEED;
 use anirec_model::bundle::Bundle;
 use anirec_model::hybrid::{Hybrid, HybridParams};
+use anirec_model::metrics::{TestMetrics, ValidationFigures};
 use anirec_model::rating::checkpoint;
 use anirec_model::rating::model::{EpochObserver, EpochReport, FactorProgress};
+use anirec_model::signal::Weights;
 use anyhow::Context;
 
 use super::data_args::{DataArgs, Loaded};
-use super::eval::{metrics_json, score_on_test};
+use super::eval::score_on_test;
 
 /// Arguments of `anirec train`.
 #[derive(clap::Args)]
@@ -35,6 +37,15 @@ pub struct Args {
     /// result equals an uninterrupted run on the same data.
     #[arg(long, conflicts_with = "seed")]
     pub resume: Option<PathBuf>,
+}
+
+/// A run's `metrics.json` (written through a `serde_json::Value`: keys sorted, as always).
+#[derive(serde::Serialize)]
+struct RunMetrics {
+    validation: ValidationFigures,
+    test: Option<TestMetrics>,
+    blend: Weights,
+    factor_epochs: usize,
 }
 
 /// Writes each factor epoch to `epochs.csv` of the run and to the log, and checkpoints it.
@@ -149,24 +160,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
     let metrics = test.as_ref().map(|test| {
         let (rating, ranking) = score_on_test(&model, &train, test);
-        serde_json::Value::Object(metrics_json(&rating, &ranking))
+        TestMetrics::new(&rating, &ranking)
     });
-    let bundle = Bundle::new(model, catalogue, train, metrics.clone());
+    let bundle = Bundle::new(model, catalogue, train, metrics);
     let save_started = Instant::now();
     let manifest = bundle.save(&args.out)?;
     let save_seconds = save_started.elapsed().as_secs_f64();
 
-    let final_metrics = serde_json::json!({
-        "validation": {
-            "ndcg_at_10": bundle.model.validation.0,
-            "coverage": bundle.model.validation.1,
-            "rmse": bundle.model.rating.validation.rmse,
-        },
-        "test": metrics,
-        "blend": bundle.model.weights,
-        "factor_epochs": bundle.model.rating.epochs,
-    });
-    write_json(&run_dir.join("metrics.json"), &final_metrics)?;
+    let final_metrics = RunMetrics {
+        validation: bundle.model.validation_figures(),
+        test: metrics,
+        blend: bundle.model.weights,
+        factor_epochs: bundle.model.rating.epochs,
+    };
+    write_json(
+        &run_dir.join("metrics.json"),
+        &serde_json::to_value(&final_metrics)?,
+    )?;
     write_json(
         &run_dir.join("run.json"),
         &serde_json::json!({
@@ -188,7 +198,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         bundle.model.validation.0, bundle.model.validation.1, bundle.model.rating.validation.rmse
     );
     if let Some(m) = metrics {
-        println!("test          {m}");
+        println!("test          {}", serde_json::to_value(m)?);
     }
     Ok(())
 }
