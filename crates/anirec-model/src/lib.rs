@@ -13,6 +13,7 @@
 //! - [`search`]: typo-tolerant title search.
 //! - [`bundle`]: the model bundle on disk.
 //! - [`topk`]: top-k selection.
+//! - [`training`]: the training pipeline (fit, score, save, record the run).
 
 pub mod blend;
 pub mod bundle;
@@ -29,3 +30,4 @@ pub mod rating;
 pub mod search;
 pub mod signal;
 pub mod topk;
+pub mod training;

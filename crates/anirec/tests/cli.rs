@@ -285,3 +285,54 @@ fn train_recommend_similar_and_eval_on_a_tiny_catalogue() {
         assert!(json["baselines"]["popularity"][key].is_number(), "{key}");
     }
 }
+
+#[test]
+fn a_run_resumed_from_its_folder_ends_with_the_same_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, runs) = (mini(), dir.path().join("runs"));
+    let train = |out: &str, extra: &[&str]| {
+        let model = dir.path().join(out);
+        let mut args = vec![
+            "train",
+            "--data",
+            data.to_str().unwrap(),
+            "--runs",
+            runs.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        args.extend(["--out", model.to_str().unwrap()]);
+        stdout(&anirec(&args));
+        std::fs::read(model.join("model.safetensors")).unwrap()
+    };
+    let straight = train("a", &[]);
+    let run = std::fs::read_dir(&runs)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert!(run.join("checkpoint.safetensors").is_file());
+    let epochs_before = std::fs::read_to_string(run.join("epochs.csv")).unwrap();
+    let resumed = train("b", &["--resume", run.to_str().unwrap()]);
+    assert!(resumed == straight, "the resumed run's arrays differ");
+    // The run folder keeps one history: the resumed epochs are appended, not restarted.
+    let epochs_after = std::fs::read_to_string(run.join("epochs.csv")).unwrap();
+    assert!(epochs_after.starts_with(&epochs_before));
+    assert_eq!(epochs_after.matches("phase,epoch").count(), 1);
+    let metrics: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("metrics.json")).unwrap()).unwrap();
+    assert!(metrics["validation"]["ndcg_at_10"].is_number(), "{metrics}");
+    assert!(metrics["blend"]["collab"].is_number(), "{metrics}");
+    // A folder that is no run is named in the error.
+    let bad = anirec(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--resume",
+        "/nonexistent",
+        "--out",
+        "x",
+    ]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("/nonexistent/params.json"));
+}

@@ -4,16 +4,13 @@
 
 use std::time::Instant;
 
-use anirec_data::Ratings;
 use anirec_data::split::{self, DEFAULT_SEED, Split};
-use anirec_model::eval::{evaluate_ranking, evaluate_ratings};
-use anirec_model::hybrid::{ContentScorer, Hybrid, HybridParams, HybridScorer};
-use anirec_model::metrics::{
-    RankingFigures, RankingMetrics, RatingMetrics, TestMetrics, ValidationFigures,
-};
+use anirec_model::eval::evaluate_ranking;
+use anirec_model::hybrid::{ContentScorer, Hybrid, HybridParams};
+use anirec_model::metrics::{RankingFigures, TestMetrics, ValidationFigures};
 use anirec_model::popularity::Popularity;
-use anirec_model::rating::model::TrainPredictor;
 use anirec_model::signal::Weights;
+use anirec_model::training::score_on_test;
 use serde::Serialize;
 
 use super::data_args::DataArgs;
@@ -30,24 +27,6 @@ pub struct Args {
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
-}
-
-/// Scores a fitted hybrid once on a test set that shares its train store's indices.
-pub fn score_on_test(
-    model: &Hybrid,
-    train: &Ratings,
-    test: &Ratings,
-) -> (RatingMetrics, RankingMetrics) {
-    let ranking = evaluate_ranking(train, test, &HybridScorer { model, train });
-    let rating = evaluate_ratings(
-        train,
-        test,
-        &TrainPredictor {
-            model: &model.rating,
-            train,
-        },
-    );
-    (rating, ranking)
 }
 
 /// What `eval --json` prints. It is written through a `serde_json::Value`, whose objects keep
