@@ -31,6 +31,7 @@ use crate::rating::knn::{ItemKnn, KnnParams};
 use crate::rating::mf::{Mf, MfParams};
 use crate::rating::model::RatingModel;
 use crate::signal::Weights;
+use crate::stored::{self, Array, Stored, per_anime, vector};
 
 /// The bundle format this build writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
@@ -132,28 +133,6 @@ pub struct Bundle {
     pub(crate) user_stats: std::sync::OnceLock<Vec<(f32, f32)>>,
 }
 
-/// One array to store.
-struct Array {
-    name: &'static str,
-    dtype: Dtype,
-    shape: Vec<usize>,
-    bytes: Vec<u8>,
-}
-
-fn array<T: bytemuck::Pod>(
-    name: &'static str,
-    dtype: Dtype,
-    shape: Vec<usize>,
-    data: &[T],
-) -> Array {
-    Array {
-        name,
-        dtype,
-        shape,
-        bytes: bytemuck::cast_slice(data).to_vec(),
-    }
-}
-
 fn ratings_crc(r: &Ratings) -> u32 {
     let mut h = crc32fast::Hasher::new();
     h.update(bytemuck::cast_slice(r.user_ids()));
@@ -212,143 +191,22 @@ impl Bundle {
     fn arrays(&self) -> Vec<Array> {
         let m = &self.model;
         let r = &m.rating;
-        let n_items = m.ease.items().len();
-        let f = r.mf.params.factors;
-        let terms: Vec<u8> = m.content.terms.join("\0").into_bytes();
         let users = self.ratings.by_user();
-        let mut out = vec![
-            array("ease.items", Dtype::U32, vec![n_items], m.ease.items()),
-            array(
-                "ease.weights",
-                Dtype::F32,
-                vec![n_items, n_items],
-                m.ease.weights(),
-            ),
-            array(
-                "baseline.user",
-                Dtype::F32,
-                vec![r.baselines.user.len()],
-                &r.baselines.user,
-            ),
-            array(
-                "baseline.item",
-                Dtype::F32,
-                vec![r.baselines.item.len()],
-                &r.baselines.item,
-            ),
-            array(
-                "baseline.item_prior",
-                Dtype::F32,
-                vec![r.baselines.item_prior.len()],
-                &r.baselines.item_prior,
-            ),
-            array(
-                "knn.offsets",
-                Dtype::U32,
-                vec![r.knn.offsets.len()],
-                &r.knn.offsets,
-            ),
-            array(
-                "knn.neighbors",
-                Dtype::U32,
-                vec![r.knn.neighbors.len()],
-                &r.knn.neighbors,
-            ),
-            array("knn.sims", Dtype::F32, vec![r.knn.sims.len()], &r.knn.sims),
-            array(
-                "mf.user_bias",
-                Dtype::F32,
-                vec![r.mf.user_bias.len()],
-                &r.mf.user_bias,
-            ),
-            array(
-                "mf.item_bias",
-                Dtype::F32,
-                vec![r.mf.item_bias.len()],
-                &r.mf.item_bias,
-            ),
-            array(
-                "mf.item_prior",
-                Dtype::F32,
-                vec![r.mf.item_prior.len()],
-                &r.mf.item_prior,
-            ),
-            array(
-                "mf.user_factors",
-                Dtype::F32,
-                vec![r.mf.user_factors.len() / f.max(1), f],
-                &r.mf.user_factors,
-            ),
-            array(
-                "mf.item_factors",
-                Dtype::F32,
-                vec![r.mf.item_factors.len() / f.max(1), f],
-                &r.mf.item_factors,
-            ),
-            array("content.terms", Dtype::U8, vec![terms.len()], &terms),
-            array(
-                "content.idf",
-                Dtype::F32,
-                vec![m.content.idf.len()],
-                &m.content.idf,
-            ),
-            array(
-                "content.offsets",
-                Dtype::U32,
-                vec![m.content.offsets.len()],
-                &m.content.offsets,
-            ),
-            array(
-                "content.term_ids",
-                Dtype::U32,
-                vec![m.content.term_ids.len()],
-                &m.content.term_ids,
-            ),
-            array(
-                "content.values",
-                Dtype::F32,
-                vec![m.content.values.len()],
-                &m.content.values,
-            ),
-            array(
-                "popularity",
-                Dtype::F32,
-                vec![m.popularity.len()],
-                &m.popularity,
-            ),
-            array("exposure", Dtype::F32, vec![m.exposure.len()], &m.exposure),
-            array(
-                "users.ids",
-                Dtype::U32,
-                vec![self.ratings.n_users()],
-                self.ratings.user_ids(),
-            ),
-            array(
-                "users.indptr",
-                Dtype::U64,
-                vec![users.indptr.len()],
-                &users.indptr,
-            ),
-            array(
-                "users.indices",
-                Dtype::U32,
-                vec![users.indices.len()],
-                &users.indices,
-            ),
-            array(
-                "users.ratings",
-                Dtype::U8,
-                vec![users.ratings.len()],
-                &users.ratings,
-            ),
-        ];
+        let mut out = m.ease.arrays();
+        out.extend(r.baselines.arrays());
+        out.extend(r.knn.arrays());
+        out.extend(r.mf.arrays());
+        out.extend(m.content.arrays());
+        out.extend([
+            vector("popularity", Dtype::F32, &m.popularity),
+            vector("exposure", Dtype::F32, &m.exposure),
+            vector("users.ids", Dtype::U32, self.ratings.user_ids()),
+            vector("users.indptr", Dtype::U64, &users.indptr),
+            vector("users.indices", Dtype::U32, &users.indices),
+            vector("users.ratings", Dtype::U8, &users.ratings),
+        ]);
         if !users.status.is_empty() {
-            out.push(array(
-                "users.status",
-                Dtype::U8,
-                vec![users.status.len()],
-                &users.status,
-            ));
+            out.push(vector("users.status", Dtype::U8, &users.status));
         }
         out
     }
@@ -362,7 +220,9 @@ impl Bundle {
         let arrays = self.arrays();
         let views: Vec<(&str, TensorView)> = arrays
             .iter()
-            .map(|a| TensorView::new(a.dtype, a.shape.clone(), &a.bytes).map(|v| (a.name, v)))
+            .map(|a| {
+                TensorView::new(a.dtype, a.shape.clone(), &a.bytes).map(|v| (a.name.as_str(), v))
+            })
             .collect::<Result<_, _>>()
             .map_err(|e| fail(format!("packing arrays: {e}")))?;
         // One metadata key, so the file is byte-for-byte reproducible (the map's order is not).
@@ -469,7 +329,10 @@ impl Bundle {
         );
         let st =
             SafeTensors::deserialize(tensor_bytes).map_err(|e| fail(format!("{TENSORS}: {e}")))?;
-        let arrays = Arrays { st: &st, dir };
+        let arrays = Arrays {
+            st: stored::Arrays::new(&st),
+            dir,
+        };
         let bundle = assemble(manifest, catalogue, &arrays);
         tracing::debug!(
             seconds = started.elapsed().as_secs_f64(),
@@ -497,33 +360,27 @@ fn parallel_crc(bytes: &[u8]) -> u32 {
         .finalize()
 }
 
-/// Typed access to the stored arrays.
+/// The stored arrays of the bundle at `dir` (named in errors).
 struct Arrays<'a> {
-    st: &'a SafeTensors<'a>,
+    st: stored::Arrays<'a>,
     dir: &'a Path,
 }
 
 impl Arrays<'_> {
-    fn get<T: bytemuck::Pod>(&self, name: &str, dtype: Dtype) -> Result<Vec<T>, BundleError> {
-        let fail = |m: String| BundleError {
+    fn fail(&self, message: String) -> BundleError {
+        BundleError {
             path: self.dir.to_owned(),
-            message: m,
-        };
-        let view = self
-            .st
-            .tensor(name)
-            .map_err(|e| fail(format!("array {name}: {e}")))?;
-        if view.dtype() != dtype {
-            return Err(fail(format!(
-                "array {name} is {:?}, expected {dtype:?}",
-                view.dtype()
-            )));
+            message,
         }
-        Ok(bytemuck::pod_collect_to_vec(view.data()))
     }
 
-    fn has(&self, name: &str) -> bool {
-        self.st.tensor(name).is_ok()
+    fn get<T: bytemuck::Pod>(&self, name: &str, dtype: Dtype) -> Result<Vec<T>, BundleError> {
+        self.st.get(name, dtype).map_err(|m| self.fail(m))
+    }
+
+    /// A model rebuilt from its arrays.
+    fn restore<M: Stored>(&self, with: M::With) -> Result<M, BundleError> {
+        M::restore(&self.st, with).map_err(|m| self.fail(m))
     }
 }
 
@@ -570,7 +427,7 @@ fn assemble_ratings(
         indptr: a.get("users.indptr", Dtype::U64)?,
         indices: a.get("users.indices", Dtype::U32)?,
         ratings: a.get("users.ratings", Dtype::U8)?,
-        status: if a.has("users.status") {
+        status: if a.st.has("users.status") {
             a.get("users.status", Dtype::U8)?
         } else {
             Vec::new()
@@ -604,94 +461,25 @@ fn assemble_model(manifest: &Manifest, n_anime: usize, a: &Arrays) -> Result<Hyb
         message: m.to_owned(),
     };
     let s = &manifest.rating;
-    let per_anime = |v: &Vec<f32>, name: &str| {
-        if v.len() == n_anime {
-            Ok(())
-        } else {
-            Err(fail(&format!(
-                "array {name} does not have one value per anime"
-            )))
-        }
-    };
-    let baselines = Baselines {
-        mu: s.mu,
-        user: a.get("baseline.user", Dtype::F32)?,
-        item: a.get("baseline.item", Dtype::F32)?,
-        item_prior: a.get("baseline.item_prior", Dtype::F32)?,
-        params: s.baseline,
-    };
-    per_anime(&baselines.item, "baseline.item")?;
-    per_anime(&baselines.item_prior, "baseline.item_prior")?;
-    let knn = ItemKnn {
-        offsets: a.get("knn.offsets", Dtype::U32)?,
-        neighbors: a.get("knn.neighbors", Dtype::U32)?,
-        sims: a.get("knn.sims", Dtype::F32)?,
-        params: s.knn,
-    };
-    let knn_ok = knn.offsets.len() == n_anime + 1
-        && knn.offsets.last().copied() == Some(knn.neighbors.len() as u32)
-        && knn.offsets.windows(2).all(|w| w[0] <= w[1])
-        && knn.sims.len() == knn.neighbors.len()
-        && knn.neighbors.iter().all(|&j| (j as usize) < n_anime);
-    if !knn_ok {
-        return Err(fail("the neighbourhood arrays are inconsistent"));
-    }
-    let f = s.mf.factors;
-    let mf = Mf {
-        params: s.mf,
-        mu: s.mf_mu,
-        user_bias: a.get("mf.user_bias", Dtype::F32)?,
-        item_bias: a.get("mf.item_bias", Dtype::F32)?,
-        item_prior: a.get("mf.item_prior", Dtype::F32)?,
-        user_factors: a.get("mf.user_factors", Dtype::F32)?,
-        item_factors: a.get("mf.item_factors", Dtype::F32)?,
-        epochs: s.epochs,
-    };
-    per_anime(&mf.item_bias, "mf.item_bias")?;
-    if mf.item_factors.len() != n_anime * f {
-        return Err(fail(
-            "the factor arrays do not match the numbers of anime and factors",
-        ));
-    }
+    let params = &manifest.params;
     if s.blend.len() != 4 {
         return Err(fail("the rating blend needs 4 weights"));
     }
     let rating = RatingModel {
-        params: manifest.params.rating,
-        baselines,
-        knn,
-        mf,
+        params: params.rating,
+        baselines: a.restore::<Baselines>((s.mu, s.baseline, n_anime))?,
+        knn: a.restore::<ItemKnn>((s.knn, n_anime))?,
+        mf: a.restore::<Mf>((s.mf, s.mf_mu, s.epochs, n_anime))?,
         blend: s.blend.clone(),
         validation: s.validation,
         epochs: s.epochs,
     };
-    let ease = Ease::from_parts(
-        a.get("ease.items", Dtype::U32)?,
-        a.get("ease.weights", Dtype::F32)?,
-        n_anime,
-        manifest.params.ease,
-    )
-    .ok_or_else(|| fail("the EASE arrays are inconsistent"))?;
-    let terms_bytes: Vec<u8> = a.get("content.terms", Dtype::U8)?;
-    let terms: Vec<String> = String::from_utf8(terms_bytes)
-        .map_err(|_| fail("content.terms is not UTF-8"))?
-        .split('\0')
-        .map(str::to_owned)
-        .collect();
-    let content = ContentModel::from_parts(
-        manifest.params.content,
-        terms,
-        a.get("content.idf", Dtype::F32)?,
-        a.get("content.offsets", Dtype::U32)?,
-        a.get("content.term_ids", Dtype::U32)?,
-        a.get("content.values", Dtype::F32)?,
-    )
-    .filter(|c| c.len() == n_anime)
-    .ok_or_else(|| fail("the content arrays are inconsistent"))?;
+    let ease = a.restore::<Ease>((params.ease, n_anime))?;
+    let content = a.restore::<ContentModel>((params.content, n_anime))?;
     let popularity = a.get("popularity", Dtype::F32)?;
     let exposure = a.get("exposure", Dtype::F32)?;
-    per_anime(&popularity, "popularity")?;
-    per_anime(&exposure, "exposure")?;
+    per_anime(&popularity, "popularity", n_anime).map_err(|m| fail(&m))?;
+    per_anime(&exposure, "exposure", n_anime).map_err(|m| fail(&m))?;
     let model = Hybrid {
         params: manifest.params,
         ease,

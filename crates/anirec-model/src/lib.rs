@@ -11,6 +11,7 @@
 //! - [`list_use`]: what of a fan's list a fold-in used, and why not the rest.
 //! - [`signal`]: the blended signals, their weights and tuning grids.
 //! - [`search`]: typo-tolerant title search.
+//! - [`stored`]: the arrays each model keeps in a bundle, and how it is rebuilt from them.
 //! - [`bundle`]: the model bundle on disk.
 //! - [`topk`]: top-k selection.
 //! - [`training`]: the training pipeline (fit, score, save, record the run).
@@ -29,5 +30,6 @@ pub mod query;
 pub mod rating;
 pub mod search;
 pub mod signal;
+pub mod stored;
 pub mod topk;
 pub mod training;

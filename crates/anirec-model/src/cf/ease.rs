@@ -8,6 +8,9 @@ use faer::{MatRef, Side};
 use rayon::prelude::*;
 
 use crate::entry::{Entry, status_weight};
+use safetensors::Dtype;
+
+use crate::stored::{Array, Arrays, Stored, array, vector};
 
 /// Multiply-adds above which [`Ease::score_entries`] splits its work across threads (about 700
 /// ratings over 12,000 modelled anime).
@@ -276,6 +279,29 @@ impl crate::eval::Scorer for EaseScorer<'_> {
     fn score(&self, user: u32, out: &mut [f32]) {
         self.model
             .score_entries(Entry::of_row(self.train.user(user)), out);
+    }
+}
+
+/// Stored as `ease.items` and `ease.weights` (items × items); rebuilt with (parameters, anime).
+impl Stored for Ease {
+    type With = (EaseParams, usize);
+
+    fn arrays(&self) -> Vec<Array> {
+        let n = self.items.len();
+        vec![
+            vector("ease.items", Dtype::U32, &self.items),
+            array("ease.weights", Dtype::F32, vec![n, n], &self.b),
+        ]
+    }
+
+    fn restore(a: &Arrays, (params, n_anime): Self::With) -> Result<Self, String> {
+        Ease::from_parts(
+            a.get("ease.items", Dtype::U32)?,
+            a.get("ease.weights", Dtype::F32)?,
+            n_anime,
+            params,
+        )
+        .ok_or_else(|| "the EASE arrays are inconsistent".into())
     }
 }
 

@@ -8,6 +8,9 @@ use anirec_data::Catalogue;
 use serde::{Deserialize, Serialize};
 
 use super::tokens::{FieldWeights, Tokenizer};
+use safetensors::Dtype;
+
+use crate::stored::{Array, Arrays, Stored, vector};
 
 /// Parameters of [`ContentModel::fit`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -261,6 +264,42 @@ impl ContentModel {
             .map(|(t, _)| self.terms[t as usize].as_str())
             .filter(|t| t.starts_with("genre:") || t.starts_with("studio:"))
             .collect()
+    }
+}
+
+/// Stored as `content.terms` (the terms joined by NUL), `content.idf` and the rows'
+/// `content.offsets`, `content.term_ids`, `content.values`; rebuilt with (parameters, anime).
+impl Stored for ContentModel {
+    type With = (ContentParams, usize);
+
+    fn arrays(&self) -> Vec<Array> {
+        let terms: Vec<u8> = self.terms.join("\0").into_bytes();
+        vec![
+            vector("content.terms", Dtype::U8, &terms),
+            vector("content.idf", Dtype::F32, &self.idf),
+            vector("content.offsets", Dtype::U32, &self.offsets),
+            vector("content.term_ids", Dtype::U32, &self.term_ids),
+            vector("content.values", Dtype::F32, &self.values),
+        ]
+    }
+
+    fn restore(a: &Arrays, (params, n_anime): Self::With) -> Result<Self, String> {
+        let bytes: Vec<u8> = a.get("content.terms", Dtype::U8)?;
+        let terms: Vec<String> = String::from_utf8(bytes)
+            .map_err(|_| "content.terms is not UTF-8".to_owned())?
+            .split('\0')
+            .map(str::to_owned)
+            .collect();
+        ContentModel::from_parts(
+            params,
+            terms,
+            a.get("content.idf", Dtype::F32)?,
+            a.get("content.offsets", Dtype::U32)?,
+            a.get("content.term_ids", Dtype::U32)?,
+            a.get("content.values", Dtype::F32)?,
+        )
+        .filter(|c| c.len() == n_anime)
+        .ok_or_else(|| "the content arrays are inconsistent".into())
     }
 }
 

@@ -6,6 +6,9 @@ use anirec_data::Ratings;
 use rayon::prelude::*;
 
 use crate::entry::Entry;
+use safetensors::Dtype;
+
+use crate::stored::{Array, Arrays, Stored, per_anime, vector};
 
 /// Parameters of [`Baselines::fit`].
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -130,6 +133,33 @@ pub fn catalogue_prior(scores: &[Option<f32>], train_mean: f32, weight: f32) -> 
         .iter()
         .map(|s| s.map_or(0.0, |s| weight * (s - train_mean)))
         .collect()
+}
+
+/// Stored as `baseline.user`, `baseline.item`, `baseline.item_prior`; rebuilt with (mean,
+/// parameters, anime).
+impl Stored for Baselines {
+    type With = (f32, BaselineParams, usize);
+
+    fn arrays(&self) -> Vec<Array> {
+        vec![
+            vector("baseline.user", Dtype::F32, &self.user),
+            vector("baseline.item", Dtype::F32, &self.item),
+            vector("baseline.item_prior", Dtype::F32, &self.item_prior),
+        ]
+    }
+
+    fn restore(a: &Arrays, (mu, params, n_anime): Self::With) -> Result<Self, String> {
+        let baselines = Baselines {
+            mu,
+            user: a.get("baseline.user", Dtype::F32)?,
+            item: a.get("baseline.item", Dtype::F32)?,
+            item_prior: a.get("baseline.item_prior", Dtype::F32)?,
+            params,
+        };
+        per_anime(&baselines.item, "baseline.item", n_anime)?;
+        per_anime(&baselines.item_prior, "baseline.item_prior", n_anime)?;
+        Ok(baselines)
+    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,9 @@ use anirec_data::Ratings;
 use rayon::prelude::*;
 
 use super::baseline::{Baselines, scored};
+use safetensors::Dtype;
+
+use crate::stored::{Array, Arrays, Stored, vector};
 
 /// Parameters of [`ItemKnn::fit`].
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -201,6 +204,38 @@ impl Accumulator {
         }
         list.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         list
+    }
+}
+
+/// Stored as `knn.offsets`, `knn.neighbors`, `knn.sims`; rebuilt with (parameters, anime).
+impl Stored for ItemKnn {
+    type With = (KnnParams, usize);
+
+    fn arrays(&self) -> Vec<Array> {
+        vec![
+            vector("knn.offsets", Dtype::U32, &self.offsets),
+            vector("knn.neighbors", Dtype::U32, &self.neighbors),
+            vector("knn.sims", Dtype::F32, &self.sims),
+        ]
+    }
+
+    fn restore(a: &Arrays, (params, n_anime): Self::With) -> Result<Self, String> {
+        let knn = ItemKnn {
+            offsets: a.get("knn.offsets", Dtype::U32)?,
+            neighbors: a.get("knn.neighbors", Dtype::U32)?,
+            sims: a.get("knn.sims", Dtype::F32)?,
+            params,
+        };
+        let consistent = knn.offsets.len() == n_anime + 1
+            && knn.offsets.last().copied() == Some(knn.neighbors.len() as u32)
+            && knn.offsets.windows(2).all(|w| w[0] <= w[1])
+            && knn.sims.len() == knn.neighbors.len()
+            && knn.neighbors.iter().all(|&j| (j as usize) < n_anime);
+        if consistent {
+            Ok(knn)
+        } else {
+            Err("the neighbourhood arrays are inconsistent".into())
+        }
     }
 }
 

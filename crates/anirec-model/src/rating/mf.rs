@@ -13,6 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use super::baseline::Baselines;
 use crate::entry::Entry;
+use safetensors::Dtype;
+
+use crate::stored::{Array, Arrays, Stored, array, per_anime, vector};
 
 /// Groups of users and of anime in one stratified SGD epoch (fixed, so results do not depend on
 /// the number of threads).
@@ -309,6 +312,51 @@ impl Mf {
         let f = self.params.factors;
         let q = &self.item_factors[anime as usize * f..(anime as usize + 1) * f];
         self.mu + user_bias + self.item_bias[anime as usize] + dot(factors, q)
+    }
+}
+
+/// Stored as `mf.user_bias`, `mf.item_bias`, `mf.item_prior`, `mf.user_factors` and
+/// `mf.item_factors` (users or anime × factors); rebuilt with (parameters, mean, epochs, anime).
+impl Stored for Mf {
+    type With = (MfParams, f32, usize, usize);
+
+    fn arrays(&self) -> Vec<Array> {
+        let f = self.params.factors;
+        vec![
+            vector("mf.user_bias", Dtype::F32, &self.user_bias),
+            vector("mf.item_bias", Dtype::F32, &self.item_bias),
+            vector("mf.item_prior", Dtype::F32, &self.item_prior),
+            array(
+                "mf.user_factors",
+                Dtype::F32,
+                vec![self.user_factors.len() / f.max(1), f],
+                &self.user_factors,
+            ),
+            array(
+                "mf.item_factors",
+                Dtype::F32,
+                vec![self.item_factors.len() / f.max(1), f],
+                &self.item_factors,
+            ),
+        ]
+    }
+
+    fn restore(a: &Arrays, (params, mu, epochs, n_anime): Self::With) -> Result<Self, String> {
+        let mf = Mf {
+            params,
+            mu,
+            user_bias: a.get("mf.user_bias", Dtype::F32)?,
+            item_bias: a.get("mf.item_bias", Dtype::F32)?,
+            item_prior: a.get("mf.item_prior", Dtype::F32)?,
+            user_factors: a.get("mf.user_factors", Dtype::F32)?,
+            item_factors: a.get("mf.item_factors", Dtype::F32)?,
+            epochs,
+        };
+        per_anime(&mf.item_bias, "mf.item_bias", n_anime)?;
+        if mf.item_factors.len() != n_anime * params.factors {
+            return Err("the factor arrays do not match the numbers of anime and factors".into());
+        }
+        Ok(mf)
     }
 }
 
