@@ -6,6 +6,8 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::ids::MalId;
+
 /// A season of the anime year.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -63,7 +65,7 @@ pub struct StatusCounts {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Anime {
     /// MyAnimeList id.
-    pub mal_id: u32,
+    pub mal_id: MalId,
     /// The main (romanised) title.
     pub name: String,
     /// English title.
@@ -128,7 +130,7 @@ impl Anime {
 pub struct Catalogue {
     anime: Vec<Anime>,
     #[serde(skip)]
-    by_id: HashMap<u32, u32>,
+    by_id: HashMap<MalId, u32>,
 }
 
 impl Catalogue {
@@ -173,16 +175,17 @@ impl Catalogue {
     }
 
     /// Dense index of a MyAnimeList id.
-    pub fn index_of(&self, mal_id: u32) -> Option<u32> {
+    pub fn index_of(&self, mal_id: MalId) -> Option<u32> {
         self.by_id.get(&mal_id).copied()
     }
 
-    /// A lookup table from MyAnimeList id to dense index (`u32::MAX` where absent), for hot loops.
+    /// A lookup table from MyAnimeList id (the number) to dense index (`u32::MAX` where absent),
+    /// for hot loops.
     pub fn id_table(&self) -> Vec<u32> {
-        let max = self.anime.iter().map(|a| a.mal_id).max().unwrap_or(0) as usize;
+        let max = self.anime.iter().map(|a| a.mal_id.0).max().unwrap_or(0) as usize;
         let mut table = vec![u32::MAX; max + 1];
         for (i, a) in self.anime.iter().enumerate() {
-            table[a.mal_id as usize] = i as u32;
+            table[a.mal_id.0 as usize] = i as u32;
         }
         table
     }

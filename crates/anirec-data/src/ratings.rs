@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::csr::{Csr, EntrySource, Row, bucket_by_key};
 use crate::formats::ratings::RawChunk;
+use crate::ids::UserId;
 use crate::report::{SkipReason, Skips};
 
 /// A MyAnimeList watching status.
@@ -143,8 +144,16 @@ impl Ratings {
     }
 
     /// The user index of an original user id.
-    pub fn user_index(&self, user_id: u32) -> Option<u32> {
-        self.user_ids.binary_search(&user_id).ok().map(|i| i as u32)
+    pub fn user_index(&self, user_id: UserId) -> Option<u32> {
+        self.user_ids
+            .binary_search(&user_id.0)
+            .ok()
+            .map(|i| i as u32)
+    }
+
+    /// The original id of user index `user`.
+    pub fn user_id(&self, user: u32) -> UserId {
+        UserId(self.user_ids[user as usize])
     }
 
     /// A user's ratings (anime indices ascending).
@@ -426,8 +435,9 @@ mod tests {
         assert!(r.anime(2).is_empty());
         assert_eq!(r.rated_anime(), 3);
         assert_eq!(r.user(1).rating_of(3), Some(7));
-        assert_eq!(r.user_index(50), Some(1));
-        assert_eq!(r.user_index(11), None);
+        assert_eq!(r.user_index(UserId(50)), Some(1));
+        assert_eq!(r.user_index(UserId(11)), None);
+        assert_eq!(r.user_id(1), UserId(50));
     }
 
     #[test]

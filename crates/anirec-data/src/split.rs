@@ -86,7 +86,7 @@ pub fn split(ratings: &Ratings, seed: u64) -> Split {
 /// Writes `ratings` as `user_id,anime_id,rating` with original ids (unscored entries are left out:
 /// the file format has no way to say "listed, not scored"). Atomic.
 pub fn write_csv(ratings: &Ratings, catalogue: &Catalogue, path: &Path) -> Result<()> {
-    let ids: Vec<u32> = catalogue.anime().iter().map(|a| a.mal_id).collect();
+    let ids: Vec<u32> = catalogue.anime().iter().map(|a| a.mal_id.0).collect();
     write_file(path, |out| {
         out.write_all(b"user_id,anime_id,rating\n")?;
         let mut line = Vec::with_capacity(32);

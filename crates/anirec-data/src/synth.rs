@@ -206,7 +206,7 @@ impl Model {
         let hidden: Vec<[f64; HIDDEN]> = eligible
             .iter()
             .map(|&i| {
-                let mut rng = Rng::for_item(cfg.seed ^ 0xA11CE, anime[i].mal_id as u64);
+                let mut rng = Rng::for_item(cfg.seed ^ 0xA11CE, anime[i].mal_id.0 as u64);
                 std::array::from_fn(|_| rng.normal())
             })
             .collect();
@@ -244,7 +244,7 @@ impl Model {
             pick.push(Alias::new(&weights));
         }
         Ok(Model {
-            ids: eligible.iter().map(|&i| anime[i].mal_id).collect(),
+            ids: eligible.iter().map(|&i| anime[i].mal_id.0).collect(),
             cdf,
             taste,
             pick,

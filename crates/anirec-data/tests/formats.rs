@@ -5,7 +5,7 @@
 mod common;
 
 use anirec_data::formats::malxml;
-use anirec_data::{SkipReason, WatchStatus};
+use anirec_data::{MalId, SkipReason, UserId, WatchStatus};
 use common::fixture;
 
 #[test]
@@ -19,7 +19,7 @@ fn mal2020_mini_catalogue_and_synopses() {
     assert_eq!(d.report.empty_synopses, 1);
     assert_eq!(d.report.skipped.get(SkipReason::UnknownAnime), 1);
 
-    let garden = c.get(c.index_of(20).unwrap()).unwrap();
+    let garden = c.get(c.index_of(MalId(20)).unwrap()).unwrap();
     assert_eq!(garden.name, "Quiet Garden, \"Reprise\"");
     assert_eq!(garden.english_name, None);
     assert_eq!(garden.score, None);
@@ -27,7 +27,7 @@ fn mal2020_mini_catalogue_and_synopses() {
     assert_eq!(garden.studios, Vec::<String>::new());
     assert_eq!(garden.synopsis, None);
 
-    let courier = c.get(c.index_of(10).unwrap()).unwrap();
+    let courier = c.get(c.index_of(MalId(10)).unwrap()).unwrap();
     assert_eq!(courier.producers, ["Studio Alpha", "Beta Films"]);
     assert_eq!(
         courier.synopsis.as_deref(),
@@ -35,10 +35,10 @@ fn mal2020_mini_catalogue_and_synopses() {
             "A courier crosses the galaxy.\nShe carries \"letters\" nobody else will, <b>and</b> never asks why."
         )
     );
-    let detectives = c.get(c.index_of(40).unwrap()).unwrap();
+    let detectives = c.get(c.index_of(MalId(40)).unwrap()).unwrap();
     assert_eq!(detectives.episodes, None);
     assert_eq!(detectives.ranked, Some(100));
-    let blossom = c.get(c.index_of(30).unwrap()).unwrap();
+    let blossom = c.get(c.index_of(MalId(30)).unwrap()).unwrap();
     assert!(blossom.adult);
 
     assert_eq!(d.report.ratings, 8);
@@ -56,7 +56,7 @@ fn animelist_keeps_status_and_unscored_entries() {
     let d = common::load(dir.path(), true).unwrap();
     assert_eq!(d.report.ratings, 3);
     assert!(d.ratings.has_status());
-    let user1 = d.ratings.user(d.ratings.user_index(1).unwrap());
+    let user1 = d.ratings.user(d.ratings.user_index(UserId(1)).unwrap());
     assert_eq!(user1.ratings, &[9, 0]); // anime 10 scored 9; anime 20 listed, not scored
     assert_eq!(
         user1.status,
@@ -65,7 +65,7 @@ fn animelist_keeps_status_and_unscored_entries() {
             WatchStatus::PlanToWatch.code()
         ]
     );
-    let by_anime = d.ratings.anime(d.catalogue.index_of(40).unwrap());
+    let by_anime = d.ratings.anime(d.catalogue.index_of(MalId(40)).unwrap());
     assert_eq!(by_anime.status, &[WatchStatus::Watching.code()]);
     assert_eq!(d.report.files[1].layout, "mal2020/animelist.csv");
 }
@@ -77,15 +77,18 @@ fn kaggle2016_layout() {
     assert_eq!(d.report.files[0].layout, "kaggle2016/anime.csv");
     assert_eq!(d.report.files[1].layout, "kaggle2016/rating.csv");
     assert_eq!(c.len(), 4);
-    let gintama = c.get(c.index_of(9969).unwrap()).unwrap();
+    let gintama = c.get(c.index_of(MalId(9969)).unwrap()).unwrap();
     assert_eq!(gintama.name, "Gintama'");
     assert_eq!(gintama.score, Some(9.16));
     assert_eq!(gintama.members, Some(151_266));
-    assert_eq!(c.get(c.index_of(5114).unwrap()).unwrap().episodes, None);
+    assert_eq!(
+        c.get(c.index_of(MalId(5114)).unwrap()).unwrap().episodes,
+        None
+    );
     // -1 means watched but not rated: kept as an entry with no score.
     assert_eq!(d.report.ratings, 5);
-    let user1 = d.ratings.user(d.ratings.user_index(1).unwrap());
-    let kimi = c.index_of(32281).unwrap();
+    let user1 = d.ratings.user(d.ratings.user_index(UserId(1)).unwrap());
+    let kimi = c.index_of(MalId(32281)).unwrap();
     assert_eq!(user1.rating_of(kimi), Some(0));
     assert_eq!(d.ratings.score_range(), Some((8, 10)));
 }
@@ -95,7 +98,7 @@ fn mal_xml_export() {
     let data = std::fs::read(fixture("xml/list.xml")).unwrap();
     let list = malxml::parse(&data, "list.xml", true).unwrap();
     assert_eq!(list.user_name.as_deref(), Some("courier_fan"));
-    let ids: Vec<u32> = list.entries.iter().map(|e| e.anime_id).collect();
+    let ids: Vec<u32> = list.entries.iter().map(|e| e.anime_id.0).collect();
     assert_eq!(ids, [10, 40, 20]);
     let first = &list.entries[0];
     assert_eq!(first.title.as_deref(), Some("Starlight Courier"));
@@ -202,7 +205,7 @@ fn xml_entries_with_bad_values_are_skipped_or_fatal_in_strict_mode() {
     let data = std::fs::read(fixture("xml/bad_entries.xml")).unwrap();
     let list = malxml::parse(&data, "bad_entries.xml", false).unwrap();
     assert_eq!(list.entries.len(), 1);
-    assert_eq!(list.entries[0].anime_id, 40);
+    assert_eq!(list.entries[0].anime_id, MalId(40));
     assert_eq!(list.entries[0].status, Some(WatchStatus::Completed));
     let s = &list.skipped;
     assert_eq!(
@@ -232,7 +235,7 @@ fn mal_exports_read_alike_plain_gzipped_and_utf16() {
     let plain = malxml::read(&export("animelist.xml"), "animelist.xml", true).unwrap();
     assert_eq!(plain.entries.len(), 15);
     assert_eq!(plain.user_name.as_deref(), Some("fixture_fan"));
-    assert_eq!(plain.entries[0].anime_id, 1);
+    assert_eq!(plain.entries[0].anime_id, MalId(1));
     assert_eq!(plain.entries[5].status, Some(WatchStatus::Dropped));
     assert_eq!(plain.entries[8].status, Some(WatchStatus::PlanToWatch));
     assert_eq!(plain.entries[14].title.as_deref(), Some("Spy x Family"));
@@ -355,9 +358,12 @@ fn synopsis_repairs_are_checked_before_they_apply() {
         ..IngestOptions::default()
     };
     let d = Dataset::load_dir(&fixture("mal2020_mini"), &opts(false), &NoProgress).unwrap();
-    let synopsis = |id| {
+    let synopsis = |id: u32| {
         let c = &d.catalogue;
-        c.get(c.index_of(id).unwrap()).unwrap().synopsis.clone()
+        c.get(c.index_of(MalId(id)).unwrap())
+            .unwrap()
+            .synopsis
+            .clone()
     };
     assert_eq!(d.report.synopses_repaired, 1);
     assert_eq!(

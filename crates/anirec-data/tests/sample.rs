@@ -5,7 +5,7 @@ mod common;
 
 use anirec_data::dataset::NoProgress;
 use anirec_data::split::{self, write_split};
-use anirec_data::{Dataset, IngestOptions, Season, SynopsisRepairs, snapshot};
+use anirec_data::{Dataset, IngestOptions, MalId, Season, SynopsisRepairs, snapshot};
 
 #[test]
 fn sample_counts_match_the_data_readme() {
@@ -27,7 +27,7 @@ fn sample_counts_match_the_data_readme() {
 fn catalogue_fields_are_parsed() {
     let d = common::load(&common::sample_dir(), true).unwrap();
     let c = &d.catalogue;
-    let bebop = c.get(c.index_of(1).unwrap()).unwrap();
+    let bebop = c.get(c.index_of(MalId(1)).unwrap()).unwrap();
     assert_eq!(bebop.name, "Cowboy Bebop");
     assert_eq!(bebop.english_name.as_deref(), Some("Cowboy Bebop"));
     assert_eq!(bebop.japanese_name.as_deref(), Some("カウボーイビバップ"));
@@ -58,7 +58,7 @@ fn catalogue_fields_are_parsed() {
             .starts_with("In the year 2071")
     );
     // The movie has no premiere season: the season comes from its air date (Sep → summer).
-    let movie = c.get(c.index_of(5).unwrap()).unwrap();
+    let movie = c.get(c.index_of(MalId(5)).unwrap()).unwrap();
     assert_eq!(
         (movie.start_year, movie.season),
         (Some(2001), Some(Season::Summer))
@@ -75,7 +75,7 @@ fn catalogue_fields_are_parsed() {
 fn cut_off_synopses_start_with_their_first_word_again() {
     let synopsis = |d: &Dataset, id: u32| {
         let c = &d.catalogue;
-        c.get(c.index_of(id).unwrap())
+        c.get(c.index_of(MalId(id)).unwrap())
             .unwrap()
             .synopsis
             .clone()
@@ -142,7 +142,10 @@ fn snapshot_of_the_sample_round_trips() {
     assert_eq!(back.ratings, d.ratings);
     assert_eq!(back.catalogue, d.catalogue);
     assert_eq!(back.report, d.report);
-    assert_eq!(back.catalogue.index_of(1), d.catalogue.index_of(1));
+    assert_eq!(
+        back.catalogue.index_of(MalId(1)),
+        d.catalogue.index_of(MalId(1))
+    );
     let names: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name())

@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use anirec_data::SkipReason;
 use anirec_data::report::Skips;
+use anirec_data::{MalId, SkipReason};
 use serde::Serialize;
 
 /// Titles of unknown anime named in a note or an answer.
@@ -25,7 +25,7 @@ pub struct ListUse {
     pub not_in_catalogue: usize,
     /// Their MyAnimeList ids, in list order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub unknown_anime_ids: Vec<u32>,
+    pub unknown_anime_ids: Vec<MalId>,
     /// The first few of their titles, as the list names them (exports carry titles; JSON
     /// ratings do not).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -38,13 +38,13 @@ impl ListUse {
     /// catalogue; `title` names an anime as the list did, `skipped` is what its reader skipped.
     pub fn new<'a>(
         listed: usize,
-        unknown: Vec<u32>,
-        title: impl Fn(u32) -> Option<&'a str>,
+        unknown: Vec<MalId>,
+        title: impl Fn(MalId) -> Option<&'a str>,
         skipped: &Skips,
     ) -> ListUse {
         let used = listed - unknown.len().min(listed);
         let mut seen = std::collections::HashSet::new();
-        let unknown: Vec<u32> = unknown.into_iter().filter(|&id| seen.insert(id)).collect();
+        let unknown: Vec<MalId> = unknown.into_iter().filter(|&id| seen.insert(id)).collect();
         ListUse {
             used,
             skipped: skipped.counts.clone(),
@@ -135,12 +135,13 @@ mod tests {
         let mut skips = Skips::default();
         skips.add(SkipReason::BadRating, 2);
         skips.add(SkipReason::BadAnimeId, 1);
-        let titles = |id: u32| match id {
+        let titles = |id: MalId| match id.0 {
             52991 => Some("Sousou no Frieren"),
             50265 => Some("Spy x Family"),
             _ => None,
         };
-        let u = ListUse::new(11, vec![52991, 7, 52991, 50265], titles, &skips);
+        let ids = [52991, 7, 52991, 50265].map(MalId).to_vec();
+        let u = ListUse::new(11, ids, titles, &skips);
         assert_eq!((u.used, u.not_in_catalogue), (7, 3));
         assert_eq!(u.unknown_titles, ["Sousou no Frieren", "Spy x Family"]);
         assert_eq!(

@@ -6,7 +6,7 @@
 use anirec_data::Anime;
 use serde::{Deserialize, Serialize};
 
-use anirec_data::WatchStatus;
+use anirec_data::{MalId, UserId, WatchStatus};
 
 use crate::bundle::Bundle;
 use crate::entry::Entry;
@@ -74,7 +74,7 @@ pub struct Recommendation {
     /// Anime index in the catalogue.
     pub index: u32,
     /// MyAnimeList id.
-    pub anime_id: u32,
+    pub anime_id: MalId,
     /// Blended score (relative within one list).
     pub score: f32,
     /// Predicted rating, 1-10.
@@ -87,7 +87,7 @@ pub struct Recommendation {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Listed {
     /// MyAnimeList anime id.
-    pub mal_id: u32,
+    pub mal_id: MalId,
     /// Score 1-10, or 0 when listed without a score.
     pub score: u8,
     /// Watching status, when given.
@@ -103,7 +103,7 @@ pub struct Profile {
 
 impl Bundle {
     /// The profile of a known user (by MyAnimeList user id).
-    pub fn known_user(&self, user_id: u32) -> Option<Profile> {
+    pub fn known_user(&self, user_id: UserId) -> Option<Profile> {
         let u = self.ratings.user_index(user_id)?;
         Some(Profile {
             state: self.model.rating.known_user(&self.ratings, u),
@@ -113,7 +113,7 @@ impl Bundle {
     /// The profile of a new user from their list (scores above 10 count as 10; for an anime
     /// listed twice the later entry counts); MyAnimeList ids the catalogue does not know are
     /// returned separately.
-    pub fn fold_in(&self, list: &[Listed]) -> (Profile, Vec<u32>) {
+    pub fn fold_in(&self, list: &[Listed]) -> (Profile, Vec<MalId>) {
         let mut known = Vec::with_capacity(list.len());
         let mut unknown = Vec::new();
         for l in list {
@@ -349,8 +349,8 @@ impl Bundle {
         &self,
         profile: &Profile,
         k: usize,
-        skip_user: Option<u32>,
-    ) -> Vec<(u32, f32, usize)> {
+        skip_user: Option<UserId>,
+    ) -> Vec<(UserId, f32, usize)> {
         let stats = self.user_stats();
         let entries = &profile.state.entries;
         let (mean, norm_mine) = mean_and_norm(entries.iter().map(|e| e.score));
@@ -369,7 +369,6 @@ impl Bundle {
                 }
             }
         }
-        let ids = self.ratings.user_ids();
         let sims: Vec<f32> = (0..n)
             .map(|u| {
                 let c = common[u] as f32;
@@ -378,12 +377,12 @@ impl Bundle {
             .collect();
         top_k(&sims, k, |u| {
             let u = u as usize;
-            common[u] > 0 && sims[u] > 0.0 && Some(ids[u]) != skip_user
+            common[u] > 0 && sims[u] > 0.0 && Some(self.ratings.user_id(u as u32)) != skip_user
         })
         .into_iter()
         .map(|u| {
             (
-                ids[u as usize],
+                self.ratings.user_id(u),
                 sims[u as usize],
                 common[u as usize] as usize,
             )

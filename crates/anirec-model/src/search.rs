@@ -227,7 +227,7 @@ mod tests {
 
     fn catalogue() -> Catalogue {
         let anime = |id: u32, name: &str, english: Option<&str>, members: u32| Anime {
-            mal_id: id,
+            mal_id: anirec_data::MalId(id),
             name: name.into(),
             english_name: english.map(Into::into),
             members: Some(members),

@@ -3,6 +3,7 @@
 //! cluster, and one horror anime nobody has rated yet.
 
 use anirec_data::{Anime, Catalogue, Ratings};
+use anirec_data::{MalId, UserId};
 use anirec_model::bundle::Bundle;
 use anirec_model::hybrid::{Hybrid, HybridParams};
 use anirec_model::metrics::TestMetrics;
@@ -35,7 +36,7 @@ fn world() -> (Catalogue, Ratings) {
         for k in 0..PER_CLUSTER {
             let id = c as u32 * PER_CLUSTER + k;
             let mut a = Anime {
-                mal_id: 1000 + id,
+                mal_id: MalId(1000 + id),
                 name: format!("{genre} Story {k}"),
                 english_name: Some(format!("{genre} Tale {k}")),
                 genres: vec![genre.to_string()],
@@ -52,7 +53,7 @@ fn world() -> (Catalogue, Ratings) {
         }
     }
     let mut adult = Anime {
-        mal_id: 9999,
+        mal_id: MalId(9999),
         name: "Adult Title".into(),
         genres: vec!["Hentai".into()],
         members: Some(10_000_000),
@@ -119,7 +120,7 @@ fn a_user_who_loves_one_genre_gets_that_genre() {
     let (catalogue, ratings, model) = fitted();
     let bundle = Bundle::new(model, catalogue, ratings, None);
     for user in [0u32, 1, 2, 45, 46, 47] {
-        let profile = bundle.known_user(user).unwrap();
+        let profile = bundle.known_user(UserId(user)).unwrap();
         let recs = bundle.recommend(&profile, 3, &Filters::default(), false);
         assert_eq!(recs.len(), 3);
         for r in &recs {
@@ -141,7 +142,7 @@ fn fold_in_of_a_users_train_ratings_ranks_like_the_trained_user() {
     let (catalogue, ratings, model) = fitted();
     let bundle = Bundle::new(model, catalogue, ratings, None);
     for user in [3u32, 4, 5] {
-        let trained = bundle.known_user(user).unwrap();
+        let trained = bundle.known_user(UserId(user)).unwrap();
         let (folded, unknown) = bundle.fold_in(&bundle.listed(&trained));
         assert!(unknown.is_empty());
         assert_eq!(folded.state.entries, trained.state.entries);
@@ -187,7 +188,7 @@ fn an_anime_nobody_rated_is_reachable_through_content() {
     // A horror fan who rated every other horror anime gets it first.
     let entries: Vec<Listed> = (2 * PER_CLUSTER..COLD)
         .map(|a| Listed {
-            mal_id: 1000 + a,
+            mal_id: MalId(1000 + a),
             score: 9,
             status: None,
         })
@@ -201,7 +202,7 @@ fn an_anime_nobody_rated_is_reachable_through_content() {
 fn explanations_and_filters() {
     let (catalogue, ratings, model) = fitted();
     let bundle = Bundle::new(model, catalogue, ratings, None);
-    let profile = bundle.known_user(0).unwrap();
+    let profile = bundle.known_user(UserId(0)).unwrap();
     let recs = bundle.recommend(&profile, 3, &Filters::default(), true);
     for r in &recs {
         assert!(!r.reasons.is_empty());
@@ -271,13 +272,13 @@ fn bundle_round_trip_and_corruption() {
     let back = Bundle::load(&path).unwrap();
     for user in [0u32, 1, 2] {
         let a = bundle.recommend(
-            &bundle.known_user(user).unwrap(),
+            &bundle.known_user(UserId(user)).unwrap(),
             5,
             &Filters::default(),
             true,
         );
         let b = back.recommend(
-            &back.known_user(user).unwrap(),
+            &back.known_user(UserId(user)).unwrap(),
             5,
             &Filters::default(),
             true,

@@ -209,7 +209,7 @@ fn render_user_page(served: &Served, q: Option<&str>) -> Result<Response, Proble
         "recommendations.html",
         context! {
             version => served.version.clone(),
-            user_id,
+            user_id => user_id.0,
             rated => profile.state.entries.len(),
             items => v(&items),
             form => v(FilterForm::new(served, &params)),

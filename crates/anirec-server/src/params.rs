@@ -230,7 +230,7 @@ mod tests {
 
     fn catalogue() -> Catalogue {
         Catalogue::new(vec![Anime {
-            mal_id: 1,
+            mal_id: anirec_data::MalId(1),
             genres: vec!["Action".into(), "Sci-Fi".into()],
             kind: Some("TV".into()),
             ..Anime::default()

@@ -19,7 +19,7 @@ use serde_json::Number;
 
 use anirec_data::formats::{gzip, malxml};
 use anirec_data::report::Skips;
-use anirec_data::{DataError, WatchStatus};
+use anirec_data::{DataError, MalId, UserId, WatchStatus};
 use anirec_model::query::Listed;
 
 use crate::multipart;
@@ -55,18 +55,18 @@ pub struct Upload {
 #[derive(Debug, Default)]
 pub struct FanList {
     /// A known user whose ratings the list adds to (JSON only).
-    pub user_id: Option<u32>,
+    pub user_id: Option<UserId>,
     /// The entries, in body order.
     pub entries: Vec<Listed>,
     /// Entries the export reader skipped, by reason.
     pub skipped: Skips,
     /// Titles the export gave, by MyAnimeList id.
-    titles: HashMap<u32, String>,
+    titles: HashMap<MalId, String>,
 }
 
 impl FanList {
     /// The title the list gave an anime, if any.
-    pub fn title(&self, mal_id: u32) -> Option<&str> {
+    pub fn title(&self, mal_id: MalId) -> Option<&str> {
         self.titles.get(&mal_id).map(String::as_str)
     }
 }
@@ -239,14 +239,14 @@ fn read_json(body: &[u8]) -> Result<FanList, Problem> {
             .with_param(format!("ratings[{i}].anime_id"))
         })?;
         entries.push(Listed {
-            mal_id,
+            mal_id: MalId(mal_id),
             score,
             status: e.status,
         });
     }
     let user_id = match &parsed.user_id {
         None => None,
-        Some(n) => Some(whole(n, 0..=u32::MAX).ok_or_else(|| {
+        Some(n) => Some(whole(n, 0..=u32::MAX).map(UserId).ok_or_else(|| {
             Problem::unprocessable(format!(
                 "user_id is {n}; expected a MyAnimeList user id (a whole number)"
             ))
@@ -267,11 +267,12 @@ fn read_export(body: &[u8]) -> Result<FanList, Problem> {
         .entries
         .into_iter()
         .map(|e| {
+            let mal_id = e.anime_id;
             if let Some(title) = e.title {
-                titles.insert(e.anime_id, title);
+                titles.insert(mal_id, title);
             }
             Listed {
-                mal_id: e.anime_id,
+                mal_id,
                 score: e.score,
                 status: e.status,
             }

@@ -2,6 +2,7 @@
 //! HTML cards, the CLI's `--json`) and the full record for an anime's own page.
 
 use anirec_data::catalogue::Anime;
+use anirec_data::{MalId, UserId};
 use anirec_model::bundle::Bundle;
 use anirec_model::query::{Reason, Recommendation};
 use serde::Serialize;
@@ -10,7 +11,7 @@ use serde::Serialize;
 #[derive(Debug, Clone, Serialize)]
 pub struct Card<'a> {
     /// MyAnimeList id.
-    pub anime_id: u32,
+    pub anime_id: MalId,
     /// Main (romanised) title.
     pub name: &'a str,
     /// English title.
@@ -103,7 +104,7 @@ pub struct SimilarView<'a> {
 #[derive(Debug, Clone, Serialize)]
 pub struct SimilarUser {
     /// MyAnimeList user id.
-    pub user_id: u32,
+    pub user_id: UserId,
     /// Similarity (cosine of mean-centred ratings, damped by overlap).
     pub similarity: f32,
     /// Anime both rated.

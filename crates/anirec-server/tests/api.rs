@@ -5,6 +5,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
+use anirec_data::{MalId, UserId};
 use anirec_model::query::{Filters, Listed};
 use anirec_server::{AppState, Config, Served};
 use common::*;
@@ -41,12 +42,12 @@ async fn known_user_recommendations_follow_taste_filters_and_k() {
     // User 4 loves genre 4 % 3 = Romance: the top picks are unrated Romance titles.
     let bundle = bundle();
     let rated: BTreeSet<u32> = bundle
-        .known_user(4)
+        .known_user(UserId(4))
         .unwrap()
         .state
         .entries
         .iter()
-        .map(|e| bundle.catalogue.anime()[e.anime as usize].mal_id)
+        .map(|e| bundle.catalogue.anime()[e.anime as usize].mal_id.0)
         .collect();
     for item in items {
         let id = item["anime_id"].as_u64().unwrap();
@@ -173,7 +174,7 @@ async fn fold_in_from_json_and_xml_matches_the_model_and_reports_unknown_ids() {
     // The same as the model's own fold-in and ranking.
     let bundle = bundle();
     let listed = |i, score| Listed {
-        mal_id: mal_id(i),
+        mal_id: MalId(mal_id(i)),
         score,
         status: None,
     };
@@ -181,7 +182,7 @@ async fn fold_in_from_json_and_xml_matches_the_model_and_reports_unknown_ids() {
     let want: Vec<u64> = bundle
         .recommend(&profile, 6, &Filters::default(), true)
         .iter()
-        .map(|r| r.anime_id as u64)
+        .map(|r| r.anime_id.0 as u64)
         .collect();
     assert_eq!(ids(&r), want);
     assert!(
@@ -233,11 +234,11 @@ async fn fold_in_from_json_and_xml_matches_the_model_and_reports_unknown_ids() {
     )
     .await;
     assert_eq!(merged.status, 200);
-    let own = bundle.known_user(4).unwrap().state.entries.len();
+    let own = bundle.known_user(UserId(4)).unwrap().state.entries.len();
     let with_new = own
         + usize::from(
             !bundle
-                .known_user(4)
+                .known_user(UserId(4))
                 .unwrap()
                 .state
                 .entries

@@ -7,6 +7,7 @@ use super::table::Table;
 use super::{Layout, UniqueAnime, handle};
 use crate::catalogue::{Anime, is_missing, parse_list};
 use crate::error::Result;
+use crate::ids::MalId;
 use crate::report::{FileRead, SkipReason, Skips};
 
 /// The 2016 catalogue header.
@@ -55,7 +56,7 @@ pub fn read_anime(
                 .map_err(|m| bad(Some(id), SkipReason::BadAnimeId, m))?;
             let kind_text = row.text(kind).trim();
             let mut a = Anime {
-                mal_id,
+                mal_id: MalId(mal_id),
                 name: decode_entities(row.text(name).trim()),
                 genres: parse_list(row.text(genre)),
                 kind: (!is_missing(kind_text)).then(|| kind_text.to_owned()),

@@ -10,6 +10,7 @@ use crate::catalogue::{
     Anime, Season, StatusCounts, parse_aired, parse_duration, parse_list, parse_premiered,
 };
 use crate::error::{Result, RowError};
+use crate::ids::MalId;
 use crate::report::{FileRead, SkipReason, Skips};
 
 /// The header of `anime.csv` as published (with the `Genres` spelling).
@@ -158,7 +159,7 @@ fn parse_anime(table: &Table, cols: &Columns, row: &Row) -> Result<(u64, Anime),
         }
     }
     let mut anime = Anime {
-        mal_id,
+        mal_id: MalId(mal_id),
         name,
         english_name: row.opt_text(cols.english),
         japanese_name: row.opt_text(cols.japanese),

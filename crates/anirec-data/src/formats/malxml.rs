@@ -33,6 +33,7 @@ use super::fields::{found, parse_id};
 use super::gzip;
 use super::handle;
 use crate::error::{DataError, Result, RowError};
+use crate::ids::MalId;
 use crate::ratings::WatchStatus;
 use crate::report::{SkipReason, Skips};
 
@@ -55,7 +56,7 @@ const MANGA_MESSAGE: &str =
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListEntry {
     /// MyAnimeList id.
-    pub anime_id: u32,
+    pub anime_id: MalId,
     /// Title as exported.
     pub title: Option<String>,
     /// Score 1-10, or 0 when not scored.
@@ -462,7 +463,7 @@ fn entry(p: Pending, file: &str) -> Result<ListEntry, RowError> {
         })?,
     };
     Ok(ListEntry {
-        anime_id,
+        anime_id: MalId(anime_id),
         title: p.title.filter(|t| !t.is_empty()),
         score,
         status,

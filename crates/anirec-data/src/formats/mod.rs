@@ -65,7 +65,7 @@ pub fn unknown_header(table: &Table, expected: &str) -> DataError {
 /// Collects catalogue rows, skipping (and counting) a repeated anime id.
 #[derive(Default)]
 pub struct UniqueAnime {
-    seen: HashSet<u32>,
+    seen: HashSet<crate::ids::MalId>,
     /// The anime kept, in file order.
     pub anime: Vec<Anime>,
 }

@@ -331,7 +331,7 @@ mod tests {
             },
         );
         let mut out = vec![0f32; 6];
-        let user = train.user_index(100).unwrap();
+        let user = train.user_index(anirec_data::UserId(100)).unwrap();
         EaseScorer {
             model: &ease,
             train: &train,

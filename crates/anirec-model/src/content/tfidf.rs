@@ -310,7 +310,7 @@ mod tests {
 
     fn anime(id: u32, genres: &[&str], studio: &str, synopsis: &str) -> Anime {
         Anime {
-            mal_id: id,
+            mal_id: anirec_data::MalId(id),
             name: format!("a{id}"),
             genres: genres.iter().map(|g| (*g).to_owned()).collect(),
             studios: vec![studio.to_owned()],

@@ -270,7 +270,7 @@ mod tests {
         let (nbrs, sims) = knn.of(1);
         assert_eq!(nbrs[0], 0);
         assert!(sims[0] > 0.9, "{sims:?}");
-        let u = train.user_index(100).unwrap();
+        let u = train.user_index(anirec_data::UserId(100)).unwrap();
         let row = train.user(u);
         let residual = |j: u32| row.rating_of(j).map(|r| r as f32 - b.predict(u, j));
         assert!(knn.correction(1, residual) > 1.0);

@@ -5,6 +5,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use serde::Serialize;
 
+use anirec_data::MalId;
 use anirec_data::catalogue::Anime;
 use anirec_model::query::SimilarBy;
 
@@ -23,7 +24,7 @@ pub fn lookup(served: &Served, id: &str) -> Result<u32, Problem> {
     served
         .bundle
         .catalogue
-        .index_of(id)
+        .index_of(MalId(id))
         .ok_or_else(|| Problem::not_found(format!("no anime with id {id} in the catalogue")))
 }
 
@@ -125,7 +126,7 @@ pub async fn detail(
 
 #[derive(Serialize)]
 struct SimilarAnswer<'a> {
-    anime_id: u32,
+    anime_id: MalId,
     by: SimilarBy,
     items: Vec<SimilarView<'a>>,
 }

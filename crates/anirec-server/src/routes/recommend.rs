@@ -14,6 +14,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use serde::Serialize;
 
+use anirec_data::UserId;
 use anirec_model::list_use::ListUse;
 use anirec_model::query::{Filters, Profile, Recommendation};
 
@@ -65,7 +66,7 @@ impl Ask {
 pub struct Subject {
     /// The known user they started from.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<u32>,
+    pub user_id: Option<UserId>,
     /// Ratings the profile holds.
     pub ratings: usize,
     /// What of the request's list was used, and why not the rest (requests with a list only).
@@ -97,8 +98,8 @@ fn answer_body(
 }
 
 /// The profile of a known user, or 404.
-pub fn known_user(served: &Served, id: &str) -> Result<(u32, Profile), Problem> {
-    let id = parse_id("id", id)?;
+pub fn known_user(served: &Served, id: &str) -> Result<(UserId, Profile), Problem> {
+    let id = UserId(parse_id("id", id)?);
     let profile = served.bundle.known_user(id).ok_or_else(|| {
         Problem::not_found(format!(
             "user {id} is not in the model; POST their ratings to /api/v1/recommendations instead"

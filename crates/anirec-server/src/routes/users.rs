@@ -7,6 +7,8 @@ use serde::Serialize;
 
 use super::json;
 use super::recommend::known_user;
+use anirec_data::UserId;
+
 use crate::params::{Params, segment};
 use crate::problem::Problem;
 use crate::state::AppState;
@@ -14,7 +16,7 @@ use crate::views::SimilarUser;
 
 #[derive(Serialize)]
 struct Answer {
-    user_id: u32,
+    user_id: UserId,
     items: Vec<SimilarUser>,
 }
 

@@ -37,7 +37,7 @@ fn world() -> (Catalogue, Ratings) {
         for k in 0..PER_GENRE {
             let i = g as u32 * PER_GENRE + k;
             let mut a = Anime {
-                mal_id: mal_id(i),
+                mal_id: anirec_data::MalId(mal_id(i)),
                 name: format!("{genre} Densetsu {k}"),
                 english_name: Some(format!("{genre} Legend {k}")),
                 japanese_name: Some(format!("{genre}伝説 {k}")),
@@ -63,7 +63,7 @@ fn world() -> (Catalogue, Ratings) {
         }
     }
     let mut adult = Anime {
-        mal_id: ADULT_ID,
+        mal_id: anirec_data::MalId(ADULT_ID),
         name: "Adult Title <i>".into(),
         genres: vec!["Hentai".into()],
         members: Some(9_000_000),

@@ -8,6 +8,7 @@ use anirec_data::formats::fields::parse_id;
 use anirec_data::formats::malxml;
 use anirec_data::formats::table::Table;
 use anirec_data::report::Skips;
+use anirec_data::{MalId, UserId};
 use anirec_model::bundle::Bundle;
 use anirec_model::list_use::ListUse;
 use anirec_model::query::{Filters, Listed, Profile, Recommendation};
@@ -118,7 +119,7 @@ pub fn read_ratings_csv(path: &Path) -> anyhow::Result<Vec<Listed>> {
             ),
         };
         out.push(Listed {
-            mal_id: id,
+            mal_id: MalId(id),
             score: r,
             status: None,
         });
@@ -129,7 +130,7 @@ pub fn read_ratings_csv(path: &Path) -> anyhow::Result<Vec<Listed>> {
 /// The profile the arguments describe.
 fn profile(bundle: &Bundle, args: &Args) -> anyhow::Result<Profile> {
     if let Some(user) = args.user {
-        return bundle.known_user(user).with_context(|| {
+        return bundle.known_user(UserId(user)).with_context(|| {
             format!(
                 "user {user} is not in the model ({} users); use --ratings or --mal-xml for a new user",
                 bundle.ratings.n_users()

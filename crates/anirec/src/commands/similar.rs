@@ -49,7 +49,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let index = match (args.id, &args.title) {
         (Some(id), _) => bundle
             .catalogue
-            .index_of(id)
+            .index_of(anirec_data::MalId(id))
             .with_context(|| format!("anime id {id} is not in the catalogue"))?,
         (None, Some(title)) => match bundle.find_title(title) {
             Ok(i) => i,
@@ -112,10 +112,14 @@ pub struct UsersArgs {
 pub fn run_users(args: UsersArgs) -> anyhow::Result<()> {
     let bundle = load_bundle(&args.model)?;
     let profile = bundle
-        .known_user(args.user)
+        .known_user(anirec_data::UserId(args.user))
         .with_context(|| format!("user {} is not in the model", args.user))?;
     for (rank, (id, sim, common)) in bundle
-        .similar_users(&profile, args.k as usize, Some(args.user))
+        .similar_users(
+            &profile,
+            args.k as usize,
+            Some(anirec_data::UserId(args.user)),
+        )
         .into_iter()
         .enumerate()
     {
