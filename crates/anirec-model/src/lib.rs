@@ -7,6 +7,7 @@
 //! - [`rating`]: rating prediction (baselines, item kNN, factors, their blend, checkpoints).
 //! - [`content`]: TF-IDF content similarity.
 //! - [`hybrid`]: the blended recommender and the tuning of its weights; [`blend`]: least squares.
+//! - [`filters`]: the one filter vocabulary, its names and its checks.
 //! - [`query`]: recommendations with filters and reasons, fold-in, similar anime and users.
 //! - [`list_use`]: what of a fan's list a fold-in used, and why not the rest.
 //! - [`signal`]: the blended signals, their weights and tuning grids.
@@ -22,6 +23,7 @@ pub mod cf;
 pub mod content;
 pub mod entry;
 pub mod eval;
+pub mod filters;
 pub mod hybrid;
 pub mod list_use;
 pub mod metrics;

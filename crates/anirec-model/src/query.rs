@@ -10,52 +10,12 @@ use anirec_data::{MalId, UserId, WatchStatus};
 
 use crate::bundle::Bundle;
 use crate::entry::Entry;
+pub use crate::filters::Filters;
 use crate::hybrid::Scored;
 use crate::rating::model::UserState;
 use crate::search::TitleIndex;
 use crate::signal::Signal;
 use crate::topk::top_k;
-
-/// Which anime may be recommended.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Filters {
-    /// Every one of these genres must be present (case-insensitive).
-    pub genres: Vec<String>,
-    /// One of these types (TV, Movie, ...), when not empty.
-    pub kinds: Vec<String>,
-    /// Earliest start year.
-    pub year_min: Option<u16>,
-    /// Latest start year.
-    pub year_max: Option<u16>,
-    /// Fewest MyAnimeList members.
-    pub min_members: Option<u32>,
-    /// Allow adult titles.
-    pub include_adult: bool,
-    /// Also show anime the user already rated (off by default).
-    pub include_rated: bool,
-}
-
-impl Filters {
-    /// Whether an anime passes the catalogue filters (not the "already rated" one).
-    pub fn allows(&self, a: &Anime) -> bool {
-        (self.include_adult || !a.adult)
-            && self
-                .genres
-                .iter()
-                .all(|g| a.genres.iter().any(|x| x.eq_ignore_ascii_case(g)))
-            && (self.kinds.is_empty()
-                || a.kind
-                    .as_deref()
-                    .is_some_and(|k| self.kinds.iter().any(|x| x.eq_ignore_ascii_case(k))))
-            && self
-                .year_min
-                .is_none_or(|y| a.start_year.is_some_and(|s| s >= y))
-            && self
-                .year_max
-                .is_none_or(|y| a.start_year.is_some_and(|s| s <= y))
-            && self.min_members.is_none_or(|m| a.members.unwrap_or(0) >= m)
-    }
-}
 
 /// Why an anime was recommended: one signal's reason and its share of the score.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

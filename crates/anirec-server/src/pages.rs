@@ -15,12 +15,13 @@ use axum::routing::{get, post};
 use minijinja::{Environment, context};
 use serde::Serialize;
 
-use crate::params::{FILTER_PARAMS, Params, parse_id, segment};
+use crate::params::{Params, parse_id, segment};
 use crate::problem::Problem;
 use crate::routes::anime::{lookup, similar_by};
 use crate::routes::recommend::{Ask, fold_in, known_user};
 use crate::state::{AppState, Served};
 use crate::views::{Card, RecommendationView, SimilarView};
+use anirec_model::filters;
 
 /// Static files: name, content type, bytes.
 const STATIC: [(&str, &str, &str); 3] = [
@@ -190,7 +191,7 @@ async fn user_page(State(state): State<AppState>, RawQuery(q): RawQuery) -> Resp
 fn render_user_page(served: &Served, q: Option<&str>) -> Result<Response, Problem> {
     let params = Params::parse_form(q)?;
     let mut known = vec!["user", "k"];
-    known.extend(FILTER_PARAMS);
+    known.extend(filters::PARAMS);
     let params = params.only(&known)?;
     let Some(user) = params.get("user") else {
         return Err(Problem::bad_param("user", "enter a MyAnimeList user id"));

@@ -1,8 +1,7 @@
 //! Query-string parameters shared by the API and the pages: `k`, the model's filters, flags and
 //! ids, each parsed with an error that names the parameter and what was wrong with it.
 
-use anirec_data::catalogue::Catalogue;
-use anirec_model::query::Filters;
+use anirec_model::filters::{self, Filters, Vocabulary};
 use axum::extract::Path;
 use axum::extract::rejection::PathRejection;
 
@@ -12,19 +11,6 @@ use crate::problem::Problem;
 pub const DEFAULT_K: usize = 10;
 /// Largest `k`.
 pub const MAX_K: usize = 100;
-/// Earliest and latest year a year filter may name.
-const YEARS: std::ops::RangeInclusive<u16> = 1900..=2100;
-
-/// The filter parameters, as documented in the OpenAPI document.
-pub const FILTER_PARAMS: [&str; 7] = [
-    "genre",
-    "type",
-    "year_min",
-    "year_max",
-    "min_members",
-    "include_adult",
-    "include_rated",
-];
 
 /// The decoded query string of one request.
 #[derive(Debug, Clone, Default)]
@@ -149,61 +135,22 @@ impl Params {
         }
     }
 
-    /// The filters (see [`FILTER_PARAMS`]), checked against the catalogue's genres and types.
+    /// The filters (named in [`filters::PARAMS`]), parsed, then checked against the
+    /// catalogue's genres and types by [`Filters::check`].
     pub fn filters(&self, vocabulary: &Vocabulary) -> Result<Filters, Problem> {
-        let genres = self.all("genre");
-        let kinds = self.all("type");
-        for (param, values, known) in [
-            ("genre", &genres, &vocabulary.genres),
-            ("type", &kinds, &vocabulary.types),
-        ] {
-            if let Some(bad) = values
-                .iter()
-                .find(|v| !known.iter().any(|k| k.eq_ignore_ascii_case(v)))
-            {
-                return Err(Problem::bad_param(
-                    param,
-                    format!("unknown {param} {bad:?}; known: {}", known.join(", ")),
-                ));
-            }
-        }
-        // A year_min after year_max is a range no anime falls in: an empty list, not an error
-        // (the OpenAPI document cannot state a rule across two parameters).
-        Ok(Filters {
-            genres,
-            kinds,
-            year_min: self.number("year_min", YEARS)?,
-            year_max: self.number("year_max", YEARS)?,
+        let filters = Filters {
+            genres: self.all("genre"),
+            kinds: self.all("type"),
+            year_min: self.number("year_min", filters::YEARS)?,
+            year_max: self.number("year_max", filters::YEARS)?,
             min_members: self.number("min_members", 0..=u32::MAX)?,
             include_adult: self.flag("include_adult")?,
             include_rated: self.flag("include_rated")?,
-        })
-    }
-}
-
-/// The values the genre and type filters accept: the catalogue's, sorted.
-#[derive(Debug, Clone, Default)]
-pub struct Vocabulary {
-    /// Every genre.
-    pub genres: Vec<String>,
-    /// Every type (TV, Movie, ...).
-    pub types: Vec<String>,
-}
-
-impl Vocabulary {
-    /// The genres and types of a catalogue.
-    pub fn of(catalogue: &Catalogue) -> Vocabulary {
-        let distinct = |values: Vec<&String>| {
-            let mut v: Vec<String> = values.into_iter().cloned().collect();
-            v.sort_unstable();
-            v.dedup();
-            v
         };
-        let anime = catalogue.anime();
-        Vocabulary {
-            genres: distinct(anime.iter().flat_map(|a| &a.genres).collect()),
-            types: distinct(anime.iter().filter_map(|a| a.kind.as_ref()).collect()),
-        }
+        filters
+            .check(vocabulary)
+            .map_err(|e| Problem::bad_param(e.param, e.message))?;
+        Ok(filters)
     }
 }
 
@@ -226,7 +173,7 @@ pub fn parse_id(param: &str, text: &str) -> Result<u32, Problem> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use anirec_data::catalogue::Anime;
+    use anirec_data::catalogue::{Anime, Catalogue};
 
     fn catalogue() -> Catalogue {
         Catalogue::new(vec![Anime {

@@ -12,9 +12,9 @@ use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::cache::ResponseCache;
 use crate::compute::Compute;
-use crate::params::Vocabulary;
 use crate::problem::Problem;
 use crate::telemetry;
+use anirec_model::filters::Vocabulary;
 
 /// Settings of a server.
 #[derive(Debug, Clone)]

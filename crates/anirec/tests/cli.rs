@@ -236,6 +236,25 @@ fn train_recommend_similar_and_eval_on_a_tiny_catalogue() {
             .contains(r#"bad.csv:2: column rating: expected an integer 0-10, found "11""#)
     );
 
+    // Filters are checked against the catalogue as the API checks them, naming the flag.
+    let genre = anirec(&["recommend", "--model", m, "--user", "2", "--genre", "Mecha"]);
+    assert!(!genre.status.success());
+    assert!(
+        String::from_utf8_lossy(&genre.stderr).contains("--genre: unknown genre \"Mecha\""),
+        "{}",
+        String::from_utf8_lossy(&genre.stderr)
+    );
+    let year = anirec(&[
+        "recommend",
+        "--model",
+        m,
+        "--user",
+        "2",
+        "--year-max",
+        "1850",
+    ]);
+    assert!(String::from_utf8_lossy(&year.stderr).contains("--year-max: year_max must be a year"));
+
     // Titles match case-insensitively; a typo gets suggestions.
     let similar = stdout(&anirec(&[
         "similar",

@@ -10,10 +10,11 @@ use anirec_data::catalogue::Anime;
 use anirec_model::query::SimilarBy;
 
 use super::json;
-use crate::params::{FILTER_PARAMS, Params, parse_id, segment};
+use crate::params::{Params, parse_id, segment};
 use crate::problem::Problem;
 use crate::state::{AppState, Served};
 use crate::views::{Card, SimilarView};
+use anirec_model::filters;
 
 /// Longest search query, in characters.
 const MAX_QUERY_CHARS: usize = 200;
@@ -138,7 +139,7 @@ pub async fn similar(
     RawQuery(q): RawQuery,
 ) -> Result<Response, Problem> {
     let mut known = vec!["k", "by"];
-    known.extend(FILTER_PARAMS);
+    known.extend(filters::PARAMS);
     let params = Params::parse(q.as_deref())?.only(&known)?;
     let id = segment(id)?;
     state

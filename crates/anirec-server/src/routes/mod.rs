@@ -13,9 +13,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 use serde::Serialize;
 
-use crate::params::Vocabulary;
 use crate::problem::Problem;
 use crate::state::AppState;
+use anirec_model::filters::Vocabulary;
 
 /// The OpenAPI 3.1 document of the API.
 pub const OPENAPI: &str = include_str!("../../assets/openapi.json");

@@ -19,16 +19,17 @@ use anirec_model::list_use::ListUse;
 use anirec_model::query::{Filters, Profile, Recommendation};
 
 use super::json_body;
-use crate::params::{FILTER_PARAMS, Params, parse_id, segment};
+use crate::params::{Params, parse_id, segment};
 use crate::problem::Problem;
 use crate::state::{AppState, Served};
 use crate::upload::Upload;
 use crate::views::RecommendationView;
+use anirec_model::filters;
 
 /// Parameters of the recommendation endpoints.
 pub fn known_params() -> Vec<&'static str> {
     let mut known = vec!["k", "explain"];
-    known.extend(FILTER_PARAMS);
+    known.extend(filters::PARAMS);
     known
 }
 

@@ -10,6 +10,7 @@ use anirec_data::formats::table::Table;
 use anirec_data::report::Skips;
 use anirec_data::{MalId, UserId};
 use anirec_model::bundle::Bundle;
+use anirec_model::filters::Vocabulary;
 use anirec_model::list_use::ListUse;
 use anirec_model::query::{Filters, Listed, Profile, Recommendation};
 use anirec_server::views::RecommendationView;
@@ -42,9 +43,10 @@ pub struct FilterArgs {
 }
 
 impl FilterArgs {
-    /// As the model's filters.
-    pub fn filters(&self) -> Filters {
-        Filters {
+    /// As the model's filters, checked against the bundle's catalogue (an unknown genre or type
+    /// is an error naming its flag, as the API names its parameter).
+    pub fn filters(&self, bundle: &Bundle) -> anyhow::Result<Filters> {
+        let filters = Filters {
             genres: self.genres.clone(),
             kinds: self.kinds.clone(),
             year_min: self.year_min,
@@ -52,7 +54,11 @@ impl FilterArgs {
             min_members: self.min_members,
             include_adult: self.include_adult,
             include_rated: self.include_rated,
-        }
+        };
+        filters
+            .check(&Vocabulary::of(&bundle.catalogue))
+            .map_err(|e| anyhow::anyhow!("--{}: {}", e.param.replace('_', "-"), e.message))?;
+        Ok(filters)
     }
 }
 
@@ -186,7 +192,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let recs = bundle.recommend(
         &profile,
         args.k as usize,
-        &args.filters.filters(),
+        &args.filters.filters(&bundle)?,
         args.explain,
     );
     tracing::info!(

@@ -78,7 +78,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         anime[index as usize].name, anime[index as usize].mal_id
     );
     for (rank, (j, score)) in bundle
-        .similar(index, by, args.k as usize, &args.filters.filters())
+        .similar(index, by, args.k as usize, &args.filters.filters(&bundle)?)
         .into_iter()
         .enumerate()
     {

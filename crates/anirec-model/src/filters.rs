@@ -1,0 +1,165 @@
+//! Which anime a list may hold: [`Filters`], the one filter vocabulary that the CLI's flags, the
+//! API's query string and the pages' form all parse into, the names they go by ([`PARAMS`]), and
+//! the one place they are checked ([`Filters::check`], against the catalogue's [`Vocabulary`]).
+
+use std::ops::RangeInclusive;
+
+use anirec_data::{Anime, Catalogue};
+use serde::{Deserialize, Serialize};
+
+/// The filters' names, as query parameters and (with `-` for `_`) as CLI flags.
+pub const PARAMS: [&str; 7] = [
+    "genre",
+    "type",
+    "year_min",
+    "year_max",
+    "min_members",
+    "include_adult",
+    "include_rated",
+];
+
+/// The years a year filter may name.
+pub const YEARS: RangeInclusive<u16> = 1900..=2100;
+
+/// Which anime may be recommended.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Filters {
+    /// Every one of these genres must be present (case-insensitive).
+    pub genres: Vec<String>,
+    /// One of these types (TV, Movie, ...), when not empty.
+    pub kinds: Vec<String>,
+    /// Earliest start year.
+    pub year_min: Option<u16>,
+    /// Latest start year.
+    pub year_max: Option<u16>,
+    /// Fewest MyAnimeList members.
+    pub min_members: Option<u32>,
+    /// Allow adult titles.
+    pub include_adult: bool,
+    /// Also show anime the user already rated (off by default).
+    pub include_rated: bool,
+}
+
+impl Filters {
+    /// Whether an anime passes the catalogue filters (not the "already rated" one).
+    pub fn allows(&self, a: &Anime) -> bool {
+        (self.include_adult || !a.adult)
+            && self
+                .genres
+                .iter()
+                .all(|g| a.genres.iter().any(|x| x.eq_ignore_ascii_case(g)))
+            && (self.kinds.is_empty()
+                || a.kind
+                    .as_deref()
+                    .is_some_and(|k| self.kinds.iter().any(|x| x.eq_ignore_ascii_case(k))))
+            && self
+                .year_min
+                .is_none_or(|y| a.start_year.is_some_and(|s| s >= y))
+            && self
+                .year_max
+                .is_none_or(|y| a.start_year.is_some_and(|s| s <= y))
+            && self.min_members.is_none_or(|m| a.members.unwrap_or(0) >= m)
+    }
+
+    /// Checks the filters against a catalogue's vocabulary: every genre and type must be one it
+    /// has (in any case), and years must be in [`YEARS`]. A `year_min` after `year_max` is no
+    /// error: it matches nothing.
+    pub fn check(&self, vocabulary: &Vocabulary) -> Result<(), FilterError> {
+        for (param, values, known) in [
+            ("genre", &self.genres, &vocabulary.genres),
+            ("type", &self.kinds, &vocabulary.types),
+        ] {
+            if let Some(bad) = values
+                .iter()
+                .find(|v| !known.iter().any(|k| k.eq_ignore_ascii_case(v)))
+            {
+                return Err(FilterError {
+                    param,
+                    message: format!("unknown {param} {bad:?}; known: {}", known.join(", ")),
+                });
+            }
+        }
+        for (param, year) in [("year_min", self.year_min), ("year_max", self.year_max)] {
+            if let Some(y) = year.filter(|y| !YEARS.contains(y)) {
+                return Err(FilterError {
+                    param,
+                    message: format!(
+                        "{param} must be a year from {} to {}, found {y}",
+                        YEARS.start(),
+                        YEARS.end()
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A filter that does not fit the catalogue.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{param}: {message}")]
+pub struct FilterError {
+    /// The filter's name (one of [`PARAMS`]).
+    pub param: &'static str,
+    /// What was wrong.
+    pub message: String,
+}
+
+/// The values the genre and type filters accept: the catalogue's, sorted.
+#[derive(Debug, Clone, Default)]
+pub struct Vocabulary {
+    /// Every genre.
+    pub genres: Vec<String>,
+    /// Every type (TV, Movie, ...).
+    pub types: Vec<String>,
+}
+
+impl Vocabulary {
+    /// The genres and types of a catalogue.
+    pub fn of(catalogue: &Catalogue) -> Vocabulary {
+        let distinct = |values: Vec<&String>| {
+            let mut v: Vec<String> = values.into_iter().cloned().collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        let anime = catalogue.anime();
+        Vocabulary {
+            genres: distinct(anime.iter().flat_map(|a| &a.genres).collect()),
+            types: distinct(anime.iter().filter_map(|a| a.kind.as_ref()).collect()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_are_checked_against_the_vocabulary() {
+        let vocabulary = Vocabulary {
+            genres: vec!["Action".into(), "Sci-Fi".into()],
+            types: vec!["TV".into()],
+        };
+        let ok = Filters {
+            genres: vec!["action".into()],
+            kinds: vec!["tv".into()],
+            year_min: Some(2010),
+            year_max: Some(2000),
+            ..Filters::default()
+        };
+        assert_eq!(ok.check(&vocabulary), Ok(()));
+        let genre = Filters {
+            genres: vec!["Mecha".into()],
+            ..Filters::default()
+        };
+        let err = genre.check(&vocabulary).unwrap_err();
+        assert_eq!(err.param, "genre");
+        assert!(err.message.contains("Action, Sci-Fi"), "{err}");
+        let year = Filters {
+            year_max: Some(1850),
+            ..Filters::default()
+        };
+        assert_eq!(year.check(&vocabulary).unwrap_err().param, "year_max");
+    }
+}
