@@ -6,8 +6,9 @@
 use anirec_data::WatchStatus;
 use anirec_data::csr::Row;
 
-/// A score at or above this marks an anime the user liked (explanations point at liked anime).
-pub const LIKED_FROM: u8 = 7;
+/// A score at or above this marks an anime the user liked: the evaluation counts such a test
+/// rating as relevant, the blend is tuned to find them, and explanations point at them.
+pub const LIKED_FROM: u8 = 8;
 
 /// One anime of a user's list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,8 +99,8 @@ mod tests {
             score,
             status,
         };
-        assert!(e(7, None).is_liked());
-        assert!(!e(6, Some(WatchStatus::Completed)).is_liked());
+        assert!(e(8, None).is_liked());
+        assert!(!e(7, Some(WatchStatus::Completed)).is_liked());
         assert!(e(0, None).is_liked());
         assert!(e(0, Some(WatchStatus::Watching)).is_liked());
         assert!(!e(0, Some(WatchStatus::PlanToWatch)).is_liked());

@@ -6,13 +6,12 @@
 use anirec_data::Ratings;
 use rayon::prelude::*;
 
+use crate::entry::LIKED_FROM;
 use crate::metrics::{RankingMetrics, RatingMetrics, UserRanking, mean_ranking, score_user};
 use crate::topk::top_k;
 
 /// Cut-off of the ranking metrics.
 pub const K: usize = 10;
-/// A test rating at or above this is relevant.
-pub const RELEVANT_FROM: u8 = 8;
 
 /// Scores every anime for a user of the train store (higher is better). `out` has one slot per
 /// anime and is overwritten.
@@ -73,7 +72,7 @@ pub fn evaluate_ranking(train: &Ratings, test: &Ratings, model: &dyn Scorer) -> 
                     .indices
                     .iter()
                     .zip(row.ratings)
-                    .filter(|&(_, &r)| r >= RELEVANT_FROM)
+                    .filter(|&(_, &r)| r >= LIKED_FROM)
                     .map(|(&a, _)| a)
                     .collect();
                 if relevant.is_empty() {

@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::cf::ease::{Ease, EaseParams, Weighting};
 use crate::content::tfidf::{ContentModel, ContentParams};
-use crate::eval::{K, RELEVANT_FROM};
+use crate::entry::LIKED_FROM;
+use crate::eval::K;
 use crate::metrics::{UserRanking, ValidationFigures, mean_ranking, score_user};
 use crate::rating::model::{
     EpochObserver, FactorProgress, RatingModel, RatingParams, UserState, validation_seed,
@@ -270,7 +271,7 @@ impl Hybrid {
                     .indices
                     .iter()
                     .zip(row.ratings)
-                    .filter(|e| *e.1 >= RELEVANT_FROM)
+                    .filter(|e| *e.1 >= LIKED_FROM)
                     .map(|e| *e.0)
                     .collect();
                 if relevant.is_empty() || fit.user(u).is_empty() {
