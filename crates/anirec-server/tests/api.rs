@@ -11,15 +11,6 @@ use anirec_server::{AppState, Config, Served};
 use common::*;
 use serde_json::json;
 
-fn ids(reply: &Reply) -> Vec<u64> {
-    reply.json()["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["anime_id"].as_u64().unwrap())
-        .collect()
-}
-
 fn genre_of(id: u64) -> &'static str {
     GENRES[((id - 100) / PER_GENRE as u64) as usize]
 }
@@ -76,7 +67,7 @@ async fn known_user_recommendations_follow_taste_filters_and_k() {
             .all(|i| i["reasons"] == json!([]))
     );
     let movies = get(&app, "/api/v1/users/4/recommendations?type=Movie&k=20").await;
-    assert!(!ids(&movies).is_empty());
+    assert!(!movies.ids().is_empty());
     assert!(
         movies.json()["items"]
             .as_array()
@@ -94,15 +85,16 @@ async fn known_user_recommendations_follow_taste_filters_and_k() {
         (2000..=2004).contains(&y)
     }));
     let horror = get(&app, "/api/v1/users/4/recommendations?genre=horror&k=20").await;
-    assert!(!ids(&horror).is_empty());
-    assert!(ids(&horror).iter().all(|&id| genre_of(id) == "Horror"));
+    assert!(!horror.ids().is_empty());
+    assert!(horror.ids().iter().all(|&id| genre_of(id) == "Horror"));
     let with_rated = get(
         &app,
         "/api/v1/users/4/recommendations?include_rated=true&k=100",
     )
     .await;
     assert!(
-        ids(&with_rated)
+        with_rated
+            .ids()
             .iter()
             .any(|id| rated.contains(&(*id as u32)))
     );
@@ -111,7 +103,7 @@ async fn known_user_recommendations_follow_taste_filters_and_k() {
         "/api/v1/users/4/recommendations?include_adult=true&k=100",
     )
     .await;
-    assert!(ids(&with_adult).contains(&(ADULT_ID as u64)));
+    assert!(with_adult.ids().contains(&(ADULT_ID as u64)));
 }
 
 #[tokio::test]
@@ -184,9 +176,9 @@ async fn fold_in_from_json_and_xml_matches_the_model_and_reports_unknown_ids() {
         .iter()
         .map(|r| r.anime_id.0 as u64)
         .collect();
-    assert_eq!(ids(&r), want);
+    assert_eq!(r.ids(), want);
     assert!(
-        ids(&r).iter().take(3).all(|&id| genre_of(id) == "Horror"),
+        r.ids().iter().take(3).all(|&id| genre_of(id) == "Horror"),
         "{got}"
     );
 
@@ -210,7 +202,7 @@ async fn fold_in_from_json_and_xml_matches_the_model_and_reports_unknown_ids() {
     )
     .await;
     assert_eq!(x.status, 200, "{}", x.text());
-    assert_eq!(ids(&x), want);
+    assert_eq!(x.ids(), want);
     // And as a form upload.
     let form = format!(
         "--AaB03x\r\nContent-Disposition: form-data; name=\"file\"; filename=\"animelist.xml\"\r\nContent-Type: text/xml\r\n\r\n{xml}\r\n--AaB03x--\r\n"
@@ -224,7 +216,7 @@ async fn fold_in_from_json_and_xml_matches_the_model_and_reports_unknown_ids() {
     )
     .await;
     assert_eq!(f.status, 200, "{}", f.text());
-    assert_eq!(ids(&f), want);
+    assert_eq!(f.ids(), want);
 
     // On top of a known user: their ratings plus the body's.
     let merged = post_json(
@@ -246,13 +238,13 @@ async fn fold_in_from_json_and_xml_matches_the_model_and_reports_unknown_ids() {
                 .any(|e| e.anime == 30),
         );
     assert_eq!(merged.json()["subject"]["ratings"], with_new);
-    assert!(!ids(&merged).contains(&(mal_id(30) as u64)));
+    assert!(!merged.ids().contains(&(mal_id(30) as u64)));
 
     // No ratings at all: popular titles, still no adult one.
     let empty = post_json(&app, "/api/v1/recommendations", &json!({"ratings": []})).await;
     assert_eq!(empty.status, 200);
-    assert_eq!(ids(&empty).len(), 10);
-    assert!(!ids(&empty).contains(&(ADULT_ID as u64)));
+    assert_eq!(empty.ids().len(), 10);
+    assert!(!empty.ids().contains(&(ADULT_ID as u64)));
 }
 
 #[tokio::test]
@@ -363,7 +355,7 @@ async fn anime_search_detail_similar_and_similar_users() {
         .await;
         assert_eq!(s.status, 200, "{}", s.text());
         assert_eq!(s.json()["by"], by);
-        let similar = ids(&s);
+        let similar = s.ids();
         assert!(!similar.is_empty() && similar.len() <= 5);
         assert!(!similar.contains(&(mal_id(13) as u64)));
         assert_eq!(genre_of(similar[0]), "Romance", "{by}");
@@ -373,7 +365,7 @@ async fn anime_search_detail_similar_and_similar_users() {
     let first = |q: &str| {
         let app = app.clone();
         let q = q.to_owned();
-        async move { ids(&get(&app, &format!("/api/v1/anime?q={q}&k=3")).await) }
+        async move { get(&app, &format!("/api/v1/anime?q={q}&k=3")).await.ids() }
     };
     assert_eq!(first("Horror%20Densetsu%205").await[0], mal_id(29) as u64);
     assert_eq!(first("horror%20legend%205").await[0], mal_id(29) as u64);
@@ -384,7 +376,7 @@ async fn anime_search_detail_similar_and_similar_users() {
     );
     assert!(first("Adult%20Title").await.is_empty());
     let adult = get(&app, "/api/v1/anime?q=Adult%20Title&include_adult=true").await;
-    assert_eq!(ids(&adult), vec![ADULT_ID as u64]);
+    assert_eq!(adult.ids(), vec![ADULT_ID as u64]);
 
     let users = get(&app, "/api/v1/users/4/similar?k=5").await;
     assert_eq!(users.status, 200);

@@ -62,15 +62,6 @@ fn form(file_name: &str, file: &[u8]) -> Vec<u8> {
     body
 }
 
-fn ids(r: &Reply) -> Vec<u64> {
-    r.json()["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["anime_id"].as_u64().unwrap())
-        .collect()
-}
-
 #[tokio::test]
 async fn gzip_and_utf16_exports_answer_like_the_plain_one_and_say_what_was_not_used() {
     let app = app();
@@ -97,7 +88,7 @@ async fn gzip_and_utf16_exports_answer_like_the_plain_one_and_say_what_was_not_u
             "1 entry could not be read (1 with a score outside 0-10)"
         ])
     );
-    assert_eq!(ids(&plain).len(), 6);
+    assert_eq!(plain.ids().len(), 6);
 
     let gz = gzip(&horror_fan());
     let encoded = Request::post(uri)
@@ -129,7 +120,7 @@ async fn gzip_and_utf16_exports_answer_like_the_plain_one_and_say_what_was_not_u
     ] {
         assert_eq!(reply.status, 200, "{name}: {}", reply.text());
         assert_eq!(reply.json()["subject"], plain.json()["subject"], "{name}");
-        assert_eq!(ids(&reply), ids(&plain), "{name}");
+        assert_eq!(reply.ids(), plain.ids(), "{name}");
     }
 }
 
@@ -340,7 +331,7 @@ async fn plan_to_watch_and_dropped_entries_are_not_liked_at_scoring_time() {
         .replace("<my_status>Plan to Watch</my_status>", "")
         .replace("<my_status>Dropped</my_status>", "");
     let romance_rank = |r: &Reply| {
-        let ids = ids(r);
+        let ids = r.ids();
         let ranks: Vec<usize> = ids
             .iter()
             .enumerate()

@@ -2,33 +2,10 @@
 //! `split` and `synth`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn sample_dir() -> PathBuf {
-    let dir = anirec_data::dataset::sample_dir();
-    assert!(
-        dir.join("anime.csv").is_file(),
-        "the sample is missing at {} (set ANIREC_DATA)",
-        dir.display()
-    );
-    dir
-}
+mod common;
 
-fn anirec(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_anirec"))
-        .args(args)
-        .output()
-        .expect("run anirec")
-}
-
-fn stdout(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "anirec failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
+use common::{anirec, sample_dir, stdout};
 
 #[test]
 fn ingest_json_reports_the_sample_and_writes_a_snapshot() {

@@ -4,25 +4,12 @@
 //! MyAnimeList hands them out, with what was not used said on stderr.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::OnceLock;
 
-fn sample_dir() -> PathBuf {
-    let dir = anirec_data::dataset::sample_dir();
-    assert!(
-        dir.join("anime.csv").is_file(),
-        "the sample is missing at {} (set ANIREC_DATA)",
-        dir.display()
-    );
-    dir
-}
+mod common;
 
-fn anirec(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_anirec"))
-        .args(args)
-        .output()
-        .expect("run anirec")
-}
+use common::{anirec, sample_dir};
 
 fn succeeded(out: &Output) -> (String, String) {
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();

@@ -143,6 +143,15 @@ impl Reply {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
     }
+    /// The `anime_id`s of an answer's `items`, in order.
+    pub fn ids(&self) -> Vec<u64> {
+        self.json()["items"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no items: {}", self.text()))
+            .iter()
+            .map(|i| i["anime_id"].as_u64().unwrap())
+            .collect()
+    }
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }

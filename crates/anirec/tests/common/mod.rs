@@ -1,0 +1,35 @@
+//! Helpers of the binary's end-to-end tests: the sample's folder and running `anirec`.
+
+#![allow(dead_code)] // each test binary uses its own subset of the helpers
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+/// The real sample (`ANIREC_DATA` or `../shared/data/mal2020`); fails loudly when missing.
+pub fn sample_dir() -> PathBuf {
+    let dir = anirec_data::dataset::sample_dir();
+    assert!(
+        dir.join("anime.csv").is_file(),
+        "the sample is missing at {} (set ANIREC_DATA)",
+        dir.display()
+    );
+    dir
+}
+
+/// Runs the binary with `args`.
+pub fn anirec(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_anirec"))
+        .args(args)
+        .output()
+        .expect("run anirec")
+}
+
+/// Its stdout, after checking it succeeded (showing stderr when it did not).
+pub fn stdout(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "anirec failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
