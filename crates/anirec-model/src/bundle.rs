@@ -128,9 +128,6 @@ pub struct Bundle {
     pub ratings: Ratings,
     /// The model.
     pub model: Hybrid,
-    /// Per user: mean score and norm of the centred scores (for similar users), made on first
-    /// use.
-    pub(crate) user_stats: std::sync::OnceLock<Vec<(f32, f32)>>,
 }
 
 fn ratings_crc(r: &Ratings) -> u32 {
@@ -184,7 +181,6 @@ impl Bundle {
             catalogue,
             ratings,
             model,
-            user_stats: Default::default(),
         }
     }
 
@@ -409,7 +405,6 @@ fn assemble(manifest: Manifest, catalogue: Catalogue, a: &Arrays) -> Result<Bund
         catalogue,
         ratings,
         model,
-        user_stats: Default::default(),
     })
 }
 

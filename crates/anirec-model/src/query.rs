@@ -304,14 +304,16 @@ impl Bundle {
     /// Users whose ratings look most like this profile's (cosine of mean-centred ratings over
     /// shared anime, damped by overlap): (MyAnimeList user id, similarity, anime in common).
     /// Walks only the users who rated one of the profile's anime, through the by-anime index;
-    /// each user's mean and norm are computed once per bundle.
+    /// `stats` are the users' means and norms ([`UserStats::of`] the bundle's ratings, kept by
+    /// the caller for repeated queries).
     pub fn similar_users(
         &self,
+        stats: &UserStats,
         profile: &Profile,
         k: usize,
         skip_user: Option<UserId>,
     ) -> Vec<(UserId, f32, usize)> {
-        let stats = self.user_stats();
+        let stats = &stats.0;
         let entries = &profile.state.entries;
         let (mean, norm_mine) = mean_and_norm(entries.iter().map(|e| e.score));
         let mine = entries
@@ -350,23 +352,30 @@ impl Bundle {
         .collect()
     }
 
-    /// Per user: the mean of their scores and the norm of their mean-centred scores (at least
-    /// 1e-6), computed on first use.
-    fn user_stats(&self) -> &[(f32, f32)] {
-        self.user_stats.get_or_init(|| {
-            use rayon::prelude::*;
-            (0..self.ratings.n_users() as u32)
-                .into_par_iter()
-                .map(|u| mean_and_norm(self.ratings.user(u).ratings.iter().copied()))
-                .collect()
-        })
-    }
-
     /// Anime whose Name, English or Japanese name equals `title` (ignoring case and
     /// punctuation), or else the closest titles as suggestions (`Err`). Builds a
     /// [`TitleIndex`]; keep one for repeated lookups.
     pub fn find_title(&self, title: &str) -> Result<u32, Vec<u32>> {
         TitleIndex::new(&self.catalogue).find(title)
+    }
+}
+
+/// Per user of a ratings store: the mean of their scores and the norm of their mean-centred
+/// scores (at least 1e-6), what [`Bundle::similar_users`] compares with. Derived from the
+/// ratings, so kept beside a bundle (by whoever serves it), not in it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserStats(Vec<(f32, f32)>);
+
+impl UserStats {
+    /// The statistics of every user of `ratings`, on all cores.
+    pub fn of(ratings: &anirec_data::Ratings) -> UserStats {
+        use rayon::prelude::*;
+        UserStats(
+            (0..ratings.n_users() as u32)
+                .into_par_iter()
+                .map(|u| mean_and_norm(ratings.user(u).ratings.iter().copied()))
+                .collect(),
+        )
     }
 }
 

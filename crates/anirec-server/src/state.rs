@@ -7,6 +7,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anirec_model::bundle::Bundle;
+use anirec_model::query::UserStats;
 use anirec_model::search::TitleIndex;
 use metrics_exporter_prometheus::PrometheusHandle;
 
@@ -69,6 +70,8 @@ pub struct Served {
     pub loaded_at: u64,
     /// Answers computed with this model (set by [`AppState::install`] from the settings).
     pub cache: ResponseCache,
+    /// The users' statistics for similar users, made on first use.
+    user_stats: std::sync::OnceLock<UserStats>,
 }
 
 impl Served {
@@ -92,7 +95,14 @@ impl Served {
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
             cache: ResponseCache::default(),
+            user_stats: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The users' statistics of the bundle (computed on first use).
+    pub fn user_stats(&self) -> &UserStats {
+        self.user_stats
+            .get_or_init(|| UserStats::of(&self.bundle.ratings))
     }
 
     /// Loads a bundle folder.

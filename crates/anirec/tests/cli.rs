@@ -213,6 +213,14 @@ fn train_recommend_similar_and_eval_on_a_tiny_catalogue() {
             .contains(r#"bad.csv:2: column rating: expected an integer 0-10, found "11""#)
     );
 
+    // Users with a similar taste: never the user themself.
+    let similar_users = stdout(&anirec(&["similar-users", "--model", m, "--user", "2"]));
+    assert!(
+        similar_users.starts_with(" 1. user 1 · similarity"),
+        "{similar_users}"
+    );
+    assert!(!similar_users.contains("user 2 "), "{similar_users}");
+
     // Filters are checked against the catalogue as the API checks them, naming the flag.
     let genre = anirec(&["recommend", "--model", m, "--user", "2", "--genre", "Mecha"]);
     assert!(!genre.status.success());

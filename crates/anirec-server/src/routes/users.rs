@@ -34,7 +34,7 @@ pub async fn similar(
             let (user_id, profile) = known_user(&served, &id)?;
             let items = served
                 .bundle
-                .similar_users(&profile, k, Some(user_id))
+                .similar_users(served.user_stats(), &profile, k, Some(user_id))
                 .into_iter()
                 .map(|(user_id, similarity, common)| SimilarUser {
                     user_id,

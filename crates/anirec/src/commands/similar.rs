@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use anirec_model::query::SimilarBy;
+use anirec_model::query::{SimilarBy, UserStats};
 use anyhow::{Context, bail};
 
 use super::recommend::{FilterArgs, load_bundle};
@@ -116,6 +116,7 @@ pub fn run_users(args: UsersArgs) -> anyhow::Result<()> {
         .with_context(|| format!("user {} is not in the model", args.user))?;
     for (rank, (id, sim, common)) in bundle
         .similar_users(
+            &UserStats::of(&bundle.ratings),
             &profile,
             args.k as usize,
             Some(anirec_data::UserId(args.user)),
