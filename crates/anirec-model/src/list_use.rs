@@ -1,12 +1,80 @@
-//! What of a fan's list a fold-in used, and what it could not: entries the reader skipped (by
-//! reason) and anime the catalogue does not know (newer than the data, or wrong ids). The API
-//! answer carries it, and the page and the CLI say it in [`ListUse::notes`].
+//! A fan's list as a request or an export gave it ([`FanList`]), and what of it a fold-in used
+//! and what it could not ([`ListUse`]): entries the reader skipped (by reason) and anime the
+//! catalogue does not know (newer than the data, or wrong ids). The API answer carries it, and
+//! the page and the CLI say it in [`ListUse::notes`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
+use anirec_data::formats::malxml::MalList;
 use anirec_data::report::Skips;
-use anirec_data::{MalId, SkipReason};
+use anirec_data::{MalId, SkipReason, UserId};
 use serde::Serialize;
+
+use crate::query::Listed;
+
+/// A fan's list as a body, a file or an export gave it.
+#[derive(Debug, Default)]
+pub struct FanList {
+    /// A known user whose ratings the list adds to.
+    pub user_id: Option<UserId>,
+    /// The entries, in list order.
+    pub entries: Vec<Listed>,
+    /// Entries the reader skipped, by reason.
+    pub skipped: Skips,
+    /// Titles the list gave, by MyAnimeList id.
+    titles: HashMap<MalId, String>,
+}
+
+impl FanList {
+    /// A list of bare entries (JSON ratings, a ratings CSV: no titles, nothing skipped).
+    pub fn of_entries(user_id: Option<UserId>, entries: Vec<Listed>) -> FanList {
+        FanList {
+            user_id,
+            entries,
+            ..FanList::default()
+        }
+    }
+
+    /// The list of a MyAnimeList export, with its titles and what its reader skipped.
+    pub fn from_export(list: MalList) -> FanList {
+        let mut titles = HashMap::new();
+        let entries = list
+            .entries
+            .into_iter()
+            .map(|e| {
+                if let Some(title) = e.title {
+                    titles.insert(e.anime_id, title);
+                }
+                Listed {
+                    mal_id: e.anime_id,
+                    score: e.score,
+                    status: e.status,
+                }
+            })
+            .collect();
+        FanList {
+            user_id: None,
+            entries,
+            skipped: list.skipped,
+            titles,
+        }
+    }
+
+    /// The title the list gave an anime, if any.
+    pub fn title(&self, mal_id: MalId) -> Option<&str> {
+        self.titles.get(&mal_id).map(String::as_str)
+    }
+
+    /// What of the list was used, given the ids the fold-in did not know.
+    pub fn used(&self, unknown: Vec<MalId>) -> ListUse {
+        ListUse::new(
+            self.entries.len(),
+            unknown,
+            |id| self.title(id),
+            &self.skipped,
+        )
+    }
+}
 
 /// Titles of unknown anime named in a note or an answer.
 pub const MAX_UNKNOWN_TITLES: usize = 5;

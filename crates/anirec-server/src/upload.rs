@@ -8,8 +8,6 @@
 //! `malxml::MAX_XML_BYTES` unpacked; a list at most [`MAX_ENTRIES`] entries either way. Over a
 //! limit the answer is 413 naming the limit (and, for bytes, how to fit in).
 
-use std::collections::HashMap;
-
 use axum::body::Body;
 use axum::http::{HeaderMap, header};
 use bytes::Bytes;
@@ -18,8 +16,8 @@ use serde::Deserialize;
 use serde_json::Number;
 
 use anirec_data::formats::{gzip, malxml};
-use anirec_data::report::Skips;
 use anirec_data::{DataError, MalId, UserId, WatchStatus};
+use anirec_model::list_use::FanList;
 use anirec_model::query::Listed;
 
 use crate::multipart;
@@ -49,26 +47,6 @@ pub struct Upload {
     bytes: Bytes,
     /// Largest JSON body, unpacked.
     max_json: usize,
-}
-
-/// A fan's list as a body gave it.
-#[derive(Debug, Default)]
-pub struct FanList {
-    /// A known user whose ratings the list adds to (JSON only).
-    pub user_id: Option<UserId>,
-    /// The entries, in body order.
-    pub entries: Vec<Listed>,
-    /// Entries the export reader skipped, by reason.
-    pub skipped: Skips,
-    /// Titles the export gave, by MyAnimeList id.
-    titles: HashMap<MalId, String>,
-}
-
-impl FanList {
-    /// The title the list gave an anime, if any.
-    pub fn title(&self, mal_id: MalId) -> Option<&str> {
-        self.titles.get(&mal_id).map(String::as_str)
-    }
 }
 
 /// A JSON body: ratings, optionally on top of a known user's. Numbers are read as JSON Schema
@@ -253,37 +231,12 @@ fn read_json(body: &[u8]) -> Result<FanList, Problem> {
             .with_param("user_id")
         })?),
     };
-    Ok(FanList {
-        user_id,
-        entries,
-        ..FanList::default()
-    })
+    Ok(FanList::of_entries(user_id, entries))
 }
 
 fn read_export(body: &[u8]) -> Result<FanList, Problem> {
     let list = malxml::read(body, "upload", false).map_err(data_problem)?;
-    let mut titles = HashMap::new();
-    let entries = list
-        .entries
-        .into_iter()
-        .map(|e| {
-            let mal_id = e.anime_id;
-            if let Some(title) = e.title {
-                titles.insert(mal_id, title);
-            }
-            Listed {
-                mal_id,
-                score: e.score,
-                status: e.status,
-            }
-        })
-        .collect();
-    Ok(FanList {
-        user_id: None,
-        entries,
-        skipped: list.skipped,
-        titles,
-    })
+    Ok(FanList::from_export(list))
 }
 
 /// A JSON number that is a whole number within `range` (`5` or `5.0`), as that type.

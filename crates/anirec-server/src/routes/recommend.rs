@@ -168,12 +168,7 @@ pub fn read_profile(served: &Served, upload: Upload) -> Result<(Profile, Subject
     }
     merged.extend_from_slice(&list.entries);
     let (profile, unknown) = served.bundle.fold_in(&merged);
-    let used = ListUse::new(
-        list.entries.len(),
-        unknown,
-        |id| list.title(id),
-        &list.skipped,
-    );
+    let used = list.used(unknown);
     let subject = Subject {
         user_id: list.user_id,
         ratings: profile.state.entries.len(),

@@ -7,11 +7,10 @@ use std::path::{Path, PathBuf};
 use anirec_data::formats::fields::parse_id;
 use anirec_data::formats::malxml;
 use anirec_data::formats::table::Table;
-use anirec_data::report::Skips;
 use anirec_data::{MalId, UserId};
 use anirec_model::bundle::Bundle;
 use anirec_model::filters::Vocabulary;
-use anirec_model::list_use::ListUse;
+use anirec_model::list_use::FanList;
 use anirec_model::query::{Filters, Listed, Profile, Recommendation};
 use anirec_server::views::RecommendationView;
 use anyhow::{Context, bail};
@@ -143,42 +142,25 @@ fn profile(bundle: &Bundle, args: &Args) -> anyhow::Result<Profile> {
             )
         });
     }
-    let mut skipped = Skips::default();
-    let mut titles = std::collections::HashMap::new();
-    let entries = if let Some(path) = &args.ratings {
-        read_ratings_csv(path)?
+    let list = if let Some(path) = &args.ratings {
+        FanList::of_entries(None, read_ratings_csv(path)?)
     } else if let Some(path) = &args.mal_xml {
         let data = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        let list = malxml::read(&data, &anirec_data::dataset::file_name(path), false)?;
-        skipped = list.skipped;
-        list.entries
-            .into_iter()
-            .map(|e| {
-                if let Some(title) = e.title {
-                    titles.insert(e.anime_id, title);
-                }
-                Listed {
-                    mal_id: e.anime_id,
-                    score: e.score,
-                    status: e.status,
-                }
-            })
-            .collect()
+        FanList::from_export(malxml::read(
+            &data,
+            &anirec_data::dataset::file_name(path),
+            false,
+        )?)
     } else {
-        Vec::new()
+        FanList::default()
     };
-    let (profile, unknown) = bundle.fold_in(&entries);
-    let used = ListUse::new(
-        entries.len(),
-        unknown,
-        |id| titles.get(&id).map(String::as_str),
-        &skipped,
-    );
-    eprintln!("used {} of {} entries", used.used, entries.len());
+    let (profile, unknown) = bundle.fold_in(&list.entries);
+    let used = list.used(unknown);
+    eprintln!("used {} of {} entries", used.used, list.entries.len());
     for note in used.notes() {
         eprintln!("note: {note}");
     }
-    for example in &skipped.examples {
+    for example in &list.skipped.examples {
         eprintln!("  {example}");
     }
     Ok(profile)
