@@ -8,7 +8,6 @@ use crate::error::{DataError, Result, RowError};
 use crate::formats::mal2020::{self, Repair};
 use crate::formats::ratings::{ParseOptions, ParsedRatings, read_ratings};
 use crate::formats::{self, Layout};
-use crate::ids::MalId;
 use crate::ratings::{self, Ratings};
 use crate::report::{IngestReport, SkipReason, Skips};
 
@@ -236,7 +235,7 @@ pub fn load_catalogue(
         )?;
         report.files.push(synopses.read);
         for (id, text) in synopses.entries {
-            match catalogue.index_of(MalId(id)) {
+            match catalogue.index_of(id) {
                 Some(i) => {
                     report.synopses += 1;
                     if text.is_empty() {
@@ -273,7 +272,7 @@ fn apply_repairs(
     report: &mut IngestReport,
 ) {
     for repair in repairs {
-        let Some(i) = catalogue.index_of(MalId(repair.mal_id)) else {
+        let Some(i) = catalogue.index_of(repair.mal_id) else {
             report.skipped.add(SkipReason::UnknownAnime, 1);
             continue;
         };

@@ -198,7 +198,7 @@ pub const REPAIRS_HEADER: &str = "MAL_ID,restored_prefix,sources,synopsis";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Repair {
     /// MyAnimeList id.
-    pub mal_id: u32,
+    pub mal_id: MalId,
     /// The restored first characters.
     pub prefix: String,
     /// The whole restored synopsis.
@@ -229,7 +229,7 @@ pub fn read_repairs(
             let mal_id = parse_id(row.text(Some(id_col)))
                 .map_err(|m| table.error(row.line, Some(id_col), SkipReason::BadAnimeId, m))?;
             Ok(Repair {
-                mal_id,
+                mal_id: MalId(mal_id),
                 prefix: row.text(Some(prefix_col)).to_owned(),
                 synopsis: row.text(Some(text_col)).trim().to_owned(),
                 line: row.line,
@@ -247,7 +247,7 @@ pub fn read_repairs(
 /// Synopses read from `anime_with_synopsis.csv`: `(mal_id, synopsis)` in file order.
 pub struct Synopses {
     /// The pairs read.
-    pub entries: Vec<(u32, String)>,
+    pub entries: Vec<(MalId, String)>,
     /// What was read.
     pub read: FileRead,
 }
@@ -266,7 +266,7 @@ pub fn read_synopses(data: &[u8], file: &str, strict: bool, skips: &mut Skips) -
         let parsed = row.and_then(|row| {
             let id = parse_id(row.text(Some(id_col)))
                 .map_err(|m| table.error(row.line, Some(id_col), SkipReason::BadAnimeId, m))?;
-            Ok((id, row.text(Some(text_col)).trim().to_owned()))
+            Ok((MalId(id), row.text(Some(text_col)).trim().to_owned()))
         });
         match parsed {
             Ok(entry) => entries.push(entry),
