@@ -3,10 +3,8 @@
 //! no ratings, similar anime (by content, collaborative signal, or both), similar users, and title
 //! lookup with suggestions.
 
-use anirec_data::Anime;
+use anirec_data::{Anime, MalId, UserId, WatchStatus};
 use serde::{Deserialize, Serialize};
-
-use anirec_data::{MalId, UserId, WatchStatus};
 
 use crate::bundle::Bundle;
 use crate::entry::Entry;

@@ -15,13 +15,14 @@ use axum::routing::{get, post};
 use minijinja::{Environment, context};
 use serde::Serialize;
 
+use anirec_model::filters;
+
 use crate::params::{Params, parse_id, segment};
 use crate::problem::Problem;
 use crate::routes::anime::{lookup, similar_by};
 use crate::routes::recommend::{Ask, fold_in, known_user};
 use crate::state::{AppState, Served};
 use crate::views::{Card, RecommendationView, SimilarView};
-use anirec_model::filters;
 
 /// Static files: name, content type, bytes.
 const STATIC: [(&str, &str, &str); 3] = [

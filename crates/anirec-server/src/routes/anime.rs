@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use anirec_data::MalId;
 use anirec_data::catalogue::Anime;
+use anirec_model::filters;
 use anirec_model::query::SimilarBy;
 
 use super::json;
@@ -14,7 +15,6 @@ use crate::params::{Params, parse_id, segment};
 use crate::problem::Problem;
 use crate::state::{AppState, Served};
 use crate::views::{Card, SimilarView};
-use anirec_model::filters;
 
 /// Longest search query, in characters.
 const MAX_QUERY_CHARS: usize = 200;

@@ -15,6 +15,7 @@ use bytes::Bytes;
 use serde::Serialize;
 
 use anirec_data::UserId;
+use anirec_model::filters;
 use anirec_model::list_use::ListUse;
 use anirec_model::query::{Filters, Profile, Recommendation};
 
@@ -24,7 +25,6 @@ use crate::problem::Problem;
 use crate::state::{AppState, Served};
 use crate::upload::Upload;
 use crate::views::RecommendationView;
-use anirec_model::filters;
 
 /// Parameters of the recommendation endpoints.
 pub fn known_params() -> Vec<&'static str> {
