@@ -288,6 +288,16 @@ fn gzip_bombs_and_broken_gzip_stop_early_with_the_limit() {
             malxml::MAX_XML_BYTES
         )
     );
+    // Gzip inside gzip is refused rather than unpacked again (nesting would multiply the work).
+    let mut twice = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    twice.write_all(&export("animelist.xml.gz")).unwrap();
+    let err = malxml::read(&twice.finish().unwrap(), "twice.xml.gz.gz", false)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "twice.xml.gz.gz:1: the export is gzip-compressed twice; unpack it once and send that"
+    );
     let gz = export("animelist.xml.gz");
     let err = malxml::read(&gz[..gz.len() / 2], "cut.xml.gz", false)
         .unwrap_err()

@@ -104,14 +104,27 @@ pub fn read(raw: &[u8], file: &str, strict: bool) -> Result<MalList> {
     parse(&decode(raw, file)?, file, strict)
 }
 
-/// The UTF-8 XML of an export: unpacks gzip (at most [`MAX_XML_BYTES`] unpacked, so a
-/// compression bomb stops early), converts UTF-16 (with a byte-order mark, or recognised by its
-/// first `<`) and drops a UTF-8 byte-order mark. Anything else is passed on as it is.
+/// The UTF-8 XML of an export: unpacks gzip once (at most [`MAX_XML_BYTES`] unpacked, so a
+/// compression bomb stops early; gzip inside gzip is refused, so nesting cannot multiply the
+/// work), converts UTF-16 (with a byte-order mark, or recognised by its first `<`) and drops a
+/// UTF-8 byte-order mark. Anything else is passed on as it is.
 pub fn decode<'a>(raw: &'a [u8], file: &str) -> Result<Cow<'a, [u8]>> {
-    if gzip::is_gzip(raw) {
-        let unpacked = gzip::unpack(raw, MAX_XML_BYTES, file)?;
-        return Ok(Cow::Owned(decode(&unpacked, file)?.into_owned()));
+    if !gzip::is_gzip(raw) {
+        return decode_text(raw, file);
     }
+    let unpacked = gzip::unpack(raw, MAX_XML_BYTES, file)?;
+    if gzip::is_gzip(&unpacked) {
+        return Err(DataError::Xml {
+            file: file.to_owned(),
+            line: 1,
+            message: "the export is gzip-compressed twice; unpack it once and send that".into(),
+        });
+    }
+    Ok(Cow::Owned(decode_text(&unpacked, file)?.into_owned()))
+}
+
+/// The UTF-8 text of an export in one of the encodings [`decode`] reads.
+fn decode_text<'a>(raw: &'a [u8], file: &str) -> Result<Cow<'a, [u8]>> {
     Ok(match raw {
         [0xef, 0xbb, 0xbf, rest @ ..] => Cow::Borrowed(rest),
         [0xff, 0xfe, rest @ ..] => Cow::Owned(utf16(rest, u16::from_le_bytes, file)?),
