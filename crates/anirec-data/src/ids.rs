@@ -33,3 +33,15 @@ impl fmt::Display for UserId {
         self.0.fmt(f)
     }
 }
+
+impl From<u32> for MalId {
+    fn from(id: u32) -> MalId {
+        MalId(id)
+    }
+}
+
+impl From<u32> for UserId {
+    fn from(id: u32) -> UserId {
+        UserId(id)
+    }
+}

@@ -17,7 +17,6 @@
 pub mod app;
 pub mod cache;
 pub mod compute;
-pub mod multipart;
 pub mod pages;
 pub mod params;
 pub mod problem;

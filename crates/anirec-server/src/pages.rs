@@ -8,19 +8,19 @@ use std::sync::OnceLock;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use minijinja::{Environment, context};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use anirec_model::filters;
+use anirec_data::{MalId, UserId};
 
-use crate::params::{Params, parse_id, segment};
+use crate::params::{FilterParams, Flag, K, PathId, Query, ShownFilters, Takes, parse_id};
 use crate::problem::Problem;
-use crate::routes::anime::{lookup, similar_by};
-use crate::routes::recommend::{Ask, fold_in, known_user};
+use crate::routes::anime::{By, lookup};
+use crate::routes::recommend::{Ask, AskParams, fold_in, known_user};
 use crate::state::{AppState, Served};
 use crate::views::{Card, RecommendationView, SimilarView};
 
@@ -133,27 +133,47 @@ fn problem_page(p: Problem) -> Response {
 struct FilterForm<'a> {
     genres: &'a [String],
     types: &'a [String],
-    genre: Option<&'a str>,
-    kind: Option<&'a str>,
-    year_min: Option<&'a str>,
-    year_max: Option<&'a str>,
-    min_members: Option<&'a str>,
-    include_adult: bool,
+    #[serde(flatten)]
+    shown: ShownFilters,
 }
 
 impl<'a> FilterForm<'a> {
-    fn new(served: &'a Served, params: &'a Params) -> FilterForm<'a> {
+    fn new(served: &'a Served, filters: &FilterParams) -> FilterForm<'a> {
         FilterForm {
             genres: &served.vocabulary.genres,
             types: &served.vocabulary.types,
-            genre: params.get("genre"),
-            kind: params.get("type"),
-            year_min: params.get("year_min"),
-            year_max: params.get("year_max"),
-            min_members: params.get("min_members"),
-            include_adult: params.flag("include_adult").unwrap_or(false),
+            shown: filters.shown(),
         }
     }
+}
+
+/// The form of `/recommendations`: the user, `k` and the filters.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct UserPageParams {
+    /// The MyAnimeList user id (required).
+    user: Option<String>,
+    /// How many.
+    k: K,
+}
+
+impl Takes for UserPageParams {
+    const FILTERS: bool = true;
+    const FORM: bool = true;
+}
+
+/// The query of an anime's page.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct AnimePageParams {
+    /// How to compare.
+    by: By,
+    /// Allow adult titles among the similar anime.
+    include_adult: Flag,
+}
+
+impl Takes for AnimePageParams {
+    const FORM: bool = true;
 }
 
 /// `GET /`: the home page.
@@ -165,14 +185,13 @@ async fn home(State(state): State<AppState>) -> Response {
             "The model is still loading. This page will work in a moment.",
         );
     };
-    let params = Params::default();
     let sample_user = served.bundle.ratings.user_ids().first().copied();
     render(
         StatusCode::OK,
         "home.html",
         context! {
             version => served.version.clone(),
-            form => v(FilterForm::new(&served, &params)),
+            form => v(FilterForm::new(&served, &FilterParams::default())),
             sample_user,
             users => served.bundle.ratings.n_users(),
             anime => served.bundle.catalogue.len(),
@@ -181,29 +200,32 @@ async fn home(State(state): State<AppState>) -> Response {
 }
 
 /// `GET /recommendations?user=ID&filters`: a known user's recommendations, explained.
-async fn user_page(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
+async fn user_page(
+    State(state): State<AppState>,
+    query: Result<Query<UserPageParams>, Problem>,
+) -> Response {
+    let query = match query {
+        Ok(query) => query,
+        Err(p) => return problem_page(p),
+    };
     state
-        .run(move |served| render_user_page(&served, q.as_deref()))
+        .run(move |served| render_user_page(&served, &query))
         .await
         .unwrap_or_else(problem_page)
 }
 
 /// The page of [`user_page`], or the problem to show instead.
-fn render_user_page(served: &Served, q: Option<&str>) -> Result<Response, Problem> {
-    let params = Params::parse_form(q)?;
-    let mut known = vec!["user", "k"];
-    known.extend(filters::PARAMS);
-    let params = params.only(&known)?;
-    let Some(user) = params.get("user") else {
+fn render_user_page(served: &Served, query: &Query<UserPageParams>) -> Result<Response, Problem> {
+    let Some(user) = &query.params.user else {
         return Err(Problem::bad_param("user", "enter a MyAnimeList user id"));
     };
-    let user = parse_id("user", user)?.to_string();
+    let user_id = UserId(parse_id("user", user)?);
     let ask = Ask {
-        k: params.k()?,
-        filters: params.filters(&served.vocabulary)?,
+        k: query.params.k.0,
+        filters: query.filters.check(&served.vocabulary)?,
         explain: true,
     };
-    let (user_id, profile) = known_user(served, &user)?;
+    let profile = known_user(served, user_id)?;
     let recs = ask.run(served, &profile);
     let items = RecommendationView::list(&served.bundle, &recs);
     Ok(render(
@@ -214,7 +236,7 @@ fn render_user_page(served: &Served, q: Option<&str>) -> Result<Response, Proble
             user_id => user_id.0,
             rated => profile.state.entries.len(),
             items => v(&items),
-            form => v(FilterForm::new(served, &params)),
+            form => v(FilterForm::new(served, &query.filters)),
         },
     ))
 }
@@ -223,11 +245,11 @@ fn render_user_page(served: &Served, q: Option<&str>) -> Result<Response, Proble
 /// bodies as `POST /api/v1/recommendations`), for the page's script to put in place.
 async fn cards_fragment(
     State(state): State<AppState>,
-    RawQuery(q): RawQuery,
+    query: Query<AskParams>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Problem> {
-    fold_in(&state, q, &headers, body, true, |f| {
+    fold_in(&state, query, &headers, body, true, |f| {
         let items = RecommendationView::list(&f.served.bundle, &f.recs);
         Ok(render(
             StatusCode::OK,
@@ -241,26 +263,29 @@ async fn cards_fragment(
 /// `GET /anime/{id}?by=`: an anime's details and the anime most like it.
 async fn anime_page(
     State(state): State<AppState>,
-    id: Result<Path<String>, PathRejection>,
-    RawQuery(q): RawQuery,
+    id: Result<PathId<MalId>, Problem>,
+    query: Result<Query<AnimePageParams>, Problem>,
 ) -> Response {
-    let id = match segment(id) {
-        Ok(id) => id,
+    let (PathId(id), Query { params, .. }) = match id.and_then(|id| Ok((id, query?))) {
+        Ok(read) => read,
         Err(p) => return problem_page(p),
     };
     state
-        .run(move |served| render_anime_page(&served, &id, q.as_deref()))
+        .run(move |served| render_anime_page(&served, id, &params))
         .await
         .unwrap_or_else(problem_page)
 }
 
 /// The page of [`anime_page`], or the problem to show instead.
-fn render_anime_page(served: &Served, id: &str, q: Option<&str>) -> Result<Response, Problem> {
-    let params = Params::parse_form(q)?.only(&["by", "include_adult"])?;
+fn render_anime_page(
+    served: &Served,
+    id: MalId,
+    params: &AnimePageParams,
+) -> Result<Response, Problem> {
     let a = lookup(served, id)?;
-    let by = similar_by(&params)?;
+    let by = params.by.0;
     let filters = anirec_model::query::Filters {
-        include_adult: params.flag("include_adult")?,
+        include_adult: params.include_adult.0,
         ..Default::default()
     };
     let anime = served.bundle.catalogue.anime();

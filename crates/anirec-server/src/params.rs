@@ -1,166 +1,341 @@
-//! Query-string parameters shared by the API and the pages: `k`, the model's filters, flags and
-//! ids, each parsed with an error that names the parameter and what was wrong with it.
+//! Query strings and path ids, read into types once at the edge: [`Query<T>`] is the extractor
+//! every endpoint with parameters uses (`T` lists what the endpoint takes, as serde fields, and
+//! whether it also takes the filters), [`PathId<T>`] the one for `{id}` segments. Every
+//! rejection is a problem+json 400 naming the parameter and what was wrong with it; the value
+//! types ([`K`], [`Flag`], [`Year`], [`Members`]) say what a valid value is.
+
+use std::fmt;
 
 use anirec_model::filters::{self, Filters, Vocabulary};
-use axum::extract::Path;
-use axum::extract::rejection::PathRejection;
+use axum::extract::{FromRequestParts, Path};
+use axum::http::request::Parts;
+use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
+use serde::{Deserialize, forward_to_deserialize_any};
 
 use crate::problem::Problem;
 
-/// Default and largest `k` of a list endpoint.
+/// Default `k` of a list endpoint.
 pub const DEFAULT_K: usize = 10;
 /// Largest `k`.
 pub const MAX_K: usize = 100;
 
-/// The decoded query string of one request.
-#[derive(Debug, Clone, Default)]
-pub struct Params {
-    pairs: Vec<(String, String)>,
+/// What an endpoint's query string may hold: the fields of `Self` (their serde names are the
+/// parameter names), plus the filters when [`Takes::FILTERS`].
+pub trait Takes: DeserializeOwned {
+    /// The endpoint also takes the filters ([`FilterParams`]).
+    const FILTERS: bool = false;
+    /// Read as a page's form: values trimmed and blank fields (which a form sends for every
+    /// field left empty) dropped. Otherwise (the API) a blank value is an error naming it.
+    const FORM: bool = false;
 }
 
-impl Params {
-    /// Decodes the query string of an API request (`None`: no query). Values are taken as
-    /// sent; an empty one is an error naming it (leave the parameter out instead), as the
-    /// OpenAPI document says.
-    pub fn parse(query: Option<&str>) -> Result<Params, Problem> {
-        let params = Params::decode(query)?;
-        if let Some((name, _)) = params.pairs.iter().find(|(_, v)| v.is_empty()) {
+/// The query string of a request, read into what its endpoint takes.
+#[derive(Debug, Clone)]
+pub struct Query<T> {
+    /// The endpoint's own parameters.
+    pub params: T,
+    /// The filters (all unset when the endpoint takes none); check them against the model's
+    /// vocabulary with [`FilterParams::check`].
+    pub filters: FilterParams,
+}
+
+impl<S: Send + Sync, T: Takes + Send> FromRequestParts<S> for Query<T> {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Problem> {
+        Query::parse(parts.uri.query())
+    }
+}
+
+impl<T: Takes> Query<T> {
+    /// Reads a query string (`None`: there is none). Errors name the parameter: an unknown
+    /// one, a blank one (API), one given twice that takes one value, or a value out of range.
+    pub fn parse(query: Option<&str>) -> Result<Query<T>, Problem> {
+        let mut pairs: Vec<(String, String)> =
+            form_urlencoded::parse(query.unwrap_or("").as_bytes())
+                .map(|(n, v)| (n.into_owned(), v.into_owned()))
+                .collect();
+        if T::FORM {
+            pairs.retain_mut(|(_, v)| {
+                *v = v.trim().to_owned();
+                !v.is_empty()
+            });
+        } else if let Some((name, _)) = pairs.iter().find(|(_, v)| v.is_empty()) {
             return Err(Problem::bad_param(
                 name,
                 format!("{name} is empty; give it a value or leave it out"),
             ));
         }
-        Ok(params)
-    }
-
-    /// Decodes the query string of a page's form: values trimmed, and empty fields (which an
-    /// HTML form sends for every field left blank) dropped.
-    pub fn parse_form(query: Option<&str>) -> Result<Params, Problem> {
-        let mut params = Params::decode(query)?;
-        params.pairs.retain_mut(|(_, v)| {
-            *v = v.trim().to_owned();
-            !v.is_empty()
-        });
-        Ok(params)
-    }
-
-    fn decode(query: Option<&str>) -> Result<Params, Problem> {
-        let pairs = serde_urlencoded::from_str::<Vec<(String, String)>>(query.unwrap_or(""))
-            .map_err(|e| {
-                Problem::bad_request(format!("the query string cannot be decoded: {e}"))
-            })?;
-        Ok(Params { pairs })
-    }
-
-    /// Rejects parameters the endpoint does not know (a misspelt filter would otherwise be
-    /// silently ignored).
-    pub fn only(self, known: &[&str]) -> Result<Params, Problem> {
-        if let Some((name, _)) = self
-            .pairs
-            .iter()
-            .find(|(n, _)| !known.contains(&n.as_str()))
-        {
-            return Err(Problem::bad_param(
-                name,
-                format!(
-                    "unknown parameter {name:?}; this endpoint takes {}",
-                    known.join(", ")
-                ),
-            ));
+        let own = field_names::<T>();
+        let filter_names: &[&str] = if T::FILTERS { &filters::PARAMS } else { &[] };
+        let known = || own.iter().chain(filter_names).copied();
+        for (i, (name, _)) in pairs.iter().enumerate() {
+            if !known().any(|k| k == name) {
+                return Err(Problem::bad_param(
+                    name,
+                    format!(
+                        "unknown parameter {name:?}; this endpoint takes {}",
+                        known().collect::<Vec<_>>().join(", ")
+                    ),
+                ));
+            }
+            if !FilterParams::LISTS.contains(&name.as_str())
+                && pairs[..i].iter().any(|(n, _)| n == name)
+            {
+                return Err(Problem::bad_param(
+                    name,
+                    format!("{name} is given more than once; give it once"),
+                ));
+            }
         }
-        Ok(self)
+        let (mine, theirs): (Vec<_>, Vec<_>) = pairs
+            .into_iter()
+            .partition(|(n, _)| own.contains(&n.as_str()));
+        Ok(Query {
+            params: deserialize(mine)?,
+            filters: if T::FILTERS {
+                deserialize(theirs)?
+            } else {
+                FilterParams::default()
+            },
+        })
     }
+}
 
-    /// The last value of a parameter, if given.
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.pairs
-            .iter()
-            .rev()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// Every value of a repeatable parameter, comma-separated values split.
-    fn all(&self, name: &str) -> Vec<String> {
-        self.pairs
-            .iter()
-            .filter(|(n, _)| n == name)
-            .flat_map(|(_, v)| v.split(','))
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(str::to_owned)
-            .collect()
-    }
-
-    /// A number parameter within `range`.
-    pub fn number<T>(
-        &self,
-        name: &str,
-        range: std::ops::RangeInclusive<T>,
-    ) -> Result<Option<T>, Problem>
-    where
-        T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
-    {
-        let Some(text) = self.get(name) else {
-            return Ok(None);
+/// Deserialises `T` from name/value pairs, naming the parameter whose value is wrong.
+fn deserialize<T: DeserializeOwned>(pairs: Vec<(String, String)>) -> Result<T, Problem> {
+    let encoded = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    let form = serde_html_form::Deserializer::new(form_urlencoded::parse(encoded.as_bytes()));
+    serde_path_to_error::deserialize(form).map_err(|e| {
+        let name = match e.path().iter().next() {
+            Some(serde_path_to_error::Segment::Map { key }) => key.clone(),
+            _ => String::new(),
         };
-        match text.parse::<T>() {
-            Ok(v) if range.contains(&v) => Ok(Some(v)),
-            _ => Err(Problem::bad_param(
-                name,
-                format!(
-                    "{name} must be a whole number from {} to {}, found {text:?}",
-                    range.start(),
-                    range.end()
-                ),
-            )),
+        if name.is_empty() {
+            Problem::bad_request(format!("the query string cannot be read: {}", e.inner()))
+        } else {
+            Problem::bad_param(&name, format!("{name} {}", e.inner()))
+        }
+    })
+}
+
+/// The parameter names `T` reads: the field names serde's derive hands to `deserialize_struct`.
+fn field_names<T: DeserializeOwned>() -> &'static [&'static str] {
+    /// A deserializer that only records the fields it is asked for.
+    struct Names<'a>(&'a mut &'static [&'static str]);
+
+    impl<'de> Deserializer<'de> for Names<'_> {
+        type Error = de::value::Error;
+
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(de::Error::custom("not a struct"))
+        }
+
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            *self.0 = fields;
+            Err(de::Error::custom("names recorded"))
+        }
+
+        forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
+            identifier ignored_any
         }
     }
 
-    /// `k`: how many results, 1-100 (default 10).
-    pub fn k(&self) -> Result<usize, Problem> {
-        Ok(self.number("k", 1..=MAX_K)?.unwrap_or(DEFAULT_K))
+    let mut names: &'static [&'static str] = &[];
+    let _ = T::deserialize(Names(&mut names));
+    names
+}
+
+/// The filters as the query string and the pages' form send them (see [`filters::PARAMS`]).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct FilterParams {
+    /// Every one of these genres (repeated or comma-separated).
+    genre: Vec<String>,
+    /// One of these types (repeated or comma-separated).
+    #[serde(rename = "type")]
+    kind: Vec<String>,
+    /// Earliest start year.
+    year_min: Option<Year>,
+    /// Latest start year.
+    year_max: Option<Year>,
+    /// Fewest members.
+    min_members: Option<Members>,
+    /// Allow adult titles.
+    include_adult: Flag,
+    /// Also show anime the user already rated.
+    include_rated: Flag,
+}
+
+impl FilterParams {
+    /// The filters that may be given more than once.
+    const LISTS: [&str; 2] = ["genre", "type"];
+
+    /// Whether adult titles are allowed.
+    pub fn include_adult(&self) -> bool {
+        self.include_adult.0
     }
 
-    /// A yes/no parameter: true/false, 1/0, yes/no, on/off (default false).
-    pub fn flag(&self, name: &str) -> Result<bool, Problem> {
-        match self.get(name).map(str::to_ascii_lowercase).as_deref() {
-            None => Ok(false),
-            Some("true" | "1" | "yes" | "on") => Ok(true),
-            Some("false" | "0" | "no" | "off") => Ok(false),
-            Some(other) => Err(Problem::bad_param(
-                name,
-                format!("{name} must be true or false, found {other:?}"),
-            )),
-        }
-    }
-
-    /// The filters (named in [`filters::PARAMS`]), parsed, then checked against the
-    /// catalogue's genres and types by [`Filters::check`].
-    pub fn filters(&self, vocabulary: &Vocabulary) -> Result<Filters, Problem> {
+    /// The model's [`Filters`], checked against its genres and types by [`Filters::check`].
+    pub fn check(&self, vocabulary: &Vocabulary) -> Result<Filters, Problem> {
+        let split = |values: &[String]| -> Vec<String> {
+            values
+                .iter()
+                .flat_map(|v| v.split(','))
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+                .collect()
+        };
         let filters = Filters {
-            genres: self.all("genre"),
-            kinds: self.all("type"),
-            year_min: self.number("year_min", filters::YEARS)?,
-            year_max: self.number("year_max", filters::YEARS)?,
-            min_members: self.number("min_members", 0..=u32::MAX)?,
-            include_adult: self.flag("include_adult")?,
-            include_rated: self.flag("include_rated")?,
+            genres: split(&self.genre),
+            kinds: split(&self.kind),
+            year_min: self.year_min.map(|y| y.0),
+            year_max: self.year_max.map(|y| y.0),
+            min_members: self.min_members.map(|m| m.0),
+            include_adult: self.include_adult.0,
+            include_rated: self.include_rated.0,
         };
         filters
             .check(vocabulary)
             .map_err(|e| Problem::bad_param(e.param, e.message))?;
         Ok(filters)
     }
+
+    /// The values as sent, for a page's form to show again (`None`: not given).
+    pub fn shown(&self) -> ShownFilters {
+        ShownFilters {
+            genre: self.genre.first().cloned(),
+            kind: self.kind.first().cloned(),
+            year_min: self.year_min.map(|y| y.0),
+            year_max: self.year_max.map(|y| y.0),
+            min_members: self.min_members.map(|m| m.0),
+            include_adult: self.include_adult.0,
+        }
+    }
 }
 
-/// The `{id}` segment of a path, or a 400 naming it.
-pub fn segment(path: Result<Path<String>, PathRejection>) -> Result<String, Problem> {
-    path.map(|p| p.0)
-        .map_err(|e| Problem::bad_param("id", format!("the id in the path cannot be read: {e}")))
+/// The filters a page's form shows filled in.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct ShownFilters {
+    /// The genre asked for.
+    pub genre: Option<String>,
+    /// The type asked for.
+    pub kind: Option<String>,
+    /// Earliest year.
+    pub year_min: Option<u16>,
+    /// Latest year.
+    pub year_max: Option<u16>,
+    /// Fewest members.
+    pub min_members: Option<u32>,
+    /// Adult titles allowed.
+    pub include_adult: bool,
 }
 
-/// A MyAnimeList id from a path segment.
+/// Reads a value from its text with `parse`; `expected` says what a valid one is, as the end
+/// of "k must be ...".
+pub fn from_text<'de, D, T>(
+    d: D,
+    expected: impl fmt::Display,
+    parse: impl FnOnce(&str) -> Option<T>,
+) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    let text = String::deserialize(d)?;
+    parse(&text).ok_or_else(|| de::Error::custom(format!("must be {expected}, found {text:?}")))
+}
+
+/// `k`: how many results, 1-100 (default 10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct K(pub usize);
+
+impl Default for K {
+    fn default() -> K {
+        K(DEFAULT_K)
+    }
+}
+
+impl<'de> Deserialize<'de> for K {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<K, D::Error> {
+        from_text(d, format!("a whole number from 1 to {MAX_K}"), |t| {
+            t.parse().ok().filter(|k| (1..=MAX_K).contains(k)).map(K)
+        })
+    }
+}
+
+/// A yes/no parameter: true/false, 1/0, yes/no, on/off (default false).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Flag(pub bool);
+
+impl<'de> Deserialize<'de> for Flag {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Flag, D::Error> {
+        from_text(d, "true or false", |t| {
+            match t.to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" | "on" => Some(Flag(true)),
+                "false" | "0" | "no" | "off" => Some(Flag(false)),
+                _ => None,
+            }
+        })
+    }
+}
+
+/// A start year within [`filters::YEARS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Year(pub u16);
+
+impl<'de> Deserialize<'de> for Year {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Year, D::Error> {
+        let (first, last) = (filters::YEARS.start(), filters::YEARS.end());
+        from_text(d, format!("a year from {first} to {last}"), |t| {
+            t.parse()
+                .ok()
+                .filter(|y| filters::YEARS.contains(y))
+                .map(Year)
+        })
+    }
+}
+
+/// A number of MyAnimeList members (0 to 2³²-1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Members(pub u32);
+
+impl<'de> Deserialize<'de> for Members {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Members, D::Error> {
+        from_text(d, format!("a whole number from 0 to {}", u32::MAX), |t| {
+            t.parse().ok().map(Members)
+        })
+    }
+}
+
+/// The `{id}` segment of a path as an id type (`MalId`, `UserId`): a whole number, or a 400
+/// naming `id`.
+#[derive(Debug, Clone, Copy)]
+pub struct PathId<T>(pub T);
+
+impl<S: Send + Sync, T: From<u32> + Send> FromRequestParts<S> for PathId<T> {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        let Path(text) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| {
+                Problem::bad_param("id", format!("the id in the path cannot be read: {e}"))
+            })?;
+        parse_id("id", &text).map(|id| PathId(T::from(id)))
+    }
+}
+
+/// A MyAnimeList id (anime or user) from its text, or a 400 naming `param`.
 pub fn parse_id(param: &str, text: &str) -> Result<u32, Problem> {
     text.parse::<u32>().map_err(|_| {
         Problem::bad_param(
@@ -175,66 +350,119 @@ mod tests {
     use super::*;
     use anirec_data::catalogue::{Anime, Catalogue};
 
-    fn catalogue() -> Catalogue {
-        Catalogue::new(vec![Anime {
+    fn vocabulary() -> Vocabulary {
+        Vocabulary::of(&Catalogue::new(vec![Anime {
             mal_id: anirec_data::MalId(1),
             genres: vec!["Action".into(), "Sci-Fi".into()],
             kind: Some("TV".into()),
             ..Anime::default()
-        }])
+        }]))
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct Listing {
+        #[serde(default)]
+        k: K,
+        #[serde(default)]
+        explain: Flag,
+    }
+
+    impl Takes for Listing {
+        const FILTERS: bool = true;
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct Form {
+        #[serde(default)]
+        k: K,
+    }
+
+    impl Takes for Form {
+        const FILTERS: bool = true;
+        const FORM: bool = true;
+    }
+
+    fn err(query: &str) -> Problem {
+        Query::<Listing>::parse(Some(query))
+            .and_then(|q| q.filters.check(&vocabulary()).map(|_| ()))
+            .unwrap_err()
     }
 
     #[test]
-    fn filters_parse_and_name_what_is_wrong() {
-        let p = Params::parse(Some(
-            "genre=action,sci-fi&type=TV&year_min=1990&k=5&include_adult=1",
+    fn parameters_parse_into_their_types() {
+        let q = Query::<Listing>::parse(Some(
+            "genre=action,sci-fi&type=TV&year_min=1990&k=5&include_adult=1&explain=yes",
         ))
         .unwrap();
-        let f = p.filters(&Vocabulary::of(&catalogue())).unwrap();
+        assert_eq!((q.params.k, q.params.explain), (K(5), Flag(true)));
+        let f = q.filters.check(&vocabulary()).unwrap();
         assert_eq!(f.genres, ["action", "sci-fi"]);
+        assert_eq!(f.kinds, ["TV"]);
         assert_eq!(f.year_min, Some(1990));
         assert!(f.include_adult && !f.include_rated);
-        assert_eq!(p.k().unwrap(), 5);
-
-        let err = |q: &str| {
-            let p = Params::parse(Some(q)).unwrap();
-            p.k()
-                .and(p.filters(&Vocabulary::of(&catalogue())).map(|_| 0))
-                .unwrap_err()
-        };
-        assert_eq!(err("k=0").param.as_deref(), Some("k"));
-        assert_eq!(err("k=101").param.as_deref(), Some("k"));
-        assert_eq!(err("k=ten").param.as_deref(), Some("k"));
-        assert_eq!(err("genre=Mecha").param.as_deref(), Some("genre"));
-        assert!(err("genre=Mecha").detail.contains("Action, Sci-Fi"));
-        assert_eq!(err("type=Film").param.as_deref(), Some("type"));
+        let repeated = Query::<Listing>::parse(Some("genre=action&genre=sci-fi")).unwrap();
+        assert_eq!(
+            repeated.filters.check(&vocabulary()).unwrap().genres,
+            ["action", "sci-fi"]
+        );
+        let none = Query::<Listing>::parse(None).unwrap();
+        assert_eq!(none.params.k, K(DEFAULT_K));
+        assert_eq!(
+            none.filters.check(&vocabulary()).unwrap(),
+            Filters::default()
+        );
         // An empty year range is no error: it matches nothing.
-        let empty = Params::parse(Some("year_min=2001&year_max=2000")).unwrap();
-        let f = empty.filters(&Vocabulary::of(&catalogue())).unwrap();
+        let empty = Query::<Listing>::parse(Some("year_min=2001&year_max=2000")).unwrap();
+        let f = empty.filters.check(&vocabulary()).unwrap();
         assert_eq!((f.year_min, f.year_max), (Some(2001), Some(2000)));
-        assert_eq!(err("year_max=99999").param.as_deref(), Some("year_max"));
+    }
+
+    #[test]
+    fn every_rejection_names_its_parameter() {
+        for (query, param) in [
+            ("k=0", "k"),
+            ("k=101", "k"),
+            ("k=ten", "k"),
+            ("k=5&k=6", "k"),
+            ("genre=Mecha", "genre"),
+            ("type=Film", "type"),
+            ("year_max=99999", "year_max"),
+            ("min_members=-5", "min_members"),
+            ("include_adult=maybe", "include_adult"),
+            ("explain=perhaps", "explain"),
+            ("kk=3", "kk"),
+            ("k=5&genre=", "genre"),
+        ] {
+            assert_eq!(err(query).param.as_deref(), Some(param), "{query}");
+        }
+        assert!(err("genre=Mecha").detail.contains("Action, Sci-Fi"));
         assert_eq!(
-            err("include_adult=maybe").param.as_deref(),
-            Some("include_adult")
+            err("k=0").detail,
+            "k must be a whole number from 1 to 100, found \"0\""
         );
-        // The API refuses an empty value by name; a page's form drops it.
-        assert_eq!(
-            Params::parse(Some("k=5&genre="))
-                .unwrap_err()
-                .param
-                .as_deref(),
-            Some("genre")
-        );
-        let form = Params::parse_form(Some("k=5&genre=&year_min=+1990+")).unwrap();
-        assert_eq!(
-            (form.get("genre"), form.get("year_min")),
-            (None, Some("1990"))
-        );
-        let unknown = Params::parse(Some("kk=3"))
-            .unwrap()
-            .only(&["k"])
-            .unwrap_err();
-        assert_eq!(unknown.param.as_deref(), Some("kk"));
+        assert!(err("kk=3").detail.contains("k, explain, genre, type"));
+    }
+
+    #[test]
+    fn a_form_drops_blank_fields_and_trims_values() {
+        let form = Query::<Form>::parse(Some("k=5&genre=&year_min=+1990+")).unwrap();
+        assert_eq!(form.params.k, K(5));
+        let shown = form.filters.shown();
+        assert_eq!((shown.genre, shown.year_min), (None, Some(1990)));
+    }
+
+    #[test]
+    fn an_endpoint_without_filters_refuses_them() {
+        #[derive(Debug, Deserialize)]
+        struct Plain {
+            #[serde(default)]
+            k: K,
+        }
+        impl Takes for Plain {}
+        let p = Query::<Plain>::parse(Some("genre=action")).unwrap_err();
+        assert_eq!(p.param.as_deref(), Some("genre"));
+        assert_eq!(field_names::<Plain>(), ["k"]);
+        assert_eq!(Query::<Plain>::parse(Some("k=3")).unwrap().params.k, K(3));
         assert_eq!(
             parse_id("id", "12x").unwrap_err().param.as_deref(),
             Some("id")

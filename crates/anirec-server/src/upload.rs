@@ -20,7 +20,6 @@ use anirec_data::{DataError, MalId, UserId, WatchStatus};
 use anirec_model::list_use::FanList;
 use anirec_model::query::Listed;
 
-use crate::multipart;
 use crate::problem::Problem;
 use crate::state::Config;
 
@@ -34,8 +33,11 @@ enum Kind {
     Json,
     /// A MyAnimeList export: `application/xml`, `text/xml`, `application/gzip`.
     Export,
-    /// `multipart/form-data` with this content type (it names the boundary).
+    /// `multipart/form-data` with this content type (it names the boundary); once received,
+    /// [`Kind::FormFile`].
     Form(String),
+    /// The `file` field of a form: JSON ratings or an export, told apart by their first byte.
+    FormFile,
 }
 
 /// A received body, not yet read.
@@ -120,35 +122,50 @@ impl Upload {
         };
         let limit = match kind {
             Kind::Json => config.max_body_bytes,
-            Kind::Export | Kind::Form(_) => config.max_export_bytes,
+            Kind::Export | Kind::Form(_) | Kind::FormFile => config.max_export_bytes,
         };
-        let too_large = || match kind {
-            Kind::Json => Problem::too_large(format!(
-                "the JSON body is over the limit of {limit} bytes; send a long list as a \
+        let is_json = kind == Kind::Json;
+        let too_large = || {
+            if is_json {
+                Problem::too_large(format!(
+                    "the JSON body is over the limit of {limit} bytes; send a long list as a \
                  MyAnimeList export (application/xml or application/gzip, up to {} bytes)",
-                config.max_export_bytes
-            )),
-            _ => Problem::too_large(format!(
-                "the upload is over the limit of {limit} bytes for MyAnimeList exports; send \
+                    config.max_export_bytes
+                ))
+            } else {
+                Problem::too_large(format!(
+                    "the upload is over the limit of {limit} bytes for MyAnimeList exports; send \
                  the .xml.gz that MyAnimeList's export page downloads (about a tenth of the \
                  size), or ask the operator to raise --max-export-bytes"
-            )),
+                ))
+            }
         };
         let declared = header(header::CONTENT_LENGTH).trim().parse::<u64>().ok();
         if declared.is_some_and(|n| n > limit as u64) {
             return Err(too_large());
         }
-        let bytes = Limited::new(body, limit)
-            .collect()
-            .await
-            .map_err(|e| {
-                if e.downcast_ref::<LengthLimitError>().is_some() {
-                    too_large()
-                } else {
-                    Problem::bad_request(format!("the request body could not be received: {e}"))
-                }
-            })?
-            .to_bytes();
+        let (kind, bytes) = match kind {
+            Kind::Form(content_type) => (
+                Kind::FormFile,
+                form_file(&content_type, body, limit, too_large).await?,
+            ),
+            kind => {
+                let bytes = Limited::new(body, limit)
+                    .collect()
+                    .await
+                    .map_err(|e| {
+                        if e.downcast_ref::<LengthLimitError>().is_some() {
+                            too_large()
+                        } else {
+                            Problem::bad_request(format!(
+                                "the request body could not be received: {e}"
+                            ))
+                        }
+                    })?
+                    .to_bytes();
+                (kind, bytes)
+            }
+        };
         Ok(Upload {
             kind,
             gzip_encoded,
@@ -173,18 +190,62 @@ impl Upload {
                 read_json(body)
             }
             Kind::Export => read_export(&self.bytes),
-            Kind::Form(content_type) => {
-                let file = multipart::file_part(content_type, &self.bytes).map_err(|e| {
-                    Problem::unprocessable(format!("the form upload cannot be read: {e}"))
-                })?;
-                if file.trim_ascii_start().starts_with(b"{") {
-                    read_json(file)
+            Kind::FormFile | Kind::Form(_) => {
+                if self.bytes.trim_ascii_start().starts_with(b"{") {
+                    read_json(&self.bytes)
                 } else {
-                    read_export(file)
+                    read_export(&self.bytes)
                 }
             }
         }
     }
+}
+
+/// The form field that carries the upload (`curl -F file=@animelist.xml.gz`, or the page's
+/// file input).
+pub const FILE_FIELD: &str = "file";
+
+/// Receives a `multipart/form-data` body (with `multer`) and keeps the content of its one
+/// field, [`FILE_FIELD`]; a form with other fields, two files or none is refused naming them,
+/// a body over `limit` bytes with `too_large`.
+async fn form_file(
+    content_type: &str,
+    body: Body,
+    limit: usize,
+    too_large: impl Fn() -> Problem,
+) -> Result<Bytes, Problem> {
+    let unreadable =
+        |e: String| Problem::unprocessable(format!("the form upload cannot be read: {e}"));
+    let boundary = multer::parse_boundary(content_type).map_err(|e| unreadable(e.to_string()))?;
+    let constraints =
+        multer::Constraints::new().size_limit(multer::SizeLimit::new().whole_stream(limit as u64));
+    let mut form =
+        multer::Multipart::with_constraints(body.into_data_stream(), boundary, constraints);
+    let failed = |e: multer::Error| match e {
+        multer::Error::StreamSizeExceeded { .. } => too_large(),
+        other => unreadable(other.to_string()),
+    };
+    let mut file = None;
+    while let Some(field) = form.next_field().await.map_err(failed)? {
+        match field.name() {
+            Some(FILE_FIELD) if file.is_none() => file = Some(field.bytes().await.map_err(failed)?),
+            Some(FILE_FIELD) => {
+                return Err(unreadable("the form has two file fields; send one".into()));
+            }
+            other => {
+                return Err(unreadable(format!(
+                    "the form has a field {:?} besides the file; send only the file, as field \
+                     {FILE_FIELD:?}",
+                    other.unwrap_or("")
+                )));
+            }
+        }
+    }
+    file.ok_or_else(|| {
+        unreadable(format!(
+            "the form has no field {FILE_FIELD:?} with the upload"
+        ))
+    })
 }
 
 fn read_json(body: &[u8]) -> Result<FanList, Problem> {

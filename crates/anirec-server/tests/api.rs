@@ -445,7 +445,33 @@ async fn openapi_document_matches_the_routes() {
             "{method} {path} answered {} which is not documented",
             reply.status
         );
-        // Parameters the document lists are the ones the endpoint accepts.
+        // Parameters the document lists are the ones the endpoint accepts: an unknown one is
+        // refused with the list of those it takes, which is the documented list.
+        let documented_query: BTreeSet<&str> = op["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|p| p["in"] == "query")
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+        if !documented_query.is_empty() {
+            let sep = if uri.contains('?') { '&' } else { '?' };
+            let unknown = send(
+                &app,
+                method,
+                &format!("{uri}{sep}no_such_param=1"),
+                Some("application/json"),
+                b"{\"ratings\": []}".to_vec(),
+            )
+            .await;
+            assert_eq!(unknown.status, 400, "{method} {uri}: {}", unknown.text());
+            let detail = unknown.json()["detail"].as_str().unwrap().to_owned();
+            let takes: BTreeSet<&str> = detail
+                .split_once("this endpoint takes ")
+                .map(|(_, list)| list.split(", ").collect())
+                .unwrap_or_default();
+            assert_eq!(takes, documented_query, "{method} {path}");
+        }
         for p in op["parameters"].as_array().into_iter().flatten() {
             if p["in"] == "query" && *method == "GET" && p["name"] != "q" {
                 let sep = if uri.contains('?') { '&' } else { '?' };

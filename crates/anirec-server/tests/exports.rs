@@ -125,6 +125,63 @@ async fn gzip_and_utf16_exports_answer_like_the_plain_one_and_say_what_was_not_u
 }
 
 #[tokio::test]
+async fn a_form_carries_one_file_field_and_anything_else_is_named() {
+    let app = app();
+    let part = |name: &str, content: &str| {
+        format!("--AaB03x\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{content}\r\n")
+    };
+    let json = format!(
+        r#"{{"ratings": [{{"anime_id": {}, "rating": 9}}]}}"#,
+        mal_id(3)
+    );
+    let json = json.as_str();
+    let post = |kind: &'static str, body: String| {
+        let app = app.clone();
+        async move {
+            send(
+                &app,
+                "POST",
+                "/api/v1/recommendations",
+                Some(kind),
+                body.into_bytes(),
+            )
+            .await
+        }
+    };
+    let kind = "multipart/form-data; boundary=AaB03x";
+    let ok = post(
+        kind,
+        format!("preamble\r\n{}--AaB03x--\r\n", part("file", json)),
+    )
+    .await;
+    assert_eq!(ok.status, 200, "{}", ok.text());
+    assert_eq!(ok.json()["subject"]["used"], 1);
+    for (body, says) in [
+        (
+            format!("{}{}--AaB03x--\r\n", part("note", "hi"), part("file", json)),
+            "a field \"note\" besides the file",
+        ),
+        (
+            format!("{}{}--AaB03x--\r\n", part("file", json), part("file", json)),
+            "two file fields",
+        ),
+        (
+            format!("{}--AaB03x--\r\n", part("other", json)),
+            "\"other\"",
+        ),
+        ("--AaB03x--\r\n".to_owned(), "no field \"file\""),
+        (part("file", json), "cannot be read"),
+    ] {
+        let r = post(kind, body).await;
+        assert_problem(&r, 422, None);
+        let detail = r.json()["detail"].as_str().unwrap().to_owned();
+        assert!(detail.contains(says), "{detail}");
+    }
+    let no_boundary = post("multipart/form-data", part("file", json)).await;
+    assert_problem(&no_boundary, 422, None);
+}
+
+#[tokio::test]
 async fn json_may_come_gzip_encoded_and_other_encodings_are_named() {
     let app = app();
     let json = serde_json::json!({"ratings": [{"anime_id": mal_id(1), "rating": 9}]});

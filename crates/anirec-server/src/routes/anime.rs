@@ -1,17 +1,15 @@
 //! `/api/v1/anime`: title search, one anime's record, and anime similar to it.
 
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::State;
 use axum::response::Response;
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 
 use anirec_data::MalId;
 use anirec_data::catalogue::Anime;
-use anirec_model::filters;
 use anirec_model::query::SimilarBy;
 
 use super::json;
-use crate::params::{Params, parse_id, segment};
+use crate::params::{Flag, K, PathId, Query, Takes, from_text};
 use crate::problem::Problem;
 use crate::state::{AppState, Served};
 use crate::views::{Card, SimilarView};
@@ -19,27 +17,64 @@ use crate::views::{Card, SimilarView};
 /// Longest search query, in characters.
 const MAX_QUERY_CHARS: usize = 200;
 
-/// The catalogue index of a MyAnimeList id in a path, or 404.
-pub fn lookup(served: &Served, id: &str) -> Result<u32, Problem> {
-    let id = parse_id("id", id)?;
+/// The catalogue index of a MyAnimeList id, or 404.
+pub fn lookup(served: &Served, id: MalId) -> Result<u32, Problem> {
     served
         .bundle
         .catalogue
-        .index_of(MalId(id))
+        .index_of(id)
         .ok_or_else(|| Problem::not_found(format!("no anime with id {id} in the catalogue")))
 }
 
-/// `by` of the similar endpoints: content, collab or hybrid (default).
-pub fn similar_by(params: &Params) -> Result<SimilarBy, Problem> {
-    match params.get("by").map(str::to_ascii_lowercase).as_deref() {
-        None | Some("hybrid") => Ok(SimilarBy::Hybrid),
-        Some("content") => Ok(SimilarBy::Content),
-        Some("collab") => Ok(SimilarBy::Collab),
-        Some(other) => Err(Problem::bad_param(
-            "by",
-            format!("by must be content, collab or hybrid, found {other:?}"),
-        )),
+/// `by` of the similar endpoints: content, collab or hybrid (default), in any case.
+#[derive(Debug, Clone, Copy)]
+pub struct By(pub SimilarBy);
+
+impl Default for By {
+    fn default() -> By {
+        By(SimilarBy::Hybrid)
     }
+}
+
+impl<'de> Deserialize<'de> for By {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<By, D::Error> {
+        from_text(d, "content, collab or hybrid", |t| {
+            match t.to_ascii_lowercase().as_str() {
+                "hybrid" => Some(By(SimilarBy::Hybrid)),
+                "content" => Some(By(SimilarBy::Content)),
+                "collab" => Some(By(SimilarBy::Collab)),
+                _ => None,
+            }
+        })
+    }
+}
+
+/// The query of `/api/v1/anime`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SearchParams {
+    /// The title to search for (required).
+    q: Option<String>,
+    /// How many.
+    k: K,
+    /// Allow adult titles.
+    include_adult: Flag,
+}
+
+impl Takes for SearchParams {}
+
+/// The query of `/api/v1/anime/{id}/similar`: `k`, `by` and the filters.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SimilarParams {
+    /// How many.
+    k: K,
+    /// How to compare.
+    by: By,
+}
+
+impl Takes for SimilarParams {
+    const FILTERS: bool = true;
 }
 
 #[derive(Serialize)]
@@ -59,10 +94,9 @@ struct Hit<'a> {
 /// in the compute pool.
 pub async fn search(
     State(state): State<AppState>,
-    RawQuery(q): RawQuery,
+    Query { params, .. }: Query<SearchParams>,
 ) -> Result<Response, Problem> {
-    let params = Params::parse(q.as_deref())?.only(&["q", "k", "include_adult"])?;
-    let Some(query) = params.get("q").map(str::to_owned) else {
+    let Some(query) = params.q else {
         return Err(Problem::bad_param(
             "q",
             "q (the title to search for) is required",
@@ -80,8 +114,7 @@ pub async fn search(
             format!("q is longer than {MAX_QUERY_CHARS} characters"),
         ));
     }
-    let k = params.k()?;
-    let adult = params.flag("include_adult")?;
+    let (k, adult) = (params.k.0, params.include_adult.0);
     state
         .run(move |served| {
             let anime = served.bundle.catalogue.anime();
@@ -115,10 +148,10 @@ struct Detail<'a> {
 /// `GET /api/v1/anime/{id}`: the full catalogue record.
 pub async fn detail(
     State(state): State<AppState>,
-    id: Result<Path<String>, PathRejection>,
+    PathId(id): PathId<MalId>,
 ) -> Result<Response, Problem> {
     let served = state.ready()?;
-    let a = lookup(&served, &segment(id)?)?;
+    let a = lookup(&served, id)?;
     Ok(json(&Detail {
         anime: &served.bundle.catalogue.anime()[a as usize],
         model_ratings: served.bundle.ratings.anime(a).indices.len(),
@@ -135,21 +168,14 @@ struct SimilarAnswer<'a> {
 /// `GET /api/v1/anime/{id}/similar?by=&k=&filters`, ranked in the compute pool.
 pub async fn similar(
     State(state): State<AppState>,
-    id: Result<Path<String>, PathRejection>,
-    RawQuery(q): RawQuery,
+    PathId(id): PathId<MalId>,
+    query: Query<SimilarParams>,
 ) -> Result<Response, Problem> {
-    let mut known = vec!["k", "by"];
-    known.extend(filters::PARAMS);
-    let params = Params::parse(q.as_deref())?.only(&known)?;
-    let id = segment(id)?;
     state
         .run(move |served| {
-            let a = lookup(&served, &id)?;
-            let (k, by, filters) = (
-                params.k()?,
-                similar_by(&params)?,
-                params.filters(&served.vocabulary)?,
-            );
+            let a = lookup(&served, id)?;
+            let (k, by) = (query.params.k.0, query.params.by.0);
+            let filters = query.filters.check(&served.vocabulary)?;
             let anime = served.bundle.catalogue.anime();
             let items = served
                 .bundle

@@ -5,35 +5,40 @@
 //! run in the compute pool.
 
 use axum::body::Body;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderName, header};
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use anirec_data::UserId;
-use anirec_model::filters;
 use anirec_model::list_use::ListUse;
 use anirec_model::query::{Filters, Profile, Recommendation};
 
 use super::json_body;
-use crate::params::{Params, parse_id, segment};
+use crate::params::{Flag, K, PathId, Query, Takes};
 use crate::problem::Problem;
 use crate::state::{AppState, Served};
 use crate::upload::Upload;
 use crate::views::RecommendationView;
 
-/// Parameters of the recommendation endpoints.
-pub fn known_params() -> Vec<&'static str> {
-    let mut known = vec!["k", "explain"];
-    known.extend(filters::PARAMS);
-    known
+/// The query of the recommendation endpoints: `k`, `explain` and the filters.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct AskParams {
+    /// How many.
+    k: K,
+    /// With reasons.
+    explain: Flag,
 }
 
-/// What a recommendation request asks for, from its query string.
+impl Takes for AskParams {
+    const FILTERS: bool = true;
+}
+
+/// What a recommendation request asks for.
 pub struct Ask {
     /// How many.
     pub k: usize,
@@ -44,13 +49,12 @@ pub struct Ask {
 }
 
 impl Ask {
-    /// Reads `k`, the filters and `explain`.
-    pub fn parse(query: Option<&str>, served: &Served) -> Result<Ask, Problem> {
-        let params = Params::parse(query)?.only(&known_params())?;
+    /// The request's query, its filters checked against the model's vocabulary.
+    pub fn of(query: &Query<AskParams>, served: &Served) -> Result<Ask, Problem> {
         Ok(Ask {
-            k: params.k()?,
-            filters: params.filters(&served.vocabulary)?,
-            explain: params.flag("explain")?,
+            k: query.params.k.0,
+            filters: query.filters.check(&served.vocabulary)?,
+            explain: query.params.explain.0,
         })
     }
 
@@ -99,36 +103,34 @@ fn answer_body(
 }
 
 /// The profile of a known user, or 404.
-pub fn known_user(served: &Served, id: &str) -> Result<(UserId, Profile), Problem> {
-    let id = UserId(parse_id("id", id)?);
-    let profile = served.bundle.known_user(id).ok_or_else(|| {
+pub fn known_user(served: &Served, id: UserId) -> Result<Profile, Problem> {
+    served.bundle.known_user(id).ok_or_else(|| {
         Problem::not_found(format!(
             "user {id} is not in the model; POST their ratings to /api/v1/recommendations instead"
         ))
-    })?;
-    Ok((id, profile))
+    })
 }
 
 /// `GET /api/v1/users/{id}/recommendations?k=&explain=&filters`. Answers are cached per model
 /// (`x-cache: hit` or `miss`); a miss is computed in the compute pool.
 pub async fn for_user(
     State(state): State<AppState>,
-    id: Result<Path<String>, PathRejection>,
-    RawQuery(q): RawQuery,
+    PathId(id): PathId<UserId>,
+    RawQuery(raw): RawQuery,
+    query: Query<AskParams>,
 ) -> Result<Response, Problem> {
     let served = state.ready()?;
-    let id = segment(id)?;
-    let key = format!("{id}?{}", q.as_deref().unwrap_or(""));
+    let key = format!("{id}?{}", raw.as_deref().unwrap_or(""));
     if let Some(body) = served.cache.get(&key) {
         return Ok(cached_json(body, "hit"));
     }
     let body = state
         .run(move |served| {
-            let ask = Ask::parse(q.as_deref(), &served)?;
-            let (user_id, profile) = known_user(&served, &id)?;
+            let ask = Ask::of(&query, &served)?;
+            let profile = known_user(&served, id)?;
             let recs = ask.run(&served, &profile);
             let subject = Subject {
-                user_id: Some(user_id),
+                user_id: Some(id),
                 ratings: profile.state.entries.len(),
                 list: None,
                 notes: Vec::new(),
@@ -192,7 +194,7 @@ pub struct FoldIn {
 /// in, ranks (`explain` forces the reasons on) and makes the response with `respond`.
 pub async fn fold_in<F>(
     state: &AppState,
-    query: Option<String>,
+    query: Query<AskParams>,
     headers: &HeaderMap,
     body: Body,
     explain: bool,
@@ -204,7 +206,7 @@ where
     let upload = Upload::receive(headers, body, state.config()).await?;
     state
         .run(move |served| {
-            let mut ask = Ask::parse(query.as_deref(), &served)?;
+            let mut ask = Ask::of(&query, &served)?;
             ask.explain |= explain;
             let (profile, subject) = read_profile(&served, upload)?;
             let recs = ask.run(&served, &profile);
@@ -220,11 +222,11 @@ where
 /// `POST /api/v1/recommendations?k=&explain=&filters` with ratings or a MyAnimeList export.
 pub async fn for_ratings(
     State(state): State<AppState>,
-    RawQuery(q): RawQuery,
+    query: Query<AskParams>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Problem> {
-    fold_in(&state, q, &headers, body, false, |f| {
+    fold_in(&state, query, &headers, body, false, |f| {
         let body = answer_body(&f.served, &f.subject, &f.recs)?;
         Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
     })

@@ -1,18 +1,27 @@
 //! `/api/v1/users/{id}/similar`: users of the model with a similar taste.
 
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::State;
 use axum::response::Response;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+use anirec_data::UserId;
 
 use super::json;
 use super::recommend::known_user;
-use anirec_data::UserId;
-
-use crate::params::{Params, segment};
+use crate::params::{K, PathId, Query, Takes};
 use crate::problem::Problem;
 use crate::state::AppState;
 use crate::views::SimilarUser;
+
+/// The query of `/api/v1/users/{id}/similar`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SimilarUsersParams {
+    /// How many.
+    k: K,
+}
+
+impl Takes for SimilarUsersParams {}
 
 #[derive(Serialize)]
 struct Answer {
@@ -23,15 +32,13 @@ struct Answer {
 /// `GET /api/v1/users/{id}/similar?k=`: compares against every user, in the compute pool.
 pub async fn similar(
     State(state): State<AppState>,
-    id: Result<Path<String>, PathRejection>,
-    RawQuery(q): RawQuery,
+    PathId(user_id): PathId<UserId>,
+    query: Query<SimilarUsersParams>,
 ) -> Result<Response, Problem> {
-    let params = Params::parse(q.as_deref())?.only(&["k"])?;
-    let k = params.k()?;
-    let id = segment(id)?;
+    let k = query.params.k.0;
     state
         .run(move |served| {
-            let (user_id, profile) = known_user(&served, &id)?;
+            let profile = known_user(&served, user_id)?;
             let items = served
                 .bundle
                 .similar_users(served.user_stats(), &profile, k, Some(user_id))
