@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::MalId;
+use crate::ids::{AnimeIx, MalId};
 
 /// A season of the anime year.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -169,14 +169,14 @@ impl Catalogue {
         &mut self.anime
     }
 
-    /// The anime at a dense index.
-    pub fn get(&self, index: u32) -> Option<&Anime> {
-        self.anime.get(index as usize)
+    /// The anime at an index, if there is one.
+    pub fn get(&self, index: AnimeIx) -> Option<&Anime> {
+        self.anime.get(index.index())
     }
 
-    /// Dense index of a MyAnimeList id.
-    pub fn index_of(&self, mal_id: MalId) -> Option<u32> {
-        self.by_id.get(&mal_id).copied()
+    /// The index of a MyAnimeList id.
+    pub fn index_of(&self, mal_id: MalId) -> Option<AnimeIx> {
+        self.by_id.get(&mal_id).copied().map(AnimeIx)
     }
 
     /// A lookup table from MyAnimeList id (the number) to dense index (`u32::MAX` where absent),
@@ -188,6 +188,15 @@ impl Catalogue {
             table[a.mal_id.0 as usize] = i as u32;
         }
         table
+    }
+}
+
+/// `catalogue[ix]`: the anime at an index (which must be one of this catalogue's).
+impl std::ops::Index<AnimeIx> for Catalogue {
+    type Output = Anime;
+
+    fn index(&self, index: AnimeIx) -> &Anime {
+        &self.anime[index.index()]
     }
 }
 

@@ -241,7 +241,7 @@ pub fn load_catalogue(
                     if text.is_empty() {
                         report.empty_synopses += 1;
                     } else {
-                        catalogue.anime_mut()[i as usize].synopsis = Some(text);
+                        catalogue.anime_mut()[i.index()].synopsis = Some(text);
                     }
                 }
                 None => report.skipped.add(SkipReason::UnknownAnime, 1),
@@ -276,7 +276,7 @@ fn apply_repairs(
             report.skipped.add(SkipReason::UnknownAnime, 1);
             continue;
         };
-        let anime = &mut catalogue.anime_mut()[i as usize];
+        let anime = &mut catalogue.anime_mut()[i.index()];
         let fits = anime.synopsis.as_deref().is_some_and(|cut| {
             repair.synopsis.len() == repair.prefix.len() + cut.len()
                 && repair.synopsis.starts_with(&repair.prefix)

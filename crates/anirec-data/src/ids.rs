@@ -1,8 +1,12 @@
-//! The ids MyAnimeList gives things, as distinct types: [`MalId`] names an anime and [`UserId`]
-//! a user of the data. Inside anirec, anime and users are dense indices (positions in the
-//! catalogue and in the ratings store), always plain `u32`; the two kinds cannot be mixed up,
-//! because an id is never a bare number. `Catalogue::index_of` and `Ratings::user_index` turn ids
-//! into indices, `Anime::mal_id` and `Ratings::user_id` turn them back.
+//! The four numbers that name an anime or a user, as distinct types. [`MalId`] and [`UserId`]
+//! are what MyAnimeList calls them (in files, the API and the CLI); [`AnimeIx`] and [`UserIx`]
+//! are anirec's dense indices (positions in the catalogue and in a ratings store), what the
+//! models work with. The conversions live in one place each: `Catalogue::index_of` and
+//! `Ratings::user_index` turn ids into indices, `Catalogue[ix].mal_id` and `Ratings::user_id`
+//! turn them back.
+//!
+//! Inside the storage and a model's own arrays (CSR rows, neighbour lists, safetensors) indices
+//! are plain `u32` for layout and speed; the `.0` of an index type crosses that line.
 
 use std::fmt;
 
@@ -21,6 +25,36 @@ pub struct MalId(pub u32);
 )]
 #[serde(transparent)]
 pub struct UserId(pub u32);
+
+/// A position in the catalogue (`0..catalogue.len()`): how the models name an anime.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+#[repr(transparent)]
+pub struct AnimeIx(pub u32);
+
+/// A position among a ratings store's users (`0..n_users`, in ascending [`UserId`] order).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+#[repr(transparent)]
+pub struct UserIx(pub u32);
+
+impl AnimeIx {
+    /// The index into a slice by anime.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+impl UserIx {
+    /// The index into a slice by user.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
 
 impl fmt::Display for MalId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

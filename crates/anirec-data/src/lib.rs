@@ -24,6 +24,6 @@ pub use catalogue::{Anime, Catalogue, Season};
 pub use csr::Csr;
 pub use dataset::{Dataset, IngestOptions, Progress, SynopsisRepairs};
 pub use error::{DataError, RowError};
-pub use ids::{MalId, UserId};
+pub use ids::{AnimeIx, MalId, UserId, UserIx};
 pub use ratings::{Ratings, WatchStatus};
 pub use report::{IngestReport, SkipReason};

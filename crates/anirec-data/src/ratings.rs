@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::csr::{Csr, EntrySource, Row, bucket_by_key};
 use crate::formats::ratings::RawChunk;
-use crate::ids::UserId;
+use crate::ids::{UserId, UserIx};
 use crate::report::{SkipReason, Skips};
 
 /// A MyAnimeList watching status.
@@ -144,24 +144,26 @@ impl Ratings {
     }
 
     /// The user index of an original user id.
-    pub fn user_index(&self, user_id: UserId) -> Option<u32> {
+    pub fn user_index(&self, user_id: UserId) -> Option<UserIx> {
         self.user_ids
             .binary_search(&user_id.0)
             .ok()
-            .map(|i| i as u32)
+            .map(|i| UserIx(i as u32))
     }
 
-    /// The original id of user index `user`.
-    pub fn user_id(&self, user: u32) -> UserId {
-        UserId(self.user_ids[user as usize])
+    /// The original id of a user index.
+    pub fn user_id(&self, user: UserIx) -> UserId {
+        UserId(self.user_ids[user.index()])
     }
 
-    /// A user's ratings (anime indices ascending).
+    /// A user's ratings (anime indices ascending), by the raw user index (a [`UserIx`]'s `.0`:
+    /// the storage's hot loops run over plain numbers).
     pub fn user(&self, user: u32) -> Row<'_> {
         self.by_user.row(user as usize)
     }
 
-    /// An anime's ratings (user indices ascending).
+    /// An anime's ratings (user indices ascending), by the raw anime index (an `AnimeIx`'s
+    /// `.0`).
     pub fn anime(&self, anime: u32) -> Row<'_> {
         self.by_anime.row(anime as usize)
     }
@@ -435,9 +437,9 @@ mod tests {
         assert!(r.anime(2).is_empty());
         assert_eq!(r.rated_anime(), 3);
         assert_eq!(r.user(1).rating_of(3), Some(7));
-        assert_eq!(r.user_index(UserId(50)), Some(1));
+        assert_eq!(r.user_index(UserId(50)), Some(UserIx(1)));
         assert_eq!(r.user_index(UserId(11)), None);
-        assert_eq!(r.user_id(1), UserId(50));
+        assert_eq!(r.user_id(UserIx(1)), UserId(50));
     }
 
     #[test]

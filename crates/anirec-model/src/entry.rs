@@ -3,8 +3,8 @@
 //! it counts as liked. Training (EASE's Gram matrix) and scoring (a fan's profile) weigh entries
 //! by the same rules, so a plan-to-watch title counts as little at scoring time as in training.
 
-use anirec_data::WatchStatus;
 use anirec_data::csr::Row;
+use anirec_data::{AnimeIx, WatchStatus};
 
 /// A score at or above this marks an anime the user liked: the evaluation counts such a test
 /// rating as relevant, the blend is tuned to find them, and explanations point at them.
@@ -13,8 +13,8 @@ pub const LIKED_FROM: u8 = 8;
 /// One anime of a user's list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Entry {
-    /// Catalogue index of the anime.
-    pub anime: u32,
+    /// The anime.
+    pub anime: AnimeIx,
     /// Score 1-10, or 0 when listed without a score.
     pub score: u8,
     /// Watching status, when the source has one.
@@ -25,7 +25,7 @@ impl Entry {
     /// An entry from a ratings store's columns (status code 0 or absent: unknown).
     pub fn from_codes(anime: u32, score: u8, status: Option<u8>) -> Entry {
         Entry {
-            anime,
+            anime: AnimeIx(anime),
             score,
             status: status.and_then(WatchStatus::from_code),
         }
@@ -95,7 +95,7 @@ mod tests {
     #[test]
     fn liked_means_scored_high_or_watched_unscored() {
         let e = |score, status| Entry {
-            anime: 0,
+            anime: AnimeIx(0),
             score,
             status,
         };

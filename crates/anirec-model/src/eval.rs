@@ -3,7 +3,7 @@
 //! with a relevant (8+) anime, over candidates that occur in train and that the user has not
 //! rated in train.
 
-use anirec_data::Ratings;
+use anirec_data::{Ratings, UserIx};
 use rayon::prelude::*;
 
 use crate::entry::LIKED_FROM;
@@ -17,17 +17,17 @@ pub const K: usize = 10;
 /// anime and is overwritten.
 pub trait Scorer: Sync {
     /// Fills `out` with the scores of `user`.
-    fn score(&self, user: u32, out: &mut [f32]);
+    fn score(&self, user: UserIx, out: &mut [f32]);
 }
 
 /// Predicts the scores (1-10) a user of the train store would give some anime.
 pub trait Predictor: Sync {
     /// The predicted scores of `user` for each of `anime`, in order.
-    fn predict(&self, user: u32, anime: &[u32]) -> Vec<f32>;
+    fn predict(&self, user: UserIx, anime: &[u32]) -> Vec<f32>;
 }
 
-impl<F: Fn(u32, &mut [f32]) + Sync> Scorer for F {
-    fn score(&self, user: u32, out: &mut [f32]) {
+impl<F: Fn(UserIx, &mut [f32]) + Sync> Scorer for F {
+    fn score(&self, user: UserIx, out: &mut [f32]) {
         self(user, out)
     }
 }
@@ -46,7 +46,7 @@ pub fn evaluate_ratings(train: &Ratings, test: &Ratings, model: &dyn Predictor) 
                 .filter(|&(&a, &r)| r > 0 && !train.anime(a).is_empty())
                 .map(|(&a, &r)| (a, r as f64))
                 .unzip();
-            let predicted = model.predict(u, &anime);
+            let predicted = model.predict(UserIx(u), &anime);
             predicted
                 .into_iter()
                 .map(|p| p as f64)
@@ -78,7 +78,7 @@ pub fn evaluate_ranking(train: &Ratings, test: &Ratings, model: &dyn Scorer) -> 
                 if relevant.is_empty() {
                     return None;
                 }
-                model.score(u, scores);
+                model.score(UserIx(u), scores);
                 let seen = train.user(u);
                 let top = top_k(scores, K, |a| {
                     in_train[a as usize] && seen.indices.binary_search(&a).is_err()

@@ -8,7 +8,7 @@
 //! reaches a floor; then every model is refitted on the whole train set.
 
 use anirec_data::split::split;
-use anirec_data::{Catalogue, Ratings};
+use anirec_data::{AnimeIx, Catalogue, Ratings, UserIx};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -68,7 +68,7 @@ impl Default for HybridParams {
 pub type Signals = PerSignal<f32>;
 
 /// A candidate anime: (anime index, raw signals, predicted rating).
-pub type Candidate = (u32, Signals, f32);
+pub type Candidate = (AnimeIx, Signals, f32);
 
 /// A validation user: their candidates and their relevant held-out anime.
 type ValidationUser = (Vec<Candidate>, Vec<u32>);
@@ -97,8 +97,8 @@ pub struct Hybrid {
 /// One scored candidate.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Scored {
-    /// Anime index.
-    pub anime: u32,
+    /// The anime.
+    pub anime: AnimeIx,
     /// Final score.
     pub score: f32,
     /// Each signal's contribution to the score (weight × standardised value).
@@ -201,15 +201,23 @@ impl Hybrid {
 
     /// Candidates and their raw signals for a user. `exclude(a)` removes anime (already rated,
     /// filtered out).
-    pub fn candidates(&self, user: &UserState, exclude: &dyn Fn(u32) -> bool) -> Vec<Candidate> {
+    pub fn candidates(
+        &self,
+        user: &UserState,
+        exclude: &dyn Fn(AnimeIx) -> bool,
+    ) -> Vec<Candidate> {
         let n = self.popularity.len();
         let mut collab = vec![0f32; n];
         self.ease
             .score_entries(user.entries.iter().copied(), &mut collab);
         let mut content = vec![0f32; n];
         self.content_scores(user, &mut content);
-        let mut ids = top_k(&collab, self.params.collab_candidates, |a| !exclude(a));
-        for a in top_k(&content, self.params.content_candidates, |a| !exclude(a)) {
+        let mut ids = top_k(&collab, self.params.collab_candidates, |a| {
+            !exclude(AnimeIx(a))
+        });
+        for a in top_k(&content, self.params.content_candidates, |a| {
+            !exclude(AnimeIx(a))
+        }) {
             if !ids.contains(&a) {
                 ids.push(a);
             }
@@ -229,7 +237,7 @@ impl Hybrid {
                 signals[Signal::Content] = content[a as usize];
                 signals[Signal::Popularity] = self.popularity[a as usize];
                 signals[Signal::Exposure] = self.exposure[a as usize];
-                (a, signals, predicted)
+                (AnimeIx(a), signals, predicted)
             })
             .collect()
     }
@@ -239,7 +247,7 @@ impl Hybrid {
         &self,
         user: &UserState,
         k: usize,
-        exclude: &dyn Fn(u32) -> bool,
+        exclude: &dyn Fn(AnimeIx) -> bool,
     ) -> Vec<Scored> {
         let cands = self.candidates(user, exclude);
         rank(&cands, &self.weights, k)
@@ -277,15 +285,15 @@ impl Hybrid {
                 if relevant.is_empty() || fit.user(u).is_empty() {
                     return None;
                 }
-                let state = self.rating.known_user(fit, u);
-                let exclude = rated_or_unknown(fit, u);
+                let state = self.rating.known_user(fit, UserIx(u));
+                let exclude = rated_or_unknown(fit, UserIx(u));
                 Some((self.candidates(&state, &exclude), relevant))
             })
             .collect();
         let top_lists = |users: &[ValidationUser], w: &Weights| -> Vec<Vec<u32>> {
             users
                 .par_iter()
-                .map(|(cands, _)| rank(cands, w, K).iter().map(|s| s.anime).collect())
+                .map(|(cands, _)| rank(cands, w, K).iter().map(|s| s.anime.0).collect())
                 .collect()
         };
         let evaluate = |users: &[ValidationUser], w: &Weights| -> (f64, f64) {
@@ -330,7 +338,7 @@ impl Hybrid {
         let exposure: Vec<f32> = counts.iter().map(|&c| (1.0 + c as f32).ln()).collect();
         for (cands, _) in &mut users {
             for c in cands.iter_mut() {
-                c.1[Signal::Exposure] = exposure[c.0 as usize];
+                c.1[Signal::Exposure] = exposure[c.0.index()];
             }
         }
         let spread = [Signal::Exposure, Signal::Popularity];
@@ -369,9 +377,9 @@ fn rank(cands: &[Candidate], weights: &Weights, k: usize) -> Vec<Scored> {
 }
 
 /// Anime the protocol does not rank for `user`: those nobody rated in train, and the user's own.
-fn rated_or_unknown(train: &Ratings, user: u32) -> impl Fn(u32) -> bool + '_ {
-    let seen = train.user(user);
-    move |a| train.anime(a).is_empty() || seen.indices.binary_search(&a).is_ok()
+fn rated_or_unknown(train: &Ratings, user: UserIx) -> impl Fn(AnimeIx) -> bool + '_ {
+    let seen = train.user(user.0);
+    move |a| train.anime(a.0).is_empty() || seen.indices.binary_search(&a.0).is_ok()
 }
 
 fn log_popularity(train: &Ratings) -> Vec<f32> {
@@ -399,12 +407,12 @@ pub struct ContentScorer<'a> {
 }
 
 impl crate::eval::Scorer for ContentScorer<'_> {
-    fn score(&self, user: u32, out: &mut [f32]) {
+    fn score(&self, user: UserIx, out: &mut [f32]) {
         let state = self.model.rating.known_user(self.train, user);
         self.model.content_scores(&state, out);
         let exclude = rated_or_unknown(self.train, user);
         for (a, score) in out.iter_mut().enumerate() {
-            if exclude(a as u32) {
+            if exclude(AnimeIx(a as u32)) {
                 *score = f32::NEG_INFINITY;
             }
         }
@@ -412,12 +420,12 @@ impl crate::eval::Scorer for ContentScorer<'_> {
 }
 
 impl crate::eval::Scorer for HybridScorer<'_> {
-    fn score(&self, user: u32, out: &mut [f32]) {
+    fn score(&self, user: UserIx, out: &mut [f32]) {
         let state = self.model.rating.known_user(self.train, user);
         let exclude = rated_or_unknown(self.train, user);
         out.fill(f32::NEG_INFINITY);
         for s in self.model.recommend(&state, K, &exclude) {
-            out[s.anime as usize] = s.score;
+            out[s.anime.index()] = s.score;
         }
     }
 }

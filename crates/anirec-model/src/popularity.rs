@@ -1,6 +1,6 @@
 //! The popularity baseline: every user gets the anime with the most train ratings.
 
-use anirec_data::Ratings;
+use anirec_data::{Ratings, UserIx};
 
 /// Scores each anime by its number of train ratings.
 #[derive(Debug, Clone)]
@@ -25,7 +25,7 @@ impl Popularity {
 }
 
 impl crate::eval::Scorer for Popularity {
-    fn score(&self, _user: u32, out: &mut [f32]) {
+    fn score(&self, _user: UserIx, out: &mut [f32]) {
         out.copy_from_slice(&self.counts);
     }
 }

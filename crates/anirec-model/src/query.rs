@@ -3,7 +3,7 @@
 //! no ratings, similar anime (by content, collaborative signal, or both), similar users, and title
 //! lookup with suggestions.
 
-use anirec_data::{Anime, MalId, UserId, WatchStatus};
+use anirec_data::{Anime, AnimeIx, MalId, UserId, UserIx, WatchStatus};
 use serde::{Deserialize, Serialize};
 
 use crate::bundle::Bundle;
@@ -29,8 +29,8 @@ pub struct Reason {
 /// One recommended anime.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Recommendation {
-    /// Anime index in the catalogue.
-    pub index: u32,
+    /// The anime's index.
+    pub index: AnimeIx,
     /// MyAnimeList id.
     pub anime_id: MalId,
     /// Blended score (relative within one list).
@@ -90,13 +90,12 @@ impl Bundle {
 
     /// A profile's entries as a list by MyAnimeList id (to fold in again with more entries).
     pub fn listed(&self, profile: &Profile) -> Vec<Listed> {
-        let anime = self.catalogue.anime();
         profile
             .state
             .entries
             .iter()
             .map(|e| Listed {
-                mal_id: anime[e.anime as usize].mal_id,
+                mal_id: self.catalogue[e.anime].mal_id,
                 score: e.score,
                 status: e.status,
             })
@@ -114,16 +113,16 @@ impl Bundle {
         if profile.state.entries.is_empty() {
             return self.popular(k, filters);
         }
-        let rated = |a: u32| {
+        let rated = |a: AnimeIx| {
             profile
                 .state
                 .entries
                 .binary_search_by_key(&a, |e| e.anime)
                 .is_ok()
         };
-        let anime = self.catalogue.anime();
-        let exclude =
-            |a: u32| (!filters.include_rated && rated(a)) || !filters.allows(&anime[a as usize]);
+        let exclude = |a: AnimeIx| {
+            (!filters.include_rated && rated(a)) || !filters.allows(&self.catalogue[a])
+        };
         self.model
             .recommend(&profile.state, k, &exclude)
             .into_iter()
@@ -153,7 +152,7 @@ impl Bundle {
         top_k(&scores, k, |a| filters.allows(&anime[a as usize]))
             .into_iter()
             .map(|a| Recommendation {
-                index: a,
+                index: AnimeIx(a),
                 anime_id: anime[a as usize].mal_id,
                 score: scores[a as usize],
                 predicted_rating: anime[a as usize].score.unwrap_or(0.0),
@@ -175,7 +174,7 @@ impl Bundle {
     fn recommendation(&self, s: &Scored, profile: &Profile, explain: bool) -> Recommendation {
         Recommendation {
             index: s.anime,
-            anime_id: self.catalogue.anime()[s.anime as usize].mal_id,
+            anime_id: self.catalogue[s.anime].mal_id,
             score: s.score,
             predicted_rating: s.predicted_rating,
             reasons: if explain {
@@ -188,8 +187,7 @@ impl Bundle {
 
     /// The reasons behind one recommendation.
     fn reasons(&self, s: &Scored, profile: &Profile) -> Vec<Reason> {
-        let anime = self.catalogue.anime();
-        let name = |a: u32| anime[a as usize].name.clone();
+        let name = |a: AnimeIx| self.catalogue[a].name.clone();
         let positive: f32 = s
             .parts
             .0
@@ -209,7 +207,8 @@ impl Bundle {
                     // The liked anime that fans of this one also liked most: its item-kNN
                     // similarity (co-rating), then its EASE weight as a tie-breaker.
                     let (nbrs, sims) = self.model.rating.knn.of(s.anime);
-                    let knn = |a: u32| nbrs.iter().position(|&j| j == a).map_or(0.0, |p| sims[p]);
+                    let knn =
+                        |a: AnimeIx| nbrs.iter().position(|&j| j == a.0).map_or(0.0, |p| sims[p]);
                     let best = entries.iter().filter(|e| e.is_liked()).max_by(|x, y| {
                         let w = |e: &Entry| {
                             let ease = self.model.ease.weight(e.anime, s.anime)
@@ -242,7 +241,7 @@ impl Bundle {
                         .content
                         .shared_fields(a, s.anime)
                         .into_iter()
-                        .map(|t| display_field(t, &anime[s.anime as usize]))
+                        .map(|t| display_field(t, &self.catalogue[s.anime]))
                         .collect();
                     if shared.is_empty() {
                         format!("its story is like {}", name(a))
@@ -270,8 +269,14 @@ impl Bundle {
         reasons
     }
 
-    /// Anime most similar to anime `a` (catalogue index): `by` is `content`, `collab` or `hybrid`.
-    pub fn similar(&self, a: u32, by: SimilarBy, k: usize, filters: &Filters) -> Vec<(u32, f32)> {
+    /// Anime most similar to anime `a`: `by` is `content`, `collab` or `hybrid`.
+    pub fn similar(
+        &self,
+        a: AnimeIx,
+        by: SimilarBy,
+        k: usize,
+        filters: &Filters,
+    ) -> Vec<(AnimeIx, f32)> {
         let n = self.catalogue.len();
         let mut content = vec![0f32; n];
         if by != SimilarBy::Collab {
@@ -286,16 +291,16 @@ impl Bundle {
                 collab[j as usize] = s;
             }
             for j in 0..n as u32 {
-                collab[j as usize] += self.model.ease.weight(a, j).max(0.0) * 10.0;
+                collab[j as usize] += self.model.ease.weight(a, AnimeIx(j)).max(0.0) * 10.0;
             }
         }
         let scores: Vec<f32> = content.iter().zip(&collab).map(|(c, l)| c + l).collect();
         let anime = self.catalogue.anime();
         top_k(&scores, k, |j| {
-            j != a && scores[j as usize] > 0.0 && filters.allows(&anime[j as usize])
+            j != a.0 && scores[j as usize] > 0.0 && filters.allows(&anime[j as usize])
         })
         .into_iter()
-        .map(|j| (j, scores[j as usize]))
+        .map(|j| (AnimeIx(j), scores[j as usize]))
         .collect()
     }
 
@@ -321,7 +326,7 @@ impl Bundle {
         let n = self.ratings.n_users();
         let (mut dot, mut common) = (vec![0f32; n], vec![0u32; n]);
         for (a, m) in mine {
-            let raters = self.ratings.anime(a);
+            let raters = self.ratings.anime(a.0);
             for (&u, &r) in raters.indices.iter().zip(raters.ratings) {
                 if r > 0 {
                     dot[u as usize] += m * (r as f32 - stats[u as usize].0);
@@ -337,12 +342,14 @@ impl Bundle {
             .collect();
         top_k(&sims, k, |u| {
             let u = u as usize;
-            common[u] > 0 && sims[u] > 0.0 && Some(self.ratings.user_id(u as u32)) != skip_user
+            common[u] > 0
+                && sims[u] > 0.0
+                && Some(self.ratings.user_id(UserIx(u as u32))) != skip_user
         })
         .into_iter()
         .map(|u| {
             (
-                self.ratings.user_id(u),
+                self.ratings.user_id(UserIx(u)),
                 sims[u as usize],
                 common[u as usize] as usize,
             )
@@ -353,7 +360,7 @@ impl Bundle {
     /// Anime whose Name, English or Japanese name equals `title` (ignoring case and
     /// punctuation), or else the closest titles as suggestions (`Err`). Builds a
     /// [`TitleIndex`]; keep one for repeated lookups.
-    pub fn find_title(&self, title: &str) -> Result<u32, Vec<u32>> {
+    pub fn find_title(&self, title: &str) -> Result<AnimeIx, Vec<AnimeIx>> {
         TitleIndex::new(&self.catalogue).find(title)
     }
 }

@@ -2,6 +2,7 @@
 //! (each query word may be a few edits away from a title word), with popular titles first among
 //! equally good matches.
 
+use anirec_data::AnimeIx;
 use anirec_data::catalogue::Catalogue;
 
 use crate::topk::top_k;
@@ -82,12 +83,12 @@ impl TitleIndex {
         TitleIndex { names, popularity }
     }
 
-    /// Up to `k` anime (catalogue indices) matching `query`, best first, with their match score:
+    /// Up to `k` anime matching `query`, best first, with their match score:
     /// an exact name scores 4, a name that starts with the query 3, a name holding every query
     /// word as the start of one of its words 2, as a substring 1.5; otherwise each query word may
     /// be up to one edit (two for words of 8+ characters) from a title word, scoring 1 less 0.25
     /// per edit. Anime that match nothing are left out.
-    pub fn search(&self, query: &str, k: usize) -> Vec<(u32, f32)> {
+    pub fn search(&self, query: &str, k: usize) -> Vec<(AnimeIx, f32)> {
         let text = normalise(query);
         if text.is_empty() || k == 0 {
             return Vec::new();
@@ -111,13 +112,13 @@ impl TitleIndex {
             .collect();
         top_k(&scores, k, |a| scores[a as usize] > 0.0)
             .into_iter()
-            .map(|a| (a, scores[a as usize]))
+            .map(|a| (AnimeIx(a), scores[a as usize]))
             .collect()
     }
 
     /// The anime whose name equals `title` (after normalising; the most popular if several), or
     /// else the five best matches as suggestions (`Err`).
-    pub fn find(&self, title: &str) -> Result<u32, Vec<u32>> {
+    pub fn find(&self, title: &str) -> Result<AnimeIx, Vec<AnimeIx>> {
         let hits = self.search(title, 5);
         match hits.first() {
             Some(&(a, score)) if score >= 4.0 => Ok(a),
@@ -246,7 +247,7 @@ mod tests {
     #[test]
     fn exact_prefix_word_and_typo_matches_rank_in_that_order() {
         let index = TitleIndex::new(&catalogue());
-        let ids = |q: &str| -> Vec<u32> { index.search(q, 10).iter().map(|h| h.0).collect() };
+        let ids = |q: &str| -> Vec<u32> { index.search(q, 10).iter().map(|h| h.0.0).collect() };
         assert_eq!(ids("naruto"), vec![0, 1, 4]);
         assert_eq!(ids("steins gate"), vec![2, 5]);
         assert_eq!(ids("attack titan"), vec![3]);
@@ -256,9 +257,9 @@ mod tests {
         assert_eq!(ids("shingeki kyojn"), vec![3]);
         assert!(ids("zzzz").is_empty());
         assert!(ids("  ").is_empty());
-        assert_eq!(index.find("Steins;Gate"), Ok(2));
-        assert_eq!(index.find("STEINS GATE"), Ok(2));
-        assert_eq!(index.find("Steins Gat").unwrap_err()[0], 2);
+        assert_eq!(index.find("Steins;Gate"), Ok(AnimeIx(2)));
+        assert_eq!(index.find("STEINS GATE"), Ok(AnimeIx(2)));
+        assert_eq!(index.find("Steins Gat").unwrap_err()[0], AnimeIx(2));
     }
 
     #[test]

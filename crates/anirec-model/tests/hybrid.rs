@@ -3,7 +3,7 @@
 //! cluster, and one horror anime nobody has rated yet.
 
 use anirec_data::{Anime, Catalogue, Ratings};
-use anirec_data::{MalId, UserId};
+use anirec_data::{AnimeIx, MalId, UserId};
 use anirec_model::bundle::Bundle;
 use anirec_model::hybrid::{Hybrid, HybridParams};
 use anirec_model::metrics::TestMetrics;
@@ -111,8 +111,8 @@ fn fitted() -> (Catalogue, Ratings, Hybrid) {
     (catalogue, ratings, model)
 }
 
-fn cluster(a: u32) -> u32 {
-    a / PER_CLUSTER
+fn cluster(a: AnimeIx) -> u32 {
+    a.0 / PER_CLUSTER
 }
 
 #[test]
@@ -146,7 +146,7 @@ fn fold_in_of_a_users_train_ratings_ranks_like_the_trained_user() {
         let (folded, unknown) = bundle.fold_in(&bundle.listed(&trained));
         assert!(unknown.is_empty());
         assert_eq!(folded.state.entries, trained.state.entries);
-        let top = |p| -> Vec<u32> {
+        let top = |p| -> Vec<AnimeIx> {
             bundle
                 .recommend(p, 5, &Filters::default(), false)
                 .iter()
@@ -162,13 +162,13 @@ fn fold_in_of_a_users_train_ratings_ranks_like_the_trained_user() {
                 bundle.model.rating.predict(&trained.state, anime),
                 bundle.model.rating.predict(&folded.state, anime),
             );
-            assert!((x - y).abs() < 0.75, "{anime}: {x} vs {y}");
+            assert!((x - y).abs() < 0.75, "{anime:?}: {x} vs {y}");
         }
         // Predicting many at once gives exactly the one-by-one predictions.
         let all: Vec<u32> = (0..bundle.catalogue.len() as u32).collect();
         let one_by_one: Vec<f32> = all
             .iter()
-            .map(|&a| bundle.model.rating.predict(&folded.state, a))
+            .map(|&a| bundle.model.rating.predict(&folded.state, AnimeIx(a)))
             .collect();
         assert_eq!(
             bundle.model.rating.predict_many(&folded.state, &all),
@@ -183,7 +183,7 @@ fn an_anime_nobody_rated_is_reachable_through_content() {
     assert!(ratings.anime(COLD).is_empty());
     let bundle = Bundle::new(model, catalogue, ratings, None);
     // Content neighbours of the unrated anime are the other horror anime.
-    let similar = bundle.similar(COLD, SimilarBy::Content, 5, &Filters::default());
+    let similar = bundle.similar(AnimeIx(COLD), SimilarBy::Content, 5, &Filters::default());
     assert!(similar.iter().all(|&(a, _)| cluster(a) == 2), "{similar:?}");
     // A horror fan who rated every other horror anime gets it first.
     let entries: Vec<Listed> = (2 * PER_CLUSTER..COLD)
@@ -195,7 +195,7 @@ fn an_anime_nobody_rated_is_reachable_through_content() {
         .collect();
     let (profile, _) = bundle.fold_in(&entries);
     let recs = bundle.recommend(&profile, 3, &Filters::default(), true);
-    assert_eq!(recs[0].index, COLD, "{recs:?}");
+    assert_eq!(recs[0].index, AnimeIx(COLD), "{recs:?}");
 }
 
 #[test]
@@ -226,7 +226,7 @@ fn explanations_and_filters() {
     let recs = bundle.recommend(&profile, 5, &f, false);
     assert!(!recs.is_empty());
     for r in &recs {
-        let a = &bundle.catalogue.anime()[r.index as usize];
+        let a = &bundle.catalogue[r.index];
         assert!(
             a.genres == ["Romance"] && a.start_year.unwrap() >= 2005,
             "{a:?}"
@@ -235,15 +235,12 @@ fn explanations_and_filters() {
     // A user with no ratings gets popular, well-rated anime, adult titles only when asked.
     let (empty, _) = bundle.fold_in(&[]);
     let safe = bundle.recommend(&empty, 3, &Filters::default(), true);
-    assert!(
-        safe.iter()
-            .all(|r| !bundle.catalogue.anime()[r.index as usize].adult)
-    );
+    assert!(safe.iter().all(|r| !bundle.catalogue[r.index].adult));
     // The three most popular, best-scored non-adult anime tie (k = 11 of each cluster).
-    let top: Vec<u32> = safe.iter().map(|r| r.index).collect();
+    let top: Vec<AnimeIx> = safe.iter().map(|r| r.index).collect();
     assert_eq!(
         top,
-        [PER_CLUSTER - 1, 2 * PER_CLUSTER - 1, 3 * PER_CLUSTER - 1]
+        [PER_CLUSTER - 1, 2 * PER_CLUSTER - 1, 3 * PER_CLUSTER - 1].map(AnimeIx)
     );
     let adult_ok = bundle.recommend(
         &empty,
@@ -254,7 +251,7 @@ fn explanations_and_filters() {
         },
         false,
     );
-    assert!(bundle.catalogue.anime()[adult_ok[0].index as usize].adult);
+    assert!(bundle.catalogue[adult_ok[0].index].adult);
 }
 
 #[test]

@@ -288,17 +288,16 @@ fn render_anime_page(
         include_adult: params.include_adult.0,
         ..Default::default()
     };
-    let anime = served.bundle.catalogue.anime();
     let similar: Vec<SimilarView> = served
         .bundle
         .similar(a, by, 12, &filters)
         .into_iter()
         .map(|(j, similarity)| SimilarView {
-            anime: Card::of(&anime[j as usize]),
+            anime: Card::of(&served.bundle.catalogue[j]),
             similarity,
         })
         .collect();
-    let record = &anime[a as usize];
+    let record = &served.bundle.catalogue[a];
     Ok(render(
         StatusCode::OK,
         "anime.html",

@@ -75,7 +75,7 @@ impl<'a> RecommendationView<'a> {
     /// The view of a recommendation.
     pub fn of(bundle: &'a Bundle, r: &'a Recommendation) -> RecommendationView<'a> {
         RecommendationView {
-            anime: Card::of(&bundle.catalogue.anime()[r.index as usize]),
+            anime: Card::of(&bundle.catalogue[r.index]),
             predicted_rating: r.predicted_rating,
             rank_score: r.score,
             reasons: &r.reasons,

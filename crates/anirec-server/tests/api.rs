@@ -38,7 +38,7 @@ async fn known_user_recommendations_follow_taste_filters_and_k() {
         .state
         .entries
         .iter()
-        .map(|e| bundle.catalogue.anime()[e.anime as usize].mal_id.0)
+        .map(|e| bundle.catalogue[e.anime].mal_id.0)
         .collect();
     for item in items {
         let id = item["anime_id"].as_u64().unwrap();
@@ -235,7 +235,7 @@ async fn fold_in_from_json_and_xml_matches_the_model_and_reports_unknown_ids() {
                 .state
                 .entries
                 .iter()
-                .any(|e| e.anime == 30),
+                .any(|e| e.anime == anirec_data::AnimeIx(30)),
         );
     assert_eq!(merged.json()["subject"]["ratings"], with_new);
     assert!(!merged.ids().contains(&(mal_id(30) as u64)));

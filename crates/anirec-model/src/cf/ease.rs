@@ -2,7 +2,7 @@
 //! user-item matrix, `P = (G + λI)⁻¹` and `B = I - P·diag(1/diag(P))` with a zero diagonal; a
 //! user's scores are `x_u B`. One Cholesky factorisation and inverse of an items × items matrix.
 
-use anirec_data::{Ratings, WatchStatus};
+use anirec_data::{AnimeIx, Ratings, UserIx, WatchStatus};
 use faer::linalg::solvers::DenseSolveCore;
 use faer::{MatRef, Side};
 use rayon::prelude::*;
@@ -190,7 +190,7 @@ impl Ease {
         let n = self.items.len();
         let rows: Vec<(usize, f32)> = entries
             .filter_map(|e| {
-                let s = self.slot.get(e.anime as usize).copied().unwrap_or(u32::MAX);
+                let s = self.slot.get(e.anime.index()).copied().unwrap_or(u32::MAX);
                 (s != u32::MAX).then(|| {
                     (
                         s as usize,
@@ -231,8 +231,8 @@ impl Ease {
     }
 
     /// The weight of anime `from` toward anime `to` (0 when either is outside the model).
-    pub fn weight(&self, from: u32, to: u32) -> f32 {
-        let (s, t) = (self.slot[from as usize], self.slot[to as usize]);
+    pub fn weight(&self, from: AnimeIx, to: AnimeIx) -> f32 {
+        let (s, t) = (self.slot[from.index()], self.slot[to.index()]);
         if s == u32::MAX || t == u32::MAX {
             return 0.0;
         }
@@ -276,9 +276,9 @@ pub struct EaseScorer<'a> {
 }
 
 impl crate::eval::Scorer for EaseScorer<'_> {
-    fn score(&self, user: u32, out: &mut [f32]) {
+    fn score(&self, user: UserIx, out: &mut [f32]) {
         self.model
-            .score_entries(Entry::of_row(self.train.user(user)), out);
+            .score_entries(Entry::of_row(self.train.user(user.0)), out);
     }
 }
 
@@ -340,8 +340,8 @@ mod tests {
         let best = crate::topk::top_k(&out, 1, |a| a >= 2);
         assert_eq!(best, vec![2]);
         assert!(out[2] > out[3] && out[2] > out[4] && out[2] > out[5]);
-        assert!(ease.weight(0, 2) > 0.0);
-        assert_eq!(ease.weight(0, 0), 0.0);
+        assert!(ease.weight(AnimeIx(0), AnimeIx(2)) > 0.0);
+        assert_eq!(ease.weight(AnimeIx(0), AnimeIx(0)), 0.0);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use anirec_data::Catalogue;
+use anirec_data::{AnimeIx, Catalogue};
 use serde::{Deserialize, Serialize};
 
 use super::tokens::{FieldWeights, Tokenizer};
@@ -198,10 +198,10 @@ impl ContentModel {
     }
 
     /// The vector of anime `a` as (term id, weight).
-    pub fn vector(&self, a: u32) -> impl Iterator<Item = (u32, f32)> + '_ {
+    pub fn vector(&self, a: AnimeIx) -> impl Iterator<Item = (u32, f32)> + '_ {
         let (lo, hi) = (
-            self.offsets[a as usize] as usize,
-            self.offsets[a as usize + 1] as usize,
+            self.offsets[a.index()] as usize,
+            self.offsets[a.index() + 1] as usize,
         );
         self.term_ids[lo..hi]
             .iter()
@@ -210,7 +210,7 @@ impl ContentModel {
     }
 
     /// Cosine similarity of two anime.
-    pub fn similarity(&self, a: u32, b: u32) -> f32 {
+    pub fn similarity(&self, a: AnimeIx, b: AnimeIx) -> f32 {
         let (mut x, mut y) = (self.vector(a).peekable(), self.vector(b).peekable());
         let mut dot = 0.0;
         while let (Some(&(i, u)), Some(&(j, v))) = (x.peek(), y.peek()) {
@@ -232,7 +232,7 @@ impl ContentModel {
     }
 
     /// Adds `weight × vector(a)` into a dense query over terms.
-    pub fn add_to_query(&self, query: &mut [f32], a: u32, weight: f32) {
+    pub fn add_to_query(&self, query: &mut [f32], a: AnimeIx, weight: f32) {
         for (t, v) in self.vector(a) {
             query[t as usize] += weight * v;
         }
@@ -257,7 +257,7 @@ impl ContentModel {
     }
 
     /// The field tokens two anime share (`genre:thriller`, `studio:madhouse`), for explanations.
-    pub fn shared_fields(&self, a: u32, b: u32) -> Vec<&str> {
+    pub fn shared_fields(&self, a: AnimeIx, b: AnimeIx) -> Vec<&str> {
         let other: Vec<u32> = self.vector(b).map(|e| e.0).collect();
         self.vector(a)
             .filter(|(t, _)| other.binary_search(t).is_ok())
@@ -355,18 +355,18 @@ mod tests {
             },
         );
         for a in 0..4 {
-            let norm: f32 = m.vector(a).map(|e| e.1 * e.1).sum();
+            let norm: f32 = m.vector(AnimeIx(a)).map(|e| e.1 * e.1).sum();
             assert!((norm - 1.0).abs() < 1e-4);
         }
-        assert!(m.similarity(0, 1) > m.similarity(0, 2) + 0.3);
-        assert!(m.similarity(2, 3) > m.similarity(1, 3) + 0.3);
+        assert!(m.similarity(AnimeIx(0), AnimeIx(1)) > m.similarity(AnimeIx(0), AnimeIx(2)) + 0.3);
+        assert!(m.similarity(AnimeIx(2), AnimeIx(3)) > m.similarity(AnimeIx(1), AnimeIx(3)) + 0.3);
         let mut q = vec![0f32; m.terms.len()];
-        m.add_to_query(&mut q, 0, 1.0);
+        m.add_to_query(&mut q, AnimeIx(0), 1.0);
         let mut out = vec![0f32; 4];
         m.score_all(&q, &mut out);
-        assert!((out[1] - m.similarity(0, 1)).abs() < 1e-5);
+        assert!((out[1] - m.similarity(AnimeIx(0), AnimeIx(1))).abs() < 1e-5);
         assert_eq!(
-            m.shared_fields(0, 1),
+            m.shared_fields(AnimeIx(0), AnimeIx(1)),
             ["genre:psychological", "genre:thriller", "studio:madhouse"]
         );
     }

@@ -98,7 +98,7 @@ impl Baselines {
             .filter(|e| e.is_scored())
             .fold((0f32, 0f32), |(s, n), e| {
                 (
-                    s + e.score as f32 - self.mu - self.item[e.anime as usize],
+                    s + e.score as f32 - self.mu - self.item[e.anime.index()],
                     n + 1.0,
                 )
             });
@@ -190,7 +190,7 @@ mod tests {
         // The unrated anime 2 stays at its prior (0).
         assert_eq!(b.item[2], 0.0);
         let entry = |anime, score| Entry {
-            anime,
+            anime: anirec_data::AnimeIx(anime),
             score,
             status: None,
         };

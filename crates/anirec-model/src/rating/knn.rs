@@ -5,7 +5,7 @@
 //! similar rated anime. Each anime keeps its `neighbors` most similar anime; they are computed
 //! anime by anime, so memory stays bounded at any catalogue size.
 
-use anirec_data::Ratings;
+use anirec_data::{AnimeIx, Ratings};
 use rayon::prelude::*;
 
 use super::baseline::{Baselines, scored};
@@ -101,11 +101,11 @@ impl ItemKnn {
         knn
     }
 
-    /// The neighbours of anime `a` and their similarities, best first.
-    pub fn of(&self, a: u32) -> (&[u32], &[f32]) {
+    /// The neighbours of anime `a` (as raw indices) and their similarities, best first.
+    pub fn of(&self, a: AnimeIx) -> (&[u32], &[f32]) {
         let (lo, hi) = (
-            self.offsets[a as usize] as usize,
-            self.offsets[a as usize + 1] as usize,
+            self.offsets[a.index()] as usize,
+            self.offsets[a.index() + 1] as usize,
         );
         (&self.neighbors[lo..hi], &self.sims[lo..hi])
     }
@@ -114,7 +114,7 @@ impl ItemKnn {
     /// most similar rated anime. `residual(j)` gives the user's residual on `j`, if rated.
     #[inline]
     pub fn correction(&self, a: u32, residual: impl Fn(u32) -> Option<f32>) -> f32 {
-        let (nbrs, sims) = self.of(a);
+        let (nbrs, sims) = self.of(AnimeIx(a));
         let (mut num, mut den, mut used) = (0f32, 0f32, 0usize);
         for (&j, &s) in nbrs.iter().zip(sims) {
             if let Some(e) = residual(j) {
@@ -267,10 +267,10 @@ mod tests {
                 ..KnnParams::default()
             },
         );
-        let (nbrs, sims) = knn.of(1);
+        let (nbrs, sims) = knn.of(AnimeIx(1));
         assert_eq!(nbrs[0], 0);
         assert!(sims[0] > 0.9, "{sims:?}");
-        let u = train.user_index(anirec_data::UserId(100)).unwrap();
+        let u = train.user_index(anirec_data::UserId(100)).unwrap().0;
         let row = train.user(u);
         let residual = |j: u32| row.rating_of(j).map(|r| r as f32 - b.predict(u, j));
         assert!(knn.correction(1, residual) > 1.0);

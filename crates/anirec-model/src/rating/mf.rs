@@ -286,7 +286,7 @@ impl Mf {
         }
         let mut rhs = vec![0f32; f];
         for entry in entries.iter().filter(|e| e.is_scored()) {
-            let anime = entry.anime as usize;
+            let anime = entry.anime.index();
             let q = &self.item_factors[anime * f..(anime + 1) * f];
             let e = entry.score as f32 - (self.mu + user_bias + self.item_bias[anime]);
             for (i, &qi) in q.iter().enumerate() {

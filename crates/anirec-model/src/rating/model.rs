@@ -2,7 +2,7 @@
 //! weights fitted on a validation split carved from train; then every part is refitted on the
 //! whole train set.
 
-use anirec_data::Ratings;
+use anirec_data::{AnimeIx, Ratings, UserIx};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -211,7 +211,7 @@ impl RatingModel {
             .into_par_iter()
             .filter(|&u| !fit.user(u).is_empty())
             .flat_map_iter(|u| {
-                let state = model.known_user(fit, u);
+                let state = model.known_user(fit, UserIx(u));
                 let row = val.user(u);
                 row.indices
                     .iter()
@@ -279,13 +279,13 @@ impl RatingModel {
     }
 
     /// The state of a user of the train store.
-    pub fn known_user(&self, train: &Ratings, user: u32) -> UserState {
-        let row = train.user(user);
+    pub fn known_user(&self, train: &Ratings, user: UserIx) -> UserState {
+        let (row, u) = (train.user(user.0), user.index());
         let f = self.mf.params.factors;
         UserState {
-            bias: self.baselines.user[user as usize],
-            mf_bias: self.mf.user_bias[user as usize],
-            factors: self.mf.user_factors[user as usize * f..(user as usize + 1) * f].to_vec(),
+            bias: self.baselines.user[u],
+            mf_bias: self.mf.user_bias[u],
+            factors: self.mf.user_factors[u * f..(u + 1) * f].to_vec(),
             entries: Entry::of_row(row).collect(),
         }
     }
@@ -312,11 +312,11 @@ impl RatingModel {
     }
 
     /// The blend's inputs for one anime: baseline, neighbourhood correction, factor prediction.
-    pub fn features(&self, user: &UserState, anime: u32) -> [f32; 3] {
+    fn features(&self, user: &UserState, anime: u32) -> [f32; 3] {
         let b = &self.baselines;
         self.features_by(user, anime, |j| {
             user.entries
-                .binary_search_by_key(&j, |e| e.anime)
+                .binary_search_by_key(&j, |e| e.anime.0)
                 .ok()
                 .map(|p| user.entries[p].score)
                 .filter(|&r| r > 0)
@@ -341,8 +341,8 @@ impl RatingModel {
     }
 
     /// The predicted score, clipped to 1-10.
-    pub fn predict(&self, user: &UserState, anime: u32) -> f32 {
-        apply(&self.blend, &self.features(user, anime)).clamp(1.0, 10.0)
+    pub fn predict(&self, user: &UserState, anime: AnimeIx) -> f32 {
+        apply(&self.blend, &self.features(user, anime.0)).clamp(1.0, 10.0)
     }
 
     /// [`RatingModel::predict`] for many anime: the user's residuals are laid out once in a
@@ -351,7 +351,7 @@ impl RatingModel {
         let b = &self.baselines;
         let mut residuals = vec![f32::NAN; b.item.len()];
         for e in user.entries.iter().filter(|e| e.is_scored()) {
-            let j = e.anime as usize;
+            let j = e.anime.index();
             residuals[j] = e.score as f32 - (b.mu + user.bias + b.item[j]);
         }
         let residual = |j: u32| Some(residuals[j as usize]).filter(|v| !v.is_nan());
@@ -411,11 +411,11 @@ pub struct TrainPredictor<'a> {
 }
 
 impl Predictor for TrainPredictor<'_> {
-    fn predict(&self, user: u32, anime: &[u32]) -> Vec<f32> {
+    fn predict(&self, user: UserIx, anime: &[u32]) -> Vec<f32> {
         let state = self.model.known_user(self.train, user);
         anime
             .iter()
-            .map(|&a| self.model.predict(&state, a))
+            .map(|&a| self.model.predict(&state, AnimeIx(a)))
             .collect()
     }
 }

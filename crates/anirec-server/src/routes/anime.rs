@@ -4,8 +4,8 @@ use axum::extract::State;
 use axum::response::Response;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use anirec_data::MalId;
 use anirec_data::catalogue::Anime;
+use anirec_data::{AnimeIx, MalId};
 use anirec_model::query::SimilarBy;
 
 use super::json;
@@ -18,7 +18,7 @@ use crate::views::{Card, SimilarView};
 const MAX_QUERY_CHARS: usize = 200;
 
 /// The catalogue index of a MyAnimeList id, or 404.
-pub fn lookup(served: &Served, id: MalId) -> Result<u32, Problem> {
+pub fn lookup(served: &Served, id: MalId) -> Result<AnimeIx, Problem> {
     served
         .bundle
         .catalogue
@@ -117,15 +117,14 @@ pub async fn search(
     let (k, adult) = (params.k.0, params.include_adult.0);
     state
         .run(move |served| {
-            let anime = served.bundle.catalogue.anime();
             let items = served
                 .titles
                 .search(&query, k * 2)
                 .into_iter()
-                .filter(|&(a, _)| adult || !anime[a as usize].adult)
+                .filter(|&(a, _)| adult || !served.bundle.catalogue[a].adult)
                 .take(k)
                 .map(|(a, relevance)| Hit {
-                    anime: Card::of(&anime[a as usize]),
+                    anime: Card::of(&served.bundle.catalogue[a]),
                     relevance,
                 })
                 .collect();
@@ -153,8 +152,8 @@ pub async fn detail(
     let served = state.ready()?;
     let a = lookup(&served, id)?;
     Ok(json(&Detail {
-        anime: &served.bundle.catalogue.anime()[a as usize],
-        model_ratings: served.bundle.ratings.anime(a).indices.len(),
+        anime: &served.bundle.catalogue[a],
+        model_ratings: served.bundle.ratings.anime(a.0).indices.len(),
     }))
 }
 
@@ -176,18 +175,17 @@ pub async fn similar(
             let a = lookup(&served, id)?;
             let (k, by) = (query.params.k.0, query.params.by.0);
             let filters = query.filters.check(&served.vocabulary)?;
-            let anime = served.bundle.catalogue.anime();
             let items = served
                 .bundle
                 .similar(a, by, k, &filters)
                 .into_iter()
                 .map(|(j, similarity)| SimilarView {
-                    anime: Card::of(&anime[j as usize]),
+                    anime: Card::of(&served.bundle.catalogue[j]),
                     similarity,
                 })
                 .collect();
             Ok(json(&SimilarAnswer {
-                anime_id: anime[a as usize].mal_id,
+                anime_id: served.bundle.catalogue[a].mal_id,
                 by,
                 items,
             }))

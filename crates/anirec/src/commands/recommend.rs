@@ -202,7 +202,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 /// Prints one recommendation as a few lines of text.
 pub fn print_rec(bundle: &Bundle, rank: usize, r: &Recommendation) {
-    let a = &bundle.catalogue.anime()[r.index as usize];
+    let a = &bundle.catalogue[r.index];
     let english = a
         .english_name
         .as_deref()

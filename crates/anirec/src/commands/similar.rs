@@ -45,7 +45,7 @@ pub enum By {
 /// Runs `anirec similar`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let bundle = load_bundle(&args.model)?;
-    let anime = bundle.catalogue.anime();
+    let anime = &bundle.catalogue;
     let index = match (args.id, &args.title) {
         (Some(id), _) => bundle
             .catalogue
@@ -56,12 +56,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             Err(suggestions) => {
                 let names: Vec<String> = suggestions
                     .iter()
-                    .map(|&s| {
-                        format!(
-                            "{} (id {})",
-                            anime[s as usize].name, anime[s as usize].mal_id
-                        )
-                    })
+                    .map(|&s| format!("{} (id {})", anime[s].name, anime[s].mal_id))
                     .collect();
                 bail!("no anime titled {title:?}; closest: {}", names.join("; "));
             }
@@ -75,14 +70,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     println!(
         "similar to {} (id {}):",
-        anime[index as usize].name, anime[index as usize].mal_id
+        anime[index].name, anime[index].mal_id
     );
     for (rank, (j, score)) in bundle
         .similar(index, by, args.k as usize, &args.filters.filters(&bundle)?)
         .into_iter()
         .enumerate()
     {
-        let a = &anime[j as usize];
+        let a = &anime[j];
         println!(
             "{:>2}. {} (id {}) · {} · similarity {score:.3}",
             rank + 1,
