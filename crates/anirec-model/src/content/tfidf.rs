@@ -39,15 +39,15 @@ pub struct ContentModel {
     /// Parameters.
     pub params: ContentParams,
     /// Term strings, by term id.
-    pub terms: Vec<String>,
+    pub(crate) terms: Vec<String>,
     /// IDF of each term.
-    pub idf: Vec<f32>,
+    pub(crate) idf: Vec<f32>,
     /// Row offsets per anime.
-    pub offsets: Vec<u32>,
+    pub(crate) offsets: Vec<u32>,
     /// Term ids, ascending within a row.
-    pub term_ids: Vec<u32>,
+    pub(crate) term_ids: Vec<u32>,
     /// Weights.
-    pub values: Vec<f32>,
+    pub(crate) values: Vec<f32>,
     /// Inverted index: offsets per term into `post_anime` / `post_values`.
     post_offsets: Vec<u32>,
     post_anime: Vec<u32>,

@@ -35,13 +35,13 @@ impl Default for BaselineParams {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Baselines {
     /// Mean score.
-    pub mu: f32,
+    pub(crate) mu: f32,
     /// User biases.
-    pub user: Vec<f32>,
+    pub(crate) user: Vec<f32>,
     /// Item biases.
-    pub item: Vec<f32>,
+    pub(crate) item: Vec<f32>,
     /// What each item bias shrinks toward.
-    pub item_prior: Vec<f32>,
+    pub(crate) item_prior: Vec<f32>,
     /// Parameters used.
     pub params: BaselineParams,
 }

@@ -48,11 +48,11 @@ impl Default for KnnParams {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ItemKnn {
     /// `offsets[a]..offsets[a + 1]` indexes the neighbours of anime `a`.
-    pub offsets: Vec<u32>,
+    pub(crate) offsets: Vec<u32>,
     /// Neighbour anime.
-    pub neighbors: Vec<u32>,
+    pub(crate) neighbors: Vec<u32>,
     /// Their similarities.
-    pub sims: Vec<f32>,
+    pub(crate) sims: Vec<f32>,
     /// Parameters used.
     pub params: KnnParams,
 }

@@ -130,17 +130,17 @@ pub struct Mf {
     /// Parameters.
     pub params: MfParams,
     /// Global mean.
-    pub mu: f32,
+    pub(crate) mu: f32,
     /// User biases.
-    pub user_bias: Vec<f32>,
+    pub(crate) user_bias: Vec<f32>,
     /// Item biases.
-    pub item_bias: Vec<f32>,
+    pub(crate) item_bias: Vec<f32>,
     /// Item bias priors (where an item bias is pulled).
-    pub item_prior: Vec<f32>,
+    pub(crate) item_prior: Vec<f32>,
     /// User factors, `n_users × factors`, row-major.
-    pub user_factors: Vec<f32>,
+    pub(crate) user_factors: Vec<f32>,
     /// Item factors, `n_anime × factors`, row-major.
-    pub item_factors: Vec<f32>,
+    pub(crate) item_factors: Vec<f32>,
     /// Epochs completed.
     pub epochs: usize,
 }
