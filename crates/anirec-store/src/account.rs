@@ -1,0 +1,120 @@
+//! Who an account is: its id, a checked username and a checked password, parsed once from what a
+//! client sends, with errors that say what is wrong.
+
+use serde::{Deserialize, Serialize};
+
+/// An account's id (chosen at random, below 2⁵³ so JSON clients read it exactly).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct AccountId(pub i64);
+
+/// An account as the server shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Account {
+    /// Its id.
+    pub id: AccountId,
+    /// The username as chosen (unique without regard to case).
+    pub username: String,
+    /// When it was created (Unix seconds).
+    pub created_at: i64,
+}
+
+/// Shortest and longest username, in characters.
+pub const USERNAME_CHARS: std::ops::RangeInclusive<usize> = 3..=32;
+/// Shortest and longest password, in bytes.
+pub const PASSWORD_BYTES: std::ops::RangeInclusive<usize> = 8..=1024;
+
+/// A username: 3-32 letters, digits, `_`, `-` or `.`, starting with a letter or digit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Username(String);
+
+impl Username {
+    /// Checks a username.
+    pub fn parse(text: &str) -> Result<Username, String> {
+        let n = text.chars().count();
+        if !USERNAME_CHARS.contains(&n) {
+            return Err(format!(
+                "a username has {} to {} characters; this one has {n}",
+                USERNAME_CHARS.start(),
+                USERNAME_CHARS.end()
+            ));
+        }
+        if let Some(bad) = text
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
+        {
+            return Err(format!(
+                "a username holds letters, digits, '_', '-' and '.' only; found {bad:?}"
+            ));
+        }
+        if !text.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+            return Err("a username starts with a letter or a digit".into());
+        }
+        Ok(Username(text.to_owned()))
+    }
+
+    /// The username as given.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The key it is unique by (lower case).
+    pub fn key(&self) -> String {
+        self.0.to_ascii_lowercase()
+    }
+}
+
+/// A password: 8 to 1,024 bytes of any text. Never logged: its `Debug` hides it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(String);
+
+impl Password {
+    /// Checks a password's length.
+    pub fn parse(text: &str) -> Result<Password, String> {
+        let n = text.len();
+        if !PASSWORD_BYTES.contains(&n) {
+            return Err(format!(
+                "a password has {} to {} bytes; this one has {n}",
+                PASSWORD_BYTES.start(),
+                PASSWORD_BYTES.end()
+            ));
+        }
+        Ok(Password(text.to_owned()))
+    }
+
+    /// The password, to hash or verify.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(..)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_and_passwords_are_checked() {
+        assert_eq!(Username::parse("Fan_01").unwrap().key(), "fan_01");
+        for bad in [
+            "ab",
+            &"x".repeat(33),
+            "with space",
+            "-lead",
+            "o'neil",
+            "名前です",
+        ] {
+            assert!(Username::parse(bad).is_err(), "{bad}");
+        }
+        assert!(Username::parse("x".repeat(32).as_str()).is_ok());
+        assert!(Password::parse("short").is_err());
+        assert!(Password::parse(&"p".repeat(1025)).is_err());
+        let p = Password::parse("long enough").unwrap();
+        assert_eq!(format!("{p:?}"), "Password(..)");
+    }
+}

@@ -1,0 +1,46 @@
+//! anirec's accounts storage: accounts, browser sessions, personal API tokens and fans' anime
+//! lists, in SQLite (the embedded default: one file, WAL, synchronous writes) or PostgreSQL (for
+//! several replicas), through one code path ([`Store`], on sqlx's `Any` driver) and one set of
+//! versioned migrations (`migrations/`, embedded), applied at start under the database's
+//! migration lock so replicas may start together. Every query is parameterised. The crate knows
+//! nothing of HTTP or models.
+
+pub mod account;
+pub mod list;
+pub mod secret;
+mod store;
+
+pub use account::{Account, AccountId, Password, Username};
+pub use list::ListEntry;
+pub use list::Stored;
+pub use store::{ApiToken, ImportCounts, Store, TokenId};
+
+/// What can go wrong with the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database URL is not one this store opens.
+    #[error(
+        "database URL {0:?} is not supported; use sqlite://PATH or postgres://USER@HOST/DATABASE"
+    )]
+    Url(String),
+    /// The database refused or failed (connection, query, constraint).
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The migrations could not be applied.
+    #[error("database migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The username is taken (without regard to case).
+    #[error("the username {0:?} is taken")]
+    UsernameTaken(String),
+    /// The list would grow past its cap.
+    #[error("a list holds at most {max} entries; this one would hold {would}")]
+    ListFull {
+        /// The cap ([`list::MAX_ENTRIES`]).
+        max: usize,
+        /// What it would hold.
+        would: usize,
+    },
+    /// The system's random source failed (no secret could be made).
+    #[error("random source: {0}")]
+    Random(String),
+}

@@ -1,0 +1,298 @@
+//! The store against both engines over real connections: SQLite in a temporary folder, and the
+//! PostgreSQL on loopback (`ANIREC_TEST_POSTGRES`, default
+//! `postgres://postgres@127.0.0.1:5432/test`), each test in a schema of its own. A test fails,
+//! never skips, when PostgreSQL cannot be reached.
+
+use anirec_data::{MalId, WatchStatus};
+use anirec_store::secret::{hash_password, verify_password};
+use anirec_store::{ListEntry, Store, StoreError, Username};
+use sqlx::Connection;
+
+const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+fn postgres_url() -> String {
+    std::env::var("ANIREC_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_POSTGRES.to_owned())
+}
+
+/// A database of one engine, removed when the test ends.
+struct Db {
+    store: Store,
+    url: String,
+    schema: Option<String>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Db {
+    async fn sqlite() -> Db {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("accounts.db").display());
+        Db {
+            store: Store::open(&url).await.unwrap(),
+            url,
+            schema: None,
+            _dir: Some(dir),
+        }
+    }
+
+    async fn postgres() -> Db {
+        sqlx::any::install_default_drivers();
+        let base = postgres_url();
+        let mut admin = sqlx::AnyConnection::connect(&base)
+            .await
+            .unwrap_or_else(|e| {
+                panic!("PostgreSQL at {base} is needed by this test and cannot be reached: {e}")
+            });
+        let mut bytes = [0u8; 6];
+        getrandom::fill(&mut bytes).unwrap();
+        let schema = format!(
+            "anirec_test_{}",
+            bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        );
+        sqlx::query(&format!("CREATE SCHEMA {schema}"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        let url = format!("{base}?options=-c%20search_path%3D{schema}");
+        Db {
+            store: Store::open(&url).await.unwrap(),
+            url,
+            schema: Some(schema),
+            _dir: None,
+        }
+    }
+
+    async fn drop(self) {
+        self.store.close().await;
+        if let Some(schema) = self.schema {
+            let mut admin = sqlx::AnyConnection::connect(&postgres_url()).await.unwrap();
+            sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+                .execute(&mut admin)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+/// Runs a check against SQLite, then PostgreSQL.
+macro_rules! on_both_engines {
+    ($check:ident) => {
+        for db in [Db::sqlite().await, Db::postgres().await] {
+            $check(&db).await;
+            db.drop().await;
+        }
+    };
+}
+
+fn name(text: &str) -> Username {
+    Username::parse(text).unwrap()
+}
+
+fn entry(anime: u32, score: u8, status: WatchStatus) -> ListEntry {
+    ListEntry {
+        anime_id: MalId(anime),
+        score,
+        status,
+        episodes: 3,
+    }
+}
+
+async fn accounts_are_unique_by_name_and_hold_a_hash(db: &Db) {
+    let store = &db.store;
+    let hash = hash_password("hunter2hunter2").unwrap();
+    let fan = store.create_account(&name("Fan"), &hash).await.unwrap();
+    assert_eq!(fan.username, "Fan");
+    match store.create_account(&name("fan"), &hash).await {
+        Err(StoreError::UsernameTaken(n)) => assert_eq!(n, "fan"),
+        other => panic!("{} accepted a second 'fan': {other:?}", db.url),
+    }
+    let (found, stored_hash) = store.sign_in_record(&name("FAN")).await.unwrap().unwrap();
+    assert_eq!(found, fan);
+    assert!(verify_password("hunter2hunter2", &stored_hash));
+    assert!(
+        store
+            .sign_in_record(&name("nobody"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // A new password ends every session.
+    let session = store.create_session(fan.id, 3600).await.unwrap();
+    assert_eq!(
+        store.session_account(&session).await.unwrap(),
+        Some(fan.clone())
+    );
+    store
+        .set_password(fan.id, &hash_password("a new password").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(store.session_account(&session).await.unwrap(), None);
+    let new_hash = store.password_hash(fan.id).await.unwrap().unwrap();
+    assert!(verify_password("a new password", &new_hash));
+
+    // Deleting an account deletes what it owns, and nothing of another account.
+    let other = store.create_account(&name("other"), &hash).await.unwrap();
+    for id in [fan.id, other.id] {
+        store
+            .put_entry(id, &entry(1, 9, WatchStatus::Completed))
+            .await
+            .unwrap();
+        store.hide(id, MalId(2)).await.unwrap();
+    }
+    let (_, token) = store.create_token(fan.id, "script").await.unwrap();
+    store.delete_account(fan.id).await.unwrap();
+    assert!(store.sign_in_record(&name("fan")).await.unwrap().is_none());
+    assert_eq!(store.token_account(&token).await.unwrap(), None);
+    assert!(store.list(fan.id).await.unwrap().is_empty());
+    assert_eq!(store.list(other.id).await.unwrap().len(), 1);
+    assert_eq!(store.hidden(other.id).await.unwrap(), [MalId(2)]);
+}
+
+#[tokio::test]
+async fn accounts_on_both_engines() {
+    on_both_engines!(accounts_are_unique_by_name_and_hold_a_hash);
+}
+
+async fn sessions_and_tokens_are_stored_hashed_and_revocable(db: &Db) {
+    let store = &db.store;
+    let fan = store.create_account(&name("fan"), "x").await.unwrap();
+    let other = store.create_account(&name("other"), "x").await.unwrap();
+
+    let session = store.create_session(fan.id, 3600).await.unwrap();
+    assert_eq!(
+        store.session_account(&session).await.unwrap().unwrap().id,
+        fan.id
+    );
+    store.end_session(&session).await.unwrap();
+    assert_eq!(store.session_account(&session).await.unwrap(), None);
+    // An expired session is no session; a forged one neither.
+    let expired = store.create_session(fan.id, 0).await.unwrap();
+    assert_eq!(store.session_account(&expired).await.unwrap(), None);
+    assert_eq!(store.session_account(&"0".repeat(64)).await.unwrap(), None);
+
+    // Names are stored as given, SQL metacharacters and all.
+    let evil = "'; DROP TABLE accounts; --";
+    let (info, token) = store.create_token(fan.id, evil).await.unwrap();
+    assert_eq!(
+        store.token_account(&token).await.unwrap().unwrap().id,
+        fan.id
+    );
+    assert_eq!(store.tokens(fan.id).await.unwrap(), [info.clone()]);
+    assert_eq!(store.tokens(fan.id).await.unwrap()[0].name, evil);
+    // Only the owner revokes a token.
+    assert!(!store.revoke_token(other.id, info.id).await.unwrap());
+    assert!(store.token_account(&token).await.unwrap().is_some());
+    assert!(store.revoke_token(fan.id, info.id).await.unwrap());
+    assert_eq!(store.token_account(&token).await.unwrap(), None);
+    // Nothing secret is in the database: only digests.
+    let mut conn = sqlx::AnyConnection::connect(&db.url).await.unwrap();
+    let stored: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM api_tokens")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    assert!(stored.iter().all(|h| h != &token));
+    conn.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn sessions_and_tokens_on_both_engines() {
+    on_both_engines!(sessions_and_tokens_are_stored_hashed_and_revocable);
+}
+
+async fn lists_keep_entries_and_imports_merge_once(db: &Db) {
+    let store = &db.store;
+    let fan = store.create_account(&name("fan"), "x").await.unwrap();
+    let other = store.create_account(&name("other"), "x").await.unwrap();
+    store
+        .put_entry(fan.id, &entry(5, 9, WatchStatus::Watching))
+        .await
+        .unwrap();
+    let replaced = store
+        .put_entry(fan.id, &entry(5, 10, WatchStatus::Completed))
+        .await
+        .unwrap();
+    assert_eq!(store.entry(fan.id, MalId(5)).await.unwrap(), Some(replaced));
+    assert_eq!(store.entry(other.id, MalId(5)).await.unwrap(), None);
+
+    let export = [
+        entry(5, 0, WatchStatus::Completed),
+        entry(7, 8, WatchStatus::Dropped),
+        entry(9, 0, WatchStatus::PlanToWatch),
+    ];
+    let first = store.import(fan.id, &export).await.unwrap();
+    assert_eq!((first.added, first.changed, first.unchanged), (2, 0, 1));
+    let after_first = store.list(fan.id).await.unwrap();
+    // The import's 0 kept the 10; the rest as imported.
+    assert_eq!(after_first[0].entry, entry(5, 10, WatchStatus::Completed));
+    assert_eq!(after_first.len(), 3);
+    let second = store.import(fan.id, &export).await.unwrap();
+    assert_eq!((second.added, second.changed, second.unchanged), (0, 0, 3));
+    assert_eq!(store.list(fan.id).await.unwrap(), after_first);
+
+    assert!(store.delete_entry(fan.id, MalId(7)).await.unwrap());
+    assert!(!store.delete_entry(fan.id, MalId(7)).await.unwrap());
+    assert!(!store.delete_entry(other.id, MalId(5)).await.unwrap());
+
+    // The cap: an import past it is refused whole.
+    let huge: Vec<ListEntry> = (100..100 + anirec_store::list::MAX_ENTRIES as u32)
+        .map(|a| entry(a, 7, WatchStatus::Completed))
+        .collect();
+    match store.import(fan.id, &huge).await {
+        Err(StoreError::ListFull { would, .. }) => {
+            assert_eq!(would, anirec_store::list::MAX_ENTRIES + 2)
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(store.list(fan.id).await.unwrap().len(), 2);
+
+    store.hide(fan.id, MalId(30)).await.unwrap();
+    store.hide(fan.id, MalId(30)).await.unwrap();
+    store.hide(fan.id, MalId(20)).await.unwrap();
+    assert_eq!(store.hidden(fan.id).await.unwrap(), [MalId(20), MalId(30)]);
+    assert!(store.unhide(fan.id, MalId(30)).await.unwrap());
+    assert_eq!(store.hidden(fan.id).await.unwrap(), [MalId(20)]);
+
+    store
+        .put_entry(other.id, &entry(1, 6, WatchStatus::OnHold))
+        .await
+        .unwrap();
+    let all = store.all_entries().await.unwrap();
+    assert_eq!(all.len(), 3);
+    assert!(all.contains(&(other.id, entry(1, 6, WatchStatus::OnHold))));
+}
+
+#[tokio::test]
+async fn lists_on_both_engines() {
+    on_both_engines!(lists_keep_entries_and_imports_merge_once);
+}
+
+#[tokio::test]
+async fn replicas_starting_together_migrate_once() {
+    let db = Db::postgres().await;
+    let (a, b, c) = tokio::join!(
+        Store::open(&db.url),
+        Store::open(&db.url),
+        Store::open(&db.url)
+    );
+    let (a, b, c) = (a.unwrap(), b.unwrap(), c.unwrap());
+    let fan = a.create_account(&name("fan"), "x").await.unwrap();
+    assert!(b.sign_in_record(&name("fan")).await.unwrap().is_some());
+    assert!(matches!(
+        c.create_account(&name("FAN"), "x").await,
+        Err(StoreError::UsernameTaken(_))
+    ));
+    a.put_entry(fan.id, &entry(1, 9, WatchStatus::Completed))
+        .await
+        .unwrap();
+    assert_eq!(b.list(fan.id).await.unwrap().len(), 1);
+    for s in [a, b, c] {
+        s.close().await;
+    }
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn a_bad_url_is_named() {
+    let err = Store::open("mysql://localhost/db").await.unwrap_err();
+    assert!(err.to_string().contains("mysql://localhost/db"), "{err}");
+}
