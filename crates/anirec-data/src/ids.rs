@@ -68,14 +68,18 @@ impl fmt::Display for UserId {
     }
 }
 
-impl From<u32> for MalId {
-    fn from(id: u32) -> MalId {
-        MalId(id)
+impl std::str::FromStr for MalId {
+    type Err = std::num::ParseIntError;
+
+    fn from_str(text: &str) -> Result<MalId, Self::Err> {
+        text.parse().map(MalId)
     }
 }
 
-impl From<u32> for UserId {
-    fn from(id: u32) -> UserId {
-        UserId(id)
+impl std::str::FromStr for UserId {
+    type Err = std::num::ParseIntError;
+
+    fn from_str(text: &str) -> Result<UserId, Self::Err> {
+        text.parse().map(UserId)
     }
 }

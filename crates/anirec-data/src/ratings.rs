@@ -60,6 +60,17 @@ impl WatchStatus {
         }
     }
 
+    /// The words MyAnimeList's export writes (`Plan to Watch`, `On-Hold`, ...).
+    pub fn words(self) -> &'static str {
+        match self {
+            WatchStatus::Watching => "Watching",
+            WatchStatus::Completed => "Completed",
+            WatchStatus::OnHold => "On-Hold",
+            WatchStatus::Dropped => "Dropped",
+            WatchStatus::PlanToWatch => "Plan to Watch",
+        }
+    }
+
     /// The numeric code.
     pub fn code(self) -> u8 {
         self as u8

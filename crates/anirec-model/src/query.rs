@@ -88,6 +88,11 @@ impl Bundle {
         (Profile { state }, unknown)
     }
 
+    /// The rating (1-10) the rating model predicts a profile would give an anime.
+    pub fn predicted_rating(&self, profile: &Profile, anime: AnimeIx) -> f32 {
+        self.model.rating.predict(&profile.state, anime)
+    }
+
     /// A profile's entries as a list by MyAnimeList id (to fold in again with more entries).
     pub fn listed(&self, profile: &Profile) -> Vec<Listed> {
         profile

@@ -1,6 +1,7 @@
 //! `anirec-server`: the HTTP face of a trained model bundle — the JSON API under `/api/v1`, the
 //! server-rendered web pages, health and Prometheus metrics, and hot reload of a new bundle.
 //!
+//! - [`auth`]: who a request acts for (API tokens, browser sessions), CSRF and sign-in limits.
 //! - [`state`]: the model being served (swappable without dropping requests) and the settings.
 //! - [`compute`]: the bounded pool that runs requests' CPU work off the async threads.
 //! - [`cache`]: answers kept per model for repeated requests.
@@ -8,15 +9,17 @@
 //! - [`routes`]: the JSON API, one module per resource, and the operations endpoints.
 //! - [`pages`]: the HTML pages and the embedded static files.
 //! - [`params`]: query-string parameters (k, filters, flags) with errors that name them.
+//! - [`json_body`]: the small JSON bodies of the account endpoints.
 //! - [`upload`]: bodies that carry a fan's list, received with their limits and read.
-//! - [`multipart`]: the file of a form upload.
 //! - [`views`]: the JSON shapes of anime and recommendations, shared with the CLI.
 //! - [`problem`]: errors as `application/problem+json`.
 //! - [`telemetry`]: request metrics and access logs.
 
 pub mod app;
+pub mod auth;
 pub mod cache;
 pub mod compute;
+pub mod json_body;
 pub mod pages;
 pub mod params;
 pub mod problem;

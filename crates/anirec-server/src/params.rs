@@ -317,12 +317,12 @@ impl<'de> Deserialize<'de> for Members {
     }
 }
 
-/// The `{id}` segment of a path as an id type (`MalId`, `UserId`): a whole number, or a 400
-/// naming `id`.
+/// The `{id}` segment of a path as an id type (`MalId`, `UserId`, `TokenId`): a whole number,
+/// or a 400 naming `id`.
 #[derive(Debug, Clone, Copy)]
 pub struct PathId<T>(pub T);
 
-impl<S: Send + Sync, T: From<u32> + Send> FromRequestParts<S> for PathId<T> {
+impl<S: Send + Sync, T: std::str::FromStr + Send> FromRequestParts<S> for PathId<T> {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
@@ -331,7 +331,9 @@ impl<S: Send + Sync, T: From<u32> + Send> FromRequestParts<S> for PathId<T> {
             .map_err(|e| {
                 Problem::bad_param("id", format!("the id in the path cannot be read: {e}"))
             })?;
-        parse_id("id", &text).map(|id| PathId(T::from(id)))
+        text.parse::<T>().map(PathId).map_err(|_| {
+            Problem::bad_param("id", format!("id must be a whole number, found {text:?}"))
+        })
     }
 }
 

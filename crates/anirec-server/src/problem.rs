@@ -51,9 +51,32 @@ impl Problem {
         Problem::new(StatusCode::BAD_REQUEST, "Bad request", detail)
     }
 
-    /// 401: the admin token is missing or wrong.
+    /// 401: no credentials, or wrong ones (an admin token, an API token, a session, a
+    /// password). Sent with `WWW-Authenticate: Bearer`.
     pub fn unauthorized(detail: impl Into<String>) -> Problem {
         Problem::new(StatusCode::UNAUTHORIZED, "Unauthorized", detail)
+    }
+
+    /// 403: a signed-in browser request from another site.
+    pub fn forbidden(detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::FORBIDDEN, "Forbidden", detail)
+    }
+
+    /// 409: the request conflicts with what exists (a username taken).
+    pub fn conflict(detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::CONFLICT, "Conflict", detail)
+    }
+
+    /// 429 with `Retry-After`: too many sign-in attempts.
+    pub fn too_many(retry_after: u64) -> Problem {
+        Problem {
+            retry_after: Some(retry_after),
+            ..Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many attempts",
+                format!("too many sign-in attempts; try again in {retry_after} s"),
+            )
+        }
     }
 
     /// 404: no such user, anime or route.
@@ -133,6 +156,12 @@ impl IntoResponse for Problem {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"anirec\""),
+            );
+        }
         if let Some(seconds) = self.retry_after {
             response
                 .headers_mut()

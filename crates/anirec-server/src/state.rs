@@ -11,6 +11,9 @@ use anirec_model::query::UserStats;
 use anirec_model::search::TitleIndex;
 use metrics_exporter_prometheus::PrometheusHandle;
 
+use anirec_store::Store;
+
+use crate::auth::SignInLimits;
 use crate::cache::ResponseCache;
 use crate::compute::Compute;
 use crate::problem::Problem;
@@ -35,6 +38,11 @@ pub struct Config {
     pub compute_threads: usize,
     /// Requests that may wait for a turn beyond those; more are refused with 503.
     pub compute_queue: usize,
+    /// How long a browser session lasts.
+    pub session_lifetime: Duration,
+    /// Mark the session cookie `Secure` (the server is reached over HTTPS, e.g. behind an
+    /// ingress that terminates TLS).
+    pub secure_cookies: bool,
 }
 
 impl Default for Config {
@@ -47,6 +55,8 @@ impl Default for Config {
             response_cache: 4096,
             compute_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             compute_queue: 64,
+            session_lifetime: Duration::from_secs(30 * 24 * 3600),
+            secure_cookies: false,
         }
     }
 }
@@ -138,6 +148,10 @@ struct Inner {
     compute: Compute,
     metrics: PrometheusHandle,
     started: Instant,
+    /// The accounts database, once attached.
+    accounts: std::sync::OnceLock<Store>,
+    /// Sign-in attempts, for their rate limits.
+    sign_in_limits: SignInLimits,
 }
 
 impl AppState {
@@ -151,6 +165,8 @@ impl AppState {
                 config,
                 metrics: telemetry::recorder(),
                 started: Instant::now(),
+                accounts: std::sync::OnceLock::new(),
+                sign_in_limits: SignInLimits::default(),
             }),
         }
     }
@@ -241,6 +257,23 @@ impl AppState {
     {
         let served = self.ready()?;
         self.inner.compute.run(move || work(served)).await
+    }
+
+    /// Attaches the accounts database (once; later calls are ignored).
+    pub fn attach_accounts(&self, store: Store) {
+        let _ = self.inner.accounts.set(store);
+    }
+
+    /// The accounts database, or 503 when the server runs without one.
+    pub fn accounts(&self) -> Result<&Store, Problem> {
+        self.inner.accounts.get().ok_or_else(|| {
+            Problem::unavailable("accounts are off on this server (start it with --db)")
+        })
+    }
+
+    /// The sign-in rate limits.
+    pub fn sign_in_limits(&self) -> &SignInLimits {
+        &self.inner.sign_in_limits
     }
 
     /// The Prometheus exposition handle.

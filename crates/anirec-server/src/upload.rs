@@ -15,6 +15,7 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::Deserialize;
 use serde_json::Number;
 
+use anirec_data::formats::malxml::MalList;
 use anirec_data::formats::{gzip, malxml};
 use anirec_data::{DataError, MalId, UserId, WatchStatus};
 use anirec_model::list_use::FanList;
@@ -198,6 +199,20 @@ impl Upload {
                 }
             }
         }
+    }
+}
+
+impl Upload {
+    /// Reads a MyAnimeList export as it is, episodes and all (for importing into an account);
+    /// a JSON body is refused (415): an import takes an export.
+    pub fn read_export(self) -> Result<MalList, Problem> {
+        if self.kind == Kind::Json || self.gzip_encoded && self.kind != Kind::Export {
+            return Err(Problem::unsupported_media(
+                "an import takes a MyAnimeList export: application/xml, application/gzip (the \
+                 .xml.gz) or a multipart/form-data file",
+            ));
+        }
+        malxml::read(&self.bytes, "upload", false).map_err(data_problem)
     }
 }
 

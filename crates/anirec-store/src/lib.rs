@@ -7,6 +7,8 @@
 
 pub mod account;
 pub mod list;
+#[cfg(feature = "scratch")]
+pub mod scratch;
 pub mod secret;
 mod store;
 

@@ -55,6 +55,14 @@ impl<'s> MigrationSource<'s> for Embedded {
 #[serde(transparent)]
 pub struct TokenId(pub i64);
 
+impl std::str::FromStr for TokenId {
+    type Err = std::num::ParseIntError;
+
+    fn from_str(text: &str) -> Result<TokenId, Self::Err> {
+        text.parse().map(TokenId)
+    }
+}
+
 /// A personal API token as its owner sees it later: never the secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ApiToken {

@@ -1,84 +1,19 @@
-//! The store against both engines over real connections: SQLite in a temporary folder, and the
-//! PostgreSQL on loopback (`ANIREC_TEST_POSTGRES`, default
-//! `postgres://postgres@127.0.0.1:5432/test`), each test in a schema of its own. A test fails,
-//! never skips, when PostgreSQL cannot be reached.
+//! The store against both engines over real connections ([`Scratch`]: SQLite in a temporary
+//! folder, and the PostgreSQL on loopback, each test in a schema of its own). A test fails, never
+//! skips, when PostgreSQL cannot be reached.
 
 use anirec_data::{MalId, WatchStatus};
+use anirec_store::scratch::Scratch;
 use anirec_store::secret::{hash_password, verify_password};
 use anirec_store::{ListEntry, Store, StoreError, Username};
 use sqlx::Connection;
 
-const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
-
-fn postgres_url() -> String {
-    std::env::var("ANIREC_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_POSTGRES.to_owned())
-}
-
-/// A database of one engine, removed when the test ends.
-struct Db {
-    store: Store,
-    url: String,
-    schema: Option<String>,
-    _dir: Option<tempfile::TempDir>,
-}
-
-impl Db {
-    async fn sqlite() -> Db {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("accounts.db").display());
-        Db {
-            store: Store::open(&url).await.unwrap(),
-            url,
-            schema: None,
-            _dir: Some(dir),
-        }
-    }
-
-    async fn postgres() -> Db {
-        sqlx::any::install_default_drivers();
-        let base = postgres_url();
-        let mut admin = sqlx::AnyConnection::connect(&base)
-            .await
-            .unwrap_or_else(|e| {
-                panic!("PostgreSQL at {base} is needed by this test and cannot be reached: {e}")
-            });
-        let mut bytes = [0u8; 6];
-        getrandom::fill(&mut bytes).unwrap();
-        let schema = format!(
-            "anirec_test_{}",
-            bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
-        );
-        sqlx::query(&format!("CREATE SCHEMA {schema}"))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-        let url = format!("{base}?options=-c%20search_path%3D{schema}");
-        Db {
-            store: Store::open(&url).await.unwrap(),
-            url,
-            schema: Some(schema),
-            _dir: None,
-        }
-    }
-
-    async fn drop(self) {
-        self.store.close().await;
-        if let Some(schema) = self.schema {
-            let mut admin = sqlx::AnyConnection::connect(&postgres_url()).await.unwrap();
-            sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-                .execute(&mut admin)
-                .await
-                .unwrap();
-        }
-    }
-}
-
 /// Runs a check against SQLite, then PostgreSQL.
 macro_rules! on_both_engines {
     ($check:ident) => {
-        for db in [Db::sqlite().await, Db::postgres().await] {
+        for db in Scratch::both().await {
             $check(&db).await;
-            db.drop().await;
+            db.remove().await;
         }
     };
 }
@@ -96,7 +31,7 @@ fn entry(anime: u32, score: u8, status: WatchStatus) -> ListEntry {
     }
 }
 
-async fn accounts_are_unique_by_name_and_hold_a_hash(db: &Db) {
+async fn accounts_are_unique_by_name_and_hold_a_hash(db: &Scratch) {
     let store = &db.store;
     let hash = hash_password("hunter2hunter2").unwrap();
     let fan = store.create_account(&name("Fan"), &hash).await.unwrap();
@@ -153,7 +88,7 @@ async fn accounts_on_both_engines() {
     on_both_engines!(accounts_are_unique_by_name_and_hold_a_hash);
 }
 
-async fn sessions_and_tokens_are_stored_hashed_and_revocable(db: &Db) {
+async fn sessions_and_tokens_are_stored_hashed_and_revocable(db: &Scratch) {
     let store = &db.store;
     let fan = store.create_account(&name("fan"), "x").await.unwrap();
     let other = store.create_account(&name("other"), "x").await.unwrap();
@@ -177,7 +112,10 @@ async fn sessions_and_tokens_are_stored_hashed_and_revocable(db: &Db) {
         store.token_account(&token).await.unwrap().unwrap().id,
         fan.id
     );
-    assert_eq!(store.tokens(fan.id).await.unwrap(), [info.clone()]);
+    assert_eq!(
+        store.tokens(fan.id).await.unwrap(),
+        std::slice::from_ref(&info)
+    );
     assert_eq!(store.tokens(fan.id).await.unwrap()[0].name, evil);
     // Only the owner revokes a token.
     assert!(!store.revoke_token(other.id, info.id).await.unwrap());
@@ -199,7 +137,7 @@ async fn sessions_and_tokens_on_both_engines() {
     on_both_engines!(sessions_and_tokens_are_stored_hashed_and_revocable);
 }
 
-async fn lists_keep_entries_and_imports_merge_once(db: &Db) {
+async fn lists_keep_entries_and_imports_merge_once(db: &Scratch) {
     let store = &db.store;
     let fan = store.create_account(&name("fan"), "x").await.unwrap();
     let other = store.create_account(&name("other"), "x").await.unwrap();
@@ -268,7 +206,7 @@ async fn lists_on_both_engines() {
 
 #[tokio::test]
 async fn replicas_starting_together_migrate_once() {
-    let db = Db::postgres().await;
+    let db = Scratch::postgres().await;
     let (a, b, c) = tokio::join!(
         Store::open(&db.url),
         Store::open(&db.url),
@@ -288,7 +226,7 @@ async fn replicas_starting_together_migrate_once() {
     for s in [a, b, c] {
         s.close().await;
     }
-    db.drop().await;
+    db.remove().await;
 }
 
 #[tokio::test]

@@ -98,6 +98,83 @@ struct Pending {
     episodes: Option<String>,
 }
 
+/// Writes a list as MyAnimeList's own export writes it (UTF-8, CRLF lines, the same elements, a
+/// `<myinfo>` with the totals, `update_on_import` set so MyAnimeList's importer applies every
+/// entry), so `parse(write(list))` gives the list back and MyAnimeList, AniList and Kitsu import
+/// it. Entries without a status are written as plan to watch.
+pub fn write(user_name: &str, entries: &[ListEntry]) -> String {
+    let status_of = |e: &ListEntry| e.status.unwrap_or(WatchStatus::PlanToWatch);
+    let count = |s: WatchStatus| entries.iter().filter(|e| status_of(e) == s).count();
+    let mut out = String::with_capacity(200 + entries.len() * 400);
+    let mut line = |text: &str| {
+        out.push_str(text);
+        out.push_str("\r\n");
+    };
+    line("<?xml version=\"1.0\" encoding=\"UTF-8\" ?>");
+    line("<myanimelist>");
+    line("\t<myinfo>");
+    line(&format!("\t\t<user_name>{}</user_name>", escape(user_name)));
+    line(&format!(
+        "\t\t<user_export_type>{ANIME_EXPORT}</user_export_type>"
+    ));
+    line(&format!(
+        "\t\t<user_total_anime>{}</user_total_anime>",
+        entries.len()
+    ));
+    for (tag, status) in [
+        ("watching", WatchStatus::Watching),
+        ("completed", WatchStatus::Completed),
+        ("onhold", WatchStatus::OnHold),
+        ("dropped", WatchStatus::Dropped),
+        ("plantowatch", WatchStatus::PlanToWatch),
+    ] {
+        line(&format!(
+            "\t\t<user_total_{tag}>{}</user_total_{tag}>",
+            count(status)
+        ));
+    }
+    line("\t</myinfo>");
+    for e in entries {
+        line("\t<anime>");
+        line(&format!(
+            "\t\t<series_animedb_id>{}</series_animedb_id>",
+            e.anime_id
+        ));
+        line(&format!(
+            "\t\t<series_title>{}</series_title>",
+            cdata(e.title.as_deref().unwrap_or(""))
+        ));
+        line(&format!(
+            "\t\t<my_watched_episodes>{}</my_watched_episodes>",
+            e.watched_episodes
+        ));
+        line("\t\t<my_start_date>0000-00-00</my_start_date>");
+        line("\t\t<my_finish_date>0000-00-00</my_finish_date>");
+        line(&format!("\t\t<my_score>{}</my_score>", e.score));
+        line(&format!(
+            "\t\t<my_status>{}</my_status>",
+            status_of(e).words()
+        ));
+        line("\t\t<my_times_watched>0</my_times_watched>");
+        line("\t\t<update_on_import>1</update_on_import>");
+        line("\t</anime>");
+    }
+    line("</myanimelist>");
+    out
+}
+
+/// Text as XML character data.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// Text in a CDATA section (a `]]>` inside is split across two sections).
+fn cdata(text: &str) -> String {
+    format!("<![CDATA[{}]]>", text.replace("]]>", "]]]]><![CDATA[>"))
+}
+
 /// Reads an export as it was downloaded: gzip-compressed or plain, UTF-8 or UTF-16 (see
 /// [`decode`]), then [`parse`]s it. `file` names it in messages.
 pub fn read(raw: &[u8], file: &str, strict: bool) -> Result<MalList> {

@@ -1,7 +1,9 @@
 //! The JSON API under `/api/v1` and the operations endpoints. Every endpoint is listed once in
 //! [`endpoints`], which builds the router and is checked against the OpenAPI document.
 
+pub mod accounts;
 pub mod anime;
+pub mod me;
 pub mod ops;
 pub mod recommend;
 pub mod users;
@@ -10,7 +12,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{Method, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{MethodRouter, delete, get, post, put};
 use serde::Serialize;
 
 use crate::problem::Problem;
@@ -44,6 +46,57 @@ pub fn endpoints() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
             Method::GET,
             "/api/v1/anime/{id}/similar",
             get(anime::similar),
+        ),
+        (Method::POST, "/api/v1/accounts", post(accounts::sign_up)),
+        (Method::POST, "/api/v1/tokens", post(accounts::create_token)),
+        (Method::GET, "/api/v1/tokens", get(accounts::list_tokens)),
+        (
+            Method::DELETE,
+            "/api/v1/tokens/{id}",
+            delete(accounts::revoke_token),
+        ),
+        (Method::POST, "/api/v1/sessions", post(accounts::sign_in)),
+        (
+            Method::DELETE,
+            "/api/v1/sessions",
+            delete(accounts::sign_out),
+        ),
+        (Method::GET, "/api/v1/me", get(accounts::me)),
+        (
+            Method::DELETE,
+            "/api/v1/me",
+            delete(accounts::delete_account),
+        ),
+        (
+            Method::PUT,
+            "/api/v1/me/password",
+            put(accounts::change_password),
+        ),
+        (Method::GET, "/api/v1/me/list", get(me::list)),
+        (Method::PUT, "/api/v1/me/list/{id}", put(me::put_entry)),
+        (
+            Method::DELETE,
+            "/api/v1/me/list/{id}",
+            delete(me::delete_entry),
+        ),
+        (Method::POST, "/api/v1/me/list/import", post(me::import)),
+        (Method::GET, "/api/v1/me/list/export", get(me::export)),
+        (Method::GET, "/api/v1/me/not-interested", get(me::hidden)),
+        (Method::PUT, "/api/v1/me/not-interested/{id}", put(me::hide)),
+        (
+            Method::DELETE,
+            "/api/v1/me/not-interested/{id}",
+            delete(me::unhide),
+        ),
+        (
+            Method::GET,
+            "/api/v1/me/recommendations",
+            get(me::recommendations),
+        ),
+        (
+            Method::GET,
+            "/api/v1/me/plan-to-watch",
+            get(me::plan_to_watch),
         ),
         (Method::GET, "/api/v1/model", get(ops::model)),
         (Method::POST, "/api/v1/admin/reload", post(ops::reload)),

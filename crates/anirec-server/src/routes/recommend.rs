@@ -89,8 +89,8 @@ struct Answer<'a> {
     items: Vec<RecommendationView<'a>>,
 }
 
-/// The JSON answer of both endpoints.
-fn answer_body(
+/// The JSON answer of the recommendation endpoints.
+pub fn answer_body(
     served: &Served,
     subject: &Subject,
     recs: &[Recommendation],

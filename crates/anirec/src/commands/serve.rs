@@ -57,6 +57,17 @@ pub struct Args {
     /// Requests that may wait for the compute threads; more are refused with 503 + Retry-After.
     #[arg(long, default_value_t = 64)]
     pub compute_queue: usize,
+    /// The accounts database: sqlite://PATH (created and migrated on start) or
+    /// postgres://USER:PASSWORD@HOST/DATABASE for several replicas [default: sqlite:// of
+    /// accounts.db in --cache]
+    #[arg(long, env = "ANIREC_DB", hide_env_values = true)]
+    pub db: Option<String>,
+    /// Mark the session cookie Secure: the site is reached over HTTPS (e.g. behind an ingress).
+    #[arg(long, env = "ANIREC_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+    /// How long a browser session lasts, in days.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=365))]
+    pub session_days: u64,
 }
 
 /// Runs `anirec serve`.
@@ -89,7 +100,22 @@ async fn serve(args: Args, started: Instant) -> anyhow::Result<()> {
             .compute_threads
             .unwrap_or_else(|| Config::default().compute_threads),
         compute_queue: args.compute_queue,
+        session_lifetime: Duration::from_secs(args.session_days * 24 * 3600),
+        secure_cookies: args.secure_cookies,
     });
+    let db = match &args.db {
+        Some(url) => url.clone(),
+        None => {
+            std::fs::create_dir_all(&args.cache)
+                .with_context(|| format!("creating {}", args.cache.display()))?;
+            format!("sqlite://{}", args.cache.join("accounts.db").display())
+        }
+    };
+    let store = anirec_store::Store::open(&db)
+        .await
+        .with_context(|| format!("opening the accounts database {}", redacted(&db)))?;
+    tracing::info!(db = %redacted(&db), "accounts database ready");
+    state.attach_accounts(store);
 
     let loading = {
         let state = state.clone();
@@ -127,6 +153,20 @@ async fn serve(args: Args, started: Instant) -> anyhow::Result<()> {
     server.await.context("the server task failed")??;
     eprintln!("stopped");
     Ok(())
+}
+
+/// A database URL without its password, for logs and messages.
+fn redacted(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
 }
 
 /// The bundle trained on `data`, trained now unless a cached one matches the data's files.

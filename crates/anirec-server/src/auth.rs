@@ -1,0 +1,290 @@
+//! Who is asking: [`Signed`], the extractor of endpoints that need an account — a personal API
+//! token (`Authorization: Bearer`) or a browser session (the `anirec_session` cookie: random,
+//! `HttpOnly`, `SameSite=Lax`, `Secure` behind HTTPS, stored only hashed). A request that a
+//! cookie authenticates and that changes state must come from this site: its `Origin` must be
+//! this server's, else 403 (no cross-site request forgery). Also the session cookie itself
+//! ([`session_cookie`], [`clear_session_cookie`]) and the sign-in rate limits ([`SignInLimits`]).
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use anirec_store::Account;
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, header};
+
+use crate::problem::Problem;
+use crate::state::AppState;
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "anirec_session";
+
+/// The account a request acts for, and how it proved it.
+#[derive(Debug, Clone)]
+pub struct Signed {
+    /// The account.
+    pub account: Account,
+    /// The session token, when a cookie authenticated the request (to sign it out).
+    pub session: Option<String>,
+}
+
+impl FromRequestParts<AppState> for Signed {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Signed, Problem> {
+        let store = state.accounts()?;
+        if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+            let token = value
+                .to_str()
+                .ok()
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(str::trim)
+                .filter(|t| is_token(t))
+                .ok_or_else(|| unauthorized("the Authorization header holds no API token"))?;
+            let account = store
+                .token_account(token)
+                .await
+                .map_err(store_problem)?
+                .ok_or_else(|| unauthorized("the API token is not valid (revoked or unknown)"))?;
+            return Ok(Signed {
+                account,
+                session: None,
+            });
+        }
+        let Some(token) = session_token(&parts.headers) else {
+            return Err(unauthorized(
+                "sign in first: send an API token as Authorization: Bearer TOKEN, or the \
+                 session cookie of a browser",
+            ));
+        };
+        if !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
+            same_origin(&parts.headers)?;
+        }
+        let account = store
+            .session_account(&token)
+            .await
+            .map_err(store_problem)?
+            .ok_or_else(|| unauthorized("the session has ended; sign in again"))?;
+        Ok(Signed {
+            account,
+            session: Some(token),
+        })
+    }
+}
+
+/// Whether text is shaped like one of our tokens (64 hex digits): anything else is refused
+/// without a database lookup.
+fn is_token(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The session token of the request's cookies, if it carries one.
+pub fn session_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_owned())
+        .filter(|t| is_token(t))
+}
+
+/// 403 unless the request's `Origin` (or, lacking it, `Referer`) is this server's own origin
+/// (the `Host` it was sent to).
+pub fn same_origin(headers: &HeaderMap) -> Result<(), Problem> {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let origin = headers
+        .get(header::ORIGIN)
+        .or_else(|| headers.get(header::REFERER))
+        .and_then(|v| v.to_str().ok());
+    let from_here = origin.is_some_and(|o| {
+        let rest = o
+            .strip_prefix("https://")
+            .or_else(|| o.strip_prefix("http://"))
+            .unwrap_or("");
+        !host.is_empty() && rest.split('/').next() == Some(host)
+    });
+    if from_here {
+        Ok(())
+    } else {
+        Err(Problem::forbidden(format!(
+            "a signed-in browser request that changes something must come from this site; \
+             its origin was {}",
+            origin.map_or("not given".to_owned(), |o| format!("{o:?}"))
+        )))
+    }
+}
+
+/// The `Set-Cookie` value that starts a session.
+pub fn session_cookie(token: &str, max_age: Duration, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+        max_age.as_secs()
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// The `Set-Cookie` value that ends a session in the browser.
+pub fn clear_session_cookie(secure: bool) -> HeaderValue {
+    HeaderValue::from_static(if secure {
+        "anirec_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0; Secure"
+    } else {
+        "anirec_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"
+    })
+}
+
+fn unauthorized(detail: &str) -> Problem {
+    Problem::unauthorized(detail)
+}
+
+/// A store failure as a 503 (the detail is logged, not sent: it may name the database).
+pub fn store_problem(e: anirec_store::StoreError) -> Problem {
+    tracing::error!(error = %e, "accounts database");
+    Problem::unavailable("the accounts database is not answering; try again shortly")
+}
+
+/// The client's address, when the server knows it.
+pub fn client_ip(parts_extensions: &axum::http::Extensions) -> Option<IpAddr> {
+    parts_extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+}
+
+/// Sign-in attempts allowed per account and per client address in [`SignInLimits::WINDOW`].
+#[derive(Debug)]
+pub struct SignInLimits {
+    attempts: Mutex<HashMap<String, Vec<Instant>>>,
+}
+
+impl Default for SignInLimits {
+    fn default() -> SignInLimits {
+        SignInLimits {
+            attempts: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl SignInLimits {
+    /// The window attempts are counted over.
+    pub const WINDOW: Duration = Duration::from_secs(300);
+    /// Failed attempts an account may see per window.
+    pub const PER_ACCOUNT: usize = 5;
+    /// Attempts (any outcome) one address may make per window.
+    pub const PER_ADDRESS: usize = 30;
+
+    /// Counts an attempt on `username` from `ip`; 429 with `Retry-After` when either is over
+    /// its limit (the attempt is then not made).
+    pub fn admit(&self, username_key: &str, ip: Option<IpAddr>) -> Result<(), Problem> {
+        let now = Instant::now();
+        let mut attempts = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
+        if attempts.len() > 100_000 {
+            attempts.retain(|_, times| times.iter().any(|t| now - *t < Self::WINDOW));
+        }
+        let mut wait = None;
+        let account_key = format!("account:{username_key}");
+        let address_key = ip.map(|ip| format!("address:{ip}"));
+        for (key, limit) in [
+            (Some(&account_key), Self::PER_ACCOUNT),
+            (address_key.as_ref(), Self::PER_ADDRESS),
+        ] {
+            let Some(key) = key else { continue };
+            let times = attempts.entry(key.clone()).or_default();
+            times.retain(|t| now - *t < Self::WINDOW);
+            if times.len() >= limit {
+                let oldest = times[0];
+                let after = Self::WINDOW.saturating_sub(now - oldest).as_secs().max(1);
+                wait = Some(wait.map_or(after, |w: u64| w.max(after)));
+            }
+        }
+        if let Some(seconds) = wait {
+            return Err(Problem::too_many(seconds));
+        }
+        if let Some(key) = address_key {
+            attempts.entry(key).or_default().push(now);
+        }
+        Ok(())
+    }
+
+    /// Records a failed attempt on an account (successes do not count against it).
+    pub fn failed(&self, username_key: &str) {
+        let mut attempts = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
+        attempts
+            .entry(format!("account:{username_key}"))
+            .or_default()
+            .push(Instant::now());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_and_origins() {
+        let mut headers = HeaderMap::new();
+        let token = "ab".repeat(32);
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_str(&format!("theme=dark; {SESSION_COOKIE}={token}")).unwrap(),
+        );
+        assert_eq!(session_token(&headers), Some(token.clone()));
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("anirec_session=short"),
+        );
+        assert_eq!(session_token(&headers), None);
+
+        headers.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8080"));
+        assert!(same_origin(&headers).is_err());
+        headers.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://127.0.0.1:8080"),
+        );
+        assert!(same_origin(&headers).is_ok());
+        headers.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("https://evil.example"),
+        );
+        assert_eq!(same_origin(&headers).unwrap_err().status.as_u16(), 403);
+        headers.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://127.0.0.1:8080.evil.example"),
+        );
+        assert!(same_origin(&headers).is_err());
+
+        let c = session_cookie(&token, Duration::from_secs(60), true);
+        let c = c.to_str().unwrap();
+        assert!(c.contains("HttpOnly") && c.contains("SameSite=Lax") && c.contains("Secure"));
+    }
+
+    #[test]
+    fn sign_in_limits_count_failures_per_account_and_attempts_per_address() {
+        let limits = SignInLimits::default();
+        let ip: IpAddr = "127.0.0.9".parse().unwrap();
+        for _ in 0..SignInLimits::PER_ACCOUNT {
+            limits.admit("fan", Some(ip)).unwrap();
+            limits.failed("fan");
+        }
+        let refused = limits.admit("fan", Some(ip)).unwrap_err();
+        assert_eq!(refused.status.as_u16(), 429);
+        assert!(refused.retry_after.is_some_and(|s| s > 0 && s <= 300));
+        // Another account from the same address is still let in, until the address's limit.
+        for _ in SignInLimits::PER_ACCOUNT..SignInLimits::PER_ADDRESS {
+            limits.admit("other", Some(ip)).unwrap();
+        }
+        assert!(limits.admit("third", Some(ip)).is_err());
+        assert!(
+            limits
+                .admit("third", Some("127.0.0.10".parse().unwrap()))
+                .is_ok()
+        );
+    }
+}

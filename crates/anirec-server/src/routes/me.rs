@@ -1,0 +1,487 @@
+//! A signed-in fan's list and what it powers: `GET/PUT/DELETE /api/v1/me/list[/{anime_id}]`,
+//! import of a MyAnimeList export and export back (MyAnimeList XML or CSV), "not interested"
+//! (`/api/v1/me/not-interested/{anime_id}`), recommendations folded in from the stored list at
+//! request time (`/api/v1/me/recommendations`) and the plan-to-watch list ranked by predicted fit
+//! (`/api/v1/me/plan-to-watch`). The list is read from the database on the async side; fold-in
+//! and ranking run in the compute pool.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use anirec_data::formats::malxml;
+use anirec_data::{MalId, WatchStatus};
+use anirec_model::query::Listed;
+use anirec_store::{ListEntry, Stored};
+
+use super::json;
+use super::recommend::{Ask, AskParams, Subject, answer_body};
+use crate::auth::{Signed, store_problem};
+use crate::json_body::SmallJson;
+use crate::params::{K, PathId, Query, Takes};
+use crate::problem::Problem;
+use crate::state::AppState;
+use crate::upload::Upload;
+use crate::views::Card;
+
+/// One list entry as a client sends it (`PUT /api/v1/me/list/{anime_id}`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntryBody {
+    /// The anime (optional; when given it must be the one in the path).
+    #[serde(default)]
+    anime_id: Option<MalId>,
+    /// 0 (not scored) to 10.
+    #[serde(default)]
+    score: u8,
+    /// `watching`, `completed`, `on_hold`, `dropped` or `plan_to_watch`.
+    status: WatchStatus,
+    /// Episodes watched.
+    #[serde(default)]
+    episodes: u32,
+}
+
+/// A list entry as the API shows it: the entry, when it changed, and the anime's title when the
+/// model's catalogue has it.
+#[derive(Debug, Serialize)]
+struct EntryView {
+    #[serde(flatten)]
+    stored: Stored,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    title: Option<String>,
+}
+
+/// Views of stored entries, with titles from the served catalogue (when a model is loaded).
+fn views(state: &AppState, list: Vec<Stored>) -> Vec<EntryView> {
+    let served = state.model();
+    list.into_iter()
+        .map(|stored| EntryView {
+            title: served.as_ref().and_then(|s| {
+                let c = &s.bundle.catalogue;
+                c.index_of(stored.entry.anime_id).map(|a| c[a].name.clone())
+            }),
+            stored,
+        })
+        .collect()
+}
+
+/// The query of `GET /api/v1/me/list`: an optional status.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ListParams {
+    /// Only entries with this status.
+    status: Option<WatchStatus>,
+}
+
+impl Takes for ListParams {}
+
+#[derive(Serialize)]
+struct ListAnswer {
+    items: Vec<EntryView>,
+}
+
+/// `GET /api/v1/me/list?status=`: the signed-in fan's list, by anime id.
+pub async fn list(
+    State(state): State<AppState>,
+    query: Query<ListParams>,
+    signed: Signed,
+) -> Result<Response, Problem> {
+    let mut list = state
+        .accounts()?
+        .list(signed.account.id)
+        .await
+        .map_err(store_problem)?;
+    if let Some(status) = query.params.status {
+        list.retain(|s| s.entry.status == status);
+    }
+    Ok(json(&ListAnswer {
+        items: views(&state, list),
+    }))
+}
+
+/// A 422 unless the served catalogue knows the anime (503 before a model is loaded).
+fn known_anime(state: &AppState, anime: MalId) -> Result<(), Problem> {
+    let served = state.ready()?;
+    match served.bundle.catalogue.index_of(anime) {
+        Some(_) => Ok(()),
+        None => Err(Problem::unprocessable(format!(
+            "anime {anime} is not in the catalogue; list anime the catalogue has"
+        ))
+        .with_param("anime_id")),
+    }
+}
+
+/// `PUT /api/v1/me/list/{anime_id}`: adds or replaces an entry.
+pub async fn put_entry(
+    State(state): State<AppState>,
+    PathId(anime): PathId<MalId>,
+    signed: Signed,
+    SmallJson(body): SmallJson<EntryBody>,
+) -> Result<Response, Problem> {
+    if body.anime_id.is_some_and(|a| a != anime) {
+        return Err(Problem::unprocessable(
+            "anime_id in the body differs from the one in the path",
+        )
+        .with_param("anime_id"));
+    }
+    let entry = ListEntry {
+        anime_id: anime,
+        score: body.score,
+        status: body.status,
+        episodes: body.episodes,
+    };
+    entry
+        .check()
+        .map_err(|e| Problem::unprocessable(e).with_param("score"))?;
+    known_anime(&state, anime)?;
+    let stored = state
+        .accounts()?
+        .put_entry(signed.account.id, &entry)
+        .await
+        .map_err(|e| match e {
+            anirec_store::StoreError::ListFull { .. } => Problem::too_large(e.to_string()),
+            e => store_problem(e),
+        })?;
+    Ok(json(&views(&state, vec![stored]).remove(0)))
+}
+
+/// `DELETE /api/v1/me/list/{anime_id}`: removes an entry (404 when it is not on the list).
+pub async fn delete_entry(
+    State(state): State<AppState>,
+    PathId(anime): PathId<MalId>,
+    signed: Signed,
+) -> Result<Response, Problem> {
+    let removed = state
+        .accounts()?
+        .delete_entry(signed.account.id, anime)
+        .await
+        .map_err(store_problem)?;
+    if removed {
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Err(Problem::not_found(format!(
+            "anime {anime} is not on your list"
+        )))
+    }
+}
+
+/// What an import did.
+#[derive(Serialize)]
+struct Imported {
+    #[serde(flatten)]
+    counts: anirec_store::ImportCounts,
+    /// Entries the export's reader skipped (bad values), and entries without a status.
+    skipped: usize,
+    /// Anime the catalogue does not know (not imported).
+    not_in_catalogue: usize,
+    /// The first few of those ids.
+    unknown_anime_ids: Vec<MalId>,
+}
+
+/// `POST /api/v1/me/list/import`: merges a MyAnimeList export (XML, `.xml.gz`, UTF-16, or a
+/// form upload) into the list by the rules of `anirec_store::list::merge`: the export's status
+/// and episodes win, its score wins unless 0. Importing the same file twice changes nothing.
+pub async fn import(
+    State(state): State<AppState>,
+    signed: Signed,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Problem> {
+    let upload = Upload::receive(&headers, body, state.config()).await?;
+    let (entries, skipped, unknown) = state
+        .run(move |served| {
+            let export = upload.read_export()?;
+            let mut skipped = export.skipped.total() as usize;
+            let mut unknown = Vec::new();
+            let mut entries = Vec::with_capacity(export.entries.len());
+            for e in export.entries {
+                let Some(status) = e.status else {
+                    skipped += 1;
+                    continue;
+                };
+                if served.bundle.catalogue.index_of(e.anime_id).is_none() {
+                    unknown.push(e.anime_id);
+                    continue;
+                }
+                entries.push(ListEntry {
+                    anime_id: e.anime_id,
+                    score: e.score.min(10),
+                    status,
+                    episodes: e.watched_episodes,
+                });
+            }
+            entries.sort_by_key(|e| e.anime_id);
+            entries.dedup_by_key(|e| e.anime_id);
+            Ok((entries, skipped, unknown))
+        })
+        .await?;
+    let counts = state
+        .accounts()?
+        .import(signed.account.id, &entries)
+        .await
+        .map_err(|e| match e {
+            anirec_store::StoreError::ListFull { .. } => Problem::too_large(e.to_string()),
+            e => store_problem(e),
+        })?;
+    Ok(json(&Imported {
+        counts,
+        skipped,
+        not_in_catalogue: unknown.len(),
+        unknown_anime_ids: unknown.into_iter().take(5).collect(),
+    }))
+}
+
+/// The query of `GET /api/v1/me/list/export`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ExportParams {
+    /// `xml` (MyAnimeList's export format, the default) or `csv`.
+    format: ExportFormat,
+}
+
+/// What an export is written as.
+#[derive(Debug, Default, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportFormat {
+    /// MyAnimeList's XML list export.
+    #[default]
+    Xml,
+    /// `anime_id,title,score,status,episodes,updated_at`.
+    Csv,
+}
+
+impl Takes for ExportParams {}
+
+/// `GET /api/v1/me/list/export?format=xml|csv`: the list as a file to download.
+pub async fn export(
+    State(state): State<AppState>,
+    query: Query<ExportParams>,
+    signed: Signed,
+) -> Result<Response, Problem> {
+    let list = state
+        .accounts()?
+        .list(signed.account.id)
+        .await
+        .map_err(store_problem)?;
+    let views = views(&state, list);
+    let (body, kind, file) = match query.params.format {
+        ExportFormat::Xml => {
+            let entries: Vec<malxml::ListEntry> = views
+                .iter()
+                .map(|v| malxml::ListEntry {
+                    anime_id: v.stored.entry.anime_id,
+                    title: v.title.clone(),
+                    score: v.stored.entry.score,
+                    status: Some(v.stored.entry.status),
+                    watched_episodes: v.stored.entry.episodes,
+                    line: 0,
+                })
+                .collect();
+            (
+                malxml::write(&signed.account.username, &entries),
+                "application/xml",
+                "animelist.xml",
+            )
+        }
+        ExportFormat::Csv => (csv(&views), "text/csv; charset=utf-8", "animelist.csv"),
+    };
+    let mut response = (
+        [(header::CONTENT_TYPE, HeaderValue::from_static(kind))],
+        body,
+    )
+        .into_response();
+    if let Ok(disposition) = HeaderValue::from_str(&format!("attachment; filename=\"{file}\"")) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_DISPOSITION, disposition);
+    }
+    Ok(response)
+}
+
+/// The list as CSV (RFC 4180 quoting).
+fn csv(views: &[EntryView]) -> String {
+    let quote = |text: &str| {
+        if text.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", text.replace('"', "\"\""))
+        } else {
+            text.to_owned()
+        }
+    };
+    let mut out = String::from("anime_id,title,score,status,episodes,updated_at\n");
+    for v in views {
+        let e = &v.stored.entry;
+        let status = serde_json::to_value(e.status)
+            .ok()
+            .and_then(|s| s.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "{},{},{},{},{},{}\n",
+            e.anime_id,
+            quote(v.title.as_deref().unwrap_or("")),
+            e.score,
+            status,
+            e.episodes,
+            v.stored.updated_at
+        ));
+    }
+    out
+}
+
+/// `PUT /api/v1/me/not-interested/{anime_id}`: never recommend this anime to the fan.
+pub async fn hide(
+    State(state): State<AppState>,
+    PathId(anime): PathId<MalId>,
+    signed: Signed,
+) -> Result<Response, Problem> {
+    known_anime(&state, anime)?;
+    state
+        .accounts()?
+        .hide(signed.account.id, anime)
+        .await
+        .map_err(store_problem)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `DELETE /api/v1/me/not-interested/{anime_id}`: takes "not interested" back.
+pub async fn unhide(
+    State(state): State<AppState>,
+    PathId(anime): PathId<MalId>,
+    signed: Signed,
+) -> Result<Response, Problem> {
+    let was = state
+        .accounts()?
+        .unhide(signed.account.id, anime)
+        .await
+        .map_err(store_problem)?;
+    if was {
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Err(Problem::not_found(format!(
+            "anime {anime} is not marked not interested"
+        )))
+    }
+}
+
+#[derive(Serialize)]
+struct Hidden {
+    items: Vec<MalId>,
+}
+
+/// `GET /api/v1/me/not-interested`: the anime marked not interested.
+pub async fn hidden(State(state): State<AppState>, signed: Signed) -> Result<Response, Problem> {
+    let items = state
+        .accounts()?
+        .hidden(signed.account.id)
+        .await
+        .map_err(store_problem)?;
+    Ok(json(&Hidden { items }))
+}
+
+/// The stored list as fold-in entries, and the hidden anime.
+async fn taste(state: &AppState, signed: &Signed) -> Result<(Vec<Listed>, Vec<MalId>), Problem> {
+    let store = state.accounts()?;
+    let list = store.list(signed.account.id).await.map_err(store_problem)?;
+    let hidden = store
+        .hidden(signed.account.id)
+        .await
+        .map_err(store_problem)?;
+    let listed = list
+        .iter()
+        .map(|s| Listed {
+            mal_id: s.entry.anime_id,
+            score: s.entry.score,
+            status: Some(s.entry.status),
+        })
+        .collect();
+    Ok((listed, hidden))
+}
+
+/// `GET /api/v1/me/recommendations?k=&explain=&filters`: recommendations folded in from the
+/// stored list (no retraining): everything on the list is left out (unless `include_rated`),
+/// and so is everything marked not interested, always. The parameters are checked before the
+/// credentials, as on every endpoint.
+pub async fn recommendations(
+    State(state): State<AppState>,
+    query: Query<AskParams>,
+    signed: Result<Signed, Problem>,
+) -> Result<Response, Problem> {
+    let ask = Ask::of(&query, &*state.ready()?)?;
+    let (listed, hidden) = taste(&state, &signed?).await?;
+    state
+        .run(move |served| {
+            let (profile, _) = served.bundle.fold_in(&listed);
+            let mut recs = served.bundle.recommend(
+                &profile,
+                ask.k + hidden.len(),
+                &ask.filters,
+                ask.explain,
+            );
+            recs.retain(|r| hidden.binary_search(&r.anime_id).is_err());
+            recs.truncate(ask.k);
+            let subject = Subject {
+                user_id: None,
+                ratings: profile.state.entries.len(),
+                list: None,
+                notes: Vec::new(),
+            };
+            let body = answer_body(&served, &subject, &recs)?;
+            Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+        })
+        .await
+}
+
+/// The query of `GET /api/v1/me/plan-to-watch`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PlanParams {
+    /// How many.
+    k: K,
+}
+
+impl Takes for PlanParams {}
+
+#[derive(Serialize)]
+struct Planned<'a> {
+    #[serde(flatten)]
+    anime: Card<'a>,
+    predicted_rating: f32,
+}
+
+#[derive(Serialize)]
+struct PlanAnswer<'a> {
+    items: Vec<Planned<'a>>,
+}
+
+/// `GET /api/v1/me/plan-to-watch?k=`: the fan's plan-to-watch entries, best predicted fit first.
+pub async fn plan_to_watch(
+    State(state): State<AppState>,
+    query: Query<PlanParams>,
+    signed: Signed,
+) -> Result<Response, Problem> {
+    let (listed, _) = taste(&state, &signed).await?;
+    let k = query.params.k.0;
+    state
+        .run(move |served| {
+            let (profile, _) = served.bundle.fold_in(&listed);
+            let catalogue = &served.bundle.catalogue;
+            let mut ranked: Vec<_> = listed
+                .iter()
+                .filter(|l| l.status == Some(WatchStatus::PlanToWatch))
+                .filter_map(|l| catalogue.index_of(l.mal_id))
+                .map(|a| (a, served.bundle.predicted_rating(&profile, a)))
+                .collect();
+            ranked.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
+            ranked.truncate(k);
+            let items = ranked
+                .iter()
+                .map(|&(a, predicted_rating)| Planned {
+                    anime: Card::of(&catalogue[a]),
+                    predicted_rating,
+                })
+                .collect();
+            Ok(json(&PlanAnswer { items }))
+        })
+        .await
+}

@@ -1,0 +1,554 @@
+//! Accounts through the API, on SQLite and on PostgreSQL: sign-up, tokens, sessions with their
+//! cookie and cross-site refusal, sign-in limits, a fan's list (edits, import, export and its
+//! round trip, "not interested"), recommendations from the stored list, and bad input that never
+//! changes stored data.
+
+mod common;
+
+use anirec_server::Config;
+use anirec_store::scratch::Scratch;
+use axum::Router;
+use axum::body::Body;
+use axum::http::Request;
+use common::*;
+use serde_json::json;
+
+/// The test model's server with accounts on `db`.
+fn accounts_app(db: &Scratch) -> Router {
+    let state = state(Config::default());
+    state.attach_accounts(db.store.clone());
+    anirec_server::router(state)
+}
+
+/// A request with a bearer token (or none) and optional JSON body.
+async fn authed(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    body: Option<serde_json::Value>,
+) -> Reply {
+    let mut request = Request::builder().method(method).uri(uri);
+    if let Some(t) = token {
+        request = request.header("authorization", format!("Bearer {t}"));
+    }
+    let body = match body {
+        Some(b) => {
+            request = request.header("content-type", "application/json");
+            Body::from(serde_json::to_vec(&b).unwrap())
+        }
+        None => Body::empty(),
+    };
+    call(app, request.body(body).unwrap()).await
+}
+
+/// Signs up `name` and returns an API token for it.
+async fn token_for(app: &Router, name: &str) -> String {
+    let credentials = json!({"username": name, "password": "a long enough password"});
+    let r = post_json(app, "/api/v1/accounts", &credentials).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let r = post_json(app, "/api/v1/tokens", &credentials).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    r.json()["token"].as_str().unwrap().to_owned()
+}
+
+async fn sign_up_tokens_and_bad_credentials(app: &Router) {
+    let r = post_json(
+        app,
+        "/api/v1/accounts",
+        &json!({"username": "Fan", "password": "hunter2hunter2"}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.json()["username"], "Fan");
+    let taken = post_json(
+        app,
+        "/api/v1/accounts",
+        &json!({"username": "fan", "password": "hunter2hunter2"}),
+    )
+    .await;
+    assert_problem(&taken, 409, Some("username"));
+    for (body, param) in [
+        (
+            json!({"username": "x".repeat(33), "password": "hunter2hunter2"}),
+            "username",
+        ),
+        (
+            json!({"username": "ok_name", "password": "p".repeat(1025)}),
+            "password",
+        ),
+        (
+            json!({"username": "ok_name", "password": "short"}),
+            "password",
+        ),
+        (
+            json!({"username": "Robert'); DROP TABLE accounts;--", "password": "hunter2hunter2"}),
+            "username",
+        ),
+        (
+            json!({"username": 5, "password": "hunter2hunter2"}),
+            "username",
+        ),
+    ] {
+        assert_problem(
+            &post_json(app, "/api/v1/accounts", &body).await,
+            422,
+            Some(param),
+        );
+    }
+
+    // Unknown username and wrong password: the same answer.
+    let wrong = post_json(
+        app,
+        "/api/v1/tokens",
+        &json!({"username": "fan", "password": "not the password"}),
+    )
+    .await;
+    let unknown = post_json(
+        app,
+        "/api/v1/tokens",
+        &json!({"username": "nobody", "password": "not the password"}),
+    )
+    .await;
+    assert_problem(&wrong, 401, None);
+    assert_eq!(
+        (wrong.status, wrong.text()),
+        (unknown.status, unknown.text())
+    );
+    assert!(wrong.headers.contains_key("www-authenticate"));
+
+    let made = post_json(
+        app,
+        "/api/v1/tokens",
+        &json!({"username": "FAN", "password": "hunter2hunter2", "name": "my script"}),
+    )
+    .await;
+    assert_eq!(made.status, 201, "{}", made.text());
+    let token = made.json()["token"].as_str().unwrap().to_owned();
+    let id = made.json()["id"].as_i64().unwrap();
+    let me = authed(app, "GET", "/api/v1/me", Some(&token), None).await;
+    assert_eq!(me.status, 200);
+    assert_eq!(me.json()["username"], "Fan");
+    let listed = authed(app, "GET", "/api/v1/tokens", Some(&token), None).await;
+    assert_eq!(listed.json()["items"][0]["name"], "my script");
+    assert!(
+        !listed.text().contains(&token),
+        "a token is shown once only"
+    );
+
+    // Forged and revoked tokens are refused; nobody else revokes mine.
+    for forged in ["0".repeat(64), "not-a-token".to_owned()] {
+        assert_problem(
+            &authed(app, "GET", "/api/v1/me", Some(&forged), None).await,
+            401,
+            None,
+        );
+    }
+    assert_problem(&get(app, "/api/v1/me").await, 401, None);
+    let other = token_for(app, "other_fan").await;
+    let theirs = authed(
+        app,
+        "DELETE",
+        &format!("/api/v1/tokens/{id}"),
+        Some(&other),
+        None,
+    )
+    .await;
+    assert_problem(&theirs, 404, None);
+    let revoked = authed(
+        app,
+        "DELETE",
+        &format!("/api/v1/tokens/{id}"),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(revoked.status, 204);
+    assert_problem(
+        &authed(app, "GET", "/api/v1/me", Some(&token), None).await,
+        401,
+        None,
+    );
+}
+
+#[tokio::test]
+async fn accounts_and_tokens_on_both_engines() {
+    for db in Scratch::both().await {
+        sign_up_tokens_and_bad_credentials(&accounts_app(&db)).await;
+        db.remove().await;
+    }
+}
+
+#[tokio::test]
+async fn browser_sessions_use_a_cookie_and_refuse_other_sites() {
+    let db = Scratch::sqlite().await;
+    let app = accounts_app(&db);
+    let credentials = json!({"username": "browser", "password": "hunter2hunter2"});
+    assert_eq!(
+        post_json(&app, "/api/v1/accounts", &credentials)
+            .await
+            .status,
+        201
+    );
+    let signed_in = post_json(&app, "/api/v1/sessions", &credentials).await;
+    assert_eq!(signed_in.status, 200, "{}", signed_in.text());
+    let cookie = signed_in.headers["set-cookie"].to_str().unwrap().to_owned();
+    for part in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age="] {
+        assert!(cookie.contains(part), "{cookie}");
+    }
+    let session = cookie.split(';').next().unwrap().to_owned();
+    let with_cookie =
+        |method: &str, uri: &str, origin: Option<&str>, body: Option<serde_json::Value>| {
+            let mut request = Request::builder()
+                .method(method)
+                .uri(uri)
+                .header("host", "127.0.0.1:8080")
+                .header("cookie", &session);
+            if let Some(o) = origin {
+                request = request.header("origin", o);
+            }
+            let body = match body {
+                Some(b) => {
+                    request = request.header("content-type", "application/json");
+                    Body::from(serde_json::to_vec(&b).unwrap())
+                }
+                None => Body::empty(),
+            };
+            request.body(body).unwrap()
+        };
+    let me = call(&app, with_cookie("GET", "/api/v1/me", None, None)).await;
+    assert_eq!(me.json()["username"], "browser");
+    let entry = json!({"score": 9, "status": "completed", "episodes": 12});
+    let uri = format!("/api/v1/me/list/{}", mal_id(0));
+    // A state change from another site (or with no origin at all) is refused, and changes nothing.
+    for origin in [Some("https://evil.example"), None] {
+        let forged = call(&app, with_cookie("PUT", &uri, origin, Some(entry.clone()))).await;
+        assert_problem(&forged, 403, None);
+    }
+    let list = call(&app, with_cookie("GET", "/api/v1/me/list", None, None)).await;
+    assert_eq!(list.json()["items"].as_array().unwrap().len(), 0);
+    let own = call(
+        &app,
+        with_cookie("PUT", &uri, Some("http://127.0.0.1:8080"), Some(entry)),
+    )
+    .await;
+    assert_eq!(own.status, 200, "{}", own.text());
+    // Signing out ends the session on the server: the old cookie is worthless.
+    let out = call(
+        &app,
+        with_cookie(
+            "DELETE",
+            "/api/v1/sessions",
+            Some("http://127.0.0.1:8080"),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(out.status, 204);
+    assert!(
+        out.headers["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    assert_problem(
+        &call(&app, with_cookie("GET", "/api/v1/me", None, None)).await,
+        401,
+        None,
+    );
+    // Signing in from another site is refused too.
+    let mut foreign = Request::builder()
+        .method("POST")
+        .uri("/api/v1/sessions")
+        .header("host", "127.0.0.1:8080")
+        .header("origin", "https://evil.example")
+        .header("content-type", "application/json");
+    foreign = foreign.header("accept", "application/json");
+    let r = call(
+        &app,
+        foreign.body(Body::from(credentials.to_string())).unwrap(),
+    )
+    .await;
+    assert_problem(&r, 403, None);
+    db.remove().await;
+}
+
+#[tokio::test]
+async fn sign_in_attempts_are_limited() {
+    let db = Scratch::sqlite().await;
+    let app = accounts_app(&db);
+    token_for(&app, "target").await;
+    let wrong = json!({"username": "target", "password": "wrong password"});
+    for _ in 0..5 {
+        assert_eq!(post_json(&app, "/api/v1/tokens", &wrong).await.status, 401);
+    }
+    let limited = post_json(&app, "/api/v1/tokens", &wrong).await;
+    assert_problem(&limited, 429, None);
+    assert!(
+        limited.headers["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            > 0
+    );
+    // Even the right password waits now: the limit is per account.
+    let right = json!({"username": "target", "password": "a long enough password"});
+    assert_eq!(post_json(&app, "/api/v1/tokens", &right).await.status, 429);
+    db.remove().await;
+}
+
+/// A MyAnimeList export of `(anime, score, status words, episodes)`.
+fn export(entries: &[(u32, u8, &str, u32)]) -> Vec<u8> {
+    let mut xml = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\" ?>\r\n<myanimelist>\r\n<myinfo><user_name>fan</user_name><user_export_type>1</user_export_type></myinfo>\r\n",
+    );
+    for (id, score, status, episodes) in entries {
+        xml.push_str(&format!("<anime><series_animedb_id>{id}</series_animedb_id><series_title><![CDATA[t]]></series_title><my_watched_episodes>{episodes}</my_watched_episodes><my_score>{score}</my_score><my_status>{status}</my_status></anime>\r\n"));
+    }
+    xml.push_str("</myanimelist>\r\n");
+    xml.into_bytes()
+}
+
+async fn post_export(app: &Router, token: &str, body: Vec<u8>) -> Reply {
+    let request = Request::builder()
+        .method("POST")
+        .uri("/api/v1/me/list/import")
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/xml")
+        .body(Body::from(body))
+        .unwrap();
+    call(app, request).await
+}
+
+async fn a_fans_list(app: &Router) {
+    let token = token_for(app, "lister").await;
+    let other = token_for(app, "someone_else").await;
+    let t = Some(token.as_str());
+    // Edits.
+    let put = |anime: u32, body: serde_json::Value| {
+        let token = token.clone();
+        async move {
+            authed(
+                app,
+                "PUT",
+                &format!("/api/v1/me/list/{anime}"),
+                Some(&token),
+                Some(body),
+            )
+            .await
+        }
+    };
+    let r = put(
+        mal_id(0),
+        json!({"score": 10, "status": "completed", "episodes": 24}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["status"], "completed");
+    assert!(r.json()["title"].is_string());
+    // Bad entries are refused by name and change nothing.
+    for (anime, body, param) in [
+        (
+            mal_id(1),
+            json!({"score": 11, "status": "completed"}),
+            "score",
+        ),
+        (mal_id(1), json!({"score": 5, "status": "binged"}), "status"),
+        (
+            5_000_000,
+            json!({"score": 5, "status": "completed"}),
+            "anime_id",
+        ),
+        (
+            mal_id(1),
+            json!({"anime_id": mal_id(2), "score": 5, "status": "completed"}),
+            "anime_id",
+        ),
+        (
+            mal_id(1),
+            json!({"score": "9'; DELETE FROM list_entries;--", "status": "completed"}),
+            "score",
+        ),
+    ] {
+        assert_problem(&put(anime, body).await, 422, Some(param));
+    }
+    let list = authed(app, "GET", "/api/v1/me/list", t, None).await;
+    assert_eq!(list.ids(), [u64::from(mal_id(0))]);
+    // Another fan sees none of it and cannot delete it.
+    let theirs = authed(app, "GET", "/api/v1/me/list", Some(&other), None).await;
+    assert!(theirs.ids().is_empty());
+    let r = authed(
+        app,
+        "DELETE",
+        &format!("/api/v1/me/list/{}", mal_id(0)),
+        Some(&other),
+        None,
+    )
+    .await;
+    assert_problem(&r, 404, None);
+
+    // Import a MyAnimeList export twice: the second changes nothing.
+    let file = export(&[
+        (mal_id(0), 0, "Completed", 24),
+        (mal_id(1), 9, "Completed", 12),
+        (mal_id(2), 8, "Watching", 3),
+        (mal_id(3), 0, "Plan to Watch", 0),
+        (mal_id(4), 0, "Plan to Watch", 0),
+        (mal_id(13), 2, "Dropped", 1),
+        (777_777, 7, "Completed", 1),
+    ]);
+    let first = post_export(app, &token, file.clone()).await;
+    assert_eq!(first.status, 200, "{}", first.text());
+    let f = first.json();
+    assert_eq!(
+        (
+            f["added"].as_u64(),
+            f["unchanged"].as_u64(),
+            f["not_in_catalogue"].as_u64()
+        ),
+        (Some(5), Some(1), Some(1))
+    );
+    let before = authed(app, "GET", "/api/v1/me/list", t, None).await.json();
+    let second = post_export(app, &token, file).await.json();
+    assert_eq!(
+        (second["added"].as_u64(), second["changed"].as_u64()),
+        (Some(0), Some(0))
+    );
+    assert_eq!(
+        authed(app, "GET", "/api/v1/me/list", t, None).await.json(),
+        before
+    );
+    // The stored 10 survived the export's unscored entry.
+    assert_eq!(before["items"][0]["score"], 10);
+
+    // Export as MyAnimeList XML; importing it into a new account gives the same list.
+    let exported = authed(app, "GET", "/api/v1/me/list/export", t, None).await;
+    assert_eq!(exported.status, 200);
+    assert_eq!(exported.content_type(), "application/xml");
+    let copy = token_for(app, "copy_of_lister").await;
+    let imported = post_export(app, &copy, exported.body.clone()).await;
+    assert_eq!(imported.json()["added"].as_u64(), Some(6));
+    let strip = |v: serde_json::Value| -> Vec<(
+        serde_json::Value,
+        serde_json::Value,
+        serde_json::Value,
+        serde_json::Value,
+    )> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                (
+                    i["anime_id"].clone(),
+                    i["score"].clone(),
+                    i["status"].clone(),
+                    i["episodes"].clone(),
+                )
+            })
+            .collect()
+    };
+    let copied = authed(app, "GET", "/api/v1/me/list", Some(&copy), None)
+        .await
+        .json();
+    assert_eq!(strip(copied), strip(before.clone()));
+    let csv = authed(app, "GET", "/api/v1/me/list/export?format=csv", t, None).await;
+    assert!(
+        csv.text()
+            .starts_with("anime_id,title,score,status,episodes,updated_at\n")
+    );
+    assert_eq!(csv.text().lines().count(), 7);
+
+    // Recommendations from the stored list leave out the list and "not interested".
+    let recs = authed(app, "GET", "/api/v1/me/recommendations?k=5", t, None).await;
+    assert_eq!(recs.status, 200, "{}", recs.text());
+    let first_pick = recs.ids()[0];
+    let listed: Vec<u64> = before["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["anime_id"].as_u64().unwrap())
+        .collect();
+    assert!(
+        recs.ids().iter().all(|a| !listed.contains(a)),
+        "{:?}",
+        recs.ids()
+    );
+    let hide = authed(
+        app,
+        "PUT",
+        &format!("/api/v1/me/not-interested/{first_pick}"),
+        t,
+        None,
+    )
+    .await;
+    assert_eq!(hide.status, 204, "{}", hide.text());
+    let again = authed(app, "GET", "/api/v1/me/recommendations?k=5", t, None).await;
+    assert!(!again.ids().contains(&first_pick));
+    assert_eq!(again.ids().len(), 5);
+    let hidden = authed(app, "GET", "/api/v1/me/not-interested", t, None).await;
+    assert_eq!(hidden.json()["items"], json!([first_pick]));
+    // The taste: a fan of the first genre gets the first genre.
+    assert!(
+        again
+            .ids()
+            .iter()
+            .take(3)
+            .all(|&a| a < u64::from(mal_id(PER_GENRE))),
+        "{:?}",
+        again.ids()
+    );
+
+    // Plan to watch, ranked by predicted fit.
+    let plan = authed(app, "GET", "/api/v1/me/plan-to-watch", t, None).await;
+    assert_eq!(plan.status, 200, "{}", plan.text());
+    let items = plan.json()["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 2);
+    assert!(items[0]["predicted_rating"].as_f64() >= items[1]["predicted_rating"].as_f64());
+
+    // Deleting the account deletes the list.
+    let gone = authed(
+        app,
+        "DELETE",
+        "/api/v1/me",
+        t,
+        Some(json!({"password": "wrong"})),
+    )
+    .await;
+    assert_problem(&gone, 401, Some("password"));
+    let gone = authed(
+        app,
+        "DELETE",
+        "/api/v1/me",
+        t,
+        Some(json!({"password": "a long enough password"})),
+    )
+    .await;
+    assert_eq!(gone.status, 204);
+    assert_problem(
+        &authed(app, "GET", "/api/v1/me/list", t, None).await,
+        401,
+        None,
+    );
+}
+
+#[tokio::test]
+async fn a_fans_list_on_both_engines() {
+    for db in Scratch::both().await {
+        a_fans_list(&accounts_app(&db)).await;
+        db.remove().await;
+    }
+}
+
+#[tokio::test]
+async fn without_a_database_accounts_are_off() {
+    let app = app();
+    let r = post_json(
+        &app,
+        "/api/v1/accounts",
+        &json!({"username": "fan", "password": "hunter2hunter2"}),
+    )
+    .await;
+    assert_problem(&r, 503, None);
+}
