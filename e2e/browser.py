@@ -63,8 +63,10 @@ class Server:
     def __init__(self, anirec, model):
         self.port = free_port()
         self.log = []
+        self.db = tempfile.TemporaryDirectory()
+        db = f"sqlite://{self.db.name}/accounts.db"
         self.proc = subprocess.Popen(
-            [anirec, "serve", "--model", model, "--addr", f"127.0.0.1:{self.port}"],
+            [anirec, "serve", "--model", model, "--addr", f"127.0.0.1:{self.port}", "--db", db],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,

@@ -21,8 +21,8 @@ pub struct Account {
 
 /// Shortest and longest username, in characters.
 pub const USERNAME_CHARS: std::ops::RangeInclusive<usize> = 3..=32;
-/// Shortest and longest password, in bytes.
-pub const PASSWORD_BYTES: std::ops::RangeInclusive<usize> = 8..=1024;
+/// Shortest and longest password, in characters (so at most 1,024 bytes of UTF-8).
+pub const PASSWORD_CHARS: std::ops::RangeInclusive<usize> = 8..=256;
 
 /// A username: 3-32 letters, digits, `_`, `-` or `.`, starting with a letter or digit.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,19 +64,19 @@ impl Username {
     }
 }
 
-/// A password: 8 to 1,024 bytes of any text. Never logged: its `Debug` hides it.
+/// A password: 8 to 256 characters of any text. Never logged: its `Debug` hides it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Password(String);
 
 impl Password {
     /// Checks a password's length.
     pub fn parse(text: &str) -> Result<Password, String> {
-        let n = text.len();
-        if !PASSWORD_BYTES.contains(&n) {
+        let n = text.chars().count();
+        if !PASSWORD_CHARS.contains(&n) {
             return Err(format!(
-                "a password has {} to {} bytes; this one has {n}",
-                PASSWORD_BYTES.start(),
-                PASSWORD_BYTES.end()
+                "a password has {} to {} characters; this one has {n}",
+                PASSWORD_CHARS.start(),
+                PASSWORD_CHARS.end()
             ));
         }
         Ok(Password(text.to_owned()))
@@ -113,7 +113,8 @@ mod tests {
         }
         assert!(Username::parse("x".repeat(32).as_str()).is_ok());
         assert!(Password::parse("short").is_err());
-        assert!(Password::parse(&"p".repeat(1025)).is_err());
+        assert!(Password::parse(&"p".repeat(257)).is_err());
+        assert!(Password::parse(&"🔑".repeat(256)).is_ok());
         let p = Password::parse("long enough").unwrap();
         assert_eq!(format!("{p:?}"), "Password(..)");
     }

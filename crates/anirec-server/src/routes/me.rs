@@ -412,12 +412,10 @@ pub async fn recommendations(
     state
         .run(move |served| {
             let (profile, _) = served.bundle.fold_in(&listed);
-            let mut recs = served.bundle.recommend(
-                &profile,
-                ask.k + hidden.len(),
-                &ask.filters,
-                ask.explain,
-            );
+            let mut recs =
+                served
+                    .bundle
+                    .recommend(&profile, ask.k + hidden.len(), &ask.filters, ask.explain);
             recs.retain(|r| hidden.binary_search(&r.anime_id).is_err());
             recs.truncate(ask.k);
             let subject = Subject {
