@@ -2,7 +2,9 @@
 
 #![allow(dead_code)] // each test binary uses its own subset of the helpers
 
-use std::path::PathBuf;
+pub mod server;
+
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// The real sample (`ANIREC_DATA` or `../shared/data/mal2020`); fails loudly when missing.
@@ -32,4 +34,9 @@ pub fn stdout(out: &Output) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+/// The four-anime fixture in the layout of the 2020 Kaggle files (anime 10, 20, 30, 40).
+pub fn mini() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../anirec-data/tests/fixtures/mal2020_mini")
 }
