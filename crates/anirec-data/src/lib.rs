@@ -25,5 +25,5 @@ pub use csr::Csr;
 pub use dataset::{Dataset, IngestOptions, Progress, SynopsisRepairs};
 pub use error::{DataError, RowError};
 pub use ids::{AnimeIx, MalId, UserId, UserIx};
-pub use ratings::{Ratings, WatchStatus};
+pub use ratings::{NewUser, Ratings, WatchStatus};
 pub use report::{IngestReport, SkipReason};

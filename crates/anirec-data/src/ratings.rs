@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::csr::{Csr, EntrySource, Row, bucket_by_key};
 use crate::formats::ratings::RawChunk;
-use crate::ids::{UserId, UserIx};
+use crate::ids::{AnimeIx, UserId, UserIx};
 use crate::report::{SkipReason, Skips};
 
 /// A MyAnimeList watching status.
@@ -77,6 +77,16 @@ impl WatchStatus {
     }
 }
 
+/// A user to add to a store ([`Ratings::with_users`]): their id and their entries (anime,
+/// score 0-10, status), by anime.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUser {
+    /// The user's id (above every id of the store).
+    pub id: UserId,
+    /// (anime, score, status), ascending by anime.
+    pub entries: Vec<(AnimeIx, u8, Option<WatchStatus>)>,
+}
+
 /// Ratings with dense indices: users `0..n_users` (ordered by original id), anime `0..n_anime`
 /// (catalogue order).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -122,6 +132,55 @@ impl Ratings {
         )
         .pop()
         .unwrap_or_default()
+    }
+
+    /// The store with more users appended (their rows after everyone's): each new user's id
+    /// must be above every id already in the store and each row sorted by anime without
+    /// repeats, else an error names the first that is not. Statuses are kept when the store or
+    /// a new entry has one (0, unknown, for the entries that do not).
+    pub fn with_users(&self, users: &[NewUser]) -> Result<Ratings, String> {
+        let mut last = self.user_ids.last().copied();
+        for u in users {
+            if last.is_some_and(|l| u.id.0 <= l) {
+                return Err(format!(
+                    "user {} is not above every user id of the store (the highest is {})",
+                    u.id,
+                    last.unwrap_or(0)
+                ));
+            }
+            if let Some(w) = u.entries.windows(2).find(|w| w[0].0 >= w[1].0) {
+                return Err(format!(
+                    "user {}: anime index {} is not in ascending order",
+                    u.id, w[1].0.0
+                ));
+            }
+            if let Some(e) = u.entries.iter().find(|e| e.0.index() >= self.n_anime) {
+                return Err(format!(
+                    "user {}: anime index {} is outside the catalogue",
+                    u.id, e.0.0
+                ));
+            }
+            last = Some(u.id.0);
+        }
+        let with_status =
+            self.has_status() || users.iter().flat_map(|u| &u.entries).any(|e| e.2.is_some());
+        let mut by_user = self.by_user.clone();
+        if with_status && by_user.status.is_empty() {
+            by_user.status = vec![0; by_user.indices.len()];
+        }
+        let mut user_ids = self.user_ids.clone();
+        for u in users {
+            for &(anime, score, status) in &u.entries {
+                by_user.indices.push(anime.0);
+                by_user.ratings.push(score);
+                if with_status {
+                    by_user.status.push(status.map_or(0, WatchStatus::code));
+                }
+            }
+            by_user.indptr.push(by_user.indices.len() as u64);
+            user_ids.push(u.id.0);
+        }
+        Ok(Ratings::from_user_rows(user_ids, self.n_anime, by_user))
     }
 
     /// Number of users (rows), including users with no rating in this store.
@@ -451,6 +510,38 @@ mod tests {
         assert_eq!(r.user_index(UserId(50)), Some(UserIx(1)));
         assert_eq!(r.user_index(UserId(11)), None);
         assert_eq!(r.user_id(UserIx(1)), UserId(50));
+    }
+
+    #[test]
+    fn users_are_appended_with_their_statuses() {
+        let r = Ratings::from_triples(4, &[(50, 3, 7), (10, 1, 9)]);
+        let more = r
+            .with_users(&[NewUser {
+                id: UserId(3_000_000_000),
+                entries: vec![
+                    (AnimeIx(1), 8, Some(WatchStatus::Completed)),
+                    (AnimeIx(2), 0, Some(WatchStatus::PlanToWatch)),
+                ],
+            }])
+            .unwrap();
+        assert_eq!(more.user_ids(), &[10, 50, 3_000_000_000]);
+        assert_eq!(more.len(), 4);
+        assert!(more.has_status());
+        assert_eq!(more.user(0).status, &[0]);
+        assert_eq!(more.user(2).ratings, &[8, 0]);
+        assert_eq!(more.user(2).status, &[2, 6]);
+        assert_eq!(more.anime(1).indices, &[0, 2]);
+        // Ids must stay ascending, rows sorted, anime inside the catalogue.
+        let bad = |id, entries| {
+            r.with_users(&[NewUser {
+                id: UserId(id),
+                entries,
+            }])
+        };
+        assert!(bad(50, vec![]).is_err());
+        assert!(bad(60, vec![(AnimeIx(2), 1, None), (AnimeIx(1), 1, None)]).is_err());
+        assert!(bad(60, vec![(AnimeIx(4), 1, None)]).is_err());
+        assert!(!bad(60, vec![(AnimeIx(3), 5, None)]).unwrap().has_status());
     }
 
     #[test]

@@ -11,11 +11,29 @@ pub mod list;
 pub mod scratch;
 pub mod secret;
 mod store;
+pub mod training;
 
 pub use account::{Account, AccountId, Password, Username};
 pub use list::ListEntry;
 pub use list::Stored;
 pub use store::{ApiToken, ImportCounts, Store, TokenId};
+
+/// A database URL without its password, for logs and messages
+/// (`postgres://app:***@db/anirec`).
+pub fn redacted_url(url: &str) -> String {
+    let Some(scheme) = url.find("://") else {
+        return url.to_owned();
+    };
+    let rest = &url[scheme + 3..];
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => match rest[..at].split_once(':') {
+            Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &rest[at..]),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
 
 /// What can go wrong with the store.
 #[derive(Debug, thiserror::Error)]
@@ -45,4 +63,23 @@ pub enum StoreError {
     /// The system's random source failed (no secret could be made).
     #[error("random source: {0}")]
     Random(String),
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn urls_lose_their_password() {
+        assert_eq!(
+            super::redacted_url("postgres://app:s3cr@t@db:5432/anirec?sslmode=require"),
+            "postgres://app:***@db:5432/anirec?sslmode=require"
+        );
+        assert_eq!(
+            super::redacted_url("postgres://app@db/anirec"),
+            "postgres://app@db/anirec"
+        );
+        assert_eq!(
+            super::redacted_url("sqlite:///var/lib/anirec/accounts.db"),
+            "sqlite:///var/lib/anirec/accounts.db"
+        );
+    }
 }

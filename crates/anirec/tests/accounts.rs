@@ -163,3 +163,80 @@ fn acknowledged_writes_survive_kill_9() {
     }
     assert_eq!(list["items"].as_array().unwrap().len(), 4);
 }
+
+#[test]
+fn training_learns_from_the_accounts_lists() {
+    use anirec_data::{MalId, UserId, WatchStatus};
+    use anirec_model::bundle::Bundle;
+    use anirec_store::{ListEntry, Username};
+
+    let rt = runtime();
+    let db = rt.block_on(Scratch::sqlite());
+    rt.block_on(async {
+        for (name, score) in [("fan_one", 10), ("fan_two", 9)] {
+            let account = db
+                .store
+                .create_account(&Username::parse(name).unwrap(), "x")
+                .await
+                .unwrap();
+            for (anime, status) in [(40, WatchStatus::Completed), (10, WatchStatus::PlanToWatch)] {
+                let entry = ListEntry {
+                    anime_id: MalId(anime),
+                    score: if status == WatchStatus::Completed {
+                        score
+                    } else {
+                        0
+                    },
+                    status,
+                    episodes: 0,
+                };
+                db.store.put_entry(account.id, &entry).await.unwrap();
+            }
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let data = mini();
+    let train = |out: &str, db: Option<&str>| {
+        let out = dir.path().join(out);
+        let runs = dir.path().join("runs");
+        let mut args = vec![
+            "train",
+            "--data",
+            data.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--runs",
+            runs.to_str().unwrap(),
+        ];
+        if let Some(db) = db {
+            args.extend(["--db", db]);
+        }
+        let run = common::anirec(&args);
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        (
+            Bundle::load(&out).unwrap(),
+            String::from_utf8_lossy(&run.stderr).into_owned(),
+        )
+    };
+    let (without, _) = train("without", None);
+    let (with, said) = train("with", Some(&db.url));
+    assert!(
+        said.contains("added 4 list entries of 2 accounts"),
+        "{said}"
+    );
+    assert_eq!(with.ratings.n_users(), without.ratings.n_users() + 2);
+    let forty = with.catalogue.index_of(MalId(40)).unwrap();
+    assert_eq!(
+        with.ratings.anime(forty.0).len(),
+        without.ratings.anime(forty.0).len() + 2
+    );
+    // The accounts are users of the new model, apart from the dataset's ids.
+    let fan = with.known_user(UserId(3_000_000_000)).unwrap();
+    assert_eq!(fan.state.entries.len(), 2);
+    assert!(without.known_user(UserId(3_000_000_000)).is_none());
+    rt.block_on(db.remove());
+}

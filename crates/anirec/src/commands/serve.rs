@@ -111,10 +111,13 @@ async fn serve(args: Args, started: Instant) -> anyhow::Result<()> {
             format!("sqlite://{}", args.cache.join("accounts.db").display())
         }
     };
-    let store = anirec_store::Store::open(&db)
-        .await
-        .with_context(|| format!("opening the accounts database {}", redacted(&db)))?;
-    tracing::info!(db = %redacted(&db), "accounts database ready");
+    let store = anirec_store::Store::open(&db).await.with_context(|| {
+        format!(
+            "opening the accounts database {}",
+            anirec_store::redacted_url(&db)
+        )
+    })?;
+    tracing::info!(db = %anirec_store::redacted_url(&db), "accounts database ready");
     state.attach_accounts(store);
 
     let loading = {
@@ -155,20 +158,6 @@ async fn serve(args: Args, started: Instant) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A database URL without its password, for logs and messages.
-fn redacted(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let credentials = &url[scheme + 3..at];
-            match credentials.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
-    }
-}
-
 /// The bundle trained on `data`, trained now unless a cached one matches the data's files.
 fn trained_model(data: &Path, cache: &Path) -> anyhow::Result<PathBuf> {
     let out = cache.join(format!("serve-{:016x}", fingerprint(data)?));
@@ -195,6 +184,7 @@ fn trained_model(data: &Path, cache: &Path) -> anyhow::Result<PathBuf> {
         seed: anirec_data::split::DEFAULT_SEED,
         runs: cache.join("runs"),
         resume: None,
+        db: None,
     })?;
     Ok(out)
 }

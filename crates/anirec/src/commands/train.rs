@@ -7,6 +7,9 @@ use std::time::Instant;
 
 use anirec_data::split::DEFAULT_SEED;
 use anirec_model::training::{self, RunOptions};
+use anirec_store::Store;
+use anirec_store::training::account_users;
+use anyhow::Context;
 
 use super::data_args::{DataArgs, Loaded};
 
@@ -29,6 +32,49 @@ pub struct Args {
     /// result equals an uninterrupted run on the same data.
     #[arg(long, conflicts_with = "seed")]
     pub resume: Option<PathBuf>,
+    /// Also learn from the accounts' lists in this database (sqlite://PATH or postgres://...):
+    /// each account becomes a training user with an id from 3,000,000,000 up, apart from the
+    /// dataset's users.
+    #[arg(long, env = "ANIREC_DB", hide_env_values = true)]
+    pub db: Option<String>,
+}
+
+/// `train` with the accounts' lists of the database at `url` added as users.
+fn with_accounts(
+    train: anirec_data::Ratings,
+    catalogue: &anirec_data::Catalogue,
+    url: &str,
+) -> anyhow::Result<anirec_data::Ratings> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let entries = runtime.block_on(async {
+        let store = Store::open(url).await.with_context(|| {
+            format!(
+                "opening the accounts database {}",
+                anirec_store::redacted_url(url)
+            )
+        })?;
+        let entries = store.all_entries().await?;
+        store.close().await;
+        anyhow::Ok(entries)
+    })?;
+    let (users, unknown) = account_users(&entries, catalogue);
+    let added: usize = users.iter().map(|u| u.entries.len()).sum();
+    let train = train
+        .with_users(&users)
+        .map_err(|e| anyhow::anyhow!("adding the accounts' lists: {e}"))?;
+    eprintln!(
+        "added {added} list entries of {} accounts{}",
+        users.len(),
+        if unknown > 0 {
+            format!(" ({unknown} of anime the catalogue lacks left out)")
+        } else {
+            String::new()
+        }
+    );
+    Ok(train)
 }
 
 /// Runs `anirec train`.
@@ -36,9 +82,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let started = Instant::now();
     let Loaded {
         catalogue,
-        train,
+        mut train,
         test,
     } = args.data.load()?;
+    if let Some(db) = &args.db {
+        train = with_accounts(train, &catalogue, db)?;
+    }
     let load_seconds = started.elapsed().as_secs_f64();
     eprintln!(
         "training on {} ratings by {} users ...",
