@@ -1,6 +1,8 @@
-// anirec page script: the "new here?" favourites flow (title search, ratings, MyAnimeList upload)
-// and live updates when a result card is rated. The server renders (and escapes) every card; this
-// script only builds small lists with textContent and puts server-rendered fragments in place.
+// anirec page script: the "new here?" favourites flow (title search, ratings, MyAnimeList upload),
+// live updates when a result card is rated, and for a signed-in fan the list: ratings go on it,
+// "My list" edits in place, imports an export, and takes in favourites picked before signing in.
+// The server renders (and escapes) every card; this script only builds small lists with
+// textContent and puts server-rendered fragments in place.
 "use strict";
 
 (() => {
@@ -51,6 +53,35 @@
     } finally {
       results.removeAttribute("aria-busy");
     }
+  }
+
+  // ---- A signed-in fan: the list lives on the server. ----
+  const signedIn = document.body.dataset.signedIn;
+  const mine = results && results.dataset.mine;
+
+  /** Adds or replaces an entry of the fan's list. */
+  async function putEntry(animeId, entry) {
+    const response = await fetch("/api/v1/me/list/" + animeId, {
+      method: "PUT",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(entry),
+    });
+    if (!response.ok) {
+      const problem = await response.json().catch(() => ({}));
+      throw new Error(problem.detail || "the list answered " + response.status);
+    }
+    return response.json();
+  }
+
+  /** The signed-in fan's cards again, after the list changed. */
+  async function refreshMine() {
+    const response = await fetch("/fragments/me/recommendations?" + filterQuery()).catch(() => null);
+    if (response && response.ok) results.innerHTML = await response.text();
+  }
+
+  function say(id, text) {
+    const el = $(id);
+    if (el) el.textContent = text;
   }
 
   // ---- Known user page: rating a card folds the rating in on top of the user's own. ----
@@ -208,6 +239,16 @@
       if (!select || select.value === "") return;
       const id = Number(select.dataset.rate);
       const rating = Number(select.value);
+      if (signedIn) {
+        const title = select.dataset.title || String(id);
+        putEntry(id, { score: rating, status: "completed" })
+          .then(() => {
+            setStatus(title + " is on your list.");
+            if (mine) refreshMine();
+          })
+          .catch((e) => setStatus("Your list was not changed: " + e.message));
+        if (mine) return;
+      }
       if (knownUser) {
         extra.set(id, rating);
         showRecommendations(
@@ -226,6 +267,77 @@
     filters.addEventListener("change", () => favourites.length && changed());
   }
 
+  // ---- "My list": edits in place, removal, import, and favourites from before signing in. ----
+  const table = $("my-list");
+  if (table) {
+    table.addEventListener("change", (event) => {
+      const row = event.target.closest("tr[data-anime-id]");
+      if (!row) return;
+      const field = (name) => row.querySelector("[name=" + name + "]").value;
+      const title = row.querySelector("th").textContent.trim();
+      putEntry(row.dataset.animeId, {
+        score: Number(field("score")),
+        status: field("status"),
+        episodes: Number(field("episodes")) || 0,
+      })
+        .then(() => say("list-status", "Saved " + title + "."))
+        .catch((e) => say("list-status", title + " was not saved: " + e.message));
+    });
+    table.addEventListener("click", async (event) => {
+      const button = event.target.closest("button[data-remove]");
+      if (!button) return;
+      const row = button.closest("tr[data-anime-id]");
+      const title = row.querySelector("th").textContent.trim();
+      const response = await fetch("/api/v1/me/list/" + row.dataset.animeId, { method: "DELETE" }).catch(() => null);
+      if (response && response.ok) {
+        row.remove();
+        say("list-status", "Removed " + title + ".");
+      } else {
+        say("list-status", title + " was not removed.");
+      }
+    });
+  }
+
+  const importFile = $("import-file");
+  if (importFile) {
+    importFile.addEventListener("change", async () => {
+      const f = importFile.files && importFile.files[0];
+      if (!f) return;
+      say("import-status", "Importing " + f.name + "…");
+      const head = new Uint8Array(await f.slice(0, 2).arrayBuffer());
+      const gz = head[0] === 0x1f && head[1] === 0x8b;
+      const response = await fetch("/api/v1/me/list/import", {
+        method: "POST",
+        headers: { "Content-Type": gz ? "application/gzip" : "application/xml" },
+        body: f,
+      }).catch(() => null);
+      const answer = response ? await response.json().catch(() => ({})) : {};
+      if (!response || !response.ok) {
+        say("import-status", answer.detail || "The import failed.");
+        return;
+      }
+      say("import-status", "Imported: " + answer.added + " added, " + answer.changed + " changed, " + answer.unchanged + " already there.");
+      setTimeout(() => location.reload(), 600);
+    });
+  }
+
+  const merge = $("merge");
+  if (merge && signedIn && favourites.length) {
+    merge.hidden = false;
+    say("merge-text", "You picked " + favourites.length + " favourite" + (favourites.length > 1 ? "s" : "") + " in this browser before signing in: " + favourites.map((f) => f.title).join(", ") + ".");
+    $("merge-button").addEventListener("click", async () => {
+      try {
+        for (const f of favourites) await putEntry(f.anime_id, { score: f.rating, status: "completed" });
+      } catch (e) {
+        say("merge-text", "Not all could be added: " + e.message);
+        return;
+      }
+      favourites = [];
+      save();
+      location.reload();
+    });
+  }
+
   renderFavourites();
-  if (favourites.length && !knownUser) changed();
+  if (favourites.length && !knownUser && !mine) changed();
 })();

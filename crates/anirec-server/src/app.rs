@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
+use crate::account_pages;
 use crate::pages;
 use crate::problem::Problem;
 use crate::routes;
@@ -27,6 +28,7 @@ pub fn router(state: AppState) -> Router {
     let config = state.config().clone();
     routes::api()
         .merge(pages::routes())
+        .merge(account_pages::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(telemetry::track))
         .layer(TimeoutLayer::with_status_code(

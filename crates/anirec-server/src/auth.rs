@@ -74,6 +74,41 @@ impl FromRequestParts<AppState> for Signed {
     }
 }
 
+/// The account of a page request's session cookie, if it has a live one (pages show who is
+/// signed in; without a database or a session it is `None`, never an error).
+#[derive(Debug, Clone, Default)]
+pub struct Visitor {
+    /// The signed-in account.
+    pub account: Option<Account>,
+    /// Its session token.
+    pub session: Option<String>,
+}
+
+impl FromRequestParts<AppState> for Visitor {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Visitor, Self::Rejection> {
+        let (Ok(store), Some(token)) = (state.accounts(), session_token(&parts.headers)) else {
+            return Ok(Visitor::default());
+        };
+        let account = store.session_account(&token).await.ok().flatten();
+        Ok(Visitor {
+            session: account.as_ref().map(|_| token),
+            account,
+        })
+    }
+}
+
+impl Visitor {
+    /// The signed-in username, for the page header.
+    pub fn name(&self) -> Option<&str> {
+        self.account.as_ref().map(|a| a.username.as_str())
+    }
+}
+
 /// Whether text is shaped like one of our tokens (64 hex digits): anything else is refused
 /// without a database lookup.
 fn is_token(text: &str) -> bool {

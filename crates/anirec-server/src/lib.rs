@@ -7,6 +7,7 @@
 //! - [`cache`]: answers kept per model for repeated requests.
 //! - [`app`]: the router with its middleware (limits, timeouts, security headers, telemetry).
 //! - [`routes`]: the JSON API, one module per resource, and the operations endpoints.
+//! - [`account_pages`]: sign up, sign in and out, and "My list".
 //! - [`pages`]: the HTML pages and the embedded static files.
 //! - [`params`]: query-string parameters (k, filters, flags) with errors that name them.
 //! - [`json_body`]: the small JSON bodies of the account endpoints.
@@ -15,6 +16,7 @@
 //! - [`problem`]: errors as `application/problem+json`.
 //! - [`telemetry`]: request metrics and access logs.
 
+pub mod account_pages;
 pub mod app;
 pub mod auth;
 pub mod cache;

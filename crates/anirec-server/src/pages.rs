@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use anirec_data::{MalId, UserId};
 
+use crate::auth::Visitor;
 use crate::params::{FilterParams, Flag, K, PathId, Query, ShownFilters, Takes, parse_id};
 use crate::problem::Problem;
 use crate::routes::anime::{By, lookup};
@@ -69,6 +70,8 @@ fn templates() -> &'static Environment<'static> {
             ("anime.html", include_str!("../templates/anime.html")),
             ("fragment.html", include_str!("../templates/fragment.html")),
             ("message.html", include_str!("../templates/message.html")),
+            ("signin.html", include_str!("../templates/signin.html")),
+            ("me.html", include_str!("../templates/me.html")),
         ] {
             env.add_template(name, source)
                 .unwrap_or_else(|e| panic!("template {name} does not compile: {e}"));
@@ -79,7 +82,7 @@ fn templates() -> &'static Environment<'static> {
 }
 
 /// A serialisable value for a template.
-fn v<T: Serialize>(value: T) -> minijinja::Value {
+pub(crate) fn v<T: Serialize>(value: T) -> minijinja::Value {
     minijinja::Value::from(minijinja::value::Serde(value))
 }
 
@@ -97,7 +100,7 @@ fn thousands(n: u64) -> String {
 }
 
 /// Renders a template with a status.
-fn render(status: StatusCode, name: &str, ctx: minijinja::Value) -> Response {
+pub(crate) fn render(status: StatusCode, name: &str, ctx: minijinja::Value) -> Response {
     match templates().get_template(name).and_then(|t| t.render(ctx)) {
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => {
@@ -118,7 +121,7 @@ pub fn not_found_page(text: &str) -> Response {
 }
 
 /// A problem as a page (with its `Retry-After`, when it has one).
-fn problem_page(p: Problem) -> Response {
+pub(crate) fn problem_page(p: Problem) -> Response {
     let mut page = message(p.status, p.title, &p.detail);
     if let Some(seconds) = p.retry_after {
         page.headers_mut()
@@ -177,7 +180,7 @@ impl Takes for AnimePageParams {
 }
 
 /// `GET /`: the home page.
-async fn home(State(state): State<AppState>) -> Response {
+async fn home(State(state): State<AppState>, visitor: Visitor) -> Response {
     let Some(served) = state.model() else {
         return message(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -191,6 +194,7 @@ async fn home(State(state): State<AppState>) -> Response {
         "home.html",
         context! {
             version => served.version.clone(),
+            visitor => visitor.name(),
             form => v(FilterForm::new(&served, &FilterParams::default())),
             sample_user,
             users => served.bundle.ratings.n_users(),
@@ -202,6 +206,7 @@ async fn home(State(state): State<AppState>) -> Response {
 /// `GET /recommendations?user=ID&filters`: a known user's recommendations, explained.
 async fn user_page(
     State(state): State<AppState>,
+    visitor: Visitor,
     query: Result<Query<UserPageParams>, Problem>,
 ) -> Response {
     let query = match query {
@@ -209,13 +214,17 @@ async fn user_page(
         Err(p) => return problem_page(p),
     };
     state
-        .run(move |served| render_user_page(&served, &query))
+        .run(move |served| render_user_page(&served, &query, visitor.name()))
         .await
         .unwrap_or_else(problem_page)
 }
 
 /// The page of [`user_page`], or the problem to show instead.
-fn render_user_page(served: &Served, query: &Query<UserPageParams>) -> Result<Response, Problem> {
+fn render_user_page(
+    served: &Served,
+    query: &Query<UserPageParams>,
+    visitor: Option<&str>,
+) -> Result<Response, Problem> {
     let Some(user) = &query.params.user else {
         return Err(Problem::bad_param("user", "enter a MyAnimeList user id"));
     };
@@ -233,6 +242,7 @@ fn render_user_page(served: &Served, query: &Query<UserPageParams>) -> Result<Re
         "recommendations.html",
         context! {
             version => served.version.clone(),
+            visitor,
             user_id => user_id.0,
             rated => profile.state.entries.len(),
             items => v(&items),
@@ -263,6 +273,7 @@ async fn cards_fragment(
 /// `GET /anime/{id}?by=`: an anime's details and the anime most like it.
 async fn anime_page(
     State(state): State<AppState>,
+    visitor: Visitor,
     id: Result<PathId<MalId>, Problem>,
     query: Result<Query<AnimePageParams>, Problem>,
 ) -> Response {
@@ -271,7 +282,7 @@ async fn anime_page(
         Err(p) => return problem_page(p),
     };
     state
-        .run(move |served| render_anime_page(&served, id, &params))
+        .run(move |served| render_anime_page(&served, id, &params, visitor.name()))
         .await
         .unwrap_or_else(problem_page)
 }
@@ -281,6 +292,7 @@ fn render_anime_page(
     served: &Served,
     id: MalId,
     params: &AnimePageParams,
+    visitor: Option<&str>,
 ) -> Result<Response, Problem> {
     let a = lookup(served, id)?;
     let by = params.by.0;
@@ -303,6 +315,7 @@ fn render_anime_page(
         "anime.html",
         context! {
             version => served.version.clone(),
+            visitor,
             anime => v(record),
             card => v(Card::of(record)),
             similar => v(&similar),

@@ -552,3 +552,133 @@ async fn without_a_database_accounts_are_off() {
     .await;
     assert_problem(&r, 503, None);
 }
+
+/// A form post to a page, with an origin and a cookie when given.
+async fn form(
+    app: &Router,
+    uri: &str,
+    origin: Option<&str>,
+    cookie: Option<&str>,
+    body: &str,
+) -> Reply {
+    let mut request = Request::builder()
+        .method("POST")
+        .uri(uri)
+        .header("host", "127.0.0.1:8080")
+        .header("content-type", "application/x-www-form-urlencoded");
+    if let Some(o) = origin {
+        request = request.header("origin", o);
+    }
+    if let Some(c) = cookie {
+        request = request.header("cookie", c);
+    }
+    call(app, request.body(Body::from(body.to_owned())).unwrap()).await
+}
+
+async fn page(app: &Router, uri: &str, cookie: Option<&str>) -> Reply {
+    let mut request = Request::builder().uri(uri).header("host", "127.0.0.1:8080");
+    if let Some(c) = cookie {
+        request = request.header("cookie", c);
+    }
+    call(app, request.body(Body::empty()).unwrap()).await
+}
+
+#[tokio::test]
+async fn the_account_pages_sign_up_in_and_out() {
+    let db = Scratch::sqlite().await;
+    let app = accounts_app(&db);
+    let here = Some("http://127.0.0.1:8080");
+    let signin = page(&app, "/signin", None).await;
+    assert_eq!(signin.status, 200);
+    assert!(signin.text().contains("autocomplete=\"current-password\""));
+    assert_eq!(page(&app, "/me", None).await.headers["location"], "/signin");
+
+    // From another site: refused, and no account is made.
+    let forged = form(
+        &app,
+        "/signup",
+        Some("https://evil.example"),
+        None,
+        "username=page_fan&password=hunter2hunter2",
+    )
+    .await;
+    assert_eq!(forged.status, 403);
+    let made = form(
+        &app,
+        "/signup",
+        here,
+        None,
+        "username=page_fan&password=hunter2hunter2",
+    )
+    .await;
+    assert_eq!(made.status, 303, "{}", made.text());
+    assert_eq!(made.headers["location"], "/me");
+    let cookie = made.headers["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let me = page(&app, "/me", Some(&cookie)).await;
+    assert_eq!(me.status, 200, "{}", me.text());
+    assert!(me.text().contains("Signed in as page_fan"));
+    assert!(me.text().contains("data-signed-in=\"page_fan\""));
+    // The home page says who is signed in.
+    assert!(
+        page(&app, "/", Some(&cookie))
+            .await
+            .text()
+            .contains("Sign out page_fan")
+    );
+
+    // A wrong password shows the form again with the error, keeping the username.
+    let wrong = form(
+        &app,
+        "/signin",
+        here,
+        None,
+        "username=page_fan&password=not+the+password",
+    )
+    .await;
+    assert_eq!(wrong.status, 401);
+    assert!(wrong.text().contains("wrong username or password"));
+    assert!(wrong.text().contains("value=\"page_fan\""));
+    let taken = form(
+        &app,
+        "/signup",
+        here,
+        None,
+        "username=PAGE_FAN&password=hunter2hunter2",
+    )
+    .await;
+    assert_eq!(taken.status, 409);
+
+    // Signing out from another site does nothing; from here it ends the session.
+    let forged_out = form(
+        &app,
+        "/signout",
+        Some("https://evil.example"),
+        Some(&cookie),
+        "",
+    )
+    .await;
+    assert_eq!(forged_out.status, 403);
+    assert_eq!(page(&app, "/me", Some(&cookie)).await.status, 200);
+    let out = form(&app, "/signout", here, Some(&cookie), "").await;
+    assert_eq!(out.status, 303);
+    assert_eq!(
+        page(&app, "/me", Some(&cookie)).await.headers["location"],
+        "/signin"
+    );
+    let back = form(
+        &app,
+        "/signin",
+        here,
+        None,
+        "username=page_fan&password=hunter2hunter2",
+    )
+    .await;
+    assert_eq!(back.status, 303);
+    db.remove().await;
+}

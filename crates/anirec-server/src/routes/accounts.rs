@@ -6,7 +6,7 @@
 //! as a wrong password.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
@@ -65,7 +65,6 @@ pub async fn sign_up(
     extensions: axum::http::Extensions,
     SmallJson(body): SmallJson<Credentials>,
 ) -> Result<Response, Problem> {
-    let store = state.accounts()?;
     if headers.contains_key(header::ORIGIN) {
         same_origin(&headers)?;
     }
@@ -76,15 +75,28 @@ pub async fn sign_up(
                 .with_param("name"),
         );
     }
+    let account = register(&state, &extensions, username, password).await?;
+    Ok(created(account))
+}
+
+/// Creates an account (the password hashed in the compute pool; sign-ups count against the
+/// client address's sign-in limit). 409 naming `username` when it is taken.
+pub async fn register(
+    state: &AppState,
+    extensions: &axum::http::Extensions,
+    username: Username,
+    password: Password,
+) -> Result<Account, Problem> {
+    let store = state.accounts()?;
     state
         .sign_in_limits()
-        .admit(&username.key(), client_ip(&extensions))?;
+        .admit(&username.key(), client_ip(extensions))?;
     let hash = state
         .compute()
         .run(move || hash_password(password.expose()).map_err(|e| Problem::internal(e.to_string())))
         .await?;
     match store.create_account(&username, &hash).await {
-        Ok(account) => Ok(created(account)),
+        Ok(account) => Ok(account),
         Err(StoreError::UsernameTaken(name)) => Err(Problem::conflict(format!(
             "the username {name:?} is taken; choose another"
         ))
@@ -95,13 +107,13 @@ pub async fn sign_up(
 
 /// Checks a username and password (rate-limited; unknown names cost what wrong passwords do).
 /// 401 "wrong username or password" for both.
-async fn verified(
+pub async fn verified(
     state: &AppState,
     extensions: &axum::http::Extensions,
-    credentials: &Credentials,
+    username: Username,
+    password: Password,
 ) -> Result<Account, Problem> {
     let store = state.accounts()?;
-    let (username, password) = credentials.checked()?;
     let key = username.key();
     state.sign_in_limits().admit(&key, client_ip(extensions))?;
     let record = store
@@ -127,6 +139,31 @@ async fn verified(
     })
 }
 
+/// Starts a browser session for an account: the `Set-Cookie` value that carries it.
+pub async fn open_session(state: &AppState, account: &Account) -> Result<HeaderValue, Problem> {
+    let config = state.config();
+    let token = state
+        .accounts()?
+        .create_session(account.id, config.session_lifetime.as_secs() as i64)
+        .await
+        .map_err(store_problem)?;
+    Ok(session_cookie(
+        &token,
+        config.session_lifetime,
+        config.secure_cookies,
+    ))
+}
+
+/// Ends a browser session: the `Set-Cookie` value that clears it.
+pub async fn close_session(state: &AppState, token: &str) -> Result<HeaderValue, Problem> {
+    state
+        .accounts()?
+        .end_session(token)
+        .await
+        .map_err(store_problem)?;
+    Ok(clear_session_cookie(state.config().secure_cookies))
+}
+
 #[derive(Serialize)]
 struct NewToken {
     #[serde(flatten)]
@@ -148,7 +185,8 @@ pub async fn create_token(
         ))
         .with_param("name"));
     }
-    let account = verified(&state, &extensions, &body).await?;
+    let (username, password) = body.checked()?;
+    let account = verified(&state, &extensions, username, password).await?;
     let (info, token) = state
         .accounts()?
         .create_token(account.id, &name)
@@ -207,35 +245,22 @@ pub async fn sign_in(
     if body.name.is_some() {
         return Err(Problem::unprocessable("a session takes no name").with_param("name"));
     }
-    let account = verified(&state, &extensions, &body).await?;
-    let config = state.config();
-    let token = state
-        .accounts()?
-        .create_session(account.id, config.session_lifetime.as_secs() as i64)
-        .await
-        .map_err(store_problem)?;
+    let (username, password) = body.checked()?;
+    let account = verified(&state, &extensions, username, password).await?;
+    let cookie = open_session(&state, &account).await?;
     let mut response = json(&account);
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        session_cookie(&token, config.session_lifetime, config.secure_cookies),
-    );
+    response.headers_mut().insert(header::SET_COOKIE, cookie);
     Ok(response)
 }
 
 /// `DELETE /api/v1/sessions`: signs the browser out (the session ends on the server too).
 pub async fn sign_out(State(state): State<AppState>, signed: Signed) -> Result<Response, Problem> {
-    if let Some(token) = &signed.session {
-        state
-            .accounts()?
-            .end_session(token)
-            .await
-            .map_err(store_problem)?;
-    }
+    let cookie = match &signed.session {
+        Some(token) => close_session(&state, token).await?,
+        None => clear_session_cookie(state.config().secure_cookies),
+    };
     let mut response = no_content();
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        clear_session_cookie(state.config().secure_cookies),
-    );
+    response.headers_mut().insert(header::SET_COOKIE, cookie);
     Ok(response)
 }
 

@@ -12,9 +12,9 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use anirec_data::formats::malxml;
-use anirec_data::{MalId, WatchStatus};
-use anirec_model::query::Listed;
-use anirec_store::{ListEntry, Stored};
+use anirec_data::{AnimeIx, MalId, WatchStatus};
+use anirec_model::query::{Listed, Recommendation};
+use anirec_store::{AccountId, ListEntry, Stored};
 
 use super::json;
 use super::recommend::{Ask, AskParams, Subject, answer_body};
@@ -22,7 +22,7 @@ use crate::auth::{Signed, store_problem};
 use crate::json_body::SmallJson;
 use crate::params::{K, PathId, Query, Takes};
 use crate::problem::Problem;
-use crate::state::AppState;
+use crate::state::{AppState, Served};
 use crate::upload::Upload;
 use crate::views::Card;
 
@@ -380,13 +380,13 @@ pub async fn hidden(State(state): State<AppState>, signed: Signed) -> Result<Res
 }
 
 /// The stored list as fold-in entries, and the hidden anime.
-async fn taste(state: &AppState, signed: &Signed) -> Result<(Vec<Listed>, Vec<MalId>), Problem> {
+pub async fn taste(
+    state: &AppState,
+    account: AccountId,
+) -> Result<(Vec<Listed>, Vec<MalId>), Problem> {
     let store = state.accounts()?;
-    let list = store.list(signed.account.id).await.map_err(store_problem)?;
-    let hidden = store
-        .hidden(signed.account.id)
-        .await
-        .map_err(store_problem)?;
+    let list = store.list(account).await.map_err(store_problem)?;
+    let hidden = store.hidden(account).await.map_err(store_problem)?;
     let listed = list
         .iter()
         .map(|s| Listed {
@@ -408,19 +408,13 @@ pub async fn recommendations(
     signed: Result<Signed, Problem>,
 ) -> Result<Response, Problem> {
     let ask = Ask::of(&query, &*state.ready()?)?;
-    let (listed, hidden) = taste(&state, &signed?).await?;
+    let (listed, hidden) = taste(&state, signed?.account.id).await?;
     state
         .run(move |served| {
-            let (profile, _) = served.bundle.fold_in(&listed);
-            let mut recs =
-                served
-                    .bundle
-                    .recommend(&profile, ask.k + hidden.len(), &ask.filters, ask.explain);
-            recs.retain(|r| hidden.binary_search(&r.anime_id).is_err());
-            recs.truncate(ask.k);
+            let (ratings, recs) = recommend_for(&served, &listed, &hidden, &ask);
             let subject = Subject {
                 user_id: None,
-                ratings: profile.state.entries.len(),
+                ratings,
                 list: None,
                 notes: Vec::new(),
             };
@@ -428,6 +422,39 @@ pub async fn recommendations(
             Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
         })
         .await
+}
+
+/// Recommendations for a fan's stored list (everything on it left out unless `include_rated`,
+/// the hidden anime always): how many entries the fold-in used, and the picks.
+pub fn recommend_for(
+    served: &Served,
+    listed: &[Listed],
+    hidden: &[MalId],
+    ask: &Ask,
+) -> (usize, Vec<Recommendation>) {
+    let (profile, _) = served.bundle.fold_in(listed);
+    let mut recs =
+        served
+            .bundle
+            .recommend(&profile, ask.k + hidden.len(), &ask.filters, ask.explain);
+    recs.retain(|r| hidden.binary_search(&r.anime_id).is_err());
+    recs.truncate(ask.k);
+    (profile.state.entries.len(), recs)
+}
+
+/// A fan's plan-to-watch entries with the rating the model predicts for each, best first.
+pub fn plan_ranked(served: &Served, listed: &[Listed], k: usize) -> Vec<(AnimeIx, f32)> {
+    let (profile, _) = served.bundle.fold_in(listed);
+    let catalogue = &served.bundle.catalogue;
+    let mut ranked: Vec<_> = listed
+        .iter()
+        .filter(|l| l.status == Some(WatchStatus::PlanToWatch))
+        .filter_map(|l| catalogue.index_of(l.mal_id))
+        .map(|a| (a, served.bundle.predicted_rating(&profile, a)))
+        .collect();
+    ranked.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
+    ranked.truncate(k);
+    ranked
 }
 
 /// The query of `GET /api/v1/me/plan-to-watch`.
@@ -440,11 +467,14 @@ pub struct PlanParams {
 
 impl Takes for PlanParams {}
 
+/// A planned anime with its predicted rating.
 #[derive(Serialize)]
-struct Planned<'a> {
+pub struct Planned<'a> {
+    /// The anime.
     #[serde(flatten)]
-    anime: Card<'a>,
-    predicted_rating: f32,
+    pub anime: Card<'a>,
+    /// The rating the model predicts.
+    pub predicted_rating: f32,
 }
 
 #[derive(Serialize)]
@@ -458,23 +488,14 @@ pub async fn plan_to_watch(
     query: Query<PlanParams>,
     signed: Signed,
 ) -> Result<Response, Problem> {
-    let (listed, _) = taste(&state, &signed).await?;
+    let (listed, _) = taste(&state, signed.account.id).await?;
     let k = query.params.k.0;
     state
         .run(move |served| {
-            let (profile, _) = served.bundle.fold_in(&listed);
             let catalogue = &served.bundle.catalogue;
-            let mut ranked: Vec<_> = listed
-                .iter()
-                .filter(|l| l.status == Some(WatchStatus::PlanToWatch))
-                .filter_map(|l| catalogue.index_of(l.mal_id))
-                .map(|a| (a, served.bundle.predicted_rating(&profile, a)))
-                .collect();
-            ranked.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
-            ranked.truncate(k);
-            let items = ranked
-                .iter()
-                .map(|&(a, predicted_rating)| Planned {
+            let items = plan_ranked(&served, &listed, k)
+                .into_iter()
+                .map(|(a, predicted_rating)| Planned {
                     anime: Card::of(&catalogue[a]),
                     predicted_rating,
                 })

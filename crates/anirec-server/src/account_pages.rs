@@ -1,0 +1,317 @@
+//! The account pages: sign up, sign in and sign out as HTML forms (the session cookie is set and
+//! cleared here, and a form posted from another site is refused), and "My list" — the fan's
+//! recommendations from their stored list, their plan-to-watch ranked, their entries to edit in
+//! place, and import and export. The page script edits the list through the JSON API.
+
+use axum::Router;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Form, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+
+use anirec_data::WatchStatus;
+use anirec_store::{Account, Password, Username};
+
+use crate::auth::{Visitor, same_origin, store_problem};
+use crate::pages::{problem_page, render, v};
+use crate::params::{Query, Takes};
+use crate::problem::Problem;
+use crate::routes::accounts::{close_session, open_session, register, verified};
+use crate::routes::me::{plan_ranked, recommend_for, taste};
+use crate::routes::recommend::{Ask, AskParams};
+use crate::state::AppState;
+use crate::views::{Card, RecommendationView};
+
+/// The account routes of the pages.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/signin", get(sign_in_page).post(sign_in))
+        .route("/signup", get(sign_up_page).post(sign_up))
+        .route("/signout", post(sign_out))
+        .route("/me", get(my_list))
+        .route("/fragments/me/recommendations", get(my_cards))
+}
+
+/// The statuses a list shows, with their labels (the API's names first).
+const STATUSES: [(&str, &str); 5] = [
+    ("watching", "Watching"),
+    ("completed", "Completed"),
+    ("on_hold", "On hold"),
+    ("dropped", "Dropped"),
+    ("plan_to_watch", "Plan to watch"),
+];
+
+/// The API name of a status.
+fn status_name(status: WatchStatus) -> &'static str {
+    match status {
+        WatchStatus::Watching => "watching",
+        WatchStatus::Completed => "completed",
+        WatchStatus::OnHold => "on_hold",
+        WatchStatus::Dropped => "dropped",
+        WatchStatus::PlanToWatch => "plan_to_watch",
+    }
+}
+
+/// What the sign-in and sign-up forms post.
+#[derive(Debug, Deserialize)]
+pub struct AccountForm {
+    username: String,
+    password: String,
+}
+
+/// Which of the two forms.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Which {
+    SignIn,
+    SignUp,
+}
+
+/// The form page, with an error and the username to show again.
+fn form_page(which: Which, status: StatusCode, error: Option<&str>, username: &str) -> Response {
+    let (heading, action) = match which {
+        Which::SignIn => ("Sign in", "/signin"),
+        Which::SignUp => ("Create an account", "/signup"),
+    };
+    render(
+        status,
+        "signin.html",
+        context! {
+            heading, action, error, username,
+            signup => which == Which::SignUp,
+        },
+    )
+}
+
+async fn sign_in_page(visitor: Visitor) -> Response {
+    match visitor.account {
+        Some(_) => Redirect::to("/me").into_response(),
+        None => form_page(Which::SignIn, StatusCode::OK, None, ""),
+    }
+}
+
+async fn sign_up_page(visitor: Visitor) -> Response {
+    match visitor.account {
+        Some(_) => Redirect::to("/me").into_response(),
+        None => form_page(Which::SignUp, StatusCode::OK, None, ""),
+    }
+}
+
+/// Checks a posted form: from this site, with a valid username and password.
+fn checked(
+    headers: &HeaderMap,
+    form: Result<Form<AccountForm>, FormRejection>,
+) -> Result<(Username, Password), (Problem, String)> {
+    let Form(form) = form.map_err(|e| {
+        (
+            Problem::unprocessable(format!("the form cannot be read: {e}")),
+            String::new(),
+        )
+    })?;
+    let name = form.username.clone();
+    same_origin(headers).map_err(|p| (p, name.clone()))?;
+    let username =
+        Username::parse(&form.username).map_err(|e| (Problem::unprocessable(e), name.clone()))?;
+    let password =
+        Password::parse(&form.password).map_err(|e| (Problem::unprocessable(e), name.clone()))?;
+    Ok((username, password))
+}
+
+/// Signed in: the session cookie, and on to "My list".
+async fn signed_in(state: &AppState, account: &Account) -> Result<Response, Problem> {
+    let cookie = open_session(state, account).await?;
+    let mut response = Redirect::to("/me").into_response();
+    response.headers_mut().insert(header::SET_COOKIE, cookie);
+    Ok(response)
+}
+
+/// `POST /signin` (a form): a session, or the form again with what was wrong.
+async fn sign_in(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    extensions: axum::http::Extensions,
+    form: Result<Form<AccountForm>, FormRejection>,
+) -> Response {
+    let outcome = match checked(&headers, form) {
+        Ok((username, password)) => {
+            let name = username.as_str().to_owned();
+            match verified(&state, &extensions, username, password).await {
+                Ok(account) => signed_in(&state, &account).await.map_err(|p| (p, name)),
+                Err(p) => Err((p, name)),
+            }
+        }
+        Err(e) => Err(e),
+    };
+    outcome.unwrap_or_else(|(p, name)| form_page(Which::SignIn, p.status, Some(&p.detail), &name))
+}
+
+/// `POST /signup` (a form): the account and its first session, or the form again.
+async fn sign_up(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    extensions: axum::http::Extensions,
+    form: Result<Form<AccountForm>, FormRejection>,
+) -> Response {
+    let outcome = match checked(&headers, form) {
+        Ok((username, password)) => {
+            let name = username.as_str().to_owned();
+            match register(&state, &extensions, username, password).await {
+                Ok(account) => signed_in(&state, &account).await.map_err(|p| (p, name)),
+                Err(p) => Err((p, name)),
+            }
+        }
+        Err(e) => Err(e),
+    };
+    outcome.unwrap_or_else(|(p, name)| form_page(Which::SignUp, p.status, Some(&p.detail), &name))
+}
+
+/// `POST /signout`: ends the session (from this site only) and goes home.
+async fn sign_out(State(state): State<AppState>, headers: HeaderMap, visitor: Visitor) -> Response {
+    if let Err(p) = same_origin(&headers) {
+        return problem_page(p);
+    }
+    let mut response = Redirect::to("/").into_response();
+    if let Some(token) = &visitor.session {
+        match close_session(&state, token).await {
+            Ok(cookie) => {
+                response.headers_mut().insert(header::SET_COOKIE, cookie);
+            }
+            Err(p) => return problem_page(p),
+        }
+    }
+    response
+}
+
+/// The query of "My list": an optional status to show.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct MyListParams {
+    /// Only entries with this status.
+    status: Option<WatchStatus>,
+}
+
+impl Takes for MyListParams {
+    const FORM: bool = true;
+}
+
+/// One row of the list as the page shows it.
+#[derive(Serialize)]
+struct Row {
+    anime_id: u32,
+    title: Option<String>,
+    score: u8,
+    status: &'static str,
+    episodes: u32,
+}
+
+/// A planned anime with its predicted rating, as the page shows it.
+#[derive(Serialize)]
+struct PlannedRow<'a> {
+    #[serde(flatten)]
+    anime: Card<'a>,
+    predicted_rating: f32,
+}
+
+/// `GET /me?status=`: "My list" (signed-in visitors; others go to the sign-in page).
+async fn my_list(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    query: Result<Query<MyListParams>, Problem>,
+) -> Response {
+    let Some(account) = visitor.account.clone() else {
+        return Redirect::to("/signin").into_response();
+    };
+    let status = match query {
+        Ok(q) => q.params.status,
+        Err(p) => return problem_page(p),
+    };
+    let store = match state.accounts() {
+        Ok(store) => store,
+        Err(p) => return problem_page(p),
+    };
+    let (list, taste) = match (
+        store.list(account.id).await.map_err(store_problem),
+        taste(&state, account.id).await,
+    ) {
+        (Ok(list), Ok(taste)) => (list, taste),
+        (Err(p), _) | (_, Err(p)) => return problem_page(p),
+    };
+    let name = account.username.clone();
+    state
+        .run(move |served| {
+            let catalogue = &served.bundle.catalogue;
+            let (listed, hidden) = taste;
+            let ask = Ask {
+                k: 12,
+                filters: Default::default(),
+                explain: true,
+            };
+            let (_, recs) = recommend_for(&served, &listed, &hidden, &ask);
+            let items = RecommendationView::list(&served.bundle, &recs);
+            let planned: Vec<PlannedRow> = plan_ranked(&served, &listed, 20)
+                .into_iter()
+                .map(|(a, predicted_rating)| PlannedRow {
+                    anime: Card::of(&catalogue[a]),
+                    predicted_rating,
+                })
+                .collect();
+            let entries: Vec<Row> = list
+                .iter()
+                .filter(|s| status.is_none_or(|w| s.entry.status == w))
+                .map(|s| Row {
+                    anime_id: s.entry.anime_id.0,
+                    title: catalogue
+                        .index_of(s.entry.anime_id)
+                        .map(|a| catalogue[a].name.clone()),
+                    score: s.entry.score,
+                    status: status_name(s.entry.status),
+                    episodes: s.entry.episodes,
+                })
+                .collect();
+            Ok(render(
+                StatusCode::OK,
+                "me.html",
+                context! {
+                    version => served.version.clone(),
+                    visitor => name,
+                    items => v(&items),
+                    planned => v(&planned),
+                    entries => v(&entries),
+                    statuses => v(STATUSES),
+                    status => status.map(status_name),
+                },
+            ))
+        })
+        .await
+        .unwrap_or_else(problem_page)
+}
+
+/// `GET /fragments/me/recommendations?k=&filters`: the signed-in fan's cards, for the page
+/// script to put in place after the list changed.
+async fn my_cards(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    query: Query<AskParams>,
+) -> Result<Response, Problem> {
+    let Some(account) = visitor.account else {
+        return Err(Problem::unauthorized("sign in first"));
+    };
+    let served = state.ready()?;
+    let mut ask = Ask::of(&query, &served)?;
+    ask.explain = true;
+    let (listed, hidden) = taste(&state, account.id).await?;
+    state
+        .run(move |served| {
+            let (ratings, recs) = recommend_for(&served, &listed, &hidden, &ask);
+            let items = RecommendationView::list(&served.bundle, &recs);
+            let subject = context! { ratings, notes => Vec::<String>::new() };
+            Ok(render(
+                StatusCode::OK,
+                "fragment.html",
+                context! { items => v(&items), subject, rate => true },
+            ))
+        })
+        .await
+}
