@@ -4,7 +4,9 @@ ChromeDriver's WebDriver protocol (Python standard library only).
 
 Flows: enter a user id and see 10 cards with synopses; the "new here?" flow (search titles, add
 favourites, see recommendations, rate a result and see the list update); an anime page with
-similar anime. Screenshots of each step go to --out.
+similar anime; an account (sign up, the favourites merged into the list, reload, sign out and in
+with the list intact, a MyAnimeList export imported through the page). Screenshots of each step
+go to --out.
 
     python3 e2e/browser.py --anirec target/debug/anirec --model models/sample --out target/e2e
 """
@@ -238,6 +240,63 @@ def favourites_flow(b, base, out):
     b.screenshot(os.path.join(out, "3-filtered.png"))
 
 
+def wait_for_page(b, path):
+    wait_until(f"the page {path}", lambda: b.cmd("GET", "/url").split("?")[0].endswith(path))
+    wait_until("the page to load", lambda: b.js("return document.readyState") == "complete")
+
+
+def list_ids(b):
+    return b.js("return [...document.querySelectorAll('#my-list tr[data-anime-id]')].map(r => r.dataset.animeId)")
+
+
+def sign(b, base, path, username, password):
+    b.go(base + path)
+    b.type("#username", username)
+    b.type("#password", password)
+    b.click(b.find("#account-form button[type=submit]"))
+    wait_for_page(b, "/me")
+
+
+def account_flow(b, base, out, export):
+    print("flow: an account that keeps the list")
+    favourites = b.js("return JSON.parse(localStorage.getItem('anirec.favourites') || '[]').map(f => String(f.anime_id))")
+    assert len(favourites) == 3, favourites
+    sign(b, base, "/signup", "browser_fan", "a long enough password")
+    # The favourites picked before signing up are offered, and go on the list.
+    wait_until("the merge offer", lambda: b.js("return !document.getElementById('merge').hidden"))
+    b.click(b.find("#merge-button"))
+    wait_until("three entries on the list", lambda: sorted(list_ids(b)) == sorted(favourites))
+    print(f"  signed up; the 3 favourites are on the list: {favourites}")
+    # Reloaded, the list is still there and the recommendations leave it out.
+    b.go(base + "/me")
+    wait_for_page(b, "/me")
+    assert sorted(list_ids(b)) == sorted(favourites)
+    picks = b.js("return [...document.querySelectorAll('#results article.card')].map(a => a.dataset.animeId)")
+    assert len(picks) == 12 and not set(picks) & set(favourites), picks
+    b.screenshot(os.path.join(out, "5-my-list.png"))
+    # Edit in place: a score, saved through the API.
+    b.js(
+        "const s = document.querySelector('#my-list select[name=score]'); s.value = '7';"
+        "s.dispatchEvent(new Event('change', {bubbles: true}));"
+    )
+    wait_until("the edit to be saved", lambda: b.js("return document.getElementById('list-status').textContent").startswith("Saved"))
+    # Signing out and in again: the list is intact.
+    b.click(b.find("nav form.inline button"))
+    wait_until("the home page", lambda: b.cmd("GET", "/url").rstrip("/") == base)
+    b.go(base + "/me")
+    wait_for_page(b, "/signin")
+    sign(b, base, "/signin", "browser_fan", "a long enough password")
+    assert sorted(list_ids(b)) == sorted(favourites)
+    edited = b.js("return document.querySelector('#my-list select[name=score]').value")
+    assert edited == "7", edited
+    print("  signed out and in: the list is intact, with the edit")
+    # A MyAnimeList export imported through the page appears in the list.
+    b.cmd("POST", f"/element/{b.find('#import-file')}/value", {"text": export})
+    wait_until("the imported entries", lambda: len(list_ids(b)) > 3, 30)
+    print(f"  imported {os.path.basename(export)}: {len(list_ids(b))} entries on the list")
+    b.screenshot(os.path.join(out, "6-imported.png"))
+
+
 def anime_flow(b, base, out):
     print("flow: an anime page")
     link = b.js("return document.querySelector('#results article.card h3 a').getAttribute('href')")
@@ -254,6 +313,11 @@ def main():
     p.add_argument("--anirec", required=True)
     p.add_argument("--model", required=True)
     p.add_argument("--out", default="target/e2e")
+    p.add_argument(
+        "--export",
+        default="crates/anirec-data/tests/fixtures/mal_exports/animelist.xml",
+        help="a MyAnimeList export to import through the page",
+    )
     p.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium")
     p.add_argument("--chromedriver", default=shutil.which("chromedriver") or "/usr/bin/chromedriver")
     args = p.parse_args()
@@ -266,6 +330,7 @@ def main():
         user_flow(browser, server.base, args.out)
         favourites_flow(browser, server.base, args.out)
         anime_flow(browser, server.base, args.out)
+        account_flow(browser, server.base, args.out, os.path.abspath(args.export))
         errors = [l for l in server.log if ("status=5" in l and "/readyz" not in l) or " ERROR " in l]
         assert not errors, errors[:5]
         print("browser test: passed")
