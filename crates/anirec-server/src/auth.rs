@@ -193,27 +193,38 @@ pub fn client_ip(parts_extensions: &axum::http::Extensions) -> Option<IpAddr> {
         .map(|c| c.0.ip())
 }
 
-/// Sign-in attempts allowed per account and per client address in [`SignInLimits::WINDOW`].
+/// Sign-in attempts allowed per account (failures) and per client address (any attempt, sign-ups
+/// included) in [`SignInLimits::WINDOW`].
 #[derive(Debug)]
 pub struct SignInLimits {
     attempts: Mutex<HashMap<String, Vec<Instant>>>,
+    per_account: usize,
+    per_address: usize,
 }
 
 impl Default for SignInLimits {
     fn default() -> SignInLimits {
-        SignInLimits {
-            attempts: Mutex::new(HashMap::new()),
-        }
+        SignInLimits::new(Self::PER_ACCOUNT, Self::PER_ADDRESS)
     }
 }
 
 impl SignInLimits {
     /// The window attempts are counted over.
     pub const WINDOW: Duration = Duration::from_secs(300);
-    /// Failed attempts an account may see per window.
+    /// Failed attempts an account may see per window, by default.
     pub const PER_ACCOUNT: usize = 5;
-    /// Attempts (any outcome) one address may make per window.
+    /// Attempts one address may make per window, by default (many fans behind one NAT may need
+    /// more: `--sign-ins-per-address`).
     pub const PER_ADDRESS: usize = 30;
+
+    /// Limits of `per_account` failures and `per_address` attempts per window.
+    pub fn new(per_account: usize, per_address: usize) -> SignInLimits {
+        SignInLimits {
+            attempts: Mutex::new(HashMap::new()),
+            per_account: per_account.max(1),
+            per_address: per_address.max(1),
+        }
+    }
 
     /// Counts an attempt on `username` from `ip`; 429 with `Retry-After` when either is over
     /// its limit (the attempt is then not made).
@@ -227,8 +238,8 @@ impl SignInLimits {
         let account_key = format!("account:{username_key}");
         let address_key = ip.map(|ip| format!("address:{ip}"));
         for (key, limit) in [
-            (Some(&account_key), Self::PER_ACCOUNT),
-            (address_key.as_ref(), Self::PER_ADDRESS),
+            (Some(&account_key), self.per_account),
+            (address_key.as_ref(), self.per_address),
         ] {
             let Some(key) = key else { continue };
             let times = attempts.entry(key.clone()).or_default();

@@ -43,6 +43,10 @@ pub struct Config {
     /// Mark the session cookie `Secure` (the server is reached over HTTPS, e.g. behind an
     /// ingress that terminates TLS).
     pub secure_cookies: bool,
+    /// Failed sign-ins an account may see per 5 minutes.
+    pub sign_ins_per_account: usize,
+    /// Sign-in and sign-up attempts one client address may make per 5 minutes.
+    pub sign_ins_per_address: usize,
 }
 
 impl Default for Config {
@@ -57,6 +61,8 @@ impl Default for Config {
             compute_queue: 64,
             session_lifetime: Duration::from_secs(30 * 24 * 3600),
             secure_cookies: false,
+            sign_ins_per_account: SignInLimits::PER_ACCOUNT,
+            sign_ins_per_address: SignInLimits::PER_ADDRESS,
         }
     }
 }
@@ -157,6 +163,8 @@ struct Inner {
 impl AppState {
     /// A server with no model yet: `/readyz` answers 503 until [`AppState::install`].
     pub fn new(config: Config) -> AppState {
+        let sign_in_limits =
+            SignInLimits::new(config.sign_ins_per_account, config.sign_ins_per_address);
         AppState {
             inner: Arc::new(Inner {
                 model: RwLock::new(None),
@@ -166,7 +174,7 @@ impl AppState {
                 metrics: telemetry::recorder(),
                 started: Instant::now(),
                 accounts: std::sync::OnceLock::new(),
-                sign_in_limits: SignInLimits::default(),
+                sign_in_limits,
             }),
         }
     }

@@ -89,6 +89,10 @@ pub struct ImportCounts {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// SQLite takes one writer at a time: writes wait for their turn here rather than in
+    /// SQLite's busy handler (which sleeps, and refuses a read transaction that turns into a
+    /// write). PostgreSQL needs none.
+    writer: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
 }
 
 fn now() -> i64 {
@@ -152,7 +156,18 @@ impl Store {
             .connect(&url)
             .await?;
         Migrator::new(Embedded).await?.run(&pool).await?;
-        Ok(Store { pool })
+        let writer = url
+            .starts_with("sqlite:")
+            .then(|| std::sync::Arc::new(tokio::sync::Mutex::new(())));
+        Ok(Store { pool, writer })
+    }
+
+    /// Waits for this process's turn to write (SQLite; at once for PostgreSQL).
+    async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match &self.writer {
+            Some(lock) => Some(lock.lock().await),
+            None => None,
+        }
     }
 
     /// Closes the pool (waits for connections in use).
@@ -166,6 +181,7 @@ impl Store {
         username: &Username,
         password_hash: &str,
     ) -> Result<Account, StoreError> {
+        let _turn = self.write_turn().await;
         let account = Account {
             id: AccountId(new_id()?),
             username: username.as_str().to_owned(),
@@ -218,6 +234,7 @@ impl Store {
 
     /// Replaces an account's password hash and ends all its sessions.
     pub async fn set_password(&self, id: AccountId, password_hash: &str) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE accounts SET password_hash = $1 WHERE id = $2")
             .bind(password_hash)
@@ -234,6 +251,7 @@ impl Store {
 
     /// Deletes an account with everything it owns.
     pub async fn delete_account(&self, id: AccountId) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
         for table in ["sessions", "api_tokens", "list_entries", "not_interested"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE account_id = $1"))
@@ -256,6 +274,7 @@ impl Store {
         id: AccountId,
         lifetime_secs: i64,
     ) -> Result<String, StoreError> {
+        let _turn = self.write_turn().await;
         let token = new_token()?;
         let at = now();
         sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
@@ -291,6 +310,7 @@ impl Store {
 
     /// Ends a session (signing out).
     pub async fn end_session(&self, token: &str) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(token_hash(token))
             .execute(&self.pool)
@@ -304,6 +324,7 @@ impl Store {
         id: AccountId,
         name: &str,
     ) -> Result<(ApiToken, String), StoreError> {
+        let _turn = self.write_turn().await;
         let token = new_token()?;
         let info = ApiToken {
             id: TokenId(new_id()?),
@@ -358,6 +379,7 @@ impl Store {
 
     /// Revokes one of an account's tokens; false when it has no such token.
     pub async fn revoke_token(&self, id: AccountId, token: TokenId) -> Result<bool, StoreError> {
+        let _turn = self.write_turn().await;
         let done = sqlx::query("DELETE FROM api_tokens WHERE id = $1 AND account_id = $2")
             .bind(token.0)
             .bind(id.0)
@@ -391,33 +413,44 @@ impl Store {
         Ok(row.as_ref().map(stored_entry).transpose()?)
     }
 
-    /// Adds or replaces an entry (at most [`MAX_ENTRIES`] per list).
+    /// Adds or replaces an entry (at most [`MAX_ENTRIES`] per list), in one statement: the cap
+    /// is checked by the insert itself.
     pub async fn put_entry(&self, id: AccountId, entry: &ListEntry) -> Result<Stored, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let count: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM list_entries WHERE account_id = $1 AND anime_id <> $2",
-        )
-        .bind(id.0)
-        .bind(i64::from(entry.anime_id.0))
-        .fetch_one(&mut *tx)
-        .await?;
-        if count as usize >= MAX_ENTRIES {
-            return Err(StoreError::ListFull {
-                max: MAX_ENTRIES,
-                would: count as usize + 1,
-            });
-        }
+        let _turn = self.write_turn().await;
         let stored = Stored {
             entry: *entry,
             updated_at: now(),
         };
-        upsert(&mut tx, id, &stored).await?;
-        tx.commit().await?;
+        let e = &stored.entry;
+        let done = sqlx::query(
+            "INSERT INTO list_entries (account_id, anime_id, score, status, episodes, updated_at) \
+             SELECT $1, $2, $3, $4, $5, $6 WHERE (SELECT COUNT(*) FROM list_entries \
+             WHERE account_id = $1 AND anime_id <> $2) < $7 \
+             ON CONFLICT (account_id, anime_id) DO UPDATE SET score = excluded.score, \
+             status = excluded.status, episodes = excluded.episodes, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(id.0)
+        .bind(i64::from(e.anime_id.0))
+        .bind(i64::from(e.score))
+        .bind(i64::from(e.status.code()))
+        .bind(i64::from(e.episodes))
+        .bind(stored.updated_at)
+        .bind(MAX_ENTRIES as i64)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::ListFull {
+                max: MAX_ENTRIES,
+                would: MAX_ENTRIES + 1,
+            });
+        }
         Ok(stored)
     }
 
     /// Removes an entry; false when it was not on the list.
     pub async fn delete_entry(&self, id: AccountId, anime: MalId) -> Result<bool, StoreError> {
+        let _turn = self.write_turn().await;
         let done = sqlx::query("DELETE FROM list_entries WHERE account_id = $1 AND anime_id = $2")
             .bind(id.0)
             .bind(i64::from(anime.0))
@@ -464,6 +497,7 @@ impl Store {
             });
         }
         let at = now();
+        let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
         for entry in writes {
             upsert(
@@ -482,6 +516,7 @@ impl Store {
 
     /// Marks an anime "not interested" (never recommended to this fan).
     pub async fn hide(&self, id: AccountId, anime: MalId) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         sqlx::query(
             "INSERT INTO not_interested (account_id, anime_id, created_at) VALUES ($1, $2, $3) \
              ON CONFLICT (account_id, anime_id) DO NOTHING",
@@ -496,6 +531,7 @@ impl Store {
 
     /// Takes back "not interested"; false when the anime was not marked.
     pub async fn unhide(&self, id: AccountId, anime: MalId) -> Result<bool, StoreError> {
+        let _turn = self.write_turn().await;
         let done =
             sqlx::query("DELETE FROM not_interested WHERE account_id = $1 AND anime_id = $2")
                 .bind(id.0)

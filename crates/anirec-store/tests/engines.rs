@@ -182,6 +182,37 @@ async fn lists_keep_entries_and_imports_merge_once(db: &Scratch) {
         other => panic!("{other:?}"),
     }
     assert_eq!(store.list(fan.id).await.unwrap().len(), 2);
+    // A full list takes no new entry, but its entries still change.
+    let full: Vec<ListEntry> = (100..98 + anirec_store::list::MAX_ENTRIES as u32)
+        .map(|a| entry(a, 7, WatchStatus::Completed))
+        .collect();
+    store.import(other.id, &full).await.unwrap();
+    store
+        .put_entry(other.id, &entry(1, 6, WatchStatus::OnHold))
+        .await
+        .unwrap();
+    store
+        .put_entry(other.id, &entry(2, 6, WatchStatus::OnHold))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .put_entry(other.id, &entry(3, 6, WatchStatus::OnHold))
+            .await,
+        Err(StoreError::ListFull { .. })
+    ));
+    assert!(
+        store
+            .put_entry(other.id, &entry(2, 9, WatchStatus::Completed))
+            .await
+            .is_ok()
+    );
+    assert_eq!(
+        store.list(other.id).await.unwrap().len(),
+        anirec_store::list::MAX_ENTRIES
+    );
+    store.delete_account(other.id).await.unwrap();
+    let other = store.create_account(&name("other2"), "x").await.unwrap();
 
     store.hide(fan.id, MalId(30)).await.unwrap();
     store.hide(fan.id, MalId(30)).await.unwrap();

@@ -68,6 +68,12 @@ pub struct Args {
     /// How long a browser session lasts, in days.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=365))]
     pub session_days: u64,
+    /// Failed sign-ins an account may see per 5 minutes before it is told to wait (429).
+    #[arg(long, default_value_t = anirec_server::auth::SignInLimits::PER_ACCOUNT)]
+    pub sign_ins_per_account: usize,
+    /// Sign-in and sign-up attempts one client address may make per 5 minutes.
+    #[arg(long, default_value_t = anirec_server::auth::SignInLimits::PER_ADDRESS)]
+    pub sign_ins_per_address: usize,
 }
 
 /// Runs `anirec serve`.
@@ -102,6 +108,8 @@ async fn serve(args: Args, started: Instant) -> anyhow::Result<()> {
         compute_queue: args.compute_queue,
         session_lifetime: Duration::from_secs(args.session_days * 24 * 3600),
         secure_cookies: args.secure_cookies,
+        sign_ins_per_account: args.sign_ins_per_account,
+        sign_ins_per_address: args.sign_ins_per_address,
     });
     let db = match &args.db {
         Some(url) => url.clone(),
