@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use anirec_data::WatchStatus;
 use anirec_store::{Account, Password, Username};
 
-use crate::auth::{Visitor, same_origin, store_problem};
+use crate::auth::{ClientIp, Visitor, same_origin, store_problem};
 use crate::pages::{problem_page, render, v};
 use crate::params::{Query, Takes};
 use crate::problem::Problem;
@@ -131,13 +131,13 @@ async fn signed_in(state: &AppState, account: &Account) -> Result<Response, Prob
 async fn sign_in(
     State(state): State<AppState>,
     headers: HeaderMap,
-    extensions: axum::http::Extensions,
+    ClientIp(ip): ClientIp,
     form: Result<Form<AccountForm>, FormRejection>,
 ) -> Response {
     let outcome = match checked(&headers, form) {
         Ok((username, password)) => {
             let name = username.as_str().to_owned();
-            match verified(&state, &extensions, username, password).await {
+            match verified(&state, ip, username, password).await {
                 Ok(account) => signed_in(&state, &account).await.map_err(|p| (p, name)),
                 Err(p) => Err((p, name)),
             }
@@ -151,13 +151,13 @@ async fn sign_in(
 async fn sign_up(
     State(state): State<AppState>,
     headers: HeaderMap,
-    extensions: axum::http::Extensions,
+    ClientIp(ip): ClientIp,
     form: Result<Form<AccountForm>, FormRejection>,
 ) -> Response {
     let outcome = match checked(&headers, form) {
         Ok((username, password)) => {
             let name = username.as_str().to_owned();
-            match register(&state, &extensions, username, password).await {
+            match register(&state, ip, username, password).await {
                 Ok(account) => signed_in(&state, &account).await.map_err(|p| (p, name)),
                 Err(p) => Err((p, name)),
             }

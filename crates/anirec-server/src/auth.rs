@@ -186,11 +186,35 @@ pub fn store_problem(e: anirec_store::StoreError) -> Problem {
     Problem::unavailable("the accounts database is not answering; try again shortly")
 }
 
-/// The client's address, when the server knows it.
-pub fn client_ip(parts_extensions: &axum::http::Extensions) -> Option<IpAddr> {
-    parts_extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
+/// The client's address, for the sign-in limits: the connection's peer, or — behind a proxy the
+/// operator names with `--client-ip-header` (an ingress) — the right-most address of that header
+/// (the one the proxy itself added). `None` when neither is known.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub Option<IpAddr>);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<ClientIp, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        let forwarded = state.config().client_ip_header.as_ref().and_then(|name| {
+            parts
+                .headers
+                .get_all(name.as_str())
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .filter_map(|ip| ip.trim().parse::<IpAddr>().ok())
+                .next_back()
+        });
+        Ok(ClientIp(forwarded.or(peer)))
+    }
 }
 
 /// Sign-in attempts allowed per account (failures) and per client address (any attempt, sign-ups

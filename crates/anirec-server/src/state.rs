@@ -47,6 +47,9 @@ pub struct Config {
     pub sign_ins_per_account: usize,
     /// Sign-in and sign-up attempts one client address may make per 5 minutes.
     pub sign_ins_per_address: usize,
+    /// The header a trusted proxy puts the client's address in (`X-Forwarded-For`); `None`:
+    /// the connection's peer is the client.
+    pub client_ip_header: Option<String>,
 }
 
 impl Default for Config {
@@ -63,6 +66,7 @@ impl Default for Config {
             secure_cookies: false,
             sign_ins_per_account: SignInLimits::PER_ACCOUNT,
             sign_ins_per_address: SignInLimits::PER_ADDRESS,
+            client_ip_header: None,
         }
     }
 }

@@ -682,3 +682,43 @@ async fn the_account_pages_sign_up_in_and_out() {
     assert_eq!(back.status, 303);
     db.remove().await;
 }
+
+#[tokio::test]
+async fn behind_a_proxy_the_forwarded_address_is_the_clients() {
+    let db = Scratch::sqlite().await;
+    let state = state(Config {
+        client_ip_header: Some("x-forwarded-for".into()),
+        sign_ins_per_address: 3,
+        ..Config::default()
+    });
+    state.attach_accounts(db.store.clone());
+    let app = anirec_server::router(state);
+    let attempt = |from: &'static str| {
+        let app = app.clone();
+        async move {
+            let request = Request::builder()
+                .method("POST")
+                .uri("/api/v1/tokens")
+                .header("content-type", "application/json")
+                .header("x-forwarded-for", from)
+                .body(Body::from(
+                    json!({"username": "nobody", "password": "not the password"}).to_string(),
+                ))
+                .unwrap();
+            call(&app, request).await.status.as_u16()
+        }
+    };
+    // The right-most address is the one the proxy saw; a client cannot dodge the limit by
+    // putting other addresses in front.
+    for spoofed in [
+        "1.1.1.1, 203.0.113.7",
+        "2.2.2.2, 203.0.113.7",
+        "203.0.113.7",
+    ] {
+        assert_eq!(attempt(spoofed).await, 401);
+    }
+    assert_eq!(attempt("9.9.9.9, 203.0.113.7").await, 429);
+    // Another client behind the same proxy is not held back.
+    assert_eq!(attempt("198.51.100.4").await, 401);
+    db.remove().await;
+}

@@ -5,6 +5,8 @@
 //! and per client address, and an unknown username gets the same answer, after the same work,
 //! as a wrong password.
 
+use std::net::IpAddr;
+
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -15,7 +17,7 @@ use anirec_store::{Account, ApiToken, Password, StoreError, TokenId, Username};
 
 use super::json;
 use crate::auth::{
-    Signed, clear_session_cookie, client_ip, same_origin, session_cookie, store_problem,
+    ClientIp, Signed, clear_session_cookie, same_origin, session_cookie, store_problem,
 };
 use crate::json_body::SmallJson;
 use crate::params::PathId;
@@ -62,7 +64,7 @@ fn no_content() -> Response {
 pub async fn sign_up(
     State(state): State<AppState>,
     headers: HeaderMap,
-    extensions: axum::http::Extensions,
+    ClientIp(ip): ClientIp,
     SmallJson(body): SmallJson<Credentials>,
 ) -> Result<Response, Problem> {
     if headers.contains_key(header::ORIGIN) {
@@ -75,7 +77,7 @@ pub async fn sign_up(
                 .with_param("name"),
         );
     }
-    let account = register(&state, &extensions, username, password).await?;
+    let account = register(&state, ip, username, password).await?;
     Ok(created(account))
 }
 
@@ -83,14 +85,12 @@ pub async fn sign_up(
 /// client address's sign-in limit). 409 naming `username` when it is taken.
 pub async fn register(
     state: &AppState,
-    extensions: &axum::http::Extensions,
+    ip: Option<IpAddr>,
     username: Username,
     password: Password,
 ) -> Result<Account, Problem> {
     let store = state.accounts()?;
-    state
-        .sign_in_limits()
-        .admit(&username.key(), client_ip(extensions))?;
+    state.sign_in_limits().admit(&username.key(), ip)?;
     let hash = state
         .compute()
         .run(move || hash_password(password.expose()).map_err(|e| Problem::internal(e.to_string())))
@@ -109,13 +109,13 @@ pub async fn register(
 /// 401 "wrong username or password" for both.
 pub async fn verified(
     state: &AppState,
-    extensions: &axum::http::Extensions,
+    ip: Option<IpAddr>,
     username: Username,
     password: Password,
 ) -> Result<Account, Problem> {
     let store = state.accounts()?;
     let key = username.key();
-    state.sign_in_limits().admit(&key, client_ip(extensions))?;
+    state.sign_in_limits().admit(&key, ip)?;
     let record = store
         .sign_in_record(&username)
         .await
@@ -175,7 +175,7 @@ struct NewToken {
 /// `POST /api/v1/tokens` `{"username", "password", "name"?}`: a personal API token, shown once.
 pub async fn create_token(
     State(state): State<AppState>,
-    extensions: axum::http::Extensions,
+    ClientIp(ip): ClientIp,
     SmallJson(body): SmallJson<Credentials>,
 ) -> Result<Response, Problem> {
     let name = body.name.clone().unwrap_or_else(|| "API token".to_owned());
@@ -186,7 +186,7 @@ pub async fn create_token(
         .with_param("name"));
     }
     let (username, password) = body.checked()?;
-    let account = verified(&state, &extensions, username, password).await?;
+    let account = verified(&state, ip, username, password).await?;
     let (info, token) = state
         .accounts()?
         .create_token(account.id, &name)
@@ -236,7 +236,7 @@ pub async fn revoke_token(
 pub async fn sign_in(
     State(state): State<AppState>,
     headers: HeaderMap,
-    extensions: axum::http::Extensions,
+    ClientIp(ip): ClientIp,
     SmallJson(body): SmallJson<Credentials>,
 ) -> Result<Response, Problem> {
     if headers.contains_key(header::ORIGIN) {
@@ -246,7 +246,7 @@ pub async fn sign_in(
         return Err(Problem::unprocessable("a session takes no name").with_param("name"));
     }
     let (username, password) = body.checked()?;
-    let account = verified(&state, &extensions, username, password).await?;
+    let account = verified(&state, ip, username, password).await?;
     let cookie = open_session(&state, &account).await?;
     let mut response = json(&account);
     response.headers_mut().insert(header::SET_COOKIE, cookie);

@@ -74,6 +74,11 @@ pub struct Args {
     /// Sign-in and sign-up attempts one client address may make per 5 minutes.
     #[arg(long, default_value_t = anirec_server::auth::SignInLimits::PER_ADDRESS)]
     pub sign_ins_per_address: usize,
+    /// Behind a proxy (an ingress): the header it puts the client's address in, e.g.
+    /// X-Forwarded-For (its right-most address counts). Only set it when every request comes
+    /// through that proxy: clients could otherwise claim any address.
+    #[arg(long, env = "ANIREC_CLIENT_IP_HEADER")]
+    pub client_ip_header: Option<String>,
 }
 
 /// Runs `anirec serve`.
@@ -110,6 +115,7 @@ async fn serve(args: Args, started: Instant) -> anyhow::Result<()> {
         secure_cookies: args.secure_cookies,
         sign_ins_per_account: args.sign_ins_per_account,
         sign_ins_per_address: args.sign_ins_per_address,
+        client_ip_header: args.client_ip_header.clone(),
     });
     let db = match &args.db {
         Some(url) => url.clone(),
