@@ -52,6 +52,22 @@ impl Entry {
         status_weight(self.status)
     }
 
+    /// Whether the entry counts against anime like it when scoring: dropped, and not liked
+    /// (a score of [`LIKED_FROM`] or more speaks louder than the status).
+    pub fn counts_against(&self) -> bool {
+        self.status == Some(WatchStatus::Dropped) && !self.is_liked()
+    }
+
+    /// The entry's weight at scoring time: its [`status_weight`], or [`DROPPED_AGAINST`]
+    /// against similar anime when it [counts against](Entry::counts_against) them.
+    pub fn scoring_weight(&self) -> f32 {
+        if self.counts_against() {
+            -DROPPED_AGAINST
+        } else {
+            self.status_weight()
+        }
+    }
+
     /// Whether the user liked it: scored [`LIKED_FROM`] or more, or listed without a score as
     /// watched (not dropped, on hold or planned).
     pub fn is_liked(&self) -> bool {
@@ -65,6 +81,10 @@ impl Entry {
         }
     }
 }
+
+/// How much a title the fan dropped without liking it counts against anime like it, at scoring
+/// time (training still counts it, lightly, as a co-occurrence).
+pub const DROPPED_AGAINST: f32 = 0.3;
 
 /// How much a list entry counts by its MyAnimeList watching status (`None`: unknown): dropped,
 /// on-hold and plan-to-watch entries say less about taste than watched ones.
@@ -107,5 +127,10 @@ mod tests {
         assert!(!e(0, Some(WatchStatus::Dropped)).is_liked());
         // A score speaks louder than the status.
         assert!(e(9, Some(WatchStatus::Dropped)).is_liked());
+        // Dropped and not liked counts against similar anime at scoring time.
+        assert!(e(3, Some(WatchStatus::Dropped)).scoring_weight() < 0.0);
+        assert!(e(0, Some(WatchStatus::Dropped)).scoring_weight() < 0.0);
+        assert!(e(9, Some(WatchStatus::Dropped)).scoring_weight() > 0.0);
+        assert_eq!(e(0, Some(WatchStatus::PlanToWatch)).scoring_weight(), 0.4);
     }
 }

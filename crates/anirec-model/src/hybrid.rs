@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cf::ease::{Ease, EaseParams, Weighting};
 use crate::content::tfidf::{ContentModel, ContentParams};
-use crate::entry::LIKED_FROM;
+use crate::entry::{DROPPED_AGAINST, LIKED_FROM};
 use crate::eval::K;
 use crate::metrics::{UserRanking, ValidationFigures, mean_ranking, score_user};
 use crate::rating::model::{
@@ -193,8 +193,13 @@ impl Hybrid {
             } else {
                 0.5
             };
-            self.content
-                .add_to_query(&mut query, e.anime, w * e.status_weight());
+            // A dropped title pulls the profile away from its story, whatever its score.
+            let w = if e.counts_against() {
+                -w.abs() * DROPPED_AGAINST
+            } else {
+                w * e.status_weight()
+            };
+            self.content.add_to_query(&mut query, e.anime, w);
         }
         self.content.score_all(&query, out);
     }

@@ -3,7 +3,7 @@
 //! cluster, and one horror anime nobody has rated yet.
 
 use anirec_data::{Anime, Catalogue, Ratings};
-use anirec_data::{AnimeIx, MalId, UserId};
+use anirec_data::{AnimeIx, MalId, UserId, WatchStatus};
 use anirec_model::bundle::Bundle;
 use anirec_model::hybrid::{Hybrid, HybridParams};
 use anirec_model::metrics::TestMetrics;
@@ -175,6 +175,63 @@ fn fold_in_of_a_users_train_ratings_ranks_like_the_trained_user() {
             one_by_one
         );
     }
+}
+
+#[test]
+fn a_dropped_title_counts_against_anime_like_it() {
+    let (catalogue, ratings, model) = fitted();
+    let bundle = Bundle::new(model, catalogue, ratings, None);
+    // A fan of the first cluster who also started one title of the second.
+    let fan = |second: Option<WatchStatus>| -> Vec<Listed> {
+        let mut list: Vec<Listed> = (0..4)
+            .map(|a| Listed {
+                mal_id: MalId(1000 + a),
+                score: 9,
+                status: Some(WatchStatus::Completed),
+            })
+            .collect();
+        if let Some(status) = second {
+            list.push(Listed {
+                mal_id: MalId(1000 + PER_CLUSTER),
+                score: 0,
+                status: Some(status),
+            });
+        }
+        list
+    };
+    // The collaborative and the content signal of the second cluster's other anime (mean).
+    let signals = |list: &[Listed]| -> (f32, f32) {
+        let (profile, _) = bundle.fold_in(list);
+        let n = bundle.catalogue.len();
+        let (mut collab, mut content) = (vec![0f32; n], vec![0f32; n]);
+        let model = &bundle.model;
+        model
+            .ease
+            .score_entries(profile.state.entries.iter().copied(), &mut collab);
+        model.content_scores(&profile.state, &mut content);
+        let others = (PER_CLUSTER + 1..2 * PER_CLUSTER).map(|a| a as usize);
+        let mean = |v: &[f32]| others.clone().map(|a| v[a]).sum::<f32>() / 11.0;
+        (mean(&collab), mean(&content))
+    };
+    let (watching, alone, dropped) = (
+        signals(&fan(Some(WatchStatus::Watching))),
+        signals(&fan(None)),
+        signals(&fan(Some(WatchStatus::Dropped))),
+    );
+    // Watching it pulls anime like it up; dropping it (unscored) pushes them down.
+    assert!(
+        watching.0 > alone.0 && watching.1 > alone.1,
+        "{watching:?} vs {alone:?}"
+    );
+    assert!(
+        dropped.0 < alone.0 && dropped.1 < alone.1,
+        "{dropped:?} vs {alone:?}"
+    );
+    // A dropped title the fan still scored 9 counts for anime like it, not against.
+    let mut liked = fan(Some(WatchStatus::Dropped));
+    liked[4].score = 9;
+    let liked = signals(&liked);
+    assert!(liked.0 > alone.0, "{liked:?} vs {alone:?}");
 }
 
 #[test]

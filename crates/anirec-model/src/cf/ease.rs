@@ -182,7 +182,9 @@ impl Ease {
     }
 
     /// Scores all anime for a user's list entries, each weighted by its score and its watching
-    /// status as in training; anime outside the model score negative infinity. `out` has one slot per anime. A long list (a user with
+    /// status ([`Entry::scoring_weight`]: as in training, except that a title dropped without
+    /// being liked counts against anime like it); anime outside the model score negative
+    /// infinity. `out` has one slot per anime. A long list (a user with
     /// thousands of ratings reads hundreds of MB of weights) is split by columns across
     /// threads: each column still sums its rows in the same order, so the result is the same
     /// to the bit.
@@ -194,7 +196,7 @@ impl Ease {
                 (s != u32::MAX).then(|| {
                     (
                         s as usize,
-                        self.params.weighting.weight(e.score) * e.status_weight(),
+                        self.params.weighting.weight(e.score) * e.scoring_weight(),
                     )
                 })
             })
