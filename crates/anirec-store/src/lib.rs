@@ -6,6 +6,7 @@
 //! nothing of HTTP or models.
 
 pub mod account;
+mod group_commit;
 pub mod list;
 #[cfg(feature = "scratch")]
 pub mod scratch;
@@ -60,6 +61,9 @@ pub enum StoreError {
         /// What it would hold.
         would: usize,
     },
+    /// A write that shared its commit with others failed (the database's message).
+    #[error("database write: {0}")]
+    Write(String),
     /// The system's random source failed (no secret could be made).
     #[error("random source: {0}")]
     Random(String),

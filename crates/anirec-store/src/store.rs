@@ -15,6 +15,7 @@ use sqlx::{AnyPool, Row};
 
 use crate::StoreError;
 use crate::account::{Account, AccountId, Username};
+use crate::group_commit::GroupCommit;
 use crate::list::{self, ListEntry, MAX_ENTRIES, Stored};
 use crate::secret::{new_token, token_hash};
 
@@ -93,6 +94,8 @@ pub struct Store {
     /// SQLite's busy handler (which sleeps, and refuses a read transaction that turns into a
     /// write). PostgreSQL needs none.
     writer: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
+    /// SQLite's list writes, committed together ([`GroupCommit`]).
+    group_commit: Option<GroupCommit>,
 }
 
 fn now() -> i64 {
@@ -151,15 +154,38 @@ impl Store {
         } else {
             return Err(StoreError::Url(url.to_owned()));
         };
+        let sqlite = url.starts_with("sqlite:");
         let pool = AnyPoolOptions::new()
             .max_connections(connections)
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if sqlite {
+                        // Write-ahead logging: readers never wait for the writer, and the
+                        // writer never waits for readers. Commits stay synchronous (FULL).
+                        sqlx::query("PRAGMA journal_mode = WAL")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA synchronous = FULL")
+                            .execute(&mut *conn)
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
             .connect(&url)
             .await?;
         Migrator::new(Embedded).await?.run(&pool).await?;
         let writer = url
             .starts_with("sqlite:")
             .then(|| std::sync::Arc::new(tokio::sync::Mutex::new(())));
-        Ok(Store { pool, writer })
+        let group_commit = writer
+            .as_ref()
+            .map(|turn| GroupCommit::start(pool.clone(), turn.clone()));
+        Ok(Store {
+            pool,
+            writer,
+            group_commit,
+        })
     }
 
     /// Waits for this process's turn to write (SQLite; at once for PostgreSQL).
@@ -413,33 +439,21 @@ impl Store {
         Ok(row.as_ref().map(stored_entry).transpose()?)
     }
 
-    /// Adds or replaces an entry (at most [`MAX_ENTRIES`] per list), in one statement: the cap
-    /// is checked by the insert itself.
+    /// Adds or replaces an entry (at most [`MAX_ENTRIES`] per list: the insert itself checks
+    /// it). On SQLite, writes that arrive together share one commit ([`GroupCommit`]).
     pub async fn put_entry(&self, id: AccountId, entry: &ListEntry) -> Result<Stored, StoreError> {
-        let _turn = self.write_turn().await;
         let stored = Stored {
             entry: *entry,
             updated_at: now(),
         };
-        let e = &stored.entry;
-        let done = sqlx::query(
-            "INSERT INTO list_entries (account_id, anime_id, score, status, episodes, updated_at) \
-             SELECT $1, $2, $3, $4, $5, $6 WHERE (SELECT COUNT(*) FROM list_entries \
-             WHERE account_id = $1 AND anime_id <> $2) < $7 \
-             ON CONFLICT (account_id, anime_id) DO UPDATE SET score = excluded.score, \
-             status = excluded.status, episodes = excluded.episodes, \
-             updated_at = excluded.updated_at",
-        )
-        .bind(id.0)
-        .bind(i64::from(e.anime_id.0))
-        .bind(i64::from(e.score))
-        .bind(i64::from(e.status.code()))
-        .bind(i64::from(e.episodes))
-        .bind(stored.updated_at)
-        .bind(MAX_ENTRIES as i64)
-        .execute(&self.pool)
-        .await?;
-        if done.rows_affected() == 0 {
+        let written = match &self.group_commit {
+            Some(group) => group.put(id, stored).await?,
+            None => {
+                let done = put_entry_statement(id, &stored).execute(&self.pool).await?;
+                done.rows_affected() > 0
+            }
+        };
+        if !written {
             return Err(StoreError::ListFull {
                 max: MAX_ENTRIES,
                 would: MAX_ENTRIES + 1,
@@ -564,6 +578,30 @@ impl Store {
             .map(|r| Ok((AccountId(r.try_get(5)?), stored_entry(r)?.entry)))
             .collect()
     }
+}
+
+/// The statement that adds or replaces a list entry unless the list would pass
+/// [`MAX_ENTRIES`] (then it writes nothing).
+pub(crate) fn put_entry_statement(
+    id: AccountId,
+    stored: &Stored,
+) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments<'static>> {
+    let e = &stored.entry;
+    sqlx::query(
+        "INSERT INTO list_entries (account_id, anime_id, score, status, episodes, updated_at) \
+         SELECT $1, $2, $3, $4, $5, $6 WHERE (SELECT COUNT(*) FROM list_entries \
+         WHERE account_id = $1 AND anime_id <> $2) < $7 \
+         ON CONFLICT (account_id, anime_id) DO UPDATE SET score = excluded.score, \
+         status = excluded.status, episodes = excluded.episodes, \
+         updated_at = excluded.updated_at",
+    )
+    .bind(id.0)
+    .bind(i64::from(e.anime_id.0))
+    .bind(i64::from(e.score))
+    .bind(i64::from(e.status.code()))
+    .bind(i64::from(e.episodes))
+    .bind(stored.updated_at)
+    .bind(MAX_ENTRIES as i64)
 }
 
 async fn upsert(

@@ -265,3 +265,34 @@ async fn a_bad_url_is_named() {
     let err = Store::open("mysql://localhost/db").await.unwrap_err();
     assert!(err.to_string().contains("mysql://localhost/db"), "{err}");
 }
+
+async fn concurrent_writes_all_land(db: &Scratch) {
+    let store = &db.store;
+    let fan = store.create_account(&name("busy"), "x").await.unwrap();
+    let writes = (0..300u32).map(|a| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .put_entry(
+                    fan.id,
+                    &entry(a % 150, (a % 10) as u8 + 1, WatchStatus::Watching),
+                )
+                .await
+        })
+    });
+    for w in writes.collect::<Vec<_>>() {
+        w.await.unwrap().unwrap();
+    }
+    // Each anime was written twice; the list holds each once, and one of its two writes.
+    let list = store.list(fan.id).await.unwrap();
+    assert_eq!(list.len(), 150);
+    for s in &list {
+        let a = s.entry.anime_id.0;
+        assert!([(a % 10) as u8 + 1, ((a + 150) % 10) as u8 + 1].contains(&s.entry.score));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writes_on_both_engines() {
+    on_both_engines!(concurrent_writes_all_land);
+}
