@@ -296,3 +296,21 @@ async fn concurrent_writes_all_land(db: &Scratch) {
 async fn concurrent_writes_on_both_engines() {
     on_both_engines!(concurrent_writes_all_land);
 }
+
+#[tokio::test]
+async fn sqlite_writes_ahead_and_syncs_every_commit() {
+    let db = Scratch::sqlite().await;
+    let fan = db.store.create_account(&name("wal"), "x").await.unwrap();
+    db.store
+        .put_entry(fan.id, &entry(1, 9, WatchStatus::Completed))
+        .await
+        .unwrap();
+    let mut conn = sqlx::AnyConnection::connect(&db.url).await.unwrap();
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(mode, "wal");
+    conn.close().await.unwrap();
+    db.remove().await;
+}
