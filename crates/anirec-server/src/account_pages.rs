@@ -4,6 +4,8 @@
 //! place, and import and export. The page script edits the list through the JSON API.
 
 use axum::Router;
+use std::net::IpAddr;
+
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -134,17 +136,7 @@ async fn sign_in(
     ClientIp(ip): ClientIp,
     form: Result<Form<AccountForm>, FormRejection>,
 ) -> Response {
-    let outcome = match checked(&headers, form) {
-        Ok((username, password)) => {
-            let name = username.as_str().to_owned();
-            match verified(&state, ip, username, password).await {
-                Ok(account) => signed_in(&state, &account).await.map_err(|p| (p, name)),
-                Err(p) => Err((p, name)),
-            }
-        }
-        Err(e) => Err(e),
-    };
-    outcome.unwrap_or_else(|(p, name)| form_page(Which::SignIn, p.status, Some(&p.detail), &name))
+    submit(&state, &headers, ip, form, Which::SignIn).await
 }
 
 /// `POST /signup` (a form): the account and its first session, or the form again.
@@ -154,17 +146,33 @@ async fn sign_up(
     ClientIp(ip): ClientIp,
     form: Result<Form<AccountForm>, FormRejection>,
 ) -> Response {
-    let outcome = match checked(&headers, form) {
+    submit(&state, &headers, ip, form, Which::SignUp).await
+}
+
+/// A posted form: checked, then the account verified (sign in) or made (sign up), then a
+/// session; or the form again with what was wrong and the username kept.
+async fn submit(
+    state: &AppState,
+    headers: &HeaderMap,
+    ip: Option<IpAddr>,
+    form: Result<Form<AccountForm>, FormRejection>,
+    which: Which,
+) -> Response {
+    let outcome = match checked(headers, form) {
         Ok((username, password)) => {
             let name = username.as_str().to_owned();
-            match register(&state, ip, username, password).await {
-                Ok(account) => signed_in(&state, &account).await.map_err(|p| (p, name)),
+            let account = match which {
+                Which::SignIn => verified(state, ip, username, password).await,
+                Which::SignUp => register(state, ip, username, password).await,
+            };
+            match account {
+                Ok(account) => signed_in(state, &account).await.map_err(|p| (p, name)),
                 Err(p) => Err((p, name)),
             }
         }
         Err(e) => Err(e),
     };
-    outcome.unwrap_or_else(|(p, name)| form_page(Which::SignUp, p.status, Some(&p.detail), &name))
+    outcome.unwrap_or_else(|(p, name)| form_page(which, p.status, Some(&p.detail), &name))
 }
 
 /// `POST /signout`: ends the session (from this site only) and goes home.

@@ -279,6 +279,7 @@ impl Store {
     pub async fn delete_account(&self, id: AccountId) -> Result<(), StoreError> {
         let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
+        // The table names are constants of this crate, never input; the id is a parameter.
         for table in ["sessions", "api_tokens", "list_entries", "not_interested"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE account_id = $1"))
                 .bind(id.0)

@@ -39,6 +39,26 @@ pub struct Credentials {
 const MAX_TOKEN_NAME: usize = 100;
 
 impl Credentials {
+    /// For sign-up and sign-in: refused (403) when a browser sends it from another site (a
+    /// request with an `Origin` that is not this server's), 422 when it names a token, else
+    /// [`Credentials::checked`]. `what` is what is being made, for the message.
+    fn checked_from_this_site(
+        &self,
+        headers: &HeaderMap,
+        what: &str,
+    ) -> Result<(Username, Password), Problem> {
+        if headers.contains_key(header::ORIGIN) {
+            same_origin(headers)?;
+        }
+        if self.name.is_some() {
+            return Err(Problem::unprocessable(format!(
+                "{what} takes no name (only API tokens do)"
+            ))
+            .with_param("name"));
+        }
+        self.checked()
+    }
+
     /// The username and password, checked (422 naming the field).
     fn checked(&self) -> Result<(Username, Password), Problem> {
         let username = Username::parse(&self.username)
@@ -67,16 +87,7 @@ pub async fn sign_up(
     ClientIp(ip): ClientIp,
     SmallJson(body): SmallJson<Credentials>,
 ) -> Result<Response, Problem> {
-    if headers.contains_key(header::ORIGIN) {
-        same_origin(&headers)?;
-    }
-    let (username, password) = body.checked()?;
-    if body.name.is_some() {
-        return Err(
-            Problem::unprocessable("an account takes no name; see /api/v1/tokens")
-                .with_param("name"),
-        );
-    }
+    let (username, password) = body.checked_from_this_site(&headers, "an account")?;
     let account = register(&state, ip, username, password).await?;
     Ok(created(account))
 }
@@ -239,13 +250,7 @@ pub async fn sign_in(
     ClientIp(ip): ClientIp,
     SmallJson(body): SmallJson<Credentials>,
 ) -> Result<Response, Problem> {
-    if headers.contains_key(header::ORIGIN) {
-        same_origin(&headers)?;
-    }
-    if body.name.is_some() {
-        return Err(Problem::unprocessable("a session takes no name").with_param("name"));
-    }
-    let (username, password) = body.checked()?;
+    let (username, password) = body.checked_from_this_site(&headers, "a session")?;
     let account = verified(&state, ip, username, password).await?;
     let cookie = open_session(&state, &account).await?;
     let mut response = json(&account);
