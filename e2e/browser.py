@@ -35,9 +35,9 @@ def free_port():
         return s.getsockname()[1]
 
 
-def http(method, url, body=None, timeout=30):
+def http(method, url, body=None, timeout=30, headers=None):
     data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json", **(headers or {})})
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
             return r.status, r.read()
@@ -295,6 +295,19 @@ def account_flow(b, base, out, export):
     wait_until("the imported entries", lambda: len(list_ids(b)) > 3, 30)
     print(f"  imported {os.path.basename(export)}: {len(list_ids(b))} entries on the list")
     b.screenshot(os.path.join(out, "6-imported.png"))
+    # An API token made on the page works for scripts, and revoking it on the page ends it.
+    b.type("#token-name", "browser script")
+    b.type("#token-password", "a long enough password")
+    b.click(b.find("#token-form button[type=submit]"))
+    token = wait_until("the new token", lambda: b.js("const c = document.querySelector('#tokens code'); return c && c.textContent"))
+    me = lambda: http("GET", base + "/api/v1/me", headers={"Authorization": "Bearer " + token})
+    status, body = me()
+    assert status == 200 and json.loads(body)["username"] == "browser_fan", (status, body)
+    b.go(base + "/me")
+    wait_for_page(b, "/me")
+    b.click(b.find("#tokens button[data-revoke]"))
+    wait_until("the token revoked", lambda: me()[0] == 401)
+    print("  an API token made on the account page worked, then was revoked there")
 
 
 def anime_flow(b, base, out):

@@ -338,6 +338,82 @@
     });
   }
 
+  // ---- Account: API tokens (made with the password, shown once), password, deletion. ----
+  /** Sends JSON to the API; the answer's JSON (or {}), and throws the problem's detail. */
+  async function send(method, path, body) {
+    const response = await fetch(path, {
+      method,
+      headers: { "Content-Type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const answer = response.status === 204 ? {} : await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(answer.detail || "the server answered " + response.status);
+    return answer;
+  }
+
+  const tokenForm = $("token-form");
+  if (tokenForm && signedIn) {
+    tokenForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      try {
+        const made = await send("POST", "/api/v1/tokens", {
+          username: signedIn,
+          password: $("token-password").value,
+          name: $("token-name").value.trim(),
+        });
+        const li = document.createElement("li");
+        li.dataset.tokenId = String(made.id);
+        const code = document.createElement("code");
+        code.textContent = made.token;
+        li.append(made.name + ": ", code, " (copy it now: it is not shown again)");
+        $("tokens").append(li);
+        tokenForm.reset();
+        say("token-status", "Made the token " + made.name + ".");
+      } catch (e) {
+        say("token-status", "No token was made: " + e.message);
+      }
+    });
+    $("tokens").addEventListener("click", async (event) => {
+      const button = event.target.closest("button[data-revoke]");
+      if (!button) return;
+      const li = button.closest("li[data-token-id]");
+      try {
+        await send("DELETE", "/api/v1/tokens/" + li.dataset.tokenId);
+        li.remove();
+        say("token-status", "Revoked.");
+      } catch (e) {
+        say("token-status", "Not revoked: " + e.message);
+      }
+    });
+  }
+
+  const passwordForm = $("password-form");
+  if (passwordForm) {
+    passwordForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      try {
+        await send("PUT", "/api/v1/me/password", { current: $("current-password").value, new: $("new-password").value });
+        say("password-status", "Changed. Every session has ended: sign in with the new password.");
+        setTimeout(() => location.assign("/signin"), 1200);
+      } catch (e) {
+        say("password-status", "Not changed: " + e.message);
+      }
+    });
+  }
+
+  const deleteForm = $("delete-form");
+  if (deleteForm) {
+    deleteForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      try {
+        await send("DELETE", "/api/v1/me", { password: $("delete-password").value });
+        location.assign("/");
+      } catch (e) {
+        say("delete-status", "Not deleted: " + e.message);
+      }
+    });
+  }
+
   renderFavourites();
   if (favourites.length && !knownUser && !mine) changed();
 })();

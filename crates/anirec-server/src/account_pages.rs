@@ -239,12 +239,13 @@ async fn my_list(
         Ok(store) => store,
         Err(p) => return problem_page(p),
     };
-    let (list, taste) = match (
+    let (list, taste, tokens) = match (
         store.list(account.id).await.map_err(store_problem),
         taste(&state, account.id).await,
+        store.tokens(account.id).await.map_err(store_problem),
     ) {
-        (Ok(list), Ok(taste)) => (list, taste),
-        (Err(p), _) | (_, Err(p)) => return problem_page(p),
+        (Ok(list), Ok(taste), Ok(tokens)) => (list, taste, tokens),
+        (Err(p), _, _) | (_, Err(p), _) | (_, _, Err(p)) => return problem_page(p),
     };
     let name = account.username.clone();
     state
@@ -288,6 +289,7 @@ async fn my_list(
                     planned => v(&planned),
                     entries => v(&entries),
                     statuses => v(STATUSES),
+                    tokens => v(&tokens),
                     status => status.map(status_name),
                 },
             ))
