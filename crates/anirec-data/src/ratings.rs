@@ -60,6 +60,17 @@ impl WatchStatus {
         }
     }
 
+    /// The name the API and JSON use (`plan_to_watch`, `on_hold`, ...; its serde name).
+    pub fn name(self) -> &'static str {
+        match self {
+            WatchStatus::Watching => "watching",
+            WatchStatus::Completed => "completed",
+            WatchStatus::OnHold => "on_hold",
+            WatchStatus::Dropped => "dropped",
+            WatchStatus::PlanToWatch => "plan_to_watch",
+        }
+    }
+
     /// The words MyAnimeList's export writes (`Plan to Watch`, `On-Hold`, ...).
     pub fn words(self) -> &'static str {
         match self {

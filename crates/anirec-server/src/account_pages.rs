@@ -37,25 +37,14 @@ pub fn routes() -> Router<AppState> {
         .route("/fragments/me/recommendations", get(my_cards))
 }
 
-/// The statuses a list shows, with their labels (the API's names first).
-const STATUSES: [(&str, &str); 5] = [
-    ("watching", "Watching"),
-    ("completed", "Completed"),
-    ("on_hold", "On hold"),
-    ("dropped", "Dropped"),
-    ("plan_to_watch", "Plan to watch"),
+/// The statuses a list shows, with their labels.
+const STATUSES: [(WatchStatus, &str); 5] = [
+    (WatchStatus::Watching, "Watching"),
+    (WatchStatus::Completed, "Completed"),
+    (WatchStatus::OnHold, "On hold"),
+    (WatchStatus::Dropped, "Dropped"),
+    (WatchStatus::PlanToWatch, "Plan to watch"),
 ];
-
-/// The API name of a status.
-fn status_name(status: WatchStatus) -> &'static str {
-    match status {
-        WatchStatus::Watching => "watching",
-        WatchStatus::Completed => "completed",
-        WatchStatus::OnHold => "on_hold",
-        WatchStatus::Dropped => "dropped",
-        WatchStatus::PlanToWatch => "plan_to_watch",
-    }
-}
 
 /// What the sign-in and sign-up forms post.
 #[derive(Debug, Deserialize)]
@@ -239,34 +228,34 @@ async fn my_list(
         Ok(store) => store,
         Err(p) => return problem_page(p),
     };
-    let (list, taste, tokens) = match (
-        store.list(account.id).await.map_err(store_problem),
+    let (taste, tokens) = match (
         taste(&state, account.id).await,
         store.tokens(account.id).await.map_err(store_problem),
     ) {
-        (Ok(list), Ok(taste), Ok(tokens)) => (list, taste, tokens),
-        (Err(p), _, _) | (_, Err(p), _) | (_, _, Err(p)) => return problem_page(p),
+        (Ok(taste), Ok(tokens)) => (taste, tokens),
+        (Err(p), _) | (_, Err(p)) => return problem_page(p),
     };
     let name = account.username.clone();
     state
         .run(move |served| {
             let catalogue = &served.bundle.catalogue;
-            let (listed, hidden) = taste;
             let ask = Ask {
                 k: 12,
                 filters: Default::default(),
                 explain: true,
             };
-            let (_, recs) = recommend_for(&served, &listed, &hidden, &ask);
+            let (profile, _) = served.bundle.fold_in(&taste.listed());
+            let recs = recommend_for(&served, &profile, &taste.hidden, &ask);
             let items = RecommendationView::list(&served.bundle, &recs);
-            let planned: Vec<PlannedRow> = plan_ranked(&served, &listed, 20)
+            let planned: Vec<PlannedRow> = plan_ranked(&served, &profile, &taste.list, 20)
                 .into_iter()
                 .map(|(a, predicted_rating)| PlannedRow {
                     anime: Card::of(&catalogue[a]),
                     predicted_rating,
                 })
                 .collect();
-            let entries: Vec<Row> = list
+            let entries: Vec<Row> = taste
+                .list
                 .iter()
                 .filter(|s| status.is_none_or(|w| s.entry.status == w))
                 .map(|s| Row {
@@ -275,7 +264,7 @@ async fn my_list(
                         .index_of(s.entry.anime_id)
                         .map(|a| catalogue[a].name.clone()),
                     score: s.entry.score,
-                    status: status_name(s.entry.status),
+                    status: s.entry.status.name(),
                     episodes: s.entry.episodes,
                 })
                 .collect();
@@ -288,9 +277,9 @@ async fn my_list(
                     items => v(&items),
                     planned => v(&planned),
                     entries => v(&entries),
-                    statuses => v(STATUSES),
+                    statuses => v(STATUSES.map(|(s, label)| (s.name(), label))),
                     tokens => v(&tokens),
-                    status => status.map(status_name),
+                    status => status.map(WatchStatus::name),
                 },
             ))
         })
@@ -311,10 +300,12 @@ async fn my_cards(
     let served = state.ready()?;
     let mut ask = Ask::of(&query, &served)?;
     ask.explain = true;
-    let (listed, hidden) = taste(&state, account.id).await?;
+    let taste = taste(&state, account.id).await?;
     state
         .run(move |served| {
-            let (ratings, recs) = recommend_for(&served, &listed, &hidden, &ask);
+            let (profile, _) = served.bundle.fold_in(&taste.listed());
+            let ratings = profile.state.entries.len();
+            let recs = recommend_for(&served, &profile, &taste.hidden, &ask);
             let items = RecommendationView::list(&served.bundle, &recs);
             let subject = context! { ratings, notes => Vec::<String>::new() };
             Ok(render(

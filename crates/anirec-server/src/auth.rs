@@ -42,19 +42,23 @@ impl FromRequestParts<AppState> for Signed {
                 .and_then(|v| v.strip_prefix("Bearer "))
                 .map(str::trim)
                 .filter(|t| is_token(t))
-                .ok_or_else(|| unauthorized("the Authorization header holds no API token"))?;
+                .ok_or_else(|| {
+                    Problem::unauthorized("the Authorization header holds no API token")
+                })?;
             let account = store
                 .token_account(token)
                 .await
                 .map_err(store_problem)?
-                .ok_or_else(|| unauthorized("the API token is not valid (revoked or unknown)"))?;
+                .ok_or_else(|| {
+                    Problem::unauthorized("the API token is not valid (revoked or unknown)")
+                })?;
             return Ok(Signed {
                 account,
                 session: None,
             });
         }
         let Some(token) = session_token(&parts.headers) else {
-            return Err(unauthorized(
+            return Err(Problem::unauthorized(
                 "sign in first: send an API token as Authorization: Bearer TOKEN, or the \
                  session cookie of a browser",
             ));
@@ -66,7 +70,7 @@ impl FromRequestParts<AppState> for Signed {
             .session_account(&token)
             .await
             .map_err(store_problem)?
-            .ok_or_else(|| unauthorized("the session has ended; sign in again"))?;
+            .ok_or_else(|| Problem::unauthorized("the session has ended; sign in again"))?;
         Ok(Signed {
             account,
             session: Some(token),
@@ -176,12 +180,12 @@ pub fn clear_session_cookie(secure: bool) -> HeaderValue {
     })
 }
 
-fn unauthorized(detail: &str) -> Problem {
-    Problem::unauthorized(detail)
-}
-
-/// A store failure as a 503 (the detail is logged, not sent: it may name the database).
+/// A store failure as a problem: 413 for a list at its cap, else a 503 (the detail is logged,
+/// not sent: it may name the database).
 pub fn store_problem(e: anirec_store::StoreError) -> Problem {
+    if let anirec_store::StoreError::ListFull { .. } = e {
+        return Problem::too_large(e.to_string());
+    }
     tracing::error!(error = %e, "accounts database");
     Problem::unavailable("the accounts database is not answering; try again shortly")
 }

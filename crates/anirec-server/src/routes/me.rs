@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use anirec_data::formats::malxml;
 use anirec_data::{AnimeIx, MalId, WatchStatus};
-use anirec_model::query::{Listed, Recommendation};
+use anirec_model::query::{Listed, Profile, Recommendation};
 use anirec_store::{AccountId, ListEntry, Stored};
 
 use super::json;
@@ -140,10 +140,7 @@ pub async fn put_entry(
         .accounts()?
         .put_entry(signed.account.id, &entry)
         .await
-        .map_err(|e| match e {
-            anirec_store::StoreError::ListFull { .. } => Problem::too_large(e.to_string()),
-            e => store_problem(e),
-        })?;
+        .map_err(store_problem)?;
     Ok(json(&views(&state, vec![stored]).remove(0)))
 }
 
@@ -221,10 +218,7 @@ pub async fn import(
         .accounts()?
         .import(signed.account.id, &entries)
         .await
-        .map_err(|e| match e {
-            anirec_store::StoreError::ListFull { .. } => Problem::too_large(e.to_string()),
-            e => store_problem(e),
-        })?;
+        .map_err(store_problem)?;
     Ok(json(&Imported {
         counts,
         skipped,
@@ -312,16 +306,12 @@ fn csv(views: &[EntryView]) -> String {
     let mut out = String::from("anime_id,title,score,status,episodes,updated_at\n");
     for v in views {
         let e = &v.stored.entry;
-        let status = serde_json::to_value(e.status)
-            .ok()
-            .and_then(|s| s.as_str().map(str::to_owned))
-            .unwrap_or_default();
         out.push_str(&format!(
             "{},{},{},{},{},{}\n",
             e.anime_id,
             quote(v.title.as_deref().unwrap_or("")),
             e.score,
-            status,
+            e.status.name(),
             e.episodes,
             v.stored.updated_at
         ));
@@ -379,23 +369,35 @@ pub async fn hidden(State(state): State<AppState>, signed: Signed) -> Result<Res
     Ok(json(&Hidden { items }))
 }
 
-/// The stored list as fold-in entries, and the hidden anime.
-pub async fn taste(
-    state: &AppState,
-    account: AccountId,
-) -> Result<(Vec<Listed>, Vec<MalId>), Problem> {
+/// What a fan's recommendations are made from: the stored list and the hidden anime.
+pub struct Taste {
+    /// The list, by anime id.
+    pub list: Vec<Stored>,
+    /// The anime marked not interested, ascending.
+    pub hidden: Vec<MalId>,
+}
+
+impl Taste {
+    /// The list as fold-in entries.
+    pub fn listed(&self) -> Vec<Listed> {
+        self.list
+            .iter()
+            .map(|s| Listed {
+                mal_id: s.entry.anime_id,
+                score: s.entry.score,
+                status: Some(s.entry.status),
+            })
+            .collect()
+    }
+}
+
+/// Reads a fan's [`Taste`] from the database.
+pub async fn taste(state: &AppState, account: AccountId) -> Result<Taste, Problem> {
     let store = state.accounts()?;
-    let list = store.list(account).await.map_err(store_problem)?;
-    let hidden = store.hidden(account).await.map_err(store_problem)?;
-    let listed = list
-        .iter()
-        .map(|s| Listed {
-            mal_id: s.entry.anime_id,
-            score: s.entry.score,
-            status: Some(s.entry.status),
-        })
-        .collect();
-    Ok((listed, hidden))
+    Ok(Taste {
+        list: store.list(account).await.map_err(store_problem)?,
+        hidden: store.hidden(account).await.map_err(store_problem)?,
+    })
 }
 
 /// `GET /api/v1/me/recommendations?k=&explain=&filters`: recommendations folded in from the
@@ -408,13 +410,14 @@ pub async fn recommendations(
     signed: Result<Signed, Problem>,
 ) -> Result<Response, Problem> {
     let ask = Ask::of(&query, &*state.ready()?)?;
-    let (listed, hidden) = taste(&state, signed?.account.id).await?;
+    let taste = taste(&state, signed?.account.id).await?;
     state
         .run(move |served| {
-            let (ratings, recs) = recommend_for(&served, &listed, &hidden, &ask);
+            let (profile, _) = served.bundle.fold_in(&taste.listed());
+            let recs = recommend_for(&served, &profile, &taste.hidden, &ask);
             let subject = Subject {
                 user_id: None,
-                ratings,
+                ratings: profile.state.entries.len(),
                 list: None,
                 notes: Vec::new(),
             };
@@ -424,33 +427,37 @@ pub async fn recommendations(
         .await
 }
 
-/// Recommendations for a fan's stored list (everything on it left out unless `include_rated`,
-/// the hidden anime always): how many entries the fold-in used, and the picks.
+/// Recommendations for a fan's profile (folded in from the stored list: everything on it left
+/// out unless `include_rated`), the hidden anime always left out.
 pub fn recommend_for(
     served: &Served,
-    listed: &[Listed],
+    profile: &Profile,
     hidden: &[MalId],
     ask: &Ask,
-) -> (usize, Vec<Recommendation>) {
-    let (profile, _) = served.bundle.fold_in(listed);
+) -> Vec<Recommendation> {
     let mut recs =
         served
             .bundle
-            .recommend(&profile, ask.k + hidden.len(), &ask.filters, ask.explain);
+            .recommend(profile, ask.k + hidden.len(), &ask.filters, ask.explain);
     recs.retain(|r| hidden.binary_search(&r.anime_id).is_err());
     recs.truncate(ask.k);
-    (profile.state.entries.len(), recs)
+    recs
 }
 
-/// A fan's plan-to-watch entries with the rating the model predicts for each, best first.
-pub fn plan_ranked(served: &Served, listed: &[Listed], k: usize) -> Vec<(AnimeIx, f32)> {
-    let (profile, _) = served.bundle.fold_in(listed);
+/// A fan's plan-to-watch entries with the rating the model predicts for each (from their
+/// profile), best first.
+pub fn plan_ranked(
+    served: &Served,
+    profile: &Profile,
+    list: &[Stored],
+    k: usize,
+) -> Vec<(AnimeIx, f32)> {
     let catalogue = &served.bundle.catalogue;
-    let mut ranked: Vec<_> = listed
+    let mut ranked: Vec<_> = list
         .iter()
-        .filter(|l| l.status == Some(WatchStatus::PlanToWatch))
-        .filter_map(|l| catalogue.index_of(l.mal_id))
-        .map(|a| (a, served.bundle.predicted_rating(&profile, a)))
+        .filter(|s| s.entry.status == WatchStatus::PlanToWatch)
+        .filter_map(|s| catalogue.index_of(s.entry.anime_id))
+        .map(|a| (a, served.bundle.predicted_rating(profile, a)))
         .collect();
     ranked.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
     ranked.truncate(k);
@@ -488,12 +495,13 @@ pub async fn plan_to_watch(
     query: Query<PlanParams>,
     signed: Signed,
 ) -> Result<Response, Problem> {
-    let (listed, _) = taste(&state, signed.account.id).await?;
+    let taste = taste(&state, signed.account.id).await?;
     let k = query.params.k.0;
     state
         .run(move |served| {
             let catalogue = &served.bundle.catalogue;
-            let items = plan_ranked(&served, &listed, k)
+            let (profile, _) = served.bundle.fold_in(&taste.listed());
+            let items = plan_ranked(&served, &profile, &taste.list, k)
                 .into_iter()
                 .map(|(a, predicted_rating)| Planned {
                     anime: Card::of(&catalogue[a]),
