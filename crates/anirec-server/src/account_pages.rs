@@ -22,7 +22,7 @@ use crate::pages::{problem_page, render, v};
 use crate::params::{Query, Takes};
 use crate::problem::Problem;
 use crate::routes::accounts::{close_session, open_session, register, verified};
-use crate::routes::me::{plan_ranked, recommend_for, taste};
+use crate::routes::me::{listed, plan_ranked, recommend_for, taste};
 use crate::routes::recommend::{Ask, AskParams};
 use crate::state::AppState;
 use crate::views::{Card, RecommendationView};
@@ -244,7 +244,7 @@ async fn my_list(
                 filters: Default::default(),
                 explain: true,
             };
-            let (profile, _) = served.bundle.fold_in(&taste.listed());
+            let (profile, _) = served.bundle.fold_in(&listed(&taste.list));
             let recs = recommend_for(&served, &profile, &taste.hidden, &ask);
             let items = RecommendationView::list(&served.bundle, &recs);
             let planned: Vec<PlannedRow> = plan_ranked(&served, &profile, &taste.list, 20)
@@ -257,15 +257,15 @@ async fn my_list(
             let entries: Vec<Row> = taste
                 .list
                 .iter()
-                .filter(|s| status.is_none_or(|w| s.entry.status == w))
-                .map(|s| Row {
-                    anime_id: s.entry.anime_id.0,
+                .filter(|e| status.is_none_or(|w| e.status == w))
+                .map(|e| Row {
+                    anime_id: e.anime_id.0,
                     title: catalogue
-                        .index_of(s.entry.anime_id)
+                        .index_of(e.anime_id)
                         .map(|a| catalogue[a].name.clone()),
-                    score: s.entry.score,
-                    status: s.entry.status.name(),
-                    episodes: s.entry.episodes,
+                    score: e.score,
+                    status: e.status.name(),
+                    episodes: e.episodes,
                 })
                 .collect();
             Ok(render(
@@ -303,7 +303,7 @@ async fn my_cards(
     let taste = taste(&state, account.id).await?;
     state
         .run(move |served| {
-            let (profile, _) = served.bundle.fold_in(&taste.listed());
+            let (profile, _) = served.bundle.fold_in(&listed(&taste.list));
             let ratings = profile.state.entries.len();
             let recs = recommend_for(&served, &profile, &taste.hidden, &ask);
             let items = RecommendationView::list(&served.bundle, &recs);

@@ -16,7 +16,7 @@ pub mod training;
 
 pub use account::{Account, AccountId, Password, Username};
 pub use list::ListEntry;
-pub use list::Stored;
+pub use list::{Stored, Taste};
 pub use store::{ApiToken, ImportCounts, Store, TokenId};
 
 /// A database URL without its password, for logs and messages

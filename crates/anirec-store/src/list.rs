@@ -60,6 +60,69 @@ pub fn merge(current: Option<&ListEntry>, imported: &ListEntry) -> ListEntry {
     }
 }
 
+/// What recommendations need of an account: its list (by anime id) and the anime it marked
+/// not interested (ascending), read together ([`crate::Store::taste`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Taste {
+    /// The list, by anime id.
+    pub list: Vec<ListEntry>,
+    /// The anime marked not interested, ascending.
+    pub hidden: Vec<MalId>,
+}
+
+impl Taste {
+    /// Reads the packed form the database aggregates it into (one row, rather than a row per
+    /// entry): entries as `anime score status episodes` joined by commas, hidden anime as ids
+    /// joined by commas; `None` for none. The error names the piece that did not parse.
+    pub fn unpack(list: Option<&str>, hidden: Option<&str>) -> Result<Taste, String> {
+        fn pieces(packed: Option<&str>) -> impl Iterator<Item = &str> {
+            packed
+                .into_iter()
+                .filter(|p| !p.is_empty())
+                .flat_map(|p| p.split(','))
+        }
+        let bad = |piece: &str| format!("packed list entry {piece:?}");
+        let number = |field: Option<&str>, piece: &str| -> Result<u32, String> {
+            field.and_then(|f| f.parse().ok()).ok_or_else(|| bad(piece))
+        };
+        let mut entries = pieces(list)
+            .map(|piece| {
+                let mut fields = piece.split(' ');
+                let anime_id = MalId(number(fields.next(), piece)?);
+                let score = u8::try_from(number(fields.next(), piece)?).map_err(|_| bad(piece))?;
+                let status = u8::try_from(number(fields.next(), piece)?)
+                    .ok()
+                    .and_then(WatchStatus::from_code)
+                    .ok_or_else(|| bad(piece))?;
+                let episodes = number(fields.next(), piece)?;
+                match fields.next() {
+                    None => Ok(ListEntry {
+                        anime_id,
+                        score,
+                        status,
+                        episodes,
+                    }),
+                    Some(_) => Err(bad(piece)),
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        entries.sort_unstable_by_key(|e| e.anime_id);
+        let mut hidden = pieces(hidden)
+            .map(|piece| {
+                piece
+                    .parse()
+                    .map(MalId)
+                    .map_err(|_| format!("packed hidden anime {piece:?}"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        hidden.sort_unstable();
+        Ok(Taste {
+            list: entries,
+            hidden,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,5 +150,44 @@ mod tests {
             entry(7, WatchStatus::Dropped, 3)
         );
         assert!(entry(11, WatchStatus::Completed, 0).check().is_err());
+    }
+
+    #[test]
+    fn packed_tastes_unpack_sorted_and_bad_pieces_are_named() {
+        let taste = Taste::unpack(Some("30 9 2 26,1 0 6 0"), Some("5,3")).unwrap();
+        assert_eq!(
+            taste.list,
+            vec![
+                ListEntry {
+                    anime_id: MalId(1),
+                    score: 0,
+                    status: WatchStatus::PlanToWatch,
+                    episodes: 0
+                },
+                ListEntry {
+                    anime_id: MalId(30),
+                    score: 9,
+                    status: WatchStatus::Completed,
+                    episodes: 26
+                },
+            ]
+        );
+        assert_eq!(taste.hidden, vec![MalId(3), MalId(5)]);
+        assert_eq!(Taste::unpack(None, None).unwrap(), Taste::default());
+        for bad in [
+            "30 9 2",
+            "30 9 2 26 1",
+            "30 900 2 26",
+            "30 9 9 26",
+            "x 9 2 26",
+        ] {
+            let e = Taste::unpack(Some(bad), None).unwrap_err();
+            assert!(e.contains(bad), "{e}");
+        }
+        assert!(
+            Taste::unpack(None, Some("7,"))
+                .unwrap_err()
+                .contains("\"\"")
+        );
     }
 }

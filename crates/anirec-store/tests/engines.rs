@@ -5,7 +5,7 @@
 use anirec_data::{MalId, WatchStatus};
 use anirec_store::scratch::Scratch;
 use anirec_store::secret::{hash_password, verify_password};
-use anirec_store::{ListEntry, Store, StoreError, Username};
+use anirec_store::{ListEntry, Store, StoreError, Taste, Username};
 use sqlx::Connection;
 
 /// Runs a check against SQLite, then PostgreSQL.
@@ -211,8 +211,18 @@ async fn lists_keep_entries_and_imports_merge_once(db: &Scratch) {
         store.list(other.id).await.unwrap().len(),
         anirec_store::list::MAX_ENTRIES
     );
+    // What recommendations read, in one row: the same entries, even for a full list.
+    let full_list: Vec<ListEntry> = store
+        .list(other.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.entry)
+        .collect();
+    assert_eq!(store.taste(other.id).await.unwrap().list, full_list);
     store.delete_account(other.id).await.unwrap();
     let other = store.create_account(&name("other2"), "x").await.unwrap();
+    assert_eq!(store.taste(other.id).await.unwrap(), Taste::default());
 
     store.hide(fan.id, MalId(30)).await.unwrap();
     store.hide(fan.id, MalId(30)).await.unwrap();
@@ -220,6 +230,16 @@ async fn lists_keep_entries_and_imports_merge_once(db: &Scratch) {
     assert_eq!(store.hidden(fan.id).await.unwrap(), [MalId(20), MalId(30)]);
     assert!(store.unhide(fan.id, MalId(30)).await.unwrap());
     assert_eq!(store.hidden(fan.id).await.unwrap(), [MalId(20)]);
+    let taste = store.taste(fan.id).await.unwrap();
+    let listed: Vec<ListEntry> = store
+        .list(fan.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.entry)
+        .collect();
+    assert_eq!((taste.list.len(), taste.list), (2, listed));
+    assert_eq!(taste.hidden, [MalId(20)]);
 
     store
         .put_entry(other.id, &entry(1, 6, WatchStatus::OnHold))

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use anirec_data::formats::malxml;
 use anirec_data::{AnimeIx, MalId, WatchStatus};
 use anirec_model::query::{Listed, Profile, Recommendation};
-use anirec_store::{AccountId, ListEntry, Stored};
+use anirec_store::{AccountId, ListEntry, Stored, Taste};
 
 use super::json;
 use super::recommend::{Ask, AskParams, Subject, answer_body};
@@ -369,35 +369,24 @@ pub async fn hidden(State(state): State<AppState>, signed: Signed) -> Result<Res
     Ok(json(&Hidden { items }))
 }
 
-/// What a fan's recommendations are made from: the stored list and the hidden anime.
-pub struct Taste {
-    /// The list, by anime id.
-    pub list: Vec<Stored>,
-    /// The anime marked not interested, ascending.
-    pub hidden: Vec<MalId>,
-}
-
-impl Taste {
-    /// The list as fold-in entries.
-    pub fn listed(&self) -> Vec<Listed> {
-        self.list
-            .iter()
-            .map(|s| Listed {
-                mal_id: s.entry.anime_id,
-                score: s.entry.score,
-                status: Some(s.entry.status),
-            })
-            .collect()
-    }
+/// A fan's list as fold-in entries.
+pub fn listed(list: &[ListEntry]) -> Vec<Listed> {
+    list.iter()
+        .map(|e| Listed {
+            mal_id: e.anime_id,
+            score: e.score,
+            status: Some(e.status),
+        })
+        .collect()
 }
 
 /// Reads a fan's [`Taste`] from the database.
 pub async fn taste(state: &AppState, account: AccountId) -> Result<Taste, Problem> {
-    let store = state.accounts()?;
-    Ok(Taste {
-        list: store.list(account).await.map_err(store_problem)?,
-        hidden: store.hidden(account).await.map_err(store_problem)?,
-    })
+    state
+        .accounts()?
+        .taste(account)
+        .await
+        .map_err(store_problem)
 }
 
 /// `GET /api/v1/me/recommendations?k=&explain=&filters`: recommendations folded in from the
@@ -413,7 +402,7 @@ pub async fn recommendations(
     let taste = taste(&state, signed?.account.id).await?;
     state
         .run(move |served| {
-            let (profile, _) = served.bundle.fold_in(&taste.listed());
+            let (profile, _) = served.bundle.fold_in(&listed(&taste.list));
             let recs = recommend_for(&served, &profile, &taste.hidden, &ask);
             let subject = Subject {
                 user_id: None,
@@ -449,14 +438,14 @@ pub fn recommend_for(
 pub fn plan_ranked(
     served: &Served,
     profile: &Profile,
-    list: &[Stored],
+    list: &[ListEntry],
     k: usize,
 ) -> Vec<(AnimeIx, f32)> {
     let catalogue = &served.bundle.catalogue;
     let mut ranked: Vec<_> = list
         .iter()
-        .filter(|s| s.entry.status == WatchStatus::PlanToWatch)
-        .filter_map(|s| catalogue.index_of(s.entry.anime_id))
+        .filter(|e| e.status == WatchStatus::PlanToWatch)
+        .filter_map(|e| catalogue.index_of(e.anime_id))
         .map(|a| (a, served.bundle.predicted_rating(profile, a)))
         .collect();
     ranked.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
@@ -500,7 +489,7 @@ pub async fn plan_to_watch(
     state
         .run(move |served| {
             let catalogue = &served.bundle.catalogue;
-            let (profile, _) = served.bundle.fold_in(&taste.listed());
+            let (profile, _) = served.bundle.fold_in(&listed(&taste.list));
             let items = plan_ranked(&served, &profile, &taste.list, k)
                 .into_iter()
                 .map(|(a, predicted_rating)| Planned {
