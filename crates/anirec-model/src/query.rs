@@ -212,16 +212,16 @@ impl Bundle {
                     // The liked anime that fans of this one also liked most: its item-kNN
                     // similarity (co-rating), then its EASE weight as a tie-breaker.
                     let (nbrs, sims) = self.model.rating.knn.of(s.anime);
-                    let knn =
-                        |a: AnimeIx| nbrs.iter().position(|&j| j == a.0).map_or(0.0, |p| sims[p]);
-                    let best = entries.iter().filter(|e| e.is_liked()).max_by(|x, y| {
-                        let w = |e: &Entry| {
-                            let ease = self.model.ease.weight(e.anime, s.anime)
-                                * self.model.params.ease.weighting.weight(e.score);
-                            (knn(e.anime), ease)
-                        };
-                        let (a, b) = (w(x), w(y));
-                        a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1))
+                    let mut knn: Vec<(u32, f32)> =
+                        nbrs.iter().copied().zip(sims.iter().copied()).collect();
+                    knn.sort_unstable_by_key(|e| e.0);
+                    let best = most(entries, |e| {
+                        let sim = knn
+                            .binary_search_by_key(&e.anime.0, |n| n.0)
+                            .map_or(0.0, |p| knn[p].1);
+                        let ease = self.model.ease.weight(e.anime, s.anime)
+                            * self.model.params.ease.weighting.weight(e.score);
+                        (sim, ease)
                     });
                     match best {
                         Some(e) if e.is_scored() => {
@@ -232,12 +232,8 @@ impl Bundle {
                     }
                 }
                 Signal::Content => {
-                    let best = entries.iter().filter(|e| e.is_liked()).max_by(|x, y| {
-                        self.model
-                            .content
-                            .similarity(x.anime, s.anime)
-                            .total_cmp(&self.model.content.similarity(y.anime, s.anime))
-                    });
+                    let similarity = self.model.content.similarity_to(s.anime);
+                    let best = most(entries, |e| (similarity(e.anime), 0.0));
                     let Some(&Entry { anime: a, .. }) = best else {
                         continue;
                     };
@@ -403,6 +399,17 @@ pub enum SimilarBy {
 
 /// The mean of the scores (0 = not scored, left out) and the norm of the scores less that mean
 /// (at least 1e-6).
+/// The liked entry with the greatest `(key, tie-breaker)`, each computed once (the last of equals,
+/// as [`Iterator::max_by`] picks).
+fn most(entries: &[Entry], key: impl Fn(&Entry) -> (f32, f32)) -> Option<&Entry> {
+    entries
+        .iter()
+        .filter(|e| e.is_liked())
+        .map(|e| (key(e), e))
+        .max_by(|(a, _), (b, _)| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)))
+        .map(|(_, e)| e)
+}
+
 fn mean_and_norm(ratings: impl Iterator<Item = u8> + Clone) -> (f32, f32) {
     let scored = ratings.filter(|&r| r > 0).map(f32::from);
     let mean = scored.clone().sum::<f32>() / scored.clone().count().max(1) as f32;

@@ -1,6 +1,8 @@
 //! TF-IDF vectors over catalogue tokens, L2-normalised, stored as CSR arrays, with an inverted
-//! index for scoring every anime against one query vector (another anime, or a user's profile).
-//! The IDF is fixed at fit time, so new queries are scored against the corpus.
+//! index for scoring every anime against one query vector (another anime, or a user's profile),
+//! and each anime's nearest content neighbours (found at fit time, stored with the vectors), from
+//! which a profile's content candidates are drawn without scoring the whole catalogue. The IDF is
+//! fixed at fit time, so new queries are scored against the corpus.
 
 use std::collections::HashMap;
 
@@ -10,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::tokens::{FieldWeights, Tokenizer};
 use safetensors::Dtype;
 
-use crate::stored::{Array, Arrays, Stored, vector};
+use crate::stored::{Array, Arrays, Stored, array, vector};
 
 /// Parameters of [`ContentModel::fit`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -52,7 +54,14 @@ pub struct ContentModel {
     post_offsets: Vec<u32>,
     post_anime: Vec<u32>,
     post_values: Vec<f32>,
+    /// Each anime's [`NEIGHBOURS`] most similar anime, best first, row-major (`u32::MAX` pads a
+    /// row when fewer anime share a term with it).
+    pub(crate) neighbours: Vec<u32>,
 }
+
+/// How many content neighbours each anime keeps: enough for a short list's profile to reach as
+/// far as a long one's (with 50, NDCG@10 on the sample fell from 0.4300 to 0.4286).
+pub const NEIGHBOURS: usize = 100;
 
 impl ContentModel {
     /// Fits on every anime of the catalogue.
@@ -102,6 +111,7 @@ impl ContentModel {
             post_offsets: Vec::new(),
             post_anime: Vec::new(),
             post_values: Vec::new(),
+            neighbours: Vec::new(),
         };
         for doc in &docs {
             let mut weights: HashMap<u32, (f32, f32)> = HashMap::new();
@@ -124,6 +134,7 @@ impl ContentModel {
             model.offsets.push(model.term_ids.len() as u32);
         }
         model.build_index();
+        model.neighbours = model.neighbour_table();
         model
     }
 
@@ -136,8 +147,14 @@ impl ContentModel {
         offsets: Vec<u32>,
         term_ids: Vec<u32>,
         values: Vec<f32>,
+        neighbours: Vec<u32>,
     ) -> Option<ContentModel> {
+        let n = offsets.len().saturating_sub(1);
         let consistent = terms.len() == idf.len()
+            && neighbours.len() == n * NEIGHBOURS
+            && neighbours
+                .iter()
+                .all(|&b| b == u32::MAX || (b as usize) < n)
             && term_ids.len() == values.len()
             && offsets.first() == Some(&0)
             && offsets.last().copied() == Some(term_ids.len() as u32)
@@ -156,6 +173,7 @@ impl ContentModel {
             post_offsets: Vec::new(),
             post_anime: Vec::new(),
             post_values: Vec::new(),
+            neighbours,
         };
         model.build_index();
         Some(model)
@@ -187,6 +205,38 @@ impl ContentModel {
         self.post_offsets = counts;
     }
 
+    /// Each anime's [`NEIGHBOURS`] most similar anime (cosine above 0), best first, row-major,
+    /// `u32::MAX` padding: every anime scored against the catalogue, in parallel.
+    fn neighbour_table(&self) -> Vec<u32> {
+        use rayon::prelude::*;
+        let n = self.len();
+        let mut table = vec![u32::MAX; n * NEIGHBOURS];
+        table.par_chunks_mut(NEIGHBOURS).enumerate().for_each_init(
+            || (vec![0f32; n], vec![0f32; self.terms.len()]),
+            |(scores, query), (a, row)| {
+                let a = AnimeIx(a as u32);
+                self.add_to_query(query, a, 1.0);
+                self.score_all(query, scores);
+                for (t, _) in self.vector(a) {
+                    query[t as usize] = 0.0;
+                }
+                let best = crate::topk::top_k(scores, NEIGHBOURS, |b| {
+                    b != a.0 && scores[b as usize] > 0.0
+                });
+                row[..best.len()].copy_from_slice(&best);
+            },
+        );
+        table
+    }
+
+    /// Anime `a`'s content neighbours, most similar first.
+    pub fn neighbours(&self, a: AnimeIx) -> impl Iterator<Item = AnimeIx> + '_ {
+        self.neighbours[a.index() * NEIGHBOURS..(a.index() + 1) * NEIGHBOURS]
+            .iter()
+            .take_while(|&&b| b != u32::MAX)
+            .map(|&b| AnimeIx(b))
+    }
+
     /// Number of anime.
     pub fn len(&self) -> usize {
         self.offsets.len().saturating_sub(1)
@@ -209,26 +259,14 @@ impl ContentModel {
             .zip(self.values[lo..hi].iter().copied())
     }
 
-    /// Cosine similarity of two anime.
-    pub fn similarity(&self, a: AnimeIx, b: AnimeIx) -> f32 {
-        let (mut x, mut y) = (self.vector(a).peekable(), self.vector(b).peekable());
-        let mut dot = 0.0;
-        while let (Some(&(i, u)), Some(&(j, v))) = (x.peek(), y.peek()) {
-            match i.cmp(&j) {
-                std::cmp::Ordering::Less => {
-                    x.next();
-                }
-                std::cmp::Ordering::Greater => {
-                    y.next();
-                }
-                std::cmp::Ordering::Equal => {
-                    dot += u * v;
-                    x.next();
-                    y.next();
-                }
-            }
+    /// Cosine similarity with anime `b`, for many anime: `b`'s vector is laid out densely once,
+    /// so each similarity is a walk over the other anime's terms (no merge).
+    pub fn similarity_to(&self, b: AnimeIx) -> impl Fn(AnimeIx) -> f32 + '_ {
+        let mut dense = vec![0f32; self.terms.len()];
+        for (t, v) in self.vector(b) {
+            dense[t as usize] = v;
         }
-        dot
+        move |a| self.score(&dense, a)
     }
 
     /// Adds `weight × vector(a)` into a dense query over terms.
@@ -236,6 +274,12 @@ impl ContentModel {
         for (t, v) in self.vector(a) {
             query[t as usize] += weight * v;
         }
+    }
+
+    /// The dot product of a dense query with anime `a`'s vector.
+    pub fn score(&self, query: &[f32], a: AnimeIx) -> f32 {
+        self.vector(a)
+            .fold(0.0, |dot, (t, v)| dot + v * query[t as usize])
     }
 
     /// Dot products of a dense query with every anime (`out` has one slot per anime). Divide by
@@ -267,8 +311,9 @@ impl ContentModel {
     }
 }
 
-/// Stored as `content.terms` (the terms joined by NUL), `content.idf` and the rows'
-/// `content.offsets`, `content.term_ids`, `content.values`; rebuilt with (parameters, anime).
+/// Stored as `content.terms` (the terms joined by NUL), `content.idf`, the rows'
+/// `content.offsets`, `content.term_ids`, `content.values`, and `content.neighbours` (anime ×
+/// [`NEIGHBOURS`]); rebuilt with (parameters, anime).
 impl Stored for ContentModel {
     type With = (ContentParams, usize);
 
@@ -280,6 +325,12 @@ impl Stored for ContentModel {
             vector("content.offsets", Dtype::U32, &self.offsets),
             vector("content.term_ids", Dtype::U32, &self.term_ids),
             vector("content.values", Dtype::F32, &self.values),
+            array(
+                "content.neighbours",
+                Dtype::U32,
+                vec![self.len(), NEIGHBOURS],
+                &self.neighbours,
+            ),
         ]
     }
 
@@ -297,6 +348,7 @@ impl Stored for ContentModel {
             a.get("content.offsets", Dtype::U32)?,
             a.get("content.term_ids", Dtype::U32)?,
             a.get("content.values", Dtype::F32)?,
+            a.get("content.neighbours", Dtype::U32)?,
         )
         .filter(|c| c.len() == n_anime)
         .ok_or_else(|| "the content arrays are inconsistent".into())
@@ -358,16 +410,33 @@ mod tests {
             let norm: f32 = m.vector(AnimeIx(a)).map(|e| e.1 * e.1).sum();
             assert!((norm - 1.0).abs() < 1e-4);
         }
-        assert!(m.similarity(AnimeIx(0), AnimeIx(1)) > m.similarity(AnimeIx(0), AnimeIx(2)) + 0.3);
-        assert!(m.similarity(AnimeIx(2), AnimeIx(3)) > m.similarity(AnimeIx(1), AnimeIx(3)) + 0.3);
+        assert!(
+            m.similarity_to(AnimeIx(1))(AnimeIx(0)) > m.similarity_to(AnimeIx(2))(AnimeIx(0)) + 0.3
+        );
+        assert!(
+            m.similarity_to(AnimeIx(3))(AnimeIx(2)) > m.similarity_to(AnimeIx(3))(AnimeIx(1)) + 0.3
+        );
         let mut q = vec![0f32; m.terms.len()];
         m.add_to_query(&mut q, AnimeIx(0), 1.0);
         let mut out = vec![0f32; 4];
         m.score_all(&q, &mut out);
-        assert!((out[1] - m.similarity(AnimeIx(0), AnimeIx(1))).abs() < 1e-5);
+        assert!((out[1] - m.similarity_to(AnimeIx(1))(AnimeIx(0))).abs() < 1e-5);
         assert_eq!(
             m.shared_fields(AnimeIx(0), AnimeIx(1)),
             ["genre:psychological", "genre:thriller", "studio:madhouse"]
         );
+        // Neighbours: the most similar first, never the anime itself, only anime sharing a term.
+        for a in 0..4 {
+            let near: Vec<AnimeIx> = m.neighbours(AnimeIx(a)).collect();
+            let similarity = m.similarity_to(AnimeIx(a));
+            assert!(!near.contains(&AnimeIx(a)) && !near.is_empty());
+            assert!(near.iter().all(|&b| similarity(b) > 0.0));
+            assert!(
+                near.windows(2)
+                    .all(|w| similarity(w[0]) >= similarity(w[1]))
+            );
+        }
+        assert_eq!(m.neighbours(AnimeIx(0)).next(), Some(AnimeIx(1)));
+        assert_eq!(m.neighbours(AnimeIx(3)).next(), Some(AnimeIx(2)));
     }
 }
