@@ -1,7 +1,8 @@
 //! `anirec-model`: the recommenders and their evaluation.
 //!
 //! - [`entry`]: one entry of a user's list (anime, score, status) and what it says about taste.
-//! - [`metrics`] and [`eval`]: the protocol of `EVALUATION.md`.
+//! - [`metrics`] and [`eval`]: the protocol of `EVALUATION.md`; [`new_users`]: the new-fan
+//!   protocol (users the model never saw, folded in).
 //! - [`popularity`]: the baseline every result is reported beside.
 //! - [`cf`]: collaborative ranking (EASE).
 //! - [`rating`]: rating prediction (baselines, item kNN, factors, their blend, checkpoints).
@@ -27,6 +28,7 @@ pub mod filters;
 pub mod hybrid;
 pub mod list_use;
 pub mod metrics;
+pub mod new_users;
 pub mod popularity;
 pub mod query;
 pub mod rating;

@@ -98,6 +98,60 @@ fn eval_on_the_sample_holds_the_documented_quality() {
 }
 
 #[test]
+fn new_fans_are_scored_on_held_out_users_beside_ease_and_popularity() {
+    let (out, _) = succeeded(&anirec(&[
+        "eval",
+        "--data",
+        sample_dir().to_str().unwrap(),
+        "--protocol",
+        "new-users",
+        "--json",
+    ]));
+    let m: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(m["protocol"], "new-users");
+    // 10% of the users who hold out ratings (128), less the one with no liked held-out anime.
+    assert_eq!(m["users"], 127);
+    assert_eq!(
+        m["train_ratings"].as_u64().unwrap()
+            + m["fold_in_ratings"].as_u64().unwrap()
+            + m["test_ratings"].as_u64().unwrap(),
+        249_998
+    );
+    // BENCHMARKS.md ("New fans"); deterministic, the tolerance absorbs floating point.
+    for (system, documented) in [
+        ("anirec", [0.4569, 0.3831, 0.4303, 0.4510]),
+        ("ease", [0.4682, 0.4409, 0.5549, 0.5185]),
+        ("popularity", [0.1646, 0.1784, 0.2558, 0.2273]),
+    ] {
+        for (key, value) in ["ndcg_at_10", "recall_at_20", "recall_at_50", "ndcg_at_100"]
+            .into_iter()
+            .zip(documented)
+        {
+            near(&format!("{system} {key}"), &m[system][key], value, 0.002);
+        }
+    }
+    // The protocol needs users whole: given a split, it refuses and says why.
+    let refused = anirec(&[
+        "eval",
+        "--train",
+        "x.csv",
+        "--test",
+        "y.csv",
+        "--data",
+        sample_dir().to_str().unwrap(),
+        "--protocol",
+        "new-users",
+    ]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr)
+            .contains("--protocol new-users splits the ratings itself"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+}
+
+#[test]
 fn real_exports_are_read_as_downloaded_and_say_what_was_not_used() {
     let m = model().to_str().unwrap();
     let recommend = |file: &str| {

@@ -1,13 +1,16 @@
 //! `anirec eval`: the evaluation protocol of `EVALUATION.md` — fit the hybrid on train, score
 //! the test set once — on a data folder (split with a seed) or on given `train.csv` / `test.csv`
-//! files, beside the popularity baseline.
+//! files, beside the popularity baseline; or, with `--protocol new-users`, the new-fan protocol
+//! (users left out of training, folded in), beside EASE's fold-in and popularity.
 
 use std::time::Instant;
 
 use anirec_data::split::{self, DEFAULT_SEED, Split};
+use anirec_model::bundle::Bundle;
 use anirec_model::eval::evaluate_ranking;
 use anirec_model::hybrid::{ContentScorer, Hybrid, HybridParams};
 use anirec_model::metrics::{RankingFigures, TestMetrics, ValidationFigures};
+use anirec_model::new_users::{self, NewUserFigures};
 use anirec_model::popularity::Popularity;
 use anirec_model::signal::Weights;
 use anirec_model::training::score_on_test;
@@ -27,6 +30,33 @@ pub struct Args {
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// Which protocol.
+    #[arg(long, value_enum, default_value_t = Protocol::Ratings)]
+    pub protocol: Protocol,
+}
+
+/// The evaluation protocols.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Protocol {
+    /// EVALUATION.md: each user holds out 20% of their ratings; the model trains on the rest.
+    Ratings,
+    /// New fans: 10% of the users are left out of training and folded in from 80% of their
+    /// ratings, as the server folds in a list; the other 20% are scored.
+    NewUsers,
+}
+
+/// What `eval --protocol new-users --json` prints.
+#[derive(Serialize)]
+struct NewUserReport {
+    protocol: &'static str,
+    users: usize,
+    train_ratings: usize,
+    fold_in_ratings: usize,
+    test_ratings: usize,
+    fit_seconds: f64,
+    anirec: NewUserFigures,
+    ease: NewUserFigures,
+    popularity: NewUserFigures,
 }
 
 /// What `eval --json` prints. It is written through a `serde_json::Value`, whose objects keep
@@ -55,6 +85,14 @@ struct Baselines {
 
 /// Runs `anirec eval`.
 pub fn run(args: Args) -> anyhow::Result<()> {
+    if args.protocol == Protocol::NewUsers {
+        anyhow::ensure!(
+            args.data.train.is_none(),
+            "--protocol new-users splits the ratings itself; give --data without --train/--test"
+        );
+        let loaded = args.data.load()?;
+        return new_users(args, loaded.catalogue, &loaded.train);
+    }
     let loaded = args.data.load()?;
     let catalogue = loaded.catalogue;
     let s = match loaded.test {
@@ -125,6 +163,68 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             rating.rmse, rating.mae, rating.mae_scaled, rating.mse_scaled, rating.count
         );
         println!("fit           {fit_seconds:.2} s (all components, validation tuning included)");
+    }
+    Ok(())
+}
+
+/// `anirec eval --protocol new-users`.
+fn new_users(
+    args: Args,
+    catalogue: anirec_data::Catalogue,
+    ratings: &anirec_data::Ratings,
+) -> anyhow::Result<()> {
+    let s = split::hold_out_users(ratings, args.seed);
+    let started = Instant::now();
+    let params = HybridParams {
+        seed: args.seed,
+        ..HybridParams::default()
+    };
+    let model = Hybrid::fit(&s.train, &catalogue, params, &mut (), None);
+    let fit_seconds = started.elapsed().as_secs_f64();
+    let bundle = Bundle::new(model, catalogue, s.train.clone(), None);
+    let (anirec, users) = new_users::evaluate(&s, &new_users::served(&bundle));
+    let ease = new_users::ease_fold_in(&bundle.model.ease, &bundle.catalogue);
+    let popular = new_users::popular(&s.train, &bundle.catalogue);
+    let report = NewUserReport {
+        protocol: "new-users",
+        users,
+        train_ratings: s.train.len(),
+        fold_in_ratings: s.fold_in.len(),
+        test_ratings: s.test.len(),
+        fit_seconds,
+        anirec,
+        ease: new_users::evaluate(&s, &ease).0,
+        popularity: new_users::evaluate(&s, &popular).0,
+    };
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::to_value(&report)?)?
+        );
+    } else {
+        println!(
+            "new users     {} (of {} held out), {} ratings folded in, {} scored; {} train ratings",
+            report.users,
+            s.users.len(),
+            report.fold_in_ratings,
+            report.test_ratings,
+            report.train_ratings
+        );
+        println!(
+            "{:<13} {:>8} {:>8} {:>8} {:>8}",
+            "", "NDCG@10", "R@20", "R@50", "NDCG@100"
+        );
+        for (name, f) in [
+            ("anirec", &report.anirec),
+            ("EASE fold-in", &report.ease),
+            ("popularity", &report.popularity),
+        ] {
+            println!(
+                "{name:<13} {:>8.4} {:>8.4} {:>8.4} {:>8.4}",
+                f.ndcg_at_10, f.recall_at_20, f.recall_at_50, f.ndcg_at_100
+            );
+        }
+        println!("fit           {fit_seconds:.2} s");
     }
     Ok(())
 }
