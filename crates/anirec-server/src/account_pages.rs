@@ -25,7 +25,7 @@ use crate::routes::accounts::{close_session, open_session, register, verified};
 use crate::routes::me::{listed, plan_ranked, recommend_for, taste};
 use crate::routes::recommend::{Ask, AskParams};
 use crate::state::AppState;
-use crate::views::{Card, RecommendationView};
+use crate::views::{Card, RecommendationView, Synopsis};
 
 /// The account routes of the pages.
 pub fn routes() -> Router<AppState> {
@@ -243,10 +243,11 @@ async fn my_list(
                 k: 12,
                 filters: Default::default(),
                 explain: true,
+                synopsis: Synopsis::Full,
             };
             let (profile, _) = served.bundle.fold_in(&listed(&taste.list));
             let recs = recommend_for(&served, &profile, &taste.hidden, &ask);
-            let items = RecommendationView::list(&served.bundle, &recs);
+            let items = RecommendationView::list(&served.bundle, &recs, ask.synopsis);
             let planned: Vec<PlannedRow> = plan_ranked(&served, &profile, &taste.list, 20)
                 .into_iter()
                 .map(|(a, predicted_rating)| PlannedRow {
@@ -306,7 +307,7 @@ async fn my_cards(
             let (profile, _) = served.bundle.fold_in(&listed(&taste.list));
             let ratings = profile.state.entries.len();
             let recs = recommend_for(&served, &profile, &taste.hidden, &ask);
-            let items = RecommendationView::list(&served.bundle, &recs);
+            let items = RecommendationView::list(&served.bundle, &recs, ask.synopsis);
             let subject = context! { ratings, notes => Vec::<String>::new() };
             Ok(render(
                 StatusCode::OK,

@@ -23,7 +23,7 @@ use crate::problem::Problem;
 use crate::routes::anime::{By, lookup};
 use crate::routes::recommend::{Ask, AskParams, fold_in, known_user};
 use crate::state::{AppState, Served};
-use crate::views::{Card, RecommendationView, SimilarView};
+use crate::views::{Card, RecommendationView, SimilarView, Synopsis};
 
 /// Static files: name, content type, bytes.
 const STATIC: [(&str, &str, &str); 3] = [
@@ -233,10 +233,11 @@ fn render_user_page(
         k: query.params.k.0,
         filters: query.filters.check(&served.vocabulary)?,
         explain: true,
+        synopsis: Synopsis::Full,
     };
     let profile = known_user(served, user_id)?;
     let recs = ask.run(served, &profile);
-    let items = RecommendationView::list(&served.bundle, &recs);
+    let items = RecommendationView::list(&served.bundle, &recs, ask.synopsis);
     Ok(render(
         StatusCode::OK,
         "recommendations.html",
@@ -260,7 +261,7 @@ async fn cards_fragment(
     body: Body,
 ) -> Result<Response, Problem> {
     fold_in(&state, query, &headers, body, true, |f| {
-        let items = RecommendationView::list(&f.served.bundle, &f.recs);
+        let items = RecommendationView::list(&f.served.bundle, &f.recs, f.synopsis);
         Ok(render(
             StatusCode::OK,
             "fragment.html",

@@ -5,7 +5,61 @@ use anirec_data::catalogue::Anime;
 use anirec_data::{MalId, UserId};
 use anirec_model::bundle::Bundle;
 use anirec_model::query::{Reason, Recommendation};
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::params::from_text;
+
+/// How much of its synopsis a card carries (`synopsis=none|short|full`, default full): a list of
+/// ten with full synopses is about 12 KB, short 5 KB, none 3.7 KB.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Synopsis {
+    /// No synopsis.
+    None,
+    /// At most [`SHORT_SYNOPSIS`] bytes: whole sentences when the first one fits, else cut
+    /// after a word.
+    Short,
+    /// The whole synopsis.
+    #[default]
+    Full,
+}
+
+/// The longest short synopsis, in bytes.
+pub const SHORT_SYNOPSIS: usize = 200;
+
+impl Synopsis {
+    /// What of `text` a card shows.
+    pub fn of(self, text: &str) -> Option<&str> {
+        match self {
+            Synopsis::None => None,
+            Synopsis::Full => Some(text),
+            Synopsis::Short if text.len() <= SHORT_SYNOPSIS => Some(text),
+            Synopsis::Short => {
+                let mut end = SHORT_SYNOPSIS;
+                while !text.is_char_boundary(end) {
+                    end -= 1;
+                }
+                let head = &text[..end];
+                let cut = head
+                    .rfind(". ")
+                    .map(|p| p + 1)
+                    .or_else(|| head.rfind(char::is_whitespace))
+                    .unwrap_or(end);
+                Some(head[..cut].trim_end())
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Synopsis {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Synopsis, D::Error> {
+        from_text(d, "none, short or full", |t| match t {
+            "none" => Some(Synopsis::None),
+            "short" => Some(Synopsis::Short),
+            "full" => Some(Synopsis::Full),
+            _ => None,
+        })
+    }
+}
 
 /// An anime as a list shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -38,8 +92,13 @@ pub struct Card<'a> {
 }
 
 impl<'a> Card<'a> {
-    /// The card of an anime.
+    /// The card of an anime, with its whole synopsis.
     pub fn of(a: &'a Anime) -> Card<'a> {
+        Card::with(a, Synopsis::Full)
+    }
+
+    /// The card of an anime with as much synopsis as asked for.
+    pub fn with(a: &'a Anime, synopsis: Synopsis) -> Card<'a> {
         Card {
             anime_id: a.mal_id,
             name: &a.name,
@@ -52,7 +111,7 @@ impl<'a> Card<'a> {
             score: a.score,
             members: a.members,
             adult: a.adult,
-            synopsis: a.synopsis.as_deref(),
+            synopsis: a.synopsis.as_deref().and_then(|t| synopsis.of(t)),
         }
     }
 }
@@ -73,9 +132,13 @@ pub struct RecommendationView<'a> {
 
 impl<'a> RecommendationView<'a> {
     /// The view of a recommendation.
-    pub fn of(bundle: &'a Bundle, r: &'a Recommendation) -> RecommendationView<'a> {
+    pub fn of(
+        bundle: &'a Bundle,
+        r: &'a Recommendation,
+        synopsis: Synopsis,
+    ) -> RecommendationView<'a> {
         RecommendationView {
-            anime: Card::of(&bundle.catalogue[r.index]),
+            anime: Card::with(&bundle.catalogue[r.index], synopsis),
             predicted_rating: r.predicted_rating,
             rank_score: r.score,
             reasons: &r.reasons,
@@ -83,9 +146,13 @@ impl<'a> RecommendationView<'a> {
     }
 
     /// The views of a list.
-    pub fn list(bundle: &'a Bundle, recs: &'a [Recommendation]) -> Vec<RecommendationView<'a>> {
+    pub fn list(
+        bundle: &'a Bundle,
+        recs: &'a [Recommendation],
+        synopsis: Synopsis,
+    ) -> Vec<RecommendationView<'a>> {
         recs.iter()
-            .map(|r| RecommendationView::of(bundle, r))
+            .map(|r| RecommendationView::of(bundle, r, synopsis))
             .collect()
     }
 }
@@ -109,4 +176,32 @@ pub struct SimilarUser {
     pub similarity: f32,
     /// Anime both rated.
     pub common: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_synopses_keep_whole_sentences_or_whole_words() {
+        let sentences = format!(
+            "{} Second one. {}",
+            "First sentence here.",
+            "x ".repeat(150)
+        );
+        assert_eq!(
+            Synopsis::Short.of(&sentences),
+            Some("First sentence here. Second one.")
+        );
+        let words = "word ".repeat(60);
+        let cut = Synopsis::Short.of(&words).unwrap();
+        assert!(cut.len() <= SHORT_SYNOPSIS && cut.ends_with("word") && words.starts_with(cut));
+        // A cut inside a multi-byte character moves back to its start.
+        let kana = "ア".repeat(100);
+        let cut = Synopsis::Short.of(&kana).unwrap();
+        assert!(cut.len() <= SHORT_SYNOPSIS && kana.starts_with(cut) && !cut.is_empty());
+        assert_eq!(Synopsis::Short.of("Brief."), Some("Brief."));
+        assert_eq!(Synopsis::None.of("Brief."), None);
+        assert_eq!(Synopsis::Full.of(&words), Some(words.as_str()));
+    }
 }

@@ -16,6 +16,40 @@ fn genre_of(id: u64) -> &'static str {
 }
 
 #[tokio::test]
+async fn synopsis_length_is_the_callers_choice() {
+    let app = app();
+    let ask = |synopsis: &str| {
+        let app = app.clone();
+        let url = format!("/api/v1/users/4/recommendations?k=5{synopsis}");
+        async move { get(&app, &url).await }
+    };
+    let full = ask("").await.json();
+    let none = ask("&synopsis=none").await.json();
+    let short = ask("&synopsis=short").await.json();
+    let (full, none, short) = (
+        full["items"].as_array().unwrap().clone(),
+        none["items"].as_array().unwrap().clone(),
+        short["items"].as_array().unwrap().clone(),
+    );
+    assert_eq!(full.len(), 5);
+    for ((f, n), s) in full.iter().zip(&none).zip(&short) {
+        assert_eq!(f["anime_id"], n["anime_id"]);
+        assert_eq!(f["anime_id"], s["anime_id"]);
+        let whole = f["synopsis"].as_str().unwrap();
+        assert!(n["synopsis"].is_null(), "{n}");
+        let cut = s["synopsis"].as_str().unwrap();
+        assert!(whole.starts_with(cut) && !cut.is_empty() && cut.len() <= 200);
+    }
+    let bad = ask("&synopsis=tiny").await;
+    assert_eq!(bad.status, 400);
+    assert!(
+        bad.text().contains("synopsis") && bad.text().contains("none, short or full"),
+        "{}",
+        bad.text()
+    );
+}
+
+#[tokio::test]
 async fn known_user_recommendations_follow_taste_filters_and_k() {
     let app = app();
     let r = get(&app, "/api/v1/users/4/recommendations?k=5&explain=true").await;

@@ -410,7 +410,7 @@ pub async fn recommendations(
                 list: None,
                 notes: Vec::new(),
             };
-            let body = answer_body(&served, &subject, &recs)?;
+            let body = answer_body(&served, &subject, &recs, ask.synopsis)?;
             Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
         })
         .await

@@ -22,9 +22,9 @@ use crate::params::{Flag, K, PathId, Query, Takes};
 use crate::problem::Problem;
 use crate::state::{AppState, Served};
 use crate::upload::Upload;
-use crate::views::RecommendationView;
+use crate::views::{RecommendationView, Synopsis};
 
-/// The query of the recommendation endpoints: `k`, `explain` and the filters.
+/// The query of the recommendation endpoints: `k`, `explain`, `synopsis` and the filters.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct AskParams {
@@ -32,6 +32,8 @@ pub struct AskParams {
     k: K,
     /// With reasons.
     explain: Flag,
+    /// How much synopsis.
+    synopsis: Synopsis,
 }
 
 impl Takes for AskParams {
@@ -46,6 +48,8 @@ pub struct Ask {
     pub filters: Filters,
     /// With reasons.
     pub explain: bool,
+    /// How much synopsis each card carries.
+    pub synopsis: Synopsis,
 }
 
 impl Ask {
@@ -55,6 +59,7 @@ impl Ask {
             k: query.params.k.0,
             filters: query.filters.check(&served.vocabulary)?,
             explain: query.params.explain.0,
+            synopsis: query.params.synopsis,
         })
     }
 
@@ -94,11 +99,12 @@ pub fn answer_body(
     served: &Served,
     subject: &Subject,
     recs: &[Recommendation],
+    synopsis: Synopsis,
 ) -> Result<Bytes, Problem> {
     json_body(&Answer {
         model: &served.version,
         subject,
-        items: RecommendationView::list(&served.bundle, recs),
+        items: RecommendationView::list(&served.bundle, recs, synopsis),
     })
 }
 
@@ -135,7 +141,7 @@ pub async fn for_user(
                 list: None,
                 notes: Vec::new(),
             };
-            let body = answer_body(&served, &subject, &recs)?;
+            let body = answer_body(&served, &subject, &recs, ask.synopsis)?;
             served.cache.put(key, body.clone());
             Ok(body)
         })
@@ -188,6 +194,8 @@ pub struct FoldIn {
     pub subject: Subject,
     /// Best first.
     pub recs: Vec<Recommendation>,
+    /// How much synopsis each card carries.
+    pub synopsis: Synopsis,
 }
 
 /// Receives a ratings body, then in the compute pool reads it and its query, folds the ratings
@@ -214,6 +222,7 @@ where
                 served,
                 subject,
                 recs,
+                synopsis: ask.synopsis,
             })
         })
         .await
@@ -227,7 +236,7 @@ pub async fn for_ratings(
     body: Body,
 ) -> Result<Response, Problem> {
     fold_in(&state, query, &headers, body, false, |f| {
-        let body = answer_body(&f.served, &f.subject, &f.recs)?;
+        let body = answer_body(&f.served, &f.subject, &f.recs, f.synopsis)?;
         Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
     })
     .await

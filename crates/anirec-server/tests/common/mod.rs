@@ -65,7 +65,9 @@ fn world() -> (Catalogue, Ratings) {
     let mut adult = Anime {
         mal_id: anirec_data::MalId(ADULT_ID),
         name: "Adult Title <i>".into(),
-        genres: vec!["Hentai".into()],
+        // A romance among the romances by its story, so asking for adult titles can reach it.
+        genres: vec!["Hentai".into(), "Romance".into()],
+        synopsis: Some("A romance story: two hearts meet in spring.".into()),
         members: Some(9_000_000),
         score: Some(9.9),
         ..Anime::default()

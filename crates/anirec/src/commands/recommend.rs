@@ -12,7 +12,7 @@ use anirec_model::bundle::Bundle;
 use anirec_model::filters::Vocabulary;
 use anirec_model::list_use::FanList;
 use anirec_model::query::{Filters, Listed, Profile, Recommendation};
-use anirec_server::views::RecommendationView;
+use anirec_server::views::{RecommendationView, Synopsis};
 use anyhow::{Context, bail};
 
 /// Catalogue filters shared by the query commands.
@@ -185,7 +185,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.json {
         let items: Vec<RecommendationView> = recs
             .iter()
-            .map(|r| RecommendationView::of(&bundle, r))
+            .map(|r| RecommendationView::of(&bundle, r, Synopsis::Full))
             .collect();
         println!("{}", serde_json::to_string_pretty(&items)?);
     } else if recs.is_empty() {
