@@ -3,6 +3,7 @@
 //! with a relevant (8+) anime, over candidates that occur in train and that the user has not
 //! rated in train.
 
+use anirec_data::csr::Row;
 use anirec_data::{Ratings, UserIx};
 use rayon::prelude::*;
 
@@ -30,6 +31,16 @@ impl<F: Fn(UserIx, &mut [f32]) + Sync> Scorer for F {
     fn score(&self, user: UserIx, out: &mut [f32]) {
         self(user, out)
     }
+}
+
+/// The anime of a held-out row that count as relevant: scored [`LIKED_FROM`] or more, ascending.
+pub fn relevant(row: Row<'_>) -> Vec<u32> {
+    row.indices
+        .iter()
+        .zip(row.ratings)
+        .filter(|&(_, &r)| r >= LIKED_FROM)
+        .map(|(&a, _)| a)
+        .collect()
 }
 
 /// Rating errors on the test pairs whose user and anime occur in train.
@@ -67,14 +78,7 @@ pub fn evaluate_ranking(train: &Ratings, test: &Ratings, model: &dyn Scorer) -> 
         .map_init(
             || vec![0f32; train.n_anime()],
             |scores, u| {
-                let row = test.user(u);
-                let relevant: Vec<u32> = row
-                    .indices
-                    .iter()
-                    .zip(row.ratings)
-                    .filter(|&(_, &r)| r >= LIKED_FROM)
-                    .map(|(&a, _)| a)
-                    .collect();
+                let relevant = relevant(test.user(u));
                 if relevant.is_empty() {
                     return None;
                 }

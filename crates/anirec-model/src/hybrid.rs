@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::cf::ease::{Ease, EaseParams, Weighting};
 use crate::content::tfidf::{ContentModel, ContentParams};
-use crate::entry::{DROPPED_AGAINST, LIKED_FROM};
-use crate::eval::K;
+use crate::entry::DROPPED_AGAINST;
+use crate::eval::{K, relevant};
 use crate::metrics::{UserRanking, ValidationFigures, mean_ranking, score_user};
 use crate::rating::model::{
     EpochObserver, FactorProgress, RatingModel, RatingParams, UserState, validation_seed,
@@ -326,14 +326,7 @@ impl Hybrid {
         let mut users: Vec<ValidationUser> = sample
             .into_par_iter()
             .filter_map(|u| {
-                let row = val.user(u);
-                let relevant: Vec<u32> = row
-                    .indices
-                    .iter()
-                    .zip(row.ratings)
-                    .filter(|e| *e.1 >= LIKED_FROM)
-                    .map(|e| *e.0)
-                    .collect();
+                let relevant = relevant(val.user(u));
                 if relevant.is_empty() || fit.user(u).is_empty() {
                     return None;
                 }

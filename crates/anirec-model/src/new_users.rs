@@ -13,7 +13,8 @@ use serde::Serialize;
 
 use crate::bundle::Bundle;
 use crate::cf::ease::Ease;
-use crate::entry::{Entry, LIKED_FROM};
+use crate::entry::Entry;
+use crate::eval::relevant;
 use crate::filters::Filters;
 use crate::metrics::score_user;
 use crate::query::Listed;
@@ -44,14 +45,7 @@ pub fn evaluate(split: &UserSplit, rank: &Ranker<'_>) -> (NewUserFigures, usize)
         .users
         .par_iter()
         .filter_map(|&u| {
-            let held = split.test.user(u);
-            let relevant: Vec<u32> = held
-                .indices
-                .iter()
-                .zip(held.ratings)
-                .filter(|&(_, &r)| r >= LIKED_FROM)
-                .map(|(&a, _)| a)
-                .collect();
+            let relevant = relevant(split.test.user(u));
             if relevant.is_empty() {
                 return None;
             }

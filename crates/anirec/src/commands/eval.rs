@@ -59,8 +59,7 @@ struct NewUserReport {
     popularity: NewUserFigures,
 }
 
-/// What `eval --json` prints. It is written through a `serde_json::Value`, whose objects keep
-/// their keys sorted, as the output always was.
+/// What `eval --json` prints.
 #[derive(Serialize)]
 struct EvalReport {
     #[serde(flatten)]
@@ -134,10 +133,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         },
     };
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::to_value(&report)?)?
-        );
+        print_json(&report)?;
     } else {
         println!(
             "split         {} train / {} test ratings",
@@ -197,10 +193,7 @@ fn new_users(
         popularity: new_users::evaluate(&s, &popular).0,
     };
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::to_value(&report)?)?
-        );
+        print_json(&report)?;
     } else {
         println!(
             "new users     {} (of {} held out), {} ratings folded in, {} scored; {} train ratings",
@@ -226,5 +219,15 @@ fn new_users(
         }
         println!("fit           {fit_seconds:.2} s");
     }
+    Ok(())
+}
+
+/// Prints a report as JSON through a `serde_json::Value`, whose objects keep their keys sorted,
+/// as the output always was.
+fn print_json(report: &impl Serialize) -> anyhow::Result<()> {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&serde_json::to_value(report)?)?
+    );
     Ok(())
 }
