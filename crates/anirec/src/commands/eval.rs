@@ -102,13 +102,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         None => split::split(&loaded.train, args.seed),
     };
     let pop = evaluate_ranking(&s.train, &s.test, &Popularity::fit(&s.train));
-    let started = Instant::now();
-    let params = HybridParams {
-        seed: args.seed,
-        ..HybridParams::default()
-    };
-    let model = Hybrid::fit(&s.train, &catalogue, params, &mut (), None);
-    let fit_seconds = started.elapsed().as_secs_f64();
+    let (model, fit_seconds) = fit(&s.train, &catalogue, args.seed);
     let (rating, ranking) = score_on_test(&model, &s.train, &s.test);
     let content = evaluate_ranking(
         &s.train,
@@ -170,13 +164,7 @@ fn new_users(
     ratings: &anirec_data::Ratings,
 ) -> anyhow::Result<()> {
     let s = split::hold_out_users(ratings, args.seed);
-    let started = Instant::now();
-    let params = HybridParams {
-        seed: args.seed,
-        ..HybridParams::default()
-    };
-    let model = Hybrid::fit(&s.train, &catalogue, params, &mut (), None);
-    let fit_seconds = started.elapsed().as_secs_f64();
+    let (model, fit_seconds) = fit(&s.train, &catalogue, args.seed);
     let bundle = Bundle::new(model, catalogue, s.train.clone(), None);
     let (anirec, users) = new_users::evaluate(&s, &new_users::served(&bundle));
     let ease = new_users::ease_fold_in(&bundle.model.ease, &bundle.catalogue);
@@ -230,4 +218,19 @@ fn print_json(report: &impl Serialize) -> anyhow::Result<()> {
         serde_json::to_string_pretty(&serde_json::to_value(report)?)?
     );
     Ok(())
+}
+
+/// The hybrid fitted on `train` with `seed`, and the seconds it took.
+fn fit(
+    train: &anirec_data::Ratings,
+    catalogue: &anirec_data::Catalogue,
+    seed: u64,
+) -> (Hybrid, f64) {
+    let started = Instant::now();
+    let params = HybridParams {
+        seed,
+        ..HybridParams::default()
+    };
+    let model = Hybrid::fit(train, catalogue, params, &mut (), None);
+    (model, started.elapsed().as_secs_f64())
 }
