@@ -203,10 +203,12 @@ fn trained_model(data: &Path, cache: &Path) -> anyhow::Result<PathBuf> {
     Ok(out)
 }
 
-/// A hash of the data files' names, sizes and modification times, and of this program's version.
+/// A hash of the data files' names, sizes and modification times, of this program's version and
+/// of the bundle format it reads (a model cached by an older format is trained again).
 fn fingerprint(data: &Path) -> anyhow::Result<u64> {
     let mut hasher = std::hash::DefaultHasher::new();
     env!("CARGO_PKG_VERSION").hash(&mut hasher);
+    anirec_model::bundle::FORMAT_VERSION.hash(&mut hasher);
     let meta = std::fs::metadata(data).with_context(|| format!("reading {}", data.display()))?;
     let mut files = Vec::new();
     if meta.is_dir() {
