@@ -4,8 +4,8 @@
 //! For a user, candidates are the best anime by EASE plus the best by content (so anime nobody
 //! rated are reachable); content candidates are drawn from the content neighbours of the anime
 //! the user's profile leans toward and scored exactly against the profile, rather than scoring
-//! the whole catalogue (a quarter of a fold-in's time). Each signal is standardised over the user's candidates and the final
-//! score is a weighted sum. The weights are chosen on a validation split carved from train
+//! the whole catalogue (a quarter of a fold-in's time). Each signal is standardised over the
+//! user's candidates and the final score is a weighted sum. The weights are chosen on a validation split carved from train
 //! (never the test set), maximising NDCG@10 among the weightings whose catalogue coverage
 //! reaches a floor; then every model is refitted on the whole train set.
 
@@ -27,8 +27,8 @@ use crate::topk::top_k;
 
 /// Most anime a user's content candidates are drawn from (neighbours of the anime their profile
 /// leans toward). With 2,500, the sample's figures are those of a pass over the whole catalogue
-/// (NDCG@10 0.4300 against 0.4301, BENCHMARKS.md "Signed-in recommendations") at a fraction of
-/// its cost; with 1,000, NDCG@10 falls to 0.4275.
+/// (NDCG@10 0.4300 against 0.4301, BENCHMARKS.md "Signed-in recommendations, faster") at a
+/// fraction of its cost; with 1,000, NDCG@10 falls to 0.4275.
 const CONTENT_POOL: usize = 2_500;
 
 /// Parameters of the hybrid.
@@ -187,8 +187,8 @@ impl Hybrid {
 
     /// A user's content profile (a dense query over terms: their entries' vectors weighted by
     /// score above their mean and by watching status) and the anime it leans toward (the
-    /// entries with a positive weight, with it, strongest first).
-    fn content_query(&self, user: &UserState) -> (Vec<f32>, Vec<(AnimeIx, f32)>) {
+    /// entries with a positive weight), strongest first.
+    fn content_query(&self, user: &UserState) -> (Vec<f32>, Vec<AnimeIx>) {
         let mut query = vec![0f32; self.content.terms.len()];
         let mut toward = Vec::new();
         let mean = {
@@ -221,8 +221,8 @@ impl Hybrid {
             }
             self.content.add_to_query(&mut query, e.anime, w);
         }
-        toward.sort_by(|x, y| y.1.total_cmp(&x.1));
-        (query, toward)
+        toward.sort_by(|x: &(AnimeIx, f32), y| y.1.total_cmp(&x.1));
+        (query, toward.into_iter().map(|(a, _)| a).collect())
     }
 
     /// Candidates and their raw signals for a user. `exclude(a)` removes anime (already rated,
@@ -244,10 +244,7 @@ impl Hybrid {
         // best), then the other candidates.
         let (query, toward) = self.content_query(user);
         let mut content = vec![f32::NEG_INFINITY; n];
-        let mut rows: Vec<_> = toward
-            .iter()
-            .map(|&(a, _)| self.content.neighbours(a))
-            .collect();
+        let mut rows: Vec<_> = toward.iter().map(|&a| self.content.neighbours(a)).collect();
         let mut pooled = 0;
         // Round by round: each entry's nearest neighbour, then each one's second, ...
         while pooled < CONTENT_POOL && !rows.is_empty() {
