@@ -5,9 +5,10 @@
 //! rated are reachable); content candidates are drawn from the content neighbours of the anime
 //! the user's profile leans toward and scored exactly against the profile, rather than scoring
 //! the whole catalogue (a quarter of a fold-in's time). Each signal is standardised over the
-//! user's candidates and the final score is a weighted sum. The weights are chosen on a validation split carved from train
-//! (never the test set), maximising NDCG@10 among the weightings whose catalogue coverage
-//! reaches a floor; then every model is refitted on the whole train set.
+//! user's candidates and the final score is a weighted sum. The weights are chosen on a
+//! validation split carved from train (never the test set), maximising NDCG@10 among the
+//! weightings whose catalogue coverage reaches a floor; then every model is refitted on the
+//! whole train set.
 
 use anirec_data::split::split;
 use anirec_data::{AnimeIx, Catalogue, Ratings, UserIx};

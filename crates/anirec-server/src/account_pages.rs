@@ -22,7 +22,7 @@ use crate::pages::{problem_page, render, v};
 use crate::params::{Query, Takes};
 use crate::problem::Problem;
 use crate::routes::accounts::{close_session, open_session, register, verified};
-use crate::routes::me::{listed, plan_ranked, recommend_for, taste};
+use crate::routes::me::{plan_ranked, profile, recommend_for, taste};
 use crate::routes::recommend::{Ask, AskParams};
 use crate::state::AppState;
 use crate::views::{Card, RecommendationView, Synopsis};
@@ -245,7 +245,7 @@ async fn my_list(
                 explain: true,
                 synopsis: Synopsis::Full,
             };
-            let (profile, _) = served.bundle.fold_in(&listed(&taste.list));
+            let profile = profile(&served, &taste.list);
             let recs = recommend_for(&served, &profile, &taste.hidden, &ask);
             let items = RecommendationView::list(&served.bundle, &recs, ask.synopsis);
             let planned: Vec<PlannedRow> = plan_ranked(&served, &profile, &taste.list, 20)
@@ -304,7 +304,7 @@ async fn my_cards(
     let taste = taste(&state, account.id).await?;
     state
         .run(move |served| {
-            let (profile, _) = served.bundle.fold_in(&listed(&taste.list));
+            let profile = profile(&served, &taste.list);
             let ratings = profile.state.entries.len();
             let recs = recommend_for(&served, &profile, &taste.hidden, &ask);
             let items = RecommendationView::list(&served.bundle, &recs, ask.synopsis);

@@ -369,15 +369,17 @@ pub async fn hidden(State(state): State<AppState>, signed: Signed) -> Result<Res
     Ok(json(&Hidden { items }))
 }
 
-/// A fan's list as fold-in entries.
-pub fn listed(list: &[ListEntry]) -> Vec<Listed> {
-    list.iter()
+/// A fan's stored list folded into the served model (no retraining).
+pub fn profile(served: &Served, list: &[ListEntry]) -> Profile {
+    let listed: Vec<Listed> = list
+        .iter()
         .map(|e| Listed {
             mal_id: e.anime_id,
             score: e.score,
             status: Some(e.status),
         })
-        .collect()
+        .collect();
+    served.bundle.fold_in(&listed).0
 }
 
 /// Reads a fan's [`Taste`] from the database.
@@ -402,7 +404,7 @@ pub async fn recommendations(
     let taste = taste(&state, signed?.account.id).await?;
     state
         .run(move |served| {
-            let (profile, _) = served.bundle.fold_in(&listed(&taste.list));
+            let profile = profile(&served, &taste.list);
             let recs = recommend_for(&served, &profile, &taste.hidden, &ask);
             let subject = Subject {
                 user_id: None,
@@ -489,7 +491,7 @@ pub async fn plan_to_watch(
     state
         .run(move |served| {
             let catalogue = &served.bundle.catalogue;
-            let (profile, _) = served.bundle.fold_in(&listed(&taste.list));
+            let profile = profile(&served, &taste.list);
             let items = plan_ranked(&served, &profile, &taste.list, k)
                 .into_iter()
                 .map(|(a, predicted_rating)| Planned {
