@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::franchise::Franchises;
 use crate::ids::{AnimeIx, MalId};
 
 /// A season of the anime year.
@@ -129,6 +130,8 @@ impl Anime {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Catalogue {
     anime: Vec<Anime>,
+    #[serde(default)]
+    franchises: Franchises,
     #[serde(skip)]
     by_id: HashMap<MalId, u32>,
 }
@@ -141,12 +144,29 @@ impl Catalogue {
             .enumerate()
             .map(|(i, a)| (a.mal_id, i as u32))
             .collect();
-        Catalogue { anime, by_id }
+        Catalogue {
+            anime,
+            franchises: Franchises::default(),
+            by_id,
+        }
     }
 
-    /// Rebuilds the id index (after deserialising).
+    /// Rebuilds the id and franchise indices (after deserialising).
     pub fn reindex(&mut self) {
+        let mut franchises = std::mem::take(&mut self.franchises);
         *self = Catalogue::new(std::mem::take(&mut self.anime));
+        franchises.reindex(self.anime.len());
+        self.franchises = franchises;
+    }
+
+    /// The franchises its anime are grouped in.
+    pub fn franchises(&self) -> &Franchises {
+        &self.franchises
+    }
+
+    /// Sets the franchises (built over this catalogue's indices).
+    pub fn set_franchises(&mut self, franchises: Franchises) {
+        self.franchises = franchises;
     }
 
     /// Number of anime.

@@ -8,6 +8,7 @@ use crate::error::{DataError, Result, RowError};
 use crate::formats::mal2020::{self, Repair};
 use crate::formats::ratings::{ParseOptions, ParsedRatings, read_ratings};
 use crate::formats::{self, Layout};
+use crate::franchise::{grouping, relations, relations::RelationsSource};
 use crate::ratings::{self, Ratings};
 use crate::report::{IngestReport, SkipReason, Skips};
 
@@ -35,6 +36,8 @@ pub struct IngestOptions {
     pub ratings_file: Option<PathBuf>,
     /// Where the synopsis repairs come from.
     pub synopsis_repairs: SynopsisRepairs,
+    /// Where the franchise relation files come from.
+    pub relations: RelationsSource,
 }
 
 /// Where repairs of cut-off synopses come from (see [`mal2020::read_repairs`]).
@@ -260,6 +263,19 @@ pub fn load_catalogue(
         report.files.push(read);
         apply_repairs(&mut catalogue, repairs, &file, report);
     }
+    let relations = match opts.relations.folder(dir) {
+        Some(folder) => relations::read(&folder)?,
+        None => relations::Relations::default(),
+    };
+    report.files.extend(relations.files.iter().cloned());
+    let franchises = grouping::build(&catalogue, &relations);
+    report.franchises = franchises.all().len() as u64;
+    report.franchise_anime = franchises
+        .all()
+        .iter()
+        .map(|f| f.entries.len() as u64)
+        .sum();
+    catalogue.set_franchises(franchises);
     Ok(LoadedCatalogue { catalogue, layout })
 }
 

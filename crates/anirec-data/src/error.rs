@@ -101,6 +101,14 @@ pub enum DataError {
         /// What was wrong.
         message: String,
     },
+    /// A franchise relation file that is not in its expected layout.
+    #[error("{path}: {message}")]
+    Relations {
+        /// The relation file.
+        path: PathBuf,
+        /// What was wrong.
+        message: String,
+    },
     /// A parameter outside its allowed range.
     #[error("invalid parameter {name}: {message}")]
     Parameter {

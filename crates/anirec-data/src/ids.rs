@@ -26,6 +26,13 @@ pub struct MalId(pub u32);
 #[serde(transparent)]
 pub struct UserId(pub u32);
 
+/// A franchise's id: the MyAnimeList id of its first entry (written as the plain number).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct FranchiseId(pub u32);
+
 /// A position in the catalogue (`0..catalogue.len()`): how the models name an anime.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,

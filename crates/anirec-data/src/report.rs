@@ -130,6 +130,12 @@ pub struct IngestReport {
     /// Synopses whose lost first characters were restored from `synopsis_repairs.csv`.
     #[serde(default)]
     pub synopses_repaired: u64,
+    /// Franchises of two or more anime.
+    #[serde(default)]
+    pub franchises: u64,
+    /// Anime in those franchises.
+    #[serde(default)]
+    pub franchise_anime: u64,
     /// Ratings kept (after dropping duplicates, unknown anime and filtered users).
     pub ratings: u64,
     /// Users with at least one kept rating.

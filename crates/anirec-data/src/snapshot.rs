@@ -34,7 +34,7 @@ use crate::report::IngestReport;
 /// The first eight bytes of every snapshot.
 pub const MAGIC: &[u8; 8] = b"ANIRSNAP";
 /// The format version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 const SECTIONS: [&str; 11] = [
     "user_ids",

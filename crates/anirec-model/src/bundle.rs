@@ -34,7 +34,7 @@ use crate::signal::Weights;
 use crate::stored::{self, Array, Stored, per_anime, vector};
 
 /// The bundle format this build writes and reads.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 const MANIFEST: &str = "manifest.json";
 const TENSORS: &str = "model.safetensors";
 const CATALOGUE: &str = "catalogue.json";

@@ -370,13 +370,13 @@ fn bundle_round_trip_and_corruption() {
     let manifest = std::fs::read_to_string(&manifest_path).unwrap();
     std::fs::write(
         &manifest_path,
-        manifest.replace("\"format_version\": 2", "\"format_version\": 3"),
+        manifest.replace("\"format_version\": 3", "\"format_version\": 4"),
     )
     .unwrap();
     let err = Bundle::load(&path).unwrap_err().to_string();
     assert!(
         err.ends_with(
-            "format version 3; this anirec reads version 2 (retrain with `anirec train`)"
+            "format version 4; this anirec reads version 3 (retrain with `anirec train`)"
         ),
         "{err}"
     );

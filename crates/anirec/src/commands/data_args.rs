@@ -1,10 +1,11 @@
 //! The data arguments `train` and `eval` share: a data folder or snapshot, optionally with
 //! `train.csv` / `test.csv` files that replace its ratings (its catalogue is still used), and
-//! the synopsis repairs `ingest` takes too.
+//! the catalogue's own sources (synopsis repairs, franchise relation files) that `ingest` takes
+//! too.
 
 use std::path::PathBuf;
 
-use anirec_data::{Catalogue, Dataset, IngestOptions, Ratings, SynopsisRepairs};
+use anirec_data::{Catalogue, Dataset, IngestOptions, Ratings, RelationsSource, SynopsisRepairs};
 use anyhow::Context;
 
 use crate::progress::Bar;
@@ -21,14 +22,14 @@ pub struct DataArgs {
     /// Test ratings (with --train).
     #[arg(long, requires = "train")]
     pub test: Option<PathBuf>,
-    /// Synopsis repairs.
+    /// Synopsis repairs and franchise relations.
     #[command(flatten)]
-    pub repairs: RepairArgs,
+    pub sources: CatalogueArgs,
 }
 
-/// `--synopsis-repairs FILE`, `--no-synopsis-repairs`.
+/// `--synopsis-repairs FILE`, `--no-synopsis-repairs`, `--relations DIR`, `--no-relations`.
 #[derive(clap::Args, Debug, Clone, Default)]
-pub struct RepairArgs {
+pub struct CatalogueArgs {
     /// Restore cut-off synopses from this file (default: the data folder's
     /// synopsis_repairs.csv, when it has one).
     #[arg(long, value_name = "FILE", conflicts_with = "no_synopsis_repairs")]
@@ -36,15 +37,32 @@ pub struct RepairArgs {
     /// Keep synopses as anime_with_synopsis.csv has them.
     #[arg(long)]
     pub no_synopsis_repairs: bool,
+    /// Group franchises with the relation files of this folder (default: the `relations`
+    /// folder beside the data folder, when there is one).
+    #[arg(long, value_name = "DIR", conflicts_with = "no_relations")]
+    pub relations: Option<PathBuf>,
+    /// Group franchises by titles alone.
+    #[arg(long)]
+    pub no_relations: bool,
 }
 
-impl RepairArgs {
-    /// Where the repairs come from.
-    pub fn source(&self) -> SynopsisRepairs {
-        match (&self.synopsis_repairs, self.no_synopsis_repairs) {
+impl CatalogueArgs {
+    /// The ingest options these flags give.
+    pub fn options(&self) -> IngestOptions {
+        let synopsis_repairs = match (&self.synopsis_repairs, self.no_synopsis_repairs) {
             (_, true) => SynopsisRepairs::Off,
             (Some(file), false) => SynopsisRepairs::File(file.clone()),
             (None, false) => SynopsisRepairs::Folder,
+        };
+        let relations = match (&self.relations, self.no_relations) {
+            (_, true) => RelationsSource::Off,
+            (Some(dir), false) => RelationsSource::Dir(dir.clone()),
+            (None, false) => RelationsSource::Beside,
+        };
+        IngestOptions {
+            synopsis_repairs,
+            relations,
+            ..IngestOptions::default()
         }
     }
 }
@@ -63,10 +81,7 @@ impl DataArgs {
     /// Reads the data, with a progress bar.
     pub fn load(&self) -> anyhow::Result<Loaded> {
         let bar = Bar::new();
-        let opts = IngestOptions {
-            synopsis_repairs: self.repairs.source(),
-            ..IngestOptions::default()
-        };
+        let opts = self.sources.options();
         let loaded = match (&self.train, &self.test) {
             (Some(train), Some(test)) => Dataset::load_split(&self.data, train, test, &opts, &bar)
                 .map(|(catalogue, _, s)| Loaded {

@@ -4,10 +4,10 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anirec_data::{Dataset, IngestOptions, IngestReport, snapshot};
+use anirec_data::{Catalogue, Dataset, IngestOptions, snapshot};
 use anyhow::Context;
 
-use super::data_args::RepairArgs;
+use super::data_args::CatalogueArgs;
 use crate::progress::Bar;
 
 /// Arguments of `anirec ingest`.
@@ -32,9 +32,9 @@ pub struct Args {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
-    /// Synopsis repairs.
+    /// Synopsis repairs and franchise relations.
     #[command(flatten)]
-    pub repairs: RepairArgs,
+    pub sources: CatalogueArgs,
 }
 
 /// Runs `anirec ingest`.
@@ -43,7 +43,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         strict: args.strict,
         min_user_ratings: args.min_user_ratings,
         ratings_file: args.ratings.clone(),
-        synopsis_repairs: args.repairs.source(),
+        ..args.sources.options()
     };
     let started = Instant::now();
     let bar = Bar::new();
@@ -57,10 +57,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&json_report(&dataset.report, seconds))?
+            serde_json::to_string_pretty(&json_report(&dataset, seconds))?
         );
     } else {
-        print_text(&dataset.report, seconds);
+        print_text(&dataset, seconds);
         if let Some(path) = &args.snapshot {
             println!("snapshot      {}", path.display());
         }
@@ -68,13 +68,37 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How many of the largest franchises the report names.
+const LARGEST: usize = 8;
+
+/// The largest franchises: (name, entries), largest first.
+fn largest_franchises(catalogue: &Catalogue) -> Vec<(&str, usize)> {
+    let mut all: Vec<(&str, usize)> = catalogue
+        .franchises()
+        .all()
+        .iter()
+        .map(|f| (f.name.as_str(), f.entries.len()))
+        .collect();
+    all.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    all.truncate(LARGEST);
+    all
+}
+
 /// The `--json` object: the documented keys first, details after.
-fn json_report(report: &IngestReport, seconds: f64) -> serde_json::Value {
+fn json_report(dataset: &Dataset, seconds: f64) -> serde_json::Value {
+    let report = &dataset.report;
+    let largest: Vec<serde_json::Value> = largest_franchises(&dataset.catalogue)
+        .into_iter()
+        .map(|(name, entries)| serde_json::json!({"name": name, "entries": entries}))
+        .collect();
     serde_json::json!({
         "anime": report.anime,
         "synopses": report.synopses,
         "empty_synopses": report.empty_synopses,
         "synopses_repaired": report.synopses_repaired,
+        "franchises": report.franchises,
+        "franchise_anime": report.franchise_anime,
+        "largest_franchises": largest,
         "adult_anime": report.adult_anime,
         "ratings": report.ratings,
         "users": report.users,
@@ -87,7 +111,8 @@ fn json_report(report: &IngestReport, seconds: f64) -> serde_json::Value {
     })
 }
 
-fn print_text(report: &IngestReport, seconds: f64) {
+fn print_text(dataset: &Dataset, seconds: f64) {
+    let report = &dataset.report;
     for file in &report.files {
         println!(
             "read          {} ({}, {} rows, {:.1} MB)",
@@ -104,6 +129,16 @@ fn print_text(report: &IngestReport, seconds: f64) {
     println!(
         "synopses      {} ({} empty, {} repaired)",
         report.synopses, report.empty_synopses, report.synopses_repaired
+    );
+    let largest: Vec<String> = largest_franchises(&dataset.catalogue)
+        .into_iter()
+        .map(|(name, n)| format!("{name} {n}"))
+        .collect();
+    println!(
+        "franchises    {} of 2+ anime ({} anime); largest: {}",
+        report.franchises,
+        report.franchise_anime,
+        largest.join(", ")
     );
     let label = if report.synthetic { " (SYNTHETIC)" } else { "" };
     println!("ratings       {}{label}", report.ratings);

@@ -192,7 +192,7 @@ fn trained_model(data: &Path, cache: &Path) -> anyhow::Result<PathBuf> {
             data: data.to_owned(),
             train: None,
             test: None,
-            repairs: Default::default(),
+            sources: Default::default(),
         },
         out: out.clone(),
         seed: anirec_data::split::DEFAULT_SEED,
@@ -203,8 +203,9 @@ fn trained_model(data: &Path, cache: &Path) -> anyhow::Result<PathBuf> {
     Ok(out)
 }
 
-/// A hash of the data files' names, sizes and modification times, of this program's version and
-/// of the bundle format it reads (a model cached by an older format is trained again).
+/// A hash of the data files' names, sizes and modification times (the relation files beside a
+/// data folder included), of this program's version and of the bundle format it reads (a model
+/// cached by an older format is trained again).
 fn fingerprint(data: &Path) -> anyhow::Result<u64> {
     let mut hasher = std::hash::DefaultHasher::new();
     env!("CARGO_PKG_VERSION").hash(&mut hasher);
@@ -212,12 +213,15 @@ fn fingerprint(data: &Path) -> anyhow::Result<u64> {
     let meta = std::fs::metadata(data).with_context(|| format!("reading {}", data.display()))?;
     let mut files = Vec::new();
     if meta.is_dir() {
-        for entry in
-            std::fs::read_dir(data).with_context(|| format!("listing {}", data.display()))?
-        {
-            let entry = entry?;
-            let m = entry.metadata()?;
-            files.push((entry.file_name(), m.len(), m.modified().ok()));
+        let relations = anirec_data::RelationsSource::Beside.folder(data);
+        for dir in std::iter::once(data.to_owned()).chain(relations) {
+            for entry in
+                std::fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))?
+            {
+                let entry = entry?;
+                let m = entry.metadata()?;
+                files.push((entry.path().into_os_string(), m.len(), m.modified().ok()));
+            }
         }
     } else {
         files.push((

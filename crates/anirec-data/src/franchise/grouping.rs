@@ -1,0 +1,282 @@
+//! Franchise groups from the relation files and the catalogue's titles.
+//!
+//! 1. The relation files' sets are joined (union-find) into candidate groups.
+//! 2. A candidate group is split when its titles show two or more series: its anime are linked by
+//!    [`TitleKey::links`]; an anime whose removal cuts a series from another and that is not their
+//!    common root (a crossover such as Nisekoimonogatari, or Isekai Quartet) is set apart; if two
+//!    or more linked clusters of 2+ remain, they become separate groups (clusters whose titles
+//!    nearly all share a word, such as Fate/Zero and Fate/stay night, stay together), and the
+//!    anime linked to none stand alone. A group with one cluster stays whole: the relation data
+//!    knows spin-offs whose titles do not show it.
+//! 3. Groups whose first main entry is named after another group's (Naruto: Shippuuden after
+//!    Naruto, Dragon Ball Z after Dragon Ball), from the same source material, are joined: the
+//!    relation files lose the largest franchises.
+//! 4. Each group's entries are ordered: the main series' TV seasons (TV series whose romaji
+//!    titles link to the root's) by air date, then films, OVAs and ONAs, spin-off TV series, specials and the
+//!    rest, each by air date.
+
+use std::collections::HashMap;
+
+use super::relations::Relations;
+use super::titles::TitleKey;
+use super::{EntryKind, Franchise, Franchises};
+use crate::catalogue::{Anime, Catalogue, Season};
+use crate::ids::{AnimeIx, FranchiseId};
+
+/// Share of the titles of each of two clusters that must hold one word for them to stay one
+/// franchise (`gundam`, `fate`).
+const SHARED_WORD: f32 = 0.8;
+/// Shortest first-entry title (letters and digits) that other groups are joined to by name.
+const MIN_ROOT: usize = 5;
+
+/// The franchises of a catalogue, from the relation files' sets (empty: titles alone).
+pub fn build(catalogue: &Catalogue, relations: &Relations) -> Franchises {
+    let anime = catalogue.anime();
+    let keys: Vec<TitleKey> = anime.iter().map(TitleKey::of).collect();
+    let mut sets = UnionFind::new(anime.len());
+    for set in &relations.sets {
+        let mut known = set.iter().filter_map(|&id| catalogue.index_of(id));
+        if let Some(first) = known.next() {
+            known.for_each(|a| sets.union(first.0, a.0));
+        }
+    }
+    let mut groups: Vec<Vec<u32>> = Vec::new();
+    for candidate in sets.groups() {
+        if candidate.len() < 2 {
+            groups.push(candidate);
+        } else {
+            groups.extend(split(&candidate, &keys));
+        }
+    }
+    let groups = join_by_root(groups, anime, &keys);
+    let mut franchises: Vec<Franchise> = groups
+        .into_iter()
+        .filter(|g| g.len() >= 2)
+        .map(|g| {
+            let main = &keys[root(&g, anime) as usize];
+            let kind = |a: u32| match EntryKind::of(&anime[a as usize]) {
+                EntryKind::Season if !main.links_by_romaji(&keys[a as usize]) => EntryKind::SpinOff,
+                kind => kind,
+            };
+            let mut ordered: Vec<(EntryKind, u32)> = g.into_iter().map(|a| (kind(a), a)).collect();
+            ordered.sort_by_key(|&(kind, a)| (kind, order_key(&anime[a as usize])));
+            let first = &anime[ordered[0].1 as usize];
+            Franchise {
+                id: FranchiseId(first.mal_id.0),
+                name: first.name.clone(),
+                entries: ordered.iter().map(|&(_, a)| AnimeIx(a)).collect(),
+                kinds: ordered.iter().map(|&(kind, _)| kind).collect(),
+            }
+        })
+        .collect();
+    franchises.sort_by_key(|f| f.id);
+    Franchises::new(franchises, anime.len())
+}
+
+/// Where an entry sorts among entries of its kind: air date, then MyAnimeList id.
+fn order_key(a: &Anime) -> (u16, u8, u32) {
+    let season = match a.season {
+        Some(Season::Winter) => 0,
+        Some(Season::Spring) => 1,
+        Some(Season::Summer) => 2,
+        Some(Season::Fall) => 3,
+        None => 4,
+    };
+    (a.start_year.unwrap_or(u16::MAX), season, a.mal_id.0)
+}
+
+/// Splits a candidate group where its titles show two or more series (step 2 of the module doc).
+fn split(group: &[u32], keys: &[TitleKey]) -> Vec<Vec<u32>> {
+    let n = group.len();
+    let key = |i: usize| &keys[group[i] as usize];
+    let mut adjacent = vec![Vec::new(); n];
+    for i in 0..n {
+        for j in i + 1..n {
+            if key(i).links(key(j)) {
+                adjacent[i].push(j);
+                adjacent[j].push(i);
+            }
+        }
+    }
+    let all = vec![true; n];
+    let mut crossover = vec![false; n];
+    for cluster in components(&adjacent, &all) {
+        for &x in &cluster {
+            let mut without: Vec<bool> = vec![false; n];
+            cluster.iter().for_each(|&c| without[c] = c != x);
+            let parts: Vec<Vec<usize>> = components(&adjacent, &without)
+                .into_iter()
+                .filter(|p| p.len() >= 2)
+                .collect();
+            let root_of_all = parts
+                .iter()
+                .all(|p| p.iter().any(|&m| key(x).named_after(key(m))));
+            if parts.len() >= 2 && !root_of_all {
+                crossover[x] = true;
+            }
+        }
+    }
+    let kept: Vec<bool> = crossover.iter().map(|c| !c).collect();
+    let mut clusters = components(&adjacent, &kept);
+    clusters.extend((0..n).filter(|&i| crossover[i]).map(|i| vec![i]));
+    if clusters.iter().filter(|c| c.len() >= 2).count() < 2 {
+        return vec![group.to_vec()];
+    }
+    // Clusters whose titles nearly all share a word stay one franchise.
+    'merge: loop {
+        for a in 0..clusters.len() {
+            for b in a + 1..clusters.len() {
+                let (x, y) = (&clusters[a], &clusters[b]);
+                if x.len() >= 2 && y.len() >= 2 && share_word(x, y, &key) {
+                    let y = clusters.swap_remove(b);
+                    clusters[a].extend(y);
+                    continue 'merge;
+                }
+            }
+        }
+        break;
+    }
+    clusters
+        .into_iter()
+        .map(|c| c.into_iter().map(|i| group[i]).collect())
+        .collect()
+}
+
+/// Whether a word is in at least [`SHARED_WORD`] of the titles of both clusters.
+fn share_word<'k>(x: &[usize], y: &[usize], key: &impl Fn(usize) -> &'k TitleKey) -> bool {
+    let share = |cluster: &[usize], word: &String| {
+        cluster
+            .iter()
+            .filter(|&&i| key(i).words.binary_search(word).is_ok())
+            .count() as f32
+            >= SHARED_WORD * cluster.len() as f32
+    };
+    x.iter()
+        .flat_map(|&i| &key(i).words)
+        .any(|w| share(x, w) && share(y, w))
+}
+
+/// Connected components of the nodes marked `alive`, each in ascending order.
+fn components(adjacent: &[Vec<usize>], alive: &[bool]) -> Vec<Vec<usize>> {
+    let mut seen = vec![false; adjacent.len()];
+    let mut out = Vec::new();
+    for start in 0..adjacent.len() {
+        if !alive[start] || seen[start] {
+            continue;
+        }
+        seen[start] = true;
+        let (mut stack, mut component) = (vec![start], Vec::new());
+        while let Some(x) = stack.pop() {
+            component.push(x);
+            for &y in &adjacent[x] {
+                if alive[y] && !seen[y] {
+                    seen[y] = true;
+                    stack.push(y);
+                }
+            }
+        }
+        component.sort_unstable();
+        out.push(component);
+    }
+    out
+}
+
+/// Joins groups whose root (first main entry) is named, word for word, as the start of another
+/// group's root, from the same source material (step 3 of the module doc).
+fn join_by_root(groups: Vec<Vec<u32>>, anime: &[Anime], keys: &[TitleKey]) -> Vec<Vec<u32>> {
+    let roots: Vec<u32> = groups.iter().map(|g| root(g, anime)).collect();
+    let mut by_first_word: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (g, &r) in roots.iter().enumerate() {
+        if let Some(w) = keys[r as usize].romaji_words.first() {
+            by_first_word.entry(w).or_default().push(g);
+        }
+    }
+    let mut joined = UnionFind::new(groups.len());
+    let mut buckets: Vec<&Vec<usize>> = by_first_word.values().collect();
+    buckets.sort_unstable();
+    for bucket in buckets {
+        for &a in bucket {
+            let root_a = &anime[roots[a] as usize];
+            let words_a = &keys[roots[a] as usize].romaji_words;
+            if words_a.iter().map(String::len).sum::<usize>() < MIN_ROOT {
+                continue;
+            }
+            for &b in bucket {
+                let root_b = &anime[roots[b] as usize];
+                let words_b = &keys[roots[b] as usize].romaji_words;
+                if words_b.len() > words_a.len()
+                    && words_b.starts_with(words_a)
+                    && root_a.source == root_b.source
+                {
+                    joined.union(a as u32, b as u32);
+                }
+            }
+        }
+    }
+    joined
+        .groups()
+        .into_iter()
+        .map(|members| {
+            members
+                .into_iter()
+                .flat_map(|g| groups[g as usize].iter().copied())
+                .collect()
+        })
+        .collect()
+}
+
+/// A group's root: its earliest TV series, else its earliest film, OVA or ONA, else its earliest
+/// entry.
+fn root(group: &[u32], anime: &[Anime]) -> u32 {
+    let of_kind = |kinds: &[EntryKind]| {
+        group
+            .iter()
+            .copied()
+            .filter(|&a| kinds.contains(&EntryKind::of(&anime[a as usize])))
+            .min_by_key(|&a| order_key(&anime[a as usize]))
+    };
+    of_kind(&[EntryKind::Season])
+        .or_else(|| of_kind(&[EntryKind::Film, EntryKind::Ova]))
+        .unwrap_or_else(|| {
+            *group
+                .iter()
+                .min_by_key(|&&a| order_key(&anime[a as usize]))
+                .expect("groups are never empty")
+        })
+}
+
+/// Disjoint sets over `0..n`.
+struct UnionFind(Vec<u32>);
+
+impl UnionFind {
+    fn new(n: usize) -> Self {
+        UnionFind((0..n as u32).collect())
+    }
+
+    fn find(&mut self, mut x: u32) -> u32 {
+        while self.0[x as usize] != x {
+            let parent = self.0[x as usize];
+            self.0[x as usize] = self.0[parent as usize];
+            x = parent;
+        }
+        x
+    }
+
+    fn union(&mut self, a: u32, b: u32) {
+        let (a, b) = (self.find(a), self.find(b));
+        if a != b {
+            self.0[a.max(b) as usize] = a.min(b);
+        }
+    }
+
+    /// Every set, members ascending, sets by their smallest member.
+    fn groups(&mut self) -> Vec<Vec<u32>> {
+        let n = self.0.len() as u32;
+        let mut by_root: Vec<Vec<u32>> = vec![Vec::new(); n as usize];
+        for x in 0..n {
+            let r = self.find(x);
+            by_root[r as usize].push(x);
+        }
+        by_root.into_iter().filter(|g| !g.is_empty()).collect()
+    }
+}

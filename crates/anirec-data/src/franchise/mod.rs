@@ -1,0 +1,169 @@
+//! Franchises: the anime that are one series (seasons, films, OVAs, specials), each group with
+//! its entries in watching order. Built at ingest ([`grouping::build`]) from the public relation
+//! files ([`relations`]) and the catalogue's titles ([`titles`]), kept in the [`Catalogue`]
+//! (so in snapshots and bundles), and used to show one card per series and what to watch next.
+//!
+//! [`Catalogue`]: crate::Catalogue
+
+pub mod grouping;
+pub mod relations;
+pub mod titles;
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalogue::Anime;
+use crate::ids::{AnimeIx, FranchiseId};
+
+/// What kind of entry of a franchise an anime is, in watching order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EntryKind {
+    /// A TV season of the main series.
+    Season,
+    /// A film.
+    Film,
+    /// An OVA or ONA.
+    Ova,
+    /// A TV series whose title is not the main series' (Shingeki! Kyojin Chuugakkou).
+    SpinOff,
+    /// A special, a music video, or a type the catalogue does not give.
+    Special,
+}
+
+impl EntryKind {
+    /// The kind of an anime from its type, a TV series counting as a season of the main series.
+    pub fn of(anime: &Anime) -> EntryKind {
+        match anime.kind.as_deref() {
+            Some("TV") => EntryKind::Season,
+            Some("Movie") => EntryKind::Film,
+            Some("OVA" | "ONA") => EntryKind::Ova,
+            _ => EntryKind::Special,
+        }
+    }
+
+    /// The name of one entry of this kind, and of several.
+    fn names(self) -> (&'static str, &'static str) {
+        match self {
+            EntryKind::Season => ("season", "seasons"),
+            EntryKind::Film => ("film", "films"),
+            EntryKind::Ova => ("OVA", "OVAs"),
+            EntryKind::SpinOff => ("spin-off series", "spin-off series"),
+            EntryKind::Special => ("special", "specials"),
+        }
+    }
+}
+
+/// One franchise: its entries in watching order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Franchise {
+    /// The MyAnimeList id of its first entry.
+    pub id: FranchiseId,
+    /// The name of its first entry.
+    pub name: String,
+    /// Its entries (at least two), in watching order: the main series' TV seasons by air date,
+    /// then films, OVAs and ONAs, spin-off series, specials.
+    pub entries: Vec<AnimeIx>,
+    /// The kind of each entry.
+    pub kinds: Vec<EntryKind>,
+}
+
+impl Franchise {
+    /// Where it starts: its first entry.
+    pub fn entry_point(&self) -> AnimeIx {
+        self.entries[0]
+    }
+
+    /// An entry's name within the franchise: `Season 2`, `Film 1`, `OVA 3`, `Special 1`.
+    pub fn label(&self, position: usize) -> String {
+        let kind = self.kinds[position];
+        let nth = self.kinds[..=position]
+            .iter()
+            .filter(|&&k| k == kind)
+            .count();
+        let (one, _) = kind.names();
+        let mut name = one.to_owned();
+        name[..1].make_ascii_uppercase();
+        format!("{name} {nth}")
+    }
+
+    /// What it holds, in words: `3 seasons, 2 films, 1 OVA`.
+    pub fn summary(&self) -> String {
+        let kinds = [
+            EntryKind::Season,
+            EntryKind::Film,
+            EntryKind::Ova,
+            EntryKind::SpinOff,
+            EntryKind::Special,
+        ];
+        kinds
+            .iter()
+            .filter_map(|&kind| {
+                let n = self.kinds.iter().filter(|&&k| k == kind).count();
+                let (one, many) = kind.names();
+                (n > 0).then(|| format!("{n} {}", if n == 1 { one } else { many }))
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// All franchises of a catalogue, and which one each anime is in.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Franchises {
+    groups: Vec<Franchise>,
+    /// Per anime index: (group, position in it), `(u32::MAX, 0)` for none.
+    #[serde(skip)]
+    of: Vec<(u32, u32)>,
+}
+
+impl Franchises {
+    /// Franchises over a catalogue of `n_anime` anime (each anime in at most one).
+    pub fn new(groups: Vec<Franchise>, n_anime: usize) -> Franchises {
+        let mut f = Franchises {
+            groups,
+            of: Vec::new(),
+        };
+        f.reindex(n_anime);
+        f
+    }
+
+    /// Rebuilds the per-anime index (after deserialising).
+    pub fn reindex(&mut self, n_anime: usize) {
+        self.of = vec![(u32::MAX, 0); n_anime];
+        for (g, f) in self.groups.iter().enumerate() {
+            for (p, a) in f.entries.iter().enumerate() {
+                if let Some(slot) = self.of.get_mut(a.index()) {
+                    *slot = (g as u32, p as u32);
+                }
+            }
+        }
+    }
+
+    /// All franchises, by id.
+    pub fn all(&self) -> &[Franchise] {
+        &self.groups
+    }
+
+    /// The franchise an anime is in, and its position there.
+    pub fn of(&self, anime: AnimeIx) -> Option<(&Franchise, usize)> {
+        let &(g, p) = self.of.get(anime.index())?;
+        self.groups.get(g as usize).map(|f| (f, p as usize))
+    }
+
+    /// The number of the franchise an anime is in (an index into [`Franchises::all`]), for hot
+    /// loops that only compare franchises.
+    pub fn group_of(&self, anime: AnimeIx) -> Option<u32> {
+        self.of
+            .get(anime.index())
+            .map(|&(g, _)| g)
+            .filter(|&g| g != u32::MAX)
+    }
+
+    /// The franchise with this id.
+    pub fn get(&self, id: FranchiseId) -> Option<&Franchise> {
+        self.groups
+            .binary_search_by_key(&id, |f| f.id)
+            .ok()
+            .map(|i| &self.groups[i])
+    }
+}
