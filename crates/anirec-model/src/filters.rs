@@ -1,6 +1,7 @@
-//! Which anime a list may hold: [`Filters`], the one filter vocabulary that the CLI's flags, the
-//! API's query string and the pages' form all parse into, the names they go by ([`PARAMS`]), and
-//! the one place they are checked ([`Filters::check`], against the catalogue's [`Vocabulary`]).
+//! Which anime a list may hold and how it is shaped: [`Filters`], the one vocabulary that the
+//! CLI's flags, the API's query string and the pages' form all parse into (the catalogue filters,
+//! franchise grouping and the novelty control), the names they go by ([`PARAMS`]), and the one
+//! place they are checked ([`Filters::check`], against the catalogue's [`Vocabulary`]).
 
 use std::ops::RangeInclusive;
 
@@ -8,7 +9,7 @@ use anirec_data::{Anime, Catalogue};
 use serde::{Deserialize, Serialize};
 
 /// The filters' names, as query parameters and (with `-` for `_`) as CLI flags.
-pub const PARAMS: [&str; 7] = [
+pub const PARAMS: [&str; 9] = [
     "genre",
     "type",
     "year_min",
@@ -16,7 +17,24 @@ pub const PARAMS: [&str; 7] = [
     "min_members",
     "include_adult",
     "include_rated",
+    "group",
+    "novelty",
 ];
+
+/// The values [`Filters::novelty`] may take.
+pub const NOVELTY: RangeInclusive<f32> = 0.0..=1.0;
+
+/// How a list treats franchises.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Grouping {
+    /// One card per franchise, its entry point for a franchise the fan has not started, nothing
+    /// from franchises the fan has started (those are continued in their own row).
+    #[default]
+    Series,
+    /// Every anime on its own.
+    None,
+}
 
 /// The years a year filter may name.
 pub const YEARS: RangeInclusive<u16> = 1900..=2100;
@@ -38,6 +56,10 @@ pub struct Filters {
     pub include_adult: bool,
     /// Also show anime the user already rated (off by default).
     pub include_rated: bool,
+    /// How franchises are treated.
+    pub group: Grouping,
+    /// How far to trade popularity for discovery, 0 (the model's own balance) to 1.
+    pub novelty: f32,
 }
 
 impl Filters {
@@ -78,6 +100,12 @@ impl Filters {
                     message: format!("unknown {param} {bad:?}; known: {}", known.join(", ")),
                 });
             }
+        }
+        if !NOVELTY.contains(&self.novelty) {
+            return Err(FilterError {
+                param: "novelty",
+                message: format!("novelty must be from 0 to 1, found {}", self.novelty),
+            });
         }
         for (param, year) in [("year_min", self.year_min), ("year_max", self.year_max)] {
             if let Some(y) = year.filter(|y| !YEARS.contains(y)) {
@@ -161,5 +189,12 @@ mod tests {
             ..Filters::default()
         };
         assert_eq!(year.check(&vocabulary).unwrap_err().param, "year_max");
+        for novelty in [-0.1, 1.5, f32::NAN] {
+            let f = Filters {
+                novelty,
+                ..Filters::default()
+            };
+            assert_eq!(f.check(&vocabulary).unwrap_err().param, "novelty");
+        }
     }
 }

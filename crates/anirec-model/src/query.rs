@@ -8,12 +8,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::bundle::Bundle;
 use crate::entry::Entry;
-pub use crate::filters::Filters;
+pub use crate::filters::{Filters, Grouping};
 use crate::hybrid::Scored;
 use crate::rating::model::UserState;
 use crate::search::TitleIndex;
+use crate::series;
 use crate::signal::Signal;
 use crate::topk::top_k;
+
+/// How many times `k` popular anime are ranked before one card per franchise is kept.
+const POPULAR_DEPTH: usize = 8;
 
 /// Why an anime was recommended: one signal's reason and its share of the score.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -107,7 +111,9 @@ impl Bundle {
             .collect()
     }
 
-    /// Top `k` for a profile. A profile without ratings gets [`Bundle::popular`].
+    /// Top `k` for a profile, shaped by the filters' grouping (one card per franchise, none
+    /// from franchises the profile has started: [`series::one_per_series`]) and novelty. A
+    /// profile without ratings gets [`Bundle::popular`].
     pub fn recommend(
         &self,
         profile: &Profile,
@@ -128,8 +134,31 @@ impl Bundle {
         let exclude = |a: AnimeIx| {
             (!filters.include_rated && rated(a)) || !filters.allows(&self.catalogue[a])
         };
-        self.model
-            .recommend(&profile.state, k, &exclude)
+        let ranked = match filters.group {
+            Grouping::None => self
+                .model
+                .recommend(&profile.state, k, &exclude, filters.novelty),
+            Grouping::Series => {
+                let all =
+                    self.model
+                        .recommend(&profile.state, usize::MAX, &exclude, filters.novelty);
+                let franchises = self.catalogue.franchises();
+                let started = if filters.include_rated {
+                    Vec::new()
+                } else {
+                    series::started(franchises, &profile.state.entries)
+                };
+                series::one_per_series(
+                    franchises,
+                    all,
+                    &started,
+                    k,
+                    |a| !exclude(a),
+                    |a| self.predicted_rating(profile, a),
+                )
+            }
+        };
+        ranked
             .into_iter()
             .map(|s| self.recommendation(&s, profile, explain))
             .collect()
@@ -137,7 +166,8 @@ impl Bundle {
 
     /// Popular, well-rated anime (adult titles only when the filters allow): for users with no
     /// ratings. Ranked by a damped score: the mean public score pulled toward 6.5 by 5,000
-    /// pseudo-votes, times log(members).
+    /// pseudo-votes, times log(members) (times members^-novelty, so that novelty favours the
+    /// less watched); one card per franchise unless the filters say `group=none`.
     pub fn popular(&self, k: usize, filters: &Filters) -> Vec<Recommendation> {
         let scores: Vec<f32> = self
             .catalogue
@@ -150,12 +180,30 @@ impl Bundle {
                     .map_or(members, |h| h.iter().sum::<u32>() as f32);
                 let mean = a.score.unwrap_or(6.5);
                 let damped = (mean * votes + 6.5 * 5000.0) / (votes + 5000.0);
-                damped * (1.0 + members).ln()
+                damped * (1.0 + members).ln() * (1.0 + members).powf(-filters.novelty * 0.25)
             })
             .collect();
         let anime = self.catalogue.anime();
-        top_k(&scores, k, |a| filters.allows(&anime[a as usize]))
-            .into_iter()
+        let allowed = |a: AnimeIx| filters.allows(&anime[a.index()]);
+        let best: Vec<u32> = match filters.group {
+            Grouping::None => top_k(&scores, k, |a| allowed(AnimeIx(a))),
+            Grouping::Series => {
+                let ranked = top_k(&scores, k * POPULAR_DEPTH, |a| allowed(AnimeIx(a)))
+                    .into_iter()
+                    .map(|a| Scored {
+                        anime: AnimeIx(a),
+                        score: scores[a as usize],
+                        parts: Default::default(),
+                        predicted_rating: 0.0,
+                    });
+                let franchises = self.catalogue.franchises();
+                series::one_per_series(franchises, ranked, &[], k, allowed, |_| 0.0)
+                    .into_iter()
+                    .map(|s| s.anime.0)
+                    .collect()
+            }
+        };
+        best.into_iter()
             .map(|a| Recommendation {
                 index: AnimeIx(a),
                 anime_id: anime[a as usize].mal_id,
@@ -270,7 +318,8 @@ impl Bundle {
         reasons
     }
 
-    /// Anime most similar to anime `a`: `by` is `content`, `collab` or `hybrid`.
+    /// Anime most similar to anime `a`: `by` is `content`, `collab` or `hybrid`. Anime of its
+    /// own franchise are left out unless the filters say `group=none`.
     pub fn similar(
         &self,
         a: AnimeIx,
@@ -297,8 +346,15 @@ impl Bundle {
         }
         let scores: Vec<f32> = content.iter().zip(&collab).map(|(c, l)| c + l).collect();
         let anime = self.catalogue.anime();
+        let franchises = self.catalogue.franchises();
+        let own = franchises
+            .group_of(a)
+            .filter(|_| filters.group == Grouping::Series);
         top_k(&scores, k, |j| {
-            j != a.0 && scores[j as usize] > 0.0 && filters.allows(&anime[j as usize])
+            j != a.0
+                && scores[j as usize] > 0.0
+                && filters.allows(&anime[j as usize])
+                && (own.is_none() || franchises.group_of(AnimeIx(j)) != own)
         })
         .into_iter()
         .map(|j| (AnimeIx(j), scores[j as usize]))

@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use anirec_model::filters::{self, Filters, Vocabulary};
+use anirec_model::filters::{self, Filters, Grouping, Vocabulary};
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
 use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
@@ -174,6 +174,10 @@ pub struct FilterParams {
     include_adult: Flag,
     /// Also show anime the user already rated.
     include_rated: Flag,
+    /// `series` (default) or `none`.
+    group: Option<Group>,
+    /// 0 to 1.
+    novelty: Option<Novelty>,
 }
 
 impl FilterParams {
@@ -204,6 +208,8 @@ impl FilterParams {
             min_members: self.min_members.map(|m| m.0),
             include_adult: self.include_adult.0,
             include_rated: self.include_rated.0,
+            group: self.group.map_or(Grouping::Series, |g| g.0),
+            novelty: self.novelty.map_or(0.0, |n| n.0),
         };
         filters
             .check(vocabulary)
@@ -220,6 +226,8 @@ impl FilterParams {
             year_max: self.year_max.map(|y| y.0),
             min_members: self.min_members.map(|m| m.0),
             include_adult: self.include_adult.0,
+            novelty: self.novelty.map_or(0.0, |n| n.0),
+            group_none: self.group.is_some_and(|g| g.0 == Grouping::None),
         }
     }
 }
@@ -239,6 +247,10 @@ pub struct ShownFilters {
     pub min_members: Option<u32>,
     /// Adult titles allowed.
     pub include_adult: bool,
+    /// The novelty asked for (0 when not given).
+    pub novelty: f32,
+    /// Every anime on its own (`group=none`).
+    pub group_none: bool,
 }
 
 /// Reads a value from its text with `parse`; `expected` says what a valid one is, as the end
@@ -301,6 +313,35 @@ impl<'de> Deserialize<'de> for Year {
                 .ok()
                 .filter(|y| filters::YEARS.contains(y))
                 .map(Year)
+        })
+    }
+}
+
+/// `group`: how a list treats franchises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Group(pub Grouping);
+
+impl<'de> Deserialize<'de> for Group {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Group, D::Error> {
+        from_text(d, "series or none", |t| match t {
+            "series" => Some(Group(Grouping::Series)),
+            "none" => Some(Group(Grouping::None)),
+            _ => None,
+        })
+    }
+}
+
+/// `novelty`: a number from 0 to 1.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Novelty(pub f32);
+
+impl<'de> Deserialize<'de> for Novelty {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Novelty, D::Error> {
+        from_text(d, "a number from 0 to 1", |t| {
+            t.parse()
+                .ok()
+                .filter(|n| filters::NOVELTY.contains(n))
+                .map(Novelty)
         })
     }
 }

@@ -88,6 +88,27 @@ fn eval_on_the_sample_holds_the_documented_quality() {
         assert!(m["blend"][signal].is_number(), "{signal}: {}", m["blend"]);
     }
     assert!(m["blend"]["collab"].as_f64().unwrap() > 0.0);
+    // Franchises (BENCHMARKS.md "Franchises"): the discovery list leaves started franchises to the
+    // continue row, and what the fan discovers in it (NDCG@10 with started franchises removed)
+    // rises above the plain list's.
+    let f = &m["franchises"];
+    let share = |system: &str| f[system]["started_share"].as_f64().unwrap();
+    assert!(share("anirec") > 0.4, "{}", f["anirec"]);
+    assert!(share("anirec_grouped") <= 0.05, "{}", f["anirec_grouped"]);
+    let new = |system: &str| f[system]["ndcg_at_10_new_franchises"].as_f64().unwrap();
+    assert!(new("anirec_grouped") > new("anirec") + 0.01, "{f}");
+    near(
+        "grouped new-franchise NDCG",
+        &f["anirec_grouped"]["ndcg_at_10_new_franchises"],
+        0.2115,
+        0.002,
+    );
+    assert!(
+        f["continue_row"]["precision"].as_f64().unwrap() > 0.1,
+        "{}",
+        f["continue_row"]
+    );
+    assert_eq!(f["novelty"].as_array().unwrap().len(), 4);
     // The content signal alone, the ablation the synopsis repairs were measured with.
     near(
         "content ndcg_at_10",

@@ -6,13 +6,20 @@
 use std::time::Instant;
 
 use anirec_data::split::{self, DEFAULT_SEED, Split};
+use anirec_data::{AnimeIx, Franchises, UserIx};
 use anirec_model::bundle::Bundle;
+use anirec_model::eval::K;
 use anirec_model::eval::evaluate_ranking;
-use anirec_model::hybrid::{ContentScorer, Hybrid, HybridParams};
+use anirec_model::franchise_eval::{
+    ContinueFigures, ListFigures, evaluate_continue, evaluate_lists, train_entries,
+};
+use anirec_model::hybrid::{ContentScorer, Hybrid, HybridParams, Scored, rated_or_unknown};
 use anirec_model::metrics::{RankingFigures, TestMetrics, ValidationFigures};
 use anirec_model::new_users::{self, NewUserFigures};
 use anirec_model::popularity::Popularity;
+use anirec_model::series;
 use anirec_model::signal::Weights;
+use anirec_model::topk::top_k;
 use anirec_model::training::score_on_test;
 use serde::Serialize;
 
@@ -72,6 +79,101 @@ struct EvalReport {
     blend: Weights,
     validation: ValidationFigures,
     baselines: Baselines,
+    franchises: FranchiseReport,
+}
+
+/// The franchise-aware figures (see [`franchise_eval`]).
+#[derive(Serialize)]
+struct FranchiseReport {
+    /// The hybrid's list as ranked (`group=none`).
+    anirec: ListFigures,
+    /// The hybrid's discovery list: one card per franchise, none from started franchises.
+    anirec_grouped: ListFigures,
+    /// EASE's ranking.
+    ease: ListFigures,
+    /// The continue row of the grouped list.
+    continue_row: ContinueFigures,
+    /// The discovery list at a few novelty settings.
+    novelty: Vec<NoveltyFigures>,
+}
+
+/// The discovery list at one novelty setting.
+#[derive(Serialize)]
+struct NoveltyFigures {
+    novelty: f32,
+    #[serde(flatten)]
+    figures: ListFigures,
+}
+
+/// The novelty settings the report shows.
+const NOVELTY_SETTINGS: [f32; 4] = [0.0, 0.25, 0.5, 1.0];
+
+/// The franchise-aware figures of a hybrid fitted on `s.train`, beside EASE's.
+fn franchise_report(model: &Hybrid, s: &Split, franchises: &Franchises) -> FranchiseReport {
+    let train = &s.train;
+    let ranked = |u: UserIx, novelty: f32| -> Vec<Scored> {
+        let state = model.rating.known_user(train, u);
+        model.recommend(&state, usize::MAX, &rated_or_unknown(train, u), novelty)
+    };
+    let grouped = |novelty: f32| {
+        evaluate_lists(train, &s.test, franchises, &|u, started| {
+            let exclude = rated_or_unknown(train, u);
+            series::one_per_series(
+                franchises,
+                ranked(u, novelty),
+                started,
+                K,
+                |a| !exclude(a),
+                |_| 0.0,
+            )
+            .into_iter()
+            .map(|x| x.anime.0)
+            .collect()
+        })
+    };
+    let anirec = evaluate_lists(train, &s.test, franchises, &|u, _| {
+        ranked(u, 0.0)
+            .into_iter()
+            .take(K)
+            .map(|x| x.anime.0)
+            .collect()
+    });
+    let ease = evaluate_lists(train, &s.test, franchises, &|u, _| {
+        let mut scores = vec![0f32; train.n_anime()];
+        model
+            .ease
+            .score_entries(train_entries(train, u).into_iter(), &mut scores);
+        let exclude = rated_or_unknown(train, u);
+        top_k(&scores, K, |a| !exclude(AnimeIx(a)))
+    });
+    let continue_row = evaluate_continue(train, &s.test, franchises, &|u| {
+        let state = model.rating.known_user(train, u);
+        let exclude = rated_or_unknown(train, u);
+        series::continue_row(
+            franchises,
+            &state.entries,
+            K,
+            |a| !exclude(a),
+            |a| model.rating.predict(&state, a),
+        )
+        .into_iter()
+        .map(|c| c.index.0)
+        .collect()
+    });
+    let novelty = NOVELTY_SETTINGS
+        .iter()
+        .map(|&novelty| NoveltyFigures {
+            novelty,
+            figures: grouped(novelty),
+        })
+        .collect::<Vec<_>>();
+    FranchiseReport {
+        anirec,
+        anirec_grouped: novelty[0].figures,
+        ease,
+        continue_row,
+        novelty,
+    }
 }
 
 /// The systems reported beside the hybrid.
@@ -125,6 +227,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             popularity: (&pop).into(),
             content: (&content).into(),
         },
+        franchises: franchise_report(&model, &s, catalogue.franchises()),
     };
     if args.json {
         print_json(&report)?;
@@ -152,9 +255,37 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "rating        RMSE {:.4}  MAE {:.4}  MAE_scaled {:.4}  MSE_scaled {:.5}  ({} pairs)",
             rating.rmse, rating.mae, rating.mae_scaled, rating.mse_scaled, rating.count
         );
+        print_franchises(&report.franchises);
         println!("fit           {fit_seconds:.2} s (all components, validation tuning included)");
     }
     Ok(())
+}
+
+/// The franchise figures as text.
+fn print_franchises(f: &FranchiseReport) {
+    println!(
+        "{:<22} {:>8} {:>12} {:>8} {:>14}",
+        "franchises", "NDCG@10", "new-fr NDCG", "coverage", "started share"
+    );
+    let mut rows = vec![
+        ("anirec (group=none)".to_owned(), f.anirec),
+        ("EASE".to_owned(), f.ease),
+    ];
+    rows.extend(
+        f.novelty
+            .iter()
+            .map(|n| (format!("anirec, novelty {}", n.novelty), n.figures)),
+    );
+    for (name, l) in rows {
+        println!(
+            "{name:<22} {:>8.4} {:>12.4} {:>8.4} {:>14.4}",
+            l.ndcg_at_10, l.ndcg_at_10_new_franchises, l.coverage, l.started_share
+        );
+    }
+    println!(
+        "continue row           precision {:.4}, sequel recall {:.4} ({} users with a row)",
+        f.continue_row.precision, f.continue_row.sequel_recall, f.continue_row.users
+    );
 }
 
 /// `anirec eval --protocol new-users`.

@@ -11,7 +11,7 @@ use anirec_data::{MalId, UserId};
 use anirec_model::bundle::Bundle;
 use anirec_model::filters::Vocabulary;
 use anirec_model::list_use::FanList;
-use anirec_model::query::{Filters, Listed, Profile, Recommendation};
+use anirec_model::query::{Filters, Grouping, Listed, Profile, Recommendation};
 use anirec_server::views::{RecommendationView, Synopsis};
 use anyhow::{Context, bail};
 
@@ -39,6 +39,23 @@ pub struct FilterArgs {
     /// Include anime the user already rated.
     #[arg(long)]
     pub include_rated: bool,
+    /// Franchises: `series` shows one anime per franchise (leaving out those the user started),
+    /// `none` every anime on its own.
+    #[arg(long, value_enum, default_value_t = GroupArg::Series)]
+    pub group: GroupArg,
+    /// Trade popularity for discovery, 0 (the model's balance) to 1.
+    #[arg(long, default_value_t = 0.0)]
+    pub novelty: f32,
+}
+
+/// `--group`.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum GroupArg {
+    /// One anime per franchise.
+    #[default]
+    Series,
+    /// Every anime on its own.
+    None,
 }
 
 impl FilterArgs {
@@ -53,6 +70,11 @@ impl FilterArgs {
             min_members: self.min_members,
             include_adult: self.include_adult,
             include_rated: self.include_rated,
+            group: match self.group {
+                GroupArg::Series => Grouping::Series,
+                GroupArg::None => Grouping::None,
+            },
+            novelty: self.novelty,
         };
         filters
             .check(&Vocabulary::of(&bundle.catalogue))
