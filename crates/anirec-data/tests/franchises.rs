@@ -134,12 +134,18 @@ fn entries_are_in_watching_order() {
         at(16498) < at(25777) && at(25777) < at(35760),
         "seasons by air date"
     );
-    // Kinds in watching order: seasons, films, OVAs, spin-off series, specials; and each kind
-    // agrees with the catalogue's type.
-    assert!(f.kinds.windows(2).all(|w| w[0] <= w[1]), "{:?}", f.kinds);
+    // Series by series, the main one first; within each, seasons, films, OVAs, specials; each
+    // kind agrees with the catalogue's type.
+    assert!(f.series.windows(2).all(|w| w[0] <= w[1]), "{:?}", f.series);
+    assert_eq!(f.series[0], 0);
+    for p in 1..f.entries.len() {
+        if f.series[p] == f.series[p - 1] {
+            assert!(f.kinds[p - 1] <= f.kinds[p], "{:?}", f.kinds);
+        }
+    }
     for (&a, kind) in f.entries.iter().zip(&f.kinds) {
         let expected = match kind {
-            EntryKind::Season | EntryKind::SpinOff => "TV",
+            EntryKind::Season => "TV",
             EntryKind::Film => "Movie",
             EntryKind::Ova => "OVA",
             EntryKind::Special => "Special",
@@ -151,15 +157,13 @@ fn entries_are_in_watching_order() {
     }
     assert_eq!(f.label(0), "Season 1");
     assert_eq!(f.label(at(35760)), "Season 3");
-    // Shingeki! Kyojin Chuugakkou is a spin-off series, not the third season.
+    // Shingeki! Kyojin Chuugakkou is a series of its own, not the third season.
     let spin_off = at(31374);
-    assert_eq!(f.label(spin_off), "Spin-off series 1");
-    assert!(f.summary().starts_with("5 seasons, "), "{}", f.summary());
-    assert!(
-        f.summary().contains(", 1 spin-off series, "),
-        "{}",
-        f.summary()
-    );
+    assert_eq!(f.label(spin_off), "Season 1");
+    assert_eq!(c[f.series_start(spin_off)].mal_id, MalId(31374));
+    assert!(f.series[spin_off] > 0);
+    assert!(f.summary().starts_with("6 seasons, "), "{}", f.summary());
+    assert!(f.summary().ends_with(" in 2 series"), "{}", f.summary());
     // Naruto starts with Naruto, not Shippuuden.
     let naruto = franchises.of(c.index_of(MalId(1735)).unwrap()).unwrap().0;
     assert_eq!(c[naruto.entry_point()].mal_id, MalId(20));
@@ -179,6 +183,27 @@ fn entries_are_in_watching_order() {
     assert_eq!(report.franchises, franchises.all().len() as u64);
     // Most of the catalogue's sequels are found; the relation data alone reaches about 9,700.
     assert!(grouped > 9_000, "{grouped} anime in franchises");
+}
+
+#[test]
+fn a_franchise_holds_series_each_with_its_own_start() {
+    let (c, _) = catalogue();
+    let franchises = c.franchises();
+    let start_of = |id: u32| {
+        let (f, p) = franchises.of(c.index_of(MalId(id)).unwrap()).unwrap();
+        c[f.series_start(p)].mal_id.0
+    };
+    // Fate is one franchise of several series: Fate/Zero's second season starts at Fate/Zero.
+    assert_eq!(franchise_of(&c, 11741), franchise_of(&c, 356));
+    assert_eq!(start_of(11741), 10087);
+    assert_eq!(
+        start_of(35760),
+        16498,
+        "Shingeki no Kyojin Season 3 starts at Season 1"
+    );
+    // Prisma Illya is a series of the Fate franchise, starting at its own first season.
+    assert_eq!(franchise_of(&c, 14829), franchise_of(&c, 356));
+    assert_eq!(start_of(14829), 14829);
 }
 
 #[test]

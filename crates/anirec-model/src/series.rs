@@ -23,9 +23,10 @@ pub fn started(franchises: &Franchises, entries: &[Entry]) -> Vec<u32> {
 }
 
 /// The first `k` of a ranked list with at most one anime per franchise and none from the
-/// franchises in `started` (sorted): a franchise's card is its first entry that `allowed`
-/// accepts (its entry point unless filtered out), with the score and reasons of the best-ranked
-/// entry that brought it and the rating `predict` gives it.
+/// franchises in `started` (sorted): a franchise's card is the first entry that `allowed` accepts
+/// of the series (within the franchise) of the best-ranked entry that brought it (Season 1 for
+/// Season 3, Fate/Zero for Fate/Zero 2nd Season), with that entry's score and reasons and the
+/// rating `predict` gives the card.
 pub fn one_per_series(
     franchises: &Franchises,
     ranked: impl IntoIterator<Item = Scored>,
@@ -48,11 +49,9 @@ pub fn one_per_series(
             continue;
         }
         shown.push(group);
-        let (franchise, _) = franchises.of(s.anime).expect("the anime has a franchise");
+        let (franchise, position) = franchises.of(s.anime).expect("the anime has a franchise");
         let card = franchise
-            .entries
-            .iter()
-            .copied()
+            .series_of(position)
             .find(|&a| a == s.anime || allowed(a))
             .unwrap_or(s.anime);
         out.push(if card == s.anime {

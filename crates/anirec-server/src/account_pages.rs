@@ -25,7 +25,7 @@ use crate::routes::accounts::{close_session, open_session, register, verified};
 use crate::routes::me::{plan_ranked, profile, recommend_for, taste};
 use crate::routes::recommend::{Ask, AskParams};
 use crate::state::AppState;
-use crate::views::{Card, RecommendationView, Synopsis};
+use crate::views::{Card, ContinueView, RecommendationView, Synopsis};
 
 /// The account routes of the pages.
 pub fn routes() -> Router<AppState> {
@@ -246,12 +246,13 @@ async fn my_list(
                 synopsis: Synopsis::Full,
             };
             let profile = profile(&served, &taste.list);
-            let recs = recommend_for(&served, &profile, &taste.hidden, &ask);
-            let items = RecommendationView::list(&served.bundle, &recs, ask.synopsis);
+            let lists = recommend_for(&served, &profile, &taste.hidden, &ask);
+            let items = RecommendationView::list(&served.bundle, &lists.recs, ask.synopsis);
+            let continuing = ContinueView::list(&served.bundle, &lists.continuing, ask.synopsis);
             let planned: Vec<PlannedRow> = plan_ranked(&served, &profile, &taste.list, 20)
                 .into_iter()
                 .map(|(a, predicted_rating)| PlannedRow {
-                    anime: Card::of(&catalogue[a]),
+                    anime: Card::of(catalogue, a),
                     predicted_rating,
                 })
                 .collect();
@@ -276,6 +277,7 @@ async fn my_list(
                     version => served.version.clone(),
                     visitor => name,
                     items => v(&items),
+                    continuing => v(&continuing),
                     planned => v(&planned),
                     entries => v(&entries),
                     statuses => v(STATUSES.map(|(s, label)| (s.name(), label))),
@@ -306,13 +308,14 @@ async fn my_cards(
         .run(move |served| {
             let profile = profile(&served, &taste.list);
             let ratings = profile.state.entries.len();
-            let recs = recommend_for(&served, &profile, &taste.hidden, &ask);
-            let items = RecommendationView::list(&served.bundle, &recs, ask.synopsis);
+            let lists = recommend_for(&served, &profile, &taste.hidden, &ask);
+            let items = RecommendationView::list(&served.bundle, &lists.recs, ask.synopsis);
+            let continuing = ContinueView::list(&served.bundle, &lists.continuing, ask.synopsis);
             let subject = context! { ratings, notes => Vec::<String>::new() };
             Ok(render(
                 StatusCode::OK,
                 "fragment.html",
-                context! { items => v(&items), subject, rate => true },
+                context! { items => v(&items), continuing => v(&continuing), subject, rate => true },
             ))
         })
         .await

@@ -23,7 +23,7 @@ use crate::problem::Problem;
 use crate::routes::anime::{By, lookup};
 use crate::routes::recommend::{Ask, AskParams, fold_in, known_user};
 use crate::state::{AppState, Served};
-use crate::views::{Card, RecommendationView, SimilarView, Synopsis};
+use crate::views::{Card, ContinueView, FranchiseView, RecommendationView, SimilarView, Synopsis};
 
 /// Static files: name, content type, bytes.
 const STATIC: [(&str, &str, &str); 3] = [
@@ -236,8 +236,9 @@ fn render_user_page(
         synopsis: Synopsis::Full,
     };
     let profile = known_user(served, user_id)?;
-    let recs = ask.run(served, &profile);
-    let items = RecommendationView::list(&served.bundle, &recs, ask.synopsis);
+    let lists = ask.run(served, &profile);
+    let items = RecommendationView::list(&served.bundle, &lists.recs, ask.synopsis);
+    let continuing = ContinueView::list(&served.bundle, &lists.continuing, ask.synopsis);
     Ok(render(
         StatusCode::OK,
         "recommendations.html",
@@ -247,6 +248,7 @@ fn render_user_page(
             user_id => user_id.0,
             rated => profile.state.entries.len(),
             items => v(&items),
+            continuing => v(&continuing),
             form => v(FilterForm::new(served, &query.filters)),
         },
     ))
@@ -261,11 +263,18 @@ async fn cards_fragment(
     body: Body,
 ) -> Result<Response, Problem> {
     fold_in(&state, query, &headers, body, true, |f| {
-        let items = RecommendationView::list(&f.served.bundle, &f.recs, f.synopsis);
+        let bundle = &f.served.bundle;
+        let items = RecommendationView::list(bundle, &f.lists.recs, f.synopsis);
+        let continuing = ContinueView::list(bundle, &f.lists.continuing, f.synopsis);
         Ok(render(
             StatusCode::OK,
             "fragment.html",
-            context! { items => v(&items), subject => v(&f.subject), rate => true },
+            context! {
+                items => v(&items),
+                continuing => v(&continuing),
+                subject => v(&f.subject),
+                rate => true,
+            },
         ))
     })
     .await
@@ -306,7 +315,7 @@ fn render_anime_page(
         .similar(a, by, 12, &filters)
         .into_iter()
         .map(|(j, similarity)| SimilarView {
-            anime: Card::of(&served.bundle.catalogue[j]),
+            anime: Card::of(&served.bundle.catalogue, j),
             similarity,
         })
         .collect();
@@ -318,9 +327,11 @@ fn render_anime_page(
             version => served.version.clone(),
             visitor,
             anime => v(record),
-            card => v(Card::of(record)),
+            card => v(Card::of(&served.bundle.catalogue, a)),
+            franchise => v(FranchiseView::of(&served.bundle.catalogue, a)),
             similar => v(&similar),
             by => v(by),
+            adult => params.include_adult.0,
         },
     ))
 }

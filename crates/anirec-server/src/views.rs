@@ -1,10 +1,11 @@
 //! The JSON shapes of anime and recommendations: one card shape for every list (API responses,
-//! HTML cards, the CLI's `--json`) and the full record for an anime's own page.
+//! HTML cards, the CLI's `--json`), with the anime's place in its franchise, the continue row's
+//! entries, and the franchise of an anime's own page.
 
-use anirec_data::catalogue::Anime;
-use anirec_data::{MalId, UserId};
+use anirec_data::{AnimeIx, Catalogue, FranchiseId, MalId, UserId};
 use anirec_model::bundle::Bundle;
 use anirec_model::query::{Reason, Recommendation};
+use anirec_model::series::Continuation;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::params::from_text;
@@ -89,16 +90,109 @@ pub struct Card<'a> {
     pub adult: bool,
     /// Synopsis.
     pub synopsis: Option<&'a str>,
+    /// Its place in its franchise, when it is in one.
+    pub series: Option<SeriesView<'a>>,
+}
+
+/// Where an anime sits in its franchise.
+#[derive(Debug, Clone, Serialize)]
+pub struct SeriesView<'a> {
+    /// The franchise's id (the MyAnimeList id of its first entry).
+    pub id: FranchiseId,
+    /// The franchise's name (its first entry's).
+    pub name: &'a str,
+    /// The name of the series within the franchise the anime is in (its first entry's): the
+    /// franchise's name, or another (Fate/Zero in Fate/stay night's franchise).
+    pub series: &'a str,
+    /// The anime's place in watching order, from 1.
+    pub position: usize,
+    /// Entries in the franchise.
+    pub entries: usize,
+    /// The anime's name within its series: `Season 2`, `Film 1`.
+    pub label: String,
+    /// What the franchise holds: `3 seasons, 2 films`.
+    pub summary: String,
+}
+
+impl<'a> SeriesView<'a> {
+    /// The place of an anime in its franchise, if it is in one.
+    pub fn of(catalogue: &'a Catalogue, a: AnimeIx) -> Option<SeriesView<'a>> {
+        let (f, position) = catalogue.franchises().of(a)?;
+        Some(SeriesView {
+            id: f.id,
+            name: &f.name,
+            series: &catalogue[f.series_start(position)].name,
+            position: position + 1,
+            entries: f.entries.len(),
+            label: f.label(position),
+            summary: f.summary(),
+        })
+    }
+}
+
+/// An anime's franchise with all its entries in watching order, for the anime's own page.
+#[derive(Debug, Clone, Serialize)]
+pub struct FranchiseView<'a> {
+    /// Where the anime sits.
+    #[serde(flatten)]
+    pub place: SeriesView<'a>,
+    /// Every entry, in watching order.
+    pub in_order: Vec<SeriesEntry<'a>>,
+}
+
+/// One entry of a [`FranchiseView`].
+#[derive(Debug, Clone, Serialize)]
+pub struct SeriesEntry<'a> {
+    /// MyAnimeList id.
+    pub anime_id: MalId,
+    /// Main title.
+    pub name: &'a str,
+    /// English title.
+    pub english_name: Option<&'a str>,
+    /// Its name within the franchise.
+    pub label: String,
+    /// First aired.
+    pub year: Option<u16>,
+    /// Adult title.
+    pub adult: bool,
+}
+
+impl<'a> FranchiseView<'a> {
+    /// The franchise of an anime, if it is in one.
+    pub fn of(catalogue: &'a Catalogue, a: AnimeIx) -> Option<FranchiseView<'a>> {
+        let (f, _) = catalogue.franchises().of(a)?;
+        let in_order = f
+            .entries
+            .iter()
+            .enumerate()
+            .map(|(p, &e)| {
+                let anime = &catalogue[e];
+                SeriesEntry {
+                    anime_id: anime.mal_id,
+                    name: &anime.name,
+                    english_name: anime.english_name.as_deref().filter(|n| *n != anime.name),
+                    label: f.label(p),
+                    year: anime.start_year,
+                    adult: anime.adult,
+                }
+            })
+            .collect();
+        Some(FranchiseView {
+            place: SeriesView::of(catalogue, a)?,
+            in_order,
+        })
+    }
 }
 
 impl<'a> Card<'a> {
     /// The card of an anime, with its whole synopsis.
-    pub fn of(a: &'a Anime) -> Card<'a> {
-        Card::with(a, Synopsis::Full)
+    pub fn of(catalogue: &'a Catalogue, a: AnimeIx) -> Card<'a> {
+        Card::with(catalogue, a, Synopsis::Full)
     }
 
     /// The card of an anime with as much synopsis as asked for.
-    pub fn with(a: &'a Anime, synopsis: Synopsis) -> Card<'a> {
+    pub fn with(catalogue: &'a Catalogue, ix: AnimeIx, synopsis: Synopsis) -> Card<'a> {
+        let a = &catalogue[ix];
         Card {
             anime_id: a.mal_id,
             name: &a.name,
@@ -112,7 +206,40 @@ impl<'a> Card<'a> {
             members: a.members,
             adult: a.adult,
             synopsis: a.synopsis.as_deref().and_then(|t| synopsis.of(t)),
+            series: SeriesView::of(catalogue, ix),
         }
+    }
+}
+
+/// One entry of the continue row: the next anime of a franchise the fan is watching.
+#[derive(Debug, Clone, Serialize)]
+pub struct ContinueView<'a> {
+    /// The anime.
+    #[serde(flatten)]
+    pub anime: Card<'a>,
+    /// Rating the model expects the fan to give (1-10).
+    pub predicted_rating: f32,
+    /// Entries of the franchise on the fan's list.
+    pub seen: usize,
+    /// The fan's best score in the franchise (0: none scored).
+    pub best_score: u8,
+}
+
+impl<'a> ContinueView<'a> {
+    /// The views of a continue row.
+    pub fn list(
+        bundle: &'a Bundle,
+        row: &'a [Continuation],
+        synopsis: Synopsis,
+    ) -> Vec<ContinueView<'a>> {
+        row.iter()
+            .map(|c| ContinueView {
+                anime: Card::with(&bundle.catalogue, c.index, synopsis),
+                predicted_rating: c.predicted_rating,
+                seen: c.seen,
+                best_score: c.best_score,
+            })
+            .collect()
     }
 }
 
@@ -138,7 +265,7 @@ impl<'a> RecommendationView<'a> {
         synopsis: Synopsis,
     ) -> RecommendationView<'a> {
         RecommendationView {
-            anime: Card::with(&bundle.catalogue[r.index], synopsis),
+            anime: Card::with(&bundle.catalogue, r.index, synopsis),
             predicted_rating: r.predicted_rating,
             rank_score: r.score,
             reasons: &r.reasons,

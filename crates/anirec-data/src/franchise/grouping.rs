@@ -11,9 +11,10 @@
 //! 3. Groups whose first main entry is named after another group's (Naruto: Shippuuden after
 //!    Naruto, Dragon Ball Z after Dragon Ball), from the same source material, are joined: the
 //!    relation files lose the largest franchises.
-//! 4. Each group's entries are ordered: the main series' TV seasons (TV series whose romaji
-//!    titles link to the root's) by air date, then films, OVAs and ONAs, spin-off TV series, specials and the
-//!    rest, each by air date.
+//! 4. Each group's entries are ordered series by series (a series: entries whose romaji titles
+//!    link, as Fate/Zero's or Shingeki! Kyojin Chuugakkou's), the root's series first, the others
+//!    by their first entry; within a series TV seasons by air date, then films, OVAs and ONAs,
+//!    specials and the rest.
 
 use std::collections::HashMap;
 
@@ -52,25 +53,54 @@ pub fn build(catalogue: &Catalogue, relations: &Relations) -> Franchises {
     let mut franchises: Vec<Franchise> = groups
         .into_iter()
         .filter(|g| g.len() >= 2)
-        .map(|g| {
-            let main = &keys[root(&g, anime) as usize];
-            let kind = |a: u32| match EntryKind::of(&anime[a as usize]) {
-                EntryKind::Season if !main.links_by_romaji(&keys[a as usize]) => EntryKind::SpinOff,
-                kind => kind,
-            };
-            let mut ordered: Vec<(EntryKind, u32)> = g.into_iter().map(|a| (kind(a), a)).collect();
-            ordered.sort_by_key(|&(kind, a)| (kind, order_key(&anime[a as usize])));
-            let first = &anime[ordered[0].1 as usize];
-            Franchise {
-                id: FranchiseId(first.mal_id.0),
-                name: first.name.clone(),
-                entries: ordered.iter().map(|&(_, a)| AnimeIx(a)).collect(),
-                kinds: ordered.iter().map(|&(kind, _)| kind).collect(),
-            }
-        })
+        .map(|g| franchise(&g, anime, &keys))
         .collect();
     franchises.sort_by_key(|f| f.id);
     Franchises::new(franchises, anime.len())
+}
+
+/// A franchise from its members (step 4 of the module doc).
+fn franchise(group: &[u32], anime: &[Anime], keys: &[TitleKey]) -> Franchise {
+    let n = group.len();
+    let mut adjacent = vec![Vec::new(); n];
+    for i in 0..n {
+        for j in i + 1..n {
+            if keys[group[i] as usize].links_by_romaji(&keys[group[j] as usize]) {
+                adjacent[i].push(j);
+                adjacent[j].push(i);
+            }
+        }
+    }
+    let place = |a: u32| {
+        let a = &anime[a as usize];
+        (EntryKind::of(a), order_key(a))
+    };
+    let root = root(group, anime);
+    let mut series: Vec<Vec<u32>> = components(&adjacent, &vec![true; n])
+        .into_iter()
+        .map(|c| {
+            let mut members: Vec<u32> = c.into_iter().map(|i| group[i]).collect();
+            members.sort_by_key(|&a| place(a));
+            members
+        })
+        .collect();
+    series.sort_by_key(|s| (!s.contains(&root), place(s[0])));
+    let first = &anime[series[0][0] as usize];
+    let numbered = series
+        .iter()
+        .enumerate()
+        .flat_map(|(number, s)| s.iter().map(move |&a| (number as u16, a)));
+    let (numbers, entries): (Vec<u16>, Vec<u32>) = numbered.unzip();
+    Franchise {
+        id: FranchiseId(first.mal_id.0),
+        name: first.name.clone(),
+        kinds: entries
+            .iter()
+            .map(|&a| EntryKind::of(&anime[a as usize]))
+            .collect(),
+        entries: entries.into_iter().map(AnimeIx).collect(),
+        series: numbers,
+    }
 }
 
 /// Where an entry sorts among entries of its kind: air date, then MyAnimeList id.

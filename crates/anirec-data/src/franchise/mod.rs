@@ -18,20 +18,18 @@ use crate::ids::{AnimeIx, FranchiseId};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum EntryKind {
-    /// A TV season of the main series.
+    /// A TV season.
     Season,
     /// A film.
     Film,
     /// An OVA or ONA.
     Ova,
-    /// A TV series whose title is not the main series' (Shingeki! Kyojin Chuugakkou).
-    SpinOff,
     /// A special, a music video, or a type the catalogue does not give.
     Special,
 }
 
 impl EntryKind {
-    /// The kind of an anime from its type, a TV series counting as a season of the main series.
+    /// The kind of an anime from its type.
     pub fn of(anime: &Anime) -> EntryKind {
         match anime.kind.as_deref() {
             Some("TV") => EntryKind::Season,
@@ -47,7 +45,6 @@ impl EntryKind {
             EntryKind::Season => ("season", "seasons"),
             EntryKind::Film => ("film", "films"),
             EntryKind::Ova => ("OVA", "OVAs"),
-            EntryKind::SpinOff => ("spin-off series", "spin-off series"),
             EntryKind::Special => ("special", "specials"),
         }
     }
@@ -60,11 +57,15 @@ pub struct Franchise {
     pub id: FranchiseId,
     /// The name of its first entry.
     pub name: String,
-    /// Its entries (at least two), in watching order: the main series' TV seasons by air date,
-    /// then films, OVAs and ONAs, spin-off series, specials.
+    /// Its entries (at least two), in watching order: series by series, the main one first;
+    /// within a series TV seasons by air date, then films, OVAs and ONAs, specials.
     pub entries: Vec<AnimeIx>,
     /// The kind of each entry.
     pub kinds: Vec<EntryKind>,
+    /// Which series of the franchise each entry belongs to (0, 1, ...: entries whose romaji
+    /// titles link, so that Fate/Zero and Fate/stay night, or Final Fantasy VII and Final Fantasy:
+    /// Unlimited, are separate series of one franchise).
+    pub series: Vec<u16>,
 }
 
 impl Franchise {
@@ -73,12 +74,30 @@ impl Franchise {
         self.entries[0]
     }
 
-    /// An entry's name within the franchise: `Season 2`, `Film 1`, `OVA 3`, `Special 1`.
-    pub fn label(&self, position: usize) -> String {
-        let kind = self.kinds[position];
-        let nth = self.kinds[..=position]
+    /// The entries of the series the entry at `position` belongs to, in watching order (its
+    /// first is where a fan starts that series).
+    pub fn series_of(&self, position: usize) -> impl Iterator<Item = AnimeIx> + '_ {
+        let series = self.series[position];
+        self.entries
             .iter()
-            .filter(|&&k| k == kind)
+            .zip(&self.series)
+            .filter(move |(_, s)| **s == series)
+            .map(|(&a, _)| a)
+    }
+
+    /// The first entry of the series the entry at `position` belongs to (Fate/Zero for Fate/Zero
+    /// 2nd Season): what names that series.
+    pub fn series_start(&self, position: usize) -> AnimeIx {
+        self.series_of(position)
+            .next()
+            .expect("an entry is in its own series")
+    }
+
+    /// An entry's name within its series: `Season 2`, `Film 1`, `OVA 3`, `Special 1`.
+    pub fn label(&self, position: usize) -> String {
+        let (kind, series) = (self.kinds[position], self.series[position]);
+        let nth = (0..=position)
+            .filter(|&p| self.kinds[p] == kind && self.series[p] == series)
             .count();
         let (one, _) = kind.names();
         let mut name = one.to_owned();
@@ -86,16 +105,16 @@ impl Franchise {
         format!("{name} {nth}")
     }
 
-    /// What it holds, in words: `3 seasons, 2 films, 1 OVA`.
+    /// What it holds, in words: `3 seasons, 2 films, 1 OVA`, and `in 2 series` when several of
+    /// its series start with a TV season or a film.
     pub fn summary(&self) -> String {
         let kinds = [
             EntryKind::Season,
             EntryKind::Film,
             EntryKind::Ova,
-            EntryKind::SpinOff,
             EntryKind::Special,
         ];
-        kinds
+        let kinds = kinds
             .iter()
             .filter_map(|&kind| {
                 let n = self.kinds.iter().filter(|&&k| k == kind).count();
@@ -103,7 +122,16 @@ impl Franchise {
                 (n > 0).then(|| format!("{n} {}", if n == 1 { one } else { many }))
             })
             .collect::<Vec<_>>()
-            .join(", ")
+            .join(", ");
+        let series = (0..self.entries.len())
+            .filter(|&p| p == 0 || self.series[p] != self.series[p - 1])
+            .filter(|&p| matches!(self.kinds[p], EntryKind::Season | EntryKind::Film))
+            .count();
+        if series > 1 {
+            format!("{kinds} in {series} series")
+        } else {
+            kinds
+        }
     }
 }
 

@@ -12,7 +12,7 @@ use super::json;
 use crate::params::{Flag, K, PathId, Query, Takes, from_text};
 use crate::problem::Problem;
 use crate::state::{AppState, Served};
-use crate::views::{Card, SimilarView};
+use crate::views::{Card, FranchiseView, SimilarView};
 
 /// Longest search query, in characters.
 const MAX_QUERY_CHARS: usize = 200;
@@ -124,7 +124,7 @@ pub async fn search(
                 .filter(|&(a, _)| adult || !served.bundle.catalogue[a].adult)
                 .take(k)
                 .map(|(a, relevance)| Hit {
-                    anime: Card::of(&served.bundle.catalogue[a]),
+                    anime: Card::of(&served.bundle.catalogue, a),
                     relevance,
                 })
                 .collect();
@@ -142,6 +142,8 @@ struct Detail<'a> {
     anime: &'a Anime,
     /// Users of the model who rated it.
     model_ratings: usize,
+    /// Its franchise with every entry in watching order, when it is in one.
+    franchise: Option<FranchiseView<'a>>,
 }
 
 /// `GET /api/v1/anime/{id}`: the full catalogue record.
@@ -154,6 +156,7 @@ pub async fn detail(
     Ok(json(&Detail {
         anime: &served.bundle.catalogue[a],
         model_ratings: served.bundle.ratings.anime(a.0).indices.len(),
+        franchise: FranchiseView::of(&served.bundle.catalogue, a),
     }))
 }
 
@@ -180,7 +183,7 @@ pub async fn similar(
                 .similar(a, by, k, &filters)
                 .into_iter()
                 .map(|(j, similarity)| SimilarView {
-                    anime: Card::of(&served.bundle.catalogue[j]),
+                    anime: Card::of(&served.bundle.catalogue, j),
                     similarity,
                 })
                 .collect();

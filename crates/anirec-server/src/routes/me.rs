@@ -13,11 +13,11 @@ use serde::{Deserialize, Serialize};
 
 use anirec_data::formats::malxml;
 use anirec_data::{AnimeIx, MalId, WatchStatus};
-use anirec_model::query::{Listed, Profile, Recommendation};
+use anirec_model::query::{Listed, Profile};
 use anirec_store::{AccountId, ListEntry, Stored, Taste};
 
 use super::json;
-use super::recommend::{Ask, AskParams, Subject, answer_body};
+use super::recommend::{Ask, AskParams, Lists, Subject, answer_body, continue_response};
 use crate::auth::{Signed, store_problem};
 use crate::json_body::SmallJson;
 use crate::params::{K, PathId, Query, Takes};
@@ -405,34 +405,67 @@ pub async fn recommendations(
     state
         .run(move |served| {
             let profile = profile(&served, &taste.list);
-            let recs = recommend_for(&served, &profile, &taste.hidden, &ask);
+            let lists = recommend_for(&served, &profile, &taste.hidden, &ask);
             let subject = Subject {
                 user_id: None,
                 ratings: profile.state.entries.len(),
                 list: None,
                 notes: Vec::new(),
             };
-            let body = answer_body(&served, &subject, &recs, ask.synopsis)?;
+            let body = answer_body(&served, &subject, &lists, ask.synopsis)?;
             Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
         })
         .await
 }
 
-/// Recommendations for a fan's profile (folded in from the stored list: everything on it left
-/// out unless `include_rated`), the hidden anime always left out.
-pub fn recommend_for(
-    served: &Served,
-    profile: &Profile,
-    hidden: &[MalId],
-    ask: &Ask,
-) -> Vec<Recommendation> {
-    let mut recs =
-        served
-            .bundle
-            .recommend(profile, ask.k + hidden.len(), &ask.filters, ask.explain);
-    recs.retain(|r| hidden.binary_search(&r.anime_id).is_err());
-    recs.truncate(ask.k);
-    recs
+/// `GET /api/v1/me/continue?k=&filters`: the continue row alone, from the stored list, the
+/// anime marked not interested left out.
+pub async fn continue_row(
+    State(state): State<AppState>,
+    query: Query<AskParams>,
+    signed: Result<Signed, Problem>,
+) -> Result<Response, Problem> {
+    let ask = Ask::of(&query, &*state.ready()?)?;
+    let taste = taste(&state, signed?.account.id).await?;
+    state
+        .run(move |served| {
+            let profile = profile(&served, &taste.list);
+            let catalogue = &served.bundle.catalogue;
+            let mut row =
+                served
+                    .bundle
+                    .continue_series(&profile, ask.k + taste.hidden.len(), &ask.filters);
+            row.retain(|c| {
+                taste
+                    .hidden
+                    .binary_search(&catalogue[c.index].mal_id)
+                    .is_err()
+            });
+            row.truncate(ask.k);
+            continue_response(&served, None, &row, ask.synopsis)
+        })
+        .await
+}
+
+/// Recommendations and the continue row for a fan's profile (folded in from the stored list:
+/// everything on it left out unless `include_rated`), the hidden anime always left out.
+pub fn recommend_for(served: &Served, profile: &Profile, hidden: &[MalId], ask: &Ask) -> Lists {
+    let shown = |a: AnimeIx| {
+        hidden
+            .binary_search(&served.bundle.catalogue[a].mal_id)
+            .is_err()
+    };
+    let wider = Ask {
+        k: ask.k + hidden.len(),
+        filters: ask.filters.clone(),
+        ..*ask
+    };
+    let mut lists = wider.run(served, profile);
+    lists.recs.retain(|r| shown(r.index));
+    lists.recs.truncate(ask.k);
+    lists.continuing.retain(|c| shown(c.index));
+    lists.continuing.truncate(ask.k);
+    lists
 }
 
 /// A fan's plan-to-watch entries with the rating the model predicts for each (from their
@@ -495,7 +528,7 @@ pub async fn plan_to_watch(
             let items = plan_ranked(&served, &profile, &taste.list, k)
                 .into_iter()
                 .map(|(a, predicted_rating)| Planned {
-                    anime: Card::of(&catalogue[a]),
+                    anime: Card::of(catalogue, a),
                     predicted_rating,
                 })
                 .collect();

@@ -31,6 +31,11 @@ pub fn endpoints() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
             get(recommend::for_user),
         ),
         (
+            Method::GET,
+            "/api/v1/users/{id}/continue",
+            get(recommend::continue_for_user),
+        ),
+        (
             Method::POST,
             "/api/v1/recommendations",
             post(recommend::for_ratings),
@@ -93,6 +98,7 @@ pub fn endpoints() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
             "/api/v1/me/recommendations",
             get(me::recommendations),
         ),
+        (Method::GET, "/api/v1/me/continue", get(me::continue_row)),
         (
             Method::GET,
             "/api/v1/me/plan-to-watch",

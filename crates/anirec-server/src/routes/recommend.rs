@@ -1,8 +1,9 @@
 //! Recommendations: for a user the model knows (`GET /api/v1/users/{id}/recommendations`) and for
 //! anyone from their ratings (`POST /api/v1/recommendations`, a JSON list or a MyAnimeList
-//! export), folded into the model without retraining. The body is received on the async side
-//! (with the limit of its kind, see [`crate::upload`]); reading it, the fold-in and the ranking
-//! run in the compute pool.
+//! export), folded into the model without retraining; each answer holds the discovery list and
+//! the "continue your series" row (alone: `GET /api/v1/users/{id}/continue`). The body is
+//! received on the async side (with the limit of its kind, see [`crate::upload`]); reading it,
+//! the fold-in and the ranking run in the compute pool.
 
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
@@ -16,13 +17,14 @@ use serde::{Deserialize, Serialize};
 use anirec_data::UserId;
 use anirec_model::list_use::ListUse;
 use anirec_model::query::{Filters, Profile, Recommendation};
+use anirec_model::series::Continuation;
 
 use super::json_body;
 use crate::params::{Flag, K, PathId, Query, Takes};
 use crate::problem::Problem;
 use crate::state::{AppState, Served};
 use crate::upload::Upload;
-use crate::views::{RecommendationView, Synopsis};
+use crate::views::{ContinueView, RecommendationView, Synopsis};
 
 /// The query of the recommendation endpoints: `k`, `explain`, `synopsis` and the filters.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -63,12 +65,26 @@ impl Ask {
         })
     }
 
-    /// Ranks for a profile.
-    pub fn run(&self, served: &Served, profile: &Profile) -> Vec<Recommendation> {
-        served
-            .bundle
-            .recommend(profile, self.k, &self.filters, self.explain)
+    /// Ranks for a profile: the discovery list and the continue row.
+    pub fn run(&self, served: &Served, profile: &Profile) -> Lists {
+        Lists {
+            recs: served
+                .bundle
+                .recommend(profile, self.k, &self.filters, self.explain),
+            continuing: served
+                .bundle
+                .continue_series(profile, self.k, &self.filters),
+        }
     }
+}
+
+/// The two lists of a recommendation answer.
+#[derive(Debug, Clone, Default)]
+pub struct Lists {
+    /// The discovery list, best first.
+    pub recs: Vec<Recommendation>,
+    /// The continue row: the next entry of each franchise the fan is watching.
+    pub continuing: Vec<Continuation>,
 }
 
 /// Who the recommendations are for.
@@ -92,20 +108,62 @@ struct Answer<'a> {
     model: &'a str,
     subject: &'a Subject,
     items: Vec<RecommendationView<'a>>,
+    continue_watching: Vec<ContinueView<'a>>,
 }
 
 /// The JSON answer of the recommendation endpoints.
 pub fn answer_body(
     served: &Served,
     subject: &Subject,
-    recs: &[Recommendation],
+    lists: &Lists,
     synopsis: Synopsis,
 ) -> Result<Bytes, Problem> {
     json_body(&Answer {
         model: &served.version,
         subject,
-        items: RecommendationView::list(&served.bundle, recs, synopsis),
+        items: RecommendationView::list(&served.bundle, &lists.recs, synopsis),
+        continue_watching: ContinueView::list(&served.bundle, &lists.continuing, synopsis),
     })
+}
+
+#[derive(Serialize)]
+struct ContinueAnswer<'a> {
+    model: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_id: Option<UserId>,
+    items: Vec<ContinueView<'a>>,
+}
+
+/// The JSON answer of the continue endpoints.
+pub fn continue_response(
+    served: &Served,
+    user_id: Option<UserId>,
+    row: &[Continuation],
+    synopsis: Synopsis,
+) -> Result<Response, Problem> {
+    let body = json_body(&ContinueAnswer {
+        model: &served.version,
+        user_id,
+        items: ContinueView::list(&served.bundle, row, synopsis),
+    })?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// `GET /api/v1/users/{id}/continue?k=&filters`: a known user's continue row alone, computed in
+/// the compute pool.
+pub async fn continue_for_user(
+    State(state): State<AppState>,
+    PathId(id): PathId<UserId>,
+    query: Query<AskParams>,
+) -> Result<Response, Problem> {
+    state
+        .run(move |served| {
+            let ask = Ask::of(&query, &served)?;
+            let profile = known_user(&served, id)?;
+            let row = served.bundle.continue_series(&profile, ask.k, &ask.filters);
+            continue_response(&served, Some(id), &row, ask.synopsis)
+        })
+        .await
 }
 
 /// The profile of a known user, or 404.
@@ -134,14 +192,14 @@ pub async fn for_user(
         .run(move |served| {
             let ask = Ask::of(&query, &served)?;
             let profile = known_user(&served, id)?;
-            let recs = ask.run(&served, &profile);
+            let lists = ask.run(&served, &profile);
             let subject = Subject {
                 user_id: Some(id),
                 ratings: profile.state.entries.len(),
                 list: None,
                 notes: Vec::new(),
             };
-            let body = answer_body(&served, &subject, &recs, ask.synopsis)?;
+            let body = answer_body(&served, &subject, &lists, ask.synopsis)?;
             served.cache.put(key, body.clone());
             Ok(body)
         })
@@ -192,8 +250,8 @@ pub struct FoldIn {
     pub served: Arc<Served>,
     /// Who the recommendations are for.
     pub subject: Subject,
-    /// Best first.
-    pub recs: Vec<Recommendation>,
+    /// The discovery list and the continue row.
+    pub lists: Lists,
     /// How much synopsis each card carries.
     pub synopsis: Synopsis,
 }
@@ -217,11 +275,11 @@ where
             let mut ask = Ask::of(&query, &served)?;
             ask.explain |= explain;
             let (profile, subject) = read_profile(&served, upload)?;
-            let recs = ask.run(&served, &profile);
+            let lists = ask.run(&served, &profile);
             respond(FoldIn {
                 served,
                 subject,
-                recs,
+                lists,
                 synopsis: ask.synopsis,
             })
         })
@@ -236,7 +294,7 @@ pub async fn for_ratings(
     body: Body,
 ) -> Result<Response, Problem> {
     fold_in(&state, query, &headers, body, false, |f| {
-        let body = answer_body(&f.served, &f.subject, &f.recs, f.synopsis)?;
+        let body = answer_body(&f.served, &f.subject, &f.lists, f.synopsis)?;
         Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
     })
     .await

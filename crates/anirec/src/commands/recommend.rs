@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anirec_data::formats::fields::parse_id;
 use anirec_data::formats::malxml;
 use anirec_data::formats::table::Table;
-use anirec_data::{MalId, UserId};
+use anirec_data::{AnimeIx, MalId, UserId};
 use anirec_model::bundle::Bundle;
 use anirec_model::filters::Vocabulary;
 use anirec_model::list_use::FanList;
@@ -193,12 +193,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let bundle = load_bundle(&args.model)?;
     let started = std::time::Instant::now();
     let profile = profile(&bundle, &args)?;
-    let recs = bundle.recommend(
-        &profile,
-        args.k as usize,
-        &args.filters.filters(&bundle)?,
-        args.explain,
-    );
+    let filters = args.filters.filters(&bundle)?;
+    let recs = bundle.recommend(&profile, args.k as usize, &filters, args.explain);
     tracing::info!(
         milliseconds = started.elapsed().as_secs_f64() * 1e3,
         entries = profile.state.entries.len(),
@@ -218,8 +214,33 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         for (i, r) in recs.iter().enumerate() {
             print_rec(&bundle, i + 1, r);
         }
+        let row = bundle.continue_series(&profile, args.k as usize, &filters);
+        if !row.is_empty() {
+            println!("\ncontinue your series:");
+        }
+        for c in &row {
+            let a = &bundle.catalogue[c.index];
+            println!(
+                "  - {} ({}, predicted {:.1}/10; {} of the series on the list)",
+                a.name,
+                series_label(&bundle, c.index).unwrap_or_default(),
+                c.predicted_rating,
+                c.seen
+            );
+        }
     }
     Ok(())
+}
+
+/// `Season 2 of Shingeki no Kyojin (5 seasons, 5 films, ...)`, for an anime in a franchise.
+fn series_label(bundle: &Bundle, a: AnimeIx) -> Option<String> {
+    let (f, position) = bundle.catalogue.franchises().of(a)?;
+    Some(format!(
+        "{} of {}: {}",
+        f.label(position),
+        f.name,
+        f.summary()
+    ))
 }
 
 /// Prints one recommendation as a few lines of text.
@@ -245,6 +266,9 @@ pub fn print_rec(bundle: &Bundle, rank: usize, r: &Recommendation) {
         a.score.map_or("?".into(), |s| format!("{s:.2}")),
         r.predicted_rating
     );
+    if let Some(series) = series_label(bundle, r.index) {
+        println!("    {series}");
+    }
     for reason in &r.reasons {
         println!("    - {} ({:.0}%)", reason.text, reason.share * 100.0);
     }
