@@ -2,9 +2,10 @@
 """Browser test of the web UI: a real `anirec serve` driven in headless Chromium through
 ChromeDriver's WebDriver protocol (Python standard library only).
 
-Flows: enter a user id and see 10 cards with synopses; the "new here?" flow (search titles, add
-favourites, see recommendations, rate a result and see the list update); an anime page with
-similar anime; an account (sign up, the favourites merged into the list, reload, sign out and in
+Flows: enter a user id and see 10 cards with synopses, one per franchise, and the "continue your
+series" row; the "new here?" flow (search titles, add favourites, see recommendations, filter, move
+the novelty slider, rate a result and see the list update); an anime page with its franchise in
+order and similar anime; an account (sign up, the favourites merged into the list, reload, sign out and in
 with the list intact, a MyAnimeList export imported through the page). Screenshots of each step
 go to --out.
 
@@ -162,7 +163,7 @@ class Browser:
 
 
 def count_cards(b):
-    return b.js("return document.querySelectorAll('#results article.card').length")
+    return b.js("return document.querySelectorAll('#results > .grid > article.card').length")
 
 
 def user_flow(b, base, out):
@@ -175,21 +176,29 @@ def user_flow(b, base, out):
     wait_until("the user's page", lambda: "/recommendations?user=" in b.cmd("GET", "/url"))
     cards = wait_until("10 cards", lambda: count_cards(b) == 10 and 10)
     assert cards == 10
-    synopses = b.js("return document.querySelectorAll('#results article.card details.synopsis').length")
+    synopses = b.js("return document.querySelectorAll('#results > .grid > article.card details.synopsis').length")
     assert synopses == 10, f"{synopses} cards with a synopsis"
-    titles = b.js("return [...document.querySelectorAll('#results article.card h3')].map(h => h.textContent.trim())")
+    titles = b.js("return [...document.querySelectorAll('#results > .grid > article.card h3')].map(h => h.textContent.trim())")
     assert all(titles) and len(set(titles)) == 10, titles
     # Expand the first synopsis: its text becomes visible.
-    b.click(b.find("#results article.card details.synopsis summary"))
-    shown = b.js("const p = document.querySelector('#results details.synopsis p'); return p.offsetHeight > 0 && p.textContent.length > 20")
+    b.click(b.find("#results > .grid > article.card details.synopsis summary"))
+    shown = b.js("const p = document.querySelector('#results > .grid details.synopsis p'); return p.offsetHeight > 0 && p.textContent.length > 20")
     assert shown, "the synopsis did not expand"
-    reasons = b.js("return document.querySelectorAll('#results .why li').length")
+    reasons = b.js("return document.querySelectorAll('#results > .grid .why li').length")
     assert reasons >= 10, f"only {reasons} reasons on 10 cards"
     print(f"  user {user}: 10 cards, e.g. {titles[:3]}")
+    # One card per franchise, and the franchises the user started continue in their own row.
+    series = b.js("return [...document.querySelectorAll('#results > .grid > article.card .series a')].map(a => a.getAttribute('href'))")
+    assert len(series) == len(set(series)), f"two cards of one franchise: {series}"
+    continuing = b.js("return [...document.querySelectorAll('#continue article.card')].map(a => [a.dataset.animeId, a.querySelector('.series').textContent])")
+    assert continuing, "no continue row for a user with franchises on their list"
+    assert all(re.match(r"(Season|Film|OVA|Special) \d+ of ", label) for _, label in continuing), continuing
+    assert not set(a for a, _ in continuing) & set(b.js("return [...document.querySelectorAll('#results > .grid > article.card')].map(a => a.dataset.animeId)"))
+    print(f"  continue your series: {[label for _, label in continuing[:3]]}")
     b.screenshot(os.path.join(out, "1-user.png"))
 
     # Rating a card updates the list: the rated anime leaves it.
-    first = b.js("return document.querySelector('#results article.card').dataset.animeId")
+    first = b.js("return document.querySelector('#results > .grid > article.card').dataset.animeId")
     b.js(
         "const s = document.querySelector('#results select[data-rate]'); s.value = '10';"
         "s.dispatchEvent(new Event('change', {bubbles: true}));"
@@ -197,7 +206,7 @@ def user_flow(b, base, out):
     wait_until(
         "the list to update after rating",
         lambda: b.js("return document.querySelector('#results .status') !== null")
-        and first not in b.js("return [...document.querySelectorAll('#results article.card')].map(a => a.dataset.animeId)"),
+        and first not in b.js("return [...document.querySelectorAll('#results > .grid > article.card')].map(a => a.dataset.animeId)"),
     )
     print("  rating a card refreshed the list")
 
@@ -220,9 +229,9 @@ def favourites_flow(b, base, out):
     print(f"  favourites: {added}")
     status = b.js("return document.getElementById('fav-status').textContent")
     assert "3 favourites" in status, status
-    titles = b.js("return [...document.querySelectorAll('#results article.card h3')].map(h => h.textContent.trim())")
+    titles = b.js("return [...document.querySelectorAll('#results > .grid > article.card h3')].map(h => h.textContent.trim())")
     assert len(titles) == 10, titles
-    assert b.js("return document.querySelectorAll('#results details.synopsis').length") == 10
+    assert b.js("return document.querySelectorAll('#results > .grid details.synopsis').length") == 10
     print(f"  recommended: {titles[:5]}")
     b.screenshot(os.path.join(out, "2-favourites.png"))
 
@@ -233,11 +242,43 @@ def favourites_flow(b, base, out):
     )
     wait_until(
         "movies only",
-        lambda: (kinds := b.js("return [...document.querySelectorAll('#results .facts li:first-child')].map(l => l.textContent)"))
+        lambda: (kinds := b.js("return [...document.querySelectorAll('#results > .grid .facts li:first-child')].map(l => l.textContent)"))
         and all(k == "Movie" for k in kinds),
     )
     print("  the Movie filter applied")
     b.screenshot(os.path.join(out, "3-filtered.png"))
+
+    # The novelty slider trades popularity for discovery: the list's mean members fall.
+    def mean_members():
+        counts = b.js(
+            "return [...document.querySelectorAll('#results > .grid .facts li')].map(l => l.textContent)"
+            ".filter(t => t.endsWith(' members')).map(t => Number(t.replace(/[^0-9]/g, '')))"
+        )
+        return sum(counts) / len(counts)
+
+    b.js(
+        "const s = document.querySelector('#filters select[name=type]'); s.value = '';"
+        "s.dispatchEvent(new Event('change', {bubbles: true}));"
+    )
+    wait_until("all types again", lambda: count_cards(b) == 10 and "TV" in b.js("return [...document.querySelectorAll('#results > .grid .facts li:first-child')].map(l => l.textContent)"))
+    before = mean_members()
+    titles = b.js("return [...document.querySelectorAll('#results > .grid > article.card h3')].map(h => h.textContent.trim())")
+    b.js(
+        "const r = document.querySelector('#filters input[name=novelty]'); r.value = '1';"
+        "r.dispatchEvent(new Event('change', {bubbles: true}));"
+    )
+    wait_until(
+        "the list to change with novelty",
+        lambda: b.js("return [...document.querySelectorAll('#results > .grid > article.card h3')].map(h => h.textContent.trim())") != titles
+        and count_cards(b) == 10,
+    )
+    after = mean_members()
+    assert after < before, f"novelty 1: mean members {after:.0f}, before {before:.0f}"
+    print(f"  novelty 1: mean members {before:,.0f} -> {after:,.0f}")
+    continuing = b.js("return document.querySelectorAll('#continue article.card').length")
+    assert continuing >= 1, "no continue row for favourites with sequels"
+    print(f"  continue row: {continuing} cards")
+    b.screenshot(os.path.join(out, "3-novelty.png"))
 
 
 def wait_for_page(b, path):
@@ -271,7 +312,7 @@ def account_flow(b, base, out, export):
     b.go(base + "/me")
     wait_for_page(b, "/me")
     assert sorted(list_ids(b)) == sorted(favourites)
-    picks = b.js("return [...document.querySelectorAll('#results article.card')].map(a => a.dataset.animeId)")
+    picks = b.js("return [...document.querySelectorAll('#results > .grid > article.card')].map(a => a.dataset.animeId)")
     assert len(picks) == 12 and not set(picks) & set(favourites), picks
     b.screenshot(os.path.join(out, "5-my-list.png"))
     # Edit in place: a score, saved through the API.
@@ -312,12 +353,20 @@ def account_flow(b, base, out, export):
 
 def anime_flow(b, base, out):
     print("flow: an anime page")
-    link = b.js("return document.querySelector('#results article.card h3 a').getAttribute('href')")
+    link = b.js("return document.querySelector('#results > .grid > article.card h3 a').getAttribute('href')")
     b.go(base + link)
     wait_until("the anime page", lambda: b.js("return document.querySelector('main h1') !== null"))
     similar = b.js("return document.querySelectorAll('main article.card').length")
     assert similar >= 5, f"{similar} similar anime"
     print(f"  {link}: {similar} similar anime")
+    # Shingeki no Kyojin's third season: its franchise in watching order, itself marked.
+    b.go(base + "/anime/35760")
+    wait_until("the anime page", lambda: b.js("return document.querySelector('main h1') !== null"))
+    order = b.js("return [...document.querySelectorAll('.series-list li .hint')].map(s => s.textContent)")
+    assert order[:3] == ["Season 1, 2013", "Season 2, 2017", "Season 3, 2018"], order
+    current = b.js("return document.querySelector('.series-list [aria-current=page]').textContent")
+    assert "Season 3" in current, current
+    print(f"  the franchise in order: {order[:4]}")
     b.screenshot(os.path.join(out, "4-anime.png"))
 
 

@@ -201,6 +201,21 @@ fn a_franchise_holds_series_each_with_its_own_start() {
         16498,
         "Shingeki no Kyojin Season 3 starts at Season 1"
     );
+    // Where a fan starts: the first entry of the series the anime is named after.
+    let start = |id: u32| {
+        let (f, p) = franchises.of(c.index_of(MalId(id)).unwrap()).unwrap();
+        c[f.start_of(p)].mal_id.0
+    };
+    assert_eq!(start(35760), 16498);
+    assert_eq!(start(11741), 10087);
+    assert_eq!(
+        start(11981),
+        9756,
+        "Madoka's third film starts at the TV series"
+    );
+    // Final Fantasy VII: Advent Children is not named after Final Fantasy: Unlimited, nor after
+    // The Spirits Within (whose Japanese title is just "Final Fantasy").
+    assert_eq!(start(317), 317);
     // Prisma Illya is a series of the Fate franchise, starting at its own first season.
     assert_eq!(franchise_of(&c, 14829), franchise_of(&c, 356));
     assert_eq!(start_of(14829), 14829);

@@ -15,7 +15,7 @@ use crate::bundle::Bundle;
 use crate::cf::ease::Ease;
 use crate::entry::Entry;
 use crate::eval::relevant;
-use crate::filters::Filters;
+use crate::filters::{Filters, Grouping};
 use crate::metrics::score_user;
 use crate::query::Listed;
 use crate::topk::top_k;
@@ -80,8 +80,14 @@ fn recall(top: &[u32], relevant: &[u32], k: usize) -> f64 {
     hits as f64 / relevant.len().min(k).max(1) as f64
 }
 
-/// anirec as the server answers a new fan: fold in the list, recommend with the default filters.
+/// anirec as the server answers a new fan: fold in the list, recommend with the default filters
+/// but every anime on its own (`group=none`: the ranking EASE's is compared with; the franchise
+/// figures are `eval`'s other protocol).
 pub fn served(bundle: &Bundle) -> impl Fn(&[Entry]) -> Vec<AnimeIx> + Sync + '_ {
+    let every_anime = Filters {
+        group: Grouping::None,
+        ..Filters::default()
+    };
     move |entries| {
         let list: Vec<Listed> = entries
             .iter()
@@ -93,7 +99,7 @@ pub fn served(bundle: &Bundle) -> impl Fn(&[Entry]) -> Vec<AnimeIx> + Sync + '_ 
             .collect();
         let (profile, _) = bundle.fold_in(&list);
         bundle
-            .recommend(&profile, DEPTH, &Filters::default(), false)
+            .recommend(&profile, DEPTH, &every_anime, false)
             .into_iter()
             .map(|r| r.index)
             .collect()

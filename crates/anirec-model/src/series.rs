@@ -23,10 +23,10 @@ pub fn started(franchises: &Franchises, entries: &[Entry]) -> Vec<u32> {
 }
 
 /// The first `k` of a ranked list with at most one anime per franchise and none from the
-/// franchises in `started` (sorted): a franchise's card is the first entry that `allowed` accepts
-/// of the series (within the franchise) of the best-ranked entry that brought it (Season 1 for
-/// Season 3, Fate/Zero for Fate/Zero 2nd Season), with that entry's score and reasons and the
-/// rating `predict` gives the card.
+/// franchises in `started` (sorted): a franchise's card is the start of the best-ranked entry
+/// that brought it ([`anirec_data::Franchise::start_of`]: Season 1 for Season 3, Fate/Zero for
+/// Fate/Zero 2nd Season) when `allowed` accepts it, else that entry itself, with that entry's
+/// score and reasons and the rating `predict` gives the card.
 pub fn one_per_series(
     franchises: &Franchises,
     ranked: impl IntoIterator<Item = Scored>,
@@ -50,10 +50,8 @@ pub fn one_per_series(
         }
         shown.push(group);
         let (franchise, position) = franchises.of(s.anime).expect("the anime has a franchise");
-        let card = franchise
-            .series_of(position)
-            .find(|&a| a == s.anime || allowed(a))
-            .unwrap_or(s.anime);
+        let start = franchise.start_of(position);
+        let card = if allowed(start) { start } else { s.anime };
         out.push(if card == s.anime {
             s
         } else {
@@ -145,5 +143,122 @@ impl Bundle {
             |a| filters.allows(&self.catalogue[a]),
             |a| self.predicted_rating(profile, a),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use anirec_data::franchise::EntryKind;
+    use anirec_data::{Franchise, WatchStatus};
+
+    use super::*;
+    use crate::hybrid::Signals;
+
+    /// Anime 0-2: franchise 10 (Season 1, Season 2, a film named after the series); anime 3:
+    /// alone; anime 4-5: franchise 40 (Season 1, Season 2).
+    fn franchises() -> Franchises {
+        let franchise = |id, entries: Vec<u32>, kinds: Vec<EntryKind>| Franchise {
+            id: FranchiseId(id),
+            name: format!("F{id}"),
+            series: vec![0; entries.len()],
+            starts: vec![0; entries.len()],
+            entries: entries.into_iter().map(AnimeIx).collect(),
+            kinds,
+        };
+        use EntryKind::{Film, Season};
+        Franchises::new(
+            vec![
+                franchise(10, vec![0, 1, 2], vec![Season, Season, Film]),
+                franchise(40, vec![4, 5], vec![Season, Season]),
+            ],
+            6,
+        )
+    }
+
+    fn scored(anime: u32, score: f32) -> Scored {
+        Scored {
+            anime: AnimeIx(anime),
+            score,
+            parts: Signals::default(),
+            predicted_rating: 7.0,
+        }
+    }
+
+    fn entry(anime: u32, score: u8, status: Option<WatchStatus>) -> Entry {
+        Entry {
+            anime: AnimeIx(anime),
+            score,
+            status,
+        }
+    }
+
+    #[test]
+    fn one_card_per_franchise_at_its_start() {
+        let f = franchises();
+        let ranked = || {
+            vec![
+                scored(2, 3.0),
+                scored(1, 2.5),
+                scored(3, 2.0),
+                scored(5, 1.0),
+            ]
+        };
+        let ids = |v: Vec<Scored>| v.iter().map(|s| s.anime.0).collect::<Vec<_>>();
+        let out = one_per_series(&f, ranked(), &[], 10, |_| true, |_| 8.5);
+        assert_eq!(ids(out.clone()), [0, 3, 4]);
+        // The card keeps the score of the entry that brought it, with the start's prediction.
+        assert_eq!((out[0].score, out[0].predicted_rating), (3.0, 8.5));
+        assert_eq!(out[1].predicted_rating, 7.0);
+        // A start the filters leave out: the entry itself.
+        let out = one_per_series(&f, ranked(), &[], 10, |a| a.0 != 0, |_| 8.5);
+        assert_eq!(ids(out), [2, 3, 4]);
+        // A started franchise is left out; k cuts the list.
+        let started = super::started(&f, &[entry(1, 9, None)]);
+        assert_eq!(
+            ids(one_per_series(
+                &f,
+                ranked(),
+                &started,
+                10,
+                |_| true,
+                |_| 0.0
+            )),
+            [3, 4]
+        );
+        assert_eq!(
+            ids(one_per_series(&f, ranked(), &[], 1, |_| true, |_| 0.0)),
+            [0]
+        );
+    }
+
+    #[test]
+    fn the_continue_row_takes_the_next_unseen_entry_of_liked_franchises() {
+        let f = franchises();
+        let next = |entries: &[Entry], allowed: &dyn Fn(AnimeIx) -> bool| {
+            continue_row(&f, entries, 10, allowed, |a| a.0 as f32)
+                .iter()
+                .map(|c| (c.index.0, c.seen, c.best_score))
+                .collect::<Vec<_>>()
+        };
+        let all = |_: AnimeIx| true;
+        // Liked season 1 of both: the next seasons, the better-scored franchise first.
+        assert_eq!(
+            next(&[entry(0, 8, None), entry(4, 10, None)], &all),
+            [(5, 1, 10), (1, 1, 8)]
+        );
+        // Seen out of order: the first entry not on the list.
+        assert_eq!(next(&[entry(1, 9, None)], &all), [(0, 1, 9)]);
+        // Filtered out: the one after.
+        assert_eq!(
+            next(&[entry(0, 9, None)], &|a: AnimeIx| a.0 != 1),
+            [(2, 1, 9)]
+        );
+        // Dropped without liking it, or never liked: no row.
+        let dropped = [entry(0, 9, None), entry(1, 4, Some(WatchStatus::Dropped))];
+        assert_eq!(next(&dropped, &all), []);
+        assert_eq!(next(&[entry(0, 5, None)], &all), []);
+        // Everything seen: nothing to continue.
+        let done = [entry(0, 9, None), entry(1, 9, None), entry(2, 9, None)];
+        assert_eq!(next(&done, &all), []);
     }
 }

@@ -282,6 +282,123 @@ async fn fold_in_from_json_and_xml_matches_the_model_and_reports_unknown_ids() {
 }
 
 #[tokio::test]
+async fn franchises_shape_the_lists_and_fill_the_continue_row() {
+    let app = app();
+    let in_franchise = |id: &u64| FRANCHISE.contains(&(*id as u32));
+    // A fan of the first two seasons (and of Action): the discovery list leaves the franchise to
+    // the continue row, whose entry is the next season.
+    let fan = json!({"ratings": [
+        {"anime_id": 101, "rating": 10},
+        {"anime_id": 102, "rating": 9},
+        {"anime_id": mal_id(5), "rating": 9},
+        {"anime_id": mal_id(6), "rating": 8}
+    ]});
+    let r = post_json(&app, "/api/v1/recommendations?k=12", &fan).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let body = r.json();
+    assert_eq!(r.ids().len(), 12);
+    assert!(!r.ids().iter().any(in_franchise), "{body}");
+    let row = body["continue_watching"].as_array().unwrap();
+    assert_eq!(row.len(), 1, "{body}");
+    assert_eq!(row[0]["anime_id"], 103);
+    assert_eq!(row[0]["seen"], 2);
+    assert_eq!(row[0]["best_score"], 10);
+    assert_eq!(row[0]["series"]["label"], "Season 3");
+    assert_eq!(row[0]["series"]["position"], 3);
+    assert_eq!(row[0]["series"]["summary"], "3 seasons, 1 film");
+    // group=none: every anime on its own, the unseen season and the film among them.
+    let plain = post_json(&app, "/api/v1/recommendations?k=12&group=none", &fan).await;
+    assert_eq!(plain.status, 200);
+    assert!(plain.ids().iter().any(in_franchise), "{}", plain.text());
+    // A fan who dropped the first season gets no continue row for it.
+    let dropped = json!({"ratings": [
+        {"anime_id": 101, "rating": 3, "status": "dropped"},
+        {"anime_id": mal_id(5), "rating": 9}
+    ]});
+    let d = post_json(&app, "/api/v1/recommendations", &dropped).await;
+    assert_eq!(d.status, 200, "{}", d.text());
+    assert_eq!(d.json()["continue_watching"], json!([]));
+    assert!(!d.ids().iter().any(in_franchise));
+    // A fan who has not started it sees one card for it at most, its first season.
+    let newcomer = json!({"ratings": [{"anime_id": mal_id(5), "rating": 10}, {"anime_id": mal_id(7), "rating": 9}]});
+    let n = post_json(&app, "/api/v1/recommendations?k=20", &newcomer).await;
+    let shown: Vec<u64> = n.ids().into_iter().filter(in_franchise).collect();
+    assert!(
+        shown.len() <= 1 && shown.iter().all(|&id| id == 101),
+        "{shown:?}"
+    );
+
+    // The record lists the franchise in watching order; similar anime leave it out by default.
+    let detail = get(&app, "/api/v1/anime/102").await.json();
+    let order: Vec<u64> = detail["franchise"]["in_order"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["anime_id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(order, FRANCHISE_ORDER.map(u64::from));
+    assert_eq!(detail["franchise"]["label"], "Season 2");
+    assert_eq!(detail["franchise"]["in_order"][3]["label"], "Film 1");
+    assert!(get(&app, "/api/v1/anime/104").await.json()["franchise"].is_null());
+    let similar = get(&app, "/api/v1/anime/101/similar?k=10").await;
+    assert!(
+        !similar.ids().iter().any(in_franchise),
+        "{}",
+        similar.text()
+    );
+    let all = get(&app, "/api/v1/anime/101/similar?k=10&group=none").await;
+    assert!(all.ids().iter().any(in_franchise), "{}", all.text());
+
+    // A known user's continue row alone: entries of franchises on their list, not on it.
+    for user in 1..=USERS {
+        let c = get(&app, &format!("/api/v1/users/{user}/continue")).await;
+        assert_eq!(c.status, 200, "{}", c.text());
+        let on_list: BTreeSet<u64> = bundle()
+            .known_user(UserId(user))
+            .unwrap()
+            .state
+            .entries
+            .iter()
+            .map(|e| u64::from(bundle().catalogue[e.anime].mal_id.0))
+            .collect();
+        for id in c.ids() {
+            assert!(
+                in_franchise(&id) && !on_list.contains(&id),
+                "user {user}: {id}"
+            );
+        }
+    }
+
+    // Novelty and grouping are checked like every parameter.
+    for (query, param) in [
+        ("novelty=1.5", "novelty"),
+        ("novelty=x", "novelty"),
+        ("group=all", "group"),
+    ] {
+        let bad = get(&app, &format!("/api/v1/users/4/recommendations?{query}")).await;
+        assert_eq!(bad.status, 400, "{query}");
+        assert_eq!(bad.json()["param"], param, "{query}");
+    }
+    // More novelty, less popular picks.
+    let members = |r: &Reply| -> f64 {
+        let items = r.json()["items"].as_array().unwrap().clone();
+        items
+            .iter()
+            .map(|i| i["members"].as_f64().unwrap())
+            .sum::<f64>()
+            / items.len() as f64
+    };
+    let low = get(&app, "/api/v1/users/4/recommendations?k=8&novelty=0").await;
+    let high = get(&app, "/api/v1/users/4/recommendations?k=8&novelty=1").await;
+    assert!(
+        members(&high) <= members(&low),
+        "{} vs {}",
+        members(&high),
+        members(&low)
+    );
+}
+
+#[tokio::test]
 async fn unreadable_too_large_and_wrongly_typed_bodies() {
     let app = app();
     let post = |body: &'static str, kind: &'static str| {

@@ -112,7 +112,13 @@ async fn the_card_fragment_answers_the_favourites_flow() {
     .await;
     assert_eq!(r.status, 200, "{}", r.text());
     let html = r.text();
-    assert_eq!(count(&html, "<article class=\"card\""), 4);
+    // Four discovery cards, then the continue row: the fan rated anime 2 and 3, two seasons of
+    // the franchise (see `common`), so its first season is next.
+    let (discovery, row) = html.split_once("id=\"continue\"").expect("a continue row");
+    assert_eq!(count(discovery, "<article class=\"card\""), 4);
+    assert_eq!(count(row, "<article class=\"card\""), 1);
+    assert!(row.contains("data-anime-id=\"101\""), "{row}");
+    assert!(row.contains("Continue your series"));
     assert!(html.contains("data-ratings=\"2\""));
     assert!(html.contains("select data-rate="), "cards can be rated");
     assert!(html.contains("Action Legend"));

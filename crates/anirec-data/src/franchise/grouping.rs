@@ -14,7 +14,8 @@
 //! 4. Each group's entries are ordered series by series (a series: entries whose romaji titles
 //!    link, as Fate/Zero's or Shingeki! Kyojin Chuugakkou's), the root's series first, the others
 //!    by their first entry; within a series TV seasons by air date, then films, OVAs and ONAs,
-//!    specials and the rest.
+//!    specials and the rest. Each entry's start is the first entry of its series whose romaji
+//!    title it holds (where a fan who has not started the franchise begins).
 
 use std::collections::HashMap;
 
@@ -91,6 +92,14 @@ fn franchise(group: &[u32], anime: &[Anime], keys: &[TitleKey]) -> Franchise {
         .enumerate()
         .flat_map(|(number, s)| s.iter().map(move |&a| (number as u16, a)));
     let (numbers, entries): (Vec<u16>, Vec<u32>) = numbered.unzip();
+    let key = |p: usize| &keys[entries[p] as usize];
+    let starts = (0..entries.len())
+        .map(|p| {
+            (0..p)
+                .find(|&q| numbers[q] == numbers[p] && key(q).romaji_named_after(key(p)))
+                .unwrap_or(p) as u16
+        })
+        .collect();
     Franchise {
         id: FranchiseId(first.mal_id.0),
         name: first.name.clone(),
@@ -100,6 +109,7 @@ fn franchise(group: &[u32], anime: &[Anime], keys: &[TitleKey]) -> Franchise {
             .collect(),
         entries: entries.into_iter().map(AnimeIx).collect(),
         series: numbers,
+        starts,
     }
 }
 

@@ -66,6 +66,10 @@ pub struct Franchise {
     /// titles link, so that Fate/Zero and Fate/stay night, or Final Fantasy VII and Final Fantasy:
     /// Unlimited, are separate series of one franchise).
     pub series: Vec<u16>,
+    /// Where a fan starts, for each entry: the position of the first entry of its series whose
+    /// romaji title it holds (Season 1 for `Shingeki no Kyojin Season 3`, Fate/Zero for `Fate/Zero 2nd
+    /// Season`), or its own.
+    pub starts: Vec<u16>,
 }
 
 impl Franchise {
@@ -74,23 +78,17 @@ impl Franchise {
         self.entries[0]
     }
 
-    /// The entries of the series the entry at `position` belongs to, in watching order (its
-    /// first is where a fan starts that series).
-    pub fn series_of(&self, position: usize) -> impl Iterator<Item = AnimeIx> + '_ {
-        let series = self.series[position];
-        self.entries
-            .iter()
-            .zip(&self.series)
-            .filter(move |(_, s)| **s == series)
-            .map(|(&a, _)| a)
+    /// Where a fan starts who is recommended the entry at `position` (see [`Franchise::starts`]).
+    pub fn start_of(&self, position: usize) -> AnimeIx {
+        self.entries[self.starts[position] as usize]
     }
 
     /// The first entry of the series the entry at `position` belongs to (Fate/Zero for Fate/Zero
     /// 2nd Season): what names that series.
     pub fn series_start(&self, position: usize) -> AnimeIx {
-        self.series_of(position)
-            .next()
-            .expect("an entry is in its own series")
+        let series = self.series[position];
+        let first = self.series.iter().position(|&s| s == series);
+        self.entries[first.expect("an entry is in its own series")]
     }
 
     /// An entry's name within its series: `Season 2`, `Film 1`, `OVA 3`, `Special 1`.

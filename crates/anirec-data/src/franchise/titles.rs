@@ -99,6 +99,17 @@ impl TitleKey {
         }
     }
 
+    /// Whether this anime's romaji title, folded, is inside `other`'s (`other` is named after
+    /// this one, as `Shingeki no Kyojin Season 3` after `Shingeki no Kyojin`). The romaji title
+    /// alone: `Final Fantasy: The Spirits Within` is `ファイナルファンタジー` in Japanese, inside
+    /// every Final Fantasy's Japanese title.
+    pub fn romaji_named_after(&self, other: &TitleKey) -> bool {
+        match (self.folded.first(), other.folded.first()) {
+            (Some(x), Some(y)) => x.chars().count() >= MIN_CONTAINED && y.contains(x.as_str()),
+            _ => false,
+        }
+    }
+
     /// Whether one of this anime's folded titles is inside one of `other`'s (`other` is named
     /// after this one, as a spin-off is after its main series).
     pub fn named_after(&self, other: &TitleKey) -> bool {

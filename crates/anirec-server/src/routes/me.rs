@@ -17,7 +17,9 @@ use anirec_model::query::{Listed, Profile};
 use anirec_store::{AccountId, ListEntry, Stored, Taste};
 
 use super::json;
-use super::recommend::{Ask, AskParams, Lists, Subject, answer_body, continue_response};
+use super::recommend::{
+    Ask, AskParams, ContinueParams, Lists, Subject, answer_body, continue_response,
+};
 use crate::auth::{Signed, store_problem};
 use crate::json_body::SmallJson;
 use crate::params::{K, PathId, Query, Takes};
@@ -422,10 +424,10 @@ pub async fn recommendations(
 /// anime marked not interested left out.
 pub async fn continue_row(
     State(state): State<AppState>,
-    query: Query<AskParams>,
+    query: Query<ContinueParams>,
     signed: Result<Signed, Problem>,
 ) -> Result<Response, Problem> {
-    let ask = Ask::of(&query, &*state.ready()?)?;
+    let ask = Ask::continuing(&query, &*state.ready()?)?;
     let taste = taste(&state, signed?.account.id).await?;
     state
         .run(move |served| {

@@ -42,6 +42,20 @@ impl Takes for AskParams {
     const FILTERS: bool = true;
 }
 
+/// The query of the continue endpoints: `k`, `synopsis` and the filters.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ContinueParams {
+    /// How many.
+    k: K,
+    /// How much synopsis.
+    synopsis: Synopsis,
+}
+
+impl Takes for ContinueParams {
+    const FILTERS: bool = true;
+}
+
 /// What a recommendation request asks for.
 pub struct Ask {
     /// How many.
@@ -61,6 +75,16 @@ impl Ask {
             k: query.params.k.0,
             filters: query.filters.check(&served.vocabulary)?,
             explain: query.params.explain.0,
+            synopsis: query.params.synopsis,
+        })
+    }
+
+    /// A continue request's query (no reasons), its filters checked.
+    pub fn continuing(query: &Query<ContinueParams>, served: &Served) -> Result<Ask, Problem> {
+        Ok(Ask {
+            k: query.params.k.0,
+            filters: query.filters.check(&served.vocabulary)?,
+            explain: false,
             synopsis: query.params.synopsis,
         })
     }
@@ -154,11 +178,11 @@ pub fn continue_response(
 pub async fn continue_for_user(
     State(state): State<AppState>,
     PathId(id): PathId<UserId>,
-    query: Query<AskParams>,
+    query: Query<ContinueParams>,
 ) -> Result<Response, Problem> {
     state
         .run(move |served| {
-            let ask = Ask::of(&query, &served)?;
+            let ask = Ask::continuing(&query, &served)?;
             let profile = known_user(&served, id)?;
             let row = served.bundle.continue_series(&profile, ask.k, &ask.filters);
             continue_response(&served, Some(id), &row, ask.synopsis)

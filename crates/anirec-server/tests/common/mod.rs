@@ -1,5 +1,5 @@
 //! A small trained model for the server tests (three taste clusters, an adult title, hostile
-//! strings in titles and synopses), and helpers to call the router.
+//! strings in titles and synopses, one franchise), and helpers to call the router.
 
 #![allow(dead_code)] // each test binary uses its own subset of the helpers
 
@@ -7,6 +7,8 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use anirec_data::catalogue::{Anime, Catalogue};
+use anirec_data::franchise::grouping;
+use anirec_data::franchise::relations::Relations;
 use anirec_data::ratings::Ratings;
 use anirec_model::bundle::Bundle;
 use anirec_model::hybrid::{Hybrid, HybridParams};
@@ -28,6 +30,12 @@ pub fn mal_id(i: u32) -> u32 {
 }
 /// The adult title.
 pub const ADULT_ID: u32 = 999;
+/// The franchise: Action anime 0-3 (a film, then three TV seasons by air date, named as sequels
+/// are: `Kaiju Densetsu`, `Kaiju Densetsu 2`, ...), joined by the relation data as the real files
+/// would; its watching order is seasons first, then the film.
+pub const FRANCHISE: [u32; 4] = [100, 101, 102, 103];
+/// [`FRANCHISE`] in watching order.
+pub const FRANCHISE_ORDER: [u32; 4] = [101, 102, 103, 100];
 /// Users are 1..=60; user u loves genre u % 3.
 pub const USERS: u32 = 60;
 
@@ -58,6 +66,11 @@ fn world() -> (Catalogue, Ratings) {
                 )),
                 ..Anime::default()
             };
+            if let Some(part) = FRANCHISE.iter().position(|&id| id == mal_id(i)) {
+                let sequel = [" Movie", "", " 2", " 3"][part];
+                a.name = format!("Kaiju Densetsu{sequel}");
+                a.english_name = Some(format!("Kaiju Legend{sequel}"));
+            }
             a.update_adult();
             anime.push(a);
         }
@@ -74,7 +87,12 @@ fn world() -> (Catalogue, Ratings) {
     };
     adult.update_adult();
     anime.push(adult);
-    let catalogue = Catalogue::new(anime);
+    let mut catalogue = Catalogue::new(anime);
+    let relations = Relations {
+        sets: vec![FRANCHISE.map(anirec_data::MalId).to_vec()],
+        files: Vec::new(),
+    };
+    catalogue.set_franchises(grouping::build(&catalogue, &relations));
     let mut triples = Vec::new();
     for u in 1..=USERS {
         let fav = u % 3;
