@@ -79,8 +79,9 @@ const TOGETHER: [(&str, &[u32]); 36] = [
     ("Tensei shitara Slime Datta Ken", &[37430, 39551]),
 ];
 
-/// Series the relation data merges through crossovers, which must stay apart.
-const APART: [&[u32]; 4] = [
+/// Series the relation data merges through crossovers, and titles that only share a common
+/// word, which must stay apart.
+const APART: [&[u32]; 6] = [
     // Overlord, KonoSuba, Re:Zero, Youjo Senki (joined by Isekai Quartet).
     &[29803, 30831, 31240, 32615, 38472],
     // Bakemonogatari, Madoka Magica, Nisekoi.
@@ -89,6 +90,10 @@ const APART: [&[u32]; 4] = [
     &[32281, 28805, 38826],
     // Koukaku Kidoutai, Nodame Cantabile.
     &[467, 1698],
+    // Ginga Tetsudou 999 (film), Ginga Senpuu Braiger, and a special called "Ginga".
+    &[1301, 4240, 35800],
+    // Tokyo Godfathers and a short film called "Tokyo".
+    &[759, 38748],
 ];
 
 #[test]

@@ -8,9 +8,11 @@
 //!    nearly all share a word, such as Fate/Zero and Fate/stay night, stay together), and the
 //!    anime linked to none stand alone. A group with one cluster stays whole: the relation data
 //!    knows spin-offs whose titles do not show it.
-//! 3. Groups whose first main entry is named after another group's (Naruto: Shippuuden after
-//!    Naruto, Dragon Ball Z after Dragon Ball), from the same source material, are joined: the
-//!    relation files lose the largest franchises.
+//! 3. Groups whose first main entry is named after another group's first TV series or film
+//!    (Naruto: Shippuuden after Naruto, Dragon Ball Z after Dragon Ball), from the same source
+//!    material (and, for a one-word root, a studio), are joined: the relation files lose the
+//!    largest franchises. (A special named `Ginga` joins nothing, nor do `Tokyo Godfathers` and a
+//!    film called `Tokyo`.)
 //! 4. Each group's entries are ordered series by series (a series: entries whose romaji titles
 //!    link, as Fate/Zero's or Shingeki! Kyojin Chuugakkou's), the root's series first, the others
 //!    by their first entry; within a series TV seasons by air date, then films, OVAs and ONAs,
@@ -238,15 +240,20 @@ fn join_by_root(groups: Vec<Vec<u32>>, anime: &[Anime], keys: &[TitleKey]) -> Ve
         for &a in bucket {
             let root_a = &anime[roots[a] as usize];
             let words_a = &keys[roots[a] as usize].romaji_words;
-            if words_a.iter().map(String::len).sum::<usize>() < MIN_ROOT {
+            let main = matches!(EntryKind::of(root_a), EntryKind::Season | EntryKind::Film);
+            if !main || words_a.iter().map(String::len).sum::<usize>() < MIN_ROOT {
                 continue;
             }
             for &b in bucket {
                 let root_b = &anime[roots[b] as usize];
                 let words_b = &keys[roots[b] as usize].romaji_words;
+                // A one-word root is often a common word ("Tokyo", "Samurai"): it also needs a
+                // studio in common.
+                let same_studio = || root_a.studios.iter().any(|s| root_b.studios.contains(s));
                 if words_b.len() > words_a.len()
                     && words_b.starts_with(words_a)
                     && root_a.source == root_b.source
+                    && (words_a.len() > 1 || same_studio())
                 {
                     joined.union(a as u32, b as u32);
                 }
