@@ -83,7 +83,7 @@ pub struct Continuation {
 /// "Continue your series": for each franchise the fan liked (an entry scored from
 /// [`crate::entry::LIKED_FROM`], or listed without a score as watched) and dropped nothing of
 /// (without liking it), its first entry in watching order that is not on their list and that
-/// `allowed` accepts; the franchises they scored best first, then by the rating `predict` gives.
+/// `allowed` accepts; the highest rating `predict` gives first (then the fan's best score).
 /// At most `k`. `entries` are sorted by anime, as a profile's are.
 pub fn continue_row(
     franchises: &Franchises,
@@ -119,9 +119,9 @@ pub fn continue_row(
         })
         .collect();
     row.sort_by(|a, b| {
-        b.best_score
-            .cmp(&a.best_score)
-            .then(b.predicted_rating.total_cmp(&a.predicted_rating))
+        b.predicted_rating
+            .total_cmp(&a.predicted_rating)
+            .then(b.best_score.cmp(&a.best_score))
             .then(a.index.cmp(&b.index))
     });
     row.truncate(k);
@@ -241,10 +241,15 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         let all = |_: AnimeIx| true;
-        // Liked season 1 of both: the next seasons, the better-scored franchise first.
+        // Liked season 1 of both: the next seasons, the higher predicted first (here the higher
+        // index), whatever the scores.
         assert_eq!(
             next(&[entry(0, 8, None), entry(4, 10, None)], &all),
             [(5, 1, 10), (1, 1, 8)]
+        );
+        assert_eq!(
+            next(&[entry(0, 10, None), entry(4, 8, None)], &all),
+            [(5, 1, 8), (1, 1, 10)]
         );
         // Seen out of order: the first entry not on the list.
         assert_eq!(next(&[entry(1, 9, None)], &all), [(0, 1, 9)]);

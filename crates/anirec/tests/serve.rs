@@ -82,6 +82,8 @@ fn serve_trains_caches_answers_like_the_cli_reloads_and_stops() {
 
 #[test]
 fn serve_refuses_a_missing_model() {
+    // Its own cache folder: the accounts database is opened there before the model is read.
+    let cache = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_anirec"))
         .args([
             "serve",
@@ -89,6 +91,8 @@ fn serve_refuses_a_missing_model() {
             "/nonexistent/bundle",
             "--addr",
             "127.0.0.1:0",
+            "--cache",
+            cache.path().to_str().unwrap(),
         ])
         .output()
         .unwrap();
