@@ -142,6 +142,10 @@ fn snapshot_of_the_sample_round_trips() {
     assert_eq!(back.ratings, d.ratings);
     assert_eq!(back.catalogue, d.catalogue);
     assert_eq!(back.report, d.report);
+    // The franchises travel with the catalogue, their per-anime index rebuilt.
+    assert!(back.catalogue.franchises().all().len() > 2_000);
+    let snk = back.catalogue.index_of(MalId(35760)).unwrap();
+    assert_eq!(back.catalogue.franchises().of(snk).map(|(_, p)| p), Some(2));
     assert_eq!(
         back.catalogue.index_of(MalId(1)),
         d.catalogue.index_of(MalId(1))

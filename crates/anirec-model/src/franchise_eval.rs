@@ -44,6 +44,47 @@ pub fn train_entries(train: &Ratings, user: UserIx) -> Vec<Entry> {
     Entry::of_row(train.user(user.0)).collect()
 }
 
+/// A test user the figures count (one with a liked held-out anime and train ratings).
+struct TestUser {
+    user: UserIx,
+    /// Their liked held-out anime, ascending.
+    relevant: Vec<u32>,
+    /// The franchise numbers their train entries touch, sorted.
+    started: Vec<u32>,
+}
+
+impl TestUser {
+    /// Whether an anime is in a franchise the user started.
+    fn started(&self, franchises: &Franchises, a: u32) -> bool {
+        franchises
+            .group_of(AnimeIx(a))
+            .is_some_and(|g| self.started.binary_search(&g).is_ok())
+    }
+}
+
+/// The test users, in parallel.
+fn test_users<'a>(
+    train: &'a Ratings,
+    test: &'a Ratings,
+    franchises: &'a Franchises,
+) -> impl ParallelIterator<Item = TestUser> + 'a {
+    (0..test.n_users() as u32)
+        .into_par_iter()
+        .filter_map(move |u| {
+            let relevant = relevant(test.user(u));
+            if relevant.is_empty() || train.user(u).is_empty() {
+                return None;
+            }
+            let user = UserIx(u);
+            let started = started(franchises, &train_entries(train, user));
+            Some(TestUser {
+                user,
+                relevant,
+                started,
+            })
+        })
+}
+
 /// The figures of a system whose `ranked(user, started)` gives a user's top [`K`], best first
 /// (`started`: the franchise numbers the user's train entries touch, sorted), never an anime of
 /// the user's train entries.
@@ -53,28 +94,19 @@ pub fn evaluate_lists(
     franchises: &Franchises,
     ranked: &(dyn Fn(UserIx, &[u32]) -> Vec<u32> + Sync),
 ) -> ListFigures {
-    let per_user: Vec<(f64, Option<f64>, usize, Vec<u32>)> = (0..test.n_users() as u32)
-        .into_par_iter()
-        .filter_map(|u| {
-            let relevant = relevant(test.user(u));
-            if relevant.is_empty() || train.user(u).is_empty() {
-                return None;
-            }
-            let mine = started(franchises, &train_entries(train, UserIx(u)));
-            let in_started = |a: u32| {
-                franchises
-                    .group_of(AnimeIx(a))
-                    .is_some_and(|g| mine.binary_search(&g).is_ok())
-            };
-            let list = ranked(UserIx(u), &mine);
-            let top: Vec<u32> = list.iter().copied().take(K).collect();
-            let plain = score_user(&top, &relevant, K).ndcg;
-            let new_relevant: Vec<u32> = relevant.into_iter().filter(|&a| !in_started(a)).collect();
+    let per_user: Vec<(f64, Option<f64>, usize, Vec<u32>)> = test_users(train, test, franchises)
+        .map(|t| {
+            let in_started = |a: u32| t.started(franchises, a);
+            let top: Vec<u32> = ranked(t.user, &t.started).into_iter().take(K).collect();
+            let plain = score_user(&top, &t.relevant, K).ndcg;
+            let new_relevant: Vec<u32> = (t.relevant.iter().copied())
+                .filter(|&a| !in_started(a))
+                .collect();
             let new_top: Vec<u32> = top.iter().copied().filter(|&a| !in_started(a)).collect();
             let new =
                 (!new_relevant.is_empty()).then(|| score_user(&new_top, &new_relevant, K).ndcg);
             let started_slots = top.iter().filter(|&&a| in_started(a)).count();
-            Some((plain, new, started_slots, top))
+            (plain, new, started_slots, top)
         })
         .collect();
     let users = per_user.len().max(1) as f64;
@@ -104,27 +136,15 @@ pub fn evaluate_continue(
     franchises: &Franchises,
     row: &(dyn Fn(UserIx) -> Vec<u32> + Sync),
 ) -> ContinueFigures {
-    let per_user: Vec<(usize, usize, usize, usize)> = (0..test.n_users() as u32)
-        .into_par_iter()
-        .filter_map(|u| {
-            let relevant = relevant(test.user(u));
-            if relevant.is_empty() || train.user(u).is_empty() {
-                return None;
-            }
-            let mine = started(franchises, &train_entries(train, UserIx(u)));
-            let sequels: Vec<u32> = relevant
-                .iter()
-                .copied()
-                .filter(|&a| {
-                    franchises
-                        .group_of(AnimeIx(a))
-                        .is_some_and(|g| mine.binary_search(&g).is_ok())
-                })
+    let per_user: Vec<(usize, usize, usize, usize)> = test_users(train, test, franchises)
+        .map(|t| {
+            let sequels: Vec<u32> = (t.relevant.iter().copied())
+                .filter(|&a| t.started(franchises, a))
                 .collect();
-            let row = row(UserIx(u));
-            let hits = row.iter().filter(|a| relevant.contains(a)).count();
+            let row = row(t.user);
+            let hits = row.iter().filter(|a| t.relevant.contains(a)).count();
             let sequel_hits = sequels.iter().filter(|a| row.contains(a)).count();
-            Some((row.len(), hits, sequels.len(), sequel_hits))
+            (row.len(), hits, sequels.len(), sequel_hits)
         })
         .collect();
     let sum = |f: fn(&(usize, usize, usize, usize)) -> usize| per_user.iter().map(f).sum::<usize>();
