@@ -18,7 +18,8 @@ use anirec_store::{AccountId, ListEntry, Stored, Taste};
 
 use super::json;
 use super::recommend::{
-    Ask, AskParams, ContinueParams, Lists, Subject, answer_body, continue_response,
+    Ask, AskParams, CONTINUE_IN_ANSWER, ContinueParams, Lists, Subject, answer_body,
+    continue_response,
 };
 use crate::auth::{Signed, store_problem};
 use crate::json_body::SmallJson;
@@ -466,7 +467,7 @@ pub fn recommend_for(served: &Served, profile: &Profile, hidden: &[MalId], ask: 
     lists.recs.retain(|r| shown(r.index));
     lists.recs.truncate(ask.k);
     lists.continuing.retain(|c| shown(c.index));
-    lists.continuing.truncate(ask.k);
+    lists.continuing.truncate(ask.k.min(CONTINUE_IN_ANSWER));
     lists
 }
 

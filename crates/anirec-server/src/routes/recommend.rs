@@ -89,18 +89,25 @@ impl Ask {
         })
     }
 
-    /// Ranks for a profile: the discovery list and the continue row.
+    /// Ranks for a profile: the discovery list and the continue row (at most
+    /// [`CONTINUE_IN_ANSWER`] entries, or `k` if fewer).
     pub fn run(&self, served: &Served, profile: &Profile) -> Lists {
         Lists {
             recs: served
                 .bundle
                 .recommend(profile, self.k, &self.filters, self.explain),
-            continuing: served
-                .bundle
-                .continue_series(profile, self.k, &self.filters),
+            continuing: served.bundle.continue_series(
+                profile,
+                self.k.min(CONTINUE_IN_ANSWER),
+                &self.filters,
+            ),
         }
     }
 }
+
+/// Most continue-row entries a recommendation answer carries (a row on a page; the continue
+/// endpoints give up to `k`). Ten full cards doubled an answer's size.
+pub const CONTINUE_IN_ANSWER: usize = 5;
 
 /// The two lists of a recommendation answer.
 #[derive(Debug, Clone, Default)]
