@@ -220,3 +220,39 @@ fn real_exports_are_read_as_downloaded_and_say_what_was_not_used() {
         "{err}"
     );
 }
+
+#[test]
+fn the_cli_shows_franchises_and_the_continue_row() {
+    let m = model().to_str().unwrap();
+    // Similar anime leave out the anime's own franchise, then list it in watching order.
+    let (out, _) = succeeded(&anirec(&[
+        "similar", "--model", m, "--id", "16498", "--k", "5",
+    ]));
+    let (list, series) = out
+        .split_once("in this series")
+        .expect("the franchise is listed");
+    assert!(!list.contains("Shingeki no Kyojin Season"), "{out}");
+    assert!(
+        series.contains("Shingeki no Kyojin Season 2 (id 25777) · Season 2"),
+        "{out}"
+    );
+    // User 0 rated Fullmetal Alchemist and its films highly: Brotherhood is not a discovery but
+    // the next entry of a series they are watching.
+    let (out, _) = succeeded(&anirec(&[
+        "recommend",
+        "--model",
+        m,
+        "--user",
+        "0",
+        "--k",
+        "5",
+    ]));
+    let (picks, row) = out
+        .split_once("continue your series:")
+        .expect("a continue row");
+    assert!(!picks.contains("Brotherhood"), "{out}");
+    assert!(
+        row.contains("Fullmetal Alchemist: Brotherhood (Season 2 of Fullmetal Alchemist"),
+        "{out}"
+    );
+}

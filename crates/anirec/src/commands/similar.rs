@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use anirec_model::query::{SimilarBy, UserStats};
+use anirec_model::query::{Grouping, SimilarBy, UserStats};
 use anyhow::{Context, bail};
 
 use super::recommend::{FilterArgs, load_bundle};
@@ -72,8 +72,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "similar to {} (id {}):",
         anime[index].name, anime[index].mal_id
     );
+    let filters = args.filters.filters(&bundle)?;
     for (rank, (j, score)) in bundle
-        .similar(index, by, args.k as usize, &args.filters.filters(&bundle)?)
+        .similar(index, by, args.k as usize, &filters)
         .into_iter()
         .enumerate()
     {
@@ -86,8 +87,30 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             a.genres.join(", ")
         );
     }
+    // Its own franchise, left out above, in watching order.
+    if let Some((f, _)) = bundle.catalogue.franchises().of(index)
+        && filters.group == Grouping::Series
+    {
+        println!("in this series ({}):", f.summary());
+        let others = f.entries.iter().enumerate().filter(|&(_, &e)| e != index);
+        for (p, &e) in others.clone().take(SERIES_SHOWN) {
+            println!(
+                "  - {} (id {}) · {}",
+                anime[e].name,
+                anime[e].mal_id,
+                f.label(p)
+            );
+        }
+        let more = others.count().saturating_sub(SERIES_SHOWN);
+        if more > 0 {
+            println!("  ... and {more} more");
+        }
+    }
     Ok(())
 }
+
+/// How many of its franchise's other entries `similar` lists.
+const SERIES_SHOWN: usize = 20;
 
 /// Arguments of `anirec similar-users`.
 #[derive(clap::Args)]
