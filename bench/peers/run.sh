@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Reproduces the comparison table: writes the protocol's split with anirec, scores anirec on it,
+# Reproduces the comparison tables: writes the protocol's split with anirec, scores anirec on it,
 # then installs the reference libraries (implicit, lightfm-next, scikit-surprise) into
-# bench/peers/.venv and scores them on exactly the same train.csv / test.csv.
+# bench/peers/.venv and scores them on exactly the same train.csv / test.csv; then the same for
+# the new-fan protocol (`--protocol new-users`: train.csv, fold_in.csv, test.csv).
 # Not part of CI (it downloads packages and takes a few minutes).
 #
 #   bench/peers/run.sh [DATA_DIR]
@@ -20,3 +21,8 @@ fi
 bench/peers/.venv/bin/pip install -q -r bench/peers/requirements.txt
 echo "## peers"
 bench/peers/.venv/bin/python bench/peers/run.py --train "$out/train.csv" --test "$out/test.csv" --catalog "$data/anime.csv"
+echo "## new fans: anirec"
+target/release/anirec split --data "$data" --out "$out/new-users" --seed 42 --protocol new-users
+target/release/anirec eval --data "$data" --seed 42 --protocol new-users
+echo "## new fans: peers"
+bench/peers/.venv/bin/python bench/peers/new_users.py --dir "$out/new-users" --catalog "$data/anime.csv"

@@ -156,6 +156,15 @@ pub fn write_split(split: &Split, catalogue: &Catalogue, dir: &Path) -> Result<(
     write_csv(&split.test, catalogue, &dir.join("test.csv"))
 }
 
+/// Writes the new-fan protocol's `train.csv` (everyone else), `fold_in.csv` and `test.csv` (the
+/// held-out users') into `dir` (created if needed).
+pub fn write_user_split(split: &UserSplit, catalogue: &Catalogue, dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| DataError::io(dir, e))?;
+    write_csv(&split.train, catalogue, &dir.join("train.csv"))?;
+    write_csv(&split.fold_in, catalogue, &dir.join("fold_in.csv"))?;
+    write_csv(&split.test, catalogue, &dir.join("test.csv"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

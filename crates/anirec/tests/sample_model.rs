@@ -256,3 +256,38 @@ fn the_cli_shows_franchises_and_the_continue_row() {
         "{out}"
     );
 }
+
+#[test]
+fn the_new_fan_split_is_written_for_other_systems() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    succeeded(&anirec(&[
+        "split",
+        "--data",
+        sample_dir().to_str().unwrap(),
+        "--out",
+        out,
+        "--protocol",
+        "new-users",
+    ]));
+    let users = |file: &str| -> (usize, std::collections::BTreeSet<String>) {
+        let text = std::fs::read_to_string(dir.path().join(file)).unwrap();
+        let mut lines = text.lines();
+        assert_eq!(lines.next(), Some("user_id,anime_id,rating"));
+        let rows: Vec<&str> = lines.collect();
+        let ids = rows
+            .iter()
+            .map(|r| r.split(',').next().unwrap().to_owned())
+            .collect();
+        (rows.len(), ids)
+    };
+    let (train, train_users) = users("train.csv");
+    let (fold_in, new_users) = users("fold_in.csv");
+    let (test, test_users) = users("test.csv");
+    // Every rating once; the new users (the 128 `eval --protocol new-users` holds out) are whole
+    // outside train, and each has ratings to fold in and held-out ones.
+    assert_eq!(train + fold_in + test, 249_998);
+    assert_eq!(new_users.len(), 128);
+    assert_eq!(test_users, new_users);
+    assert!(train_users.is_disjoint(&new_users));
+}

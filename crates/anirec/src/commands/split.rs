@@ -1,5 +1,7 @@
 //! `anirec split`: the evaluation protocol's train/test split, written as `train.csv` and
-//! `test.csv` so other systems can be scored on exactly the same pairs.
+//! `test.csv` so other systems can be scored on exactly the same pairs; or, with `--protocol
+//! new-users`, the new-fan protocol's `train.csv`, `fold_in.csv` and `test.csv` (the users `eval
+//! --protocol new-users` holds out with the same seed).
 
 use std::path::PathBuf;
 
@@ -7,6 +9,7 @@ use anirec_data::split::{self, DEFAULT_SEED};
 use anirec_data::{Dataset, IngestOptions};
 use anyhow::Context;
 
+use super::eval::Protocol;
 use crate::progress::Bar;
 
 /// Arguments of `anirec split`.
@@ -27,6 +30,9 @@ pub struct Args {
     /// Stop at the first malformed row.
     #[arg(long)]
     pub strict: bool,
+    /// Which protocol's split.
+    #[arg(long, value_enum, default_value_t = Protocol::Ratings)]
+    pub protocol: Protocol,
 }
 
 /// Runs `anirec split`.
@@ -40,9 +46,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let dataset = Dataset::open(&args.data, &opts, &bar);
     bar.finish();
     let dataset = dataset.with_context(|| format!("reading {}", args.data.display()))?;
+    let writing = || format!("writing the split into {}", args.out.display());
+    if args.protocol == Protocol::NewUsers {
+        let s = split::hold_out_users(&dataset.ratings, args.seed);
+        split::write_user_split(&s, &dataset.catalogue, &args.out).with_context(writing)?;
+        println!("train         {} ratings", s.train.len());
+        println!("new users     {}", s.users.len());
+        println!("fold-in       {} ratings", s.fold_in.len());
+        println!("test          {} ratings", s.test.len());
+        println!("written       {}", args.out.display());
+        return Ok(());
+    }
     let s = split::split(&dataset.ratings, args.seed);
-    split::write_split(&s, &dataset.catalogue, &args.out)
-        .with_context(|| format!("writing the split into {}", args.out.display()))?;
+    split::write_split(&s, &dataset.catalogue, &args.out).with_context(writing)?;
     println!("train         {} ratings", s.train.len());
     println!("test          {} ratings", s.test.len());
     println!("users         {}", s.train.active_users());
