@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from models import as_numpy, ease_weights, fit_als, print_table
+
 CUTS = {"ndcg_at_10": ("ndcg", 10), "recall_at_20": ("recall", 20), "recall_at_50": ("recall", 50), "ndcg_at_100": ("ndcg", 100)}
 
 
@@ -106,40 +108,16 @@ def main():
     counts = np.asarray((X > 0).sum(axis=0)).ravel().astype(np.float64)
     score("popularity", lambda: counts, lambda s, idx, r: s)
 
-    def ease_fit():
-        B = (X > 0).astype(np.float64)
-        G = (B.T @ B).toarray()
-        G[np.diag_indices_from(G)] += args.lam
-        P = np.linalg.inv(G)
-        W = -P / np.diag(P)
-        W[np.diag_indices_from(W)] = 0
-        return W
-
-    score(f"EASE (lambda {args.lam:g}), x·B", ease_fit, lambda W, idx, r: W[idx].sum(axis=0))
-
-    import implicit
-
-    def als_fit():
-        model = implicit.als.AlternatingLeastSquares(factors=64, iterations=15, random_state=42)
-        C = X.copy()
-        C.data = 1.0 + C.data
-        model.fit(C, show_progress=False)
-        return model
+    score(f"EASE (lambda {args.lam:g}), x·B", lambda: ease_weights(X, args.lam), lambda W, idx, r: W[idx].sum(axis=0))
 
     def als_fold(model, idx, r):
         row = sp.csr_matrix((1.0 + r, (np.zeros(len(idx), int), idx)), shape=(1, len(items)))
-        itf = model.item_factors
-        itf = itf.to_numpy() if hasattr(itf, "to_numpy") else itf
         factor = np.asarray(model.recalculate_user(0, row)).ravel()
-        return itf @ factor
+        return as_numpy(model.item_factors) @ factor
 
-    score("ALS, implicit (64 factors, 15 iterations, confidence 1 + rating), recalculate_user", als_fit, als_fold)
+    score("ALS, implicit (64 factors, 15 iterations, confidence 1 + rating), recalculate_user", lambda: fit_als(X), als_fold)
 
-    print()
-    print("| system | NDCG@10 | Recall@20 | Recall@50 | NDCG@100 | fit seconds | fold-in + rank ms per user |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
-    for r in rows:
-        print("| " + " | ".join(r) + " |")
+    print_table(["system", "NDCG@10", "Recall@20", "Recall@50", "NDCG@100", "fit seconds", "fold-in + rank ms per user"], rows)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from models import as_numpy, ease_weights, fit_als, print_table
+
 K = 10
 
 
@@ -113,37 +115,16 @@ def main():
     counts = np.asarray((X > 0).sum(axis=0)).ravel().astype(np.float64)
     ranked("popularity", lambda: counts, lambda s, u: s)
 
-    def ease(lam):
-        def fit():
-            B = (X > 0).astype(np.float64)
-            G = (B.T @ B).toarray()
-            G[np.diag_indices_from(G)] += lam
-            P = np.linalg.inv(G)
-            W = -P / np.diag(P)
-            W[np.diag_indices_from(W)] = 0
-            return (B, W)
-        return fit
-
+    binary = (X > 0).astype(np.float64)
     for lam in (250, 500):
-        ranked(f"EASE (lambda {lam})", ease(lam), lambda s, u: s[0][u].toarray().ravel() @ s[1])
+        ranked(f"EASE (lambda {lam})", lambda lam=lam: ease_weights(X, lam), lambda W, u: binary[u].toarray().ravel() @ W)
 
     import implicit
 
-    def als_fit():
-        model = implicit.als.AlternatingLeastSquares(factors=64, iterations=15, random_state=42)
-        C = X.copy()
-        C.data = 1.0 + C.data
-        model.fit(C, show_progress=False)
-        return model
-
     def factors(model, u):
-        uf = model.user_factors
-        itf = model.item_factors
-        uf = uf.to_numpy() if hasattr(uf, "to_numpy") else uf
-        itf = itf.to_numpy() if hasattr(itf, "to_numpy") else itf
-        return itf @ uf[u]
+        return as_numpy(model.item_factors) @ as_numpy(model.user_factors)[u]
 
-    ranked("ALS, implicit (64 factors, 15 iterations, confidence 1 + rating)", als_fit, factors)
+    ranked("ALS, implicit (64 factors, 15 iterations, confidence 1 + rating)", lambda: fit_als(X), factors)
 
     def bpr_fit():
         model = implicit.bpr.BayesianPersonalizedRanking(factors=64, random_state=42)
@@ -199,11 +180,7 @@ def main():
         lambda: KNNBaseline(k=40, sim_options={"name": "pearson_baseline", "user_based": False}, verbose=False),
     )
 
-    print()
-    print("| system | RMSE | MAE | NDCG@10 | P@10 | coverage | fit seconds |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
-    for r in rows:
-        print("| " + " | ".join(r) + " |")
+    print_table(["system", "RMSE", "MAE", "NDCG@10", "P@10", "coverage", "fit seconds"], rows)
 
 
 if __name__ == "__main__":
