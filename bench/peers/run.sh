@@ -7,6 +7,7 @@
 #
 #   bench/peers/run.sh [DATA_DIR]
 set -euo pipefail
+export OPENBLAS_NUM_THREADS=1 # implicit asks for single-threaded BLAS
 cd "$(dirname "$0")/../.."
 data=${1:-${ANIREC_DATA:-../shared/data/mal2020}}
 out=bench/out/peers
