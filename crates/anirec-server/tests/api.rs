@@ -346,8 +346,22 @@ async fn franchises_shape_the_lists_and_fill_the_continue_row() {
         "{}",
         similar.text()
     );
+    let series: Vec<u64> = similar.json()["in_this_series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["anime_id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        series,
+        FRANCHISE_ORDER.map(u64::from),
+        "shown apart, in order"
+    );
     let all = get(&app, "/api/v1/anime/101/similar?k=10&group=none").await;
     assert!(all.ids().iter().any(in_franchise), "{}", all.text());
+    assert_eq!(all.json()["in_this_series"], json!([]));
+    let alone = get(&app, "/api/v1/anime/104/similar").await.json();
+    assert_eq!(alone["in_this_series"], json!([]));
 
     // A known user's continue row alone: entries of franchises on their list, not on it.
     for user in 1..=USERS {

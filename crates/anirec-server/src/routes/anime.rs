@@ -6,13 +6,13 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use anirec_data::catalogue::Anime;
 use anirec_data::{AnimeIx, MalId};
-use anirec_model::query::SimilarBy;
+use anirec_model::query::{Grouping, SimilarBy};
 
 use super::json;
 use crate::params::{Flag, K, PathId, Query, Takes, from_text};
 use crate::problem::Problem;
 use crate::state::{AppState, Served};
-use crate::views::{Card, FranchiseView, SimilarView};
+use crate::views::{Card, FranchiseView, SeriesEntry, SimilarView};
 
 /// Longest search query, in characters.
 const MAX_QUERY_CHARS: usize = 200;
@@ -165,6 +165,9 @@ struct SimilarAnswer<'a> {
     anime_id: MalId,
     by: SimilarBy,
     items: Vec<SimilarView<'a>>,
+    /// Its own franchise, left out of `items` (with `group=series`), every entry in watching
+    /// order (empty when it is in none, or with `group=none`).
+    in_this_series: Vec<SeriesEntry<'a>>,
 }
 
 /// `GET /api/v1/anime/{id}/similar?by=&k=&filters`, ranked in the compute pool.
@@ -187,10 +190,17 @@ pub async fn similar(
                     similarity,
                 })
                 .collect();
+            let in_this_series = match filters.group {
+                Grouping::Series => FranchiseView::of(&served.bundle.catalogue, a)
+                    .map(|f| f.in_order)
+                    .unwrap_or_default(),
+                Grouping::None => Vec::new(),
+            };
             Ok(json(&SimilarAnswer {
                 anime_id: served.bundle.catalogue[a].mal_id,
                 by,
                 items,
+                in_this_series,
             }))
         })
         .await
