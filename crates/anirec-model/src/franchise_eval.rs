@@ -55,7 +55,7 @@ struct TestUser {
 
 impl TestUser {
     /// Whether an anime is in a franchise the user started.
-    fn started(&self, franchises: &Franchises, a: u32) -> bool {
+    fn in_started(&self, franchises: &Franchises, a: u32) -> bool {
         franchises
             .group_of(AnimeIx(a))
             .is_some_and(|g| self.started.binary_search(&g).is_ok())
@@ -96,7 +96,7 @@ pub fn evaluate_lists(
 ) -> ListFigures {
     let per_user: Vec<(f64, Option<f64>, usize, Vec<u32>)> = test_users(train, test, franchises)
         .map(|t| {
-            let in_started = |a: u32| t.started(franchises, a);
+            let in_started = |a: u32| t.in_started(franchises, a);
             let top: Vec<u32> = ranked(t.user, &t.started).into_iter().take(K).collect();
             let plain = score_user(&top, &t.relevant, K).ndcg;
             let new_relevant: Vec<u32> = (t.relevant.iter().copied())
@@ -139,7 +139,7 @@ pub fn evaluate_continue(
     let per_user: Vec<(usize, usize, usize, usize)> = test_users(train, test, franchises)
         .map(|t| {
             let sequels: Vec<u32> = (t.relevant.iter().copied())
-                .filter(|&a| t.started(franchises, a))
+                .filter(|&a| t.in_started(franchises, a))
                 .collect();
             let row = row(t.user);
             let hits = row.iter().filter(|a| t.relevant.contains(a)).count();

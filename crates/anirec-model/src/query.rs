@@ -166,8 +166,8 @@ impl Bundle {
 
     /// Popular, well-rated anime (adult titles only when the filters allow): for users with no
     /// ratings. Ranked by a damped score: the mean public score pulled toward 6.5 by 5,000
-    /// pseudo-votes, times log(members) (times members^-novelty, so that novelty favours the
-    /// less watched); one card per franchise unless the filters say `group=none`.
+    /// pseudo-votes, times log(members) (times members^(-novelty / 4), so that novelty favours
+    /// the less watched); one card per franchise unless the filters say `group=none`.
     pub fn popular(&self, k: usize, filters: &Filters) -> Vec<Recommendation> {
         let scores: Vec<f32> = self
             .catalogue

@@ -3,7 +3,7 @@
 //! series" row (for each franchise the fan rated well and did not drop, the next entry they have
 //! not seen).
 
-use anirec_data::{AnimeIx, FranchiseId, Franchises};
+use anirec_data::{AnimeIx, Franchises};
 use serde::{Deserialize, Serialize};
 
 use crate::bundle::Bundle;
@@ -70,8 +70,6 @@ pub fn one_per_series(
 pub struct Continuation {
     /// The anime's index.
     pub index: AnimeIx,
-    /// Its franchise.
-    pub franchise: FranchiseId,
     /// Entries of the franchise on the fan's list.
     pub seen: usize,
     /// The fan's best score in the franchise (0: none scored).
@@ -114,7 +112,6 @@ pub fn continue_row(
                 .find(|&a| !on_list(a) && allowed(a))?;
             Some(Continuation {
                 index: next,
-                franchise: franchise.id,
                 seen: mine.len(),
                 best_score: mine.iter().map(|e| e.score).max().unwrap_or(0),
                 predicted_rating: predict(next),
@@ -152,7 +149,7 @@ impl Bundle {
 #[cfg(test)]
 mod tests {
     use anirec_data::franchise::EntryKind;
-    use anirec_data::{Franchise, WatchStatus};
+    use anirec_data::{Franchise, FranchiseId, WatchStatus};
 
     use super::*;
     use crate::hybrid::Signals;

@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use anirec_data::formats::malxml;
 use anirec_data::{AnimeIx, MalId, WatchStatus};
-use anirec_model::query::{Listed, Profile};
+use anirec_model::query::{Filters, Listed, Profile};
+use anirec_model::series::Continuation;
 use anirec_store::{AccountId, ListEntry, Stored, Taste};
 
 use super::json;
@@ -433,18 +434,7 @@ pub async fn continue_row(
     state
         .run(move |served| {
             let profile = profile(&served, &taste.list);
-            let catalogue = &served.bundle.catalogue;
-            let mut row =
-                served
-                    .bundle
-                    .continue_series(&profile, ask.k + taste.hidden.len(), &ask.filters);
-            row.retain(|c| {
-                taste
-                    .hidden
-                    .binary_search(&catalogue[c.index].mal_id)
-                    .is_err()
-            });
-            row.truncate(ask.k);
+            let row = continue_shown(&served, &profile, &taste.hidden, ask.k, &ask.filters);
             continue_response(&served, None, &row, ask.synopsis)
         })
         .await
@@ -453,22 +443,35 @@ pub async fn continue_row(
 /// Recommendations and the continue row for a fan's profile (folded in from the stored list:
 /// everything on it left out unless `include_rated`), the hidden anime always left out.
 pub fn recommend_for(served: &Served, profile: &Profile, hidden: &[MalId], ask: &Ask) -> Lists {
-    let shown = |a: AnimeIx| {
-        hidden
-            .binary_search(&served.bundle.catalogue[a].mal_id)
-            .is_err()
-    };
-    let wider = Ask {
-        k: ask.k + hidden.len(),
-        filters: ask.filters.clone(),
-        ..*ask
-    };
-    let mut lists = wider.run(served, profile);
-    lists.recs.retain(|r| shown(r.index));
-    lists.recs.truncate(ask.k);
-    lists.continuing.retain(|c| shown(c.index));
-    lists.continuing.truncate(ask.k.min(CONTINUE_IN_ANSWER));
-    lists
+    let mut recs =
+        served
+            .bundle
+            .recommend(profile, ask.k + hidden.len(), &ask.filters, ask.explain);
+    recs.retain(|r| hidden.binary_search(&r.anime_id).is_err());
+    recs.truncate(ask.k);
+    let row = ask.k.min(CONTINUE_IN_ANSWER);
+    Lists {
+        recs,
+        continuing: continue_shown(served, profile, hidden, row, &ask.filters),
+    }
+}
+
+/// A fan's continue row of up to `k` entries, the hidden anime left out (asked for `k` more, so
+/// that hiding some does not shorten it).
+fn continue_shown(
+    served: &Served,
+    profile: &Profile,
+    hidden: &[MalId],
+    k: usize,
+    filters: &Filters,
+) -> Vec<Continuation> {
+    let catalogue = &served.bundle.catalogue;
+    let mut row = served
+        .bundle
+        .continue_series(profile, k + hidden.len(), filters);
+    row.retain(|c| hidden.binary_search(&catalogue[c.index].mal_id).is_err());
+    row.truncate(k);
+    row
 }
 
 /// A fan's plan-to-watch entries with the rating the model predicts for each (from their
