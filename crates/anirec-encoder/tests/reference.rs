@@ -1,0 +1,107 @@
+//! Our embeddings against sentence-transformers' own (tests/fixtures/reference.json, written by
+//! tests/fixtures/make_reference.py): a short query, an empty text, a text past the 256 word
+//! piece limit, Japanese script and accents with emoji. Needs the shared encoder folder
+//! (`ANIREC_ENCODER` overrides its path) and fails, never skips, without it.
+
+use std::path::PathBuf;
+
+use anirec_encoder::{Encoder, EncoderError};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Reference {
+    cases: Vec<Case>,
+}
+
+#[derive(Deserialize)]
+struct Case {
+    text: String,
+    word_pieces_uncut: usize,
+    embedding: Vec<f32>,
+}
+
+fn encoder_dir() -> PathBuf {
+    std::env::var_os("ANIREC_ENCODER").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/models/all-MiniLM-L6-v2"),
+        PathBuf::from,
+    )
+}
+
+fn load() -> Encoder {
+    let dir = encoder_dir();
+    Encoder::load(&dir).unwrap_or_else(|e| {
+        panic!("the encoder test needs the encoder folder {} (set ANIREC_ENCODER): {e}", dir.display())
+    })
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    dot / (norm(a) * norm(b))
+}
+
+#[test]
+fn embeddings_match_sentence_transformers() {
+    let reference: Reference =
+        serde_json::from_str(include_str!("fixtures/reference.json")).expect("fixture parses");
+    assert!(reference.cases.len() >= 6, "the fixture holds the cases");
+    assert!(
+        reference.cases.iter().any(|c| c.word_pieces_uncut > 256),
+        "one case runs past the word-piece limit"
+    );
+    assert!(reference.cases.iter().any(|c| c.text.is_empty()), "one case is empty");
+    let encoder = load();
+    assert_eq!(encoder.dim(), 384);
+    assert_eq!(encoder.max_tokens(), 256);
+    let texts: Vec<&str> = reference.cases.iter().map(|c| c.text.as_str()).collect();
+    // Together (padded into batches) and one by one: both must match.
+    let together = encoder.embed(&texts, |_| {}).expect("embeds");
+    for (i, case) in reference.cases.iter().enumerate() {
+        let ours = &together[i * 384..(i + 1) * 384];
+        let alone = encoder.embed_one(&case.text).expect("embeds");
+        for (how, v) in [("in a batch", ours), ("alone", &alone[..])] {
+            let c = cosine(v, &case.embedding);
+            assert!(c >= 0.9999, "{how}: cosine {c} for {:?}", case.text);
+            let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            assert!((norm - 1.0).abs() < 1e-4, "{how}: norm {norm}");
+        }
+    }
+}
+
+#[test]
+fn texts_past_the_character_cut_embed_as_their_first_part() {
+    let encoder = load();
+    let long = "a quiet story about a lighthouse keeper and the sea ".repeat(2000);
+    let v = encoder.embed_one(&long).expect("a huge text is cut, not refused");
+    let head = encoder
+        .embed_one(&long[..2000])
+        .expect("its first part embeds");
+    assert!(cosine(&v, &head) > 0.9999, "both read the same first 256 word pieces");
+    let odd = encoder
+        .embed_one("\u{0}\u{7}\u{1b}[31m 🚀🚀 進撃 \u{202e}abc")
+        .expect("control characters and emoji embed");
+    assert!(odd.iter().all(|x| x.is_finite()));
+}
+
+#[test]
+fn a_missing_or_corrupt_folder_names_the_file() {
+    let empty = tempfile::tempdir().expect("temp dir");
+    let err = Encoder::load(empty.path()).expect_err("an empty folder is refused");
+    assert!(matches!(err, EncoderError::Read { ref path, .. } if path.ends_with("config.json")), "{err}");
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    for name in ["config.json", "tokenizer.json", "sentence_bert_config.json"] {
+        std::fs::copy(encoder_dir().join(name), dir.path().join(name)).expect("copies");
+    }
+    std::fs::write(dir.path().join("model.safetensors"), b"not a tensor file").expect("writes");
+    let err = Encoder::load(dir.path()).expect_err("corrupt weights are refused");
+    assert!(
+        matches!(err, EncoderError::Invalid { ref path, .. } if path.ends_with("model.safetensors")),
+        "{err}"
+    );
+    assert!(err.to_string().contains("model.safetensors"), "{err}");
+
+    std::fs::write(dir.path().join("tokenizer.json"), b"{\"truncated").expect("writes");
+    let err = Encoder::load(dir.path()).expect_err("a corrupt tokenizer is refused");
+    assert!(err.to_string().contains("tokenizer.json"), "{err}");
+}
