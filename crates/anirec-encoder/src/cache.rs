@@ -128,7 +128,10 @@ impl EmbeddingCache {
     fn write(&self, known: &HashMap<TextHash, Vec<f32>>, dim: usize) -> std::io::Result<()> {
         let mut entries: Vec<(&TextHash, &Vec<f32>)> = known.iter().collect();
         entries.sort_unstable_by_key(|(h, _)| *h);
-        let hashes: Vec<u8> = entries.iter().flat_map(|(h, _)| h.iter().copied()).collect();
+        let hashes: Vec<u8> = entries
+            .iter()
+            .flat_map(|(h, _)| h.iter().copied())
+            .collect();
         let vectors: Vec<u8> = entries
             .iter()
             .flat_map(|(_, row)| row.iter().flat_map(|x| x.to_le_bytes()))
@@ -136,7 +139,10 @@ impl EmbeddingCache {
         let n = entries.len();
         let invalid = |e: safetensors::SafeTensorError| std::io::Error::other(e.to_string());
         let views = [
-            ("hashes", TensorView::new(Dtype::U8, vec![n, 32], &hashes).map_err(invalid)?),
+            (
+                "hashes",
+                TensorView::new(Dtype::U8, vec![n, 32], &hashes).map_err(invalid)?,
+            ),
             (
                 "vectors",
                 TensorView::new(Dtype::F32, vec![n, dim], &vectors).map_err(invalid)?,

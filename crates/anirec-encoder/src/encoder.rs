@@ -176,8 +176,15 @@ impl Encoder {
         let mask = Tensor::from_vec(mask, shape, &Device::Cpu).map_err(run)?;
         let types = ids.zeros_like().map_err(run)?;
         let hidden = self.model.forward(&ids, &types, Some(&mask)).map_err(run)?;
-        let mask = mask.to_dtype(DType::F32).map_err(run)?.unsqueeze(2).map_err(run)?;
-        let summed = hidden.broadcast_mul(&mask).and_then(|h| h.sum(1)).map_err(run)?;
+        let mask = mask
+            .to_dtype(DType::F32)
+            .map_err(run)?
+            .unsqueeze(2)
+            .map_err(run)?;
+        let summed = hidden
+            .broadcast_mul(&mask)
+            .and_then(|h| h.sum(1))
+            .map_err(run)?;
         let counts = mask.sum(1).map_err(run)?;
         let mean = summed.broadcast_div(&counts).map_err(run)?;
         let mut rows: Vec<f32> = mean.flatten_all().and_then(|t| t.to_vec1()).map_err(run)?;

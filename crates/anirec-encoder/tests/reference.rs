@@ -22,7 +22,10 @@ struct Case {
 
 fn encoder_dir() -> PathBuf {
     std::env::var_os("ANIREC_ENCODER").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/models/all-MiniLM-L6-v2"),
+        || {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../../../shared/models/all-MiniLM-L6-v2")
+        },
         PathBuf::from,
     )
 }
@@ -30,7 +33,10 @@ fn encoder_dir() -> PathBuf {
 fn load() -> Encoder {
     let dir = encoder_dir();
     Encoder::load(&dir).unwrap_or_else(|e| {
-        panic!("the encoder test needs the encoder folder {} (set ANIREC_ENCODER): {e}", dir.display())
+        panic!(
+            "the encoder test needs the encoder folder {} (set ANIREC_ENCODER): {e}",
+            dir.display()
+        )
     })
 }
 
@@ -49,7 +55,10 @@ fn embeddings_match_sentence_transformers() {
         reference.cases.iter().any(|c| c.word_pieces_uncut > 256),
         "one case runs past the word-piece limit"
     );
-    assert!(reference.cases.iter().any(|c| c.text.is_empty()), "one case is empty");
+    assert!(
+        reference.cases.iter().any(|c| c.text.is_empty()),
+        "one case is empty"
+    );
     let encoder = load();
     assert_eq!(encoder.dim(), 384);
     assert_eq!(encoder.max_tokens(), 256);
@@ -72,11 +81,16 @@ fn embeddings_match_sentence_transformers() {
 fn texts_past_the_character_cut_embed_as_their_first_part() {
     let encoder = load();
     let long = "a quiet story about a lighthouse keeper and the sea ".repeat(2000);
-    let v = encoder.embed_one(&long).expect("a huge text is cut, not refused");
+    let v = encoder
+        .embed_one(&long)
+        .expect("a huge text is cut, not refused");
     let head = encoder
         .embed_one(&long[..2000])
         .expect("its first part embeds");
-    assert!(cosine(&v, &head) > 0.9999, "both read the same first 256 word pieces");
+    assert!(
+        cosine(&v, &head) > 0.9999,
+        "both read the same first 256 word pieces"
+    );
     let odd = encoder
         .embed_one("\u{0}\u{7}\u{1b}[31m 🚀🚀 進撃 \u{202e}abc")
         .expect("control characters and emoji embed");
@@ -87,7 +101,10 @@ fn texts_past_the_character_cut_embed_as_their_first_part() {
 fn a_missing_or_corrupt_folder_names_the_file() {
     let empty = tempfile::tempdir().expect("temp dir");
     let err = Encoder::load(empty.path()).expect_err("an empty folder is refused");
-    assert!(matches!(err, EncoderError::Read { ref path, .. } if path.ends_with("config.json")), "{err}");
+    assert!(
+        matches!(err, EncoderError::Read { ref path, .. } if path.ends_with("config.json")),
+        "{err}"
+    );
 
     let dir = tempfile::tempdir().expect("temp dir");
     for name in ["config.json", "tokenizer.json", "sentence_bert_config.json"] {

@@ -5,7 +5,8 @@
 //!   manifest.json       format version, parameters, blend weights, validation and test metrics,
 //!                       data checksums, and the size and CRC-32 of every other file
 //!   model.safetensors   every array: factors, biases, EASE weights, neighbours, TF-IDF rows
-//!                       (CSR arrays), popularity, the users' ratings (CSR arrays)
+//!                       (CSR arrays), popularity, the users' ratings (CSR arrays), and the
+//!                       story embeddings (`story.vectors`, float16) when trained with an encoder
 //!   catalogue.json      the catalogue the model was trained with
 //! ```
 //!
@@ -32,6 +33,7 @@ use crate::rating::mf::{Mf, MfParams};
 use crate::rating::model::RatingModel;
 use crate::signal::Weights;
 use crate::stored::{self, Array, Stored, per_anime, vector};
+use crate::story::{StoryInfo, StoryVectors};
 
 /// The bundle format this build writes and reads.
 pub const FORMAT_VERSION: u32 = 3;
@@ -115,6 +117,10 @@ pub struct Manifest {
     pub data: DataInfo,
     /// Every other file of the bundle.
     pub files: BTreeMap<String, FileInfo>,
+    /// How the story embeddings were made; absent when the model was trained without an
+    /// encoder (then story search is off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub story: Option<StoryInfo>,
 }
 
 /// A trained model with what it needs to serve: the catalogue and the users' ratings.
@@ -128,6 +134,8 @@ pub struct Bundle {
     pub ratings: Ratings,
     /// The model.
     pub model: Hybrid,
+    /// One story embedding per anime, when trained with an encoder.
+    pub story: Option<StoryVectors>,
 }
 
 fn ratings_crc(r: &Ratings) -> u32 {
@@ -175,13 +183,23 @@ impl Bundle {
                 ratings_crc32: ratings_crc(&ratings),
             },
             files: BTreeMap::new(),
+            story: None,
         };
         Bundle {
             manifest,
             catalogue,
             ratings,
             model,
+            story: None,
         }
+    }
+
+    /// The bundle with story embeddings (one per anime of its catalogue).
+    pub fn with_story(mut self, info: StoryInfo, vectors: StoryVectors) -> Bundle {
+        debug_assert_eq!(vectors.len(), self.catalogue.len());
+        self.manifest.story = Some(info);
+        self.story = Some(vectors);
+        self
     }
 
     fn arrays(&self) -> Vec<Array> {
@@ -203,6 +221,9 @@ impl Bundle {
         ]);
         if !users.status.is_empty() {
             out.push(vector("users.status", Dtype::U8, &users.status));
+        }
+        if let Some(story) = &self.story {
+            out.extend(story.arrays());
         }
         out
     }
@@ -400,11 +421,16 @@ fn assemble(manifest: Manifest, catalogue: Catalogue, a: &Arrays) -> Result<Bund
             message: "the per-user arrays do not have one entry per user".into(),
         });
     }
+    let story = match &manifest.story {
+        Some(info) => Some(a.restore::<StoryVectors>((info.clone(), n_anime))?),
+        None => None,
+    };
     Ok(Bundle {
         manifest,
         catalogue,
         ratings,
         model,
+        story,
     })
 }
 

@@ -12,7 +12,8 @@
 //! - [`query`]: recommendations with filters and reasons, fold-in, similar anime and users.
 //! - [`list_use`]: what of a fan's list a fold-in used, and why not the rest.
 //! - [`signal`]: the blended signals, their weights and tuning grids.
-//! - [`search`]: typo-tolerant title search.
+//! - [`search`]: typo-tolerant title search in every script; [`story`]: story embeddings and
+//!   exact nearest neighbours over them; [`story_search`]: "describe what you want to watch".
 //! - [`stored`]: the arrays each model keeps in a bundle, and how it is rebuilt from them.
 //! - [`bundle`]: the model bundle on disk.
 //! - [`topk`]: top-k selection.
@@ -37,5 +38,7 @@ pub mod search;
 pub mod series;
 pub mod signal;
 pub mod stored;
+pub mod story;
+pub mod story_search;
 pub mod topk;
 pub mod training;

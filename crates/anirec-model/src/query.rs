@@ -318,8 +318,9 @@ impl Bundle {
         reasons
     }
 
-    /// Anime most similar to anime `a`: `by` is `content`, `collab` or `hybrid`. Anime of its
-    /// own franchise are left out unless the filters say `group=none`.
+    /// Anime most similar to anime `a`: `by` is `content`, `collab`, `hybrid` or `story`
+    /// (none when the bundle has no story embeddings). Anime of its own franchise are left out
+    /// unless the filters say `group=none`.
     pub fn similar(
         &self,
         a: AnimeIx,
@@ -327,6 +328,34 @@ impl Bundle {
         k: usize,
         filters: &Filters,
     ) -> Vec<(AnimeIx, f32)> {
+        let scores = match (by, &self.story) {
+            (SimilarBy::Story, Some(story)) => {
+                let mut scores = Vec::with_capacity(self.catalogue.len());
+                story.scores_into(story.row(a), &mut scores);
+                scores
+            }
+            (SimilarBy::Story, None) => return Vec::new(),
+            _ => self.content_and_collab_similarity(a, by),
+        };
+        let anime = self.catalogue.anime();
+        let franchises = self.catalogue.franchises();
+        let own = franchises
+            .group_of(a)
+            .filter(|_| filters.group == Grouping::Series);
+        top_k(&scores, k, |j| {
+            j != a.0
+                && scores[j as usize] > 0.0
+                && filters.allows(&anime[j as usize])
+                && (own.is_none() || franchises.group_of(AnimeIx(j)) != own)
+        })
+        .into_iter()
+        .map(|j| (AnimeIx(j), scores[j as usize]))
+        .collect()
+    }
+
+    /// Every anime's content similarity to `a`, its collaborative similarity, or their sum
+    /// (`by` is `content`, `collab` or `hybrid`).
+    fn content_and_collab_similarity(&self, a: AnimeIx, by: SimilarBy) -> Vec<f32> {
         let n = self.catalogue.len();
         let mut content = vec![0f32; n];
         if by != SimilarBy::Collab {
@@ -344,21 +373,7 @@ impl Bundle {
                 collab[j as usize] += self.model.ease.weight(a, AnimeIx(j)).max(0.0) * 10.0;
             }
         }
-        let scores: Vec<f32> = content.iter().zip(&collab).map(|(c, l)| c + l).collect();
-        let anime = self.catalogue.anime();
-        let franchises = self.catalogue.franchises();
-        let own = franchises
-            .group_of(a)
-            .filter(|_| filters.group == Grouping::Series);
-        top_k(&scores, k, |j| {
-            j != a.0
-                && scores[j as usize] > 0.0
-                && filters.allows(&anime[j as usize])
-                && (own.is_none() || franchises.group_of(AnimeIx(j)) != own)
-        })
-        .into_iter()
-        .map(|j| (AnimeIx(j), scores[j as usize]))
-        .collect()
+        content.iter().zip(&collab).map(|(c, l)| c + l).collect()
     }
 
     /// Users whose ratings look most like this profile's (cosine of mean-centred ratings over
@@ -451,6 +466,8 @@ pub enum SimilarBy {
     Collab,
     /// Both.
     Hybrid,
+    /// Story: the sentence embeddings of their synopses.
+    Story,
 }
 
 /// The mean of the scores (0 = not scored, left out) and the norm of the scores less that mean

@@ -1,9 +1,14 @@
 //! Title search over the catalogue's Name, English and Japanese names: ranked and typo-tolerant
 //! (each query word may be a few edits away from a title word), with popular titles first among
-//! equally good matches.
+//! equally good matches. Titles and queries are compared in one folded form whatever the script:
+//! full-width and half-width forms, accents and macrons, romaji long vowels and punctuation
+//! fold away, and kana is also read as romaji ("しんげき" finds Shingeki no Kyojin).
 
 use anirec_data::AnimeIx;
 use anirec_data::catalogue::Catalogue;
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::{decompose_canonical, is_combining_mark};
+use wana_kana::{ConvertJapanese, IsJapaneseChar};
 
 use crate::topk::top_k;
 
@@ -68,8 +73,7 @@ impl TitleIndex {
                     .into_iter()
                     .chain([a.japanese_name.as_ref()])
                     .flatten()
-                    .map(|n| normalise(n))
-                    .filter(|n| !n.is_empty())
+                    .flat_map(|n| forms(n))
                     .collect();
                 texts.sort_unstable();
                 texts.dedup();
@@ -89,14 +93,16 @@ impl TitleIndex {
     /// be up to one edit (two for words of 8+ characters) from a title word, scoring 1 less 0.25
     /// per edit. Anime that match nothing are left out.
     pub fn search(&self, query: &str, k: usize) -> Vec<(AnimeIx, f32)> {
-        let text = normalise(query);
-        if text.is_empty() || k == 0 {
+        let queries: Vec<Query> = forms(query)
+            .into_iter()
+            .map(|text| Query {
+                words: text.split(' ').map(|w| w.chars().collect()).collect(),
+                text,
+            })
+            .collect();
+        if queries.is_empty() || k == 0 {
             return Vec::new();
         }
-        let query = Query {
-            words: text.split(' ').map(|w| w.chars().collect()).collect(),
-            text,
-        };
         let mut scratch = Scratch::default();
         let scores: Vec<f32> = self
             .names
@@ -105,7 +111,8 @@ impl TitleIndex {
             .map(|(names, bonus)| {
                 let best = names
                     .iter()
-                    .map(|n| match_score(&query, n, &mut scratch))
+                    .flat_map(|n| queries.iter().map(move |q| (q, n)))
+                    .map(|(q, n)| match_score(q, n, &mut scratch))
                     .fold(0f32, f32::max);
                 if best > 0.0 { best + bonus } else { 0.0 }
             })
@@ -127,12 +134,46 @@ impl TitleIndex {
     }
 }
 
-/// Lower case, every run of non-alphanumeric characters as one space, trimmed.
+/// The folded forms of a title or query: [`normalise`]d, and when it holds kana, also its
+/// romaji reading normalised (without long-vowel marks, which the folding drops in romaji
+/// anyway). Empty forms are left out.
+fn forms(text: &str) -> Vec<String> {
+    let mut out = vec![normalise(text)];
+    let nfkc: String = text.nfkc().filter(|&c| c != 'ー').collect();
+    if nfkc.chars().any(|c| c.is_kana()) {
+        out.push(normalise(&nfkc.as_str().to_romaji()));
+    }
+    out.retain(|f| !f.is_empty());
+    out.dedup();
+    out
+}
+
+/// The form names are compared in: NFKC (full-width letters and digits as ASCII, half-width
+/// kana as full-width), lower case, accents and macrons of Latin letters dropped ("Kyōjin" as
+/// "kyojin"), romaji long vowels written once ("ou", "uu", "oo" as "o", "u", "o": "Shippuuden"
+/// as "Shippuden", "Toukyou" as "Tokyo"), every run of other characters as one space, trimmed.
 fn normalise(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars().flat_map(char::to_lowercase) {
-        if c.is_alphanumeric() {
-            out.push(c);
+    for c in text.nfkc().flat_map(char::to_lowercase) {
+        // Only Latin letters lose their marks: kana keep their voicing marks.
+        let mut base = c;
+        if (c as u32) < 0x0250 {
+            let mut first = None;
+            decompose_canonical(c, |d| {
+                if first.is_none() && !is_combining_mark(d) {
+                    first = Some(d);
+                }
+            });
+            base = first.unwrap_or(c);
+        }
+        if base.is_alphanumeric() {
+            let long_vowel = matches!(
+                (out.chars().last(), base),
+                (Some('o'), 'u') | (Some('u'), 'u') | (Some('o'), 'o')
+            );
+            if !long_vowel {
+                out.push(base);
+            }
         } else if !out.is_empty() && !out.ends_with(' ') {
             out.push(' ');
         }
@@ -260,6 +301,39 @@ mod tests {
         assert_eq!(index.find("Steins;Gate"), Ok(AnimeIx(2)));
         assert_eq!(index.find("STEINS GATE"), Ok(AnimeIx(2)));
         assert_eq!(index.find("Steins Gat").unwrap_err()[0], AnimeIx(2));
+    }
+
+    #[test]
+    fn titles_match_across_scripts_widths_accents_and_long_vowels() {
+        let mut anime = catalogue().anime().to_vec();
+        anime[2].japanese_name = Some("シュタインズ・ゲート".into());
+        anime[3].japanese_name = Some("進撃の巨人".into());
+        anime.push(Anime {
+            mal_id: anirec_data::MalId(7),
+            name: "Toukyou Ghoul".into(),
+            english_name: Some("Tokyo Ghoul".into()),
+            members: Some(1_000),
+            ..Anime::default()
+        });
+        let index = TitleIndex::new(&Catalogue::new(anime));
+        let first = |q: &str| index.search(q, 3).first().map(|h| h.0.0);
+        // Kana read as romaji; kanji and katakana as written.
+        assert_eq!(first("しんげき"), Some(3));
+        assert_eq!(first("シンゲキ ノ キョジン"), Some(3));
+        assert_eq!(first("進撃"), Some(3));
+        assert_eq!(first("シュタインズ・ゲート"), Some(2));
+        assert_eq!(first("シュタインズ ゲート"), Some(2));
+        // Full-width and half-width forms.
+        assert_eq!(first("ＳＴＥＩＮＳ；ＧＡＴＥ"), Some(2));
+        assert_eq!(first("ｼｭﾀｲﾝｽﾞ･ｹﾞｰﾄ"), Some(2));
+        // Macrons and doubled vowels.
+        assert_eq!(first("Shingeki no Kyōjin"), Some(3));
+        assert_eq!(first("Tōkyō Ghoul"), Some(6));
+        assert_eq!(first("Tokyo Ghoul"), Some(6));
+        assert_eq!(index.find("Naruto Shippūden"), Ok(AnimeIx(1)));
+        assert_eq!(normalise("Café  au-lait!"), "cafe au lait");
+        assert_eq!(normalise("ゲーム"), "ゲーム");
+        assert_eq!(forms("とうきょう"), vec!["とうきょう", "tokyo"]);
     }
 
     #[test]

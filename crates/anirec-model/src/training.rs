@@ -18,6 +18,7 @@ use crate::metrics::{RankingMetrics, RatingMetrics, TestMetrics, ValidationFigur
 use crate::rating::checkpoint;
 use crate::rating::model::{EpochObserver, EpochReport, FactorProgress, TrainPredictor};
 use crate::signal::Weights;
+use crate::story::{StoryInfo, StoryVectors};
 
 /// What can stop a run.
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +57,9 @@ pub struct RunOptions {
     pub seed: u64,
     /// Continue the interrupted run in this folder (its parameters and last checkpoint).
     pub resume: Option<PathBuf>,
+    /// The catalogue's story embeddings, kept in the bundle (computed by the caller, which
+    /// holds the sentence encoder).
+    pub story: Option<(StoryInfo, StoryVectors)>,
 }
 
 /// A finished run.
@@ -166,7 +170,10 @@ pub fn run(
         let (rating, ranking) = score_on_test(&model, &train, test);
         TestMetrics::new(&rating, &ranking)
     });
-    let bundle = Bundle::new(model, catalogue, train, test);
+    let mut bundle = Bundle::new(model, catalogue, train, test);
+    if let Some((info, vectors)) = opts.story.clone() {
+        bundle = bundle.with_story(info, vectors);
+    }
     let save_started = Instant::now();
     let manifest = bundle.save(&opts.out)?;
     let save_seconds = save_started.elapsed().as_secs_f64();

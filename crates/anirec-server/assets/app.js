@@ -9,6 +9,43 @@
   const $ = (id) => document.getElementById(id);
   const results = $("results");
   const STORE = "anirec.favourites";
+  const TITLES = "anirec.titles";
+
+  /** Shows each card's titles in the fan's order (romaji, English or Japanese first), kept in
+   * the browser; the server renders English first. */
+  function applyTitleOrder(root) {
+    const order = localStorage.getItem(TITLES) || "english";
+    for (const box of root.querySelectorAll(".titles[data-romaji]")) {
+      const t = { romaji: box.dataset.romaji, english: box.dataset.english, japanese: box.dataset.japanese };
+      const keys = [order, ...["english", "romaji", "japanese"].filter((k) => k !== order)].filter((k) => t[k]);
+      const link = box.querySelector("h3 a");
+      // Once per card and order: the observer below sees this function's own edits too.
+      if (!link || keys.length === 0 || box.dataset.shown === order) continue;
+      box.dataset.shown = order;
+      link.textContent = t[keys[0]];
+      if (keys[0] === "japanese") link.lang = "ja"; else link.removeAttribute("lang");
+      for (const p of box.querySelectorAll("p")) p.remove();
+      for (const k of keys.slice(1)) {
+        if (t[k] === t[keys[0]]) continue;
+        const p = document.createElement("p");
+        p.className = k === "japanese" ? "jp" : "alt";
+        if (k === "japanese") p.lang = "ja";
+        p.textContent = t[k];
+        box.append(p);
+      }
+    }
+  }
+  const titleOrder = $("title-order");
+  if (titleOrder) {
+    titleOrder.value = localStorage.getItem(TITLES) || "english";
+    titleOrder.addEventListener("change", () => {
+      localStorage.setItem(TITLES, titleOrder.value);
+      applyTitleOrder(document);
+    });
+    applyTitleOrder(document);
+    // Cards the page puts in later (fragments) follow the same order.
+    new MutationObserver(() => applyTitleOrder(document)).observe(document.querySelector("main"), { childList: true, subtree: true });
+  }
 
   /** Filter fields of the page as a query string (same names as the API). */
   function filterQuery() {

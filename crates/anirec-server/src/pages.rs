@@ -21,7 +21,9 @@ use crate::auth::Visitor;
 use crate::params::{FilterParams, Flag, K, PathId, Query, ShownFilters, Takes, parse_id};
 use crate::problem::Problem;
 use crate::routes::anime::{By, lookup};
+use crate::routes::me::{profile, taste};
 use crate::routes::recommend::{Ask, AskParams, fold_in, known_user};
+use crate::routes::story::{hits, read_query};
 use crate::state::{AppState, Served};
 use crate::views::{Card, ContinueView, FranchiseView, RecommendationView, SimilarView, Synopsis};
 
@@ -49,6 +51,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
         .route("/recommendations", get(user_page))
+        .route("/search", get(search_page))
         .route("/anime/{id}", get(anime_page))
         .route("/fragments/recommendations", post(cards_fragment))
         .route("/static/{file}", get(static_file))
@@ -63,6 +66,7 @@ fn templates() -> &'static Environment<'static> {
             ("cards.html", include_str!("../templates/cards.html")),
             ("filters.html", include_str!("../templates/filters.html")),
             ("home.html", include_str!("../templates/home.html")),
+            ("search.html", include_str!("../templates/search.html")),
             (
                 "recommendations.html",
                 include_str!("../templates/recommendations.html"),
@@ -163,6 +167,89 @@ struct UserPageParams {
 impl Takes for UserPageParams {
     const FILTERS: bool = true;
     const FORM: bool = true;
+}
+
+/// The form of `/search`: the description (or title), `k` and the filters.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct SearchPageParams {
+    /// What the fan wants to watch (required).
+    q: Option<String>,
+    /// How many.
+    k: K,
+}
+
+impl Takes for SearchPageParams {
+    const FILTERS: bool = true;
+    const FORM: bool = true;
+}
+
+/// One card of the search page: the anime and why it was found.
+#[derive(Serialize)]
+struct FoundView<'a> {
+    #[serde(flatten)]
+    anime: Card<'a>,
+    /// Why it was found.
+    found_because: String,
+}
+
+/// `GET /search?q=&filters`: story search as a page, personalised by the signed-in fan's list.
+async fn search_page(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    query: Result<Query<SearchPageParams>, Problem>,
+) -> Response {
+    let found = async {
+        let query = query?;
+        let text = query
+            .params
+            .q
+            .as_deref()
+            .map(read_query)
+            .unwrap_or_default();
+        if text.trim().is_empty() {
+            return Err(Problem::bad_param(
+                "q",
+                "describe what you want to watch, or give a title",
+            ));
+        }
+        let served = state.ready()?;
+        let encoder = state.story_encoder(&served)?;
+        let filters = query.filters.check(&served.vocabulary)?;
+        let list = match &visitor.account {
+            Some(account) => Some(taste(&state, account.id).await?.list),
+            None => None,
+        };
+        let name = visitor.name().map(str::to_owned);
+        state
+            .run(move |served| {
+                let fan = list.as_ref().map(|l| profile(&served, l));
+                let k = query.params.k.0;
+                let hits = hits(&served, &encoder, &text, fan.as_ref(), k, &filters)?;
+                let catalogue = &served.bundle.catalogue;
+                let items: Vec<FoundView> = hits
+                    .into_iter()
+                    .map(|h| FoundView {
+                        anime: Card::of(catalogue, h.index),
+                        found_because: h.reason,
+                    })
+                    .collect();
+                Ok(render(
+                    StatusCode::OK,
+                    "search.html",
+                    context! {
+                        version => served.version.clone(),
+                        visitor => name,
+                        q => text,
+                        personalised => fan.is_some(),
+                        items => v(&items),
+                        form => v(FilterForm::new(&served, &query.filters)),
+                    },
+                ))
+            })
+            .await
+    };
+    found.await.unwrap_or_else(problem_page)
 }
 
 /// The query of an anime's page.

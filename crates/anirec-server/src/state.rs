@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use anirec_encoder::Encoder;
 use anirec_model::bundle::Bundle;
 use anirec_model::query::UserStats;
 use anirec_model::search::TitleIndex;
@@ -162,6 +163,8 @@ struct Inner {
     accounts: std::sync::OnceLock<Store>,
     /// Sign-in attempts, for their rate limits.
     sign_in_limits: SignInLimits,
+    /// The sentence encoder for story search, or why there is none; unset while it loads.
+    encoder: std::sync::OnceLock<Result<Arc<Encoder>, String>>,
 }
 
 impl AppState {
@@ -179,6 +182,7 @@ impl AppState {
                 started: Instant::now(),
                 accounts: std::sync::OnceLock::new(),
                 sign_in_limits,
+                encoder: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -281,6 +285,43 @@ impl AppState {
         self.inner.accounts.get().ok_or_else(|| {
             Problem::unavailable("accounts are off on this server (start it with --db)")
         })
+    }
+
+    /// Attaches the sentence encoder, or why the server runs without one (once; later calls
+    /// are ignored).
+    pub fn attach_encoder(&self, encoder: Result<Encoder, String>) {
+        let _ = self.inner.encoder.set(encoder.map(Arc::new));
+    }
+
+    /// The encoder that embeds story queries for `served`, or a 503 saying why story search is
+    /// off: no encoder, a model trained without story embeddings, or embeddings made by
+    /// another encoder.
+    pub fn story_encoder(&self, served: &Served) -> Result<Arc<Encoder>, Problem> {
+        let encoder = match self.inner.encoder.get() {
+            None => {
+                return Err(Problem::unavailable(
+                    "story search is starting: the sentence encoder is still loading",
+                ));
+            }
+            Some(Err(why)) => {
+                return Err(Problem::unavailable(format!("story search is off: {why}")));
+            }
+            Some(Ok(encoder)) => encoder,
+        };
+        match &served.bundle.manifest.story {
+            None => Err(Problem::unavailable(
+                "story search is off: the model was trained without story embeddings (train it with --encoder)",
+            )),
+            Some(info) if info.encoder != encoder.fingerprint() => {
+                Err(Problem::unavailable(format!(
+                    "story search is off: the model's story embeddings were made by another encoder ({}) than the server's ({}, {}); retrain the model with this encoder",
+                    info.encoder,
+                    encoder.fingerprint(),
+                    encoder.dir().display()
+                )))
+            }
+            Some(_) => Ok(encoder.clone()),
+        }
     }
 
     /// The sign-in rate limits.

@@ -4,6 +4,7 @@
 mod commands;
 mod curves;
 mod progress;
+mod story;
 
 use std::io::IsTerminal;
 
@@ -35,6 +36,8 @@ enum Command {
     Recommend(commands::recommend::Args),
     /// Anime similar to an anime.
     Similar(commands::similar::Args),
+    /// Story search: anime whose story is closest to a description (or whose title it is).
+    Search(commands::search::Args),
     /// Users with a similar taste.
     SimilarUsers(commands::similar::UsersArgs),
     /// Evaluate models on the protocol's split, beside the popularity baseline.
@@ -73,6 +76,7 @@ fn main() -> std::process::ExitCode {
         Command::Recommend(args) => commands::recommend::run(args),
         Command::Similar(args) => commands::similar::run(args),
         Command::SimilarUsers(args) => commands::similar::run_users(args),
+        Command::Search(args) => commands::search::run(args),
         Command::Serve(args) => commands::serve::run(args),
         Command::Probe(args) => commands::probe::run(args),
     };

@@ -16,9 +16,28 @@ fn serve_trains_caches_answers_like_the_cli_reloads_and_stops() {
     let (data, cache_s) = (mini(), cache.to_str().unwrap().to_owned());
     let data_s = data.to_str().unwrap();
 
-    // First start: trains on the data and caches the bundle.
-    let server = Server::start(&["--data", data_s, "--cache", &cache_s]);
+    // First start: trains on the data (its stories embedded by the shared encoder, kept in an
+    // embedding cache of the test's own) and caches the bundle.
+    let embeddings = dir.path().join("embeddings");
+    let embeddings_s = embeddings.to_str().unwrap();
+    let with_cache = [
+        "--data",
+        data_s,
+        "--cache",
+        &cache_s,
+        "--embedding-cache",
+        embeddings_s,
+    ];
+    let server = Server::start(&with_cache);
+    server.wait_for("story embeddings: 0 reused");
     server.wait_for("ready in");
+    let (status, found) = server.request("GET", "/api/v1/search?q=space&k=2", "");
+    assert_eq!(
+        status, 200,
+        "story search works on a model trained by serve: {found}"
+    );
+    let found: serde_json::Value = serde_json::from_str(&found).unwrap();
+    assert_eq!(found["items"].as_array().unwrap().len(), 2);
     let (status, ready) = server.request("GET", "/readyz", "");
     assert_eq!(status, 200, "{ready}");
     // The container health check: `anirec probe` succeeds on 2xx only.
@@ -74,7 +93,7 @@ fn serve_trains_caches_answers_like_the_cli_reloads_and_stops() {
     assert!(status.success(), "{status}");
 
     // Second start on the same data: the cached model is used, no training.
-    let again = Server::start(&["--data", data_s, "--cache", &cache_s]);
+    let again = Server::start(&with_cache);
     again.wait_for("using the model trained earlier");
     again.wait_for("ready in");
     assert_eq!(again.request("GET", "/healthz", "").0, 200);

@@ -26,7 +26,7 @@ pub fn lookup(served: &Served, id: MalId) -> Result<AnimeIx, Problem> {
         .ok_or_else(|| Problem::not_found(format!("no anime with id {id} in the catalogue")))
 }
 
-/// `by` of the similar endpoints: content, collab or hybrid (default), in any case.
+/// `by` of the similar endpoints: content, collab, hybrid (default) or story, in any case.
 #[derive(Debug, Clone, Copy)]
 pub struct By(pub SimilarBy);
 
@@ -38,11 +38,12 @@ impl Default for By {
 
 impl<'de> Deserialize<'de> for By {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<By, D::Error> {
-        from_text(d, "content, collab or hybrid", |t| {
+        from_text(d, "content, collab, hybrid or story", |t| {
             match t.to_ascii_lowercase().as_str() {
                 "hybrid" => Some(By(SimilarBy::Hybrid)),
                 "content" => Some(By(SimilarBy::Content)),
                 "collab" => Some(By(SimilarBy::Collab)),
+                "story" => Some(By(SimilarBy::Story)),
                 _ => None,
             }
         })
@@ -181,6 +182,11 @@ pub async fn similar(
             let a = lookup(&served, id)?;
             let (k, by) = (query.params.k.0, query.params.by.0);
             let filters = query.filters.check(&served.vocabulary)?;
+            if by == SimilarBy::Story && served.bundle.story.is_none() {
+                return Err(Problem::unavailable(
+                    "similar by story is off: the model was trained without story embeddings (train it with --encoder)",
+                ));
+            }
             let items = served
                 .bundle
                 .similar(a, by, k, &filters)

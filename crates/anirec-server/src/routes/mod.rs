@@ -6,6 +6,7 @@ pub mod anime;
 pub mod me;
 pub mod ops;
 pub mod recommend;
+pub mod story;
 pub mod users;
 
 use axum::Router;
@@ -46,6 +47,7 @@ pub fn endpoints() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
             get(users::similar),
         ),
         (Method::GET, "/api/v1/anime", get(anime::search)),
+        (Method::GET, "/api/v1/search", get(story::search)),
         (Method::GET, "/api/v1/anime/{id}", get(anime::detail)),
         (
             Method::GET,

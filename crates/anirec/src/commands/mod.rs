@@ -5,6 +5,7 @@ pub mod eval;
 pub mod ingest;
 pub mod probe;
 pub mod recommend;
+pub mod search;
 pub mod serve;
 pub mod similar;
 pub mod split;

@@ -12,6 +12,7 @@ use anirec_server::{AppState, Config, Served};
 use anyhow::Context;
 
 use super::data_args::DataArgs;
+use crate::story::EncoderArgs;
 
 /// Arguments of `anirec serve`.
 #[derive(clap::Args)]
@@ -79,6 +80,10 @@ pub struct Args {
     /// through that proxy: clients could otherwise claim any address.
     #[arg(long, env = "ANIREC_CLIENT_IP_HEADER")]
     pub client_ip_header: Option<String>,
+    /// The sentence encoder for story search (a model trained by --data embeds its catalogue
+    /// with it). When it cannot be loaded the server says why and serves everything else.
+    #[command(flatten)]
+    pub encoder: EncoderArgs,
 }
 
 /// Runs `anirec serve`.
@@ -137,10 +142,28 @@ async fn serve(args: Args, started: Instant) -> anyhow::Result<()> {
     let loading = {
         let state = state.clone();
         let (model, data, cache) = (args.model.clone(), args.data.clone(), args.cache.clone());
+        let mut encoder_args = args.encoder.clone();
         tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            let encoder = encoder_args.load().map_err(|e| format!("{e:#}"));
+            let fingerprint = match &encoder {
+                Ok(Some(encoder)) => Some(encoder.fingerprint().to_owned()),
+                Ok(None) => None,
+                Err(why) => {
+                    tracing::warn!("story search is off: {why}");
+                    encoder_args.no_encoder = true;
+                    None
+                }
+            };
+            state.attach_encoder(match encoder {
+                Ok(Some(encoder)) => Ok(encoder),
+                Ok(None) => Err("the server was started with --no-encoder".to_owned()),
+                Err(why) => Err(why),
+            });
             let path = match (model, data) {
                 (Some(model), _) => model,
-                (None, Some(data)) => trained_model(&data, &cache)?,
+                (None, Some(data)) => {
+                    trained_model(&data, &cache, &encoder_args, fingerprint.as_deref())?
+                }
                 (None, None) => unreachable!("clap requires --model or --data"),
             };
             let served = Served::load(&path)?;
@@ -172,9 +195,19 @@ async fn serve(args: Args, started: Instant) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The bundle trained on `data`, trained now unless a cached one matches the data's files.
-fn trained_model(data: &Path, cache: &Path) -> anyhow::Result<PathBuf> {
-    let out = cache.join(format!("serve-{:016x}", fingerprint(data)?));
+/// The bundle trained on `data` (with story embeddings by the encoder of `encoder`, whose
+/// fingerprint is `encoder_fingerprint`), trained now unless a cached one matches the data's
+/// files and the encoder.
+fn trained_model(
+    data: &Path,
+    cache: &Path,
+    encoder: &EncoderArgs,
+    encoder_fingerprint: Option<&str>,
+) -> anyhow::Result<PathBuf> {
+    let out = cache.join(format!(
+        "serve-{:016x}",
+        fingerprint(data, encoder_fingerprint)?
+    ));
     if out.join("manifest.json").is_file() {
         eprintln!(
             "using the model trained earlier on this data: {}",
@@ -199,15 +232,18 @@ fn trained_model(data: &Path, cache: &Path) -> anyhow::Result<PathBuf> {
         runs: cache.join("runs"),
         resume: None,
         db: None,
+        encoder: encoder.clone(),
     })?;
     Ok(out)
 }
 
-/// A hash of the data files' names, sizes and modification times (the relation files beside a
-/// data folder included), of this program's version and of the bundle format it reads (a model
-/// cached by an older format is trained again).
-fn fingerprint(data: &Path) -> anyhow::Result<u64> {
+/// A hash of the encoder's fingerprint (none: no story embeddings), of the data files' names,
+/// sizes and modification times (the relation files beside a data folder included), of this
+/// program's version and of the bundle format it reads (a model cached by an older format is
+/// trained again).
+fn fingerprint(data: &Path, encoder: Option<&str>) -> anyhow::Result<u64> {
     let mut hasher = std::hash::DefaultHasher::new();
+    encoder.hash(&mut hasher);
     env!("CARGO_PKG_VERSION").hash(&mut hasher);
     anirec_model::bundle::FORMAT_VERSION.hash(&mut hasher);
     let meta = std::fs::metadata(data).with_context(|| format!("reading {}", data.display()))?;

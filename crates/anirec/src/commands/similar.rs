@@ -40,6 +40,8 @@ pub enum By {
     Collab,
     /// Both.
     Hybrid,
+    /// The sentence embeddings of their stories (a model trained with an encoder).
+    Story,
 }
 
 /// Runs `anirec similar`.
@@ -67,7 +69,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         By::Content => SimilarBy::Content,
         By::Collab => SimilarBy::Collab,
         By::Hybrid => SimilarBy::Hybrid,
+        By::Story => SimilarBy::Story,
     };
+    if by == SimilarBy::Story && bundle.story.is_none() {
+        bail!(
+            "{} has no story embeddings: it was trained without an encoder (retrain with --encoder DIR)",
+            args.model.display()
+        );
+    }
     println!(
         "similar to {} (id {}):",
         anime[index].name, anime[index].mal_id

@@ -12,6 +12,7 @@ use anirec_store::training::account_users;
 use anyhow::Context;
 
 use super::data_args::{DataArgs, Loaded};
+use crate::story::{EncoderArgs, embed_catalogue};
 
 /// Arguments of `anirec train`.
 #[derive(clap::Args)]
@@ -37,6 +38,9 @@ pub struct Args {
     /// dataset's users.
     #[arg(long, env = "ANIREC_DB", hide_env_values = true)]
     pub db: Option<String>,
+    /// The sentence encoder that embeds each anime's story (for story search).
+    #[command(flatten)]
+    pub encoder: EncoderArgs,
 }
 
 /// `train` with the accounts' lists of the database at `url` added as users.
@@ -89,6 +93,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         train = with_accounts(train, &catalogue, db)?;
     }
     let load_seconds = started.elapsed().as_secs_f64();
+    let story = match args.encoder.load()? {
+        Some(encoder) => Some(embed_catalogue(
+            &encoder,
+            &catalogue,
+            &args.encoder.cache_dir(),
+        )?),
+        None => None,
+    };
     eprintln!(
         "training on {} ratings by {} users ...",
         train.len(),
@@ -99,6 +111,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         runs: args.runs.clone(),
         seed: args.seed,
         resume: args.resume.clone(),
+        story,
     };
     let run = training::run(catalogue, train, test.as_ref(), load_seconds, &opts)?;
     crate::curves::draw(&run.dir, &run.epochs)?;

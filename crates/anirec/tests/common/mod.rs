@@ -22,6 +22,9 @@ pub fn sample_dir() -> PathBuf {
 pub fn anirec(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_anirec"))
         .args(args)
+        // Embedding the whole sample takes minutes: these tests go without story search,
+        // which the server's story tests and the encoder's reference test cover.
+        .env("ANIREC_NO_ENCODER", "1")
         .output()
         .expect("run anirec")
 }

@@ -1,0 +1,208 @@
+//! `GET /api/v1/search`: "describe what you want to watch". The query is embedded by the
+//! sentence encoder and matched against every anime's story (titles first when it is a title);
+//! for a known fan (`user`, `favourites`, or the signed-in account) the story match is blended
+//! with their predicted rating. Encoding and ranking run in the compute pool.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, header};
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+
+use anirec_data::{MalId, UserId};
+use anirec_encoder::Encoder;
+use anirec_model::filters::Filters;
+use anirec_model::query::{Listed, Profile};
+use anirec_model::story_search::{StoryHit, StoryQuery};
+
+use super::json;
+use super::me::{profile, taste};
+use super::recommend::known_user;
+use crate::auth::Signed;
+use crate::params::{K, Query, Takes, from_text};
+use crate::problem::Problem;
+use crate::state::{AppState, Served};
+use crate::views::Card;
+
+/// Longest query read, in characters: the encoder reads at most 256 word pieces, which this
+/// many characters always exceed; the rest of a longer query is cut (not refused).
+pub const QUERY_CHARS_READ: usize = 2000;
+
+/// The query as read: its first [`QUERY_CHARS_READ`] characters.
+pub fn read_query(text: &str) -> String {
+    text.chars().take(QUERY_CHARS_READ).collect()
+}
+
+/// Most favourites a search takes.
+const MAX_FAVOURITES: usize = 100;
+
+/// The query of `/api/v1/search`: `q`, `k`, `user`, `favourites` and the filters.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct StoryParams {
+    /// What the fan wants to watch (required).
+    q: Option<String>,
+    /// How many.
+    k: K,
+    /// A MyAnimeList user the model knows: personalises the ranking.
+    user: Option<UserId>,
+    /// MyAnimeList ids of favourite anime (comma-separated): personalises the ranking.
+    favourites: Option<Favourites>,
+}
+
+impl Takes for StoryParams {
+    const FILTERS: bool = true;
+}
+
+/// `favourites`: MyAnimeList ids separated by commas.
+#[derive(Debug, Clone)]
+struct Favourites(Vec<MalId>);
+
+impl<'de> Deserialize<'de> for Favourites {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Favourites, D::Error> {
+        from_text(
+            d,
+            format!("up to {MAX_FAVOURITES} MyAnimeList anime ids separated by commas"),
+            |t| {
+                let ids: Option<Vec<MalId>> = t
+                    .split(',')
+                    .map(|p| p.trim().parse().ok().map(MalId))
+                    .collect();
+                ids.filter(|ids| !ids.is_empty() && ids.len() <= MAX_FAVOURITES)
+                    .map(Favourites)
+            },
+        )
+    }
+}
+
+#[derive(Serialize)]
+struct Answer<'a> {
+    query: &'a str,
+    /// Whether the ranking is personalised (a fan was known).
+    personalised: bool,
+    items: Vec<Found<'a>>,
+}
+
+#[derive(Serialize)]
+struct Found<'a> {
+    #[serde(flatten)]
+    anime: Card<'a>,
+    #[serde(flatten)]
+    hit: StoryHit,
+}
+
+/// Who the search is for.
+enum Fan {
+    Nobody,
+    Known(UserId),
+    Favourites(Vec<MalId>),
+    Account(Vec<anirec_store::ListEntry>),
+}
+
+/// `GET /api/v1/search?q=&k=&user=&favourites=&filters`.
+pub async fn search(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Query<StoryParams>,
+    signed: Result<Signed, Problem>,
+) -> Result<Response, Problem> {
+    let Query { params, filters } = query;
+    let text = params.q.unwrap_or_default();
+    if text.trim().is_empty() {
+        return Err(Problem::bad_param(
+            "q",
+            "q is required: describe what you want to watch, or give a title",
+        ));
+    }
+    let text = read_query(&text);
+    let served = state.ready()?;
+    let filters = filters.check(&served.vocabulary)?;
+    let encoder = state.story_encoder(&served)?;
+    let fan = match (params.user, params.favourites, signed) {
+        (Some(_), Some(_), _) => {
+            return Err(Problem::bad_param(
+                "favourites",
+                "give user or favourites, not both",
+            ));
+        }
+        (Some(user), None, _) => Fan::Known(user),
+        (None, Some(f), _) => Fan::Favourites(f.0),
+        (None, None, Ok(signed)) => {
+            let taste = taste(&state, signed.account.id).await?;
+            Fan::Account(taste.list)
+        }
+        // A token that was sent but is not valid is an error; no credentials, or a browser
+        // session that ended, is an anonymous search.
+        (None, None, Err(e)) if headers.contains_key(header::AUTHORIZATION) => return Err(e),
+        (None, None, Err(_)) => Fan::Nobody,
+    };
+    let k = params.k.0;
+    state
+        .run(move |served| {
+            let profile: Option<Profile> = match &fan {
+                Fan::Nobody => None,
+                Fan::Known(user) => Some(known_user(&served, *user)?),
+                Fan::Favourites(ids) => Some(favourites_profile(&served, ids)?),
+                Fan::Account(list) => Some(profile(&served, list)),
+            };
+            let hits = hits(&served, &encoder, &text, profile.as_ref(), k, &filters)?;
+            let catalogue = &served.bundle.catalogue;
+            Ok(json(&Answer {
+                query: &text,
+                personalised: profile.is_some(),
+                items: hits
+                    .into_iter()
+                    .map(|hit| Found {
+                        anime: Card::of(catalogue, hit.index),
+                        hit,
+                    })
+                    .collect(),
+            }))
+        })
+        .await
+}
+
+/// A story search's hits: the query embedded (here, on the caller's thread: run it in the
+/// compute pool) and ranked against the stories, titles that match first.
+pub fn hits(
+    served: &Served,
+    encoder: &Encoder,
+    text: &str,
+    profile: Option<&Profile>,
+    k: usize,
+    filters: &Filters,
+) -> Result<Vec<StoryHit>, Problem> {
+    let vector = encoder
+        .embed_one(text)
+        .map_err(|e| Problem::internal(format!("embedding the query: {e}")))?;
+    let titles = served.titles.search(text, k);
+    Ok(served.bundle.story_search(&StoryQuery {
+        text,
+        vector: &vector,
+        titles: &titles,
+        profile,
+        k,
+        filters,
+    }))
+}
+
+/// A profile from favourites (each counted as a 10), or 404 naming the ids the catalogue lacks.
+fn favourites_profile(served: &Served, ids: &[MalId]) -> Result<Profile, Problem> {
+    let list: Vec<Listed> = ids
+        .iter()
+        .map(|&mal_id| Listed {
+            mal_id,
+            score: 10,
+            status: None,
+        })
+        .collect();
+    let (profile, unknown) = served.bundle.fold_in(&list);
+    if unknown.is_empty() {
+        Ok(profile)
+    } else {
+        let ids: Vec<String> = unknown.iter().map(|id| id.to_string()).collect();
+        Err(Problem::bad_param(
+            "favourites",
+            format!("no anime with id {} in the catalogue", ids.join(", ")),
+        ))
+    }
+}
