@@ -30,7 +30,7 @@ def queries():
 def catalogue(data):
     anime = {}
     for r in csv.DictReader((data / "anime.csv").open(encoding="utf-8")):
-        genres = r["Genres"]
+        genres = r.get("Genres") or r.get("Genders", "")
         adult = "Hentai" in genres or r.get("Rating", "").startswith("Rx")
         english = r["English name"] if r["English name"] not in ("", "Unknown", r["Name"]) else ""
         anime[int(r["MAL_ID"])] = {"name": r["Name"], "english": english, "genres": genres,

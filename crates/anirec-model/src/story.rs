@@ -62,7 +62,7 @@ impl StoryVectors {
     /// Vectors of `dim` numbers each, one after another (one row per anime, in catalogue
     /// order). Fails when `rows` is not a whole number of rows or a row is not finite.
     pub fn new(dim: usize, rows: Vec<f32>) -> Result<StoryVectors, String> {
-        if dim == 0 || rows.len() % dim != 0 {
+        if dim == 0 || !rows.len().is_multiple_of(dim) {
             return Err(format!(
                 "{} numbers are not whole rows of {dim}",
                 rows.len()

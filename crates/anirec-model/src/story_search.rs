@@ -1,12 +1,13 @@
 //! Story search: anime ranked by how close their story is to a described wish ("time loop
-//! mystery at a high school"), titles first when the query is a title, and — for a fan the
-//! model knows — the story match blended with the fan's predicted rating, with the reason said.
+//! mystery at a high school"), titles first when the query is a title, well-known anime first
+//! among equally close stories, one per franchise, and — for a fan the model knows — the story
+//! match blended with the fan's predicted rating, with the reason said.
 
 use anirec_data::{AnimeIx, MalId};
 use serde::Serialize;
 
 use crate::bundle::Bundle;
-use crate::filters::Filters;
+use crate::filters::{Filters, Grouping};
 use crate::query::Profile;
 use crate::topk::top_k;
 
@@ -14,8 +15,14 @@ use crate::topk::top_k;
 /// the query, or starts with it: [`crate::search::TitleIndex::search`]).
 pub const TITLE_FIRST: f32 = 3.0;
 
-/// Story matches a fan's predicted rating is computed for, best story match first.
-const PERSONAL_POOL: usize = 200;
+/// Story matches ranked further (popularity, the fan's predicted rating, one per franchise),
+/// best story match first.
+const POOL: usize = 200;
+
+/// Weight of an anime's popularity (log members, scaled to 0-1 over the catalogue) beside the
+/// story's cosine similarity: among stories about equally close, the ones fans know go first
+/// (chosen on bench/story/queries.tsv: BENCHMARKS.md "Story search").
+pub const POPULARITY_WEIGHT: f32 = 0.2;
 
 /// Weight of the fan's predicted rating (scaled to -1..1 over 1-10) beside the story's cosine
 /// similarity. Cosines of good matches sit around 0.4-0.6, a few hundredths apart, so a rating
@@ -86,13 +93,15 @@ impl Bundle {
             .map(|&(a, _)| self.hit(q, a, scores[a.0 as usize], true))
             .collect();
         let wanted = q.k - hits.len();
-        let pool = if q.profile.is_some() {
-            PERSONAL_POOL.max(wanted)
-        } else {
-            wanted
-        };
+        let most_members = anime.iter().filter_map(|a| a.members).max().unwrap_or(0);
+        let scale = POPULARITY_WEIGHT / (1.0 + most_members as f32).ln().max(1.0);
+        let blended: Vec<f32> = scores
+            .iter()
+            .zip(anime)
+            .map(|(s, a)| s + scale * (1.0 + a.members.unwrap_or(0) as f32).ln())
+            .collect();
         let taken: Vec<AnimeIx> = hits.iter().map(|h| h.index).collect();
-        let found = top_k(&scores, pool, |j| {
+        let found = top_k(&blended, POOL.max(wanted), |j| {
             !taken.contains(&AnimeIx(j)) && allowed(AnimeIx(j))
         });
         let mut matches: Vec<(f32, StoryHit)> = found
@@ -102,10 +111,26 @@ impl Bundle {
                 let fit = hit
                     .predicted_rating
                     .map_or(0.0, |r| FIT_WEIGHT * (r - 5.5) / 4.5);
-                (hit.story_match + fit, hit)
+                (blended[j as usize] + fit, hit)
             })
             .collect();
         matches.sort_by(|a, b| b.0.total_cmp(&a.0));
+        // One anime per franchise (its best match), unless the filters say group=none.
+        if q.filters.group == Grouping::Series {
+            let franchises = self.catalogue.franchises();
+            let mut seen: Vec<u32> = hits
+                .iter()
+                .filter_map(|h| franchises.group_of(h.index))
+                .collect();
+            matches.retain(|(_, h)| match franchises.group_of(h.index) {
+                Some(g) if seen.contains(&g) => false,
+                Some(g) => {
+                    seen.push(g);
+                    true
+                }
+                None => true,
+            });
+        }
         hits.extend(matches.into_iter().take(wanted).map(|(_, h)| h));
         hits
     }

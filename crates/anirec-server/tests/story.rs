@@ -103,8 +103,10 @@ fn bundles() -> &'static (Bundle, Bundle) {
     static BUNDLES: OnceLock<(Bundle, Bundle)> = OnceLock::new();
     BUNDLES.get_or_init(|| {
         let (catalogue, ratings) = world();
-        let mut p = HybridParams::default();
-        p.min_coverage = 0.0;
+        let mut p = HybridParams {
+            min_coverage: 0.0,
+            ..HybridParams::default()
+        };
         p.rating.max_epochs = 5;
         let model = Hybrid::fit(&ratings, &catalogue, p, &mut (), None);
         let plain = Bundle::new(model, catalogue.clone(), ratings, None);

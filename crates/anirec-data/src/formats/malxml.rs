@@ -219,7 +219,7 @@ fn utf16(raw: &[u8], unit: fn([u8; 2]) -> u16, file: &str) -> Result<Vec<u8>> {
         line: 1,
         message,
     };
-    if raw.len() % 2 != 0 {
+    if !raw.len().is_multiple_of(2) {
         return Err(fail(format!(
             "the export looks like UTF-16 but has an odd number of bytes ({}); save it as UTF-8",
             raw.len()

@@ -317,7 +317,7 @@ mod tests {
         // Anime 0-2 are always watched together, 3-5 too. A user with 0 and 1 should get 2 first.
         let mut triples = Vec::new();
         for u in 0..40u32 {
-            let base = if u % 2 == 0 { 0 } else { 3 };
+            let base = if u.is_multiple_of(2) { 0 } else { 3 };
             for a in base..base + 3 {
                 triples.push((u, a, 8));
             }

@@ -250,7 +250,7 @@ mod tests {
         // unrelated noise. A user who loved 0 should be predicted above baseline on 1.
         let mut triples = Vec::new();
         for u in 0..60u32 {
-            let love = u % 2 == 0;
+            let love = u.is_multiple_of(2);
             triples.push((u, 0, if love { 10 } else { 3 }));
             triples.push((u, 1, if love { 9 } else { 2 }));
             triples.push((u, 2, [4, 8, 6][(u % 3) as usize]));

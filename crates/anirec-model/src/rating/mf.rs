@@ -373,7 +373,7 @@ mod tests {
                 if (u + a) % 3 == 0 {
                     continue; // leave holes to predict
                 }
-                let likes = (u % 2 == 0) == (a < 5);
+                let likes = u.is_multiple_of(2) == (a < 5);
                 t.push((u, a, if likes { 9 } else { 3 }));
             }
         }
