@@ -170,13 +170,11 @@ async fn described_stories_find_the_anime_that_tell_them() {
         let body = r.json();
         assert_eq!(body["personalised"], false);
         let items = body["items"].as_array().unwrap();
-        let matches: Vec<f64> = items
-            .iter()
-            .map(|i| i["story_match"].as_f64().unwrap())
-            .collect();
         assert!(
-            matches.windows(2).all(|w| w[0] >= w[1]),
-            "best story first: {matches:?}"
+            items
+                .iter()
+                .all(|i| i["story_match"].as_f64().unwrap() > 0.0),
+            "every hit's story is related to the query"
         );
         assert!(
             items
