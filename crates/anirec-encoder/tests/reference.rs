@@ -3,9 +3,7 @@
 //! piece limit, Japanese script and accents with emoji. Needs the shared encoder folder
 //! (`ANIREC_ENCODER` overrides its path) and fails, never skips, without it.
 
-use std::path::PathBuf;
-
-use anirec_encoder::{Encoder, EncoderError};
+use anirec_encoder::{Encoder, EncoderError, shared_encoder, shared_encoder_dir};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -18,26 +16,6 @@ struct Case {
     text: String,
     word_pieces_uncut: usize,
     embedding: Vec<f32>,
-}
-
-fn encoder_dir() -> PathBuf {
-    std::env::var_os("ANIREC_ENCODER").map_or_else(
-        || {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../../../shared/models/all-MiniLM-L6-v2")
-        },
-        PathBuf::from,
-    )
-}
-
-fn load() -> Encoder {
-    let dir = encoder_dir();
-    Encoder::load(&dir).unwrap_or_else(|e| {
-        panic!(
-            "the encoder test needs the encoder folder {} (set ANIREC_ENCODER): {e}",
-            dir.display()
-        )
-    })
 }
 
 fn cosine(a: &[f32], b: &[f32]) -> f32 {
@@ -59,7 +37,7 @@ fn embeddings_match_sentence_transformers() {
         reference.cases.iter().any(|c| c.text.is_empty()),
         "one case is empty"
     );
-    let encoder = load();
+    let encoder = shared_encoder();
     assert_eq!(encoder.dim(), 384);
     assert_eq!(encoder.max_tokens(), 256);
     let texts: Vec<&str> = reference.cases.iter().map(|c| c.text.as_str()).collect();
@@ -79,7 +57,7 @@ fn embeddings_match_sentence_transformers() {
 
 #[test]
 fn texts_past_the_character_cut_embed_as_their_first_part() {
-    let encoder = load();
+    let encoder = shared_encoder();
     let long = "a quiet story about a lighthouse keeper and the sea ".repeat(2000);
     let v = encoder
         .embed_one(&long)
@@ -108,7 +86,7 @@ fn a_missing_or_corrupt_folder_names_the_file() {
 
     let dir = tempfile::tempdir().expect("temp dir");
     for name in ["config.json", "tokenizer.json", "sentence_bert_config.json"] {
-        std::fs::copy(encoder_dir().join(name), dir.path().join(name)).expect("copies");
+        std::fs::copy(shared_encoder_dir().join(name), dir.path().join(name)).expect("copies");
     }
     std::fs::write(dir.path().join("model.safetensors"), b"not a tensor file").expect("writes");
     let err = Encoder::load(dir.path()).expect_err("corrupt weights are refused");

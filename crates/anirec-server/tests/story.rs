@@ -5,12 +5,11 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use anirec_data::dataset::{Dataset, IngestOptions, NoProgress, sample_dir};
 use anirec_data::{Catalogue, Ratings};
-use anirec_encoder::Encoder;
+use anirec_encoder::{Encoder, shared_encoder};
 use anirec_model::bundle::Bundle;
 use anirec_model::hybrid::{Hybrid, HybridParams};
 use anirec_model::story::{STORY_TEXT, StoryInfo, StoryVectors, story_text};
@@ -26,26 +25,6 @@ const DEATH_NOTE: u64 = 1535;
 const WANTED: [u32; 4] = [9253, 16498, 28171, 1535];
 const ANIME: usize = 160;
 const USERS: usize = 3000;
-
-fn encoder_dir() -> PathBuf {
-    std::env::var_os("ANIREC_ENCODER").map_or_else(
-        || {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../../../shared/models/all-MiniLM-L6-v2")
-        },
-        PathBuf::from,
-    )
-}
-
-fn encoder() -> Encoder {
-    let dir = encoder_dir();
-    Encoder::load(&dir).unwrap_or_else(|e| {
-        panic!(
-            "story tests need the encoder at {} (ANIREC_ENCODER): {e}",
-            dir.display()
-        )
-    })
-}
 
 /// The real anime and the sample's ratings of them (the first [`USERS`] users).
 fn world() -> (Catalogue, Ratings) {
@@ -110,7 +89,7 @@ fn bundles() -> &'static (Bundle, Bundle) {
         p.rating.max_epochs = 5;
         let model = Hybrid::fit(&ratings, &catalogue, p, &mut (), None);
         let plain = Bundle::new(model, catalogue.clone(), ratings, None);
-        let encoder = encoder();
+        let encoder = shared_encoder();
         let texts: Vec<String> = catalogue.anime().iter().map(story_text).collect();
         let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
         let rows = encoder.embed(&texts, |_| {}).expect("the catalogue embeds");
@@ -131,7 +110,7 @@ fn app_with(bundle: Bundle, encoder: Result<Encoder, String>) -> Router {
 }
 
 fn app() -> Router {
-    app_with(bundles().0.clone(), Ok(encoder()))
+    app_with(bundles().0.clone(), Ok(shared_encoder()))
 }
 
 fn first_ids(r: &common::Reply, n: usize) -> Vec<u64> {
@@ -342,7 +321,7 @@ async fn without_an_encoder_or_embeddings_story_search_says_why_and_the_rest_ser
         200
     );
 
-    let no_vectors = app_with(without.clone(), Ok(encoder()));
+    let no_vectors = app_with(without.clone(), Ok(shared_encoder()));
     let r = get(&no_vectors, "/api/v1/search?q=space").await;
     assert_problem(&r, 503, None);
     assert!(
@@ -431,7 +410,7 @@ async fn the_search_page_shows_the_matches_and_why() {
     );
     let empty = get(&app, "/search?q=").await;
     assert_eq!(empty.status, 400);
-    let off = app_with(bundles().1.clone(), Ok(encoder()));
+    let off = app_with(bundles().1.clone(), Ok(shared_encoder()));
     let r = get(&off, &format!("/search?q={q}")).await;
     assert_eq!(r.status, 503);
     assert!(r.text().contains("without story embeddings"));
