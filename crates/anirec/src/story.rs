@@ -23,7 +23,7 @@ pub struct EncoderArgs {
     pub encoder: PathBuf,
     /// Go without story embeddings (story search and `similar --by story` answer that they
     /// are off).
-    #[arg(long, env = "ANIREC_NO_ENCODER")]
+    #[arg(long, env = "ANIREC_NO_ENCODER", value_parser = clap::builder::BoolishValueParser::new())]
     pub no_encoder: bool,
     /// Where embeddings are kept between runs [default: $XDG_CACHE_HOME/anirec/embeddings or
     /// ~/.cache/anirec/embeddings].
