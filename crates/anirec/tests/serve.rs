@@ -20,6 +20,7 @@ fn serve_trains_caches_answers_like_the_cli_reloads_and_stops() {
     // embedding cache of the test's own) and caches the bundle.
     let embeddings = dir.path().join("embeddings");
     let embeddings_s = embeddings.to_str().unwrap();
+    let encoder = anirec_encoder::shared_encoder_dir();
     let with_cache = [
         "--data",
         data_s,
@@ -27,6 +28,8 @@ fn serve_trains_caches_answers_like_the_cli_reloads_and_stops() {
         &cache_s,
         "--embedding-cache",
         embeddings_s,
+        "--encoder",
+        encoder.to_str().unwrap(),
     ];
     let server = Server::start(&with_cache);
     server.wait_for("story embeddings: 0 reused");
