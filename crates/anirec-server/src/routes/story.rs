@@ -106,6 +106,10 @@ pub async fn search(
     signed: Result<Signed, Problem>,
 ) -> Result<Response, Problem> {
     let Query { params, filters } = query;
+    // Every parameter is checked before the query is looked at, so a bad one is named even
+    // when q is missing.
+    let served = state.ready()?;
+    let filters = filters.check(&served.vocabulary)?;
     let text = params.q.unwrap_or_default();
     if text.trim().is_empty() {
         return Err(Problem::bad_param(
@@ -114,8 +118,6 @@ pub async fn search(
         ));
     }
     let text = read_query(&text);
-    let served = state.ready()?;
-    let filters = filters.check(&served.vocabulary)?;
     let encoder = state.story_encoder(&served)?;
     let fan = match (params.user, params.favourites, signed) {
         (Some(_), Some(_), _) => {
