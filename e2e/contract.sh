@@ -40,6 +40,8 @@ run() {
     --workers 1 --generation-database none --no-color "$@"
 }
 echo "pass 1: the whole API, with the admin token"
-run -H "Authorization: Bearer $token"
+# Story search is left out: this model has no story embeddings (CI trains it with --no-encoder),
+# so it answers 503 by design (tested in crates/anirec-server/tests/story.rs).
+run -H "Authorization: Bearer $token" --exclude-operation-id searchStories
 echo "pass 2: the account endpoints, as a signed-in fan"
 run -H "Authorization: Bearer $fan_token" --include-path-regex '^/api/v1/(me|tokens|sessions)'

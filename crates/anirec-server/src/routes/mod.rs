@@ -137,8 +137,9 @@ async fn openapi(State(state): State<AppState>) -> Response {
 
 /// The OpenAPI document for a model: [`OPENAPI`] with the model's genres and types as the only
 /// values of the `genre` and `type` parameters (the server refuses others), so a client that
-/// follows the document sends nothing the server rejects.
-pub fn openapi_for(vocabulary: &Vocabulary) -> bytes::Bytes {
+/// follows the document sends nothing the server rejects; for a model without story embeddings,
+/// `by` of the similar endpoint without `story`.
+pub fn openapi_for(vocabulary: &Vocabulary, story: bool) -> bytes::Bytes {
     let Ok(mut doc) = serde_json::from_str::<serde_json::Value>(OPENAPI) else {
         return bytes::Bytes::from_static(OPENAPI.as_bytes());
     };
@@ -156,6 +157,17 @@ pub fn openapi_for(vocabulary: &Vocabulary) -> bytes::Bytes {
             continue;
         };
         for parameter in parameters {
+            if !story && parameter["name"] == "by" {
+                let without: Vec<serde_json::Value> = parameter["schema"]["enum"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|v| *v != "story")
+                    .cloned()
+                    .collect();
+                parameter["schema"]["enum"] = serde_json::Value::Array(without);
+                continue;
+            }
             let values = match parameter["name"].as_str() {
                 Some("genre") => &vocabulary.genres,
                 Some("type") => &vocabulary.types,
