@@ -33,7 +33,7 @@ use crate::rating::mf::{Mf, MfParams};
 use crate::rating::model::RatingModel;
 use crate::signal::Weights;
 use crate::stored::{self, Array, Stored, per_anime, vector};
-use crate::story::{StoryInfo, StoryVectors};
+use crate::story::{StoryInfo, StoryOff, StoryVectors};
 
 /// The bundle format this build writes and reads.
 pub const FORMAT_VERSION: u32 = 3;
@@ -132,10 +132,8 @@ pub struct Bundle {
     pub catalogue: Catalogue,
     /// The train ratings (users known to the model).
     pub ratings: Ratings,
-    /// The model.
+    /// The model (with the catalogue's story embeddings when trained with an encoder).
     pub model: Hybrid,
-    /// One story embedding per anime, when trained with an encoder.
-    pub story: Option<StoryVectors>,
 }
 
 fn ratings_crc(r: &Ratings) -> u32 {
@@ -190,16 +188,34 @@ impl Bundle {
             catalogue,
             ratings,
             model,
-            story: None,
         }
     }
 
-    /// The bundle with story embeddings (one per anime of its catalogue).
+    /// The bundle with story embeddings (one per anime of its catalogue), made as `info` says.
+    /// The blend's story weight stays as fitted: 0 for a model fitted without them.
     pub fn with_story(mut self, info: StoryInfo, vectors: StoryVectors) -> Bundle {
         debug_assert_eq!(vectors.len(), self.catalogue.len());
         self.manifest.story = Some(info);
-        self.story = Some(vectors);
+        self.model.story = Some(vectors);
         self
+    }
+
+    /// The catalogue's story embeddings, when the model has them.
+    pub fn story(&self) -> Option<&StoryVectors> {
+        self.model.story.as_ref()
+    }
+
+    /// Whether a query embedded by the encoder with `fingerprint` can be searched against the
+    /// model's story embeddings, or why not.
+    pub fn story_for(&self, fingerprint: &str) -> Result<&StoryVectors, StoryOff> {
+        match (&self.manifest.story, self.story()) {
+            (Some(info), Some(vectors)) if info.encoder == fingerprint => Ok(vectors),
+            (Some(info), Some(_)) => Err(StoryOff::OtherEncoder {
+                model: info.encoder.clone(),
+                encoder: fingerprint.to_owned(),
+            }),
+            _ => Err(StoryOff::NoEmbeddings),
+        }
     }
 
     fn arrays(&self) -> Vec<Array> {
@@ -222,7 +238,7 @@ impl Bundle {
         if !users.status.is_empty() {
             out.push(vector("users.status", Dtype::U8, &users.status));
         }
-        if let Some(story) = &self.story {
+        if let Some(story) = &m.story {
             out.extend(story.arrays());
         }
         out
@@ -421,16 +437,11 @@ fn assemble(manifest: Manifest, catalogue: Catalogue, a: &Arrays) -> Result<Bund
             message: "the per-user arrays do not have one entry per user".into(),
         });
     }
-    let story = match &manifest.story {
-        Some(info) => Some(a.restore::<StoryVectors>((info.clone(), n_anime))?),
-        None => None,
-    };
     Ok(Bundle {
         manifest,
         catalogue,
         ratings,
         model,
-        story,
     })
 }
 
@@ -506,6 +517,10 @@ fn assemble_model(manifest: &Manifest, n_anime: usize, a: &Arrays) -> Result<Hyb
         ease,
         rating,
         content,
+        story: match &manifest.story {
+            Some(info) => Some(a.restore::<StoryVectors>((info.clone(), n_anime))?),
+            None => None,
+        },
         popularity,
         exposure,
         weights: manifest.weights,

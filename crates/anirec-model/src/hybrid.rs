@@ -1,5 +1,6 @@
-//! The hybrid recommender: collaborative ranking (EASE), predicted rating, content similarity, a
-//! popularity prior and an exposure signal (the [`Signal`]s), blended per user.
+//! The hybrid recommender: collaborative ranking (EASE), predicted rating, content similarity
+//! (TF-IDF, and story embeddings when the model has them), a popularity prior and an exposure
+//! signal (the [`Signal`]s), blended per user.
 //!
 //! For a user, candidates are the best anime by EASE plus the best by content (so anime nobody
 //! rated are reachable); content candidates are drawn from the content neighbours of the anime
@@ -24,6 +25,7 @@ use crate::rating::model::{
     EpochObserver, FactorProgress, RatingModel, RatingParams, UserState, validation_seed,
 };
 use crate::signal::{PerSignal, Signal, Weights};
+use crate::story::StoryVectors;
 use crate::topk::top_k;
 
 /// Most anime a user's content candidates are drawn from (neighbours of the anime their profile
@@ -97,6 +99,8 @@ pub struct Hybrid {
     pub rating: RatingModel,
     /// Content model.
     pub content: ContentModel,
+    /// The catalogue's story embeddings (the story signal), when trained with an encoder.
+    pub story: Option<StoryVectors>,
     /// log(1 + train ratings) per anime.
     pub popularity: Vec<f32>,
     /// log(1 + validation top-10 appearances) per anime.
@@ -121,11 +125,13 @@ pub struct Scored {
 }
 
 impl Hybrid {
-    /// Fits on `train` with the catalogue's content. `resume` continues an interrupted run from
-    /// its last factor checkpoint; the result equals an uninterrupted run's.
+    /// Fits on `train` with the catalogue's content and, when given, its story embeddings (one
+    /// row per anime of the catalogue). `resume` continues an interrupted run from its last
+    /// factor checkpoint; the result equals an uninterrupted run's.
     pub fn fit(
         train: &Ratings,
         catalogue: &Catalogue,
+        story: Option<StoryVectors>,
         params: HybridParams,
         observer: &mut dyn EpochObserver,
         resume: Option<&FactorProgress>,
@@ -150,6 +156,7 @@ impl Hybrid {
             ease,
             rating,
             content,
+            story,
             popularity: log_popularity(fit),
             exposure: vec![0.0; train.n_anime()],
             weights: Weights::collab_only(),
@@ -166,6 +173,7 @@ impl Hybrid {
             ease,
             rating,
             content: tuned.content,
+            story: tuned.story,
             popularity: log_popularity(train),
             exposure,
             weights,
@@ -186,48 +194,67 @@ impl Hybrid {
     /// with the user's profile (their entries' vectors weighted by score above their mean and
     /// by watching status).
     pub fn content_scores(&self, user: &UserState, out: &mut [f32]) {
-        let (query, _) = self.content_query(user);
+        let (query, _) = self.content_query(&Self::profile_weights(user));
         self.content.score_all(&query, out);
     }
 
-    /// A user's content profile (a dense query over terms: their entries' vectors weighted by
-    /// score above their mean and by watching status) and the anime it leans toward (the
-    /// entries with a positive weight), strongest first.
-    fn content_query(&self, user: &UserState) -> (Vec<f32>, Vec<AnimeIx>) {
+    /// How much each of a user's entries pulls their profile toward its anime: score above their
+    /// mean (unscored entries a little), times the watching status's weight; a dropped title
+    /// pulls away from its story, whatever its score.
+    fn profile_weights(user: &UserState) -> Vec<(AnimeIx, f32)> {
+        let (sum, n) = user
+            .entries
+            .iter()
+            .filter(|e| e.is_scored())
+            .fold((0f32, 0usize), |(s, n), e| (s + e.score as f32, n + 1));
+        let mean = if n == 0 { 0.0 } else { sum / n as f32 };
+        user.entries
+            .iter()
+            .map(|e| {
+                let w = if e.is_scored() {
+                    e.score as f32 - mean + 0.5
+                } else {
+                    0.5
+                };
+                let w = if e.counts_against() {
+                    -w.abs() * DROPPED_AGAINST
+                } else {
+                    w * e.status_weight()
+                };
+                (e.anime, w)
+            })
+            .collect()
+    }
+
+    /// A user's content profile (a dense query over terms: their entries' TF-IDF vectors with
+    /// [`Hybrid::profile_weights`]) and the anime it leans toward (the entries with a positive
+    /// weight), strongest first.
+    fn content_query(&self, weights: &[(AnimeIx, f32)]) -> (Vec<f32>, Vec<AnimeIx>) {
         let mut query = vec![0f32; self.content.terms.len()];
-        let mut toward = Vec::new();
-        let mean = {
-            let scored: Vec<f32> = user
-                .entries
-                .iter()
-                .filter(|e| e.is_scored())
-                .map(|e| e.score as f32)
-                .collect();
-            if scored.is_empty() {
-                0.0
-            } else {
-                scored.iter().sum::<f32>() / scored.len() as f32
-            }
-        };
-        for e in &user.entries {
-            let w = if e.is_scored() {
-                e.score as f32 - mean + 0.5
-            } else {
-                0.5
-            };
-            // A dropped title pulls the profile away from its story, whatever its score.
-            let w = if e.counts_against() {
-                -w.abs() * DROPPED_AGAINST
-            } else {
-                w * e.status_weight()
-            };
-            if w > 0.0 {
-                toward.push((e.anime, w));
-            }
-            self.content.add_to_query(&mut query, e.anime, w);
+        for &(a, w) in weights {
+            self.content.add_to_query(&mut query, a, w);
         }
-        toward.sort_by(|x: &(AnimeIx, f32), y| y.1.total_cmp(&x.1));
+        let mut toward: Vec<(AnimeIx, f32)> =
+            weights.iter().copied().filter(|e| e.1 > 0.0).collect();
+        toward.sort_by(|x, y| y.1.total_cmp(&x.1));
         (query, toward.into_iter().map(|(a, _)| a).collect())
+    }
+
+    /// A user's story profile: their entries' story embeddings with
+    /// [`Hybrid::profile_weights`], summed (empty without story embeddings). A candidate's story
+    /// signal is its embedding's dot product with it: its cosine with the profile, times the
+    /// profile's length, which standardising over the candidates removes.
+    fn story_profile(&self, weights: &[(AnimeIx, f32)]) -> Vec<f32> {
+        let Some(story) = &self.story else {
+            return Vec::new();
+        };
+        let mut profile = vec![0f32; story.dim()];
+        for &(a, w) in weights {
+            for (p, x) in profile.iter_mut().zip(story.row(a)) {
+                *p += w * x;
+            }
+        }
+        profile
     }
 
     /// Candidates and their raw signals for a user. `exclude(a)` removes anime (already rated,
@@ -247,7 +274,9 @@ impl Hybrid {
         // The content signal, scored where needed: first up to CONTENT_POOL neighbours of what
         // the profile leans toward, strongest entries first (the content candidates are their
         // best), then the other candidates.
-        let (query, toward) = self.content_query(user);
+        let weights = Self::profile_weights(user);
+        let (query, toward) = self.content_query(&weights);
+        let story = self.story_profile(&weights);
         let mut content = vec![f32::NEG_INFINITY; n];
         let mut rows: Vec<_> = toward.iter().map(|&a| self.content.neighbours(a)).collect();
         let mut pooled = 0;
@@ -289,6 +318,9 @@ impl Hybrid {
                 signals[Signal::Collab] = c;
                 signals[Signal::Rating] = predicted;
                 signals[Signal::Content] = content[a as usize];
+                if let Some(vectors) = &self.story {
+                    signals[Signal::Story] = crate::story::dot(vectors.row(AnimeIx(a)), &story);
+                }
                 signals[Signal::Popularity] = self.popularity[a as usize];
                 signals[Signal::Exposure] = self.exposure[a as usize];
                 (AnimeIx(a), signals, predicted)
@@ -379,7 +411,16 @@ impl Hybrid {
             }
             (best_w, best)
         };
-        let first = [Signal::Rating, Signal::Content, Signal::Popularity];
+        // Without story embeddings the story signal is 0 everywhere: no weight to tune.
+        let first: Vec<Signal> = [
+            Signal::Rating,
+            Signal::Content,
+            Signal::Story,
+            Signal::Popularity,
+        ]
+        .into_iter()
+        .filter(|&s| s != Signal::Story || self.story.is_some())
+        .collect();
         let (base, _) = search(&users, Weights::collab_only(), &first, 0.0);
         let mut counts = vec![0u32; fit.n_anime()];
         top_lists(&users, &base)

@@ -298,6 +298,14 @@ impl Bundle {
                         format!("shares {} with {}", join_words(&shared), name(a))
                     }
                 }
+                Signal::Story => {
+                    let Some(story) = self.story() else { continue };
+                    let best = most(entries, |e| (story.similarity(e.anime, s.anime), 0.0));
+                    match best {
+                        Some(e) => format!("its story is like that of {}", name(e.anime)),
+                        None => continue,
+                    }
+                }
                 Signal::Rating => {
                     format!("we predict you would rate it {:.1}/10", s.predicted_rating)
                 }
@@ -328,7 +336,7 @@ impl Bundle {
         k: usize,
         filters: &Filters,
     ) -> Vec<(AnimeIx, f32)> {
-        let scores = match (by, &self.story) {
+        let scores = match (by, self.story()) {
             (SimilarBy::Story, Some(story)) => {
                 let mut scores = Vec::with_capacity(self.catalogue.len());
                 story.scores_into(story.row(a), &mut scores);

@@ -104,16 +104,44 @@ impl TitleIndex {
             return Vec::new();
         }
         let mut scratch = Scratch::default();
+        self.ranked(k, |n| {
+            queries
+                .iter()
+                .map(|q| match_score(q, n, &mut scratch))
+                .fold(0f32, f32::max)
+        })
+    }
+
+    /// Up to `k` anime with a name that equals `query` (score 4) or starts with it (score 3),
+    /// after normalising, plus the popularity bonus, best first: the title hits of
+    /// [`TitleIndex::search`] without its typo-tolerant pass, for a query that is probably not
+    /// a title (a story search puts only these before the stories).
+    pub fn leading(&self, query: &str, k: usize) -> Vec<(AnimeIx, f32)> {
+        let queries = forms(query);
+        if queries.is_empty() || k == 0 {
+            return Vec::new();
+        }
+        self.ranked(k, |n| {
+            queries
+                .iter()
+                .map(|q| match n.text.strip_prefix(q.as_str()) {
+                    Some("") => 4.0,
+                    Some(_) => 3.0,
+                    None => 0.0,
+                })
+                .fold(0f32, f32::max)
+        })
+    }
+
+    /// Up to `k` anime by the best `score` of their names (0: no match), plus their popularity
+    /// bonus, best first.
+    fn ranked(&self, k: usize, mut score: impl FnMut(&Name) -> f32) -> Vec<(AnimeIx, f32)> {
         let scores: Vec<f32> = self
             .names
             .iter()
             .zip(&self.popularity)
             .map(|(names, bonus)| {
-                let best = names
-                    .iter()
-                    .flat_map(|n| queries.iter().map(move |q| (q, n)))
-                    .map(|(q, n)| match_score(q, n, &mut scratch))
-                    .fold(0f32, f32::max);
+                let best = names.iter().map(&mut score).fold(0f32, f32::max);
                 if best > 0.0 { best + bonus } else { 0.0 }
             })
             .collect();
@@ -334,6 +362,29 @@ mod tests {
         assert_eq!(normalise("Café  au-lait!"), "cafe au lait");
         assert_eq!(normalise("ゲーム"), "ゲーム");
         assert_eq!(forms("とうきょう"), vec!["とうきょう", "tokyo"]);
+    }
+
+    #[test]
+    fn leading_keeps_only_names_that_equal_or_start_with_the_query() {
+        let index = TitleIndex::new(&catalogue());
+        let hits = |q: &str| -> Vec<(u32, f32)> {
+            let hits = index.leading(q, 10);
+            // The same anime and scores as the full search's exact and prefix hits.
+            let full: Vec<(AnimeIx, f32)> = index
+                .search(q, 10)
+                .into_iter()
+                .filter(|h| h.1 >= 3.0)
+                .collect();
+            assert_eq!(hits, full, "{q}");
+            hits.into_iter().map(|(a, s)| (a.0, s.floor())).collect()
+        };
+        assert_eq!(hits("steins;gate"), vec![(2, 4.0), (5, 3.0)]);
+        assert_eq!(hits("NARUTO"), vec![(0, 4.0), (1, 3.0)]);
+        assert_eq!(hits("ｼｭﾀｲﾝｽﾞ"), vec![]);
+        // Word starts and typos are the full search's alone.
+        assert_eq!(hits("titan"), vec![]);
+        assert_eq!(hits("naruta"), vec![]);
+        assert!(index.leading("  ", 10).is_empty());
     }
 
     #[test]

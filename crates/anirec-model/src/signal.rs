@@ -18,6 +18,9 @@ pub enum Signal {
     Rating,
     /// TF-IDF similarity of the anime to the user's content profile.
     Content,
+    /// Similarity of the anime's story embedding to the user's liked anime's (zero for a model
+    /// trained without an encoder).
+    Story,
     /// log(1 + train ratings) of the anime.
     Popularity,
     /// log(1 + how many validation users' top 10 held the anime): a negative weight spreads
@@ -27,10 +30,11 @@ pub enum Signal {
 
 impl Signal {
     /// Every signal, in array order.
-    pub const ALL: [Signal; 5] = [
+    pub const ALL: [Signal; 6] = [
         Signal::Collab,
         Signal::Rating,
         Signal::Content,
+        Signal::Story,
         Signal::Popularity,
         Signal::Exposure,
     ];
@@ -41,6 +45,7 @@ impl Signal {
             Signal::Collab => "collab",
             Signal::Rating => "rating",
             Signal::Content => "content",
+            Signal::Story => "story",
             Signal::Popularity => "popularity",
             Signal::Exposure => "exposure",
         }
@@ -52,7 +57,7 @@ impl Signal {
         match self {
             Signal::Collab => &[1.0],
             Signal::Rating => &[0.0, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8],
-            Signal::Content => &[0.0, 0.2, 0.35, 0.5, 0.7, 1.0, 1.4],
+            Signal::Content | Signal::Story => &[0.0, 0.2, 0.35, 0.5, 0.7, 1.0, 1.4],
             Signal::Popularity => &[-0.8, -0.6, -0.45, -0.3, -0.15, 0.0, 0.15],
             Signal::Exposure => &[
                 -1.2, -1.0, -0.8, -0.7, -0.6, -0.55, -0.5, -0.45, -0.4, -0.3, -0.15, 0.0,
@@ -108,17 +113,21 @@ impl Serialize for PerSignal<f32> {
     }
 }
 
-/// Read from the same map; every signal must be there, and no other name.
+/// Read from the same map; every signal must be there, and no other name — except `story`,
+/// which bundles made before it existed lack (its weight is then 0).
 impl<'de> Deserialize<'de> for PerSignal<f32> {
     fn deserialize<D: Deserializer<'de>>(input: D) -> Result<Self, D::Error> {
         struct WeightsVisitor;
         impl<'de> Visitor<'de> for WeightsVisitor {
             type Value = PerSignal<f32>;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a weight for each of collab, rating, content, popularity, exposure")
+                f.write_str(
+                    "a weight for each of collab, rating, content, story, popularity, exposure",
+                )
             }
             fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
                 let mut weights = [None; Signal::ALL.len()];
+                weights[Signal::Story as usize] = Some(0.0);
                 while let Some((signal, weight)) = map.next_entry::<Signal, f32>()? {
                     weights[signal as usize] = Some(weight);
                 }
@@ -145,9 +154,13 @@ mod tests {
         let json = serde_json::to_string(&w).unwrap();
         assert_eq!(
             json,
-            r#"{"collab":1.0,"rating":0.0,"content":0.0,"popularity":0.0,"exposure":-0.4}"#
+            r#"{"collab":1.0,"rating":0.0,"content":0.0,"story":0.0,"popularity":0.0,"exposure":-0.4}"#
         );
         assert_eq!(serde_json::from_str::<Weights>(&json).unwrap(), w);
+        // A bundle made before the story signal: its weight is 0.
+        let older = r#"{"collab":1,"rating":0.5,"content":0,"popularity":0,"exposure":0}"#;
+        let read = serde_json::from_str::<Weights>(older).unwrap();
+        assert_eq!((read[Signal::Rating], read[Signal::Story]), (0.5, 0.0));
         let missing = serde_json::from_str::<Weights>(r#"{"collab":1.0}"#).unwrap_err();
         assert!(
             missing.to_string().contains("missing field `rating`"),

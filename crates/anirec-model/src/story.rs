@@ -27,6 +27,24 @@ pub struct StoryInfo {
     pub text: String,
 }
 
+/// Why a model's story embeddings cannot be searched with an encoder.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoryOff {
+    /// The model was trained without an encoder.
+    #[error("the model was trained without story embeddings (train it with --encoder DIR)")]
+    NoEmbeddings,
+    /// The embeddings and the encoder's queries would not be comparable.
+    #[error(
+        "the model's story embeddings were made by another encoder ({model}) than this one ({encoder}); retrain the model with this encoder"
+    )]
+    OtherEncoder {
+        /// The fingerprint of the encoder that embedded the catalogue.
+        model: String,
+        /// The fingerprint of the encoder at hand.
+        encoder: String,
+    },
+}
+
 /// The parts of an anime that its story text holds, in order.
 pub const STORY_TEXT: &str = "title, English title, genres, synopsis";
 
@@ -124,8 +142,9 @@ impl StoryVectors {
     }
 }
 
-/// A dot product in eight independent lanes, which the compiler turns into SIMD adds.
-fn dot(a: &[f32], b: &[f32]) -> f32 {
+/// The dot product of two vectors of the same length, in eight independent lanes, which the
+/// compiler turns into SIMD adds.
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut lanes = [0.0f32; 8];
     let (a8, a_rest) = a.split_at(a.len() / 8 * 8);
     let (b8, b_rest) = b.split_at(a8.len());

@@ -67,7 +67,7 @@ pub struct StoryHit {
 impl Bundle {
     /// Runs a story search; empty when the bundle has no story embeddings.
     pub fn story_search(&self, q: &StoryQuery) -> Vec<StoryHit> {
-        let Some(story) = &self.story else {
+        let Some(story) = self.story() else {
             return Vec::new();
         };
         let anime = self.catalogue.anime();
@@ -90,7 +90,10 @@ impl Bundle {
             .iter()
             .filter(|&&(a, score)| score >= TITLE_FIRST && allowed(a))
             .take(q.k)
-            .map(|&(a, _)| self.hit(q, a, scores[a.0 as usize], true))
+            .map(|&(a, _)| {
+                let predicted = q.profile.map(|p| self.predicted_rating(p, a));
+                self.hit(q, a, scores[a.0 as usize], true, predicted)
+            })
             .collect();
         let wanted = q.k - hits.len();
         let most_members = anime.iter().filter_map(|a| a.members).max().unwrap_or(0);
@@ -104,14 +107,13 @@ impl Bundle {
         let found = top_k(&blended, POOL.max(wanted), |j| {
             !taken.contains(&AnimeIx(j)) && allowed(AnimeIx(j))
         });
-        let mut matches: Vec<(f32, StoryHit)> = found
+        // (score, anime, predicted rating); reasons are written for the kept ones only.
+        let mut matches: Vec<(f32, AnimeIx, Option<f32>)> = found
             .into_iter()
             .map(|j| {
-                let hit = self.hit(q, AnimeIx(j), scores[j as usize], false);
-                let fit = hit
-                    .predicted_rating
-                    .map_or(0.0, |r| FIT_WEIGHT * (r - 5.5) / 4.5);
-                (blended[j as usize] + fit, hit)
+                let predicted = q.profile.map(|p| self.predicted_rating(p, AnimeIx(j)));
+                let fit = predicted.map_or(0.0, |r| FIT_WEIGHT * (r - 5.5) / 4.5);
+                (blended[j as usize] + fit, AnimeIx(j), predicted)
             })
             .collect();
         matches.sort_by(|a, b| b.0.total_cmp(&a.0));
@@ -122,7 +124,7 @@ impl Bundle {
                 .iter()
                 .filter_map(|h| franchises.group_of(h.index))
                 .collect();
-            matches.retain(|(_, h)| match franchises.group_of(h.index) {
+            matches.retain(|&(_, a, _)| match franchises.group_of(a) {
                 Some(g) if seen.contains(&g) => false,
                 Some(g) => {
                     seen.push(g);
@@ -131,12 +133,24 @@ impl Bundle {
                 None => true,
             });
         }
-        hits.extend(matches.into_iter().take(wanted).map(|(_, h)| h));
+        hits.extend(
+            matches
+                .into_iter()
+                .take(wanted)
+                .map(|(_, a, predicted)| self.hit(q, a, scores[a.0 as usize], false, predicted)),
+        );
         hits
     }
 
-    fn hit(&self, q: &StoryQuery, a: AnimeIx, story_match: f32, title_match: bool) -> StoryHit {
-        let predicted_rating = q.profile.map(|p| self.predicted_rating(p, a));
+    /// One anime found, with the reason said.
+    fn hit(
+        &self,
+        q: &StoryQuery,
+        a: AnimeIx,
+        story_match: f32,
+        title_match: bool,
+        predicted_rating: Option<f32>,
+    ) -> StoryHit {
         let mut reason = if title_match {
             "its title matches".to_owned()
         } else {

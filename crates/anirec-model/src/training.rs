@@ -162,7 +162,8 @@ pub fn run(
     }
 
     let fit_started = Instant::now();
-    let model = Hybrid::fit(&train, &catalogue, params, &mut log, resume.as_ref());
+    let (story_info, story) = opts.story.clone().unzip();
+    let model = Hybrid::fit(&train, &catalogue, story, params, &mut log, resume.as_ref());
     let fit_seconds = fit_started.elapsed().as_secs_f64();
     log.file.flush().map_err(io_error(&epochs_path))?;
 
@@ -171,9 +172,7 @@ pub fn run(
         TestMetrics::new(&rating, &ranking)
     });
     let mut bundle = Bundle::new(model, catalogue, train, test);
-    if let Some((info, vectors)) = opts.story.clone() {
-        bundle = bundle.with_story(info, vectors);
-    }
+    bundle.manifest.story = story_info;
     let save_started = Instant::now();
     let manifest = bundle.save(&opts.out)?;
     let save_seconds = save_started.elapsed().as_secs_f64();

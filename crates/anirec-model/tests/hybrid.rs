@@ -1,13 +1,16 @@
 //! The hybrid on a small hand-built world where the right answers are known: three taste
 //! clusters (mecha, romance, horror) with distinct synopses and studios, users who each love one
-//! cluster, and one horror anime nobody has rated yet.
+//! cluster, and one horror anime nobody has rated yet; story embeddings, where given, say which
+//! cluster a story belongs to.
 
 use anirec_data::{Anime, Catalogue, Ratings};
-use anirec_data::{AnimeIx, MalId, UserId, WatchStatus};
+use anirec_data::{AnimeIx, MalId, UserId, UserIx, WatchStatus};
 use anirec_model::bundle::Bundle;
-use anirec_model::hybrid::{Hybrid, HybridParams};
+use anirec_model::hybrid::{Hybrid, HybridParams, rated_or_unknown};
 use anirec_model::metrics::TestMetrics;
 use anirec_model::query::{Filters, Listed, SimilarBy};
+use anirec_model::signal::{Signal, Weights};
+use anirec_model::story::{STORY_TEXT, StoryInfo, StoryOff, StoryVectors};
 
 const CLUSTERS: [(&str, &str, &str); 3] = [
     (
@@ -107,7 +110,7 @@ fn params() -> HybridParams {
 
 fn fitted() -> (Catalogue, Ratings, Hybrid) {
     let (catalogue, ratings) = world();
-    let model = Hybrid::fit(&ratings, &catalogue, params(), &mut (), None);
+    let model = Hybrid::fit(&ratings, &catalogue, None, params(), &mut (), None);
     (catalogue, ratings, model)
 }
 
@@ -422,7 +425,7 @@ fn resume_gives_the_same_result_as_an_uninterrupted_run() {
         at: vec![(Phase::Tuning, 3), (Phase::Refit, 2)],
         taken: Vec::new(),
     };
-    let straight = Hybrid::fit(&ratings, &catalogue, params(), &mut snaps, None);
+    let straight = Hybrid::fit(&ratings, &catalogue, None, params(), &mut snaps, None);
     assert_eq!(snaps.taken.len(), 2, "the run reached both checkpoints");
     let dir = tempfile::tempdir().unwrap();
     for progress in &snaps.taken {
@@ -431,7 +434,7 @@ fn resume_gives_the_same_result_as_an_uninterrupted_run() {
         checkpoint::save(progress, &path).unwrap();
         let loaded = checkpoint::load(&path).unwrap();
         assert_eq!(&loaded.current, &progress.current);
-        let resumed = Hybrid::fit(&ratings, &catalogue, params(), &mut (), Some(&loaded));
+        let resumed = Hybrid::fit(&ratings, &catalogue, None, params(), &mut (), Some(&loaded));
         assert_eq!(
             resumed.rating.mf, straight.rating.mf,
             "{:?}",
@@ -441,4 +444,115 @@ fn resume_gives_the_same_result_as_an_uninterrupted_run() {
         assert_eq!(resumed.weights, straight.weights);
         assert_eq!(resumed.ease.weights(), straight.ease.weights());
     }
+}
+
+/// Story embeddings that say which cluster an anime's story belongs to (the adult title apart).
+fn cluster_stories(catalogue: &Catalogue) -> StoryVectors {
+    let dim = 4;
+    let rows = (0..catalogue.len() as u32)
+        .flat_map(|a| {
+            let mut row = vec![0f32; dim];
+            row[cluster(AnimeIx(a)).min(3) as usize] = 1.0;
+            row
+        })
+        .collect();
+    StoryVectors::new(dim, rows).unwrap()
+}
+
+#[test]
+fn the_story_signal_leans_toward_the_stories_a_fan_liked() {
+    let (catalogue, ratings) = world();
+    let stories = cluster_stories(&catalogue);
+    let mut model = Hybrid::fit(
+        &ratings,
+        &catalogue,
+        Some(stories.clone()),
+        params(),
+        &mut (),
+        None,
+    );
+    assert!(
+        Signal::Story
+            .weight_grid()
+            .contains(&model.weights[Signal::Story])
+    );
+    for user in [0u32, 1, 2] {
+        let state = model.rating.known_user(&ratings, UserIx(user));
+        let candidates = model.candidates(&state, &rated_or_unknown(&ratings, UserIx(user)));
+        let mean_story = |c: u32| {
+            let of: Vec<f32> = candidates
+                .iter()
+                .filter(|x| cluster(x.0) == c)
+                .map(|x| x.1[Signal::Story])
+                .collect();
+            of.iter().sum::<f32>() / of.len().max(1) as f32
+        };
+        let favourite = mean_story(user % 3);
+        assert!(favourite > 0.0, "user {user}: {favourite}");
+        for other in (0..3).filter(|&c| c != user % 3) {
+            assert!(
+                favourite > mean_story(other),
+                "user {user} vs cluster {other}"
+            );
+        }
+    }
+    // Weighted alone, it recommends the fan's cluster and says whose story it is like.
+    model.weights = Weights::default();
+    model.weights[Signal::Story] = 1.0;
+    let bundle = Bundle::new(model, catalogue, ratings, None);
+    let profile = bundle.known_user(UserId(1)).unwrap();
+    let recs = bundle.recommend(&profile, 3, &Filters::default(), true);
+    assert_eq!(recs.len(), 3);
+    for r in &recs {
+        assert_eq!(cluster(r.index), 1, "{r:?}");
+        let story = r.reasons.iter().find(|x| x.signal == Signal::Story);
+        let text = &story
+            .unwrap_or_else(|| panic!("no story reason: {r:?}"))
+            .text;
+        assert!(
+            text.starts_with("its story is like that of Romance Story"),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn story_embeddings_and_their_weight_survive_a_bundle_round_trip() {
+    let (catalogue, ratings) = world();
+    let stories = cluster_stories(&catalogue);
+    let model = Hybrid::fit(&ratings, &catalogue, Some(stories), params(), &mut (), None);
+    let mut bundle = Bundle::new(model, catalogue, ratings, None);
+    bundle.manifest.story = Some(StoryInfo {
+        encoder: "test".into(),
+        dim: 4,
+        text: STORY_TEXT.into(),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("model");
+    bundle.save(&path).unwrap();
+    let back = Bundle::load(&path).unwrap();
+    assert_eq!(back.story(), bundle.story());
+    assert_eq!(back.model.weights, bundle.model.weights);
+    assert!(back.story_for("test").is_ok());
+    let other = back.story_for("another").unwrap_err().to_string();
+    assert!(other.contains("another encoder (test)"), "{other}");
+    for user in [0u32, 1, 2] {
+        let recommend = |b: &Bundle| {
+            b.recommend(
+                &b.known_user(UserId(user)).unwrap(),
+                5,
+                &Filters::default(),
+                true,
+            )
+        };
+        assert_eq!(recommend(&back), recommend(&bundle));
+    }
+    // Without embeddings the signal is 0 and searching stories says why.
+    let (catalogue, ratings, plain) = fitted();
+    assert_eq!(plain.weights[Signal::Story], 0.0);
+    let state = plain.rating.known_user(&ratings, UserIx(0));
+    let candidates = plain.candidates(&state, &rated_or_unknown(&ratings, UserIx(0)));
+    assert!(candidates.iter().all(|c| c.1[Signal::Story] == 0.0));
+    let plain = Bundle::new(plain, catalogue, ratings, None);
+    assert_eq!(plain.story_for("test").unwrap_err(), StoryOff::NoEmbeddings);
 }

@@ -1,38 +1,54 @@
-//! A bounded cache of serialised answers for one model. A model never changes once loaded, so an
-//! answer for the same request stays right until the model is swapped, and the cache goes with
-//! the model it belongs to. Two generations approximate least-recently-used eviction: entries
-//! live in `current` until it holds half the capacity, then `current` becomes `previous` (the
-//! old `previous` is dropped); a hit in `previous` moves the entry back to `current`.
+//! Bounded caches keyed by text: serialised answers for one model (a model never changes once
+//! loaded, so an answer for the same request stays right until the model is swapped, and the
+//! cache goes with the model it belongs to), and the encoder's query embeddings. Two
+//! generations approximate least-recently-used eviction: entries live in `current` until it
+//! holds half the capacity, then `current` becomes `previous` (the old `previous` is dropped); a
+//! hit in `previous` moves the entry back to `current`.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 use bytes::Bytes;
 
-/// Cached answers keyed by request.
-#[derive(Debug, Default)]
-pub struct ResponseCache {
+/// Values (cheap to clone) keyed by text, at most a fixed number of them.
+#[derive(Debug)]
+pub struct BoundedCache<V> {
     capacity: usize,
-    generations: Mutex<Generations>,
+    generations: Mutex<Generations<V>>,
 }
 
-#[derive(Debug, Default)]
-struct Generations {
-    current: HashMap<String, Bytes>,
-    previous: HashMap<String, Bytes>,
+/// Cached answers keyed by request.
+pub type ResponseCache = BoundedCache<Bytes>;
+
+#[derive(Debug)]
+struct Generations<V> {
+    current: HashMap<String, V>,
+    previous: HashMap<String, V>,
 }
 
-impl ResponseCache {
-    /// A cache of at most `capacity` answers (0 turns it off).
-    pub fn new(capacity: usize) -> ResponseCache {
-        ResponseCache {
+impl<V> Default for BoundedCache<V> {
+    /// A cache that is off (capacity 0).
+    fn default() -> Self {
+        BoundedCache::new(0)
+    }
+}
+
+impl<V> BoundedCache<V> {
+    /// A cache of at most `capacity` values (0 turns it off).
+    pub fn new(capacity: usize) -> BoundedCache<V> {
+        BoundedCache {
             capacity,
-            generations: Mutex::default(),
+            generations: Mutex::new(Generations {
+                current: HashMap::new(),
+                previous: HashMap::new(),
+            }),
         }
     }
+}
 
-    /// The answer cached for `key`.
-    pub fn get(&self, key: &str) -> Option<Bytes> {
+impl<V: Clone> BoundedCache<V> {
+    /// The value cached for `key`.
+    pub fn get(&self, key: &str) -> Option<V> {
         if self.capacity == 0 {
             return None;
         }
@@ -45,8 +61,8 @@ impl ResponseCache {
         Some(hit)
     }
 
-    /// Keeps an answer.
-    pub fn put(&self, key: String, value: Bytes) {
+    /// Keeps a value.
+    pub fn put(&self, key: String, value: V) {
         if self.capacity == 0 {
             return;
         }
@@ -54,14 +70,14 @@ impl ResponseCache {
         self.insert_into(&mut g, key, value);
     }
 
-    fn insert_into(&self, g: &mut Generations, key: String, value: Bytes) {
+    fn insert_into(&self, g: &mut Generations<V>, key: String, value: V) {
         if g.current.len() >= self.capacity.div_ceil(2) {
             g.previous = std::mem::take(&mut g.current);
         }
         g.current.insert(key, value);
     }
 
-    /// Answers held now.
+    /// Values held now.
     pub fn len(&self) -> usize {
         let g = self.generations.lock().unwrap_or_else(|e| e.into_inner());
         g.current.len() + g.previous.len()

@@ -4,7 +4,8 @@
 //! - [`auth`]: who a request acts for (API tokens, browser sessions), CSRF and sign-in limits.
 //! - [`state`]: the model being served (swappable without dropping requests) and the settings.
 //! - [`compute`]: the bounded pool that runs requests' CPU work off the async threads.
-//! - [`cache`]: answers kept per model for repeated requests.
+//! - [`cache`]: answers kept per model for repeated requests (and query embeddings).
+//! - [`query_encoder`]: the sentence encoder with its recent queries' embeddings.
 //! - [`app`]: the router with its middleware (limits, timeouts, security headers, telemetry).
 //! - [`routes`]: the JSON API, one module per resource, and the operations endpoints.
 //! - [`account_pages`]: sign up, sign in and out, and "My list".
@@ -25,6 +26,7 @@ pub mod json_body;
 pub mod pages;
 pub mod params;
 pub mod problem;
+pub mod query_encoder;
 pub mod routes;
 pub mod state;
 pub mod telemetry;

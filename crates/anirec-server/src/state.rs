@@ -18,6 +18,7 @@ use crate::auth::SignInLimits;
 use crate::cache::ResponseCache;
 use crate::compute::Compute;
 use crate::problem::Problem;
+use crate::query_encoder::QueryEncoder;
 use crate::telemetry;
 use anirec_model::filters::Vocabulary;
 
@@ -107,7 +108,7 @@ impl Served {
         let vocabulary = Vocabulary::of(&bundle.catalogue);
         Served {
             titles: TitleIndex::new(&bundle.catalogue),
-            openapi: crate::routes::openapi_for(&vocabulary, bundle.story.is_some()),
+            openapi: crate::routes::openapi_for(&vocabulary, bundle.story().is_some()),
             vocabulary,
             bundle,
             path,
@@ -164,7 +165,7 @@ struct Inner {
     /// Sign-in attempts, for their rate limits.
     sign_in_limits: SignInLimits,
     /// The sentence encoder for story search, or why there is none; unset while it loads.
-    encoder: std::sync::OnceLock<Result<Arc<Encoder>, String>>,
+    encoder: std::sync::OnceLock<Result<Arc<QueryEncoder>, String>>,
 }
 
 impl AppState {
@@ -290,13 +291,16 @@ impl AppState {
     /// Attaches the sentence encoder, or why the server runs without one (once; later calls
     /// are ignored).
     pub fn attach_encoder(&self, encoder: Result<Encoder, String>) {
-        let _ = self.inner.encoder.set(encoder.map(Arc::new));
+        let _ = self
+            .inner
+            .encoder
+            .set(encoder.map(|e| Arc::new(QueryEncoder::new(e))));
     }
 
     /// The encoder that embeds story queries for `served`, or a 503 saying why story search is
     /// off: no encoder, a model trained without story embeddings, or embeddings made by
     /// another encoder.
-    pub fn story_encoder(&self, served: &Served) -> Result<Arc<Encoder>, Problem> {
+    pub fn story_encoder(&self, served: &Served) -> Result<Arc<QueryEncoder>, Problem> {
         let encoder = match self.inner.encoder.get() {
             None => {
                 return Err(Problem::unavailable(
@@ -308,19 +312,12 @@ impl AppState {
             }
             Some(Ok(encoder)) => encoder,
         };
-        match &served.bundle.manifest.story {
-            None => Err(Problem::unavailable(
-                "story search is off: the model was trained without story embeddings (train it with --encoder)",
-            )),
-            Some(info) if info.encoder != encoder.fingerprint() => {
-                Err(Problem::unavailable(format!(
-                    "story search is off: the model's story embeddings were made by another encoder ({}) than the server's ({}, {}); retrain the model with this encoder",
-                    info.encoder,
-                    encoder.fingerprint(),
-                    encoder.dir().display()
-                )))
-            }
-            Some(_) => Ok(encoder.clone()),
+        match served.bundle.story_for(encoder.encoder().fingerprint()) {
+            Ok(_) => Ok(encoder.clone()),
+            Err(why) => Err(Problem::unavailable(format!(
+                "story search is off: {why} (the server's encoder: {})",
+                encoder.encoder().dir().display()
+            ))),
         }
     }
 

@@ -87,7 +87,7 @@ fn bundles() -> &'static (Bundle, Bundle) {
             ..HybridParams::default()
         };
         p.rating.max_epochs = 5;
-        let model = Hybrid::fit(&ratings, &catalogue, p, &mut (), None);
+        let model = Hybrid::fit(&ratings, &catalogue, None, p, &mut (), None);
         let plain = Bundle::new(model, catalogue.clone(), ratings, None);
         let encoder = shared_encoder();
         let texts: Vec<String> = catalogue.anime().iter().map(story_text).collect();
@@ -369,7 +369,7 @@ async fn similar_by_story_ranks_by_synopsis_embedding() {
     assert!(sims.windows(2).all(|w| w[0] >= w[1]), "{sims:?}");
     assert!(!r.ids().contains(&STEINS_GATE));
     let (bundle, _) = bundles();
-    let story = bundle.story.as_ref().unwrap();
+    let story = bundle.story().unwrap();
     let a = bundle
         .catalogue
         .index_of(anirec_data::MalId(STEINS_GATE as u32))

@@ -7,6 +7,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use anirec_data::catalogue::Anime;
 use anirec_data::{AnimeIx, MalId};
 use anirec_model::query::{Grouping, SimilarBy};
+use anirec_model::story::StoryOff;
 
 use super::json;
 use crate::params::{Flag, K, PathId, Query, Takes, from_text};
@@ -182,10 +183,11 @@ pub async fn similar(
             let a = lookup(&served, id)?;
             let (k, by) = (query.params.k.0, query.params.by.0);
             let filters = query.filters.check(&served.vocabulary)?;
-            if by == SimilarBy::Story && served.bundle.story.is_none() {
-                return Err(Problem::unavailable(
-                    "similar by story is off: the model was trained without story embeddings (train it with --encoder)",
-                ));
+            if by == SimilarBy::Story && served.bundle.story().is_none() {
+                return Err(Problem::unavailable(format!(
+                    "similar by story is off: {}",
+                    StoryOff::NoEmbeddings
+                )));
             }
             let items = served
                 .bundle

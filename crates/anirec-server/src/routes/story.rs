@@ -9,7 +9,6 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
 use anirec_data::{MalId, UserId};
-use anirec_encoder::Encoder;
 use anirec_model::filters::Filters;
 use anirec_model::query::{Listed, Profile};
 use anirec_model::story_search::{StoryHit, StoryQuery};
@@ -20,6 +19,7 @@ use super::recommend::known_user;
 use crate::auth::Signed;
 use crate::params::{K, Query, Takes, from_text};
 use crate::problem::Problem;
+use crate::query_encoder::QueryEncoder;
 use crate::state::{AppState, Served};
 use crate::views::Card;
 
@@ -167,16 +167,16 @@ pub async fn search(
 /// compute pool) and ranked against the stories, titles that match first.
 pub fn hits(
     served: &Served,
-    encoder: &Encoder,
+    encoder: &QueryEncoder,
     text: &str,
     profile: Option<&Profile>,
     k: usize,
     filters: &Filters,
 ) -> Result<Vec<StoryHit>, Problem> {
     let vector = encoder
-        .embed_one(text)
+        .embed(text)
         .map_err(|e| Problem::internal(format!("embedding the query: {e}")))?;
-    let titles = served.titles.search(text, k);
+    let titles = served.titles.leading(text, k);
     Ok(served.bundle.story_search(&StoryQuery {
         text,
         vector: &vector,

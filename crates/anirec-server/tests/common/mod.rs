@@ -130,7 +130,7 @@ pub fn bundle() -> Bundle {
             p.content_candidates = 10;
             p.min_coverage = 0.0;
             p.rating.max_epochs = 8;
-            let model = Hybrid::fit(&ratings, &catalogue, p, &mut (), None);
+            let model = Hybrid::fit(&ratings, &catalogue, None, p, &mut (), None);
             Bundle::new(model, catalogue, ratings, None)
         })
         .clone()

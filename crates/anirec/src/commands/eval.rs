@@ -19,11 +19,13 @@ use anirec_model::new_users::{self, NewUserFigures};
 use anirec_model::popularity::Popularity;
 use anirec_model::series;
 use anirec_model::signal::Weights;
+use anirec_model::story::StoryVectors;
 use anirec_model::topk::top_k;
 use anirec_model::training::score_on_test;
 use serde::Serialize;
 
 use super::data_args::DataArgs;
+use crate::story::{EncoderArgs, embed_catalogue};
 
 /// Arguments of `anirec eval`.
 #[derive(clap::Args)]
@@ -40,6 +42,10 @@ pub struct Args {
     /// Which protocol.
     #[arg(long, value_enum, default_value_t = Protocol::Ratings)]
     pub protocol: Protocol,
+    /// The sentence encoder whose story embeddings feed the blend's story signal
+    /// (`--no-encoder`: the blend without it).
+    #[command(flatten)]
+    pub encoder: EncoderArgs,
 }
 
 /// The evaluation protocols.
@@ -204,7 +210,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         None => split::split(&loaded.train, args.seed),
     };
     let pop = evaluate_ranking(&s.train, &s.test, &Popularity::fit(&s.train));
-    let (model, fit_seconds) = fit(&s.train, &catalogue, args.seed);
+    let story = story_vectors(&args.encoder, &catalogue)?;
+    let (model, fit_seconds) = fit(&s.train, &catalogue, story, args.seed);
     let (rating, ranking) = score_on_test(&model, &s.train, &s.test);
     let content = evaluate_ranking(
         &s.train,
@@ -295,7 +302,8 @@ fn new_users(
     ratings: &anirec_data::Ratings,
 ) -> anyhow::Result<()> {
     let s = split::hold_out_users(ratings, args.seed);
-    let (model, fit_seconds) = fit(&s.train, &catalogue, args.seed);
+    let story = story_vectors(&args.encoder, &catalogue)?;
+    let (model, fit_seconds) = fit(&s.train, &catalogue, story, args.seed);
     let bundle = Bundle::new(model, catalogue, s.train.clone(), None);
     let (anirec, users) = new_users::evaluate(&s, &new_users::served(&bundle));
     let ease = new_users::ease_fold_in(&bundle.model.ease, &bundle.catalogue);
@@ -351,10 +359,24 @@ fn print_json(report: &impl Serialize) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The hybrid fitted on `train` with `seed`, and the seconds it took.
+/// The catalogue's story embeddings, unless `--no-encoder`.
+fn story_vectors(
+    encoder: &EncoderArgs,
+    catalogue: &anirec_data::Catalogue,
+) -> anyhow::Result<Option<StoryVectors>> {
+    let Some(loaded) = encoder.load()? else {
+        return Ok(None);
+    };
+    let (_, vectors) = embed_catalogue(&loaded, catalogue, &encoder.cache_dir())?;
+    Ok(Some(vectors))
+}
+
+/// The hybrid fitted on `train` (with the catalogue's story embeddings when given) with `seed`,
+/// and the seconds it took.
 fn fit(
     train: &anirec_data::Ratings,
     catalogue: &anirec_data::Catalogue,
+    story: Option<StoryVectors>,
     seed: u64,
 ) -> (Hybrid, f64) {
     let started = Instant::now();
@@ -362,6 +384,6 @@ fn fit(
         seed,
         ..HybridParams::default()
     };
-    let model = Hybrid::fit(train, catalogue, params, &mut (), None);
+    let model = Hybrid::fit(train, catalogue, story, params, &mut (), None);
     (model, started.elapsed().as_secs_f64())
 }

@@ -40,21 +40,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         bail!("the query is empty: describe what you want to watch, or give a title");
     }
     let bundle = load_bundle(&args.model)?;
-    let Some(info) = &bundle.manifest.story else {
-        bail!(
-            "{} has no story embeddings: it was trained without an encoder (retrain with --encoder DIR)",
-            args.model.display()
-        );
-    };
     let Some(encoder) = args.encoder.load()? else {
         bail!("story search needs the encoder (drop --no-encoder)");
     };
-    if info.encoder != encoder.fingerprint() {
+    if let Err(why) = bundle.story_for(encoder.fingerprint()) {
         bail!(
-            "the model's story embeddings were made by another encoder ({}) than {} ({})",
-            info.encoder,
-            encoder.dir().display(),
-            encoder.fingerprint()
+            "{}: {why} (the encoder: {})",
+            args.model.display(),
+            encoder.dir().display()
         );
     }
     let profile = match args.user {
@@ -70,7 +63,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let vector = encoder.embed_one(&args.query)?;
     let embed_ms = started.elapsed().as_secs_f64() * 1e3;
     let k = args.k as usize;
-    let titles = TitleIndex::new(&bundle.catalogue).search(&args.query, k);
+    let titles = TitleIndex::new(&bundle.catalogue).leading(&args.query, k);
     let hits = bundle.story_search(&StoryQuery {
         text: &args.query,
         vector: &vector,

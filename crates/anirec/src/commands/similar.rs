@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use anirec_model::query::{Grouping, SimilarBy, UserStats};
+use anirec_model::story::StoryOff;
 use anyhow::{Context, bail};
 
 use super::recommend::{FilterArgs, load_bundle};
@@ -71,11 +72,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         By::Hybrid => SimilarBy::Hybrid,
         By::Story => SimilarBy::Story,
     };
-    if by == SimilarBy::Story && bundle.story.is_none() {
-        bail!(
-            "{} has no story embeddings: it was trained without an encoder (retrain with --encoder DIR)",
-            args.model.display()
-        );
+    if by == SimilarBy::Story && bundle.story().is_none() {
+        bail!("{}: {}", args.model.display(), StoryOff::NoEmbeddings);
     }
     println!(
         "similar to {} (id {}):",
