@@ -166,6 +166,8 @@ struct Inner {
     sign_in_limits: SignInLimits,
     /// The sentence encoder for story search, or why there is none; unset while it loads.
     encoder: std::sync::OnceLock<Result<Arc<QueryEncoder>, String>>,
+    /// Whether a model with story embeddings is being trained to replace the one served.
+    story_pending: std::sync::atomic::AtomicBool,
 }
 
 impl AppState {
@@ -184,6 +186,7 @@ impl AppState {
                 accounts: std::sync::OnceLock::new(),
                 sign_in_limits,
                 encoder: std::sync::OnceLock::new(),
+                story_pending: std::sync::atomic::AtomicBool::new(false),
             }),
         }
     }
@@ -297,11 +300,28 @@ impl AppState {
             .set(encoder.map(|e| Arc::new(QueryEncoder::new(e))));
     }
 
+    /// Says whether a model with story embeddings is being trained to replace the one served
+    /// (story search then answers that it is starting, not that it is off).
+    pub fn set_story_pending(&self, pending: bool) {
+        self.inner
+            .story_pending
+            .store(pending, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// The encoder that embeds story queries for `served`, or a 503 saying why story search is
-    /// off: no encoder, a model trained without story embeddings, or embeddings made by
-    /// another encoder.
+    /// off: no encoder, a model trained without story embeddings (or one still being trained),
+    /// or embeddings made by another encoder.
     pub fn story_encoder(&self, served: &Served) -> Result<Arc<QueryEncoder>, Problem> {
+        let pending = self
+            .inner
+            .story_pending
+            .load(std::sync::atomic::Ordering::Relaxed);
         let encoder = match self.inner.encoder.get() {
+            _ if pending && served.bundle.story().is_none() => {
+                return Err(Problem::unavailable(
+                    "story search is starting: the catalogue's stories are being embedded (minutes on a first start); everything else is served",
+                ));
+            }
             None => {
                 return Err(Problem::unavailable(
                     "story search is starting: the sentence encoder is still loading",

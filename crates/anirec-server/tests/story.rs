@@ -330,6 +330,26 @@ async fn without_an_encoder_or_embeddings_story_search_says_why_and_the_rest_ser
             .unwrap()
             .contains("without story embeddings")
     );
+    // While a model with story embeddings is trained to replace it (serve --data's first
+    // start), story search says it is starting.
+    let state = AppState::with_model(Config::default(), Served::new(without.clone(), None));
+    state.attach_encoder(Ok(shared_encoder()));
+    state.set_story_pending(true);
+    let r = get(
+        &anirec_server::router(state.clone()),
+        "/api/v1/search?q=space",
+    )
+    .await;
+    assert_problem(&r, 503, None);
+    assert!(r.json()["detail"].as_str().unwrap().contains("starting"));
+    state.set_story_pending(false);
+    let r = get(&anirec_server::router(state), "/api/v1/search?q=space").await;
+    assert!(
+        r.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("without story")
+    );
     let r = get(
         &no_vectors,
         &format!("/api/v1/anime/{STEINS_GATE}/similar?by=story"),

@@ -84,7 +84,14 @@ fn eval_on_the_sample_holds_the_documented_quality() {
     // has a weight.
     let validation = m["validation"]["coverage"].as_f64().unwrap();
     assert!(validation >= 0.15, "validation coverage {validation}");
-    for signal in ["collab", "rating", "content", "popularity", "exposure"] {
+    for signal in [
+        "collab",
+        "rating",
+        "content",
+        "story",
+        "popularity",
+        "exposure",
+    ] {
         assert!(m["blend"][signal].is_number(), "{signal}: {}", m["blend"]);
     }
     assert!(m["blend"]["collab"].as_f64().unwrap() > 0.0);

@@ -16,8 +16,9 @@ fn serve_trains_caches_answers_like_the_cli_reloads_and_stops() {
     let (data, cache_s) = (mini(), cache.to_str().unwrap().to_owned());
     let data_s = data.to_str().unwrap();
 
-    // First start: trains on the data (its stories embedded by the shared encoder, kept in an
-    // embedding cache of the test's own) and caches the bundle.
+    // First start: trains on the data without story embeddings and serves that model at once,
+    // then embeds the stories (with the shared encoder, kept in an embedding cache of the
+    // test's own), trains again and swaps the full model in; both bundles are cached.
     let embeddings = dir.path().join("embeddings");
     let embeddings_s = embeddings.to_str().unwrap();
     let encoder = anirec_encoder::shared_encoder_dir();
@@ -32,8 +33,9 @@ fn serve_trains_caches_answers_like_the_cli_reloads_and_stops() {
         encoder.to_str().unwrap(),
     ];
     let server = Server::start(&with_cache);
-    server.wait_for("story embeddings: 0 reused");
     server.wait_for("ready in");
+    server.wait_for("story embeddings: 0 reused");
+    server.wait_for("story search ready in");
     let (status, found) = server.request("GET", "/api/v1/search?q=space&k=2", "");
     assert_eq!(
         status, 200,

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use anirec_encoder::Encoder;
 use anirec_server::{AppState, Config, Served};
 use anyhow::Context;
 
@@ -142,41 +143,74 @@ async fn serve(args: Args, started: Instant) -> anyhow::Result<()> {
     let loading = {
         let state = state.clone();
         let (model, data, cache) = (args.model.clone(), args.data.clone(), args.cache.clone());
-        let mut encoder_args = args.encoder.clone();
+        let encoder_args = args.encoder.clone();
         tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-            let encoder = encoder_args.load().map_err(|e| format!("{e:#}"));
-            let fingerprint = match &encoder {
-                Ok(Some(encoder)) => Some(encoder.fingerprint().to_owned()),
-                Ok(None) => None,
-                Err(why) => {
-                    tracing::warn!("story search is off: {why}");
-                    encoder_args.no_encoder = true;
-                    None
-                }
-            };
-            state.attach_encoder(match encoder {
+            let encoder = match encoder_args.load() {
                 Ok(Some(encoder)) => Ok(encoder),
                 Ok(None) => Err("the server was started with --no-encoder".to_owned()),
-                Err(why) => Err(why),
-            });
-            let path = match (model, data) {
-                (Some(model), _) => model,
-                (None, Some(data)) => {
-                    trained_model(&data, &cache, &encoder_args, fingerprint.as_deref())?
+                Err(e) => {
+                    let why = format!("{e:#}");
+                    tracing::warn!("story search is off: {why}");
+                    Err(why)
                 }
+            };
+            let install = |path: &Path, what: &str| -> anyhow::Result<()> {
+                let served = Served::load(path)?;
+                tracing::info!(version = %served.version, path = %path.display(), "model loaded");
+                eprintln!(
+                    "{what} in {:.2} s: model {} ({} anime, {} users)",
+                    started.elapsed().as_secs_f64(),
+                    served.version,
+                    served.bundle.catalogue.len(),
+                    served.bundle.ratings.n_users()
+                );
+                state.install(served);
+                Ok(())
+            };
+            let data = match (model, data) {
+                (Some(model), _) => {
+                    state.attach_encoder(encoder);
+                    return install(&model, "ready");
+                }
+                (None, Some(data)) => data,
                 (None, None) => unreachable!("clap requires --model or --data"),
             };
-            let served = Served::load(&path)?;
-            tracing::info!(version = %served.version, path = %path.display(), "model loaded");
-            eprintln!(
-                "ready in {:.2} s: model {} ({} anime, {} users)",
-                started.elapsed().as_secs_f64(),
-                served.version,
-                served.bundle.catalogue.len(),
-                served.bundle.ratings.n_users()
-            );
-            state.install(served);
-            Ok(())
+            let Ok(loaded) = &encoder else {
+                let path = trained_model(&data, &cache, &encoder_args, None)?;
+                state.attach_encoder(encoder);
+                return install(&path, "ready");
+            };
+            let first_start = !model_dir(&data, &cache, Some(loaded.fingerprint()))?
+                .join("manifest.json")
+                .is_file();
+            if first_start {
+                // Embedding the catalogue's stories can take minutes: serve a model without
+                // them meanwhile, and swap in the full one when it is trained.
+                state.set_story_pending(true);
+                install(&trained_model(&data, &cache, &encoder_args, None)?, "ready")?;
+                eprintln!("story search starts once the catalogue's stories are embedded");
+            }
+            let full = trained_model(&data, &cache, &encoder_args, Some(loaded));
+            state.set_story_pending(false);
+            match full {
+                Ok(path) => {
+                    state.attach_encoder(encoder);
+                    let what = if first_start {
+                        "story search ready"
+                    } else {
+                        "ready"
+                    };
+                    install(&path, what)
+                }
+                // The model without story embeddings is served: story search alone is off.
+                Err(e) if first_start => {
+                    let why = format!("training with story embeddings failed: {e:#}");
+                    eprintln!("story search is off: {why}");
+                    state.attach_encoder(Err(why));
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            }
         })
     };
     tokio::spawn(reload_on_sighup(state.clone()));
@@ -195,19 +229,16 @@ async fn serve(args: Args, started: Instant) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The bundle trained on `data` (with story embeddings by the encoder of `encoder`, whose
-/// fingerprint is `encoder_fingerprint`), trained now unless a cached one matches the data's
-/// files and the encoder.
+/// The bundle trained on `data` (with story embeddings by `encoder`, when given; `args` says
+/// where they are cached), trained now unless a cached one matches the data's files and the
+/// encoder.
 fn trained_model(
     data: &Path,
     cache: &Path,
-    encoder: &EncoderArgs,
-    encoder_fingerprint: Option<&str>,
+    args: &EncoderArgs,
+    encoder: Option<&Encoder>,
 ) -> anyhow::Result<PathBuf> {
-    let out = cache.join(format!(
-        "serve-{:016x}",
-        fingerprint(data, encoder_fingerprint)?
-    ));
+    let out = model_dir(data, cache, encoder.map(Encoder::fingerprint))?;
     if out.join("manifest.json").is_file() {
         eprintln!(
             "using the model trained earlier on this data: {}",
@@ -220,21 +251,37 @@ fn trained_model(
         data.display(),
         out.display()
     );
-    super::train::run(super::train::Args {
-        data: DataArgs {
-            data: data.to_owned(),
-            train: None,
-            test: None,
-            sources: Default::default(),
+    super::train::run_with(
+        super::train::Args {
+            data: DataArgs {
+                data: data.to_owned(),
+                train: None,
+                test: None,
+                sources: Default::default(),
+            },
+            out: out.clone(),
+            seed: anirec_data::split::DEFAULT_SEED,
+            runs: cache.join("runs"),
+            resume: None,
+            db: None,
+            encoder: args.clone(),
         },
-        out: out.clone(),
-        seed: anirec_data::split::DEFAULT_SEED,
-        runs: cache.join("runs"),
-        resume: None,
-        db: None,
-        encoder: encoder.clone(),
-    })?;
+        encoder,
+    )?;
     Ok(out)
+}
+
+/// Where the bundle trained on `data` with the encoder of `encoder_fingerprint` (none: without
+/// story embeddings) is cached.
+fn model_dir(
+    data: &Path,
+    cache: &Path,
+    encoder_fingerprint: Option<&str>,
+) -> anyhow::Result<PathBuf> {
+    Ok(cache.join(format!(
+        "serve-{:016x}",
+        fingerprint(data, encoder_fingerprint)?
+    )))
 }
 
 /// A hash of the encoder's fingerprint (none: no story embeddings), of the data files' names,

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anirec_data::split::DEFAULT_SEED;
+use anirec_encoder::Encoder;
 use anirec_model::training::{self, RunOptions};
 use anirec_store::Store;
 use anirec_store::training::account_users;
@@ -83,6 +84,12 @@ fn with_accounts(
 
 /// Runs `anirec train`.
 pub fn run(args: Args) -> anyhow::Result<()> {
+    let encoder = args.encoder.load()?;
+    run_with(args, encoder.as_ref())
+}
+
+/// Runs `anirec train` with the sentence encoder already loaded (none: `--no-encoder`).
+pub fn run_with(args: Args, encoder: Option<&Encoder>) -> anyhow::Result<()> {
     let started = Instant::now();
     let Loaded {
         catalogue,
@@ -93,9 +100,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         train = with_accounts(train, &catalogue, db)?;
     }
     let load_seconds = started.elapsed().as_secs_f64();
-    let story = match args.encoder.load()? {
+    let story = match encoder {
         Some(encoder) => Some(embed_catalogue(
-            &encoder,
+            encoder,
             &catalogue,
             &args.encoder.cache_dir(),
         )?),
