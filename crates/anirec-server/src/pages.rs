@@ -418,6 +418,7 @@ fn render_anime_page(
             franchise => v(FranchiseView::of(&served.bundle.catalogue, a)),
             similar => v(&similar),
             by => v(by),
+            story_on => served.bundle.story().is_some(),
             adult => params.include_adult.0,
         },
     ))

@@ -96,6 +96,12 @@ async fn anime_page_shows_details_and_similar_anime() {
     assert!(html.contains("Studio Action"));
     assert!(count(&html, "<article class=\"card\"") >= 5);
     assert!(html.contains("aria-current=\"page\">Story and style"));
+    // This model has no story embeddings: no "Similar plot" tab, and asking for it says why.
+    assert!(!html.contains("?by=story"));
+    let r = get(&app, &format!("/anime/{}?by=story", mal_id(5))).await;
+    assert_eq!(r.status, 200);
+    assert!(r.text().contains("Similar plots are off"));
+    assert_eq!(count(&r.text(), "<article class=\"card\""), 0);
     assert_escaped(&html);
     assert_eq!(get(&app, "/anime/5").await.status, 404);
     assert_eq!(get(&app, "/no/such/page").await.status, 404);

@@ -399,6 +399,25 @@ async fn similar_by_story_ranks_by_synopsis_embedding() {
         .index_of(anirec_data::MalId(r.ids()[0] as u32))
         .unwrap();
     assert!((story.similarity(a, b) as f64 - sims[0]).abs() < 1e-5);
+
+    // The anime page has the same list under its "Similar plot" tab (its franchise apart).
+    let page = get(&app, &format!("/anime/{STEINS_GATE}?by=story")).await;
+    assert_eq!(page.status, 200);
+    let html = page.text();
+    assert!(
+        html.contains("aria-current=\"page\">Similar plot"),
+        "{html}"
+    );
+    let grouped = get(
+        &app,
+        &format!("/api/v1/anime/{STEINS_GATE}/similar?by=story&k=12"),
+    )
+    .await;
+    let first = grouped.ids()[0];
+    assert!(
+        html.contains(&format!("/anime/{first}\"")),
+        "{first} on the page"
+    );
 }
 
 fn urlencode(text: &str) -> String {
