@@ -3,6 +3,7 @@
 
 mod commands;
 mod curves;
+mod mlflow;
 mod progress;
 mod story;
 

@@ -75,6 +75,8 @@ pub struct Loaded {
     pub train: Ratings,
     /// The ratings of `--test`, sharing `train`'s user indices.
     pub test: Option<Ratings>,
+    /// Whether the ratings are synthetic (made by `anirec synth`).
+    pub synthetic: bool,
 }
 
 impl DataArgs {
@@ -84,15 +86,17 @@ impl DataArgs {
         let opts = self.sources.options();
         let loaded = match (&self.train, &self.test) {
             (Some(train), Some(test)) => Dataset::load_split(&self.data, train, test, &opts, &bar)
-                .map(|(catalogue, _, s)| Loaded {
+                .map(|(catalogue, report, s)| Loaded {
                     catalogue,
                     train: s.train,
                     test: Some(s.test),
+                    synthetic: report.synthetic,
                 }),
             _ => Dataset::open(&self.data, &opts, &bar).map(|d| Loaded {
                 catalogue: d.catalogue,
                 train: d.ratings,
                 test: None,
+                synthetic: d.report.synthetic,
             }),
         };
         bar.finish();

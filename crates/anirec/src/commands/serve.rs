@@ -265,6 +265,8 @@ fn trained_model(
             resume: None,
             db: None,
             encoder: args.clone(),
+            mlflow: None,
+            experiment: String::new(),
         },
         encoder,
     )?;

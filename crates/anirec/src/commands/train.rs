@@ -13,6 +13,7 @@ use anirec_store::training::account_users;
 use anyhow::Context;
 
 use super::data_args::{DataArgs, Loaded};
+use crate::mlflow::Tracking;
 use crate::story::{EncoderArgs, embed_catalogue};
 
 /// Arguments of `anirec train`.
@@ -42,6 +43,14 @@ pub struct Args {
     /// The sentence encoder that embeds each anime's story (for story search).
     #[command(flatten)]
     pub encoder: EncoderArgs,
+    /// Also log the run to this MLflow tracking server (http://HOST:PORT): parameters, the
+    /// per-epoch figures as steps, the final figures, tags and the run's files as artifacts. A
+    /// server that is down or refuses is reported once; the run is kept in --runs either way.
+    #[arg(long, value_name = "URI", env = "MLFLOW_TRACKING_URI")]
+    pub mlflow: Option<String>,
+    /// The MLflow experiment the run goes into (created when missing).
+    #[arg(long, default_value = "anirec")]
+    pub experiment: String,
 }
 
 /// `train` with the accounts' lists of the database at `url` added as users.
@@ -95,6 +104,7 @@ pub fn run_with(args: Args, encoder: Option<&Encoder>) -> anyhow::Result<()> {
         catalogue,
         mut train,
         test,
+        synthetic,
     } = args.data.load()?;
     if let Some(db) = &args.db {
         train = with_accounts(train, &catalogue, db)?;
@@ -136,6 +146,19 @@ pub fn run_with(args: Args, encoder: Option<&Encoder>) -> anyhow::Result<()> {
     );
     if let Some(m) = run.test {
         println!("test          {}", serde_json::to_value(m)?);
+    }
+    if let Some(uri) = &args.mlflow {
+        let shown = anirec_store::redacted_url(uri);
+        match Tracking::new(uri, &args.experiment).log_run(&run.dir, &args.out, synthetic) {
+            Ok(logged) => println!(
+                "mlflow        run {} in experiment {} ({}) at {shown}",
+                logged.run_id, args.experiment, logged.experiment_id
+            ),
+            Err(e) => eprintln!(
+                "MLflow: the run was not logged to {shown}: {e:#} (it is kept in {})",
+                run.dir.display()
+            ),
+        }
     }
     Ok(())
 }

@@ -1,0 +1,299 @@
+//! `anirec train --mlflow` against a real MLflow tracking server (`mlflow server` from PyPI,
+//! found as `$ANIREC_MLFLOW` or `mlflow` on the PATH; the test fails, never skips, without it),
+//! started here on loopback with a SQLite store and a temporary artifact folder: the run, its
+//! parameters, tags, per-epoch metrics and artifacts are read back through the REST API and
+//! compared with the run folder; a server that is down or answers errors costs no training.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{anirec, mini, stdout};
+use serde_json::Value;
+
+/// A tracking server of our own, stopped (with its workers) when dropped.
+struct MlflowServer {
+    child: Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl MlflowServer {
+    fn start() -> MlflowServer {
+        let program = std::env::var_os("ANIREC_MLFLOW")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("mlflow"));
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let child = {
+            use std::os::unix::process::CommandExt;
+            Command::new(&program)
+                .args(["server", "--host", "127.0.0.1", "--port", &port.to_string()])
+                .args(["--workers", "1", "--backend-store-uri"])
+                .arg(format!("sqlite:///{}", dir.path().join("mlflow.db").display()))
+                .arg("--artifacts-destination")
+                .arg(dir.path().join("artifacts"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .process_group(0)
+                .spawn()
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "this needs MLflow's server ({}: {e}); pip install mlflow, and set ANIREC_MLFLOW to its `mlflow` program",
+                        program.display()
+                    )
+                })
+        };
+        let server = MlflowServer {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            _dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(180);
+        while get(&format!("{}/health", server.url)).is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "mlflow server did not answer on {} within 180 s",
+                server.url
+            );
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        server
+    }
+
+    /// A GET on the REST API, as JSON.
+    fn api(&self, path: &str) -> Value {
+        let text = get(&format!("{}/api/2.0/{path}", self.url))
+            .unwrap_or_else(|| panic!("GET {path} failed"));
+        serde_json::from_str(&text).unwrap()
+    }
+}
+
+impl Drop for MlflowServer {
+    fn drop(&mut self) {
+        // The server runs its workers as children: stop the whole process group, asking first
+        // and insisting after 10 s (it can take its time over SIGTERM).
+        let group = format!("-{}", self.child.id());
+        let signal = |name: &str| Command::new("kill").args([name, "--", &group]).status();
+        let _ = signal("-TERM");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let _ = signal("-KILL");
+        let _ = self.child.wait();
+    }
+}
+
+/// The body of a 2xx answer to a GET, or `None`.
+fn get(url: &str) -> Option<String> {
+    let mut answer = ureq::get(url).call().ok()?;
+    answer.body_mut().read_to_string().ok()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `anirec train` on the mini data with `--mlflow URI`; returns (stdout, stderr, run folder).
+fn train(dir: &Path, uri: &str) -> (String, String, PathBuf) {
+    let (out, runs) = (dir.join("model"), dir.join("runs"));
+    let result = anirec(&[
+        "train",
+        "--data",
+        mini().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--runs",
+        runs.to_str().unwrap(),
+        "--mlflow",
+        uri,
+        "--experiment",
+        "anirec-test",
+    ]);
+    let stderr = String::from_utf8_lossy(&result.stderr).into_owned();
+    let text = stdout(&result);
+    let run = std::fs::read_dir(&runs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .next()
+        .expect("a run folder");
+    (text, stderr, run)
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+#[test]
+fn a_training_is_logged_to_mlflow_and_reads_back() {
+    let server = MlflowServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (text, _, run_dir) = train(dir.path(), &server.url);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("mlflow"))
+        .unwrap_or_else(|| panic!("no mlflow line in {text}"));
+    let run_id = line.split_whitespace().nth(2).unwrap();
+
+    let run = &server.api(&format!("mlflow/runs/get?run_id={run_id}"))["run"];
+    assert_eq!(run["info"]["status"], "FINISHED");
+    let local = read_json(&run_dir.join("run.json"));
+    assert_eq!(run["info"]["run_name"], local["run_id"]);
+    let pairs = |list: &Value| -> Vec<(String, String)> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                let v = p["value"].as_str().unwrap().to_owned();
+                (p["key"].as_str().unwrap().to_owned(), v)
+            })
+            .collect()
+    };
+    let value = |list: &[(String, String)], key: &str| -> String {
+        list.iter()
+            .find(|(k, _)| k == key)
+            .unwrap_or_else(|| panic!("no {key} in {list:?}"))
+            .1
+            .clone()
+    };
+    // Every parameter of params.json, flattened.
+    let params = pairs(&run["data"]["params"]);
+    let local_params = read_json(&run_dir.join("params.json"));
+    assert_eq!(value(&params, "seed"), local_params["seed"].to_string());
+    assert_eq!(
+        value(&params, "ease.lambda"),
+        local_params["ease"]["lambda"].to_string()
+    );
+    assert!(params.len() >= 20, "{params:?}");
+    // Tags: the data's size and checksum, and that it is not synthetic.
+    let tags = pairs(&run["data"]["tags"]);
+    assert_eq!(
+        value(&tags, "data.users"),
+        local["data"]["users"].to_string()
+    );
+    assert_eq!(
+        value(&tags, "data.ratings_crc32"),
+        local["data"]["ratings_crc32"].to_string()
+    );
+    assert_eq!(value(&tags, "data.synthetic"), "false");
+    // The final figures and the per-epoch history, step by step, as the run folder has them.
+    let metrics = read_json(&run_dir.join("metrics.json"));
+    let latest: Vec<(String, f64)> = run["data"]["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["key"].as_str().unwrap().to_owned(),
+                m["value"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    let ndcg = latest
+        .iter()
+        .find(|(k, _)| k == "validation.ndcg_at_10")
+        .unwrap()
+        .1;
+    assert!((ndcg - metrics["validation"]["ndcg_at_10"].as_f64().unwrap()).abs() < 1e-9);
+    let epochs = std::fs::read_to_string(run_dir.join("epochs.csv")).unwrap();
+    let local_val: Vec<(u64, f64)> = epochs
+        .lines()
+        .skip(1)
+        .filter(|l| l.starts_with("validation,"))
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[1].parse().unwrap(), f[3].parse().unwrap())
+        })
+        .collect();
+    assert!(!local_val.is_empty());
+    let history = server.api(&format!(
+        "mlflow/metrics/get-history?run_id={run_id}&metric_key=validation_val_rmse"
+    ));
+    let mut logged: Vec<(u64, f64)> = history["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["step"].as_u64().unwrap(), m["value"].as_f64().unwrap()))
+        .collect();
+    logged.sort_by_key(|p| p.0);
+    assert_eq!(logged, local_val);
+    // The artifacts, byte for byte.
+    let listed = server.api(&format!("mlflow/artifacts/list?run_id={run_id}"));
+    let names: Vec<&str> = listed["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    for name in [
+        "epochs.csv",
+        "metrics.json",
+        "params.json",
+        "manifest.json",
+        "curves.svg",
+    ] {
+        assert!(names.contains(&name), "{name} in {names:?}");
+    }
+    let experiment = run["info"]["experiment_id"].as_str().unwrap();
+    let uploaded = get(&format!(
+        "{}/api/2.0/mlflow-artifacts/artifacts/{experiment}/{run_id}/artifacts/epochs.csv",
+        server.url
+    ))
+    .unwrap();
+    assert_eq!(uploaded, epochs);
+
+    // A second training goes into the same experiment.
+    let again = tempfile::tempdir().unwrap();
+    let (text, _, _) = train(again.path(), &server.url);
+    assert!(
+        text.contains(&format!("experiment anirec-test ({experiment})")),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_tracking_server_that_is_down_or_refuses_costs_no_training() {
+    for uri in [
+        // Nothing listens there.
+        format!("http://127.0.0.1:{}", free_port()),
+        // Something answers, but not MLflow: every call is a 404.
+        {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let port = listener.local_addr().unwrap().port();
+            std::thread::spawn(move || {
+                use std::io::{Read, Write};
+                for stream in listener.incoming().take(4) {
+                    let mut stream = stream.unwrap();
+                    let mut buf = [0u8; 4096];
+                    let _ = stream.read(&mut buf);
+                    let _ = stream.write_all(
+                        b"HTTP/1.1 404 Not Found\r\ncontent-length: 9\r\nconnection: close\r\n\r\nnot here\n",
+                    );
+                }
+            });
+            format!("http://127.0.0.1:{port}")
+        },
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let (text, stderr, run_dir) = train(dir.path(), &uri);
+        assert_eq!(
+            stderr.matches("MLflow: the run was not logged").count(),
+            1,
+            "reported once: {stderr}"
+        );
+        assert!(stderr.contains(&run_dir.display().to_string()), "{stderr}");
+        assert!(!text.contains("mlflow "), "{text}");
+        assert!(run_dir.join("metrics.json").is_file());
+        assert!(dir.path().join("model/manifest.json").is_file());
+    }
+}
