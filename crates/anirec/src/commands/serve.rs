@@ -154,17 +154,18 @@ async fn serve(args: Args, started: Instant) -> anyhow::Result<()> {
                     Err(why)
                 }
             };
+            // Says `what` once the model answers (tests and operators wait for the line).
             let install = |path: &Path, what: &str| -> anyhow::Result<()> {
                 let served = Served::load(path)?;
                 tracing::info!(version = %served.version, path = %path.display(), "model loaded");
-                eprintln!(
-                    "{what} in {:.2} s: model {} ({} anime, {} users)",
-                    started.elapsed().as_secs_f64(),
+                let said = format!(
+                    "model {} ({} anime, {} users)",
                     served.version,
                     served.bundle.catalogue.len(),
                     served.bundle.ratings.n_users()
                 );
                 state.install(served);
+                eprintln!("{what} in {:.2} s: {said}", started.elapsed().as_secs_f64());
                 Ok(())
             };
             let data = match (model, data) {
@@ -191,7 +192,6 @@ async fn serve(args: Args, started: Instant) -> anyhow::Result<()> {
                 eprintln!("story search starts once the catalogue's stories are embedded");
             }
             let full = trained_model(&data, &cache, &encoder_args, Some(loaded));
-            state.set_story_pending(false);
             match full {
                 Ok(path) => {
                     state.attach_encoder(encoder);
@@ -200,13 +200,16 @@ async fn serve(args: Args, started: Instant) -> anyhow::Result<()> {
                     } else {
                         "ready"
                     };
-                    install(&path, what)
+                    let installed = install(&path, what);
+                    state.set_story_pending(false);
+                    installed
                 }
                 // The model without story embeddings is served: story search alone is off.
                 Err(e) if first_start => {
                     let why = format!("training with story embeddings failed: {e:#}");
                     eprintln!("story search is off: {why}");
                     state.attach_encoder(Err(why));
+                    state.set_story_pending(false);
                     Ok(())
                 }
                 Err(e) => Err(e),
