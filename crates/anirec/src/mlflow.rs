@@ -72,10 +72,9 @@ impl Tracking {
         let experiment_id = self.experiment_id()?;
         let now = now_ms();
         let name = record.run["run_id"].as_str().unwrap_or("anirec").to_owned();
-        let created = self.call(
-            "POST",
+        let created = self.post(
             "/api/2.0/mlflow/runs/create",
-            Some(&json!({"experiment_id": experiment_id, "run_name": name, "start_time": now})),
+            &json!({"experiment_id": experiment_id, "run_name": name, "start_time": now}),
         )?;
         let info = &created["run"]["info"];
         let run_id = info["run_id"]
@@ -84,10 +83,9 @@ impl Tracking {
             .to_owned();
         let logged = self.fill(&run_id, info, &record, synthetic, run_dir, model_dir);
         let status = if logged.is_ok() { "FINISHED" } else { "FAILED" };
-        let finished = self.call(
-            "POST",
+        let finished = self.post(
             "/api/2.0/mlflow/runs/update",
-            Some(&json!({"run_id": run_id, "status": status, "end_time": now_ms()})),
+            &json!({"run_id": run_id, "status": status, "end_time": now_ms()}),
         );
         logged?;
         finished?;
@@ -166,18 +164,9 @@ impl Tracking {
             let bytes =
                 std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
             let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-            let url = format!("/api/2.0/mlflow-artifacts/artifacts/{root}/{name}");
-            let answer = self
-                .agent
-                .put(format!("{}{url}", self.uri))
-                .send(&bytes[..])
-                .with_context(|| format!("uploading {name}"))?;
-            if !answer.status().is_success() {
-                bail!(
-                    "uploading {name}: the tracking server answered {}",
-                    answer.status()
-                );
-            }
+            let path = format!("/api/2.0/mlflow-artifacts/artifacts/{root}/{name}");
+            let url = format!("{}{path}", self.uri);
+            answer(&path, self.agent.put(url).send(&bytes[..]))?;
         }
         Ok(())
     }
@@ -200,10 +189,9 @@ impl Tracking {
                 return Ok(id.to_owned());
             }
         }
-        let created = self.call(
-            "POST",
+        let created = self.post(
             "/api/2.0/mlflow/experiments/create",
-            Some(&json!({"name": self.experiment})),
+            &json!({"name": self.experiment}),
         )?;
         created["experiment_id"]
             .as_str()
@@ -213,29 +201,35 @@ impl Tracking {
 
     fn log_batch(&self, run_id: &str, mut batch: Value) -> anyhow::Result<()> {
         batch["run_id"] = json!(run_id);
-        self.call("POST", "/api/2.0/mlflow/runs/log-batch", Some(&batch))
+        self.post("/api/2.0/mlflow/runs/log-batch", &batch)
             .map(drop)
     }
 
-    /// One JSON call; an answer other than 2xx is an error carrying MLflow's message.
-    fn call(&self, method: &str, path: &str, body: Option<&Value>) -> anyhow::Result<Value> {
+    /// POSTs `body` to the REST API's `path` and reads the JSON answer.
+    fn post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
         let url = format!("{}{path}", self.uri);
-        let sent = match (method, body) {
-            ("POST", Some(body)) => self.agent.post(&url).send_json(body),
-            _ => self.agent.get(&url).call(),
-        };
-        let mut answer = sent.with_context(|| format!("calling {path}"))?;
-        let status = answer.status();
-        let text = answer.body_mut().read_to_string().unwrap_or_default();
-        if !status.is_success() {
-            let message = serde_json::from_str::<Value>(&text)
-                .ok()
-                .and_then(|v| v["message"].as_str().map(str::to_owned))
-                .unwrap_or(text);
-            bail!("{path}: the tracking server answered {status}: {message}");
-        }
+        let text = answer(path, self.agent.post(url).send_json(body))?;
         serde_json::from_str(&text).with_context(|| format!("{path}: the answer is not JSON"))
     }
+}
+
+/// The body of the answer to a request to `path`; no answer, or one other than 2xx, is an
+/// error carrying MLflow's message.
+fn answer(
+    path: &str,
+    sent: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+) -> anyhow::Result<String> {
+    let mut answer = sent.with_context(|| format!("calling {path}"))?;
+    let status = answer.status();
+    let text = answer.body_mut().read_to_string().unwrap_or_default();
+    if !status.is_success() {
+        let message = serde_json::from_str::<Value>(&text)
+            .ok()
+            .and_then(|v| v["message"].as_str().map(str::to_owned))
+            .unwrap_or(text);
+        bail!("{path}: the tracking server answered {status}: {message}");
+    }
+    Ok(text)
 }
 
 /// What a run folder records: `run.json`, `params.json`, `metrics.json` and `epochs.csv`.
