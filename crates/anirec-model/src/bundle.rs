@@ -37,9 +37,14 @@ use crate::story::{StoryInfo, StoryOff, StoryVectors};
 
 /// The bundle format this build writes and reads.
 pub const FORMAT_VERSION: u32 = 3;
-const MANIFEST: &str = "manifest.json";
-const TENSORS: &str = "model.safetensors";
-const CATALOGUE: &str = "catalogue.json";
+/// The bundle's manifest.
+pub const MANIFEST: &str = "manifest.json";
+/// The bundle's arrays.
+pub const TENSORS: &str = "model.safetensors";
+/// The bundle's catalogue.
+pub const CATALOGUE: &str = "catalogue.json";
+/// Every file of a bundle.
+pub const FILES: [&str; 3] = [MANIFEST, TENSORS, CATALOGUE];
 
 /// What can go wrong with a bundle.
 #[derive(Debug, thiserror::Error)]
@@ -136,7 +141,9 @@ pub struct Bundle {
     pub model: Hybrid,
 }
 
-fn ratings_crc(r: &Ratings) -> u32 {
+/// The CRC-32 of a ratings store's arrays, as the manifest's `data.ratings_crc32` holds it for
+/// the train ratings: tells whether given ratings are those a model was trained on.
+pub fn ratings_crc32(r: &Ratings) -> u32 {
     let mut h = crc32fast::Hasher::new();
     h.update(bytemuck::cast_slice(r.user_ids()));
     h.update(bytemuck::cast_slice(&r.by_user().indptr));
@@ -178,7 +185,7 @@ impl Bundle {
                 users: ratings.n_users() as u64,
                 anime: catalogue.len() as u64,
                 ratings: ratings.len() as u64,
-                ratings_crc32: ratings_crc(&ratings),
+                ratings_crc32: ratings_crc32(&ratings),
             },
             files: BTreeMap::new(),
             story: None,
@@ -478,7 +485,7 @@ fn assemble_ratings(
         return Err(fail("the users' ratings arrays are inconsistent"));
     }
     let ratings = Ratings::from_user_rows(user_ids, n_anime, users);
-    if ratings_crc(&ratings) != manifest.data.ratings_crc32 {
+    if ratings_crc32(&ratings) != manifest.data.ratings_crc32 {
         return Err(fail(
             "the users' ratings do not match the manifest's data checksum",
         ));

@@ -46,6 +46,28 @@ fn io_error(path: &Path) -> impl Fn(std::io::Error) -> RunError + '_ {
     }
 }
 
+/// The files of a run folder, by name.
+pub mod run_files {
+    /// The hybrid's parameters.
+    pub const PARAMS: &str = "params.json";
+    /// One line per factor epoch: `phase,epoch,train_rmse,val_rmse,learning_rate`.
+    pub const EPOCHS: &str = "epochs.csv";
+    /// The final figures.
+    pub const METRICS: &str = "metrics.json";
+    /// The run's id, commit, data summary and timings.
+    pub const RUN: &str = "run.json";
+    /// Where an interrupted run continues from.
+    pub const CHECKPOINT: &str = "checkpoint.safetensors";
+    /// The training curves, drawn by the binary.
+    pub const CURVES_PNG: &str = "curves.png";
+    /// The training curves as SVG.
+    pub const CURVES_SVG: &str = "curves.svg";
+    /// Every file a run folder may hold.
+    pub const ALL: [&str; 7] = [
+        PARAMS, EPOCHS, METRICS, RUN, CHECKPOINT, CURVES_PNG, CURVES_SVG,
+    ];
+}
+
 /// Where a run starts from and where it writes.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -53,6 +75,9 @@ pub struct RunOptions {
     pub out: PathBuf,
     /// The folder that receives one sub-folder per run.
     pub runs: PathBuf,
+    /// The run's folder itself instead of a new sub-folder of `runs` (a pipeline's fixed
+    /// place); the files of a run recorded there before are replaced.
+    pub run_dir: Option<PathBuf>,
     /// Seed of the models and of the validation split (a new run).
     pub seed: u64,
     /// Continue the interrupted run in this folder (its parameters and last checkpoint).
@@ -116,14 +141,14 @@ pub fn run(
 ) -> Result<Run, RunError> {
     let (dir, params, resume, earlier) = match &opts.resume {
         Some(dir) => {
-            let path = dir.join("params.json");
+            let path = dir.join(run_files::PARAMS);
             let text = std::fs::read(&path).map_err(io_error(&path))?;
             let params: HybridParams = serde_json::from_slice(&text).map_err(|e| RunError {
                 path: path.clone(),
                 message: e.to_string(),
             })?;
-            let progress = checkpoint::load(&dir.join("checkpoint.safetensors"))?;
-            let earlier = read_epochs(&dir.join("epochs.csv"))?;
+            let progress = checkpoint::load(&dir.join(run_files::CHECKPOINT))?;
+            let earlier = read_epochs(&dir.join(run_files::EPOCHS))?;
             tracing::info!(
                 run = %dir.display(),
                 phase = ?progress.phase,
@@ -133,17 +158,28 @@ pub fn run(
             (dir.clone(), params, Some(progress), earlier)
         }
         None => {
-            let dir = opts.runs.join(format!("{}-seed{}", unix_now(), opts.seed));
+            let dir = match &opts.run_dir {
+                Some(dir) => {
+                    for name in run_files::ALL {
+                        let file = dir.join(name);
+                        if file.is_file() {
+                            std::fs::remove_file(&file).map_err(io_error(&file))?;
+                        }
+                    }
+                    dir.clone()
+                }
+                None => opts.runs.join(format!("{}-seed{}", unix_now(), opts.seed)),
+            };
             std::fs::create_dir_all(&dir).map_err(io_error(&dir))?;
             let params = HybridParams {
                 seed: opts.seed,
                 ..HybridParams::default()
             };
-            write_json(&dir.join("params.json"), &params)?;
+            write_json(&dir.join(run_files::PARAMS), &params)?;
             (dir, params, None, Vec::new())
         }
     };
-    let epochs_path = dir.join("epochs.csv");
+    let epochs_path = dir.join(run_files::EPOCHS);
     let file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -152,7 +188,7 @@ pub fn run(
     let mut log = EpochLog {
         file: std::io::BufWriter::new(file),
         epochs: earlier,
-        checkpoint: dir.join("checkpoint.safetensors"),
+        checkpoint: dir.join(run_files::CHECKPOINT),
         since_checkpoint: Instant::now(),
         checkpoint_cost: Duration::ZERO,
     };
@@ -183,12 +219,12 @@ pub fn run(
         blend: bundle.model.weights,
         factor_epochs: bundle.model.rating.epochs,
     };
-    write_json(&dir.join("metrics.json"), &metrics)?;
+    write_json(&dir.join(run_files::METRICS), &metrics)?;
     let run_id = dir
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
     write_json(
-        &dir.join("run.json"),
+        &dir.join(run_files::RUN),
         &serde_json::json!({
             "run_id": run_id,
             "model": opts.out,

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::Once;
 
 use anirec_model::rating::model::EpochReport;
+use anirec_model::training::run_files;
 use plotters::prelude::*;
 
 static FONT: Once = Once::new();
@@ -22,8 +23,8 @@ fn register_font() {
 /// Writes `curves.png` and `curves.svg` into `dir` from the validation-phase epochs.
 pub fn draw(dir: &Path, epochs: &[EpochReport]) -> anyhow::Result<()> {
     register_font();
-    let png = dir.join("curves.png");
-    let svg = dir.join("curves.svg");
+    let png = dir.join(run_files::CURVES_PNG);
+    let svg = dir.join(run_files::CURVES_SVG);
     draw_on(
         BitMapBackend::new(&png, (900, 540)).into_drawing_area(),
         epochs,

@@ -47,6 +47,8 @@ enum Command {
     Synth(commands::synth::Args),
     /// Serve the web UI and the JSON API for a model (or for data, training a model first).
     Serve(commands::serve::Args),
+    /// Point an alias of the registered model in MLflow (champion) at one of its versions.
+    Promote(commands::promote::Args),
     /// Check that a server answers (exit 0 on a 2xx): for container health checks.
     Probe(commands::probe::Args),
 }
@@ -79,6 +81,7 @@ fn main() -> std::process::ExitCode {
         Command::SimilarUsers(args) => commands::similar::run_users(args),
         Command::Search(args) => commands::search::run(args),
         Command::Serve(args) => commands::serve::run(args),
+        Command::Promote(args) => commands::promote::run(args),
         Command::Probe(args) => commands::probe::run(args),
     };
     match result {

@@ -340,3 +340,70 @@ fn a_run_resumed_from_its_folder_ends_with_the_same_model() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("/nonexistent/params.json"));
 }
+
+/// The DVC pipeline's chain (dvc.yaml) on the tiny catalogue: split, train with the run at a
+/// fixed folder, then `eval --model` scores that very bundle.
+#[test]
+fn a_pipeline_trains_into_fixed_folders_and_evaluates_the_bundle_it_trained() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |p: &str| dir.path().join(p).to_str().unwrap().to_owned();
+    let (model, run_dir) = (path("model"), path("run"));
+    let data = mini();
+    let data = data.to_str().unwrap();
+    stdout(&anirec(&["split", "--data", data, "--out", &path("split")]));
+    let files = [
+        "--data",
+        data,
+        "--train",
+        &path("split/train.csv"),
+        "--test",
+        &path("split/test.csv"),
+    ];
+    let train = || {
+        let mut args = vec!["train"];
+        args.extend(files);
+        args.extend(["--out", &model, "--run-dir", &run_dir]);
+        stdout(&anirec(&args))
+    };
+    train();
+    let epochs = std::fs::read_to_string(dir.path().join("run/epochs.csv")).unwrap();
+    // Again: the run's files are replaced, not added to.
+    train();
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("run/epochs.csv")).unwrap(),
+        epochs
+    );
+    let run: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("run/run.json")).unwrap()).unwrap();
+    assert_eq!(run["run_id"], "run");
+
+    let mut args = vec!["eval"];
+    args.extend(files);
+    args.extend(["--model", &model, "--json"]);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&anirec(&args))).unwrap();
+    // The figures `train --test` stored in the bundle: the same model, scored the same way.
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("model/manifest.json")).unwrap())
+            .unwrap();
+    for key in ["ndcg_at_10", "coverage", "rmse"] {
+        assert_eq!(report[key], manifest["metrics"][key], "{key}");
+    }
+    assert!(report.get("fit_seconds").is_none());
+
+    // Ratings other than those the bundle was trained on (the split turned around): refused,
+    // with why.
+    let other = anirec(&[
+        "eval",
+        "--data",
+        data,
+        "--train",
+        &path("split/test.csv"),
+        "--test",
+        &path("split/train.csv"),
+        "--model",
+        &path("model"),
+    ]);
+    assert!(!other.status.success());
+    let said = String::from_utf8_lossy(&other.stderr);
+    assert!(said.contains("was trained on other ratings"), "{said}");
+}

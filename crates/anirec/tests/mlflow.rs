@@ -2,7 +2,9 @@
 //! found as `$ANIREC_MLFLOW` or `mlflow` on the PATH; the test fails, never skips, without it),
 //! started here on loopback with a SQLite store and a temporary artifact folder: the run, its
 //! parameters, tags, per-epoch metrics and artifacts are read back through the REST API and
-//! compared with the run folder; a server that is down or answers errors costs no training.
+//! compared with the run folder; the bundle registered as a model version, promoted, served
+//! from `models:/anirec@champion` and followed when the alias moves; `eval --mlflow` logged; a
+//! server that is down or answers errors costs no training.
 
 mod common;
 
@@ -10,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::server::Server;
 use common::{anirec, mini, stdout};
 use serde_json::Value;
 
@@ -96,6 +99,17 @@ fn get(url: &str) -> Option<String> {
     answer.body_mut().read_to_string().ok()
 }
 
+/// The bytes of a 2xx answer to a GET.
+fn get_bytes(url: &str) -> Vec<u8> {
+    let mut answer = ureq::get(url).call().unwrap();
+    answer
+        .body_mut()
+        .with_config()
+        .limit(1 << 30)
+        .read_to_vec()
+        .unwrap()
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -144,6 +158,7 @@ fn a_training_is_logged_to_mlflow_and_reads_back() {
         .find(|l| l.starts_with("mlflow"))
         .unwrap_or_else(|| panic!("no mlflow line in {text}"));
     let run_id = line.split_whitespace().nth(2).unwrap();
+    assert!(text.contains("registered    models:/anirec/1"), "{text}");
 
     let run = &server.api(&format!("mlflow/runs/get?run_id={run_id}"))["run"];
     assert_eq!(run["info"]["status"], "FINISHED");
@@ -296,4 +311,157 @@ fn a_tracking_server_that_is_down_or_refuses_costs_no_training() {
         assert!(run_dir.join("metrics.json").is_file());
         assert!(dir.path().join("model/manifest.json").is_file());
     }
+}
+
+/// The field after `prefix` on the line of `text` that starts with it.
+fn field(text: &str, prefix: &str, nth: usize) -> String {
+    text.lines()
+        .find(|l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no {prefix} line in {text}"))
+        .split_whitespace()
+        .nth(nth)
+        .unwrap()
+        .to_owned()
+}
+
+/// `anirec promote` of `version`; returns (success, stdout, stderr).
+fn promote(uri: &str, version: &str) -> (bool, String, String) {
+    let out = anirec(&["promote", "--mlflow", uri, "--version", version]);
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn registered_bundles_are_promoted_served_and_followed() {
+    let server = MlflowServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (first, _, _) = train(&dir.path().join("one"), &server.url);
+    assert_eq!(field(&first, "registered", 1), "models:/anirec/1");
+    let run_id = field(&first, "mlflow", 2);
+
+    // The version is the run's bundle, byte for byte.
+    let version = &server.api("mlflow/model-versions/get?name=anirec&version=1")["model_version"];
+    assert_eq!(version["run_id"], run_id.as_str());
+    let source = version["source"].as_str().unwrap();
+    let proxied = source.strip_prefix("mlflow-artifacts:/").unwrap();
+    assert!(
+        proxied.ends_with(&format!("{run_id}/artifacts/bundle")),
+        "{source}"
+    );
+    for name in ["manifest.json", "model.safetensors", "catalogue.json"] {
+        let uploaded = get_bytes(&format!(
+            "{}/api/2.0/mlflow-artifacts/artifacts/{proxied}/{name}",
+            server.url
+        ));
+        let local = std::fs::read(dir.path().join("one/model").join(name)).unwrap();
+        assert!(uploaded == local, "{name} differs");
+    }
+
+    // Nothing is promoted yet: serving the champion fails and says what is missing.
+    let cache = dir.path().join("cache");
+    let cache = cache.to_str().unwrap();
+    let early = anirec(&[
+        "serve",
+        "--model",
+        "models:/anirec@champion",
+        "--mlflow",
+        &server.url,
+        "--addr",
+        "127.0.0.1:0",
+        "--cache",
+        cache,
+    ]);
+    assert!(!early.status.success());
+    let said = String::from_utf8_lossy(&early.stderr);
+    assert!(
+        said.contains("the registry has no models:/anirec@champion"),
+        "{said}"
+    );
+    // Without a tracking server to read it from, it is refused at once.
+    let alone = anirec(&[
+        "serve",
+        "--model",
+        "models:/anirec@champion",
+        "--addr",
+        "127.0.0.1:0",
+    ]);
+    assert!(String::from_utf8_lossy(&alone.stderr).contains("give --mlflow URI"));
+
+    let (ok, said, _) = promote(&server.url, "1");
+    assert!(
+        ok && said.contains("promoted      models:/anirec@champion -> version 1"),
+        "{said}"
+    );
+    let alias = &server.api("mlflow/registered-models/alias?name=anirec&alias=champion");
+    assert_eq!(alias["model_version"]["version"], "1");
+    let (ok, _, said) = promote(&server.url, "9");
+    assert!(
+        !ok && said.contains("no version 9 of the model \"anirec\""),
+        "{said}"
+    );
+
+    // A server of the champion, following it.
+    let serving = Server::start(&[
+        "--model",
+        "models:/anirec@champion",
+        "--mlflow",
+        &server.url,
+        "--watch",
+        "1",
+        "--cache",
+        cache,
+        "--no-encoder",
+        "--db",
+        &format!("sqlite://{cache}/accounts.db"),
+    ]);
+    serving.wait_for("ready in");
+    // Which download it serves (two trainings of the same data can be equal bundles).
+    let served = |s: &Server| -> String {
+        let (status, body) = s.request("GET", "/api/v1/model", "");
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str::<Value>(&body).unwrap()["path"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(served(&serving), format!("{cache}/registry/anirec/1"));
+
+    // A second training is version 2; promoting it swaps it in.
+    let (second, _, _) = train(&dir.path().join("two"), &server.url);
+    assert_eq!(field(&second, "registered", 1), "models:/anirec/2");
+    let (ok, said, _) = promote(&server.url, "2");
+    assert!(
+        ok && said.contains("-> version 2 (was version 1)"),
+        "{said}"
+    );
+    serving.wait_for("models:/anirec@champion moved to version 2, reloaded");
+    assert_eq!(served(&serving), format!("{cache}/registry/anirec/2"));
+
+    // An evaluation is a run too, its figures as metrics (stdout stays the JSON report).
+    let eval = anirec(&[
+        "eval",
+        "--data",
+        mini().to_str().unwrap(),
+        "--json",
+        "--mlflow",
+        &server.url,
+        "--experiment",
+        "anirec-test",
+    ]);
+    let report: Value = serde_json::from_str(&stdout(&eval)).unwrap();
+    let said = String::from_utf8_lossy(&eval.stderr);
+    let eval_run = field(&said, "mlflow", 2);
+    let run = &server.api(&format!("mlflow/runs/get?run_id={eval_run}"))["run"];
+    let ndcg = run["data"]["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["key"] == "ndcg_at_10")
+        .unwrap_or_else(|| panic!("no ndcg_at_10 in {run}"))["value"]
+        .as_f64()
+        .unwrap();
+    assert!((ndcg - report["ndcg_at_10"].as_f64().unwrap()).abs() < 1e-9);
 }

@@ -173,7 +173,7 @@ fn new_fans_are_scored_on_held_out_users_beside_ease_and_popularity() {
     assert!(!refused.status.success());
     assert!(
         String::from_utf8_lossy(&refused.stderr)
-            .contains("--protocol new-users splits the ratings itself"),
+            .contains("--protocol new-users splits the ratings and fits its model itself"),
         "{}",
         String::from_utf8_lossy(&refused.stderr)
     );

@@ -56,6 +56,21 @@ fn serve_trains_caches_answers_like_the_cli_reloads_and_stops() {
     let missing = probe("/api/v1/nothing");
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("answered 404"));
+    // Without a URL it asks the /readyz of the server ANIREC_ADDR names (as the image does),
+    // on loopback when that is every address.
+    let port = server.addr.rsplit(':').next().unwrap();
+    for addr in [server.addr.clone(), format!("0.0.0.0:{port}")] {
+        let own = Command::new(env!("CARGO_BIN_EXE_anirec"))
+            .arg("probe")
+            .env("ANIREC_ADDR", &addr)
+            .output()
+            .unwrap();
+        assert!(
+            own.status.success(),
+            "{addr}: {}",
+            String::from_utf8_lossy(&own.stderr)
+        );
+    }
 
     // The fold-in endpoint gives the CLI's list for the same ratings.
     let (status, body) = server.request(

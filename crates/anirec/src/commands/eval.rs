@@ -25,6 +25,8 @@ use anirec_model::training::score_on_test;
 use serde::Serialize;
 
 use super::data_args::DataArgs;
+use super::tracking_args::TrackingArgs;
+use crate::mlflow::{RunLog, final_metrics, flatten};
 use crate::story::{EncoderArgs, embed_catalogue};
 
 /// Arguments of `anirec eval`.
@@ -42,10 +44,17 @@ pub struct Args {
     /// Which protocol.
     #[arg(long, value_enum, default_value_t = Protocol::Ratings)]
     pub protocol: Protocol,
+    /// Score this bundle (written by `anirec train` on the same --data/--train) instead of
+    /// fitting a model: a pipeline's evaluation of the model it trained.
+    #[arg(long, value_name = "DIR", requires = "test")]
+    pub model: Option<std::path::PathBuf>,
     /// The sentence encoder whose story embeddings feed the blend's story signal
     /// (`--no-encoder`: the blend without it).
     #[command(flatten)]
     pub encoder: EncoderArgs,
+    /// MLflow: the evaluation as a run (its figures as metrics).
+    #[command(flatten)]
+    pub tracking: TrackingArgs,
 }
 
 /// The evaluation protocols.
@@ -78,7 +87,9 @@ struct NewUserReport {
 struct EvalReport {
     #[serde(flatten)]
     test: TestMetrics,
-    fit_seconds: f64,
+    /// Absent when the model was given (`--model`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fit_seconds: Option<f64>,
     rated_pairs: u64,
     ranked_users: u64,
     train_ratings: usize,
@@ -195,8 +206,8 @@ struct Baselines {
 pub fn run(args: Args) -> anyhow::Result<()> {
     if args.protocol == Protocol::NewUsers {
         anyhow::ensure!(
-            args.data.train.is_none(),
-            "--protocol new-users splits the ratings itself; give --data without --train/--test"
+            args.data.train.is_none() && args.model.is_none(),
+            "--protocol new-users splits the ratings and fits its model itself; give --data without --train/--test/--model"
         );
         let loaded = args.data.load()?;
         return new_users(args, loaded.catalogue, &loaded.train);
@@ -211,8 +222,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         None => split::split(&loaded.train, args.seed),
     };
     let pop = evaluate_ranking(&s.train, &s.test, &Popularity::fit(&s.train));
-    let story = story_vectors(&args.encoder, &catalogue)?;
-    let (model, fit_seconds) = fit(&s.train, &catalogue, story, args.seed);
+    let (model, fit_seconds) = match &args.model {
+        Some(dir) => (trained_on(dir, &s.train)?, None),
+        None => {
+            let story = story_vectors(&args.encoder, &catalogue)?;
+            let (model, seconds) = fit(&s.train, &catalogue, story, args.seed);
+            (model, Some(seconds))
+        }
+    };
     let (rating, ranking) = score_on_test(&model, &s.train, &s.test);
     let content = evaluate_ranking(
         &s.train,
@@ -240,6 +257,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.json {
         print_json(&report)?;
     } else {
+        if let Some(dir) = &args.model {
+            println!("model         {}", dir.display());
+        }
         println!(
             "split         {} train / {} test ratings",
             s.train.len(),
@@ -264,9 +284,66 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             rating.rmse, rating.mae, rating.mae_scaled, rating.mse_scaled, rating.count
         );
         print_franchises(&report.franchises);
-        println!("fit           {fit_seconds:.2} s (all components, validation tuning included)");
+        if let Some(seconds) = fit_seconds {
+            println!("fit           {seconds:.2} s (all components, validation tuning included)");
+        }
+    }
+    log_to_mlflow(&args, "ratings", &report)
+}
+
+/// The evaluation as an MLflow run, when `--mlflow` is given: the command's options as
+/// parameters, every figure of its JSON as a metric.
+fn log_to_mlflow(args: &Args, protocol: &str, report: &impl Serialize) -> anyhow::Result<()> {
+    let report = serde_json::to_value(report)?;
+    let mut params = vec![
+        ("protocol".to_owned(), protocol.to_owned()),
+        ("seed".to_owned(), args.seed.to_string()),
+        ("data".to_owned(), args.data.data.display().to_string()),
+    ];
+    let files = [
+        ("train", &args.data.train),
+        ("test", &args.data.test),
+        ("model", &args.model),
+    ];
+    for (name, path) in files {
+        if let Some(path) = path {
+            params.push((name.to_owned(), path.display().to_string()));
+        }
+    }
+    flatten("blend", &report["blend"], &mut params);
+    let logged = args.tracking.log(
+        || {
+            Ok(RunLog {
+                name: format!("eval-{protocol}"),
+                params,
+                tags: vec![("anirec.command".to_owned(), "eval".to_owned())],
+                metrics: final_metrics("", &report),
+                artifacts: Vec::new(),
+            })
+        },
+        "the output above",
+    );
+    // On stderr: stdout may be the --json report.
+    if let Some((_, logged)) = logged {
+        eprintln!("{}", args.tracking.said(&logged));
     }
     Ok(())
+}
+
+/// The model of the bundle in `dir`, which must have been trained on `train` (the same users
+/// in the same places, so that the test ratings' users are the model's).
+fn trained_on(dir: &std::path::Path, train: &anirec_data::Ratings) -> anyhow::Result<Hybrid> {
+    let bundle = Bundle::load(dir)?;
+    let given = anirec_model::bundle::ratings_crc32(train);
+    anyhow::ensure!(
+        bundle.manifest.data.ratings_crc32 == given,
+        "the model {} was trained on other ratings (CRC-32 {:08x}, {} ratings) than --train gives ({given:08x}, {}): give the --data/--train it was trained on",
+        dir.display(),
+        bundle.manifest.data.ratings_crc32,
+        bundle.manifest.data.ratings,
+        train.len()
+    );
+    Ok(bundle.model)
 }
 
 /// The franchise figures as text.
@@ -348,7 +425,7 @@ fn new_users(
         }
         println!("fit           {fit_seconds:.2} s");
     }
-    Ok(())
+    log_to_mlflow(&args, "new-users", &report)
 }
 
 /// Prints a report as JSON through a `serde_json::Value`, whose objects keep their keys sorted,

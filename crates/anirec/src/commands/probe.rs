@@ -1,8 +1,8 @@
-//! `anirec probe URL`: one HTTP GET that succeeds on a 2xx answer — a health check for images
-//! that carry no curl (the Dockerfile's HEALTHCHECK uses it against `/readyz`).
+//! `anirec probe [URL]`: one HTTP GET that succeeds on a 2xx answer — a health check for images
+//! that carry no curl (the Dockerfile's HEALTHCHECK asks the server's own `/readyz`).
 
 use std::io::{Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -10,8 +10,12 @@ use anyhow::{Context, bail};
 /// Arguments of `anirec probe`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// `http://HOST:PORT/PATH` (plain HTTP only).
-    pub url: String,
+    /// `http://HOST:PORT/PATH` (plain HTTP only) [default: `/readyz` of the server at
+    /// ANIREC_ADDR, as `serve` reads it, asked on loopback when it listens on every address]
+    pub url: Option<String>,
+    /// The server's address when no URL is given.
+    #[arg(long, env = "ANIREC_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
     /// Seconds to wait for the answer.
     #[arg(long, default_value_t = 2)]
     pub timeout: u64,
@@ -19,10 +23,12 @@ pub struct Args {
 
 /// Runs `anirec probe`.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let rest = args
+    let url = args
         .url
+        .unwrap_or_else(|| format!("http://{}/readyz", on_loopback(args.addr)));
+    let rest = url
         .strip_prefix("http://")
-        .with_context(|| format!("{}: only http:// URLs are probed", args.url))?;
+        .with_context(|| format!("{url}: only http:// URLs are probed"))?;
     let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     let path = if path.is_empty() { "/" } else { path };
     let timeout = Duration::from_secs(args.timeout.max(1));
@@ -42,10 +48,33 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut head = [0u8; 12];
     stream
         .read_exact(&mut head)
-        .with_context(|| format!("reading the answer of {}", args.url))?;
+        .with_context(|| format!("reading the answer of {url}"))?;
     let status = std::str::from_utf8(&head[9..12]).unwrap_or("");
     if !status.starts_with('2') {
-        bail!("{} answered {status}", args.url);
+        bail!("{url} answered {status}");
     }
     Ok(())
+}
+
+/// Where to reach a server listening on `addr`: on loopback when it listens on every address.
+fn on_loopback(mut addr: SocketAddr) -> SocketAddr {
+    match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => addr.set_ip(Ipv4Addr::LOCALHOST.into()),
+        IpAddr::V6(ip) if ip.is_unspecified() => addr.set_ip(Ipv6Addr::LOCALHOST.into()),
+        _ => {}
+    }
+    addr
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_server_on_every_address_is_asked_on_loopback() {
+        let at = |s: &str| on_loopback(s.parse().unwrap()).to_string();
+        assert_eq!(at("0.0.0.0:8080"), "127.0.0.1:8080");
+        assert_eq!(at("[::]:9000"), "[::1]:9000");
+        assert_eq!(at("10.1.2.3:8080"), "10.1.2.3:8080");
+    }
 }

@@ -13,19 +13,71 @@ use anirec_server::{AppState, Config, Served};
 use anyhow::Context;
 
 use super::data_args::DataArgs;
+use crate::mlflow::{Client, ModelUri};
 use crate::story::EncoderArgs;
+
+/// Where `--model` reads the bundle from.
+#[derive(Clone, Debug)]
+pub enum ModelSource {
+    /// A bundle folder.
+    Folder(PathBuf),
+    /// A registered model in MLflow.
+    Registry(ModelUri),
+}
+
+impl std::str::FromStr for ModelSource {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<ModelSource, String> {
+        if s.starts_with("models:") {
+            s.parse().map(ModelSource::Registry)
+        } else {
+            Ok(ModelSource::Folder(PathBuf::from(s)))
+        }
+    }
+}
+
+/// A registered model a server reads its bundles from.
+#[derive(Clone)]
+struct Registered {
+    client: Client,
+    uri: ModelUri,
+    /// Where the versions' bundles are downloaded (`NAME/VERSION` below it).
+    cache: PathBuf,
+}
+
+impl Registered {
+    /// The folder of the bundle `uri` names now, downloaded unless it already is.
+    fn fetch(&self) -> anyhow::Result<PathBuf> {
+        let version = self.client.resolve(&self.uri)?;
+        let dir = self.client.download_bundle(&version, &self.cache)?;
+        eprintln!(
+            "{} is version {} (run {}): {}",
+            self.uri,
+            version.version,
+            version.run_id,
+            dir.display()
+        );
+        Ok(dir)
+    }
+}
 
 /// Arguments of `anirec serve`.
 #[derive(clap::Args)]
 #[command(group(clap::ArgGroup::new("source").required(true).args(["model", "data"])))]
 pub struct Args {
-    /// Model bundle written by `anirec train`.
-    #[arg(long)]
-    pub model: Option<PathBuf>,
+    /// Model bundle written by `anirec train`: a folder, or a registered model in MLflow
+    /// (`models:/NAME@ALIAS` or `models:/NAME/VERSION`, with --mlflow), downloaded into
+    /// --cache and verified before it is served.
+    #[arg(long, value_name = "FOLDER|URI")]
+    pub model: Option<ModelSource>,
+    /// The MLflow tracking server `--model models:/…` is read from.
+    #[arg(long, value_name = "URI", env = "MLFLOW_TRACKING_URI")]
+    pub mlflow: Option<String>,
     /// Data folder: train a model on it first (cached under --cache for the next start).
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// Where models trained by --data are kept.
+    /// Where models trained by --data, and those downloaded from MLflow, are kept.
     #[arg(long, default_value = "models")]
     pub cache: PathBuf,
     /// Address to listen on.
@@ -47,7 +99,8 @@ pub struct Args {
     #[arg(long, default_value_t = 4096)]
     pub response_cache: usize,
     /// Reload the bundle when it changes on disk (its manifest, or where a symlink points),
-    /// checking every SECONDS.
+    /// or, for `--model models:/NAME@ALIAS`, when the alias moves to another version, checking
+    /// every SECONDS.
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     pub watch: Option<u64>,
     /// Async worker threads (default: one per core).
@@ -89,6 +142,11 @@ pub struct Args {
 
 /// Runs `anirec serve`.
 pub fn run(args: Args) -> anyhow::Result<()> {
+    if matches!(args.model, Some(ModelSource::Registry(_))) && args.mlflow.is_none() {
+        anyhow::bail!(
+            "--model models:/… is read from an MLflow tracking server: give --mlflow URI (or MLFLOW_TRACKING_URI)"
+        );
+    }
     let started = Instant::now();
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = args.threads {
@@ -140,9 +198,18 @@ async fn serve(args: Args, started: Instant) -> anyhow::Result<()> {
     tracing::info!(db = %anirec_store::redacted_url(&db), "accounts database ready");
     state.attach_accounts(store);
 
+    let registered = match (&args.model, &args.mlflow) {
+        (Some(ModelSource::Registry(uri)), Some(mlflow)) => Some(Registered {
+            client: Client::new(mlflow),
+            uri: uri.clone(),
+            cache: args.cache.join("registry"),
+        }),
+        _ => None,
+    };
     let loading = {
         let state = state.clone();
         let (model, data, cache) = (args.model.clone(), args.data.clone(), args.cache.clone());
+        let registered = registered.clone();
         let encoder_args = args.encoder.clone();
         tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
             let encoder = match encoder_args.load() {
@@ -169,9 +236,14 @@ async fn serve(args: Args, started: Instant) -> anyhow::Result<()> {
                 Ok(())
             };
             let data = match (model, data) {
-                (Some(model), _) => {
+                (Some(ModelSource::Folder(model)), _) => {
                     state.attach_encoder(encoder);
                     return install(&model, "ready");
+                }
+                (Some(ModelSource::Registry(_)), _) => {
+                    let registered = registered.expect("checked in run()");
+                    state.attach_encoder(encoder);
+                    return install(&registered.fetch()?, "ready");
                 }
                 (None, Some(data)) => data,
                 (None, None) => unreachable!("clap requires --model or --data"),
@@ -218,10 +290,11 @@ async fn serve(args: Args, started: Instant) -> anyhow::Result<()> {
     };
     tokio::spawn(reload_on_sighup(state.clone()));
     if let Some(seconds) = args.watch {
-        tokio::spawn(reload_on_change(
-            state.clone(),
-            Duration::from_secs(seconds),
-        ));
+        let every = Duration::from_secs(seconds);
+        match registered {
+            Some(registered) => tokio::spawn(follow_alias(state.clone(), registered, every)),
+            None => tokio::spawn(reload_on_change(state.clone(), every)),
+        };
     }
     let server = tokio::spawn(anirec_server::serve(listener, state, shutdown_signal()));
 
@@ -265,11 +338,13 @@ fn trained_model(
             out: out.clone(),
             seed: anirec_data::split::DEFAULT_SEED,
             runs: cache.join("runs"),
+            run_dir: None,
             resume: None,
             db: None,
             encoder: args.clone(),
-            mlflow: None,
-            experiment: String::new(),
+            tracking: Default::default(),
+            registered_model: String::new(),
+            no_register: true,
         },
         encoder,
     )?;
@@ -378,6 +453,64 @@ async fn reload_on_change(state: AppState, every: Duration) {
             Some(_) => {}
         }
     }
+}
+
+/// Serves the version a registered model's alias points at: whenever it moves, the new
+/// version is downloaded and swapped in (the old one serves until then, and on any failure,
+/// which is said once until it changes: a tracking server that is down is not news every few
+/// seconds).
+async fn follow_alias(state: AppState, registered: Registered, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    let mut said = None;
+    loop {
+        tick.tick().await;
+        match follow_once(&state, &registered).await {
+            Ok(None) => said = None,
+            Ok(Some(news)) => {
+                eprintln!("{news}");
+                said = None;
+            }
+            Err(why) if said.as_ref() != Some(&why) => {
+                eprintln!("{why}; still serving the current model");
+                said = Some(why);
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+/// One look at the alias: `Ok(None)` when the served version is still the one it names,
+/// what was done when it moved and the new version was swapped in, or why not.
+async fn follow_once(state: &AppState, registered: &Registered) -> Result<Option<String>, String> {
+    // The served version is the name of the folder it was downloaded into.
+    let Some(served) = state.model().and_then(|m| m.path.clone()) else {
+        return Ok(None);
+    };
+    let uri = &registered.uri;
+    let check = registered.clone();
+    let version = tokio::task::spawn_blocking(move || check.client.resolve(&check.uri))
+        .await
+        .map_err(|e| format!("checking {uri}: {e}"))?
+        .map_err(|e| format!("cannot check {uri}: {e:#}"))?;
+    let number = version.version;
+    if served.file_name() == Some(std::ffi::OsStr::new(&number.to_string())) {
+        return Ok(None);
+    }
+    let fetch = registered.clone();
+    let dir = tokio::task::spawn_blocking(move || fetch.fetch())
+        .await
+        .map_err(|e| format!("downloading {uri}: {e}"))?
+        .map_err(|e| {
+            format!("{uri} moved to version {number} but it could not be downloaded: {e:#}")
+        })?;
+    let r = state
+        .reload(Some(dir))
+        .await
+        .map_err(|e| format!("{uri} moved to version {number} but it did not load: {e}"))?;
+    Ok(Some(format!(
+        "{uri} moved to version {number}, reloaded: {} ({:.2} s)",
+        r.version, r.seconds
+    )))
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

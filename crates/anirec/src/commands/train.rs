@@ -13,7 +13,8 @@ use anirec_store::training::account_users;
 use anyhow::Context;
 
 use super::data_args::{DataArgs, Loaded};
-use crate::mlflow::Tracking;
+use super::tracking_args::TrackingArgs;
+use crate::mlflow::RunLog;
 use crate::story::{EncoderArgs, embed_catalogue};
 
 /// Arguments of `anirec train`.
@@ -31,6 +32,10 @@ pub struct Args {
     /// Folder that receives one sub-folder per run.
     #[arg(long, default_value = "runs")]
     pub runs: PathBuf,
+    /// Record the run in exactly this folder instead of a new sub-folder of --runs (a
+    /// pipeline's fixed place: `dvc.yaml`'s plots); a run recorded there before is replaced.
+    #[arg(long, conflicts_with = "resume")]
+    pub run_dir: Option<PathBuf>,
     /// Continue an interrupted run from its folder (its parameters and last checkpoint); the
     /// result equals an uninterrupted run on the same data.
     #[arg(long, conflicts_with = "seed")]
@@ -43,14 +48,16 @@ pub struct Args {
     /// The sentence encoder that embeds each anime's story (for story search).
     #[command(flatten)]
     pub encoder: EncoderArgs,
-    /// Also log the run to this MLflow tracking server (http://HOST:PORT): parameters, the
-    /// per-epoch figures as steps, the final figures, tags and the run's files as artifacts. A
-    /// server that is down or refuses is reported once; the run is kept in --runs either way.
-    #[arg(long, value_name = "URI", env = "MLFLOW_TRACKING_URI")]
-    pub mlflow: Option<String>,
-    /// The MLflow experiment the run goes into (created when missing).
-    #[arg(long, default_value = "anirec")]
-    pub experiment: String,
+    /// MLflow: the run's parameters, per-epoch figures, final figures, tags and files.
+    #[command(flatten)]
+    pub tracking: TrackingArgs,
+    /// With --mlflow: register the bundle (uploaded with the run) as a new version of this
+    /// registered model, for `anirec promote` and `serve --model models:/NAME@ALIAS`.
+    #[arg(long, value_name = "NAME", default_value = "anirec")]
+    pub registered_model: String,
+    /// With --mlflow: log the run only, without uploading and registering the bundle.
+    #[arg(long)]
+    pub no_register: bool,
 }
 
 /// `train` with the accounts' lists of the database at `url` added as users.
@@ -126,6 +133,7 @@ pub fn run_with(args: Args, encoder: Option<&Encoder>) -> anyhow::Result<()> {
     let opts = RunOptions {
         out: args.out.clone(),
         runs: args.runs.clone(),
+        run_dir: args.run_dir.clone(),
         seed: args.seed,
         resume: args.resume.clone(),
         story,
@@ -147,16 +155,21 @@ pub fn run_with(args: Args, encoder: Option<&Encoder>) -> anyhow::Result<()> {
     if let Some(m) = run.test {
         println!("test          {}", serde_json::to_value(m)?);
     }
-    if let Some(uri) = &args.mlflow {
-        let shown = anirec_store::redacted_url(uri);
-        match Tracking::new(uri, &args.experiment).log_run(&run.dir, &args.out, synthetic) {
-            Ok(logged) => println!(
-                "mlflow        run {} in experiment {} ({}) at {shown}",
-                logged.run_id, args.experiment, logged.experiment_id
-            ),
+    let register = !args.no_register;
+    let logged = args.tracking.log(
+        || RunLog::training(&run.dir, &args.out, synthetic, register),
+        &run.dir.display().to_string(),
+    );
+    if let Some((client, logged)) = logged {
+        println!("{}", args.tracking.said(&logged));
+        if !register {
+            return Ok(());
+        }
+        match client.register(&args.registered_model, &logged, &args.out) {
+            Ok(v) => println!("registered    models:/{}/{}", v.name, v.version),
             Err(e) => eprintln!(
-                "MLflow: the run was not logged to {shown}: {e:#} (it is kept in {})",
-                run.dir.display()
+                "MLflow: the bundle was logged with run {} but not registered as a version of {}: {e:#}",
+                logged.run_id, args.registered_model
             ),
         }
     }
