@@ -37,6 +37,37 @@ impl std::str::FromStr for ModelSource {
     }
 }
 
+/// What the server serves, from `--model`, `--mlflow` and `--data`.
+#[derive(Clone)]
+enum Source {
+    /// A bundle folder.
+    Folder(PathBuf),
+    /// A registered model in MLflow.
+    Registered(Registered),
+    /// A model trained on a data folder.
+    Data(PathBuf),
+}
+
+impl Source {
+    fn of(args: &Args) -> anyhow::Result<Source> {
+        Ok(match (&args.model, &args.data) {
+            (Some(ModelSource::Folder(dir)), _) => Source::Folder(dir.clone()),
+            (Some(ModelSource::Registry(uri)), _) => {
+                let mlflow = args.mlflow.as_deref().with_context(|| {
+                    format!("--model {uri} is read from an MLflow tracking server: give --mlflow URI (or MLFLOW_TRACKING_URI)")
+                })?;
+                Source::Registered(Registered {
+                    client: Client::new(mlflow),
+                    uri: uri.clone(),
+                    cache: args.cache.join("registry"),
+                })
+            }
+            (None, Some(data)) => Source::Data(data.clone()),
+            (None, None) => anyhow::bail!("give --model or --data"),
+        })
+    }
+}
+
 /// A registered model a server reads its bundles from.
 #[derive(Clone)]
 struct Registered {
@@ -142,11 +173,7 @@ pub struct Args {
 
 /// Runs `anirec serve`.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    if matches!(args.model, Some(ModelSource::Registry(_))) && args.mlflow.is_none() {
-        anyhow::bail!(
-            "--model models:/… is read from an MLflow tracking server: give --mlflow URI (or MLFLOW_TRACKING_URI)"
-        );
-    }
+    let source = Source::of(&args)?;
     let started = Instant::now();
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = args.threads {
@@ -156,10 +183,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(serve(args, started))
+    runtime.block_on(serve(args, source, started))
 }
 
-async fn serve(args: Args, started: Instant) -> anyhow::Result<()> {
+async fn serve(args: Args, source: Source, started: Instant) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("listening on {}", args.addr))?;
@@ -198,18 +225,9 @@ async fn serve(args: Args, started: Instant) -> anyhow::Result<()> {
     tracing::info!(db = %anirec_store::redacted_url(&db), "accounts database ready");
     state.attach_accounts(store);
 
-    let registered = match (&args.model, &args.mlflow) {
-        (Some(ModelSource::Registry(uri)), Some(mlflow)) => Some(Registered {
-            client: Client::new(mlflow),
-            uri: uri.clone(),
-            cache: args.cache.join("registry"),
-        }),
-        _ => None,
-    };
     let loading = {
         let state = state.clone();
-        let (model, data, cache) = (args.model.clone(), args.data.clone(), args.cache.clone());
-        let registered = registered.clone();
+        let (source, cache) = (source.clone(), args.cache.clone());
         let encoder_args = args.encoder.clone();
         tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
             let encoder = match encoder_args.load() {
@@ -235,18 +253,16 @@ async fn serve(args: Args, started: Instant) -> anyhow::Result<()> {
                 eprintln!("{what} in {:.2} s: {said}", started.elapsed().as_secs_f64());
                 Ok(())
             };
-            let data = match (model, data) {
-                (Some(ModelSource::Folder(model)), _) => {
+            let data = match source {
+                Source::Folder(model) => {
                     state.attach_encoder(encoder);
                     return install(&model, "ready");
                 }
-                (Some(ModelSource::Registry(_)), _) => {
-                    let registered = registered.expect("checked in run()");
+                Source::Registered(registered) => {
                     state.attach_encoder(encoder);
                     return install(&registered.fetch()?, "ready");
                 }
-                (None, Some(data)) => data,
-                (None, None) => unreachable!("clap requires --model or --data"),
+                Source::Data(data) => data,
             };
             let Ok(loaded) = &encoder else {
                 let path = trained_model(&data, &cache, &encoder_args, None)?;
@@ -291,9 +307,11 @@ async fn serve(args: Args, started: Instant) -> anyhow::Result<()> {
     tokio::spawn(reload_on_sighup(state.clone()));
     if let Some(seconds) = args.watch {
         let every = Duration::from_secs(seconds);
-        match registered {
-            Some(registered) => tokio::spawn(follow_alias(state.clone(), registered, every)),
-            None => tokio::spawn(reload_on_change(state.clone(), every)),
+        match source {
+            Source::Registered(registered) => {
+                tokio::spawn(follow_alias(state.clone(), registered, every))
+            }
+            _ => tokio::spawn(reload_on_change(state.clone(), every)),
         };
     }
     let server = tokio::spawn(anirec_server::serve(listener, state, shutdown_signal()));
