@@ -440,6 +440,41 @@ fn registered_bundles_are_promoted_served_and_followed() {
     serving.wait_for("models:/anirec@champion moved to version 2, reloaded");
     assert_eq!(served(&serving), format!("{cache}/registry/anirec/2"));
 
+    // A registered bundle changed behind the registry's back is refused, and nothing of it is
+    // left in the cache.
+    let manifest_url = format!(
+        "{}/api/2.0/mlflow-artifacts/artifacts/{proxied}/manifest.json",
+        server.url
+    );
+    let mut forged: Value = serde_json::from_slice(&get_bytes(&manifest_url)).unwrap();
+    forged["created_by"] = Value::from("someone else");
+    ureq::put(&manifest_url)
+        .send(serde_json::to_vec(&forged).unwrap())
+        .unwrap();
+    let fresh = dir.path().join("fresh");
+    let refused = anirec(&[
+        "serve",
+        "--model",
+        "models:/anirec/1",
+        "--mlflow",
+        &server.url,
+        "--addr",
+        "127.0.0.1:0",
+        "--cache",
+        fresh.to_str().unwrap(),
+    ]);
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains("manifest.json does not match the one registered"),
+        "{said}"
+    );
+    let left: Vec<_> = std::fs::read_dir(fresh.join("registry/anirec"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+
     // An evaluation is a run too, its figures as metrics (stdout stays the JSON report).
     let eval = anirec(&[
         "eval",
