@@ -42,7 +42,7 @@ base=http://127.0.0.1:$port
 trap 'docker rm -f "$name" > /dev/null 2>&1 || true' EXIT
 # The image's own command (serve /models/current --watch 30 --log-json); the accounts database
 # on a tmpfs, as the root file system is read-only; no encoder in the image: story search says so.
-docker run -d --name "$name" --network host --read-only --tmpfs /tmp --user 10001 \
+docker run -d --name "$name" --network host --read-only --tmpfs /tmp \
   --cap-drop ALL --security-opt no-new-privileges --stop-timeout "$grace" \
   -v "$model:/models/current:ro" \
   -e ANIREC_ADDR="127.0.0.1:$port" -e ANIREC_DB=sqlite:///tmp/accounts.db -e ANIREC_NO_ENCODER=1 \
@@ -66,6 +66,14 @@ for _ in $(seq 60); do
 done
 [ "$health" = healthy ] || { docker logs "$name" >&2; echo "HEALTHCHECK says $health" >&2; exit 1; }
 echo "health: Docker's HEALTHCHECK reports $health"
+# The image's own user, not root, and a root file system it cannot write.
+uid=$(docker exec "$name" id -u)
+[ "$uid" = 10001 ] || { echo "the server runs as uid $uid, not 10001" >&2; exit 1; }
+if docker exec "$name" touch /models/written 2> /dev/null; then
+  echo "the root file system is writable" >&2
+  exit 1
+fi
+echo "user: uid $uid, read-only root file system"
 
 # A few API calls, their answers checked.
 python3 - "$base" <<'PY'
