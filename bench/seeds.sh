@@ -5,7 +5,8 @@
 # blend is tuned on) changing. Prints one row per run and the mean and standard deviation of
 # test NDCG@10, coverage and RMSE. Needs a release build.
 #
-#   bench/seeds.sh [DATA] [SEEDS...]      (default: ../shared/data/mal2020, 42 43 1 2 3 7)
+#   [EVAL_ARGS="--validation-carvings 2"] bench/seeds.sh [DATA] [SEEDS...]
+#                                         (default: ../shared/data/mal2020, 42 43 1 2 3 7)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=${1:-../shared/data/mal2020}
@@ -15,6 +16,7 @@ seeds=("$@")
 bin=target/release/anirec
 out=bench/out/seeds
 mkdir -p "$out"
+read -r -a extra <<< "${EVAL_ARGS:-}"
 "$bin" split --data "$data" --out "$out/split42" --seed 42 > /dev/null
 
 row() {
@@ -40,13 +42,13 @@ PY
 echo "seed   split      NDCG@10 cover   RMSE    val NDCG blend"
 a=() b=()
 for s in "${seeds[@]}"; do
-  "$bin" eval --data "$data" --json --no-encoder --seed "$s" > "$out/a$s.json"
+  "$bin" eval --data "$data" --json --no-encoder --seed "$s" "${extra[@]}" > "$out/a$s.json"
   row "$out/a$s.json" "$s" "seed $s"
   a+=("$out/a$s.json")
 done
 for s in "${seeds[@]}"; do
   "$bin" eval --data "$data" --train "$out/split42/train.csv" --test "$out/split42/test.csv" \
-    --json --no-encoder --seed "$s" > "$out/b$s.json"
+    --json --no-encoder --seed "$s" "${extra[@]}" > "$out/b$s.json"
   row "$out/b$s.json" "$s" "seed 42"
   b+=("$out/b$s.json")
 done

@@ -53,8 +53,16 @@ pub struct HybridParams {
     pub content_candidates: usize,
     /// Smallest validation coverage a weighting may have.
     pub min_coverage: f64,
-    /// Most validation users the blend weights are tuned on (a seeded sample beyond that).
+    /// Most validation users the blend weights are tuned on per carving (a seeded sample
+    /// beyond that).
     pub max_validation_users: usize,
+    /// Validation carvings the blend weights are tuned on: each its own split of train with
+    /// its own rating model and EASE, their validation users pooled and their coverages
+    /// averaged. More carvings make the chosen weights steadier (BENCHMARKS.md "How much the
+    /// seeds move the figures") at the cost of one more tuning fit each. Bundles made before it
+    /// read 1.
+    #[serde(default = "one_carving")]
+    pub validation_carvings: usize,
     /// Seed (validation split, factor initialisation).
     pub seed: u64,
 }
@@ -74,9 +82,14 @@ impl Default for HybridParams {
             content_candidates: 50,
             min_coverage: 0.15,
             max_validation_users: 5000,
+            validation_carvings: 1,
             seed: 42,
         }
     }
+}
+
+fn one_carving() -> usize {
+    1
 }
 
 /// One candidate's raw signals.
@@ -87,6 +100,56 @@ pub type Candidate = (AnimeIx, Signals, f32);
 
 /// A validation user: their candidates and their relevant held-out anime.
 type ValidationUser = (Vec<Candidate>, Vec<u32>);
+
+/// The validation users of one carving, with the number of anime its fit part rates (what its
+/// coverage is a share of).
+struct Carving {
+    users: Vec<ValidationUser>,
+    rated_anime: usize,
+}
+
+/// What every validation carving is tuned with.
+struct Tuning<'a> {
+    train: &'a Ratings,
+    params: HybridParams,
+    rating: RatingParams,
+    /// MyAnimeList's public score per anime (a rating-model feature).
+    public: &'a [Option<f32>],
+}
+
+impl Tuning<'_> {
+    /// Carving `c` of train (0: the one whose rating model is refitted): its rating model tuned
+    /// and EASE fitted on its fit part, and its validation users' candidates. The content model
+    /// and story embeddings are lent and given back.
+    fn carving(
+        &self,
+        c: u64,
+        content: ContentModel,
+        story: Option<StoryVectors>,
+        observer: &mut dyn EpochObserver,
+        resume: Option<&FactorProgress>,
+    ) -> (RatingModel, Carving, ContentModel, Option<StoryVectors>) {
+        let carved = split(
+            self.train,
+            validation_seed(self.params.seed) ^ (c * 0x9E37_79B9),
+        );
+        let (fit, val) = (&carved.train, &carved.test);
+        let rating = RatingModel::tune(fit, val, self.public, self.rating, observer, resume);
+        let tuned = Hybrid {
+            params: self.params,
+            ease: Ease::fit(fit, self.params.ease),
+            rating,
+            content,
+            story,
+            popularity: log_popularity(fit),
+            exposure: vec![0.0; self.train.n_anime()],
+            weights: Weights::collab_only(),
+            validation: (0.0, 0.0),
+        };
+        let carving = tuned.validation_users(fit, val, c);
+        (tuned.rating, carving, tuned.content, tuned.story)
+    }
+}
 
 /// The fitted hybrid.
 #[derive(Debug, Clone)]
@@ -141,39 +204,40 @@ impl Hybrid {
         let public: Vec<Option<f32>> = catalogue.anime().iter().map(|a| a.score).collect();
         let content = ContentModel::fit(catalogue, params.content);
         lap("content model fitted");
-        let carved = split(train, validation_seed(params.seed));
-        let (fit, val) = (&carved.train, &carved.test);
         let rating_params = RatingParams {
             seed: params.seed,
             ..params.rating
         };
-        let rating = RatingModel::tune(fit, val, &public, rating_params, observer, resume);
-        lap("rating model tuned");
-        let ease = Ease::fit(fit, params.ease);
-        lap("validation EASE fitted");
-        let tuned = Hybrid {
+        // The first carving's rating model is the one refitted below (its epochs are observed
+        // and can be resumed); the others only give more validation users.
+        let on = Tuning {
+            train,
             params,
-            ease,
-            rating,
-            content,
-            story,
-            popularity: log_popularity(fit),
-            exposure: vec![0.0; train.n_anime()],
-            weights: Weights::collab_only(),
-            validation: (0.0, 0.0),
+            rating: rating_params,
+            public: &public,
         };
-        let (weights, exposure, validation) = tuned.choose_weights(fit, val);
+        let (rating, first, mut content, mut story) =
+            on.carving(0, content, story, observer, resume);
+        let mut carvings = vec![first];
+        for c in 1..params.validation_carvings.max(1) as u64 {
+            let (_, carving, c_content, c_story) = on.carving(c, content, story, &mut (), None);
+            (content, story) = (c_content, c_story);
+            carvings.push(carving);
+        }
+        let with_story = story.is_some();
+        let (weights, exposure, validation) =
+            choose_weights(&params, with_story, train.n_anime(), carvings);
         lap("blend weights chosen");
         let ease = Ease::fit(train, params.ease);
         lap("EASE fitted");
-        let rating = tuned.rating.refit(train, &public, observer, resume);
+        let rating = rating.refit(train, &public, observer, resume);
         lap("rating model refitted");
         Hybrid {
             params,
             ease,
             rating,
-            content: tuned.content,
-            story: tuned.story,
+            content,
+            story,
             popularity: log_popularity(train),
             exposure,
             weights,
@@ -343,25 +407,23 @@ impl Hybrid {
         rank(&cands, &weights, k)
     }
 
-    /// Chooses blend weights on validation users. First the weights of rating, content and
-    /// popularity by coordinate search for the best NDCG@10; then the exposure signal (how often
-    /// each anime lands in those users' top 10) is measured and its weight, with popularity's,
-    /// chosen for the best NDCG@10 among weightings whose coverage reaches the floor (or, if none
-    /// does, the widest coverage). Returns the weights, the exposure signal and the validation
-    /// (NDCG@10, coverage).
-    fn choose_weights(&self, fit: &Ratings, val: &Ratings) -> (Weights, Vec<f32>, (f64, f64)) {
-        let n_fit_anime = (0..fit.n_anime() as u32)
+    /// The validation users of carving `c` (this model fitted on its `fit` part): each one's
+    /// candidates and relevant held-out anime, a seeded sample of at most
+    /// `max_validation_users`.
+    fn validation_users(&self, fit: &Ratings, val: &Ratings, c: u64) -> Carving {
+        let rated_anime = (0..fit.n_anime() as u32)
             .filter(|&a| !fit.anime(a).is_empty())
             .count()
             .max(1);
         let mut sample: Vec<u32> = (0..val.n_users() as u32).collect();
         if sample.len() > self.params.max_validation_users {
-            let mut rng = anirec_data::rng::Rng::new(self.params.seed ^ 0x5A3F);
+            let seed = self.params.seed ^ 0x5A3F ^ c.wrapping_mul(0x9E37_79B9);
+            let mut rng = anirec_data::rng::Rng::new(seed);
             rng.choose_front(&mut sample, self.params.max_validation_users);
             sample.truncate(self.params.max_validation_users);
             sample.sort_unstable();
         }
-        let mut users: Vec<ValidationUser> = sample
+        let users = sample
             .into_par_iter()
             .filter_map(|u| {
                 let relevant = relevant(val.user(u));
@@ -373,70 +435,95 @@ impl Hybrid {
                 Some((self.candidates(&state, &exclude), relevant))
             })
             .collect();
-        let top_lists = |users: &[ValidationUser], w: &Weights| -> Vec<Vec<u32>> {
-            users
-                .par_iter()
-                .map(|(cands, _)| rank(cands, w, K).iter().map(|s| s.anime.0).collect())
-                .collect()
-        };
-        let evaluate = |users: &[ValidationUser], w: &Weights| -> (f64, f64) {
-            let tops = top_lists(users, w);
-            let rankings: Vec<UserRanking> = tops
-                .iter()
-                .zip(users)
-                .map(|(top, (_, relevant))| score_user(top, relevant, K))
-                .collect();
-            let mut seen = vec![false; fit.n_anime()];
+        Carving { users, rated_anime }
+    }
+}
+
+/// Chooses blend weights on the carvings' validation users (NDCG@10 over all of them, coverage
+/// the mean of each carving's). First the weights of rating, content (and story, with story
+/// embeddings) and popularity by coordinate search for the best NDCG@10; then the exposure
+/// signal (how often each anime lands in those users' top 10) is measured and its weight, with
+/// popularity's, chosen for the best NDCG@10 among weightings whose coverage reaches the floor
+/// (or, if none does, the widest coverage). Returns the weights, the exposure signal and the
+/// validation (NDCG@10, coverage).
+fn choose_weights(
+    params: &HybridParams,
+    with_story: bool,
+    n_anime: usize,
+    mut carvings: Vec<Carving>,
+) -> (Weights, Vec<f32>, (f64, f64)) {
+    let top_lists = |users: &[ValidationUser], w: &Weights| -> Vec<Vec<u32>> {
+        users
+            .par_iter()
+            .map(|(cands, _)| rank(cands, w, K).iter().map(|s| s.anime.0).collect())
+            .collect()
+    };
+    let evaluate = |carvings: &[Carving], w: &Weights| -> (f64, f64) {
+        let mut rankings: Vec<UserRanking> = Vec::new();
+        let mut coverage = 0.0;
+        for carving in carvings {
+            let tops = top_lists(&carving.users, w);
+            rankings.extend(
+                tops.iter()
+                    .zip(&carving.users)
+                    .map(|(top, (_, relevant))| score_user(top, relevant, K)),
+            );
+            let mut seen = vec![false; n_anime];
             tops.iter().flatten().for_each(|&a| seen[a as usize] = true);
-            let coverage = seen.iter().filter(|&&x| x).count() as f64 / n_fit_anime as f64;
-            (mean_ranking(&rankings, coverage).ndcg_at_10, coverage)
-        };
-        // Coordinate search, two passes over `signals`, each weight over its grid.
-        let search = |users: &[ValidationUser], start: Weights, signals: &[Signal], floor: f64| {
-            let key = |m: (f64, f64)| if m.1 >= floor { (1, m.0) } else { (0, m.1) };
-            let mut best_w = start;
-            let mut best = evaluate(users, &best_w);
-            for _pass in 0..2 {
-                for &s in signals {
-                    for &v in s.weight_grid() {
-                        let mut w = best_w;
-                        w[s] = v;
-                        let m = evaluate(users, &w);
-                        let (k, b) = (key(m), key(best));
-                        if k.0 > b.0 || (k.0 == b.0 && k.1 > b.1) {
-                            (best_w, best) = (w, m);
-                        }
+            coverage += seen.iter().filter(|&&x| x).count() as f64 / carving.rated_anime as f64;
+        }
+        let coverage = coverage / carvings.len().max(1) as f64;
+        (mean_ranking(&rankings, coverage).ndcg_at_10, coverage)
+    };
+    // Coordinate search, two passes over `signals`, each weight over its grid.
+    let search = |carvings: &[Carving], start: Weights, signals: &[Signal], floor: f64| {
+        let key = |m: (f64, f64)| if m.1 >= floor { (1, m.0) } else { (0, m.1) };
+        let mut best_w = start;
+        let mut best = evaluate(carvings, &best_w);
+        for _pass in 0..2 {
+            for &s in signals {
+                for &v in s.weight_grid() {
+                    let mut w = best_w;
+                    w[s] = v;
+                    let m = evaluate(carvings, &w);
+                    let (k, b) = (key(m), key(best));
+                    if k.0 > b.0 || (k.0 == b.0 && k.1 > b.1) {
+                        (best_w, best) = (w, m);
                     }
                 }
             }
-            (best_w, best)
-        };
-        // Without story embeddings the story signal is 0 everywhere: no weight to tune.
-        let first: Vec<Signal> = [
-            Signal::Rating,
-            Signal::Content,
-            Signal::Story,
-            Signal::Popularity,
-        ]
-        .into_iter()
-        .filter(|&s| s != Signal::Story || self.story.is_some())
-        .collect();
-        let (base, _) = search(&users, Weights::collab_only(), &first, 0.0);
-        let mut counts = vec![0u32; fit.n_anime()];
-        top_lists(&users, &base)
+        }
+        (best_w, best)
+    };
+    // Without story embeddings the story signal is 0 everywhere: no weight to tune.
+    let first: Vec<Signal> = [
+        Signal::Rating,
+        Signal::Content,
+        Signal::Story,
+        Signal::Popularity,
+    ]
+    .into_iter()
+    .filter(|&s| s != Signal::Story || with_story)
+    .collect();
+    let (base, _) = search(&carvings, Weights::collab_only(), &first, 0.0);
+    let mut counts = vec![0u32; n_anime];
+    for carving in &carvings {
+        top_lists(&carving.users, &base)
             .iter()
             .flatten()
             .for_each(|&a| counts[a as usize] += 1);
-        let exposure: Vec<f32> = counts.iter().map(|&c| (1.0 + c as f32).ln()).collect();
-        for (cands, _) in &mut users {
+    }
+    let exposure: Vec<f32> = counts.iter().map(|&c| (1.0 + c as f32).ln()).collect();
+    for carving in &mut carvings {
+        for (cands, _) in &mut carving.users {
             for c in cands.iter_mut() {
                 c.1[Signal::Exposure] = exposure[c.0.index()];
             }
         }
-        let spread = [Signal::Exposure, Signal::Popularity];
-        let (w, m) = search(&users, base, &spread, self.params.min_coverage);
-        (w, exposure, m)
     }
+    let spread = [Signal::Exposure, Signal::Popularity];
+    let (w, m) = search(&carvings, base, &spread, params.min_coverage);
+    (w, exposure, m)
 }
 
 /// Standardises each signal over the candidates and ranks by the weighted sum.

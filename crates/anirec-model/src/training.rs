@@ -80,6 +80,9 @@ pub struct RunOptions {
     pub run_dir: Option<PathBuf>,
     /// Seed of the models and of the validation split (a new run).
     pub seed: u64,
+    /// Validation carvings the blend weights are tuned on (a new run; see
+    /// [`HybridParams::validation_carvings`]).
+    pub validation_carvings: usize,
     /// Continue the interrupted run in this folder (its parameters and last checkpoint).
     pub resume: Option<PathBuf>,
     /// The catalogue's story embeddings, kept in the bundle (computed by the caller, which
@@ -173,6 +176,7 @@ pub fn run(
             std::fs::create_dir_all(&dir).map_err(io_error(&dir))?;
             let params = HybridParams {
                 seed: opts.seed,
+                validation_carvings: opts.validation_carvings,
                 ..HybridParams::default()
             };
             write_json(&dir.join(run_files::PARAMS), &params)?;

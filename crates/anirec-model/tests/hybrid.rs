@@ -556,3 +556,34 @@ fn story_embeddings_and_their_weight_survive_a_bundle_round_trip() {
     let plain = Bundle::new(plain, catalogue, ratings, None);
     assert_eq!(plain.story_for("test").unwrap_err(), StoryOff::NoEmbeddings);
 }
+
+#[test]
+fn blend_weights_tuned_on_several_carvings_come_from_the_grids_and_older_params_read_one() {
+    let (catalogue, ratings) = world();
+    let p = HybridParams {
+        validation_carvings: 3,
+        ..params()
+    };
+    let model = Hybrid::fit(&ratings, &catalogue, None, p, &mut (), None);
+    // The carvings' validation users were scored (a pooled NDCG, coverage averaged).
+    let (ndcg, coverage) = model.validation;
+    assert!(ndcg > 0.0 && coverage > 0.0, "{:?}", model.validation);
+    for s in Signal::ALL {
+        assert!(
+            s.weight_grid().contains(&model.weights[s]),
+            "{s:?}: {:?}",
+            model.weights
+        );
+    }
+    let bundle = Bundle::new(model, catalogue, ratings, None);
+    assert_eq!(bundle.manifest.params.validation_carvings, 3);
+    // (Which anime come first depends on the weights this tiny world's carvings choose.)
+    let profile = bundle.known_user(UserId(0)).unwrap();
+    let recs = bundle.recommend(&profile, 3, &Filters::default(), false);
+    assert_eq!(recs.len(), 3);
+    // Parameters written before the setting existed read as one carving.
+    let mut old = serde_json::to_value(HybridParams::default()).unwrap();
+    old.as_object_mut().unwrap().remove("validation_carvings");
+    let read: HybridParams = serde_json::from_value(old).unwrap();
+    assert_eq!(read.validation_carvings, 1);
+}

@@ -38,6 +38,11 @@ pub struct Args {
     /// Seed of the split (when --train/--test are not given) and of the models.
     #[arg(long, default_value_t = DEFAULT_SEED)]
     pub seed: u64,
+    /// Validation carvings the blend weights are tuned on: more make the chosen weights
+    /// steadier across seeds, each costs one more tuning fit (BENCHMARKS.md "How much the seeds
+    /// move the figures").
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=8))]
+    pub validation_carvings: u64,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -226,7 +231,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Some(dir) => (trained_on(dir, &s.train)?, None),
         None => {
             let story = story_vectors(&args.encoder, &catalogue)?;
-            let (model, seconds) = fit(&s.train, &catalogue, story, args.seed);
+            let (model, seconds) = fit(&s.train, &catalogue, story, &args);
             (model, Some(seconds))
         }
     };
@@ -381,7 +386,7 @@ fn new_users(
 ) -> anyhow::Result<()> {
     let s = split::hold_out_users(ratings, args.seed);
     let story = story_vectors(&args.encoder, &catalogue)?;
-    let (model, fit_seconds) = fit(&s.train, &catalogue, story, args.seed);
+    let (model, fit_seconds) = fit(&s.train, &catalogue, story, &args);
     let bundle = Bundle::new(model, catalogue, s.train.clone(), None);
     let (anirec, users) = new_users::evaluate(&s, &new_users::served(&bundle));
     let ease = new_users::ease_fold_in(&bundle.model.ease, &bundle.catalogue);
@@ -450,17 +455,18 @@ fn story_vectors(
     Ok(Some(vectors))
 }
 
-/// The hybrid fitted on `train` (with the catalogue's story embeddings when given) with `seed`,
-/// and the seconds it took.
+/// The hybrid fitted on `train` (with the catalogue's story embeddings when given) with the
+/// seed and validation carvings of `args`, and the seconds it took.
 fn fit(
     train: &anirec_data::Ratings,
     catalogue: &anirec_data::Catalogue,
     story: Option<StoryVectors>,
-    seed: u64,
+    args: &Args,
 ) -> (Hybrid, f64) {
     let started = Instant::now();
     let params = HybridParams {
-        seed,
+        seed: args.seed,
+        validation_carvings: args.validation_carvings as usize,
         ..HybridParams::default()
     };
     let model = Hybrid::fit(train, catalogue, story, params, &mut (), None);

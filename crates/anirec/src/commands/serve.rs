@@ -355,6 +355,7 @@ fn trained_model(
             },
             out: out.clone(),
             seed: anirec_data::split::DEFAULT_SEED,
+            validation_carvings: 1,
             runs: cache.join("runs"),
             run_dir: None,
             resume: None,

@@ -29,6 +29,11 @@ pub struct Args {
     /// Seed of the models and of the validation split carved from train.
     #[arg(long, default_value_t = DEFAULT_SEED)]
     pub seed: u64,
+    /// Validation carvings the blend weights are tuned on: more make the chosen weights
+    /// steadier across seeds, each costs one more tuning fit (BENCHMARKS.md "How much the seeds
+    /// move the figures").
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=8))]
+    pub validation_carvings: u64,
     /// Folder that receives one sub-folder per run.
     #[arg(long, default_value = "runs")]
     pub runs: PathBuf,
@@ -135,6 +140,7 @@ pub fn run_with(args: Args, encoder: Option<&Encoder>) -> anyhow::Result<()> {
         runs: args.runs.clone(),
         run_dir: args.run_dir.clone(),
         seed: args.seed,
+        validation_carvings: args.validation_carvings as usize,
         resume: args.resume.clone(),
         story,
     };
