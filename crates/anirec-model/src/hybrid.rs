@@ -129,10 +129,10 @@ impl Tuning<'_> {
         observer: &mut dyn EpochObserver,
         resume: Option<&FactorProgress>,
     ) -> (RatingModel, Carving, ContentModel, Option<StoryVectors>) {
-        let carved = split(
-            self.train,
-            validation_seed(self.params.seed) ^ (c * 0x9E37_79B9),
-        );
+        // Each carving's split and validation sample are seeded apart; carving 0 keeps the
+        // seeds of a single carving.
+        let salt = c.wrapping_mul(0x9E37_79B9);
+        let carved = split(self.train, validation_seed(self.params.seed) ^ salt);
         let (fit, val) = (&carved.train, &carved.test);
         let rating = RatingModel::tune(fit, val, self.public, self.rating, observer, resume);
         let tuned = Hybrid {
@@ -146,7 +146,7 @@ impl Tuning<'_> {
             weights: Weights::collab_only(),
             validation: (0.0, 0.0),
         };
-        let carving = tuned.validation_users(fit, val, c);
+        let carving = tuned.validation_users(fit, val, salt);
         (tuned.rating, carving, tuned.content, tuned.story)
     }
 }
@@ -407,17 +407,17 @@ impl Hybrid {
         rank(&cands, &weights, k)
     }
 
-    /// The validation users of carving `c` (this model fitted on its `fit` part): each one's
-    /// candidates and relevant held-out anime, a seeded sample of at most
-    /// `max_validation_users`.
-    fn validation_users(&self, fit: &Ratings, val: &Ratings, c: u64) -> Carving {
+    /// The validation users of a carving (this model fitted on its `fit` part; `salt` sets it
+    /// apart from the others): each one's candidates and relevant held-out anime, a seeded
+    /// sample of at most `max_validation_users`.
+    fn validation_users(&self, fit: &Ratings, val: &Ratings, salt: u64) -> Carving {
         let rated_anime = (0..fit.n_anime() as u32)
             .filter(|&a| !fit.anime(a).is_empty())
             .count()
             .max(1);
         let mut sample: Vec<u32> = (0..val.n_users() as u32).collect();
         if sample.len() > self.params.max_validation_users {
-            let seed = self.params.seed ^ 0x5A3F ^ c.wrapping_mul(0x9E37_79B9);
+            let seed = self.params.seed ^ 0x5A3F ^ salt;
             let mut rng = anirec_data::rng::Rng::new(seed);
             rng.choose_front(&mut sample, self.params.max_validation_users);
             sample.truncate(self.params.max_validation_users);

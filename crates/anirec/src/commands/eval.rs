@@ -305,6 +305,11 @@ fn log_to_mlflow(args: &Args, protocol: &str, report: &impl Serialize) -> anyhow
         ("seed".to_owned(), args.seed.to_string()),
         ("data".to_owned(), args.data.data.display().to_string()),
     ];
+    // (A given model was tuned by its own training's settings.)
+    if args.model.is_none() {
+        let carvings = args.validation_carvings.to_string();
+        params.push(("validation_carvings".to_owned(), carvings));
+    }
     let files = [
         ("train", &args.data.train),
         ("test", &args.data.test),
@@ -335,8 +340,8 @@ fn log_to_mlflow(args: &Args, protocol: &str, report: &impl Serialize) -> anyhow
     Ok(())
 }
 
-/// The model of the bundle in `dir`, which must have been trained on `train` (the same users
-/// in the same places, so that the test ratings' users are the model's).
+/// The model of the bundle in `dir`, which must have been trained on `train` (its checksum of
+/// the train ratings says so), so that the test ratings' users are the model's.
 fn trained_on(dir: &std::path::Path, train: &anirec_data::Ratings) -> anyhow::Result<Hybrid> {
     let bundle = Bundle::load(dir)?;
     let given = anirec_model::bundle::ratings_crc32(train);

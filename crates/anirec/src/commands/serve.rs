@@ -13,6 +13,7 @@ use anirec_server::{AppState, Config, Served};
 use anyhow::Context;
 
 use super::data_args::DataArgs;
+use crate::mlflow::registry::ModelVersion;
 use crate::mlflow::{Client, ModelUri};
 use crate::story::EncoderArgs;
 
@@ -80,8 +81,12 @@ struct Registered {
 impl Registered {
     /// The folder of the bundle `uri` names now, downloaded unless it already is.
     fn fetch(&self) -> anyhow::Result<PathBuf> {
-        let version = self.client.resolve(&self.uri)?;
-        let dir = self.client.download_bundle(&version, &self.cache)?;
+        self.download(&self.client.resolve(&self.uri)?)
+    }
+
+    /// The folder of `version`'s bundle, downloaded unless it already is.
+    fn download(&self, version: &ModelVersion) -> anyhow::Result<PathBuf> {
+        let dir = self.client.download_bundle(version, &self.cache)?;
         eprintln!(
             "{} is version {} (run {}): {}",
             self.uri,
@@ -515,8 +520,9 @@ async fn follow_once(state: &AppState, registered: &Registered) -> Result<Option
     if served.file_name() == Some(std::ffi::OsStr::new(&number.to_string())) {
         return Ok(None);
     }
+    // The version just resolved, not the alias asked again (it could have moved meanwhile).
     let fetch = registered.clone();
-    let dir = tokio::task::spawn_blocking(move || fetch.fetch())
+    let dir = tokio::task::spawn_blocking(move || fetch.download(&version))
         .await
         .map_err(|e| format!("downloading {uri}: {e}"))?
         .map_err(|e| {
