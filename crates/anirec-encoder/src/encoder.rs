@@ -1,16 +1,17 @@
 //! The sentence encoder: a BERT model in the Hugging Face folder layout (all-MiniLM-L6-v2 by
-//! default), run on the CPU with candle, turning texts into L2-normalised sentence embeddings
-//! exactly as sentence-transformers does (word pieces cut at the model's limit, mean of the last
-//! hidden states over the real tokens, then L2 normalisation).
+//! default) turning texts into L2-normalised sentence embeddings exactly as sentence-transformers
+//! does (word pieces cut at the model's limit, mean of the last hidden states over the tokens,
+//! then L2 normalisation). `tokenizers` reads `tokenizer.json`; the forward pass is
+//! [`crate::bert`]'s, on the CPU. Many texts are embedded in batches spread over all cores; one
+//! text (a search query) runs on the calling thread.
 
 use std::path::{Path, PathBuf};
 
-use candle_core::{DType, Device, Tensor};
-use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config};
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
-use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
+use tokenizers::{Tokenizer, TruncationParams};
 
+use crate::bert::{Bert, BertConfig};
 use crate::error::EncoderError;
 
 /// Texts longer than this many characters are cut before tokenising. The model reads at most
@@ -18,19 +19,22 @@ use crate::error::EncoderError;
 /// exhaust well before this length; the cut only bounds the tokeniser's work on huge inputs.
 pub const MAX_TEXT_CHARS: usize = 4096;
 
-/// Texts encoded together in one forward pass: sorted by length first, so each batch pads to
-/// nearly its own length.
-const BATCH: usize = 16;
+/// Word pieces in one batch of the forward pass (texts are sorted by length and cut into
+/// batches of about this many tokens): enough rows for the dense layers' kernels, few enough
+/// that a batch's states stay small.
+const BATCH_TOKENS: usize = 2048;
+
+/// Batches handed to the cores between two progress reports.
+const BATCHES_PER_REPORT: usize = 8;
 
 /// Word pieces read when the folder has no `sentence_bert_config.json`.
 const DEFAULT_MAX_TOKENS: usize = 256;
 
 /// A loaded sentence encoder.
 pub struct Encoder {
-    model: BertModel,
+    model: Bert,
     tokenizer: Tokenizer,
     max_tokens: usize,
-    dim: usize,
     fingerprint: String,
     dir: PathBuf,
 }
@@ -39,7 +43,7 @@ impl std::fmt::Debug for Encoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Encoder")
             .field("dir", &self.dir)
-            .field("dim", &self.dim)
+            .field("dim", &self.dim())
             .field("max_tokens", &self.max_tokens)
             .finish()
     }
@@ -52,34 +56,30 @@ impl Encoder {
     pub fn load(dir: &Path) -> Result<Encoder, EncoderError> {
         let config_path = dir.join("config.json");
         let config_text = read_text(&config_path)?;
-        let config: Config =
-            serde_json::from_str(&config_text).map_err(|e| EncoderError::Invalid {
-                path: config_path.clone(),
-                message: e.to_string(),
-            })?;
+        let invalid_config = |message: String| EncoderError::Invalid {
+            path: config_path.clone(),
+            message,
+        };
+        let config: BertConfig =
+            serde_json::from_str(&config_text).map_err(|e| invalid_config(e.to_string()))?;
+        config.check().map_err(invalid_config)?;
         let max_tokens = read_max_tokens(dir, &config)?;
 
         let tokenizer_path = dir.join("tokenizer.json");
         let tokenizer_bytes = read_bytes(&tokenizer_path)?;
-        let mut tokenizer =
-            Tokenizer::from_bytes(&tokenizer_bytes).map_err(|e| EncoderError::Invalid {
-                path: tokenizer_path.clone(),
-                message: e.to_string(),
-            })?;
+        let invalid_tokenizer = |message: String| EncoderError::Invalid {
+            path: tokenizer_path.clone(),
+            message,
+        };
+        let mut tokenizer = Tokenizer::from_bytes(&tokenizer_bytes)
+            .map_err(|e| invalid_tokenizer(e.to_string()))?;
         tokenizer
             .with_truncation(Some(TruncationParams {
                 max_length: max_tokens,
                 ..Default::default()
             }))
-            .map_err(|e| EncoderError::Invalid {
-                path: tokenizer_path.clone(),
-                message: e.to_string(),
-            })?;
-        tokenizer.with_padding(Some(PaddingParams {
-            strategy: PaddingStrategy::BatchLongest,
-            pad_id: config.pad_token_id as u32,
-            ..Default::default()
-        }));
+            .map_err(|e| invalid_tokenizer(e.to_string()))?;
+        tokenizer.with_padding(None);
 
         let weights_path = dir.join("model.safetensors");
         let weights = read_bytes(&weights_path)?;
@@ -91,19 +91,15 @@ impl Encoder {
         hash.update((max_tokens as u64).to_le_bytes());
         let fingerprint = hex(&hash.finalize()[..16]);
 
-        let invalid_weights = |e: candle_core::Error| EncoderError::Invalid {
+        let model = Bert::load(&weights, &config).map_err(|message| EncoderError::Invalid {
             path: weights_path.clone(),
-            message: e.to_string(),
-        };
-        let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &Device::Cpu)
-            .map_err(invalid_weights)?;
-        let model = BertModel::load(vb, &config).map_err(invalid_weights)?;
+            message,
+        })?;
 
         Ok(Encoder {
             model,
             tokenizer,
             max_tokens,
-            dim: config.hidden_size,
             fingerprint,
             dir: dir.to_path_buf(),
         })
@@ -111,7 +107,7 @@ impl Encoder {
 
     /// Length of each embedding (384 for all-MiniLM-L6-v2).
     pub fn dim(&self) -> usize {
-        self.dim
+        self.model.hidden()
     }
 
     /// Most word pieces read from one text, [CLS] and [SEP] included.
@@ -130,70 +126,82 @@ impl Encoder {
         &self.dir
     }
 
-    /// Embeds one text (see [`Encoder::embed`]).
+    /// Embeds one text on the calling thread (see [`Encoder::embed`]).
     pub fn embed_one(&self, text: &str) -> Result<Vec<f32>, EncoderError> {
-        self.embed(&[text], |_| {})
+        let ids = self.tokenize(text)?;
+        Ok(self.model.embed(&[&ids]))
     }
 
     /// Embeds texts: one row of [`Encoder::dim`] numbers per text, in their order, one after
-    /// another. Calls `progress` with the number of texts done after each batch. Texts are cut at [`MAX_TEXT_CHARS`] characters and [`Encoder::max_tokens`]
-    /// word pieces; an empty text gets the embedding of "[CLS] [SEP]", as in the reference.
+    /// another, the batches spread over all cores (rayon's pool). Calls `progress` with the
+    /// number of texts done as batches finish. Texts are cut at [`MAX_TEXT_CHARS`] characters and
+    /// [`Encoder::max_tokens`] word pieces; an empty text gets the embedding of "[CLS] [SEP]", as
+    /// in the reference.
     pub fn embed(
         &self,
         texts: &[&str],
         mut progress: impl FnMut(usize),
     ) -> Result<Vec<f32>, EncoderError> {
+        let tokens = texts
+            .par_iter()
+            .map(|text| self.tokenize(text))
+            .collect::<Result<Vec<Vec<u32>>, EncoderError>>()?;
         let mut order: Vec<usize> = (0..texts.len()).collect();
-        order.sort_by_key(|&i| texts[i].len());
-        let mut out = vec![0.0; texts.len() * self.dim];
-        for batch in order.chunks(BATCH) {
-            let inputs: Vec<&str> = batch.iter().map(|&i| cut(texts[i])).collect();
-            let pooled = self.forward(&inputs)?;
-            for (row, &i) in pooled.chunks_exact(self.dim).zip(batch) {
-                out[i * self.dim..(i + 1) * self.dim].copy_from_slice(row);
+        order.sort_by_key(|&i| tokens[i].len());
+        let batches = batches(&order, |i| tokens[i].len());
+        let dim = self.dim();
+        let mut out = vec![0.0; texts.len() * dim];
+        for group in batches.chunks(BATCHES_PER_REPORT) {
+            let pooled: Vec<Vec<f32>> = group
+                .par_iter()
+                .map(|batch| {
+                    let sequences: Vec<&[u32]> = batch.iter().map(|&i| &tokens[i][..]).collect();
+                    self.model.embed(&sequences)
+                })
+                .collect();
+            for (batch, rows) in group.iter().zip(&pooled) {
+                for (&i, row) in batch.iter().zip(rows.chunks_exact(dim)) {
+                    out[i * dim..(i + 1) * dim].copy_from_slice(row);
+                }
+                progress(batch.len());
             }
-            progress(batch.len());
         }
         Ok(out)
     }
 
-    /// One forward pass over a batch: mean-pooled, L2-normalised rows, flattened.
-    fn forward(&self, texts: &[&str]) -> Result<Vec<f32>, EncoderError> {
-        let encodings = self
+    /// A text's word pieces, [CLS] … [SEP], cut at the model's limit.
+    fn tokenize(&self, text: &str) -> Result<Vec<u32>, EncoderError> {
+        let encoding = self
             .tokenizer
-            .encode_batch(texts.to_vec(), true)
+            .encode(cut(text), true)
             .map_err(|e| EncoderError::Run(format!("tokenising: {e}")))?;
-        let len = encodings.first().map_or(0, |e| e.len());
-        let mut ids = Vec::with_capacity(texts.len() * len);
-        let mut mask = Vec::with_capacity(texts.len() * len);
-        for e in &encodings {
-            ids.extend_from_slice(e.get_ids());
-            mask.extend_from_slice(e.get_attention_mask());
+        let ids = encoding.get_ids();
+        let vocabulary = self.model.vocabulary();
+        match ids.iter().find(|&&id| id as usize >= vocabulary) {
+            Some(id) => Err(EncoderError::Run(format!(
+                "the tokenizer gave id {id}, past the model's {vocabulary} words"
+            ))),
+            None => Ok(ids.to_vec()),
         }
-        let run = |e: candle_core::Error| EncoderError::Run(e.to_string());
-        let shape = (texts.len(), len);
-        let ids = Tensor::from_vec(ids, shape, &Device::Cpu).map_err(run)?;
-        let mask = Tensor::from_vec(mask, shape, &Device::Cpu).map_err(run)?;
-        let types = ids.zeros_like().map_err(run)?;
-        let hidden = self.model.forward(&ids, &types, Some(&mask)).map_err(run)?;
-        let mask = mask
-            .to_dtype(DType::F32)
-            .map_err(run)?
-            .unsqueeze(2)
-            .map_err(run)?;
-        let summed = hidden
-            .broadcast_mul(&mask)
-            .and_then(|h| h.sum(1))
-            .map_err(run)?;
-        let counts = mask.sum(1).map_err(run)?;
-        let mean = summed.broadcast_div(&counts).map_err(run)?;
-        let mut rows: Vec<f32> = mean.flatten_all().and_then(|t| t.to_vec1()).map_err(run)?;
-        for row in rows.chunks_exact_mut(self.dim) {
-            let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
-            row.iter_mut().for_each(|x| *x /= norm);
-        }
-        Ok(rows)
     }
+}
+
+/// `order` (indices sorted by length) cut into runs of about [`BATCH_TOKENS`] tokens (a longer
+/// text alone is a batch of its own).
+fn batches(order: &[usize], len: impl Fn(usize) -> usize) -> Vec<Vec<usize>> {
+    let mut batches: Vec<Vec<usize>> = Vec::new();
+    let mut tokens = 0;
+    for &i in order {
+        match batches.last_mut() {
+            Some(batch) if tokens + len(i) <= BATCH_TOKENS => batch.push(i),
+            _ => {
+                batches.push(vec![i]);
+                tokens = 0;
+            }
+        }
+        tokens += len(i);
+    }
+    batches
 }
 
 /// The text cut at [`MAX_TEXT_CHARS`] characters (on a character boundary).
@@ -206,7 +214,7 @@ fn cut(text: &str) -> &str {
 
 /// `max_seq_length` from `sentence_bert_config.json` when the folder has one, bounded by the
 /// model's position table.
-fn read_max_tokens(dir: &Path, config: &Config) -> Result<usize, EncoderError> {
+fn read_max_tokens(dir: &Path, config: &BertConfig) -> Result<usize, EncoderError> {
     let path = dir.join("sentence_bert_config.json");
     let max = if path.exists() {
         let value: serde_json::Value =

@@ -1,5 +1,6 @@
 //! The sentence encoder behind story search: all-MiniLM-L6-v2 (or any BERT sentence model in
-//! the Hugging Face folder layout) run on the CPU with candle, no network and no Python.
+//! the Hugging Face folder layout) run on the CPU, no network and no Python: `tokenizers` reads
+//! the word pieces, our forward pass (packed weights, AVX2 kernels) does the rest.
 //!
 //! ```no_run
 //! let encoder = anirec_encoder::Encoder::load("../shared/models/all-MiniLM-L6-v2".as_ref())?;
@@ -8,9 +9,12 @@
 //! # Ok::<(), anirec_encoder::EncoderError>(())
 //! ```
 
+mod bert;
 mod cache;
 mod encoder;
 mod error;
+mod linear;
+mod ops;
 
 pub use cache::{Embedded, EmbeddingCache};
 pub use encoder::{Encoder, MAX_TEXT_CHARS};

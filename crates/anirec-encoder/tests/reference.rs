@@ -96,6 +96,37 @@ fn a_missing_or_corrupt_folder_names_the_file() {
     );
     assert!(err.to_string().contains("model.safetensors"), "{err}");
 
+    // A real tensor file whose tensors are not the model's: the tensor is named.
+    let wrong = vec![0u8; 2 * 384 * 4];
+    let view = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![2, 384], &wrong)
+        .expect("a view");
+    let bytes = safetensors::serialize([("embeddings.word_embeddings.weight", view)], None)
+        .expect("serialises");
+    std::fs::write(dir.path().join("model.safetensors"), bytes).expect("writes");
+    let err = Encoder::load(dir.path()).expect_err("a wrong shape is refused");
+    let message = err.to_string();
+    assert!(
+        message.contains("model.safetensors")
+            && message
+                .contains("embeddings.word_embeddings.weight has shape [2, 384], not [30522, 384]"),
+        "{message}"
+    );
+
+    // A model this forward pass does not run says which setting.
+    let config = std::fs::read_to_string(shared_encoder_dir().join("config.json")).expect("reads");
+    std::fs::write(
+        dir.path().join("config.json"),
+        config.replace("\"gelu\"", "\"relu\""),
+    )
+    .expect("writes");
+    let err = Encoder::load(dir.path()).expect_err("another activation is refused");
+    let message = err.to_string();
+    assert!(
+        message.contains("config.json") && message.contains("hidden_act \"relu\""),
+        "{message}"
+    );
+    std::fs::write(dir.path().join("config.json"), config).expect("writes");
+
     std::fs::write(dir.path().join("tokenizer.json"), b"{\"truncated").expect("writes");
     let err = Encoder::load(dir.path()).expect_err("a corrupt tokenizer is refused");
     assert!(err.to_string().contains("tokenizer.json"), "{err}");
