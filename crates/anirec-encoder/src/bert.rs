@@ -247,7 +247,7 @@ impl Bert {
 /// `scores.len()`).
 fn head_scores(query: &[f32], keys: &[f32], scale: f32, scores: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
-    if crate::linear::has_avx2_fma() {
+    if crate::linear::has_avx2_kernels() {
         // SAFETY: the CPU has AVX2 and FMA.
         return unsafe { head_scores_avx2(query, keys, scale, scores) };
     }
@@ -262,19 +262,40 @@ fn head_scores_avx2(query: &[f32], keys: &[f32], scale: f32, scores: &mut [f32])
 
 #[inline(always)]
 fn head_scores_body(query: &[f32], keys: &[f32], scale: f32, scores: &mut [f32]) {
-    scores.fill(0.0);
-    for (&q, keys) in query.iter().zip(keys.chunks_exact(scores.len())) {
-        let q = q * scale;
-        for (s, k) in scores.iter_mut().zip(keys) {
+    let n = scores.len();
+    // 32 scores at a time, their sums held in four eight-lane accumulators while the query's
+    // numbers go by: no pass over `scores` per number.
+    let whole = n / 32 * 32;
+    for start in (0..whole).step_by(32) {
+        let mut sums = [[0.0f32; 8]; 4];
+        for (d, &q) in query.iter().enumerate() {
+            let row = &keys[d * n + start..d * n + start + 32];
+            for (sum, k) in sums.iter_mut().zip(row.chunks_exact(8)) {
+                for (s, k) in sum.iter_mut().zip(k) {
+                    *s += q * k;
+                }
+            }
+        }
+        for (out, sum) in scores[start..start + 32].chunks_exact_mut(8).zip(&sums) {
+            for (o, s) in out.iter_mut().zip(sum) {
+                *o = s * scale;
+            }
+        }
+    }
+    let rest = &mut scores[whole..];
+    rest.fill(0.0);
+    for (d, &q) in query.iter().enumerate() {
+        for (s, k) in rest.iter_mut().zip(&keys[d * n + whole..(d + 1) * n]) {
             *s += q * k;
         }
     }
+    rest.iter_mut().for_each(|s| *s *= scale);
 }
 
 /// `out = Σ_j weights[j] · values_j`, `values` holding one row of `out.len()` per weight.
 fn head_mix(weights: &[f32], values: &[f32], out: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
-    if crate::linear::has_avx2_fma() {
+    if crate::linear::has_avx2_kernels() {
         // SAFETY: the CPU has AVX2 and FMA.
         return unsafe { head_mix_avx2(weights, values, out) };
     }

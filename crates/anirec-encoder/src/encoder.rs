@@ -27,6 +27,10 @@ const BATCH_TOKENS: usize = 2048;
 /// Batches handed to the cores between two progress reports.
 const BATCHES_PER_REPORT: usize = 8;
 
+/// The forward pass's own version, part of the fingerprint: embeddings cached or stored by a
+/// pass that computes differently (candle's, float32 weights) are not taken for this one's.
+const FORWARD_PASS: &str = "anirec-bert 1: float16 weights, float32 sums";
+
 /// Word pieces read when the folder has no `sentence_bert_config.json`.
 const DEFAULT_MAX_TOKENS: usize = 256;
 
@@ -89,6 +93,7 @@ impl Encoder {
             hash.update(part);
         }
         hash.update((max_tokens as u64).to_le_bytes());
+        hash.update(FORWARD_PASS.as_bytes());
         let fingerprint = hex(&hash.finalize()[..16]);
 
         let model = Bert::load(&weights, &config).map_err(|message| EncoderError::Invalid {

@@ -5,7 +5,7 @@
 //! 1e-7) and Cephes (`expf`: a degree-5 polynomial after reduction by ln 2, relative error about
 //! 1e-7), where the standard library's scalar calls would cost more than the matrix products.
 
-use crate::linear::has_avx2_fma;
+use crate::linear::has_avx2_kernels;
 
 /// A layer normalisation's learned scale and shift.
 pub(crate) struct Norm {
@@ -43,7 +43,7 @@ impl Norm {
 /// `x ← x · Φ(x)`, the exact GELU BERT uses (`0.5 x (1 + erf(x / √2))`), in place.
 pub(crate) fn gelu(x: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
-    if has_avx2_fma() {
+    if has_avx2_kernels() {
         // SAFETY: the CPU has AVX2 and FMA.
         return unsafe { gelu_avx2(x) };
     }
@@ -92,7 +92,7 @@ fn erf(x: f32) -> f32 {
 /// `x ← softmax(x)` over the whole slice.
 pub(crate) fn softmax(x: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
-    if has_avx2_fma() {
+    if has_avx2_kernels() {
         // SAFETY: the CPU has AVX2 and FMA.
         return unsafe { softmax_avx2(x) };
     }

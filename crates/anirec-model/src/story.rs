@@ -117,7 +117,14 @@ impl StoryVectors {
     /// anime, written into `out`.
     pub fn scores_into(&self, query: &[f32], out: &mut Vec<f32>) {
         out.clear();
-        out.extend(self.rows.chunks_exact(self.dim).map(|row| dot(row, query)));
+        out.resize(self.len(), 0.0);
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the CPU has AVX2 and FMA.
+            return unsafe { scores_avx2(&self.rows, self.dim, query, out) };
+        }
+        scores_body(&self.rows, self.dim, query, out);
     }
 
     /// The `k` anime most similar to `query` for which `keep` holds, best first, with their
@@ -142,8 +149,24 @@ impl StoryVectors {
     }
 }
 
+/// `out[i] = rows_i · query`, compiled for AVX2 + FMA (eight-lane adds twice as wide as the
+/// baseline's): the scan over every anime a story search makes.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn scores_avx2(rows: &[f32], dim: usize, query: &[f32], out: &mut [f32]) {
+    scores_body(rows, dim, query, out);
+}
+
+#[inline(always)]
+fn scores_body(rows: &[f32], dim: usize, query: &[f32], out: &mut [f32]) {
+    for (o, row) in out.iter_mut().zip(rows.chunks_exact(dim)) {
+        *o = dot(row, query);
+    }
+}
+
 /// The dot product of two vectors of the same length, in eight independent lanes, which the
 /// compiler turns into SIMD adds.
+#[inline(always)]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut lanes = [0.0f32; 8];
     let (a8, a_rest) = a.split_at(a.len() / 8 * 8);
