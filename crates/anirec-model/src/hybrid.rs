@@ -314,9 +314,7 @@ impl Hybrid {
         };
         let mut profile = vec![0f32; story.dim()];
         for &(a, w) in weights {
-            for (p, x) in profile.iter_mut().zip(story.row(a)) {
-                *p += w * x;
-            }
+            story.add_scaled(a, w, &mut profile);
         }
         profile
     }
@@ -383,7 +381,7 @@ impl Hybrid {
                 signals[Signal::Rating] = predicted;
                 signals[Signal::Content] = content[a as usize];
                 if let Some(vectors) = &self.story {
-                    signals[Signal::Story] = crate::story::dot(vectors.row(AnimeIx(a)), &story);
+                    signals[Signal::Story] = vectors.dot(AnimeIx(a), &story);
                 }
                 signals[Signal::Popularity] = self.popularity[a as usize];
                 signals[Signal::Exposure] = self.exposure[a as usize];

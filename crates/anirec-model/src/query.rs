@@ -339,7 +339,7 @@ impl Bundle {
         let scores = match (by, self.story()) {
             (SimilarBy::Story, Some(story)) => {
                 let mut scores = Vec::with_capacity(self.catalogue.len());
-                story.scores_into(story.row(a), &mut scores);
+                story.scores_into(&story.vector(a), &mut scores);
                 scores
             }
             (SimilarBy::Story, None) => return Vec::new(),

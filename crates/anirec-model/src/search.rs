@@ -19,6 +19,9 @@ pub struct TitleIndex {
     names: Vec<Vec<Name>>,
     /// Per anime: a small popularity bonus, log(1 + members) / 100.
     popularity: Vec<f32>,
+    /// Every name as (anime, its place in `names[anime]`), in byte order of the name: the names
+    /// that start with a query are one run of it, found by binary search.
+    by_text: Vec<(u32, u32)>,
 }
 
 /// One normalised name (lower case, punctuation as spaces, single spaces), its words, and each
@@ -84,7 +87,25 @@ impl TitleIndex {
             .iter()
             .map(|a| (1.0 + a.members.unwrap_or(0) as f32).ln() / 100.0)
             .collect();
-        TitleIndex { names, popularity }
+        let mut index = TitleIndex {
+            names,
+            popularity,
+            by_text: Vec::new(),
+        };
+        let mut by_text: Vec<(u32, u32)> = index
+            .names
+            .iter()
+            .enumerate()
+            .flat_map(|(a, names)| (0..names.len() as u32).map(move |i| (a as u32, i)))
+            .collect();
+        by_text.sort_unstable_by(|&x, &y| index.text(x).cmp(index.text(y)));
+        index.by_text = by_text;
+        index
+    }
+
+    /// The normalised text of one name of `by_text`.
+    fn text(&self, (anime, i): (u32, u32)) -> &str {
+        &self.names[anime as usize][i as usize].text
     }
 
     /// Up to `k` anime matching `query`, best first, with their match score:
@@ -121,30 +142,41 @@ impl TitleIndex {
         if queries.is_empty() || k == 0 {
             return Vec::new();
         }
-        self.ranked(k, |n| {
-            queries
-                .iter()
-                .map(|q| match n.text.strip_prefix(q.as_str()) {
+        let mut best = vec![0f32; self.names.len()];
+        for q in &queries {
+            let start = self.by_text.partition_point(|&n| self.text(n) < q.as_str());
+            for &(anime, i) in &self.by_text[start..] {
+                let score = match self.text((anime, i)).strip_prefix(q.as_str()) {
                     Some("") => 4.0,
                     Some(_) => 3.0,
-                    None => 0.0,
-                })
-                .fold(0f32, f32::max)
-        })
+                    None => break,
+                };
+                let best = &mut best[anime as usize];
+                *best = best.max(score);
+            }
+        }
+        self.top(k, best)
     }
 
     /// Up to `k` anime by the best `score` of their names (0: no match), plus their popularity
     /// bonus, best first.
     fn ranked(&self, k: usize, mut score: impl FnMut(&Name) -> f32) -> Vec<(AnimeIx, f32)> {
-        let scores: Vec<f32> = self
+        let best = self
             .names
             .iter()
-            .zip(&self.popularity)
-            .map(|(names, bonus)| {
-                let best = names.iter().map(&mut score).fold(0f32, f32::max);
-                if best > 0.0 { best + bonus } else { 0.0 }
-            })
+            .map(|names| names.iter().map(&mut score).fold(0f32, f32::max))
             .collect();
+        self.top(k, best)
+    }
+
+    /// Up to `k` anime by their `best` name score (0: no match) plus their popularity bonus,
+    /// best first.
+    fn top(&self, k: usize, mut scores: Vec<f32>) -> Vec<(AnimeIx, f32)> {
+        for (score, bonus) in scores.iter_mut().zip(&self.popularity) {
+            if *score > 0.0 {
+                *score += bonus;
+            }
+        }
         top_k(&scores, k, |a| scores[a as usize] > 0.0)
             .into_iter()
             .map(|a| (AnimeIx(a), scores[a as usize]))
@@ -381,6 +413,8 @@ mod tests {
         assert_eq!(hits("steins;gate"), vec![(2, 4.0), (5, 3.0)]);
         assert_eq!(hits("NARUTO"), vec![(0, 4.0), (1, 3.0)]);
         assert_eq!(hits("ｼｭﾀｲﾝｽﾞ"), vec![]);
+        // One letter starts many names (and names of one anime more than once).
+        assert!(hits("s").len() >= 3, "{:?}", hits("s"));
         // Word starts and typos are the full search's alone.
         assert_eq!(hits("titan"), vec![]);
         assert_eq!(hits("naruta"), vec![]);

@@ -96,12 +96,10 @@ impl Bundle {
             })
             .collect();
         let wanted = q.k - hits.len();
-        let most_members = anime.iter().filter_map(|a| a.members).max().unwrap_or(0);
-        let scale = POPULARITY_WEIGHT / (1.0 + most_members as f32).ln().max(1.0);
         let blended: Vec<f32> = scores
             .iter()
-            .zip(anime)
-            .map(|(s, a)| s + scale * (1.0 + a.members.unwrap_or(0) as f32).ln())
+            .zip(self.story_prior())
+            .map(|(s, prior)| s + prior)
             .collect();
         let taken: Vec<AnimeIx> = hits.iter().map(|h| h.index).collect();
         let found = top_k(&blended, POOL.max(wanted), |j| {
