@@ -73,6 +73,38 @@ pub fn story_text(anime: &Anime) -> String {
 pub struct StoryVectors {
     dim: usize,
     rows: Vec<f16>,
+    /// The rows again in 8 bits, for a first pass over every anime in a quarter of the bytes.
+    coarse: Coarse,
+}
+
+/// Rows quantised to 8 bits, each with its own scale: `row ≈ scale × codes`.
+#[derive(Debug, Clone, PartialEq)]
+struct Coarse {
+    codes: Vec<i8>,
+    scales: Vec<f32>,
+    /// The largest scale: bounds every row's rounding error.
+    largest_scale: f32,
+}
+
+impl Coarse {
+    fn of(rows: &[f16], dim: usize) -> Coarse {
+        let mut codes = Vec::with_capacity(rows.len());
+        let scales = rows
+            .chunks_exact(dim)
+            .map(|row| {
+                let largest = row.iter().fold(0f32, |m, h| m.max(h.to_f32().abs()));
+                let scale = if largest > 0.0 { largest / 127.0 } else { 1.0 };
+                codes.extend(row.iter().map(|h| (h.to_f32() / scale).round() as i8));
+                scale
+            })
+            .collect::<Vec<f32>>();
+        let largest_scale = scales.iter().fold(0f32, |m, &s| m.max(s));
+        Coarse {
+            codes,
+            scales,
+            largest_scale,
+        }
+    }
 }
 
 /// The name of the array in the bundle's tensor file.
@@ -96,7 +128,8 @@ impl StoryVectors {
         if let Some(at) = rows.iter().position(|x| !x.is_finite()) {
             return Err(format!("row {} holds a value that is not finite", at / dim));
         }
-        Ok(StoryVectors { dim, rows })
+        let coarse = Coarse::of(&rows, dim);
+        Ok(StoryVectors { dim, rows, coarse })
     }
 
     /// Length of each vector.
@@ -156,6 +189,49 @@ impl StoryVectors {
         }
     }
 
+    /// Approximate cosine similarity of `query` to every anime, from the 8-bit rows (within
+    /// [`StoryVectors::coarse_error`] of [`StoryVectors::dot`]), written into `out`: a first
+    /// pass that reads a quarter of the bytes, for picking the anime to score exactly.
+    pub fn coarse_scores_into(&self, query: &[f32], out: &mut Vec<f32>) {
+        out.clear();
+        out.resize(self.len(), 0.0);
+        let query_scale = query_scale(query);
+        let codes: Vec<i16> = query
+            .iter()
+            .take(self.dim)
+            .map(|x| (x / query_scale).round() as i16)
+            .collect();
+        let rows = self.coarse.codes.chunks_exact(self.dim);
+        let sums = out.iter_mut().zip(rows);
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2.
+            for (o, row) in sums {
+                *o = unsafe { dot_i8_avx2(row, &codes) } as f32;
+            }
+        } else {
+            for (o, row) in sums {
+                *o = dot_i8(row, &codes) as f32;
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        for (o, row) in sums {
+            *o = dot_i8(row, &codes) as f32;
+        }
+        for (o, scale) in out.iter_mut().zip(&self.coarse.scales) {
+            *o *= scale * query_scale;
+        }
+    }
+
+    /// How far a coarse score of `query` can be from the exact one, for any anime: each row's
+    /// numbers are rounded to within half its scale, the query's to within half of its own:
+    /// `|x·q − s c·t d| ≤ s/2 ‖q‖₁ + s t/2 · 127 · dim`, plus a margin for float rounding.
+    pub fn coarse_error(&self, query: &[f32]) -> f32 {
+        let l1: f32 = query.iter().map(|x| x.abs()).sum();
+        let s = self.coarse.largest_scale;
+        s * (l1 + query_scale(query) * 127.0 * self.dim as f32) / 2.0 + 1e-4
+    }
+
     /// The `k` anime most similar to `query` for which `keep` holds, best first, with their
     /// cosine similarity.
     pub fn nearest(
@@ -175,6 +251,16 @@ impl StoryVectors {
     /// Cosine similarity of two anime's stories.
     pub fn similarity(&self, a: AnimeIx, b: AnimeIx) -> f32 {
         self.dot(a, &self.vector(b))
+    }
+}
+
+/// The scale that maps a query's largest number to 32767 (its 16-bit codes).
+fn query_scale(query: &[f32]) -> f32 {
+    let largest = query.iter().fold(0f32, |m, x| m.max(x.abs()));
+    if largest > 0.0 {
+        largest / 32767.0
+    } else {
+        1.0
     }
 }
 
@@ -233,6 +319,44 @@ unsafe fn dot_f16c(row: &[f16], v: &[f32]) -> f32 {
         }
     }
     lanes.iter().sum::<f32>() + dot_plain(&row[whole..n], &v[whole..n])
+}
+
+/// `row · query` in whole numbers (exact: 384 products of at most 127 × 32767 stay far inside
+/// 32 bits).
+fn dot_i8(row: &[i8], query: &[i16]) -> i32 {
+    row.iter()
+        .zip(query)
+        .map(|(&r, &q)| i32::from(r) * i32::from(q))
+        .sum()
+}
+
+/// [`dot_i8`] sixteen numbers at a time (sign-extended to 16 bits, multiplied and added in
+/// pairs), the same whole number.
+///
+/// # Safety
+/// The CPU must have AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn dot_i8_avx2(row: &[i8], query: &[i16]) -> i32 {
+    use std::arch::x86_64::{
+        __m128i, __m256i, _mm_loadu_si128, _mm256_add_epi32, _mm256_cvtepi8_epi16,
+        _mm256_loadu_si256, _mm256_madd_epi16, _mm256_setzero_si256, _mm256_storeu_si256,
+    };
+    let n = row.len().min(query.len());
+    let whole = n / 16 * 16;
+    let mut lanes = [0i32; 8];
+    // SAFETY: every load reads 16 numbers at an offset below `whole ≤ n`, inside both slices.
+    unsafe {
+        let mut acc = _mm256_setzero_si256();
+        for at in (0..whole).step_by(16) {
+            let r = _mm256_cvtepi8_epi16(_mm_loadu_si128(row.as_ptr().add(at).cast::<__m128i>()));
+            let q = _mm256_loadu_si256(query.as_ptr().add(at).cast::<__m256i>());
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(r, q));
+        }
+        _mm256_storeu_si256(lanes.as_mut_ptr().cast::<__m256i>(), acc);
+    }
+    lanes.iter().sum::<i32>() + dot_i8(&row[whole..n], &query[whole..n])
 }
 
 /// `row · v`, in eight independent lanes.
@@ -328,6 +452,46 @@ mod tests {
         v.add_scaled(AnimeIx(0), 2.0, &mut acc);
         assert!(acc.iter().zip(&a).all(|(s, x)| *s == 1.0 + 2.0 * x));
         assert_eq!(v.vector(AnimeIx(0)), a);
+    }
+
+    #[test]
+    fn coarse_scores_are_close_to_the_exact_ones() {
+        // Pseudo-random unit vectors of MiniLM's width (and a tail past the SIMD blocks).
+        for dim in [384, 37] {
+            let mut state = 0x2545_f491_u64;
+            let mut next = || {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state % 20_000) as f32 / 10_000.0 - 1.0
+            };
+            let rows: Vec<f32> = (0..300)
+                .flat_map(|_| unit(&(0..dim).map(|_| next()).collect::<Vec<_>>()))
+                .collect();
+            let v = StoryVectors::new(dim, rows).expect("whole rows");
+            for _ in 0..20 {
+                let query = unit(&(0..dim).map(|_| next()).collect::<Vec<_>>());
+                let (mut exact, mut coarse) = (Vec::new(), Vec::new());
+                v.scores_into(&query, &mut exact);
+                v.coarse_scores_into(&query, &mut coarse);
+                let worst = exact
+                    .iter()
+                    .zip(&coarse)
+                    .map(|(e, c)| (e - c).abs())
+                    .fold(0f32, f32::max);
+                let bound = v.coarse_error(&query);
+                assert!(worst <= bound, "dim {dim}: off by {worst}, beyond {bound}");
+                assert!(bound < 0.05, "dim {dim}: a useful bound ({bound})");
+                assert!(
+                    exact.iter().any(|e| e.abs() > 0.05),
+                    "the scores are not all near 0"
+                );
+            }
+        }
+        let zero = StoryVectors::new(2, vec![0.0, 0.0]).expect("a zero row");
+        let mut out = Vec::new();
+        zero.coarse_scores_into(&[0.0, 0.0], &mut out);
+        assert_eq!(out, vec![0.0]);
     }
 
     #[test]

@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::bundle::Bundle;
 use crate::filters::{Filters, Grouping};
 use crate::query::Profile;
+use crate::story::StoryVectors;
 use crate::topk::top_k;
 
 /// Title-search score from which a title hit goes before the story matches (the name equals
@@ -18,6 +19,11 @@ pub const TITLE_FIRST: f32 = 3.0;
 /// Story matches ranked further (popularity, the fan's predicted rating, one per franchise),
 /// best story match first.
 const POOL: usize = 200;
+
+/// Candidates beyond the pool taken from the coarse (8-bit) pass and scored exactly: enough
+/// that the coarse error bound proves the pool exact for real queries (when it cannot, every
+/// anime is scored exactly; BENCHMARKS.md "Story search" counts how often).
+const RESCORED: usize = 300;
 
 /// Weight of an anime's popularity (log members, scaled to 0-1 over the catalogue) beside the
 /// story's cosine similarity: among stories about equally close, the ones fans know go first
@@ -82,8 +88,7 @@ impl Bundle {
         let allowed = |a: AnimeIx| {
             q.filters.allows(&anime[a.0 as usize]) && (q.filters.include_rated || !rated(a))
         };
-        let mut scores = Vec::with_capacity(anime.len());
-        story.scores_into(q.vector, &mut scores);
+        let exact = |a: AnimeIx| story.dot(a, q.vector);
 
         let mut hits: Vec<StoryHit> = q
             .titles
@@ -92,26 +97,27 @@ impl Bundle {
             .take(q.k)
             .map(|&(a, _)| {
                 let predicted = q.profile.map(|p| self.predicted_rating(p, a));
-                self.hit(q, a, scores[a.0 as usize], true, predicted)
+                self.hit(q, a, exact(a), true, predicted)
             })
             .collect();
         let wanted = q.k - hits.len();
-        let blended: Vec<f32> = scores
-            .iter()
-            .zip(self.story_prior())
-            .map(|(s, prior)| s + prior)
-            .collect();
         let taken: Vec<AnimeIx> = hits.iter().map(|h| h.index).collect();
-        let found = top_k(&blended, POOL.max(wanted), |j| {
-            !taken.contains(&AnimeIx(j)) && allowed(AnimeIx(j))
-        });
-        // (score, anime, predicted rating); reasons are written for the kept ones only.
-        let mut matches: Vec<(f32, AnimeIx, Option<f32>)> = found
+        let pool = story_pool(
+            story,
+            self.story_prior(),
+            q.vector,
+            POOL.max(wanted),
+            RESCORED,
+            |j| !taken.contains(&AnimeIx(j)) && allowed(AnimeIx(j)),
+        );
+        // (score, anime, story match, predicted rating); reasons are written for the kept ones
+        // only.
+        let mut matches: Vec<(f32, AnimeIx, f32, Option<f32>)> = pool
             .into_iter()
-            .map(|j| {
-                let predicted = q.profile.map(|p| self.predicted_rating(p, AnimeIx(j)));
+            .map(|(blended, story_match, a)| {
+                let predicted = q.profile.map(|p| self.predicted_rating(p, a));
                 let fit = predicted.map_or(0.0, |r| FIT_WEIGHT * (r - 5.5) / 4.5);
-                (blended[j as usize] + fit, AnimeIx(j), predicted)
+                (blended + fit, a, story_match, predicted)
             })
             .collect();
         matches.sort_by(|a, b| b.0.total_cmp(&a.0));
@@ -122,7 +128,7 @@ impl Bundle {
                 .iter()
                 .filter_map(|h| franchises.group_of(h.index))
                 .collect();
-            matches.retain(|&(_, a, _)| match franchises.group_of(a) {
+            matches.retain(|&(_, a, _, _)| match franchises.group_of(a) {
                 Some(g) if seen.contains(&g) => false,
                 Some(g) => {
                     seen.push(g);
@@ -135,7 +141,9 @@ impl Bundle {
             matches
                 .into_iter()
                 .take(wanted)
-                .map(|(_, a, predicted)| self.hit(q, a, scores[a.0 as usize], false, predicted)),
+                .map(|(_, a, story_match, predicted)| {
+                    self.hit(q, a, story_match, false, predicted)
+                }),
         );
         hits
     }
@@ -170,6 +178,55 @@ impl Bundle {
             predicted_rating,
             reason,
         }
+    }
+}
+
+/// The `size` anime with the best story match + `prior` among those `keep` allows, best first,
+/// as (story match + prior, story match, anime): exactly those that scoring every anime exactly
+/// would give. A coarse (8-bit) pass picks `size + extra` candidates and only they are scored
+/// exactly; when the coarse error bound cannot prove that no other anime belongs in the pool
+/// (the last candidate's coarse score plus the bound reaches the pool's last exact score),
+/// every allowed anime is scored exactly instead.
+fn story_pool(
+    story: &StoryVectors,
+    prior: &[f32],
+    query: &[f32],
+    size: usize,
+    extra: usize,
+    keep: impl Fn(u32) -> bool,
+) -> Vec<(f32, f32, AnimeIx)> {
+    let mut coarse = Vec::with_capacity(story.len());
+    story.coarse_scores_into(query, &mut coarse);
+    for (c, p) in coarse.iter_mut().zip(prior) {
+        *c += p;
+    }
+    let found = top_k(&coarse, size + extra, &keep);
+    let exact = |j: u32| {
+        let story_match = story.dot(AnimeIx(j), query);
+        (story_match + prior[j as usize], story_match, AnimeIx(j))
+    };
+    let best_first = |mut scored: Vec<(f32, f32, AnimeIx)>| {
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+        scored.truncate(size);
+        scored
+    };
+    let scored = best_first(found.iter().map(|&j| exact(j)).collect());
+    let everyone_scored = found.len() < size + extra;
+    let proven = match (found.last(), scored.get(size.saturating_sub(1))) {
+        (Some(&last), Some(&(threshold, _, _))) => {
+            coarse[last as usize] + story.coarse_error(query) < threshold
+        }
+        _ => false,
+    };
+    if everyone_scored || proven {
+        scored
+    } else {
+        best_first(
+            (0..story.len() as u32)
+                .filter(|&j| keep(j))
+                .map(exact)
+                .collect(),
+        )
     }
 }
 
@@ -219,6 +276,59 @@ fn matched_words<'q>(query: &'q str, anime: &anirec_data::catalogue::Anime) -> V
 mod tests {
     use super::*;
     use anirec_data::catalogue::Anime;
+
+    /// Pseudo-random unit rows whose best matches to a query lie close together, and a prior.
+    fn world(n: usize, dim: usize) -> (StoryVectors, Vec<f32>, Vec<f32>) {
+        let mut state = 0x9e37_79b9_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % 20_000) as f32 / 10_000.0 - 1.0
+        };
+        let unit = |v: Vec<f32>| {
+            let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            v.into_iter().map(|x| x / n).collect::<Vec<f32>>()
+        };
+        let query = unit((0..dim).map(|_| next()).collect());
+        let rows: Vec<f32> = (0..n)
+            .flat_map(|_| {
+                // Half query, half noise: many rows about equally close to it.
+                let noise = unit((0..dim).map(|_| next()).collect());
+                unit(query.iter().zip(&noise).map(|(q, x)| 0.5 * q + x).collect())
+            })
+            .collect();
+        let prior = (0..n).map(|_| 0.01 * next()).collect();
+        (
+            StoryVectors::new(dim, rows).expect("whole rows"),
+            prior,
+            query,
+        )
+    }
+
+    #[test]
+    fn the_pool_is_the_exact_one_with_or_without_proof() {
+        let (story, prior, query) = world(3000, 384);
+        let keep = |j: u32| j % 7 != 3;
+        let mut exact: Vec<(f32, f32, AnimeIx)> = (0..3000u32)
+            .filter(|&j| keep(j))
+            .map(|j| {
+                let m = story.dot(AnimeIx(j), &query);
+                (m + prior[j as usize], m, AnimeIx(j))
+            })
+            .collect();
+        exact.sort_by(|a, b| b.0.total_cmp(&a.0));
+        exact.truncate(50);
+        // Enough candidates to prove it, none beyond the pool (the fallback), and more
+        // candidates than there are anime allowed.
+        for extra in [1000, 0, 5000] {
+            assert_eq!(
+                story_pool(&story, &prior, &query, 50, extra, keep),
+                exact,
+                "extra {extra}"
+            );
+        }
+    }
 
     #[test]
     fn the_reason_names_the_query_words_the_story_holds() {
