@@ -1,10 +1,11 @@
 //! Story embeddings of the catalogue: one L2-normalised sentence embedding per anime (its
 //! titles, genres and synopsis, through the sentence encoder), the text each anime is embedded
-//! from, and exact nearest-neighbour search over them.
+//! from, and nearest-neighbour search over them.
 //!
-//! Exact search is a dot product with every row: 17,562 × 384 multiply-adds, about 2 ms on one
-//! core of the 2-core test machine (BENCHMARKS.md "Story search"), so no approximate index is
-//! needed at catalogue scale.
+//! Search scans every row: exactly from the float16 rows, or first from 8-bit copies (a quarter
+//! of the bytes, with a bound on their error) to pick the rows to score exactly. At catalogue
+//! scale that is about a millisecond a query (BENCHMARKS.md "Story search"), so no approximate
+//! index is needed.
 
 use anirec_data::AnimeIx;
 use anirec_data::catalogue::Anime;
