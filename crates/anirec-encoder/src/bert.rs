@@ -155,6 +155,24 @@ impl Bert {
     /// position table and the vocabulary): one L2-normalised row of [`Bert::hidden`] numbers per
     /// sequence, the mean of its last hidden states.
     pub(crate) fn embed(&self, sequences: &[&[u32]]) -> Vec<f32> {
+        #[cfg(target_arch = "x86_64")]
+        if crate::linear::has_avx2_kernels() {
+            // SAFETY: the CPU has AVX2 and FMA.
+            return unsafe { self.embed_avx2(sequences) };
+        }
+        self.embed_with(sequences)
+    }
+
+    /// [`Bert::embed`] compiled for AVX2 + FMA: the attention, GELU and softmax loops inlined
+    /// into it are vectorised eight lanes wide (the dense layers choose their own kernel).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn embed_avx2(&self, sequences: &[&[u32]]) -> Vec<f32> {
+        self.embed_with(sequences)
+    }
+
+    #[inline(always)]
+    fn embed_with(&self, sequences: &[&[u32]]) -> Vec<f32> {
         let h = self.hidden;
         let tokens: usize = sequences.iter().map(|s| s.len()).sum();
         let mut states = vec![0.0; tokens * h];
@@ -205,6 +223,7 @@ impl Bert {
 
     /// Self-attention of each sequence over its own rows: `qkv` holds each token's query, key
     /// and value (`3 × hidden`), `context` receives the heads' outputs side by side.
+    #[inline(always)]
     fn attention(&self, sequences: &[&[u32]], qkv: &[f32], context: &mut [f32]) {
         let h = self.hidden;
         let size = h / self.heads;
@@ -245,23 +264,8 @@ impl Bert {
 
 /// `scores[j] = scale · query · key_j`, with the keys transposed (`query.len()` rows of
 /// `scores.len()`).
-fn head_scores(query: &[f32], keys: &[f32], scale: f32, scores: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if crate::linear::has_avx2_kernels() {
-        // SAFETY: the CPU has AVX2 and FMA.
-        return unsafe { head_scores_avx2(query, keys, scale, scores) };
-    }
-    head_scores_body(query, keys, scale, scores);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn head_scores_avx2(query: &[f32], keys: &[f32], scale: f32, scores: &mut [f32]) {
-    head_scores_body(query, keys, scale, scores);
-}
-
 #[inline(always)]
-fn head_scores_body(query: &[f32], keys: &[f32], scale: f32, scores: &mut [f32]) {
+fn head_scores(query: &[f32], keys: &[f32], scale: f32, scores: &mut [f32]) {
     let n = scores.len();
     // 32 scores at a time, their sums held in four eight-lane accumulators while the query's
     // numbers go by: no pass over `scores` per number.
@@ -293,23 +297,8 @@ fn head_scores_body(query: &[f32], keys: &[f32], scale: f32, scores: &mut [f32])
 }
 
 /// `out = Σ_j weights[j] · values_j`, `values` holding one row of `out.len()` per weight.
-fn head_mix(weights: &[f32], values: &[f32], out: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if crate::linear::has_avx2_kernels() {
-        // SAFETY: the CPU has AVX2 and FMA.
-        return unsafe { head_mix_avx2(weights, values, out) };
-    }
-    head_mix_body(weights, values, out);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn head_mix_avx2(weights: &[f32], values: &[f32], out: &mut [f32]) {
-    head_mix_body(weights, values, out);
-}
-
 #[inline(always)]
-fn head_mix_body(weights: &[f32], values: &[f32], out: &mut [f32]) {
+fn head_mix(weights: &[f32], values: &[f32], out: &mut [f32]) {
     match out.len() {
         // MiniLM's and BERT-base's head size: the sums stay in registers.
         32 => head_mix_sized::<32>(weights, values, out),

@@ -1,11 +1,10 @@
 //! The element-wise parts of the forward pass: layer normalisation, the exact (erf) GELU and
-//! softmax, written as loops the compiler vectorises; on CPUs with AVX2 + FMA they are compiled a
-//! second time for those instructions and chosen at run time. `erf` and `exp` are the
+//! softmax, written as loops the compiler vectorises. GELU and softmax are inlined into the
+//! forward pass, which [`crate::bert`] compiles a second time for AVX2 + FMA and chooses at run
+//! time. `erf` and `exp` are the
 //! vectorisable approximations used by XLA/Eigen (a rational fit of erf on [-4, 4], error below
 //! 1e-7) and Cephes (`expf`: a degree-5 polynomial after reduction by ln 2, relative error about
 //! 1e-7), where the standard library's scalar calls would cost more than the matrix products.
-
-use crate::linear::has_avx2_kernels;
 
 /// A layer normalisation's learned scale and shift.
 pub(crate) struct Norm {
@@ -41,23 +40,8 @@ impl Norm {
 }
 
 /// `x ← x · Φ(x)`, the exact GELU BERT uses (`0.5 x (1 + erf(x / √2))`), in place.
-pub(crate) fn gelu(x: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if has_avx2_kernels() {
-        // SAFETY: the CPU has AVX2 and FMA.
-        return unsafe { gelu_avx2(x) };
-    }
-    gelu_body(x);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn gelu_avx2(x: &mut [f32]) {
-    gelu_body(x);
-}
-
 #[inline(always)]
-fn gelu_body(x: &mut [f32]) {
+pub(crate) fn gelu(x: &mut [f32]) {
     for v in x.iter_mut() {
         *v = 0.5 * *v * (1.0 + erf(*v * std::f32::consts::FRAC_1_SQRT_2));
     }
@@ -90,23 +74,8 @@ fn erf(x: f32) -> f32 {
 }
 
 /// `x ← softmax(x)` over the whole slice.
-pub(crate) fn softmax(x: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if has_avx2_kernels() {
-        // SAFETY: the CPU has AVX2 and FMA.
-        return unsafe { softmax_avx2(x) };
-    }
-    softmax_body(x);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn softmax_avx2(x: &mut [f32]) {
-    softmax_body(x);
-}
-
 #[inline(always)]
-fn softmax_body(x: &mut [f32]) {
+pub(crate) fn softmax(x: &mut [f32]) {
     // Eight running maxima and sums, so that the loops vectorise (a single running sum is a
     // chain the compiler must keep in order).
     let mut lanes = [f32::NEG_INFINITY; 8];
