@@ -29,15 +29,16 @@ use crate::content::tfidf::ContentModel;
 use crate::hybrid::{Hybrid, HybridParams};
 use crate::metrics::{RatingMetrics, TestMetrics};
 use crate::rating::baseline::{BaselineParams, Baselines};
+use crate::rating::franchise::FranchiseMates;
 use crate::rating::knn::{ItemKnn, KnnParams};
 use crate::rating::mf::{Mf, MfParams};
-use crate::rating::model::RatingModel;
+use crate::rating::model::{FEATURES, RatingModel};
 use crate::signal::Weights;
 use crate::stored::{self, Array, Stored, per_anime, vector};
 use crate::story::{StoryInfo, StoryOff, StoryVectors};
 
 /// The bundle format this build writes and reads.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 /// The bundle's manifest.
 pub const MANIFEST: &str = "manifest.json";
 /// The bundle's arrays.
@@ -81,7 +82,7 @@ pub struct RatingState {
     pub mf_mu: f32,
     /// Factor epochs trained.
     pub epochs: usize,
-    /// Blend weights (intercept, baseline, neighbourhood, factors).
+    /// Blend weights (the intercept, then [`FEATURES`]' weights).
     pub blend: Vec<f32>,
     /// Validation errors of the blend.
     pub validation: RatingMetrics,
@@ -449,7 +450,7 @@ fn assemble(manifest: Manifest, catalogue: Catalogue, a: &Arrays) -> Result<Bund
     let n_anime = catalogue.len();
     let (ratings, model) = rayon::join(
         || assemble_ratings(&manifest, n_anime, a),
-        || assemble_model(&manifest, n_anime, a),
+        || assemble_model(&manifest, &catalogue, a),
     );
     let (ratings, model) = (ratings?, model?);
     let n_users = ratings.n_users();
@@ -514,21 +515,31 @@ fn assemble_ratings(
 }
 
 /// The model's arrays (per-user lengths are checked by [`assemble`]).
-fn assemble_model(manifest: &Manifest, n_anime: usize, a: &Arrays) -> Result<Hybrid, BundleError> {
+fn assemble_model(
+    manifest: &Manifest,
+    catalogue: &Catalogue,
+    a: &Arrays,
+) -> Result<Hybrid, BundleError> {
+    let n_anime = catalogue.len();
     let fail = |m: &str| BundleError {
         path: a.dir.to_owned(),
         message: m.to_owned(),
     };
     let s = &manifest.rating;
     let params = &manifest.params;
-    if s.blend.len() != 4 {
-        return Err(fail("the rating blend needs 4 weights"));
+    if s.blend.len() != FEATURES.len() + 1 {
+        return Err(fail(&format!(
+            "the rating blend needs {} weights (an intercept and {})",
+            FEATURES.len() + 1,
+            FEATURES.join(", ")
+        )));
     }
     let rating = RatingModel {
         params: params.rating,
         baselines: a.restore::<Baselines>((s.mu, s.baseline, n_anime))?,
         knn: a.restore::<ItemKnn>((s.knn, n_anime))?,
         mf: a.restore::<Mf>((s.mf, s.mf_mu, s.epochs, n_anime))?,
+        franchise: FranchiseMates::of(catalogue.franchises(), n_anime),
         blend: s.blend.clone(),
         validation: s.validation,
         epochs: s.epochs,

@@ -21,6 +21,7 @@ use crate::content::tfidf::{ContentModel, ContentParams};
 use crate::entry::DROPPED_AGAINST;
 use crate::eval::{K, relevant};
 use crate::metrics::{UserRanking, ValidationFigures, mean_ranking, score_user};
+use crate::rating::franchise::FranchiseMates;
 use crate::rating::model::{
     EpochObserver, FactorProgress, RatingModel, RatingParams, UserState, validation_seed,
 };
@@ -115,6 +116,8 @@ struct Tuning<'a> {
     rating: RatingParams,
     /// MyAnimeList's public score per anime (a rating-model feature).
     public: &'a [Option<f32>],
+    /// Each anime's franchise mates (a rating-model feature).
+    franchise: &'a FranchiseMates,
 }
 
 impl Tuning<'_> {
@@ -134,7 +137,15 @@ impl Tuning<'_> {
         let salt = c.wrapping_mul(0x9E37_79B9);
         let carved = split(self.train, validation_seed(self.params.seed) ^ salt);
         let (fit, val) = (&carved.train, &carved.test);
-        let rating = RatingModel::tune(fit, val, self.public, self.rating, observer, resume);
+        let rating = RatingModel::tune(
+            fit,
+            val,
+            self.public,
+            self.franchise.clone(),
+            self.rating,
+            observer,
+            resume,
+        );
         let tuned = Hybrid {
             params: self.params,
             ease: Ease::fit(fit, self.params.ease),
@@ -202,6 +213,7 @@ impl Hybrid {
         let clock = std::time::Instant::now();
         let lap = |what: &str| tracing::debug!(seconds = clock.elapsed().as_secs_f64(), "{what}");
         let public: Vec<Option<f32>> = catalogue.anime().iter().map(|a| a.score).collect();
+        let franchise = FranchiseMates::of(catalogue.franchises(), catalogue.len());
         let content = ContentModel::fit(catalogue, params.content);
         lap("content model fitted");
         let rating_params = RatingParams {
@@ -215,6 +227,7 @@ impl Hybrid {
             params,
             rating: rating_params,
             public: &public,
+            franchise: &franchise,
         };
         let (rating, first, mut content, mut story) =
             on.carving(0, content, story, observer, resume);

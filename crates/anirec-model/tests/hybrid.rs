@@ -3,9 +3,11 @@
 //! cluster, and one horror anime nobody has rated yet; story embeddings, where given, say which
 //! cluster a story belongs to.
 
+use anirec_data::franchise::{EntryKind, Franchise, Franchises};
+use anirec_data::ids::FranchiseId;
 use anirec_data::{Anime, Catalogue, Ratings};
 use anirec_data::{AnimeIx, MalId, UserId, UserIx, WatchStatus};
-use anirec_model::bundle::Bundle;
+use anirec_model::bundle::{Bundle, FORMAT_VERSION};
 use anirec_model::hybrid::{Hybrid, HybridParams, rated_or_unknown};
 use anirec_model::metrics::TestMetrics;
 use anirec_model::query::{Filters, Listed, SimilarBy};
@@ -315,6 +317,52 @@ fn explanations_and_filters() {
 }
 
 #[test]
+fn a_rated_franchise_mate_moves_the_predicted_rating_in_a_loaded_bundle_too() {
+    let (mut catalogue, ratings) = world();
+    // The first three mecha anime are one franchise.
+    let entries = vec![AnimeIx(0), AnimeIx(1), AnimeIx(2)];
+    let franchise = Franchise {
+        id: FranchiseId(1000),
+        name: "first mecha".into(),
+        kinds: vec![EntryKind::Season; 3],
+        series: vec![0; 3],
+        starts: vec![0; 3],
+        entries,
+    };
+    catalogue.set_franchises(Franchises::new(vec![franchise], catalogue.len()));
+    let mut model = Hybrid::fit(&ratings, &catalogue, None, params(), &mut (), None);
+    // The baseline and the franchise correction only, so the correction is what differs
+    // between two fans who differ in one score.
+    model.rating.blend = vec![0.0, 1.0, 0.0, 1.0, 0.0];
+    let bundle = Bundle::new(model, catalogue, ratings, None);
+    let dir = tempfile::tempdir().unwrap();
+    bundle.save(&dir.path().join("model")).unwrap();
+    let back = Bundle::load(&dir.path().join("model")).unwrap();
+    let fan = |b: &Bundle, first: u8| {
+        let entry = |a: u32, score: u8| Listed {
+            mal_id: MalId(1000 + a),
+            score,
+            status: Some(WatchStatus::Completed),
+        };
+        b.fold_in(&[entry(0, first), entry(PER_CLUSTER, 6)]).0
+    };
+    for b in [&bundle, &back] {
+        let (loved, hated) = (fan(b, 10), fan(b, 2));
+        let gap = |a: u32| {
+            b.predicted_rating(&loved, AnimeIx(a)) - b.predicted_rating(&hated, AnimeIx(a))
+        };
+        // Every prediction moves with the fan's bias; the franchise's other entries move more.
+        assert!(gap(1) > gap(5) + 0.5, "mate {} outsider {}", gap(1), gap(5));
+        assert_eq!(gap(1), gap(2));
+    }
+    let (loved, loaded) = (fan(&bundle, 10), fan(&back, 10));
+    assert_eq!(
+        bundle.predicted_rating(&loved, AnimeIx(1)),
+        back.predicted_rating(&loaded, AnimeIx(1))
+    );
+}
+
+#[test]
 fn bundle_round_trip_and_corruption() {
     let (catalogue, ratings, model) = fitted();
     let metrics: TestMetrics = serde_json::from_value(serde_json::json!({
@@ -373,14 +421,18 @@ fn bundle_round_trip_and_corruption() {
     let manifest = std::fs::read_to_string(&manifest_path).unwrap();
     std::fs::write(
         &manifest_path,
-        manifest.replace("\"format_version\": 3", "\"format_version\": 4"),
+        manifest.replace(
+            &format!("\"format_version\": {FORMAT_VERSION}"),
+            &format!("\"format_version\": {}", FORMAT_VERSION + 1),
+        ),
     )
     .unwrap();
     let err = Bundle::load(&path).unwrap_err().to_string();
     assert!(
-        err.ends_with(
-            "format version 4; this anirec reads version 3 (retrain with `anirec train`)"
-        ),
+        err.ends_with(&format!(
+            "format version {}; this anirec reads version {FORMAT_VERSION} (retrain with `anirec train`)",
+            FORMAT_VERSION + 1
+        )),
         "{err}"
     );
     std::fs::write(&manifest_path, "{not json").unwrap();

@@ -1,4 +1,5 @@
-//! The rating model: baselines, the item neighbourhood and latent factors, blended linearly with
+//! The rating model: baselines, the item neighbourhood, the franchise correction and latent
+//! factors, blended linearly with
 //! weights fitted on a validation split carved from train; then every part is refitted on the
 //! whole train set.
 
@@ -7,12 +8,16 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::baseline::{BaselineParams, Baselines, catalogue_prior, mean_score};
+use super::franchise::FranchiseMates;
 use super::knn::{ItemKnn, KnnParams};
 use super::mf::{Mf, MfParams};
 use crate::blend::{apply, least_squares};
 use crate::entry::Entry;
 use crate::eval::Predictor;
 use crate::metrics::RatingMetrics;
+
+/// What the rating blend weighs, in order (after its intercept).
+pub const FEATURES: [&str; 4] = ["baseline", "neighbourhood", "franchise", "factors"];
 
 /// Parameters of the rating model.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -129,7 +134,9 @@ pub struct RatingModel {
     pub knn: ItemKnn,
     /// Latent factors.
     pub mf: Mf,
-    /// Blend weights over [baseline, neighbourhood correction, factor prediction].
+    /// Each anime's franchise mates (from the catalogue; not stored in a bundle).
+    pub franchise: FranchiseMates,
+    /// Blend weights over [`FEATURES`].
     pub blend: Vec<f32>,
     /// Validation RMSE of the blend (the figure tuning saw).
     pub validation: RatingMetrics,
@@ -145,6 +152,7 @@ impl RatingModel {
         fit: &Ratings,
         val: &Ratings,
         public_scores: &[Option<f32>],
+        franchise: FranchiseMates,
         params: RatingParams,
         observer: &mut dyn EpochObserver,
         resume: Option<&FactorProgress>,
@@ -203,7 +211,8 @@ impl RatingModel {
             baselines: parts.baselines,
             knn: parts.knn,
             mf: best,
-            blend: vec![0.0, 1.0, 1.0, 0.0],
+            franchise,
+            blend: vec![0.0, 1.0, 1.0, 0.0, 0.0],
             validation: RatingMetrics::default(),
             epochs,
         };
@@ -272,6 +281,7 @@ impl RatingModel {
             baselines: parts.baselines,
             knn: parts.knn,
             mf,
+            franchise: self.franchise.clone(),
             blend: self.blend.clone(),
             validation: self.validation,
             epochs: self.epochs,
@@ -311,8 +321,8 @@ impl RatingModel {
         }
     }
 
-    /// The blend's inputs for one anime: baseline, neighbourhood correction, factor prediction.
-    fn features(&self, user: &UserState, anime: u32) -> [f32; 3] {
+    /// The blend's inputs for one anime ([`FEATURES`]).
+    fn features(&self, user: &UserState, anime: u32) -> [f32; FEATURES.len()] {
         let b = &self.baselines;
         self.features_by(user, anime, |j| {
             user.entries
@@ -331,11 +341,12 @@ impl RatingModel {
         user: &UserState,
         anime: u32,
         residual: impl Fn(u32) -> Option<f32>,
-    ) -> [f32; 3] {
+    ) -> [f32; FEATURES.len()] {
         let b = &self.baselines;
         [
             b.mu + user.bias + b.item[anime as usize],
-            self.knn.correction(anime, residual),
+            self.knn.correction(anime, &residual),
+            self.franchise.correction(anime, &residual),
             self.mf.predict_folded(user.mf_bias, &user.factors, anime),
         ]
     }
