@@ -60,10 +60,9 @@ pub struct HybridParams {
     /// Validation carvings the blend weights are tuned on: each its own split of train with
     /// its own rating model and EASE, their validation users pooled and their coverages
     /// averaged. More carvings make the chosen weights steadier (BENCHMARKS.md "How much the
-    /// seeds move the figures") at the cost of one more tuning fit each. Bundles made before it
-    /// read 1.
-    #[serde(default = "one_carving")]
-    pub validation_carvings: usize,
+    /// seeds move the figures") at the cost of one more tuning fit each. A fitted model's
+    /// parameters hold the number used.
+    pub validation_carvings: Carvings,
     /// Seed (validation split, factor initialisation).
     pub seed: u64,
 }
@@ -83,14 +82,63 @@ impl Default for HybridParams {
             content_candidates: 50,
             min_coverage: 0.15,
             max_validation_users: 5000,
-            validation_carvings: 1,
+            validation_carvings: Carvings::Auto,
             seed: 42,
         }
     }
 }
 
-fn one_carving() -> usize {
-    1
+/// Most carvings [`Carvings::Auto`] asks for.
+const MOST_AUTO_CARVINGS: usize = 3;
+
+/// How many validation carvings the blend weights are tuned on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Carvings {
+    /// As many as it takes for the carvings' validation users to reach
+    /// [`HybridParams::max_validation_users`], at most [`MOST_AUTO_CARVINGS`]: 3 on the sample's
+    /// 1,352 users, 1 from 5,000 users on (where one carving already has that many).
+    Auto,
+    /// Exactly this many (at least 1).
+    Fixed(usize),
+}
+
+impl Carvings {
+    /// The number of carvings for a train set of `users` users.
+    pub fn count(self, users: usize, max_validation_users: usize) -> usize {
+        match self {
+            Carvings::Auto => max_validation_users
+                .div_ceil(users.max(1))
+                .clamp(1, MOST_AUTO_CARVINGS),
+            Carvings::Fixed(n) => n.max(1),
+        }
+    }
+}
+
+impl std::fmt::Display for Carvings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Carvings::Auto => f.write_str("auto"),
+            Carvings::Fixed(n) => write!(f, "{n}"),
+        }
+    }
+}
+
+impl std::str::FromStr for Carvings {
+    type Err = String;
+
+    /// `auto` or a number from 1 to 8.
+    fn from_str(s: &str) -> Result<Carvings, String> {
+        match s {
+            "auto" => Ok(Carvings::Auto),
+            _ => match s.parse::<usize>() {
+                Ok(n @ 1..=8) => Ok(Carvings::Fixed(n)),
+                _ => Err(format!(
+                    "expected auto or a number from 1 to 8, found {s:?}"
+                )),
+            },
+        }
+    }
 }
 
 /// One candidate's raw signals.
@@ -232,7 +280,10 @@ impl Hybrid {
         let (rating, first, mut content, mut story) =
             on.carving(0, content, story, observer, resume);
         let mut carvings = vec![first];
-        for c in 1..params.validation_carvings.max(1) as u64 {
+        let count = params
+            .validation_carvings
+            .count(train.n_users(), params.max_validation_users);
+        for c in 1..count as u64 {
             let (_, carving, c_content, c_story) = on.carving(c, content, story, &mut (), None);
             (content, story) = (c_content, c_story);
             carvings.push(carving);
@@ -246,7 +297,10 @@ impl Hybrid {
         let rating = rating.refit(train, &public, observer, resume);
         lap("rating model refitted");
         Hybrid {
-            params,
+            params: HybridParams {
+                validation_carvings: Carvings::Fixed(count),
+                ..params
+            },
             ease,
             rating,
             content,

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::bundle::{Bundle, BundleError, Manifest};
 use crate::eval::{evaluate_ranking, evaluate_ratings};
-use crate::hybrid::{Hybrid, HybridParams, HybridScorer};
+use crate::hybrid::{Carvings, Hybrid, HybridParams, HybridScorer};
 use crate::metrics::{RankingMetrics, RatingMetrics, TestMetrics, ValidationFigures};
 use crate::rating::checkpoint;
 use crate::rating::model::{EpochObserver, EpochReport, FactorProgress, TrainPredictor};
@@ -82,7 +82,7 @@ pub struct RunOptions {
     pub seed: u64,
     /// Validation carvings the blend weights are tuned on (a new run; see
     /// [`HybridParams::validation_carvings`]).
-    pub validation_carvings: usize,
+    pub validation_carvings: Carvings,
     /// Continue the interrupted run in this folder (its parameters and last checkpoint).
     pub resume: Option<PathBuf>,
     /// The catalogue's story embeddings, kept in the bundle (computed by the caller, which

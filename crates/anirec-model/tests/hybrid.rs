@@ -8,7 +8,7 @@ use anirec_data::ids::FranchiseId;
 use anirec_data::{Anime, Catalogue, Ratings};
 use anirec_data::{AnimeIx, MalId, UserId, UserIx, WatchStatus};
 use anirec_model::bundle::{Bundle, FORMAT_VERSION};
-use anirec_model::hybrid::{Hybrid, HybridParams, rated_or_unknown};
+use anirec_model::hybrid::{Carvings, Hybrid, HybridParams, rated_or_unknown};
 use anirec_model::metrics::TestMetrics;
 use anirec_model::query::{Filters, Listed, SimilarBy};
 use anirec_model::signal::{Signal, Weights};
@@ -107,6 +107,9 @@ fn params() -> HybridParams {
     p.content_candidates = 10;
     p.min_coverage = 0.0;
     p.rating.max_epochs = 10;
+    // One carving of this world's 48 users: its validation ties between many weightings, and
+    // these tests check what its one-carving weights give (`auto` is tested on its own).
+    p.validation_carvings = Carvings::Fixed(1);
     p
 }
 
@@ -610,10 +613,11 @@ fn story_embeddings_and_their_weight_survive_a_bundle_round_trip() {
 }
 
 #[test]
-fn blend_weights_tuned_on_several_carvings_come_from_the_grids_and_older_params_read_one() {
+fn blend_weights_tuned_on_several_carvings_come_from_the_grids() {
     let (catalogue, ratings) = world();
+    // This world's few users get the most carvings of `auto`.
     let p = HybridParams {
-        validation_carvings: 3,
+        validation_carvings: Carvings::Auto,
         ..params()
     };
     let model = Hybrid::fit(&ratings, &catalogue, None, p, &mut (), None);
@@ -628,14 +632,36 @@ fn blend_weights_tuned_on_several_carvings_come_from_the_grids_and_older_params_
         );
     }
     let bundle = Bundle::new(model, catalogue, ratings, None);
-    assert_eq!(bundle.manifest.params.validation_carvings, 3);
+    assert_eq!(
+        bundle.manifest.params.validation_carvings,
+        Carvings::Fixed(3),
+        "the parameters kept say how many were used"
+    );
     // (Which anime come first depends on the weights this tiny world's carvings choose.)
     let profile = bundle.known_user(UserId(0)).unwrap();
     let recs = bundle.recommend(&profile, 3, &Filters::default(), false);
     assert_eq!(recs.len(), 3);
-    // Parameters written before the setting existed read as one carving.
-    let mut old = serde_json::to_value(HybridParams::default()).unwrap();
-    old.as_object_mut().unwrap().remove("validation_carvings");
-    let read: HybridParams = serde_json::from_value(old).unwrap();
-    assert_eq!(read.validation_carvings, 1);
+}
+
+#[test]
+fn auto_carvings_reach_the_validation_users_wanted_and_settings_parse() {
+    let auto = |users: usize| Carvings::Auto.count(users, 5000);
+    assert_eq!(auto(1352), 3, "the sample's users");
+    assert_eq!(auto(2500), 2);
+    assert_eq!(auto(5000), 1);
+    assert_eq!(auto(310_000), 1, "full scale");
+    assert_eq!(auto(0), 3);
+    assert_eq!(Carvings::Fixed(2).count(1352, 5000), 2);
+    assert_eq!("auto".parse(), Ok(Carvings::Auto));
+    assert_eq!("4".parse(), Ok(Carvings::Fixed(4)));
+    for bad in ["0", "9", "-1", "three", ""] {
+        let err = bad.parse::<Carvings>().unwrap_err();
+        assert!(
+            err.contains("expected auto or a number from 1 to 8"),
+            "{err}"
+        );
+    }
+    let json = serde_json::to_value(HybridParams::default()).unwrap();
+    assert_eq!(json["validation_carvings"], "auto");
+    assert_eq!(Carvings::Fixed(3).to_string(), "3");
 }

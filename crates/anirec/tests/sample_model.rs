@@ -65,11 +65,11 @@ fn eval_on_the_sample_holds_the_documented_quality() {
         "--json",
     ]));
     let m: serde_json::Value = serde_json::from_str(&out).unwrap();
-    // BENCHMARKS.md ("The franchise correction"): NDCG@10 0.4342, coverage 0.1521, RMSE
-    // 1.1068; the figures are deterministic, the tolerance only absorbs floating-point
-    // differences between machines.
-    near("ndcg_at_10", &m["ndcg_at_10"], 0.4342, 0.002);
-    near("coverage", &m["coverage"], 0.1521, 0.003);
+    // BENCHMARKS.md ("The franchise correction, and three carvings on the sample"): NDCG@10
+    // 0.4411, coverage 0.1547, RMSE 1.1068; the figures are deterministic, the tolerance only
+    // absorbs floating-point differences between machines.
+    near("ndcg_at_10", &m["ndcg_at_10"], 0.4411, 0.002);
+    near("coverage", &m["coverage"], 0.1547, 0.003);
     near("rmse", &m["rmse"], 1.1068, 0.002);
     assert_eq!(m["test_ratings"], 49_453);
     assert_eq!(m["train_ratings"], 200_545);
@@ -107,7 +107,7 @@ fn eval_on_the_sample_holds_the_documented_quality() {
     near(
         "grouped new-franchise NDCG",
         &f["anirec_grouped"]["ndcg_at_10_new_franchises"],
-        0.2304,
+        0.2366,
         0.002,
     );
     assert!(
@@ -147,7 +147,7 @@ fn new_fans_are_scored_on_held_out_users_beside_ease_and_popularity() {
     );
     // BENCHMARKS.md ("New fans"); deterministic, the tolerance absorbs floating point.
     for (system, documented) in [
-        ("anirec", [0.4415, 0.3516, 0.4196, 0.4441]),
+        ("anirec", [0.4746, 0.3957, 0.4502, 0.4649]),
         ("ease", [0.4682, 0.4409, 0.5549, 0.5185]),
         ("popularity", [0.1646, 0.1784, 0.2558, 0.2273]),
     ] {

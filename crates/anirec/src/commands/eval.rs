@@ -13,7 +13,9 @@ use anirec_model::eval::evaluate_ranking;
 use anirec_model::franchise_eval::{
     ContinueFigures, ListFigures, evaluate_continue, evaluate_lists, train_entries,
 };
-use anirec_model::hybrid::{ContentScorer, Hybrid, HybridParams, Scored, rated_or_unknown};
+use anirec_model::hybrid::{
+    Carvings, ContentScorer, Hybrid, HybridParams, Scored, rated_or_unknown,
+};
 use anirec_model::metrics::{RankingFigures, TestMetrics, ValidationFigures};
 use anirec_model::new_users::{self, NewUserFigures};
 use anirec_model::popularity::Popularity;
@@ -38,11 +40,12 @@ pub struct Args {
     /// Seed of the split (when --train/--test are not given) and of the models.
     #[arg(long, default_value_t = DEFAULT_SEED)]
     pub seed: u64,
-    /// Validation carvings the blend weights are tuned on: more make the chosen weights
-    /// steadier across seeds, each costs one more tuning fit (BENCHMARKS.md "How much the seeds
-    /// move the figures").
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=8))]
-    pub validation_carvings: u64,
+    /// Validation carvings the blend weights are tuned on, `auto` or 1-8: more make the chosen
+    /// weights steadier across seeds, each costs one more tuning fit (BENCHMARKS.md "How much
+    /// the seeds move the figures"); `auto` takes enough to tune on 5,000 validation users, at
+    /// most 3 (3 on the sample, 1 at full scale).
+    #[arg(long, default_value = "auto")]
+    pub validation_carvings: Carvings,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -471,7 +474,7 @@ fn fit(
     let started = Instant::now();
     let params = HybridParams {
         seed: args.seed,
-        validation_carvings: args.validation_carvings as usize,
+        validation_carvings: args.validation_carvings,
         ..HybridParams::default()
     };
     let model = Hybrid::fit(train, catalogue, story, params, &mut (), None);

@@ -360,7 +360,7 @@ fn trained_model(
             },
             out: out.clone(),
             seed: anirec_data::split::DEFAULT_SEED,
-            validation_carvings: 1,
+            validation_carvings: anirec_model::hybrid::Carvings::Auto,
             runs: cache.join("runs"),
             run_dir: None,
             resume: None,

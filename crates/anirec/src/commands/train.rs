@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use anirec_data::split::DEFAULT_SEED;
 use anirec_encoder::Encoder;
+use anirec_model::hybrid::Carvings;
 use anirec_model::training::{self, RunOptions};
 use anirec_store::Store;
 use anirec_store::training::account_users;
@@ -29,11 +30,12 @@ pub struct Args {
     /// Seed of the models and of the validation split carved from train.
     #[arg(long, default_value_t = DEFAULT_SEED)]
     pub seed: u64,
-    /// Validation carvings the blend weights are tuned on: more make the chosen weights
-    /// steadier across seeds, each costs one more tuning fit (BENCHMARKS.md "How much the seeds
-    /// move the figures").
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=8))]
-    pub validation_carvings: u64,
+    /// Validation carvings the blend weights are tuned on, `auto` or 1-8: more make the chosen
+    /// weights steadier across seeds, each costs one more tuning fit (BENCHMARKS.md "How much
+    /// the seeds move the figures"); `auto` takes enough to tune on 5,000 validation users, at
+    /// most 3 (3 on the sample, 1 at full scale).
+    #[arg(long, default_value = "auto")]
+    pub validation_carvings: Carvings,
     /// Folder that receives one sub-folder per run.
     #[arg(long, default_value = "runs")]
     pub runs: PathBuf,
@@ -140,7 +142,7 @@ pub fn run_with(args: Args, encoder: Option<&Encoder>) -> anyhow::Result<()> {
         runs: args.runs.clone(),
         run_dir: args.run_dir.clone(),
         seed: args.seed,
-        validation_carvings: args.validation_carvings as usize,
+        validation_carvings: args.validation_carvings,
         resume: args.resume.clone(),
         story,
     };
