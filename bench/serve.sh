@@ -3,7 +3,7 @@
 # against the known-user endpoint (random users) and the fold-in endpoint (random real rating
 # lists), reporting latency percentiles and throughput.
 #
-#   [CACHE=4096] bench/serve.sh MODEL RATINGS.csv [SECONDS] [CONNECTIONS]
+#   [CACHE=4096] [BIN=target/release/anirec] bench/serve.sh MODEL RATINGS.csv [SECONDS] [CONNECTIONS]
 #
 # MODEL is a bundle from `anirec train`; RATINGS.csv is the file it was trained on (user ids and
 # fold-in bodies are drawn from it). CACHE is the server's --response-cache (0: every known-user
@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model=$1 ratings=$2 seconds=${3:-20} conns=${4:-32}
-bin=target/release/anirec
+bin=${BIN:-target/release/anirec}
 out=bench/out/serve
 mkdir -p "$out"
 python3 bench/serve_inputs.py "$ratings" "$out/users.txt" "$out/bodies.txt" 500
