@@ -549,10 +549,13 @@ fn choose_weights(
             .collect()
     };
     // Coordinate search, two passes over `signals`, each weight over its grid.
-    let search = |carvings: &[Carving], start: Weights, signals: &[Signal], floor: f64| {
+    let search = |carvings: &[Carving],
+                  users: &[Vec<Standardised>],
+                  start: Weights,
+                  signals: &[Signal],
+                  floor: f64| {
         let key = |m: (f64, f64)| if m.1 >= floor { (1, m.0) } else { (0, m.1) };
-        let users = ready(carvings);
-        let evaluate = |w: &Weights| evaluate(carvings, &users, w);
+        let evaluate = |w: &Weights| evaluate(carvings, users, w);
         let mut best_w = start;
         let mut best = evaluate(&best_w);
         for _pass in 0..2 {
@@ -580,10 +583,11 @@ fn choose_weights(
     .into_iter()
     .filter(|&s| s != Signal::Story || with_story)
     .collect();
-    let (base, _) = search(&carvings, Weights::collab_only(), &first, 0.0);
+    let users = ready(&carvings);
+    let (base, _) = search(&carvings, &users, Weights::collab_only(), &first, 0.0);
     let mut counts = vec![0u32; n_anime];
-    for users in ready(&carvings) {
-        top_lists(&users, &base)
+    for users in &users {
+        top_lists(users, &base)
             .iter()
             .flatten()
             .for_each(|&a| counts[a as usize] += 1);
@@ -597,20 +601,25 @@ fn choose_weights(
         }
     }
     let spread = [Signal::Exposure, Signal::Popularity];
-    let (w, m) = search(&carvings, base, &spread, params.min_coverage);
+    // The exposure signal changed: standardise again.
+    let (w, m) = search(
+        &carvings,
+        &ready(&carvings),
+        base,
+        &spread,
+        params.min_coverage,
+    );
     (w, exposure, m)
 }
 
 /// Standardises each signal over the candidates and ranks by the weighted sum.
 fn rank(cands: &[Candidate], weights: &Weights, k: usize) -> Vec<Scored> {
-    let stats = standardisation(cands);
+    let ready = Standardised::of(cands);
     let mut scored: Vec<Scored> = cands
         .iter()
-        .map(|&(anime, signals, predicted_rating)| {
-            let mut parts = Signals::default();
-            for s in Signal::ALL {
-                parts[s] = weights[s] * (signals[s] - stats[s].0) / stats[s].1;
-            }
+        .enumerate()
+        .map(|(i, &(anime, _, predicted_rating))| {
+            let parts = ready.parts(i, weights);
             Scored {
                 anime,
                 score: parts.0.iter().sum(),
@@ -624,22 +633,9 @@ fn rank(cands: &[Candidate], weights: &Weights, k: usize) -> Vec<Scored> {
     scored
 }
 
-/// Each signal's mean and standard deviation (1 where it does not vary) over the candidates.
-fn standardisation(cands: &[Candidate]) -> PerSignal<(f32, f32)> {
-    let n = cands.len().max(1) as f32;
-    let mut stats = PerSignal([(0f32, 1f32); Signal::ALL.len()]);
-    for s in Signal::ALL {
-        let mean = cands.iter().map(|c| c.1[s]).sum::<f32>() / n;
-        let var = cands.iter().map(|c| (c.1[s] - mean).powi(2)).sum::<f32>() / n;
-        stats[s] = (mean, if var > 1e-12 { var.sqrt() } else { 1.0 });
-    }
-    stats
-}
-
-/// A validation user's candidates made ready to be ranked under many weightings: each signal
-/// less its mean over the candidates, and its standard deviation, computed once; the top `k`
-/// are then selected rather than every candidate sorted. The lists are [`rank`]'s exactly
-/// (the same arithmetic in the same order, the same tie-break).
+/// A user's candidates standardised: each signal less its mean over the candidates, and its
+/// standard deviation (1 where it does not vary). Computed once, it ranks the candidates under
+/// any weighting: [`rank`] for one, the blend's tuning ([`Standardised::top`]) for many.
 struct Standardised {
     anime: Vec<AnimeIx>,
     centred: Vec<Signals>,
@@ -648,17 +644,24 @@ struct Standardised {
 
 impl Standardised {
     fn of(cands: &[Candidate]) -> Standardised {
-        let stats = standardisation(cands);
+        let n = cands.len().max(1) as f32;
+        let mut mean = Signals::default();
         let mut sd = Signals::default();
         for s in Signal::ALL {
-            sd[s] = stats[s].1;
+            mean[s] = cands.iter().map(|c| c.1[s]).sum::<f32>() / n;
+            let var = cands
+                .iter()
+                .map(|c| (c.1[s] - mean[s]).powi(2))
+                .sum::<f32>()
+                / n;
+            sd[s] = if var > 1e-12 { var.sqrt() } else { 1.0 };
         }
         let centred = cands
             .iter()
             .map(|c| {
                 let mut d = Signals::default();
                 for s in Signal::ALL {
-                    d[s] = c.1[s] - stats[s].0;
+                    d[s] = c.1[s] - mean[s];
                 }
                 d
             })
@@ -670,25 +673,26 @@ impl Standardised {
         }
     }
 
-    /// The top `k` anime under `weights`, best first, as [`rank`] gives them.
+    /// Candidate `i`'s signals standardised and weighted: their sum is its score.
+    fn parts(&self, i: usize, weights: &Weights) -> Signals {
+        let mut parts = Signals::default();
+        for s in Signal::ALL {
+            parts[s] = weights[s] * self.centred[i][s] / self.sd[s];
+        }
+        parts
+    }
+
+    /// The top `k` anime under `weights`, best first, as [`rank`] orders them, selected rather
+    /// than every candidate sorted.
     fn top(&self, weights: &Weights, k: usize) -> Vec<u32> {
-        let mut scored: Vec<(f32, AnimeIx)> = self
-            .centred
-            .iter()
-            .zip(&self.anime)
-            .map(|(d, &a)| {
-                let mut parts = Signals::default();
-                for s in Signal::ALL {
-                    parts[s] = weights[s] * d[s] / self.sd[s];
-                }
-                (parts.0.iter().sum(), a)
-            })
-            .collect();
-        let order =
-            |x: &(f32, AnimeIx), y: &(f32, AnimeIx)| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1));
         if k == 0 {
             return Vec::new();
         }
+        let mut scored: Vec<(f32, AnimeIx)> = (0..self.anime.len())
+            .map(|i| (self.parts(i, weights).0.iter().sum(), self.anime[i]))
+            .collect();
+        let order =
+            |x: &(f32, AnimeIx), y: &(f32, AnimeIx)| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1));
         if scored.len() > k {
             scored.select_nth_unstable_by(k - 1, order);
             scored.truncate(k);
