@@ -82,7 +82,7 @@ impl Default for HybridParams {
             content_candidates: 50,
             min_coverage: 0.15,
             max_validation_users: 5000,
-            validation_carvings: Carvings::Auto,
+            validation_carvings: Carvings::default(),
             seed: 42,
         }
     }
@@ -92,12 +92,14 @@ impl Default for HybridParams {
 const MOST_AUTO_CARVINGS: usize = 3;
 
 /// How many validation carvings the blend weights are tuned on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Carvings {
     /// As many as it takes for the carvings' validation users to reach
     /// [`HybridParams::max_validation_users`], at most [`MOST_AUTO_CARVINGS`]: 3 on the sample's
-    /// 1,352 users, 1 from 5,000 users on (where one carving already has that many).
+    /// 1,352 users, 1 from 5,000 users on (where one carving already has that many). The
+    /// default.
+    #[default]
     Auto,
     /// Exactly this many (at least 1).
     Fixed(usize),

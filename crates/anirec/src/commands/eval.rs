@@ -13,9 +13,7 @@ use anirec_model::eval::evaluate_ranking;
 use anirec_model::franchise_eval::{
     ContinueFigures, ListFigures, evaluate_continue, evaluate_lists, train_entries,
 };
-use anirec_model::hybrid::{
-    Carvings, ContentScorer, Hybrid, HybridParams, Scored, rated_or_unknown,
-};
+use anirec_model::hybrid::{ContentScorer, Hybrid, HybridParams, Scored, rated_or_unknown};
 use anirec_model::metrics::{RankingFigures, TestMetrics, ValidationFigures};
 use anirec_model::new_users::{self, NewUserFigures};
 use anirec_model::popularity::Popularity;
@@ -28,6 +26,7 @@ use serde::Serialize;
 
 use super::data_args::DataArgs;
 use super::tracking_args::TrackingArgs;
+use super::tuning_args::TuningArgs;
 use crate::mlflow::{RunLog, final_metrics, flatten};
 use crate::story::{EncoderArgs, embed_catalogue};
 
@@ -40,12 +39,9 @@ pub struct Args {
     /// Seed of the split (when --train/--test are not given) and of the models.
     #[arg(long, default_value_t = DEFAULT_SEED)]
     pub seed: u64,
-    /// Validation carvings the blend weights are tuned on, `auto` or 1-8: more make the chosen
-    /// weights steadier across seeds, each costs one more tuning fit (BENCHMARKS.md "How much
-    /// the seeds move the figures"); `auto` takes enough to tune on 5,000 validation users, at
-    /// most 3 (3 on the sample, 1 at full scale).
-    #[arg(long, default_value = "auto")]
-    pub validation_carvings: Carvings,
+    /// Blend tuning.
+    #[command(flatten)]
+    pub tuning: TuningArgs,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -310,7 +306,7 @@ fn log_to_mlflow(args: &Args, protocol: &str, report: &impl Serialize) -> anyhow
     ];
     // (A given model was tuned by its own training's settings.)
     if args.model.is_none() {
-        let carvings = args.validation_carvings.to_string();
+        let carvings = args.tuning.validation_carvings.to_string();
         params.push(("validation_carvings".to_owned(), carvings));
     }
     let files = [
@@ -474,7 +470,7 @@ fn fit(
     let started = Instant::now();
     let params = HybridParams {
         seed: args.seed,
-        validation_carvings: args.validation_carvings,
+        validation_carvings: args.tuning.validation_carvings,
         ..HybridParams::default()
     };
     let model = Hybrid::fit(train, catalogue, story, params, &mut (), None);

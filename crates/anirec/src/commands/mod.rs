@@ -13,3 +13,4 @@ pub mod split;
 pub mod synth;
 pub mod tracking_args;
 pub mod train;
+pub mod tuning_args;

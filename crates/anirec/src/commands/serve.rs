@@ -360,7 +360,7 @@ fn trained_model(
             },
             out: out.clone(),
             seed: anirec_data::split::DEFAULT_SEED,
-            validation_carvings: anirec_model::hybrid::Carvings::Auto,
+            tuning: Default::default(),
             runs: cache.join("runs"),
             run_dir: None,
             resume: None,

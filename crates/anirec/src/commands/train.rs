@@ -7,7 +7,6 @@ use std::time::Instant;
 
 use anirec_data::split::DEFAULT_SEED;
 use anirec_encoder::Encoder;
-use anirec_model::hybrid::Carvings;
 use anirec_model::training::{self, RunOptions};
 use anirec_store::Store;
 use anirec_store::training::account_users;
@@ -15,6 +14,7 @@ use anyhow::Context;
 
 use super::data_args::{DataArgs, Loaded};
 use super::tracking_args::TrackingArgs;
+use super::tuning_args::TuningArgs;
 use crate::mlflow::RunLog;
 use crate::story::{EncoderArgs, embed_catalogue};
 
@@ -30,12 +30,9 @@ pub struct Args {
     /// Seed of the models and of the validation split carved from train.
     #[arg(long, default_value_t = DEFAULT_SEED)]
     pub seed: u64,
-    /// Validation carvings the blend weights are tuned on, `auto` or 1-8: more make the chosen
-    /// weights steadier across seeds, each costs one more tuning fit (BENCHMARKS.md "How much
-    /// the seeds move the figures"); `auto` takes enough to tune on 5,000 validation users, at
-    /// most 3 (3 on the sample, 1 at full scale).
-    #[arg(long, default_value = "auto")]
-    pub validation_carvings: Carvings,
+    /// Blend tuning.
+    #[command(flatten)]
+    pub tuning: TuningArgs,
     /// Folder that receives one sub-folder per run.
     #[arg(long, default_value = "runs")]
     pub runs: PathBuf,
@@ -142,7 +139,7 @@ pub fn run_with(args: Args, encoder: Option<&Encoder>) -> anyhow::Result<()> {
         runs: args.runs.clone(),
         run_dir: args.run_dir.clone(),
         seed: args.seed,
-        validation_carvings: args.validation_carvings,
+        validation_carvings: args.tuning.validation_carvings,
         resume: args.resume.clone(),
         story,
     };

@@ -1,0 +1,15 @@
+//! The blend-tuning argument `train` and `eval` share: how many validation carvings the blend
+//! weights are tuned on.
+
+use anirec_model::hybrid::Carvings;
+
+/// `--validation-carvings auto|1-8`.
+#[derive(clap::Args, Clone, Copy, Debug, Default)]
+pub struct TuningArgs {
+    /// Validation carvings the blend weights are tuned on, `auto` or 1-8: more make the chosen
+    /// weights steadier across seeds, each costs one more tuning fit (BENCHMARKS.md "How much
+    /// the seeds move the figures"); `auto` takes enough to tune on 5,000 validation users, at
+    /// most 3 (3 on the sample, 1 at full scale).
+    #[arg(long, default_value_t)]
+    pub validation_carvings: Carvings,
+}
