@@ -39,6 +39,10 @@ pub struct Encoder {
     model: Bert,
     tokenizer: Tokenizer,
     max_tokens: usize,
+    /// The most word pieces the model reads (`max_seq_length`, bounded by its position table).
+    model_max_tokens: usize,
+    /// The digest of the encoder's files, which the fingerprint extends with the settings.
+    files: Sha256,
     fingerprint: String,
     dir: PathBuf,
 }
@@ -77,24 +81,16 @@ impl Encoder {
         };
         let mut tokenizer = Tokenizer::from_bytes(&tokenizer_bytes)
             .map_err(|e| invalid_tokenizer(e.to_string()))?;
-        tokenizer
-            .with_truncation(Some(TruncationParams {
-                max_length: max_tokens,
-                ..Default::default()
-            }))
-            .map_err(|e| invalid_tokenizer(e.to_string()))?;
+        truncate_at(&mut tokenizer, max_tokens).map_err(invalid_tokenizer)?;
         tokenizer.with_padding(None);
 
         let weights_path = dir.join("model.safetensors");
         let weights = read_bytes(&weights_path)?;
-        let mut hash = Sha256::new();
+        let mut files = Sha256::new();
         for part in [config_text.as_bytes(), &tokenizer_bytes, &weights] {
-            hash.update((part.len() as u64).to_le_bytes());
-            hash.update(part);
+            files.update((part.len() as u64).to_le_bytes());
+            files.update(part);
         }
-        hash.update((max_tokens as u64).to_le_bytes());
-        hash.update(FORWARD_PASS.as_bytes());
-        let fingerprint = hex(&hash.finalize()[..16]);
 
         let model = Bert::load(&weights, &config).map_err(|message| EncoderError::Invalid {
             path: weights_path.clone(),
@@ -105,9 +101,31 @@ impl Encoder {
             model,
             tokenizer,
             max_tokens,
-            fingerprint,
+            model_max_tokens: max_tokens,
+            fingerprint: fingerprint(&files, max_tokens),
+            files,
             dir: dir.to_path_buf(),
         })
+    }
+
+    /// The encoder reading at most `limit` word pieces of a text ([CLS] and [SEP] included; at
+    /// least 2, at most what the model reads). A different limit gives different embeddings of
+    /// long texts, so it is part of the [`Encoder::fingerprint`].
+    pub fn limit_tokens(mut self, limit: usize) -> Result<Encoder, EncoderError> {
+        let limit = limit.clamp(2, self.model_max_tokens);
+        truncate_at(&mut self.tokenizer, limit).map_err(|message| EncoderError::Invalid {
+            path: self.dir.join("tokenizer.json"),
+            message,
+        })?;
+        self.max_tokens = limit;
+        self.fingerprint = fingerprint(&self.files, limit);
+        Ok(self)
+    }
+
+    /// Most word pieces the model itself reads (its `max_seq_length`), whatever the limit set
+    /// by [`Encoder::limit_tokens`].
+    pub fn model_max_tokens(&self) -> usize {
+        self.model_max_tokens
     }
 
     /// Length of each embedding (384 for all-MiniLM-L6-v2).
@@ -241,6 +259,26 @@ fn read_max_tokens(dir: &Path, config: &BertConfig) -> Result<usize, EncoderErro
         DEFAULT_MAX_TOKENS
     };
     Ok(max.min(config.max_position_embeddings))
+}
+
+/// Cuts the tokenizer's output at `max_tokens` word pieces.
+fn truncate_at(tokenizer: &mut Tokenizer, max_tokens: usize) -> Result<(), String> {
+    tokenizer
+        .with_truncation(Some(TruncationParams {
+            max_length: max_tokens,
+            ..Default::default()
+        }))
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// The fingerprint of an encoder whose files hash to `files`, reading `max_tokens` word pieces
+/// with this forward pass.
+fn fingerprint(files: &Sha256, max_tokens: usize) -> String {
+    let mut hash = files.clone();
+    hash.update((max_tokens as u64).to_le_bytes());
+    hash.update(FORWARD_PASS.as_bytes());
+    hex(&hash.finalize()[..16])
 }
 
 fn read_bytes(path: &Path) -> Result<Vec<u8>, EncoderError> {

@@ -56,6 +56,55 @@ fn embeddings_match_sentence_transformers() {
 }
 
 #[test]
+fn a_lower_word_piece_limit_cuts_long_texts_only() {
+    let full = shared_encoder();
+    let fingerprint = full.fingerprint().to_owned();
+    let cut = shared_encoder()
+        .limit_tokens(128)
+        .expect("a limit of 128 is taken");
+    assert_eq!((cut.max_tokens(), cut.model_max_tokens()), (128, 256));
+    assert_ne!(
+        cut.fingerprint(),
+        fingerprint,
+        "the limit is part of the fingerprint"
+    );
+    let short = "a melancholic space western";
+    assert_eq!(
+        cut.embed_one(short).unwrap(),
+        full.embed_one(short).unwrap()
+    );
+    // ~200 word pieces (each sentence different, so that where the text is cut changes the
+    // mean), and the same text with ~40 more.
+    let sentence = |i: usize| format!("In chapter {i} the crew of the ship meets a stranger. ");
+    let medium: String = (0..15).map(sentence).collect();
+    let longer: String = (0..18).map(sentence).collect();
+    let embed = |encoder: &Encoder, text: &str| encoder.embed_one(text).unwrap();
+    assert_eq!(
+        embed(&cut, &medium),
+        embed(&cut, &longer),
+        "past 128 word pieces nothing more is read"
+    );
+    assert_ne!(
+        embed(&full, &medium),
+        embed(&full, &longer),
+        "the full encoder reads on to 256"
+    );
+    assert!(
+        cosine(&embed(&cut, &medium), &embed(&full, &medium)) < 0.9999,
+        "128 word pieces of ~200 embed differently from all of them"
+    );
+    let wide = shared_encoder()
+        .limit_tokens(10_000)
+        .expect("a limit past the model's is taken");
+    assert_eq!(wide.max_tokens(), 256, "bounded by the model's own limit");
+    assert_eq!(
+        wide.fingerprint(),
+        fingerprint,
+        "the model's own limit is its default"
+    );
+}
+
+#[test]
 fn texts_past_the_character_cut_embed_as_their_first_part() {
     let encoder = shared_encoder();
     let long = "a quiet story about a lighthouse keeper and the sea ".repeat(2000);

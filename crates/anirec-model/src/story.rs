@@ -24,7 +24,7 @@ pub struct StoryInfo {
     pub encoder: String,
     /// Length of each vector.
     pub dim: usize,
-    /// What each anime's text holds ([`STORY_TEXT`]).
+    /// What each anime's text holds ([`STORY_TEXT`]) and how much of it the encoder read.
     pub text: String,
 }
 

@@ -29,7 +29,18 @@ pub struct EncoderArgs {
     /// ~/.cache/anirec/embeddings].
     #[arg(long, value_name = "DIR", env = "ANIREC_EMBEDDING_CACHE")]
     pub embedding_cache: Option<PathBuf>,
+    /// Word pieces the encoder reads from each text (synopses and queries), [CLS] and [SEP]
+    /// included; at most the model's own limit (256 for all-MiniLM-L6-v2, which was trained
+    /// on 128). The catalogue and the queries must be embedded with the same limit.
+    #[arg(long, value_name = "N", env = "ANIREC_STORY_TOKENS", default_value_t = DEFAULT_STORY_TOKENS,
+          value_parser = clap::value_parser!(u16).range(2..))]
+    pub story_tokens: u16,
 }
+
+/// Word pieces read from each text by default: what all-MiniLM-L6-v2 was trained on, and
+/// enough for 70% of the sample's story texts whole (BENCHMARKS.md "Story search" measures
+/// the time and the quality against 256).
+pub const DEFAULT_STORY_TOKENS: u16 = 128;
 
 impl EncoderArgs {
     /// The encoder, unless `--no-encoder`; an encoder folder that is missing or broken is an
@@ -39,12 +50,14 @@ impl EncoderArgs {
             return Ok(None);
         }
         let started = Instant::now();
-        let encoder = Encoder::load(&self.encoder).with_context(|| {
-            format!(
-                "loading the sentence encoder from {} (give --encoder DIR, or --no-encoder to go without story search)",
-                self.encoder.display()
-            )
-        })?;
+        let encoder = Encoder::load(&self.encoder)
+            .and_then(|encoder| encoder.limit_tokens(self.story_tokens.into()))
+            .with_context(|| {
+                format!(
+                    "loading the sentence encoder from {} (give --encoder DIR, or --no-encoder to go without story search)",
+                    self.encoder.display()
+                )
+            })?;
         tracing::info!(
             dir = %self.encoder.display(),
             seconds = started.elapsed().as_secs_f64(),
@@ -112,7 +125,10 @@ pub fn embed_catalogue(
     let info = StoryInfo {
         encoder: encoder.fingerprint().to_owned(),
         dim: encoder.dim(),
-        text: STORY_TEXT.to_owned(),
+        text: format!(
+            "{STORY_TEXT}, the first {} word pieces",
+            encoder.max_tokens()
+        ),
     };
     let vectors = StoryVectors::new(encoder.dim(), embedded.rows)
         .map_err(|e| anyhow::anyhow!("story embeddings: {e}"))?;
