@@ -23,8 +23,9 @@ use crate::query_encoder::QueryEncoder;
 use crate::state::{AppState, Served};
 use crate::views::Card;
 
-/// Longest query read, in characters: the encoder reads at most 256 word pieces, which this
-/// many characters always exceed; the rest of a longer query is cut (not refused).
+/// Longest query read, in characters: the encoder reads at most 256 word pieces (128 by default,
+/// `--story-tokens`), which this many characters always exceed; the rest of a longer query is cut
+/// (not refused).
 pub const QUERY_CHARS_READ: usize = 2000;
 
 /// The query as read: its first [`QUERY_CHARS_READ`] characters.
