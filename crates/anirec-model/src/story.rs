@@ -36,7 +36,7 @@ pub enum StoryOff {
     NoEmbeddings,
     /// The embeddings and the encoder's queries would not be comparable.
     #[error(
-        "the model's story embeddings were made by another encoder ({model}) than this one ({encoder}); retrain the model with this encoder"
+        "the model's story embeddings were made by another encoder ({model}) than this one ({encoder}), or with another word-piece cut (--story-tokens); retrain the model with this encoder and cut"
     )]
     OtherEncoder {
         /// The fingerprint of the encoder that embedded the catalogue.

@@ -38,8 +38,8 @@ pub struct EncoderArgs {
 }
 
 /// Word pieces read from each text by default: what all-MiniLM-L6-v2 was trained on, and
-/// enough for 70% of the sample's story texts whole (BENCHMARKS.md "Story search" measures
-/// the time and the quality against 256).
+/// enough for two thirds of the sample's story texts whole (BENCHMARKS.md "Story search"
+/// measures the time and the quality against 256).
 pub const DEFAULT_STORY_TOKENS: u16 = 128;
 
 impl EncoderArgs {
