@@ -183,67 +183,78 @@ impl Block<'_> {
     /// Output rows `row..row + count` (`count` ≤ the kernel's rows per call) of the panels'
     /// columns.
     fn run(&self, row: usize, count: usize, out: &mut [f32]) {
-        let mut sums = [[0.0f32; 2 * NR]; MR_WIDE];
+        let width = self.bias.len();
+        let columns = (self.outputs - self.column).min(width);
+        if columns == width {
+            // Whole panels: the kernel stores its rows straight into `out`.
+            let start = row * self.outputs + self.column;
+            self.sums(row, count, &mut out[start..], self.outputs);
+        } else {
+            // The last, part-empty panel: its rows go through a buffer, and only the columns
+            // that exist are copied out.
+            let mut sums = [0.0f32; 2 * NR * MR_WIDE];
+            self.sums(row, count, &mut sums, width);
+            for (r, sum) in sums.chunks_exact(width).take(count).enumerate() {
+                let start = (row + r) * self.outputs + self.column;
+                out[start..start + columns].copy_from_slice(&sum[..columns]);
+            }
+        }
+    }
+
+    /// The sums of rows `row..row + count` stored in `dst`, row `r` at `r × stride` (the
+    /// panels' width of numbers each).
+    fn sums(&self, row: usize, count: usize, dst: &mut [f32], stride: usize) {
         match self.panel {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: pairs are handed out only for the AVX-512 kernel, which is chosen only
             // where the CPU has AVX-512 F.
             Panel::HalfPair(panels) => unsafe {
-                match count {
-                    12 => self.sums_avx512::<12>(panels, row, &mut sums),
-                    11 => self.sums_avx512::<11>(panels, row, &mut sums),
-                    10 => self.sums_avx512::<10>(panels, row, &mut sums),
-                    9 => self.sums_avx512::<9>(panels, row, &mut sums),
-                    8 => self.sums_avx512::<8>(panels, row, &mut sums),
-                    7 => self.sums_avx512::<7>(panels, row, &mut sums),
-                    6 => self.sums_avx512::<6>(panels, row, &mut sums),
-                    5 => self.sums_avx512::<5>(panels, row, &mut sums),
-                    4 => self.sums_avx512::<4>(panels, row, &mut sums),
-                    3 => self.sums_avx512::<3>(panels, row, &mut sums),
-                    2 => self.sums_avx512::<2>(panels, row, &mut sums),
-                    _ => self.sums_avx512::<1>(panels, row, &mut sums),
-                }
+                let kernel = match count {
+                    12 => Self::sums_avx512::<12>,
+                    11 => Self::sums_avx512::<11>,
+                    10 => Self::sums_avx512::<10>,
+                    9 => Self::sums_avx512::<9>,
+                    8 => Self::sums_avx512::<8>,
+                    7 => Self::sums_avx512::<7>,
+                    6 => Self::sums_avx512::<6>,
+                    5 => Self::sums_avx512::<5>,
+                    4 => Self::sums_avx512::<4>,
+                    3 => Self::sums_avx512::<3>,
+                    2 => Self::sums_avx512::<2>,
+                    _ => Self::sums_avx512::<1>,
+                };
+                kernel(self, panels, row, dst, stride)
             },
             #[cfg(target_arch = "x86_64")]
             // SAFETY: half panels are made only where the CPU has AVX2, FMA and F16C.
             Panel::Half(panel) => unsafe {
-                match count {
-                    6 => self.sums_avx2::<6>(panel, row, &mut sums),
-                    5 => self.sums_avx2::<5>(panel, row, &mut sums),
-                    4 => self.sums_avx2::<4>(panel, row, &mut sums),
-                    3 => self.sums_avx2::<3>(panel, row, &mut sums),
-                    2 => self.sums_avx2::<2>(panel, row, &mut sums),
-                    _ => self.sums_avx2::<1>(panel, row, &mut sums),
-                }
+                let kernel = match count {
+                    6 => Self::sums_avx2::<6>,
+                    5 => Self::sums_avx2::<5>,
+                    4 => Self::sums_avx2::<4>,
+                    3 => Self::sums_avx2::<3>,
+                    2 => Self::sums_avx2::<2>,
+                    _ => Self::sums_avx2::<1>,
+                };
+                kernel(self, panel, row, dst, stride)
             },
             #[cfg(not(target_arch = "x86_64"))]
             Panel::HalfPair(_) | Panel::Half(_) => {
                 unreachable!("half panels are made for the AVX kernels only")
             }
-            Panel::Single(panel) => self.sums_plain(panel, row, count, &mut sums),
-        }
-        let columns = (self.outputs - self.column).min(self.bias.len());
-        for (r, sum) in sums.iter().take(count).enumerate() {
-            let start = (row + r) * self.outputs + self.column;
-            out[start..start + columns].copy_from_slice(&sum[..columns]);
+            Panel::Single(panel) => self.sums_plain(panel, row, count, dst, stride),
         }
     }
 
     /// The sums in plain Rust (any CPU).
-    fn sums_plain(
-        &self,
-        panel: &[f32],
-        row: usize,
-        count: usize,
-        sums: &mut [[f32; 2 * NR]; MR_WIDE],
-    ) {
-        for sum in sums.iter_mut().take(count) {
-            sum[..NR].copy_from_slice(self.bias);
+    fn sums_plain(&self, panel: &[f32], row: usize, count: usize, dst: &mut [f32], stride: usize) {
+        for r in 0..count {
+            dst[r * stride..r * stride + NR].copy_from_slice(self.bias);
         }
         for (k, w) in panel.chunks_exact(NR).enumerate() {
-            for (r, sum) in sums.iter_mut().take(count).enumerate() {
+            for r in 0..count {
                 let x = self.x[(row + r) * self.inputs + k];
-                for (s, w) in sum.iter_mut().zip(w) {
+                for (s, w) in dst[r * stride..r * stride + NR].iter_mut().zip(w) {
                     *s += x * w;
                 }
             }
@@ -261,18 +272,19 @@ impl Block<'_> {
         &self,
         panel: &[u16],
         row: usize,
-        sums: &mut [[f32; 2 * NR]; MR_WIDE],
+        dst: &mut [f32],
+        stride: usize,
     ) {
         use std::arch::x86_64::{
             __m128i, __m256, _mm_loadu_si128, _mm256_broadcast_ss, _mm256_cvtph_ps,
             _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_storeu_ps,
         };
         assert!(R <= MR && (row + R) * self.inputs <= self.x.len() && self.bias.len() == NR);
-        assert_eq!(panel.len(), self.inputs * NR);
+        assert!(panel.len() == self.inputs * NR && (R - 1) * stride + NR <= dst.len());
         let x = self.x[row * self.inputs..].as_ptr();
         let w = panel.as_ptr();
         // SAFETY: every pointer below stays inside `x` (rows `row..row + R`, checked above),
-        // the panel (`inputs × NR`) or the bias (`NR`).
+        // the panel (`inputs × NR`), the bias (`NR`) or `dst` (`R` rows of `NR` at `stride`).
         unsafe {
             let low = _mm256_loadu_ps(self.bias.as_ptr());
             let high = _mm256_loadu_ps(self.bias.as_ptr().add(8));
@@ -286,9 +298,10 @@ impl Block<'_> {
                     acc[1] = _mm256_fmadd_ps(v, w1, acc[1]);
                 }
             }
-            for (sum, acc) in sums.iter_mut().zip(&acc) {
-                _mm256_storeu_ps(sum.as_mut_ptr(), acc[0]);
-                _mm256_storeu_ps(sum.as_mut_ptr().add(8), acc[1]);
+            for (r, acc) in acc.iter().enumerate() {
+                let sum = dst.as_mut_ptr().add(r * stride);
+                _mm256_storeu_ps(sum, acc[0]);
+                _mm256_storeu_ps(sum.add(8), acc[1]);
             }
         }
     }
@@ -304,7 +317,8 @@ impl Block<'_> {
         &self,
         panels: &[u16],
         row: usize,
-        sums: &mut [[f32; 2 * NR]; MR_WIDE],
+        dst: &mut [f32],
+        stride: usize,
     ) {
         use std::arch::x86_64::{
             __m256i, __m512, _mm256_loadu_si256, _mm512_cvtph_ps, _mm512_fmadd_ps, _mm512_loadu_ps,
@@ -313,10 +327,12 @@ impl Block<'_> {
         let panel_len = self.inputs * NR;
         assert!(R <= MR_WIDE && (row + R) * self.inputs <= self.x.len());
         assert!(self.bias.len() == 2 * NR && panels.len() == 2 * panel_len);
+        assert!((R - 1) * stride + 2 * NR <= dst.len());
         let x = self.x[row * self.inputs..].as_ptr();
         let w = panels.as_ptr();
         // SAFETY: every pointer below stays inside `x` (rows `row..row + R`, checked above),
-        // the two panels (`2 × inputs × NR`) or the bias (`2 × NR`).
+        // the two panels (`2 × inputs × NR`), the bias (`2 × NR`) or `dst` (`R` rows of
+        // `2 × NR` at `stride`).
         unsafe {
             let first = _mm512_loadu_ps(self.bias.as_ptr());
             let second = _mm512_loadu_ps(self.bias.as_ptr().add(NR));
@@ -332,9 +348,10 @@ impl Block<'_> {
                     acc[1] = _mm512_fmadd_ps(v, w1, acc[1]);
                 }
             }
-            for (sum, acc) in sums.iter_mut().zip(&acc) {
-                _mm512_storeu_ps(sum.as_mut_ptr(), acc[0]);
-                _mm512_storeu_ps(sum.as_mut_ptr().add(NR), acc[1]);
+            for (r, acc) in acc.iter().enumerate() {
+                let sum = dst.as_mut_ptr().add(r * stride);
+                _mm512_storeu_ps(sum, acc[0]);
+                _mm512_storeu_ps(sum.add(NR), acc[1]);
             }
         }
     }
