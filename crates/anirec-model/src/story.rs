@@ -205,19 +205,23 @@ impl StoryVectors {
             .take(self.dim)
             .map(|x| (x / query_scale).round() as i16)
             .collect();
-        let rows = &self.coarse.codes;
+        let rows = self.coarse.codes.chunks_exact(self.dim);
+        let sums = out.iter_mut().zip(rows);
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx512bw") {
-            // SAFETY: the CPU has AVX-512 BW.
-            unsafe { dots_i8_avx512(rows, self.dim, &codes, out) };
-        } else if std::arch::is_x86_feature_detected!("avx2") {
+        if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2.
-            unsafe { dots_i8_avx2(rows, self.dim, &codes, out) };
+            for (o, row) in sums {
+                *o = unsafe { dot_i8_avx2(row, &codes) } as f32;
+            }
         } else {
-            dots_i8(rows, self.dim, &codes, out);
+            for (o, row) in sums {
+                *o = dot_i8(row, &codes) as f32;
+            }
         }
         #[cfg(not(target_arch = "x86_64"))]
-        dots_i8(rows, self.dim, &codes, out);
+        for (o, row) in sums {
+            *o = dot_i8(row, &codes) as f32;
+        }
         for (o, scale) in out.iter_mut().zip(&self.coarse.scales) {
             *o *= scale * query_scale;
         }
@@ -362,59 +366,6 @@ fn dot_i8(row: &[i8], query: &[i16]) -> i32 {
         .zip(query)
         .map(|(&r, &q)| i32::from(r) * i32::from(q))
         .sum()
-}
-
-/// [`dot_i8`] of each row of `rows` (`dim` numbers each) with `query`, into `out`.
-fn dots_i8(rows: &[i8], dim: usize, query: &[i16], out: &mut [f32]) {
-    for (o, row) in out.iter_mut().zip(rows.chunks_exact(dim)) {
-        *o = dot_i8(row, query) as f32;
-    }
-}
-
-/// [`dots_i8`] with AVX2: the row loop is compiled with the kernel, so nothing is called per
-/// row.
-///
-/// # Safety
-/// The CPU must have AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn dots_i8_avx2(rows: &[i8], dim: usize, query: &[i16], out: &mut [f32]) {
-    for (o, row) in out.iter_mut().zip(rows.chunks_exact(dim)) {
-        // SAFETY: the CPU has AVX2 (this function's own requirement).
-        *o = unsafe { dot_i8_avx2(row, query) } as f32;
-    }
-}
-
-/// [`dots_i8`] with AVX-512 BW: 32 numbers at a time (sign-extended to 16 bits, multiplied
-/// and added in pairs), the same whole numbers.
-///
-/// # Safety
-/// The CPU must have AVX-512 BW.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512bw")]
-unsafe fn dots_i8_avx512(rows: &[i8], dim: usize, query: &[i16], out: &mut [f32]) {
-    use std::arch::x86_64::{
-        __m256i, __m512i, _mm256_loadu_si256, _mm512_add_epi32, _mm512_cvtepi8_epi16,
-        _mm512_loadu_si512, _mm512_madd_epi16, _mm512_reduce_add_epi32, _mm512_setzero_si512,
-    };
-    let n = dim.min(query.len());
-    let whole = n / 32 * 32;
-    for (o, row) in out.iter_mut().zip(rows.chunks_exact(dim)) {
-        // SAFETY: every load reads 32 numbers at an offset below `whole ≤ n`, inside both
-        // the row and the query.
-        let sum = unsafe {
-            let mut acc = _mm512_setzero_si512();
-            for at in (0..whole).step_by(32) {
-                let r = _mm512_cvtepi8_epi16(_mm256_loadu_si256(
-                    row.as_ptr().add(at).cast::<__m256i>(),
-                ));
-                let q = _mm512_loadu_si512(query.as_ptr().add(at).cast::<__m512i>());
-                acc = _mm512_add_epi32(acc, _mm512_madd_epi16(r, q));
-            }
-            _mm512_reduce_add_epi32(acc)
-        };
-        *o = (sum + dot_i8(&row[whole..n], &query[whole..n])) as f32;
-    }
 }
 
 /// [`dot_i8`] sixteen numbers at a time (sign-extended to 16 bits, multiplied and added in
@@ -588,38 +539,6 @@ mod tests {
         let mut out = Vec::new();
         zero.coarse_scores_into(&[0.0, 0.0], &mut out);
         assert_eq!(out, vec![0.0]);
-    }
-
-    #[test]
-    fn every_8_bit_kernel_gives_the_same_whole_numbers() {
-        // Rows at the codes' extremes and a query near 16 bits' (and a tail past the blocks).
-        for dim in [384, 37] {
-            let rows: Vec<i8> = (0..50 * dim)
-                .map(|i| (((i * 7919) % 255) as i32 - 127) as i8)
-                .collect();
-            let query: Vec<i16> = (0..dim)
-                .map(|i| ((i * 104_729) % 65_535) as i32 - 32_767)
-                .map(|q| q as i16)
-                .collect();
-            let mut plain = vec![0.0; 50];
-            dots_i8(&rows, dim, &query, &mut plain);
-            assert!(plain.iter().all(|&x| x != 0.0), "dim {dim}: {plain:?}");
-            #[cfg(target_arch = "x86_64")]
-            {
-                let mut fast = vec![f32::NAN; 50];
-                if std::arch::is_x86_feature_detected!("avx2") {
-                    // SAFETY: the CPU has AVX2.
-                    unsafe { dots_i8_avx2(&rows, dim, &query, &mut fast) };
-                    assert_eq!(fast, plain, "AVX2, dim {dim}");
-                }
-                fast.fill(f32::NAN);
-                if std::arch::is_x86_feature_detected!("avx512bw") {
-                    // SAFETY: the CPU has AVX-512 BW.
-                    unsafe { dots_i8_avx512(&rows, dim, &query, &mut fast) };
-                    assert_eq!(fast, plain, "AVX-512, dim {dim}");
-                }
-            }
-        }
     }
 
     #[test]
