@@ -114,15 +114,15 @@ impl Linear {
         assert_eq!(x.len(), rows * self.inputs, "input width");
         assert_eq!(out.len(), rows * self.outputs, "output size");
         let panel_len = self.inputs * NR;
-        let count = self.outputs.div_ceil(NR);
+        let panel_count = self.outputs.div_ceil(NR);
         for chunk in (0..rows).step_by(ROW_CHUNK) {
             let chunk_end = (chunk + ROW_CHUNK).min(rows);
             let mut p = 0;
-            while p < count {
+            while p < panel_count {
                 // The AVX-512 kernel takes panels two at a time; an odd last one goes to the
                 // AVX2 kernel (a CPU with AVX-512 has AVX2).
                 let (panel, width, rows_per_call) = match (&self.panels, self.kernel) {
-                    (Panels::Half(all), Kernel::Avx512) if p + 1 < count => (
+                    (Panels::Half(all), Kernel::Avx512) if p + 1 < panel_count => (
                         Panel::HalfPair(&all[p * panel_len..(p + 2) * panel_len]),
                         2,
                         MR_WIDE,
