@@ -65,12 +65,11 @@ fn eval_on_the_sample_holds_the_documented_quality() {
         "--json",
     ]));
     let m: serde_json::Value = serde_json::from_str(&out).unwrap();
-    // BENCHMARKS.md ("The franchise correction, and three carvings on the sample"): NDCG@10
-    // 0.4411, coverage 0.1547, RMSE 1.1068; the figures are deterministic, the tolerance only
-    // absorbs floating-point differences between machines.
-    near("ndcg_at_10", &m["ndcg_at_10"], 0.4411, 0.002);
-    near("coverage", &m["coverage"], 0.1547, 0.003);
-    near("rmse", &m["rmse"], 1.1068, 0.002);
+    // BENCHMARKS.md ("A warm refit"): NDCG@10 0.4417, coverage 0.1538, RMSE 1.1090; the figures
+    // are deterministic, the tolerance only absorbs floating-point differences between machines.
+    near("ndcg_at_10", &m["ndcg_at_10"], 0.4417, 0.002);
+    near("coverage", &m["coverage"], 0.1538, 0.003);
+    near("rmse", &m["rmse"], 1.1090, 0.002);
     assert_eq!(m["test_ratings"], 49_453);
     assert_eq!(m["train_ratings"], 200_545);
     // The popularity baseline the figures are reported beside.
@@ -145,9 +144,10 @@ fn new_fans_are_scored_on_held_out_users_beside_ease_and_popularity() {
             + m["test_ratings"].as_u64().unwrap(),
         249_998
     );
-    // BENCHMARKS.md ("New fans"); deterministic, the tolerance absorbs floating point.
+    // BENCHMARKS.md ("New fans", anirec's row from "A warm refit"); deterministic, the tolerance
+    // absorbs floating point.
     for (system, documented) in [
-        ("anirec", [0.4746, 0.3957, 0.4502, 0.4649]),
+        ("anirec", [0.4750, 0.3965, 0.4461, 0.4643]),
         ("ease", [0.4682, 0.4409, 0.5549, 0.5185]),
         ("popularity", [0.1646, 0.1784, 0.2558, 0.2273]),
     ] {

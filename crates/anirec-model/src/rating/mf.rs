@@ -4,8 +4,8 @@
 //! evaluate, checkpoint and stop early between epochs; an epoch's order depends only on the seed
 //! and the epoch number, so a resumed run repeats an uninterrupted one exactly.
 
-use anirec_data::Ratings;
 use anirec_data::rng::Rng;
+use anirec_data::{Csr, Ratings};
 use faer::linalg::solvers::Solve;
 use faer::{Mat, Side};
 use rayon::prelude::*;
@@ -53,6 +53,106 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     }
     let tail: f32 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
     acc.iter().sum::<f32>() + tail
+}
+
+/// What one user's SGD steps need besides the rows they update.
+struct Step<'a> {
+    by_user: &'a Csr,
+    item_prior: &'a [f32],
+    mu: f32,
+    lr: f32,
+    reg: f32,
+    reg_b: f32,
+    /// Whether [`Step::user`] runs its AVX2 build.
+    avx2: bool,
+}
+
+impl Step<'_> {
+    /// SGD over one user's entries at `order` (positions in `by_user`): the user's factors and
+    /// bias and each anime's move toward every rating. Returns the squared errors seen and their
+    /// number. The AVX2 build does the same operations in the same order, wider (no fused
+    /// multiply-adds), so both give the same numbers to the bit.
+    ///
+    /// # Safety
+    /// No other thread may use the rows of the anime at `order` meanwhile.
+    unsafe fn user(
+        &self,
+        user: (&mut [f32], &mut f32),
+        order: &[usize],
+        item_factors: &RowsMut,
+        item_bias: &RowsMut,
+    ) -> (f64, u64) {
+        #[cfg(target_arch = "x86_64")]
+        if self.avx2 {
+            // SAFETY: `avx2` was set from the CPU's features; the rows as the caller promises.
+            return unsafe { self.user_avx2(user, order, item_factors, item_bias) };
+        }
+        // SAFETY: as the caller promises.
+        unsafe { self.user_plain(user, order, item_factors, item_bias) }
+    }
+
+    /// [`Step::user`] compiled for AVX2.
+    ///
+    /// # Safety
+    /// The CPU has AVX2, and as [`Step::user`].
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn user_avx2(
+        &self,
+        user: (&mut [f32], &mut f32),
+        order: &[usize],
+        item_factors: &RowsMut,
+        item_bias: &RowsMut,
+    ) -> (f64, u64) {
+        // SAFETY: as the caller promises.
+        unsafe { self.user_plain(user, order, item_factors, item_bias) }
+    }
+
+    /// [`Step::user`]'s body, inlined into each build.
+    ///
+    /// # Safety
+    /// As [`Step::user`].
+    #[inline(always)]
+    unsafe fn user_plain(
+        &self,
+        (pu, bu): (&mut [f32], &mut f32),
+        order: &[usize],
+        item_factors: &RowsMut,
+        item_bias: &RowsMut,
+    ) -> (f64, u64) {
+        let (mu, lr, reg, reg_b) = (self.mu, self.lr, self.reg, self.reg_b);
+        let (mut se, mut n) = (0f64, 0u64);
+        for &p in order {
+            let a = self.by_user.indices[p] as usize;
+            let r = self.by_user.ratings[p] as f32;
+            // SAFETY: as the caller promises.
+            let (qi, bi) = unsafe { (item_factors.row(a), &mut item_bias.row(a)[0]) };
+            let dot = dot(pu, qi);
+            let err = r - (mu + *bu + *bi + dot);
+            se += (err * err) as f64;
+            n += 1;
+            *bu += lr * (err - reg_b * *bu);
+            *bi += lr * (err - reg_b * (*bi - self.item_prior[a]));
+            for (x, y) in pu.iter_mut().zip(qi.iter_mut()) {
+                let (px, py) = (*x, *y);
+                *x += lr * (err * py - reg * px);
+                *y += lr * (err * px - reg * py);
+            }
+        }
+        (se, n)
+    }
+}
+
+/// Whether the CPU runs [`Step::user`]'s AVX2 build.
+fn has_avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
 }
 
 /// Rows of a row-major matrix handed to several threads at once. Whoever takes a row promises
@@ -167,6 +267,18 @@ impl Mf {
         }
     }
 
+    /// This model as the start of a refit on ratings whose baselines are `baselines` (their
+    /// mean and item priors; the learned biases and factors are kept), its schedule set back to
+    /// after `epochs` epochs.
+    pub fn warm_start(&self, baselines: &Baselines, epochs: usize) -> Mf {
+        Mf {
+            mu: baselines.mu,
+            item_prior: baselines.item_prior.clone(),
+            epochs,
+            ..self.clone()
+        }
+    }
+
     /// The learning rate of the next epoch.
     pub fn learning_rate(&self) -> f32 {
         self.params.learning_rate * self.params.decay.powi(self.epochs as i32)
@@ -188,7 +300,15 @@ impl Mf {
         rng.choose_front(&mut users, usize::MAX);
         let groups: Vec<&[u32]> = users.chunks(users.len().div_ceil(STRATA).max(1)).collect();
         let bounds = anime_bounds(train);
-        let item_prior = &self.item_prior;
+        let step = Step {
+            by_user,
+            item_prior: &self.item_prior,
+            mu,
+            lr,
+            reg,
+            reg_b,
+            avx2: has_avx2(),
+        };
         let user_factors = RowsMut::new(&mut self.user_factors, f);
         let item_factors = RowsMut::new(&mut self.item_factors, f);
         let user_bias = RowsMut::new(&mut self.user_bias, 1);
@@ -224,30 +344,16 @@ impl Mf {
                         // SAFETY: in this sub-epoch only task t touches the users of group t and
                         // the anime of group (t + s) % STRATA; the groups partition users and
                         // anime, and t ↦ (t + s) % STRATA is one-to-one, so no row is shared.
-                        let (pu, bu) = unsafe {
+                        let user = unsafe {
                             (
                                 user_factors.row(u as usize),
                                 &mut user_bias.row(u as usize)[0],
                             )
                         };
-                        for &p in &order {
-                            let a = by_user.indices[p] as usize;
-                            let r = by_user.ratings[p] as f32;
-                            // SAFETY: as above.
-                            let (qi, bi) =
-                                unsafe { (item_factors.row(a), &mut item_bias.row(a)[0]) };
-                            let dot = dot(pu, qi);
-                            let err = r - (mu + *bu + *bi + dot);
-                            se += (err * err) as f64;
-                            n += 1;
-                            *bu += lr * (err - reg_b * *bu);
-                            *bi += lr * (err - reg_b * (*bi - item_prior[a]));
-                            for (x, y) in pu.iter_mut().zip(qi.iter_mut()) {
-                                let (px, py) = (*x, *y);
-                                *x += lr * (err * py - reg * px);
-                                *y += lr * (err * px - reg * py);
-                            }
-                        }
+                        // SAFETY: as above, for the anime of this task's group.
+                        let (e, c) = unsafe { step.user(user, &order, &item_factors, &item_bias) };
+                        se += e;
+                        n += c;
                     }
                     (se, n)
                 })

@@ -37,6 +37,12 @@ pub struct RatingParams {
     /// Smallest drop in validation RMSE that counts as an improvement for early stopping.
     #[serde(default = "default_min_improvement")]
     pub min_improvement: f64,
+    /// Factor epochs of the refit on the whole train set. The refit starts from the tuned
+    /// factors and runs the tuned schedule's last `refit_epochs` epochs again (their learning
+    /// rates), rather than all of them from fresh factors: on the sample the figures are the
+    /// same but RMSE (+0.002), at 57M ratings it saves a minute (BENCHMARKS.md "A warm refit").
+    #[serde(default = "default_refit_epochs")]
+    pub refit_epochs: usize,
     /// Seed of the validation split.
     pub seed: u64,
 }
@@ -51,6 +57,7 @@ impl Default for RatingParams {
             max_epochs: 40,
             patience: 4,
             min_improvement: default_min_improvement(),
+            refit_epochs: default_refit_epochs(),
             seed: 42,
         }
     }
@@ -58,6 +65,10 @@ impl Default for RatingParams {
 
 fn default_min_improvement() -> f64 {
     1e-3
+}
+
+fn default_refit_epochs() -> usize {
+    3
 }
 
 /// One factor epoch, as reported to an [`EpochObserver`].
@@ -243,8 +254,10 @@ impl RatingModel {
         model
     }
 
-    /// The same model (parameters, epochs, blend) fitted again on `train`. `resume` continues
-    /// the factor epochs from a refit checkpoint of the same run.
+    /// The same model (parameters, epochs, blend) fitted again on `train`: baselines and
+    /// neighbourhood afresh, the factors continued from the tuned ones for
+    /// [`RatingParams::refit_epochs`]. `resume` continues the factor epochs from a refit
+    /// checkpoint of the same run.
     pub fn refit(
         &self,
         train: &Ratings,
@@ -257,7 +270,10 @@ impl RatingModel {
             phase: Phase::Refit,
             current: match resume {
                 Some(p) if p.phase == Phase::Refit => p.current.clone(),
-                _ => Mf::new(train, &parts.baselines, self.params.mf),
+                _ => self.mf.warm_start(
+                    &parts.baselines,
+                    self.epochs.saturating_sub(self.params.refit_epochs),
+                ),
             },
             best: self.mf.clone(),
             best_rmse: f64::NAN,
