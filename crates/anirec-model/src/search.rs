@@ -6,6 +6,7 @@
 
 use anirec_data::AnimeIx;
 use anirec_data::catalogue::Catalogue;
+use rayon::prelude::*;
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::{decompose_canonical, is_combining_mark};
 use wana_kana::{ConvertJapanese, IsJapaneseChar};
@@ -69,8 +70,10 @@ impl TitleIndex {
     /// Indexes a catalogue's titles.
     pub fn new(catalogue: &Catalogue) -> TitleIndex {
         let anime = catalogue.anime();
+        // On all cores: the scripts' forms of 17,562 anime's names were most of a server's
+        // start after its bundle was read.
         let names = anime
-            .iter()
+            .par_iter()
             .map(|a| {
                 let mut texts: Vec<String> = [Some(&a.name), a.english_name.as_ref()]
                     .into_iter()
@@ -98,7 +101,7 @@ impl TitleIndex {
             .enumerate()
             .flat_map(|(a, names)| (0..names.len() as u32).map(move |i| (a as u32, i)))
             .collect();
-        by_text.sort_unstable_by(|&x, &y| index.text(x).cmp(index.text(y)));
+        by_text.par_sort_unstable_by(|&x, &y| index.text(x).cmp(index.text(y)));
         index.by_text = by_text;
         index
     }
