@@ -37,8 +37,8 @@ use crate::signal::Weights;
 use crate::stored::{self, Array, Stored, per_anime, vector};
 use crate::story::{StoryInfo, StoryOff, StoryVectors};
 
-/// The bundle format this build writes and reads.
-pub const FORMAT_VERSION: u32 = 4;
+/// The bundle format this build writes and reads (5: EASE's weights in float16).
+pub const FORMAT_VERSION: u32 = 5;
 /// The bundle's manifest.
 pub const MANIFEST: &str = "manifest.json";
 /// The bundle's arrays.

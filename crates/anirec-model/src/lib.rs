@@ -42,3 +42,4 @@ pub mod story;
 pub mod story_search;
 pub mod topk;
 pub mod training;
+pub mod widen;

@@ -15,6 +15,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::stored::{Array, Arrays, Stored, array};
 use crate::topk::top_k;
+use crate::widen;
+#[cfg(target_arch = "x86_64")]
+use crate::widen::has_f16_simd;
 
 /// How story embeddings were made, kept in the bundle's manifest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -160,12 +163,7 @@ impl StoryVectors {
 
     /// `acc += weight × the vector of anime ix` (a fan's story profile sums one per entry).
     pub fn add_scaled(&self, ix: AnimeIx, weight: f32, acc: &mut [f32]) {
-        #[cfg(target_arch = "x86_64")]
-        if has_f16_simd() {
-            // SAFETY: the CPU has AVX2, FMA and F16C.
-            return unsafe { add_scaled_f16c(self.row(ix), weight, acc) };
-        }
-        add_scaled_plain(self.row(ix), weight, acc);
+        widen::add_scaled(self.row(ix), weight, acc);
     }
 
     /// The dot product of anime `ix`'s vector with `v` ([`StoryVectors::dim`] long).
@@ -268,15 +266,6 @@ fn query_scale(query: &[f32]) -> f32 {
     }
 }
 
-/// Whether the CPU widens float16 in SIMD registers (AVX2, FMA, F16C; cached by the standard
-/// library).
-#[cfg(target_arch = "x86_64")]
-fn has_f16_simd() -> bool {
-    std::arch::is_x86_feature_detected!("avx2")
-        && std::arch::is_x86_feature_detected!("fma")
-        && std::arch::is_x86_feature_detected!("f16c")
-}
-
 /// `out[i] = row_i · query` over every row: the scan a story search makes.
 ///
 /// # Safety
@@ -288,40 +277,6 @@ unsafe fn scores_f16c(rows: &[f16], dim: usize, query: &[f32], out: &mut [f32]) 
         // SAFETY: this function's features are the callee's.
         *o = unsafe { dot_f16c(row, query) };
     }
-}
-
-/// `acc += weight × row`, one number at a time.
-fn add_scaled_plain(row: &[f16], weight: f32, acc: &mut [f32]) {
-    for (a, h) in acc.iter_mut().zip(row) {
-        *a += weight * h.to_f32();
-    }
-}
-
-/// [`add_scaled_plain`] with the float16 row widened eight numbers at a time; multiplied and
-/// added apart (no fused multiply-add), so the sums are the same to the bit.
-///
-/// # Safety
-/// The CPU must have AVX2, FMA and F16C.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn add_scaled_f16c(row: &[f16], weight: f32, acc: &mut [f32]) {
-    use std::arch::x86_64::{
-        __m128i, _mm_loadu_si128, _mm256_add_ps, _mm256_cvtph_ps, _mm256_loadu_ps, _mm256_mul_ps,
-        _mm256_set1_ps, _mm256_storeu_ps,
-    };
-    let n = row.len().min(acc.len());
-    let whole = n / 8 * 8;
-    // SAFETY: every load and store touches 8 numbers at an offset below `whole ≤ n`, inside
-    // both slices.
-    unsafe {
-        let w = _mm256_set1_ps(weight);
-        for at in (0..whole).step_by(8) {
-            let h = _mm256_cvtph_ps(_mm_loadu_si128(row.as_ptr().add(at).cast::<__m128i>()));
-            let a = acc.as_mut_ptr().add(at);
-            _mm256_storeu_ps(a, _mm256_add_ps(_mm256_loadu_ps(a), _mm256_mul_ps(w, h)));
-        }
-    }
-    add_scaled_plain(&row[whole..n], weight, &mut acc[whole..n]);
 }
 
 /// `row · v` with the float16 row widened eight numbers at a time, in four accumulators.
@@ -421,24 +376,22 @@ impl Stored for StoryVectors {
     /// Stored as float16, as held: the nearest neighbours barely move against float32
     /// (BENCHMARKS.md "Story search" measures it).
     fn arrays(&self) -> Vec<Array> {
-        let halves: Vec<u16> = self.rows.iter().map(|h| h.to_bits()).collect();
         vec![array(
             ARRAY,
             Dtype::F16,
             vec![self.len(), self.dim],
-            &halves,
+            &self.rows,
         )]
     }
 
     fn restore(arrays: &Arrays, (info, n_anime): Self::With) -> Result<Self, String> {
-        let halves: Vec<u16> = arrays.get(ARRAY, Dtype::F16)?;
-        if halves.len() != n_anime * info.dim {
+        let rows: Vec<f16> = arrays.get(ARRAY, Dtype::F16)?;
+        if rows.len() != n_anime * info.dim {
             return Err(format!(
                 "array {ARRAY} does not have {n_anime} rows of {}",
                 info.dim
             ));
         }
-        let rows = halves.into_iter().map(f16::from_bits).collect();
         StoryVectors::from_halves(info.dim, rows).map_err(|e| format!("array {ARRAY}: {e}"))
     }
 }
@@ -490,15 +443,6 @@ mod tests {
         v.add_scaled(AnimeIx(0), 2.0, &mut acc);
         assert!(acc.iter().zip(&a).all(|(s, x)| *s == 1.0 + 2.0 * x));
         assert_eq!(v.vector(AnimeIx(0)), a);
-        // With fractions, the SIMD sum is still the plain one to the bit.
-        let fractions: Vec<f32> = (0..70).map(|i| (i as f32 * 0.37).sin()).collect();
-        let v = StoryVectors::new(70, fractions.clone()).expect("one row");
-        let halves: Vec<f16> = fractions.iter().map(|&x| f16::from_f32(x)).collect();
-        let (mut fast, mut plain) = (vec![0.3; 70], vec![0.3; 70]);
-        v.add_scaled(AnimeIx(0), -0.7, &mut fast);
-        add_scaled_plain(&halves, -0.7, &mut plain);
-        assert_eq!(fast, plain);
-        assert_ne!(plain, vec![0.3; 70]);
     }
 
     #[test]

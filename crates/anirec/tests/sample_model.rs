@@ -65,9 +65,10 @@ fn eval_on_the_sample_holds_the_documented_quality() {
         "--json",
     ]));
     let m: serde_json::Value = serde_json::from_str(&out).unwrap();
-    // BENCHMARKS.md ("A warm refit"): NDCG@10 0.4417, coverage 0.1538, RMSE 1.1090; the figures
-    // are deterministic, the tolerance only absorbs floating-point differences between machines.
-    near("ndcg_at_10", &m["ndcg_at_10"], 0.4417, 0.002);
+    // BENCHMARKS.md ("A warm refit, and EASE in float16"): NDCG@10 0.4416, coverage 0.1538, RMSE
+    // 1.1090; the figures are deterministic, the tolerance only absorbs floating-point
+    // differences between machines.
+    near("ndcg_at_10", &m["ndcg_at_10"], 0.4416, 0.002);
     near("coverage", &m["coverage"], 0.1538, 0.003);
     near("rmse", &m["rmse"], 1.1090, 0.002);
     assert_eq!(m["test_ratings"], 49_453);
@@ -144,11 +145,11 @@ fn new_fans_are_scored_on_held_out_users_beside_ease_and_popularity() {
             + m["test_ratings"].as_u64().unwrap(),
         249_998
     );
-    // BENCHMARKS.md ("New fans", anirec's row from "A warm refit"); deterministic, the tolerance
-    // absorbs floating point.
+    // BENCHMARKS.md ("New fans"; anirec's and EASE's rows from "A warm refit, and EASE in
+    // float16"); deterministic, the tolerance absorbs floating point.
     for (system, documented) in [
-        ("anirec", [0.4750, 0.3965, 0.4461, 0.4643]),
-        ("ease", [0.4682, 0.4409, 0.5549, 0.5185]),
+        ("anirec", [0.4744, 0.3965, 0.4461, 0.4640]),
+        ("ease", [0.4682, 0.4399, 0.5549, 0.5185]),
         ("popularity", [0.1646, 0.1784, 0.2558, 0.2273]),
     ] {
         for (key, value) in ["ndcg_at_10", "recall_at_20", "recall_at_50", "ndcg_at_100"]

@@ -5,12 +5,14 @@
 use anirec_data::{AnimeIx, Ratings, UserIx, WatchStatus};
 use faer::linalg::solvers::DenseSolveCore;
 use faer::{MatRef, Side};
+use half::f16;
 use rayon::prelude::*;
 
 use crate::entry::{Entry, status_weight};
 use safetensors::Dtype;
 
 use crate::stored::{Array, Arrays, Stored, array, vector};
+use crate::widen;
 
 /// Multiply-adds above which [`Ease::score_entries`] splits its work across threads (about 700
 /// ratings over 12,000 modelled anime).
@@ -77,8 +79,11 @@ pub struct Ease {
     items: Vec<u32>,
     /// Model item of each anime (`u32::MAX` when the anime is not modelled).
     slot: Vec<u32>,
-    /// Item-item weights, `items.len()²`, row-major: `b[i * n + j]` is i's weight toward j.
-    b: Vec<f32>,
+    /// Item-item weights, `items.len()²`, row-major: `b[i * n + j]` is i's weight toward j. In
+    /// float16: a fan's scores read one row per list entry, and half the bytes is nearly half
+    /// the time; the sample's figures move by 0.0001 (BENCHMARKS.md "A warm refit, and EASE in
+    /// float16").
+    b: Vec<f16>,
     params: EaseParams,
 }
 
@@ -126,14 +131,14 @@ impl Ease {
         lap("inverted");
         // B[i][j] = -P[i][j] / P[j][j], zero diagonal. P is symmetric: column j = row j.
         let diag: Vec<f32> = (0..n).map(|j| p[(j, j)]).collect();
-        let mut b = vec![0f32; n * n];
+        let mut b = vec![f16::ZERO; n * n];
         b.par_chunks_mut(n.max(1)).enumerate().for_each(|(i, row)| {
             let col = p.col(i);
             for j in 0..n {
                 row[j] = if i == j || diag[j] == 0.0 {
-                    0.0
+                    f16::ZERO
                 } else {
-                    -col[j] / diag[j]
+                    f16::from_f32(-col[j] / diag[j])
                 };
             }
         });
@@ -149,7 +154,7 @@ impl Ease {
     /// row-major item-item weights. `None` when the sizes disagree.
     pub fn from_parts(
         items: Vec<u32>,
-        b: Vec<f32>,
+        b: Vec<f16>,
         n_anime: usize,
         params: EaseParams,
     ) -> Option<Ease> {
@@ -174,7 +179,7 @@ impl Ease {
     }
 
     /// The item-item weights, row-major.
-    pub fn weights(&self) -> &[f32] {
+    pub fn weights(&self) -> &[f16] {
         &self.b
     }
 
@@ -221,10 +226,7 @@ impl Ease {
         let n = self.items.len();
         let add = |first: usize, acc: &mut [f32]| {
             for &(s, w) in rows {
-                let row = &self.b[s * n + first..s * n + first + acc.len()];
-                for (acc, &x) in acc.iter_mut().zip(row) {
-                    *acc += w * x;
-                }
+                widen::add_scaled(&self.b[s * n + first..s * n + first + acc.len()], w, acc);
             }
         };
         let mut acc = vec![0f32; n];
@@ -245,7 +247,7 @@ impl Ease {
         if s == u32::MAX || t == u32::MAX {
             return 0.0;
         }
-        self.b[s as usize * self.items.len() + t as usize]
+        self.b[s as usize * self.items.len() + t as usize].to_f32()
     }
 }
 
@@ -363,14 +365,14 @@ impl Stored for Ease {
         let n = self.items.len();
         vec![
             vector("ease.items", Dtype::U32, &self.items),
-            array("ease.weights", Dtype::F32, vec![n, n], &self.b),
+            array("ease.weights", Dtype::F16, vec![n, n], &self.b),
         ]
     }
 
     fn restore(a: &Arrays, (params, n_anime): Self::With) -> Result<Self, String> {
         Ease::from_parts(
             a.get("ease.items", Dtype::U32)?,
-            a.get("ease.weights", Dtype::F32)?,
+            a.get("ease.weights", Dtype::F16)?,
             n_anime,
             params,
         )
@@ -475,7 +477,7 @@ mod tests {
                 .wrapping_add(1442695040888963407);
             ((state >> 33) as f32 / (1u64 << 31) as f32) - 0.5
         };
-        let weights: Vec<f32> = (0..n * n).map(|_| next() * 1e-2).collect();
+        let weights: Vec<f16> = (0..n * n).map(|_| f16::from_f32(next() * 1e-2)).collect();
         let ease =
             Ease::from_parts((0..n as u32).collect(), weights, n, EaseParams::default()).unwrap();
         let rows: Vec<(usize, f32)> = (0..500).map(|i| ((i * 7919) % n, 1.0 + next())).collect();

@@ -40,7 +40,8 @@ pub struct RatingParams {
     /// Factor epochs of the refit on the whole train set. The refit starts from the tuned
     /// factors and runs the tuned schedule's last `refit_epochs` epochs again (their learning
     /// rates), rather than all of them from fresh factors: on the sample the figures are the
-    /// same but RMSE (+0.002), at 57M ratings it saves a minute (BENCHMARKS.md "A warm refit").
+    /// same but RMSE (+0.002), at 57M ratings it saves a minute (BENCHMARKS.md "A warm refit, and
+    /// EASE in float16").
     #[serde(default = "default_refit_epochs")]
     pub refit_epochs: usize,
     /// Seed of the validation split.
