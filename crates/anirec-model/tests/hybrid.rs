@@ -453,10 +453,12 @@ fn bundle_round_trip_and_corruption() {
     );
 }
 
-/// Keeps a copy of the training state after chosen epochs of each phase.
+/// Keeps a copy of the training state after a chosen tuning epoch and after the refit's first
+/// epoch, and counts the refit's epochs.
 struct Snapshots {
-    at: Vec<(anirec_model::rating::model::Phase, usize)>,
+    tuning_epoch: usize,
     taken: Vec<anirec_model::rating::model::FactorProgress>,
+    refit_epochs: usize,
 }
 
 impl anirec_model::rating::model::EpochObserver for Snapshots {
@@ -465,7 +467,15 @@ impl anirec_model::rating::model::EpochObserver for Snapshots {
         r: &anirec_model::rating::model::EpochReport,
         p: &anirec_model::rating::model::FactorProgress,
     ) {
-        if self.at.contains(&(p.phase, r.epoch)) {
+        use anirec_model::rating::model::Phase;
+        let take = match p.phase {
+            Phase::Tuning => r.epoch == self.tuning_epoch,
+            Phase::Refit => {
+                self.refit_epochs += 1;
+                self.refit_epochs == 1
+            }
+        };
+        if take {
             self.taken.push(p.clone());
         }
     }
@@ -477,11 +487,22 @@ fn resume_gives_the_same_result_as_an_uninterrupted_run() {
     use anirec_model::rating::model::Phase;
     let (catalogue, ratings) = world();
     let mut snaps = Snapshots {
-        at: vec![(Phase::Tuning, 3), (Phase::Refit, 2)],
+        tuning_epoch: 3,
         taken: Vec::new(),
+        refit_epochs: 0,
     };
     let straight = Hybrid::fit(&ratings, &catalogue, None, params(), &mut snaps, None);
     assert_eq!(snaps.taken.len(), 2, "the run reached both checkpoints");
+    // The refit continues from the tuned factors for the last `refit_epochs` epochs of their
+    // schedule, so resuming after its first one still has epochs to run.
+    let refit_epochs = params().rating.refit_epochs;
+    assert!(refit_epochs >= 2);
+    assert_eq!(snaps.refit_epochs, refit_epochs);
+    assert_eq!(snaps.taken[1].phase, Phase::Refit);
+    assert_eq!(
+        snaps.taken[1].current.epochs,
+        straight.rating.epochs - refit_epochs + 1
+    );
     let dir = tempfile::tempdir().unwrap();
     for progress in &snaps.taken {
         // Through the checkpoint file, as `anirec train --resume` does.
