@@ -55,9 +55,11 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + tail
 }
 
-/// What one user's SGD steps need besides the rows they update.
+/// What one user's SGD steps read and the anime rows they update.
 struct Step<'a> {
     by_user: &'a Csr,
+    item_factors: RowsMut<'a>,
+    item_bias: RowsMut<'a>,
     item_prior: &'a [f32],
     mu: f32,
     lr: f32,
@@ -75,20 +77,14 @@ impl Step<'_> {
     ///
     /// # Safety
     /// No other thread may use the rows of the anime at `order` meanwhile.
-    unsafe fn user(
-        &self,
-        user: (&mut [f32], &mut f32),
-        order: &[usize],
-        item_factors: &RowsMut,
-        item_bias: &RowsMut,
-    ) -> (f64, u64) {
+    unsafe fn user(&self, user: (&mut [f32], &mut f32), order: &[usize]) -> (f64, u64) {
         #[cfg(target_arch = "x86_64")]
         if self.avx2 {
             // SAFETY: `avx2` was set from the CPU's features; the rows as the caller promises.
-            return unsafe { self.user_avx2(user, order, item_factors, item_bias) };
+            return unsafe { self.user_avx2(user, order) };
         }
         // SAFETY: as the caller promises.
-        unsafe { self.user_plain(user, order, item_factors, item_bias) }
+        unsafe { self.user_plain(user, order) }
     }
 
     /// [`Step::user`] compiled for AVX2.
@@ -97,15 +93,9 @@ impl Step<'_> {
     /// The CPU has AVX2, and as [`Step::user`].
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    unsafe fn user_avx2(
-        &self,
-        user: (&mut [f32], &mut f32),
-        order: &[usize],
-        item_factors: &RowsMut,
-        item_bias: &RowsMut,
-    ) -> (f64, u64) {
+    unsafe fn user_avx2(&self, user: (&mut [f32], &mut f32), order: &[usize]) -> (f64, u64) {
         // SAFETY: as the caller promises.
-        unsafe { self.user_plain(user, order, item_factors, item_bias) }
+        unsafe { self.user_plain(user, order) }
     }
 
     /// [`Step::user`]'s body, inlined into each build.
@@ -113,20 +103,14 @@ impl Step<'_> {
     /// # Safety
     /// As [`Step::user`].
     #[inline(always)]
-    unsafe fn user_plain(
-        &self,
-        (pu, bu): (&mut [f32], &mut f32),
-        order: &[usize],
-        item_factors: &RowsMut,
-        item_bias: &RowsMut,
-    ) -> (f64, u64) {
+    unsafe fn user_plain(&self, (pu, bu): (&mut [f32], &mut f32), order: &[usize]) -> (f64, u64) {
         let (mu, lr, reg, reg_b) = (self.mu, self.lr, self.reg, self.reg_b);
         let (mut se, mut n) = (0f64, 0u64);
         for &p in order {
             let a = self.by_user.indices[p] as usize;
             let r = self.by_user.ratings[p] as f32;
             // SAFETY: as the caller promises.
-            let (qi, bi) = unsafe { (item_factors.row(a), &mut item_bias.row(a)[0]) };
+            let (qi, bi) = unsafe { (self.item_factors.row(a), &mut self.item_bias.row(a)[0]) };
             let dot = dot(pu, qi);
             let err = r - (mu + *bu + *bi + dot);
             se += (err * err) as f64;
@@ -302,6 +286,8 @@ impl Mf {
         let bounds = anime_bounds(train);
         let step = Step {
             by_user,
+            item_factors: RowsMut::new(&mut self.item_factors, f),
+            item_bias: RowsMut::new(&mut self.item_bias, 1),
             item_prior: &self.item_prior,
             mu,
             lr,
@@ -310,9 +296,7 @@ impl Mf {
             avx2: has_avx2(),
         };
         let user_factors = RowsMut::new(&mut self.user_factors, f);
-        let item_factors = RowsMut::new(&mut self.item_factors, f);
         let user_bias = RowsMut::new(&mut self.user_bias, 1);
-        let item_bias = RowsMut::new(&mut self.item_bias, 1);
         let epoch = self.epochs as u64;
         let seed = self.params.seed;
         let (mut se, mut n) = (0f64, 0u64);
@@ -351,7 +335,7 @@ impl Mf {
                             )
                         };
                         // SAFETY: as above, for the anime of this task's group.
-                        let (e, c) = unsafe { step.user(user, &order, &item_factors, &item_bias) };
+                        let (e, c) = unsafe { step.user(user, &order) };
                         se += e;
                         n += c;
                     }
