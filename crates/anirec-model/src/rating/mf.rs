@@ -65,8 +65,6 @@ struct Step<'a> {
     lr: f32,
     reg: f32,
     reg_b: f32,
-    /// Whether [`Step::user`] runs its AVX2 build.
-    avx2: bool,
 }
 
 impl Step<'_> {
@@ -79,8 +77,8 @@ impl Step<'_> {
     /// No other thread may use the rows of the anime at `order` meanwhile.
     unsafe fn user(&self, user: (&mut [f32], &mut f32), order: &[usize]) -> (f64, u64) {
         #[cfg(target_arch = "x86_64")]
-        if self.avx2 {
-            // SAFETY: `avx2` was set from the CPU's features; the rows as the caller promises.
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2; the rows as the caller promises.
             return unsafe { self.user_avx2(user, order) };
         }
         // SAFETY: as the caller promises.
@@ -124,18 +122,6 @@ impl Step<'_> {
             }
         }
         (se, n)
-    }
-}
-
-/// Whether the CPU runs [`Step::user`]'s AVX2 build.
-fn has_avx2() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx2")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
     }
 }
 
@@ -293,7 +279,6 @@ impl Mf {
             lr,
             reg,
             reg_b,
-            avx2: has_avx2(),
         };
         let user_factors = RowsMut::new(&mut self.user_factors, f);
         let user_bias = RowsMut::new(&mut self.user_bias, 1);
