@@ -11,7 +11,7 @@
 use safetensors::{Dtype, SafeTensors};
 use serde::Deserialize;
 
-use crate::linear::Linear;
+use crate::linear::{Linear, Scratch};
 use crate::ops::{Norm, gelu, softmax};
 
 /// The fields of `config.json` the pass reads.
@@ -207,16 +207,17 @@ impl Bert {
         let mut context = vec![0.0; tokens * h];
         let mut next = vec![0.0; tokens * h];
         let mut wide = vec![0.0; tokens * self.layers.first().map_or(0, |l| l.up.outputs())];
+        let mut scratch = Scratch::default();
         for layer in &self.layers {
-            layer.qkv.apply(&states, &mut qkv);
+            layer.qkv.apply(&states, &mut qkv, &mut scratch);
             self.attention(sequences, &qkv, &mut context);
-            layer.attention_out.apply(&context, &mut next);
+            layer.attention_out.apply(&context, &mut next, &mut scratch);
             layer.attention_norm.apply_with_residual(&mut next, &states);
             std::mem::swap(&mut states, &mut next);
             wide.resize(tokens * layer.up.outputs(), 0.0);
-            layer.up.apply(&states, &mut wide);
+            layer.up.apply(&states, &mut wide, &mut scratch);
             gelu(&mut wide);
-            layer.down.apply(&wide, &mut next);
+            layer.down.apply(&wide, &mut next, &mut scratch);
             layer.out_norm.apply_with_residual(&mut next, &states);
             std::mem::swap(&mut states, &mut next);
         }
