@@ -120,12 +120,18 @@ fn exp(x: f32) -> f32 {
     ];
     const LN2_HIGH: f32 = 0.693_359_4;
     const LN2_LOW: f32 = -2.121_944_4e-4;
+    // Adding 1.5 × 2²³ rounds to an integer n held in the low bits of the sum's mantissa,
+    // where 2ⁿ's exponent is read from without a float-to-integer conversion (Rust's `as`
+    // saturates, which keeps the loop from vectorising).
+    const ROUND: f32 = 12_582_912.0;
     let x = x.max(-87.0);
-    let n = (x * std::f32::consts::LOG2_E + 0.5).floor();
+    let shifted = x * std::f32::consts::LOG2_E + ROUND;
+    let n = shifted - ROUND;
     let r = x - n * LN2_HIGH - n * LN2_LOW;
     let p = P.iter().skip(1).fold(P[0], |p, &c| p * r + c);
     let e = p * r * r + r + 1.0;
-    e * f32::from_bits(((n as i32 + 127) as u32) << 23)
+    let two_to_n = shifted.to_bits().wrapping_sub(ROUND.to_bits()).wrapping_add(127) << 23;
+    e * f32::from_bits(two_to_n)
 }
 
 #[cfg(test)]
