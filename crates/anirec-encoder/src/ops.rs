@@ -130,7 +130,11 @@ fn exp(x: f32) -> f32 {
     let r = x - n * LN2_HIGH - n * LN2_LOW;
     let p = P.iter().skip(1).fold(P[0], |p, &c| p * r + c);
     let e = p * r * r + r + 1.0;
-    let two_to_n = shifted.to_bits().wrapping_sub(ROUND.to_bits()).wrapping_add(127) << 23;
+    let two_to_n = shifted
+        .to_bits()
+        .wrapping_sub(ROUND.to_bits())
+        .wrapping_add(127)
+        << 23;
     e * f32::from_bits(two_to_n)
 }
 

@@ -2,7 +2,10 @@
 //! (each query word may be a few edits away from a title word), with popular titles first among
 //! equally good matches. Titles and queries are compared in one folded form whatever the script:
 //! full-width and half-width forms, accents and macrons, romaji long vowels and punctuation
-//! fold away, and kana is also read as romaji ("しんげき" finds Shingeki no Kyojin).
+//! fold away, and kana is also read as romaji ("しんげき" finds Shingeki no Kyojin). A kana query
+//! is also compared by its consonants with every title's, which is how a katakana loanword finds
+//! the English or romaji title it spells ("シュタインズ・ゲート" finds Steins;Gate, whose Japanese
+//! name is written in Latin letters).
 
 use anirec_data::AnimeIx;
 use anirec_data::catalogue::Catalogue;
@@ -23,6 +26,9 @@ pub struct TitleIndex {
     /// Every name as (anime, its place in `names[anime]`), in byte order of the name: the names
     /// that start with a query are one run of it, found by binary search.
     by_text: Vec<(u32, u32)>,
+    /// Every name's [`consonants`] with its anime, sorted: the keys a kana query is also looked
+    /// up by.
+    sounds: Vec<(String, u32)>,
 }
 
 /// One normalised name (lower case, punctuation as spaces, single spaces), its words, and each
@@ -72,7 +78,7 @@ impl TitleIndex {
         let anime = catalogue.anime();
         // On all cores: the scripts' forms of 17,562 anime's names were most of a server's
         // start after its bundle was read.
-        let names = anime
+        let names: Vec<Vec<Name>> = anime
             .par_iter()
             .map(|a| {
                 let mut texts: Vec<String> = [Some(&a.name), a.english_name.as_ref()]
@@ -90,10 +96,22 @@ impl TitleIndex {
             .iter()
             .map(|a| (1.0 + a.members.unwrap_or(0) as f32).ln() / 100.0)
             .collect();
+        let mut sounds: Vec<(String, u32)> = names
+            .iter()
+            .enumerate()
+            .flat_map(|(a, names)| {
+                names
+                    .iter()
+                    .filter_map(move |n| Some((consonants(&n.text)?, a as u32)))
+            })
+            .collect();
+        sounds.par_sort_unstable();
+        sounds.dedup();
         let mut index = TitleIndex {
             names,
             popularity,
             by_text: Vec::new(),
+            sounds,
         };
         let mut by_text: Vec<(u32, u32)> = index
             .names
@@ -115,7 +133,8 @@ impl TitleIndex {
     /// an exact name scores 4, a name that starts with the query 3, a name holding every query
     /// word as the start of one of its words 2, as a substring 1.5; otherwise each query word may
     /// be up to one edit (two for words of 8+ characters) from a title word, scoring 1 less 0.25
-    /// per edit. Anime that match nothing are left out.
+    /// per edit. A kana query whose consonants equal a name's scores 3, and 2 where they start
+    /// them ([`consonants`]). Anime that match nothing are left out.
     pub fn search(&self, query: &str, k: usize) -> Vec<(AnimeIx, f32)> {
         let queries: Vec<Query> = forms(query)
             .into_iter()
@@ -128,16 +147,22 @@ impl TitleIndex {
             return Vec::new();
         }
         let mut scratch = Scratch::default();
-        self.ranked(k, |n| {
-            queries
+        let mut best = vec![0f32; self.names.len()];
+        for (best, names) in best.iter_mut().zip(&self.names) {
+            for (n, q) in names
                 .iter()
-                .map(|q| match_score(q, n, &mut scratch))
-                .fold(0f32, f32::max)
-        })
+                .flat_map(|n| queries.iter().map(move |q| (n, q)))
+            {
+                *best = best.max(match_score(q, n, &mut scratch));
+            }
+        }
+        self.sounded(query, &mut best, true);
+        self.top(k, best)
     }
 
     /// Up to `k` anime with a name that equals `query` (score 4) or starts with it (score 3),
-    /// after normalising, plus the popularity bonus, best first: the title hits of
+    /// after normalising, or the same consonants as a kana query (score 3), plus the popularity
+    /// bonus, best first: the title hits of
     /// [`TitleIndex::search`] without its typo-tolerant pass, for a query that is probably not
     /// a title (a story search puts only these before the stories).
     pub fn leading(&self, query: &str, k: usize) -> Vec<(AnimeIx, f32)> {
@@ -158,18 +183,30 @@ impl TitleIndex {
                 *best = best.max(score);
             }
         }
+        self.sounded(query, &mut best, false);
         self.top(k, best)
     }
 
-    /// Up to `k` anime by the best `score` of their names (0: no match), plus their popularity
-    /// bonus, best first.
-    fn ranked(&self, k: usize, mut score: impl FnMut(&Name) -> f32) -> Vec<(AnimeIx, f32)> {
-        let best = self
-            .names
-            .iter()
-            .map(|names| names.iter().map(&mut score).fold(0f32, f32::max))
-            .collect();
-        self.top(k, best)
+    /// Raises `best` (per anime) where a kana `query`'s consonants equal a name's (3, as a name
+    /// starting with the query) or, `with_prefixes`, start them (2, as a name with the query's
+    /// words): one key stands for many spellings, so a sounded match ranks below a written one.
+    fn sounded(&self, query: &str, best: &mut [f32], with_prefixes: bool) {
+        let Some(key) = romaji(query).and_then(|r| consonants(&r)) else {
+            return;
+        };
+        let start = self
+            .sounds
+            .partition_point(|(s, _)| s.as_str() < key.as_str());
+        for (sound, anime) in &self.sounds[start..] {
+            let score = match sound.strip_prefix(key.as_str()) {
+                Some("") => 3.0,
+                Some(_) if with_prefixes => 2.0,
+                Some(_) => continue,
+                None => break,
+            };
+            let best = &mut best[*anime as usize];
+            *best = best.max(score);
+        }
     }
 
     /// Up to `k` anime by their `best` name score (0: no match) plus their popularity bonus,
@@ -202,13 +239,65 @@ impl TitleIndex {
 /// anyway). Empty forms are left out.
 fn forms(text: &str) -> Vec<String> {
     let mut out = vec![normalise(text)];
-    let nfkc: String = text.nfkc().filter(|&c| c != 'ー').collect();
-    if nfkc.chars().any(|c| c.is_kana()) {
-        out.push(normalise(&nfkc.as_str().to_romaji()));
-    }
+    out.extend(romaji(text));
     out.retain(|f| !f.is_empty());
     out.dedup();
     out
+}
+
+/// The romaji reading of a text holding kana, normalised (long-vowel marks dropped first);
+/// `None` without kana.
+fn romaji(text: &str) -> Option<String> {
+    let nfkc: String = text.nfkc().filter(|&c| c != 'ー').collect();
+    nfkc.chars()
+        .any(|c| c.is_kana())
+        .then(|| normalise(&nfkc.as_str().to_romaji()))
+}
+
+/// Fewest consonants a [`consonants`] key needs: shorter keys are shared by too many titles.
+const MIN_CONSONANTS: usize = 3;
+
+/// The consonants of a normalised romaji or English name as a katakana loanword keeps them, so
+/// that a loanword and the words it spells share one key: vowels, `y`, `w` and an `r` before a
+/// consonant or at the end ("art" is アート, "aato") are silent; sounds katakana writes alike
+/// are one letter (`sh` and `s`; `ch`, `ts` and `t`; `th`, `z`, `j` and `s`; `f`, `ph` and `h`;
+/// `c`, `ck`, `q` and `k`; `l` and `r`; `v` and `b`; `m` and `n`); spaces and doubled letters
+/// go. "shutainzu geto" (シュタインズ・ゲート) and "steins gate" are both "stnsgt". `None` for a
+/// name with other letters than ASCII (kanji, kana left as written) or too few consonants.
+fn consonants(name: &str) -> Option<String> {
+    if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b' ') {
+        return None;
+    }
+    let letters: Vec<u8> = name.bytes().filter(|&b| b != b' ').collect();
+    let silent = |b: u8| matches!(b, b'a' | b'e' | b'i' | b'o' | b'u' | b'y' | b'w');
+    let mut out = String::new();
+    let mut i = 0;
+    while i < letters.len() {
+        let next = letters.get(i + 1).copied();
+        let (sound, read) = match (letters[i], next) {
+            (b's', Some(b'h')) | (b't', Some(b'h')) => ("s", 2),
+            (b'c', Some(b'h')) | (b't', Some(b's')) => ("t", 2),
+            (b'p', Some(b'h')) => ("h", 2),
+            (b'c', Some(b'k')) => ("k", 2),
+            (b'r', next) if !next.is_some_and(silent) => ("", 1),
+            (b, _) if silent(b) => ("", 1),
+            (b'z' | b'j', _) => ("s", 1),
+            (b'f', _) => ("h", 1),
+            (b'c' | b'q', _) => ("k", 1),
+            (b'l', _) => ("r", 1),
+            (b'v', _) => ("b", 1),
+            (b'm', _) => ("n", 1),
+            (b'x', _) => ("ks", 1),
+            (_, _) => (std::str::from_utf8(&letters[i..=i]).unwrap_or(""), 1),
+        };
+        for c in sound.chars() {
+            if !out.ends_with(c) {
+                out.push(c);
+            }
+        }
+        i += read;
+    }
+    (out.len() >= MIN_CONSONANTS).then_some(out)
 }
 
 /// The form names are compared in: NFKC (full-width letters and digits as ASCII, half-width
@@ -415,6 +504,8 @@ mod tests {
         };
         assert_eq!(hits("steins;gate"), vec![(2, 4.0), (5, 3.0)]);
         assert_eq!(hits("NARUTO"), vec![(0, 4.0), (1, 3.0)]);
+        // Consonants: a whole title's only (the full search also takes their starts).
+        assert_eq!(hits("ｼｭﾀｲﾝｽﾞ･ｹﾞｰﾄ"), vec![(2, 3.0)]);
         assert_eq!(hits("ｼｭﾀｲﾝｽﾞ"), vec![]);
         // One letter starts many names (and names of one anime more than once).
         assert!(hits("s").len() >= 3, "{:?}", hits("s"));
@@ -422,6 +513,43 @@ mod tests {
         assert_eq!(hits("titan"), vec![]);
         assert_eq!(hits("naruta"), vec![]);
         assert!(index.leading("  ", 10).is_empty());
+    }
+
+    /// Katakana loanwords find the English or romaji titles they spell, though no name is
+    /// written in kana; a kana query that sounds like no title finds none by sound.
+    #[test]
+    fn katakana_loanwords_find_the_titles_they_spell() {
+        let mut anime = catalogue().anime().to_vec();
+        let mut add = |id: u32, name: &str, members: u32| {
+            anime.push(Anime {
+                mal_id: anirec_data::MalId(id),
+                name: name.into(),
+                members: Some(members),
+                ..Anime::default()
+            })
+        };
+        add(7, "Death Note", 2_500_000);
+        add(8, "Sword Art Online", 2_300_000);
+        add(9, "Cowboy Bebop", 1_200_000);
+        add(10, "Full Metal Panic!", 500_000);
+        add(11, "Black Lagoon", 900_000);
+        let index = TitleIndex::new(&Catalogue::new(anime));
+        let ids = |q: &str| -> Vec<u32> { index.search(q, 3).iter().map(|h| h.0.0).collect() };
+        assert_eq!(ids("シュタインズ・ゲート"), vec![2, 5]);
+        assert_eq!(ids("ソードアート・オンライン"), vec![7]);
+        assert_eq!(ids("デスノート"), vec![6]);
+        assert_eq!(ids("カウボーイビバップ"), vec![8]);
+        assert_eq!(ids("フルメタル・パニック"), vec![9]);
+        assert_eq!(ids("ブラック・ラグーン"), vec![10]);
+        // Found by sound, a title ranks as a name starting with the query, below a written one.
+        let score = index.search("デスノート", 1)[0].1;
+        assert!((3.0..4.0).contains(&score), "{score}");
+        assert!(ids("ラーメン").is_empty());
+        assert_eq!(consonants("shutainzu geto").as_deref(), Some("stnsgt"));
+        assert_eq!(consonants("steins gate").as_deref(), Some("stnsgt"));
+        assert_eq!(consonants("sword art online").as_deref(), Some("sdtnrn"));
+        assert_eq!(consonants("進撃"), None);
+        assert_eq!(consonants("ai"), None);
     }
 
     #[test]
