@@ -1,9 +1,9 @@
-"""Story search quality on the labelled queries of queries.tsv: anirec's story search (the
-running server's GET /api/v1/search) against TF-IDF over the same texts (title, English title,
-genres, synopsis), on the same queries: precision@10, recall@10 and hit@10 per query and on
-average.
+"""Story search quality on labelled queries (queries.tsv, or the file given third, such as
+heldout.tsv): anirec's story search (the running server's GET /api/v1/search) against TF-IDF
+over the same texts (title, English title, genres, synopsis), on the same queries:
+precision@10, recall@10 and hit@10 per query and on average.
 
-    python3 bench/story/quality.py http://127.0.0.1:8080 ../shared/data/mal2020
+    python3 bench/story/quality.py http://127.0.0.1:8080 ../shared/data/mal2020 [QUERIES.tsv]
 
 Needs scikit-learn (pip install scikit-learn) for the TF-IDF side. Adult titles are left out of
 both, as the search does by default.
@@ -21,8 +21,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 K = 10
 
 
-def queries():
-    path = Path(__file__).with_name("queries.tsv")
+def queries(name):
+    path = Path(__file__).with_name(name)
     rows = list(csv.reader(path.open(encoding="utf-8"), delimiter="\t"))[1:]
     return [(q, {int(i) for i in ids.split(",")}) for q, ids in rows]
 
@@ -66,7 +66,7 @@ def main():
     totals = {"story": [0.0, 0.0, 0.0], "tfidf": [0.0, 0.0, 0.0]}
     print(f"| query | relevant | story P@{K} | story hit | TF-IDF P@{K} | TF-IDF hit |")
     print("| --- | --- | --- | --- | --- | --- |")
-    labelled = queries()
+    labelled = queries(sys.argv[3] if len(sys.argv) > 3 else "queries.tsv")
     for query, wanted in labelled:
         sims = (matrix @ tfidf.transform([query]).T).toarray().ravel()
         by_tfidf = [ids[j] for j in sims.argsort()[::-1][:K]]
