@@ -289,8 +289,8 @@ impl Bert {
 /// were no faster (BENCHMARKS.md "Attention over several query rows").
 const AVX512_ROWS: usize = 4;
 
-/// The same for the AVX2 build, whose 16 registers hold the sums of two rows (four spill: 5.7 s
-/// against 5.9 s for 400 texts with one row, and 5.7 s with four).
+/// The same for the AVX2 build, whose 16 registers hold the sums of two rows: 400 texts took
+/// 5.65 s at two rows, 5.9 s at one and 5.7 s at four, whose sums no longer fit.
 const AVX2_ROWS: usize = 2;
 
 /// Keys whose scores are summed together: the key rows are laid out this many wide (a
