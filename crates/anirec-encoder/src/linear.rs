@@ -155,7 +155,7 @@ impl Linear {
         assert_eq!(out.len(), rows * self.outputs, "output size");
         let pairs: &[u32] = match self.panels {
             Panels::Brain(_) => {
-                scratch.pairs.clear();
+                // Every pair is written below, so only new room is zeroed.
                 scratch.pairs.resize(rows * self.depth / 2, 0);
                 // SAFETY: bfloat16 panels are made only where the CPU has AVX-512 BF16.
                 #[cfg(target_arch = "x86_64")]
