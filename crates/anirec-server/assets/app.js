@@ -430,7 +430,7 @@
       event.preventDefault();
       try {
         await send("PUT", "/api/v1/me/password", { current: $("current-password").value, new: $("new-password").value });
-        say("password-status", "Changed. Every session has ended: sign in with the new password.");
+        say("password-status", "Changed. Every session has ended and every API token is revoked: sign in with the new password.");
         setTimeout(() => location.assign("/signin"), 1200);
       } catch (e) {
         say("password-status", "Not changed: " + e.message);

@@ -1,17 +1,20 @@
 //! The router: API and pages, the fallbacks, and the middleware every request passes through —
-//! body limit, timeout, security headers (a strict Content-Security-Policy), metrics and access
-//! logs; and [`serve`], which runs it until a shutdown signal, finishing requests in flight.
+//! body limit, timeout, security headers (a strict Content-Security-Policy), `no-store` on
+//! private answers, metrics and access logs; and [`serve`], which runs it on a listener until a shutdown signal, finishing requests
+//! in flight ([`crate::connections`] holds the connections).
 
 use std::future::Future;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::account_pages;
+use crate::auth;
 use crate::pages;
 use crate::problem::Problem;
 use crate::routes;
@@ -30,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::routes())
         .merge(account_pages::routes())
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(private_answers))
         .layer(axum::middleware::from_fn(telemetry::track))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -53,6 +57,38 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Paths whose answers are a fan's own whoever asks (accounts, credentials, lists).
+const PRIVATE_PATHS: [&str; 8] = [
+    "/api/v1/me",
+    "/api/v1/tokens",
+    "/api/v1/sessions",
+    "/api/v1/accounts",
+    "/me",
+    "/signin",
+    "/signup",
+    "/signout",
+];
+
+/// `Cache-Control: no-store` on every answer that is private: to a request that carries
+/// credentials (an API token, a session cookie), on the account paths, and wherever a cookie is
+/// set; unless the handler chose a policy itself (the static files' `public`).
+async fn private_answers(request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let private = request.headers().contains_key(header::AUTHORIZATION)
+        || auth::session_token(request.headers()).is_some()
+        || PRIVATE_PATHS
+            .iter()
+            .any(|p| path == *p || path.strip_prefix(p).is_some_and(|r| r.starts_with('/')));
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    if (private || headers.contains_key(header::SET_COOKIE))
+        && !headers.contains_key(header::CACHE_CONTROL)
+    {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
 /// 404: a problem document under `/api`, a page elsewhere.
 async fn not_found(uri: Uri) -> Response {
     if uri.path().starts_with("/api") {
@@ -64,12 +100,12 @@ async fn not_found(uri: Uri) -> Response {
 }
 
 /// Serves `state` on `listener` until `shutdown` resolves, then stops taking connections and
-/// finishes the requests in flight.
+/// finishes the requests in flight (for at most the configured grace).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
+) {
     let upkeep = state.metrics().clone();
     let housekeeping = tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
@@ -78,10 +114,7 @@ pub async fn serve(
             upkeep.run_upkeep();
         }
     });
-    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let limits = state.config().connections;
+    crate::connections::serve(listener, router(state), limits, shutdown).await;
     housekeeping.abort();
-    result
 }

@@ -180,14 +180,26 @@ pub fn clear_session_cookie(secure: bool) -> HeaderValue {
     })
 }
 
-/// A store failure as a problem: 413 for a list at its cap, else a 503 (the detail is logged,
-/// not sent: it may name the database).
+/// A store failure as a problem: 413 for a list at its cap, 409 for an import while another
+/// runs, 503 naming why for a database that cannot take writes, else a 503 (the detail is
+/// logged, not sent: it may name the database).
 pub fn store_problem(e: anirec_store::StoreError) -> Problem {
-    if let anirec_store::StoreError::ListFull { .. } = e {
-        return Problem::too_large(e.to_string());
+    use anirec_store::StoreError;
+    match e {
+        StoreError::ListFull { .. } => Problem::too_large(e.to_string()),
+        StoreError::ImportRunning => Problem::conflict(e.to_string()),
+        StoreError::Unwritable(reason) => {
+            tracing::error!(reason = %reason, "accounts database cannot take writes");
+            Problem::unavailable(format!(
+                "nothing was saved: the accounts database cannot take writes now ({reason}); \
+                 try again shortly"
+            ))
+        }
+        e => {
+            tracing::error!(error = %e, "accounts database");
+            Problem::unavailable("the accounts database is not answering; try again shortly")
+        }
     }
-    tracing::error!(error = %e, "accounts database");
-    Problem::unavailable("the accounts database is not answering; try again shortly")
 }
 
 /// The client's address, for the sign-in limits: the connection's peer, or — behind a proxy the
@@ -221,8 +233,10 @@ impl FromRequestParts<AppState> for ClientIp {
     }
 }
 
-/// Sign-in attempts allowed per account (failures) and per client address (any attempt, sign-ups
-/// included) in [`SignInLimits::WINDOW`].
+/// Password checks allowed per account and per client address (any attempt, sign-ups included)
+/// in [`SignInLimits::WINDOW`]. An attempt counts from the moment it is admitted, so concurrent
+/// guesses meet the limit as sequential ones do; a right password takes its attempt back from
+/// the account's count (a fan who signs in often is never locked out by it).
 #[derive(Debug)]
 pub struct SignInLimits {
     attempts: Mutex<HashMap<String, Vec<Instant>>>,
@@ -239,7 +253,7 @@ impl Default for SignInLimits {
 impl SignInLimits {
     /// The window attempts are counted over.
     pub const WINDOW: Duration = Duration::from_secs(300);
-    /// Failed attempts an account may see per window, by default.
+    /// Wrong (or still unchecked) passwords an account may see per window, by default.
     pub const PER_ACCOUNT: usize = 5;
     /// Attempts one address may make per window, by default (many fans behind one NAT may need
     /// more: `--sign-ins-per-address`).
@@ -254,8 +268,8 @@ impl SignInLimits {
         }
     }
 
-    /// Counts an attempt on `username` from `ip`; 429 with `Retry-After` when either is over
-    /// its limit (the attempt is then not made).
+    /// Counts an attempt on `username_key` from `ip`; 429 with `Retry-After` when either is
+    /// over its limit (the attempt is then not made, nor counted).
     pub fn admit(&self, username_key: &str, ip: Option<IpAddr>) -> Result<(), Problem> {
         let now = Instant::now();
         let mut attempts = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
@@ -281,19 +295,18 @@ impl SignInLimits {
         if let Some(seconds) = wait {
             return Err(Problem::too_many(seconds));
         }
-        if let Some(key) = address_key {
+        for key in std::iter::once(account_key).chain(address_key) {
             attempts.entry(key).or_default().push(now);
         }
         Ok(())
     }
 
-    /// Records a failed attempt on an account (successes do not count against it).
-    pub fn failed(&self, username_key: &str) {
+    /// Takes back an admitted attempt on an account whose password was right.
+    pub fn succeeded(&self, username_key: &str) {
         let mut attempts = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
-        attempts
-            .entry(format!("account:{username_key}"))
-            .or_default()
-            .push(Instant::now());
+        if let Some(times) = attempts.get_mut(&format!("account:{username_key}")) {
+            times.pop();
+        }
     }
 }
 
@@ -343,16 +356,21 @@ mod tests {
     fn sign_in_limits_count_failures_per_account_and_attempts_per_address() {
         let limits = SignInLimits::default();
         let ip: IpAddr = "127.0.0.9".parse().unwrap();
+        // Right passwords take their attempts back.
+        for _ in 0..2 * SignInLimits::PER_ACCOUNT {
+            limits.admit("fan", Some(ip)).unwrap();
+            limits.succeeded("fan");
+        }
+        // Attempts count when admitted: those not yet answered fill the account's limit too.
         for _ in 0..SignInLimits::PER_ACCOUNT {
             limits.admit("fan", Some(ip)).unwrap();
-            limits.failed("fan");
         }
         let refused = limits.admit("fan", Some(ip)).unwrap_err();
         assert_eq!(refused.status.as_u16(), 429);
         assert!(refused.retry_after.is_some_and(|s| s > 0 && s <= 300));
-        // Another account from the same address is still let in, until the address's limit.
-        for _ in SignInLimits::PER_ACCOUNT..SignInLimits::PER_ADDRESS {
-            limits.admit("other", Some(ip)).unwrap();
+        // Other accounts from the same address are still let in, until the address's limit.
+        for i in 3 * SignInLimits::PER_ACCOUNT..SignInLimits::PER_ADDRESS {
+            limits.admit(&format!("other{i}"), Some(ip)).unwrap();
         }
         assert!(limits.admit("third", Some(ip)).is_err());
         assert!(

@@ -7,6 +7,8 @@
 //! - [`cache`]: answers kept per model for repeated requests (and query embeddings).
 //! - [`query_encoder`]: the sentence encoder with its recent queries' embeddings.
 //! - [`app`]: the router with its middleware (limits, timeouts, security headers, telemetry).
+//! - [`connections`]: connections accepted up to a cap, with header and idle timeouts and a
+//!   shutdown deadline.
 //! - [`routes`]: the JSON API, one module per resource, and the operations endpoints.
 //! - [`account_pages`]: sign up, sign in and out, and "My list".
 //! - [`pages`]: the HTML pages and the embedded static files.
@@ -16,12 +18,14 @@
 //! - [`views`]: the JSON shapes of anime and recommendations, shared with the CLI.
 //! - [`problem`]: errors as `application/problem+json`.
 //! - [`telemetry`]: request metrics and access logs.
+//! - [`write_probe`]: whether the accounts database takes writes, for readiness.
 
 pub mod account_pages;
 pub mod app;
 pub mod auth;
 pub mod cache;
 pub mod compute;
+pub mod connections;
 pub mod json_body;
 pub mod pages;
 pub mod params;
@@ -32,6 +36,7 @@ pub mod state;
 pub mod telemetry;
 pub mod upload;
 pub mod views;
+pub mod write_probe;
 
 pub use app::{router, serve};
 pub use state::{AppState, Config, Served};

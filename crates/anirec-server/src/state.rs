@@ -20,6 +20,7 @@ use crate::compute::Compute;
 use crate::problem::Problem;
 use crate::query_encoder::QueryEncoder;
 use crate::telemetry;
+use crate::write_probe::WriteProbe;
 use anirec_model::filters::Vocabulary;
 
 /// Settings of a server.
@@ -52,6 +53,8 @@ pub struct Config {
     /// The header a trusted proxy puts the client's address in (`X-Forwarded-For`); `None`:
     /// the connection's peer is the client.
     pub client_ip_header: Option<String>,
+    /// How connections are held (caps and timeouts).
+    pub connections: crate::connections::Limits,
 }
 
 impl Default for Config {
@@ -69,6 +72,7 @@ impl Default for Config {
             sign_ins_per_account: SignInLimits::PER_ACCOUNT,
             sign_ins_per_address: SignInLimits::PER_ADDRESS,
             client_ip_header: None,
+            connections: Default::default(),
         }
     }
 }
@@ -164,6 +168,8 @@ struct Inner {
     accounts: std::sync::OnceLock<Store>,
     /// Sign-in attempts, for their rate limits.
     sign_in_limits: SignInLimits,
+    /// Whether the accounts database takes writes (readiness).
+    write_probe: WriteProbe,
     /// The sentence encoder for story search, or why there is none; unset while it loads.
     encoder: std::sync::OnceLock<Result<Arc<QueryEncoder>, String>>,
     /// Whether a model with story embeddings is being trained to replace the one served.
@@ -185,6 +191,7 @@ impl AppState {
                 started: Instant::now(),
                 accounts: std::sync::OnceLock::new(),
                 sign_in_limits,
+                write_probe: WriteProbe::default(),
                 encoder: std::sync::OnceLock::new(),
                 story_pending: std::sync::atomic::AtomicBool::new(false),
             }),
@@ -282,6 +289,14 @@ impl AppState {
     /// Attaches the accounts database (once; later calls are ignored).
     pub fn attach_accounts(&self, store: Store) {
         let _ = self.inner.accounts.set(store);
+    }
+
+    /// Ok when the accounts database (if attached) takes writes now; `Err` says why not.
+    pub async fn accounts_writable(&self) -> Result<(), String> {
+        match self.inner.accounts.get() {
+            Some(store) => self.inner.write_probe.check(store).await,
+            None => Ok(()),
+        }
     }
 
     /// The accounts database, or 503 when the server runs without one.

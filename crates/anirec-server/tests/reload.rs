@@ -32,8 +32,18 @@ async fn reload(app: &axum::Router, token: &str, body: serde_json::Value) -> Rep
 
 #[tokio::test]
 async fn admin_reload_needs_the_token_and_is_off_without_one() {
+    // Off (no token configured): no token is right, and the answer says the endpoints are off.
     let off = app();
-    assert_problem(&reload(&off, "anything", json!({})).await, 404, None);
+    let refused = reload(&off, "anything", json!({})).await;
+    assert_problem(&refused, 401, None);
+    assert!(
+        refused.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("admin endpoints are off"),
+        "{}",
+        refused.text()
+    );
     let dir = tempfile::tempdir().unwrap();
     save_bundle(dir.path());
     let app = anirec_server::router(admin_state(dir.path()));

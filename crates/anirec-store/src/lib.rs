@@ -13,27 +13,50 @@ pub mod scratch;
 pub mod secret;
 mod store;
 pub mod training;
+mod write;
 
 pub use account::{Account, AccountId, Password, Username};
 pub use list::ListEntry;
 pub use list::{Stored, Taste};
-pub use store::{ApiToken, ImportCounts, Store, TokenId};
+pub use store::{ApiToken, IMPORT_CHUNK, ImportCounts, Store, TokenId};
 
-/// A database URL without its password, for logs and messages
-/// (`postgres://app:***@db/anirec`).
+/// A database URL without its password, for logs and messages: the one after the user
+/// (`postgres://app:***@db/anirec`) and a `password` parameter (`?password=***`).
 pub fn redacted_url(url: &str) -> String {
     let Some(scheme) = url.find("://") else {
         return url.to_owned();
     };
     let rest = &url[scheme + 3..];
-    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let mut out = url[..scheme + 3].to_owned();
     match rest[..authority_end].rfind('@') {
         Some(at) => match rest[..at].split_once(':') {
-            Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &rest[at..]),
-            None => url.to_owned(),
+            Some((user, _)) => {
+                out.push_str(user);
+                out.push_str(":***");
+                out.push_str(&rest[at..authority_end]);
+            }
+            None => out.push_str(&rest[..authority_end]),
         },
-        None => url.to_owned(),
+        None => out.push_str(&rest[..authority_end]),
     }
+    let tail = &rest[authority_end..];
+    match tail.split_once('?') {
+        Some((path, query)) => {
+            out.push_str(path);
+            out.push('?');
+            let params: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                    _ => pair.to_owned(),
+                })
+                .collect();
+            out.push_str(&params.join("&"));
+        }
+        None => out.push_str(tail),
+    }
+    out
 }
 
 /// What can go wrong with the store.
@@ -64,6 +87,13 @@ pub enum StoreError {
     /// A write that shared its commit with others failed (the database's message).
     #[error("database write: {0}")]
     Write(String),
+    /// The database cannot take a write now, for the reason given (a full disk, a file that
+    /// cannot be written or is gone); nothing was acknowledged.
+    #[error("the accounts database cannot take writes: {0}")]
+    Unwritable(String),
+    /// An import of the same account is still running.
+    #[error("an import of this list is already running; wait for it to finish")]
+    ImportRunning,
     /// The system's random source failed (no secret could be made).
     #[error("random source: {0}")]
     Random(String),
@@ -84,6 +114,14 @@ mod tests {
         assert_eq!(
             super::redacted_url("sqlite:///var/lib/anirec/accounts.db"),
             "sqlite:///var/lib/anirec/accounts.db"
+        );
+        assert_eq!(
+            super::redacted_url("postgres://app@db/anirec?sslmode=require&password=s3cr%26t&x=1"),
+            "postgres://app@db/anirec?sslmode=require&password=***&x=1"
+        );
+        assert_eq!(
+            super::redacted_url("postgres://db?PASSWORD=s3cr"),
+            "postgres://db?PASSWORD=***"
         );
     }
 }

@@ -18,13 +18,28 @@ use crate::account::{Account, AccountId, Username};
 use crate::group_commit::GroupCommit;
 use crate::list::{self, ListEntry, MAX_ENTRIES, Stored, Taste};
 use crate::secret::{new_token, token_hash};
+use crate::write::{DatabaseFile, Write, Writes};
 
 /// The migrations, compiled in: (version, description, SQL).
-const MIGRATIONS: [(i64, &str, &str); 1] = [(
-    1,
-    "accounts",
-    include_str!("../migrations/0001_accounts.sql"),
-)];
+const MIGRATIONS: [(i64, &str, &str); 2] = [
+    (
+        1,
+        "accounts",
+        include_str!("../migrations/0001_accounts.sql"),
+    ),
+    (
+        2,
+        "write probe",
+        include_str!("../migrations/0002_write_probe.sql"),
+    ),
+];
+
+/// Longest wait for a connection (a new one, or one of the pool's).
+const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Entries an import writes per transaction: between them other fans' writes take their turn
+/// (a whole 17,000-entry list in one transaction held SQLite's write lock for up to a second).
+pub const IMPORT_CHUNK: usize = 500;
 
 /// The embedded migrations as sqlx reads them.
 #[derive(Debug)]
@@ -90,12 +105,36 @@ pub struct ImportCounts {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: AnyPool,
-    /// SQLite takes one writer at a time: writes wait for their turn here rather than in
-    /// SQLite's busy handler (which sleeps, and refuses a read transaction that turns into a
-    /// write). PostgreSQL needs none.
-    writer: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
+    /// Where every change is made ([`Writes`]).
+    writes: Writes,
     /// SQLite's list writes, committed together ([`GroupCommit`]).
     group_commit: Option<GroupCommit>,
+    /// Accounts with an import in progress (one at a time per account).
+    importing: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<AccountId>>>,
+}
+
+/// An account's turn to import; the account is free again when it is dropped.
+struct ImportTurn<'s> {
+    importing: &'s std::sync::Mutex<std::collections::HashSet<AccountId>>,
+    account: AccountId,
+}
+
+impl Drop for ImportTurn<'_> {
+    fn drop(&mut self) {
+        self.importing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.account);
+    }
+}
+
+/// The file of a SQLite URL (`sqlite://PATH?…` or `sqlite:PATH`); `None` for memory.
+fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or(url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or("");
+    (!path.is_empty() && path != ":memory:").then(|| path.into())
 }
 
 fn now() -> i64 {
@@ -157,6 +196,9 @@ impl Store {
         let sqlite = url.starts_with("sqlite:");
         let pool = AnyPoolOptions::new()
             .max_connections(connections)
+            // A database that cannot be reached is said so within seconds, at start and later,
+            // rather than after sqlx's default half minute of retries.
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if sqlite {
@@ -175,25 +217,42 @@ impl Store {
             .connect(&url)
             .await?;
         Migrator::new(Embedded).await?.run(&pool).await?;
-        let writer = url
-            .starts_with("sqlite:")
-            .then(|| std::sync::Arc::new(tokio::sync::Mutex::new(())));
-        let group_commit = writer
-            .as_ref()
-            .map(|turn| GroupCommit::start(pool.clone(), turn.clone()));
+        let file = if sqlite {
+            let path = sqlite_path(&url).ok_or_else(|| StoreError::Url(url.clone()))?;
+            Some(DatabaseFile::at(&path).ok_or_else(|| {
+                StoreError::Unwritable(format!("{} was not created", path.display()))
+            })?)
+        } else {
+            None
+        };
+        let writes = Writes::new(pool.clone(), file);
+        let group_commit = sqlite.then(|| GroupCommit::start(writes.clone()));
         Ok(Store {
             pool,
-            writer,
+            writes,
             group_commit,
+            importing: Default::default(),
         })
     }
 
-    /// Waits for this process's turn to write (SQLite; at once for PostgreSQL).
-    async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
-        match &self.writer {
-            Some(lock) => Some(lock.lock().await),
-            None => None,
-        }
+    /// Begins a write transaction (after this process's turn to write, on SQLite).
+    async fn begin(&self) -> Result<Write<'_>, StoreError> {
+        self.writes.begin().await
+    }
+
+    /// Writes and commits a row of its own, to learn whether the database takes writes now
+    /// (readiness): `Err` names why not.
+    pub async fn probe_write(&self) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        tx.run(
+            sqlx::query(
+                "INSERT INTO write_probe (id, probed_at) VALUES (1, $1) \
+                 ON CONFLICT (id) DO UPDATE SET probed_at = excluded.probed_at",
+            )
+            .bind(now()),
+        )
+        .await?;
+        tx.commit().await
     }
 
     /// Closes the pool (waits for connections in use).
@@ -207,27 +266,34 @@ impl Store {
         username: &Username,
         password_hash: &str,
     ) -> Result<Account, StoreError> {
-        let _turn = self.write_turn().await;
         let account = Account {
             id: AccountId(new_id()?),
             username: username.as_str().to_owned(),
             created_at: now(),
         };
-        let inserted = sqlx::query(
-            "INSERT INTO accounts (id, username, username_key, password_hash, created_at) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(account.id.0)
-        .bind(&account.username)
-        .bind(username.key())
-        .bind(password_hash)
-        .bind(account.created_at)
-        .execute(&self.pool)
-        .await;
+        let mut tx = self.begin().await?;
+        let inserted = tx
+            .run(
+                sqlx::query(
+                    "INSERT INTO accounts (id, username, username_key, password_hash, \
+                     created_at) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(account.id.0)
+                .bind(&account.username)
+                .bind(username.key())
+                .bind(password_hash)
+                .bind(account.created_at),
+            )
+            .await;
         match inserted {
-            Ok(_) => Ok(account),
-            Err(e) if is_unique_violation(&e) => Err(StoreError::UsernameTaken(account.username)),
-            Err(e) => Err(e.into()),
+            Ok(_) => {
+                tx.commit().await?;
+                Ok(account)
+            }
+            Err(StoreError::Database(e)) if is_unique_violation(&e) => {
+                Err(StoreError::UsernameTaken(account.username))
+            }
+            Err(e) => Err(e),
         }
     }
 
@@ -258,40 +324,35 @@ impl Store {
         )
     }
 
-    /// Replaces an account's password hash and ends all its sessions.
+    /// Replaces an account's password hash, ends all its sessions and revokes all its API
+    /// tokens (whoever knew the old password may have made some).
     pub async fn set_password(&self, id: AccountId, password_hash: &str) -> Result<(), StoreError> {
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE accounts SET password_hash = $1 WHERE id = $2")
-            .bind(password_hash)
-            .bind(id.0)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM sessions WHERE account_id = $1")
-            .bind(id.0)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        let mut tx = self.begin().await?;
+        tx.run(
+            sqlx::query("UPDATE accounts SET password_hash = $1 WHERE id = $2")
+                .bind(password_hash)
+                .bind(id.0),
+        )
+        .await?;
+        for table in ["sessions", "api_tokens"] {
+            // The table names are constants of this crate, never input; the id is a parameter.
+            tx.run(sqlx::query(&format!("DELETE FROM {table} WHERE account_id = $1")).bind(id.0))
+                .await?;
+        }
+        tx.commit().await
     }
 
     /// Deletes an account with everything it owns.
     pub async fn delete_account(&self, id: AccountId) -> Result<(), StoreError> {
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         // The table names are constants of this crate, never input; the id is a parameter.
         for table in ["sessions", "api_tokens", "list_entries", "not_interested"] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE account_id = $1"))
-                .bind(id.0)
-                .execute(&mut *tx)
+            tx.run(sqlx::query(&format!("DELETE FROM {table} WHERE account_id = $1")).bind(id.0))
                 .await?;
         }
-        sqlx::query("DELETE FROM accounts WHERE id = $1")
-            .bind(id.0)
-            .execute(&mut *tx)
+        tx.run(sqlx::query("DELETE FROM accounts WHERE id = $1").bind(id.0))
             .await?;
-        tx.commit().await?;
-        Ok(())
+        tx.commit().await
     }
 
     /// Starts a session of `lifetime_secs`; returns its token (shown once, stored hashed).
@@ -301,23 +362,23 @@ impl Store {
         id: AccountId,
         lifetime_secs: i64,
     ) -> Result<String, StoreError> {
-        let _turn = self.write_turn().await;
         let token = new_token()?;
         let at = now();
-        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
-            .bind(at)
-            .execute(&self.pool)
+        let mut tx = self.begin().await?;
+        tx.run(sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(at))
             .await?;
-        sqlx::query(
-            "INSERT INTO sessions (token_hash, account_id, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4)",
+        tx.run(
+            sqlx::query(
+                "INSERT INTO sessions (token_hash, account_id, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(token_hash(&token))
+            .bind(id.0)
+            .bind(at)
+            .bind(at + lifetime_secs),
         )
-        .bind(token_hash(&token))
-        .bind(id.0)
-        .bind(at)
-        .bind(at + lifetime_secs)
-        .execute(&self.pool)
         .await?;
+        tx.commit().await?;
         Ok(token)
     }
 
@@ -337,12 +398,10 @@ impl Store {
 
     /// Ends a session (signing out).
     pub async fn end_session(&self, token: &str) -> Result<(), StoreError> {
-        let _turn = self.write_turn().await;
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-            .bind(token_hash(token))
-            .execute(&self.pool)
+        let mut tx = self.begin().await?;
+        tx.run(sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash(token)))
             .await?;
-        Ok(())
+        tx.commit().await
     }
 
     /// Makes a personal API token; returns it (shown once, stored hashed).
@@ -351,24 +410,26 @@ impl Store {
         id: AccountId,
         name: &str,
     ) -> Result<(ApiToken, String), StoreError> {
-        let _turn = self.write_turn().await;
         let token = new_token()?;
         let info = ApiToken {
             id: TokenId(new_id()?),
             name: name.to_owned(),
             created_at: now(),
         };
-        sqlx::query(
-            "INSERT INTO api_tokens (id, account_id, token_hash, name, created_at) \
-             VALUES ($1, $2, $3, $4, $5)",
+        let mut tx = self.begin().await?;
+        tx.run(
+            sqlx::query(
+                "INSERT INTO api_tokens (id, account_id, token_hash, name, created_at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(info.id.0)
+            .bind(id.0)
+            .bind(token_hash(&token))
+            .bind(&info.name)
+            .bind(info.created_at),
         )
-        .bind(info.id.0)
-        .bind(id.0)
-        .bind(token_hash(&token))
-        .bind(&info.name)
-        .bind(info.created_at)
-        .execute(&self.pool)
         .await?;
+        tx.commit().await?;
         Ok((info, token))
     }
 
@@ -406,12 +467,15 @@ impl Store {
 
     /// Revokes one of an account's tokens; false when it has no such token.
     pub async fn revoke_token(&self, id: AccountId, token: TokenId) -> Result<bool, StoreError> {
-        let _turn = self.write_turn().await;
-        let done = sqlx::query("DELETE FROM api_tokens WHERE id = $1 AND account_id = $2")
-            .bind(token.0)
-            .bind(id.0)
-            .execute(&self.pool)
+        let mut tx = self.begin().await?;
+        let done = tx
+            .run(
+                sqlx::query("DELETE FROM api_tokens WHERE id = $1 AND account_id = $2")
+                    .bind(token.0)
+                    .bind(id.0),
+            )
             .await?;
+        tx.commit().await?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -470,7 +534,9 @@ impl Store {
         let written = match &self.group_commit {
             Some(group) => group.put(id, stored).await?,
             None => {
-                let done = put_entry_statement(id, &stored).execute(&self.pool).await?;
+                let mut tx = self.begin().await?;
+                let done = tx.run(put_entry_statement(id, &stored)).await?;
+                tx.commit().await?;
                 done.rows_affected() > 0
             }
         };
@@ -485,23 +551,29 @@ impl Store {
 
     /// Removes an entry; false when it was not on the list.
     pub async fn delete_entry(&self, id: AccountId, anime: MalId) -> Result<bool, StoreError> {
-        let _turn = self.write_turn().await;
-        let done = sqlx::query("DELETE FROM list_entries WHERE account_id = $1 AND anime_id = $2")
-            .bind(id.0)
-            .bind(i64::from(anime.0))
-            .execute(&self.pool)
+        let mut tx = self.begin().await?;
+        let done = tx
+            .run(
+                sqlx::query("DELETE FROM list_entries WHERE account_id = $1 AND anime_id = $2")
+                    .bind(id.0)
+                    .bind(i64::from(anime.0)),
+            )
             .await?;
+        tx.commit().await?;
         Ok(done.rows_affected() > 0)
     }
 
-    /// Merges imported entries into a list by [`list::merge`], in one transaction: entries the
-    /// merge leaves as they are are not written, so importing the same file twice changes
-    /// nothing.
+    /// Merges imported entries into a list by [`list::merge`], [`IMPORT_CHUNK`] entries per
+    /// transaction so that other fans' writes are not held up; one import per account at a
+    /// time ([`StoreError::ImportRunning`] for a second). Entries the merge leaves as they are
+    /// are not written, so importing the same file twice changes nothing, and an import that
+    /// failed part-way is finished by importing the file again.
     pub async fn import(
         &self,
         id: AccountId,
         entries: &[ListEntry],
     ) -> Result<ImportCounts, StoreError> {
+        let _turn = self.import_turn(id)?;
         let current = self.list(id).await?;
         let mut counts = ImportCounts::default();
         let mut writes = Vec::new();
@@ -532,47 +604,59 @@ impl Store {
             });
         }
         let at = now();
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool.begin().await?;
-        for entry in writes {
-            upsert(
-                &mut tx,
-                id,
-                &Stored {
+        for chunk in writes.chunks(IMPORT_CHUNK) {
+            let mut tx = self.begin().await?;
+            for &entry in chunk {
+                let stored = Stored {
                     entry,
                     updated_at: at,
-                },
-            )
-            .await?;
+                };
+                tx.run(upsert_statement(id, &stored)).await?;
+            }
+            tx.commit().await?;
         }
-        tx.commit().await?;
         Ok(counts)
+    }
+
+    /// Takes the account's one import turn, or says an import of it is running.
+    fn import_turn(&self, account: AccountId) -> Result<ImportTurn<'_>, StoreError> {
+        let mut importing = self.importing.lock().unwrap_or_else(|e| e.into_inner());
+        if !importing.insert(account) {
+            return Err(StoreError::ImportRunning);
+        }
+        Ok(ImportTurn {
+            importing: &self.importing,
+            account,
+        })
     }
 
     /// Marks an anime "not interested" (never recommended to this fan).
     pub async fn hide(&self, id: AccountId, anime: MalId) -> Result<(), StoreError> {
-        let _turn = self.write_turn().await;
-        sqlx::query(
-            "INSERT INTO not_interested (account_id, anime_id, created_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (account_id, anime_id) DO NOTHING",
+        let mut tx = self.begin().await?;
+        tx.run(
+            sqlx::query(
+                "INSERT INTO not_interested (account_id, anime_id, created_at) \
+                 VALUES ($1, $2, $3) ON CONFLICT (account_id, anime_id) DO NOTHING",
+            )
+            .bind(id.0)
+            .bind(i64::from(anime.0))
+            .bind(now()),
         )
-        .bind(id.0)
-        .bind(i64::from(anime.0))
-        .bind(now())
-        .execute(&self.pool)
         .await?;
-        Ok(())
+        tx.commit().await
     }
 
     /// Takes back "not interested"; false when the anime was not marked.
     pub async fn unhide(&self, id: AccountId, anime: MalId) -> Result<bool, StoreError> {
-        let _turn = self.write_turn().await;
-        let done =
-            sqlx::query("DELETE FROM not_interested WHERE account_id = $1 AND anime_id = $2")
-                .bind(id.0)
-                .bind(i64::from(anime.0))
-                .execute(&self.pool)
-                .await?;
+        let mut tx = self.begin().await?;
+        let done = tx
+            .run(
+                sqlx::query("DELETE FROM not_interested WHERE account_id = $1 AND anime_id = $2")
+                    .bind(id.0)
+                    .bind(i64::from(anime.0)),
+            )
+            .await?;
+        tx.commit().await?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -625,11 +709,11 @@ pub(crate) fn put_entry_statement(
     .bind(MAX_ENTRIES as i64)
 }
 
-async fn upsert(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+/// The statement that adds or replaces a list entry (an import's, whose size was checked).
+fn upsert_statement(
     id: AccountId,
     stored: &Stored,
-) -> Result<(), sqlx::Error> {
+) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments<'static>> {
     let e = &stored.entry;
     sqlx::query(
         "INSERT INTO list_entries (account_id, anime_id, score, status, episodes, updated_at) \
@@ -643,9 +727,6 @@ async fn upsert(
     .bind(i64::from(e.status.code()))
     .bind(i64::from(e.episodes))
     .bind(stored.updated_at)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {

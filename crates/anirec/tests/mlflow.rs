@@ -1,5 +1,6 @@
-//! `anirec train --mlflow` against a real MLflow tracking server (`mlflow server` from PyPI,
-//! found as `$ANIREC_MLFLOW` or `mlflow` on the PATH; the test fails, never skips, without it),
+//! `anirec train --mlflow` against a real MLflow tracking server (`mlflow server` from PyPI:
+//! `$ANIREC_MLFLOW`, else `mlflow` on the PATH, else installed on first use into
+//! `target/mlflow-venv` with python3's venv and pip; the test fails, never skips, without it),
 //! started here on loopback with a SQLite store and a temporary artifact folder: the run, its
 //! parameters, tags, per-epoch metrics and artifacts are read back through the REST API and
 //! compared with the run folder; the bundle registered as a model version, promoted, served
@@ -16,6 +17,63 @@ use common::server::Server;
 use common::{anirec, mini, stdout};
 use serde_json::Value;
 
+/// The MLflow release the tests install when none is given (the one `.ci/run` pins).
+const MLFLOW_VERSION: &str = "3.17.2";
+
+/// The `mlflow` program: `$ANIREC_MLFLOW`, `mlflow` on the PATH, or the one in
+/// `target/mlflow-venv`, made there on first use (once per test process).
+fn mlflow_program() -> PathBuf {
+    static PROGRAM: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PROGRAM
+        .get_or_init(|| {
+            if let Some(given) = std::env::var_os("ANIREC_MLFLOW") {
+                return PathBuf::from(given);
+            }
+            let runs = |program: &Path| {
+                Command::new(program)
+                    .arg("--version")
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success())
+            };
+            if runs(Path::new("mlflow")) {
+                return PathBuf::from("mlflow");
+            }
+            let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/mlflow-venv");
+            let program = venv.join("bin/mlflow");
+            if !runs(&program) {
+                eprintln!(
+                    "installing MLflow {MLFLOW_VERSION} into {} (first run only)",
+                    venv.display()
+                );
+                let made = Command::new("python3")
+                    .args(["-m", "venv"])
+                    .arg(&venv)
+                    .status()
+                    .is_ok_and(|s| s.success());
+                assert!(
+                    made,
+                    "this needs MLflow's server, and python3 -m venv could not make {} \
+                     (install python3 with its venv module, or set ANIREC_MLFLOW)",
+                    venv.display()
+                );
+                let installed = Command::new(venv.join("bin/pip"))
+                    .args(["install", "-q", &format!("mlflow=={MLFLOW_VERSION}")])
+                    .status()
+                    .is_ok_and(|s| s.success());
+                assert!(
+                    installed && runs(&program),
+                    "this needs MLflow's server, and pip could not install mlflow=={MLFLOW_VERSION} \
+                     into {} (set ANIREC_MLFLOW to an `mlflow` program instead)",
+                    venv.display()
+                );
+            }
+            program
+        })
+        .clone()
+}
+
 /// A tracking server of our own, stopped (with its workers) when dropped.
 struct MlflowServer {
     child: Child,
@@ -25,9 +83,7 @@ struct MlflowServer {
 
 impl MlflowServer {
     fn start() -> MlflowServer {
-        let program = std::env::var_os("ANIREC_MLFLOW")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("mlflow"));
+        let program = mlflow_program();
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let child = {
@@ -44,7 +100,7 @@ impl MlflowServer {
                 .spawn()
                 .unwrap_or_else(|e| {
                     panic!(
-                        "this needs MLflow's server ({}: {e}); pip install mlflow, and set ANIREC_MLFLOW to its `mlflow` program",
+                        "this needs MLflow's server ({}: {e}); set ANIREC_MLFLOW to its `mlflow` program",
                         program.display()
                     )
                 })

@@ -1,9 +1,9 @@
 //! Accounts and credentials: sign up (`POST /api/v1/accounts`), personal API tokens
 //! (`/api/v1/tokens`), browser sessions (`/api/v1/sessions`, the cookie), and the account itself
 //! (`/api/v1/me`: who, change password, delete). Passwords are hashed and verified in the
-//! compute pool (Argon2id is deliberately slow), sign-in attempts are rate-limited per account
-//! and per client address, and an unknown username gets the same answer, after the same work,
-//! as a wrong password.
+//! compute pool (Argon2id is deliberately slow), every password check (sign-in, a password
+//! change, a deletion) is rate-limited per account and per client address, and an unknown
+//! username gets the same answer, after the same work, as a wrong password.
 
 use std::net::IpAddr;
 
@@ -101,13 +101,17 @@ pub async fn register(
     password: Password,
 ) -> Result<Account, Problem> {
     let store = state.accounts()?;
-    state.sign_in_limits().admit(&username.key(), ip)?;
+    let key = username.key();
+    state.sign_in_limits().admit(&key, ip)?;
     let hash = state
         .compute()
         .run(move || hash_password(password.expose()).map_err(|e| Problem::internal(e.to_string())))
         .await?;
     match store.create_account(&username, &hash).await {
-        Ok(account) => Ok(account),
+        Ok(account) => {
+            state.sign_in_limits().succeeded(&key);
+            Ok(account)
+        }
         Err(StoreError::UsernameTaken(name)) => Err(Problem::conflict(format!(
             "the username {name:?} is taken; choose another"
         ))
@@ -144,10 +148,13 @@ pub async fn verified(
             })
         })
         .await?;
-    account.ok_or_else(|| {
-        state.sign_in_limits().failed(&key);
-        Problem::unauthorized("wrong username or password")
-    })
+    match account {
+        Some(account) => {
+            state.sign_in_limits().succeeded(&key);
+            Ok(account)
+        }
+        None => Err(Problem::unauthorized("wrong username or password")),
+    }
 }
 
 /// Starts a browser session for an account: the `Set-Cookie` value that carries it.
@@ -282,13 +289,17 @@ pub struct NewPassword {
     new: String,
 }
 
-/// Checks the signed-in account's password in the compute pool (401 naming `param` when wrong).
+/// Checks the signed-in account's password in the compute pool (401 naming `param` when wrong),
+/// under the same limits as signing in (429 past them).
 async fn check_password(
     state: &AppState,
     signed: &Signed,
+    ip: Option<IpAddr>,
     password: String,
     param: &str,
 ) -> Result<(), Problem> {
+    let key = signed.account.username.to_ascii_lowercase();
+    state.sign_in_limits().admit(&key, ip)?;
     let hash = state
         .accounts()?
         .password_hash(signed.account.id)
@@ -300,22 +311,24 @@ async fn check_password(
         .run(move || Ok(verify_password(&password, &hash)))
         .await?;
     if right {
+        state.sign_in_limits().succeeded(&key);
         Ok(())
     } else {
         Err(Problem::unauthorized("the password is wrong").with_param(param))
     }
 }
 
-/// `PUT /api/v1/me/password` `{"current", "new"}`: changes the password and ends every session
-/// of the account (API tokens stay).
+/// `PUT /api/v1/me/password` `{"current", "new"}`: changes the password, ends every session of
+/// the account and revokes all its API tokens.
 pub async fn change_password(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     signed: Signed,
     SmallJson(body): SmallJson<NewPassword>,
 ) -> Result<Response, Problem> {
     let new =
         Password::parse(&body.new).map_err(|e| Problem::unprocessable(e).with_param("new"))?;
-    check_password(&state, &signed, body.current, "current").await?;
+    check_password(&state, &signed, ip, body.current, "current").await?;
     let hash = state
         .compute()
         .run(move || hash_password(new.expose()).map_err(|e| Problem::internal(e.to_string())))
@@ -343,10 +356,11 @@ pub struct Confirm {
 /// `DELETE /api/v1/me` `{"password"}`: deletes the account, its list, sessions and tokens.
 pub async fn delete_account(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     signed: Signed,
     SmallJson(body): SmallJson<Confirm>,
 ) -> Result<Response, Problem> {
-    check_password(&state, &signed, body.password, "password").await?;
+    check_password(&state, &signed, ip, body.password, "password").await?;
     state
         .accounts()?
         .delete_account(signed.account.id)

@@ -1,4 +1,5 @@
-//! Operations: liveness (`/healthz`), readiness (`/readyz`: a model is loaded), Prometheus
+//! Operations: liveness (`/healthz`), readiness (`/readyz`: a model is loaded and the accounts
+//! database takes writes), Prometheus
 //! metrics (`/metrics`), the served model's manifest (`/api/v1/model`) and the authenticated
 //! hot reload (`POST /api/v1/admin/reload`).
 
@@ -23,9 +24,14 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
     }))
 }
 
-/// `GET /readyz`: 200 once a model is loaded, 503 before.
+/// `GET /readyz`: 200 once a model is loaded while the accounts database (if any) takes writes;
+/// 503 saying which is missing otherwise.
 pub async fn readyz(State(state): State<AppState>) -> Result<Response, Problem> {
     let served = state.ready()?;
+    state
+        .accounts_writable()
+        .await
+        .map_err(|why| Problem::unavailable(format!("not ready: {why}")))?;
     Ok(json(
         &serde_json::json!({ "status": "ready", "model": served.version }),
     ))
@@ -67,15 +73,17 @@ struct ReloadBody {
 }
 
 /// `POST /api/v1/admin/reload` with `Authorization: Bearer TOKEN`: loads the bundle again (or the
-/// one named in `{"model": PATH}`) and swaps it in without dropping requests. 404 when there is
-/// nothing at PATH, 422 when what is there does not load.
+/// one named in `{"model": PATH}`) and swaps it in without dropping requests. 401 without the
+/// token (or when the server has none: the endpoints are off), 404 when there is nothing at
+/// PATH, 422 when what is there does not load.
 pub async fn reload(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
     let Some(token) = &state.config().admin_token else {
-        return Err(Problem::not_found(
+        // No token is right while none is configured: 401, as for a wrong one.
+        return Err(Problem::unauthorized(
             "the admin endpoints are off; start the server with --admin-token (or ANIREC_ADMIN_TOKEN)",
         ));
     };

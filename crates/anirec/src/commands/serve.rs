@@ -131,6 +131,18 @@ pub struct Args {
     /// Longest time one request may take, in seconds.
     #[arg(long, default_value_t = 10)]
     pub timeout_seconds: u64,
+    /// How long a client may take to send a request's headers, and how long a keep-alive
+    /// connection may sit idle, in seconds.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_timeout_seconds: u64,
+    /// Connections open at once; more are answered 503 [default: 1024, or fewer under a lower
+    /// open-file limit]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections: Option<u64>,
+    /// At shutdown (SIGTERM, Ctrl-C), how long requests in flight may take before their
+    /// connections are closed, in seconds.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub shutdown_grace_seconds: u64,
     /// Known users' answers to keep per model (0 turns the cache off).
     #[arg(long, default_value_t = 4096)]
     pub response_cache: usize,
@@ -192,6 +204,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 async fn serve(args: Args, source: Source, started: Instant) -> anyhow::Result<()> {
+    // The accounts database first: one that cannot be reached stops the start with its reason
+    // (before anything listens, so nothing waits on a server that would answer nothing).
+    let db = match &args.db {
+        Some(url) => url.clone(),
+        None => {
+            std::fs::create_dir_all(&args.cache)
+                .with_context(|| format!("creating {}", args.cache.display()))?;
+            format!("sqlite://{}", args.cache.join("accounts.db").display())
+        }
+    };
+    let store = anirec_store::Store::open(&db).await.with_context(|| {
+        format!(
+            "opening the accounts database {}",
+            anirec_store::redacted_url(&db)
+        )
+    })?;
+    tracing::info!(db = %anirec_store::redacted_url(&db), "accounts database ready");
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("listening on {}", args.addr))?;
@@ -212,22 +241,16 @@ async fn serve(args: Args, source: Source, started: Instant) -> anyhow::Result<(
         sign_ins_per_account: args.sign_ins_per_account,
         sign_ins_per_address: args.sign_ins_per_address,
         client_ip_header: args.client_ip_header.clone(),
+        connections: anirec_server::connections::Limits {
+            header_timeout: Duration::from_secs(args.header_timeout_seconds),
+            max_connections: args
+                .max_connections
+                .map_or_else(anirec_server::connections::default_max_connections, |n| {
+                    n as usize
+                }),
+            shutdown_grace: Duration::from_secs(args.shutdown_grace_seconds),
+        },
     });
-    let db = match &args.db {
-        Some(url) => url.clone(),
-        None => {
-            std::fs::create_dir_all(&args.cache)
-                .with_context(|| format!("creating {}", args.cache.display()))?;
-            format!("sqlite://{}", args.cache.join("accounts.db").display())
-        }
-    };
-    let store = anirec_store::Store::open(&db).await.with_context(|| {
-        format!(
-            "opening the accounts database {}",
-            anirec_store::redacted_url(&db)
-        )
-    })?;
-    tracing::info!(db = %anirec_store::redacted_url(&db), "accounts database ready");
     state.attach_accounts(store);
 
     let loading = {
@@ -323,7 +346,7 @@ async fn serve(args: Args, source: Source, started: Instant) -> anyhow::Result<(
 
     // A model that cannot be loaded stops the server: it could never become ready.
     loading.await.context("the loading task failed")??;
-    server.await.context("the server task failed")??;
+    server.await.context("the server task failed")?;
     eprintln!("stopped");
     Ok(())
 }
