@@ -299,6 +299,160 @@ async fn sign_in_attempts_are_limited() {
 }
 
 /// A MyAnimeList export of `(anime, score, status words, episodes)`.
+#[tokio::test]
+async fn concurrent_guesses_meet_the_limit_as_sequential_ones_do() {
+    let db = Scratch::sqlite().await;
+    let app = accounts_app(&db);
+    token_for(&app, "target").await;
+    let wrong = json!({"username": "target", "password": "wrong password"});
+    // Thirty at once: every one is admitted or refused before any password is checked.
+    let mut sent = tokio::task::JoinSet::new();
+    for _ in 0..30 {
+        let (app, wrong) = (app.clone(), wrong.clone());
+        sent.spawn(async move { post_json(&app, "/api/v1/tokens", &wrong).await });
+    }
+    let answers = sent.join_all().await;
+    let checked = answers.iter().filter(|r| r.status == 401).count();
+    let limited = answers.iter().filter(|r| r.status == 429).count();
+    assert_eq!(checked + limited, 30);
+    assert_eq!(
+        checked,
+        anirec_server::auth::SignInLimits::PER_ACCOUNT,
+        "passwords checked of 30 sent at once"
+    );
+    db.remove().await;
+}
+
+#[tokio::test]
+async fn a_signed_in_fans_password_checks_are_limited_and_a_new_password_revokes_tokens() {
+    let db = Scratch::sqlite().await;
+    let app = accounts_app(&db);
+    let token = token_for(&app, "guarded").await;
+    let other = token_for(&app, "bystander").await;
+    // Guesses through a stolen token: five are checked, then 429, for changes and deletion.
+    for _ in 0..anirec_server::auth::SignInLimits::PER_ACCOUNT {
+        let r = authed(
+            &app,
+            "PUT",
+            "/api/v1/me/password",
+            Some(&token),
+            Some(json!({"current": "a guess at it", "new": "a brand new password"})),
+        )
+        .await;
+        assert_problem(&r, 401, Some("current"));
+    }
+    let limited = authed(
+        &app,
+        "PUT",
+        "/api/v1/me/password",
+        Some(&token),
+        Some(json!({"current": "a long enough password", "new": "a brand new password"})),
+    )
+    .await;
+    assert_problem(&limited, 429, None);
+    let limited = authed(
+        &app,
+        "DELETE",
+        "/api/v1/me",
+        Some(&token),
+        Some(json!({"password": "a long enough password"})),
+    )
+    .await;
+    assert_problem(&limited, 429, None);
+    // Another account is not held up by it.
+    let changed = authed(
+        &app,
+        "PUT",
+        "/api/v1/me/password",
+        Some(&other),
+        Some(json!({"current": "a long enough password", "new": "a brand new password"})),
+    )
+    .await;
+    assert_eq!(changed.status, 204, "{}", changed.text());
+    // The new password revoked the account's tokens.
+    let after = authed(&app, "GET", "/api/v1/me", Some(&other), None).await;
+    assert_problem(&after, 401, None);
+    let fresh = post_json(
+        &app,
+        "/api/v1/tokens",
+        &json!({"username": "bystander", "password": "a brand new password"}),
+    )
+    .await;
+    assert_eq!(fresh.status, 201, "{}", fresh.text());
+    db.remove().await;
+}
+
+#[tokio::test]
+async fn private_answers_are_never_stored_and_public_ones_keep_their_policy() {
+    let db = Scratch::sqlite().await;
+    let app = accounts_app(&db);
+    let credentials = json!({"username": "private", "password": "a long enough password"});
+    let made = post_json(&app, "/api/v1/accounts", &credentials).await;
+    let token_answer = post_json(&app, "/api/v1/tokens", &credentials).await;
+    let token = token_answer.json()["token"].as_str().unwrap().to_owned();
+    let session = post_json(&app, "/api/v1/sessions", &credentials).await;
+    let cookie = session.headers["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let me = authed(&app, "GET", "/api/v1/me", Some(&token), None).await;
+    let list = authed(&app, "GET", "/api/v1/me/list", Some(&token), None).await;
+    let tokens = authed(&app, "GET", "/api/v1/tokens", Some(&token), None).await;
+    let page = call(
+        &app,
+        Request::get("/me")
+            .header("cookie", &cookie)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    let home_signed_in = call(
+        &app,
+        Request::get("/")
+            .header("cookie", &cookie)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    for (what, r) in [
+        ("sign-up", &made),
+        ("a new token", &token_answer),
+        ("sign-in", &session),
+        ("/api/v1/me", &me),
+        ("/api/v1/me/list", &list),
+        ("/api/v1/tokens", &tokens),
+        ("/me", &page),
+        ("a page signed in", &home_signed_in),
+    ] {
+        assert!(r.status.is_success(), "{what}: {}", r.text());
+        assert_eq!(
+            r.headers.get("cache-control").map(|v| v.to_str().unwrap()),
+            Some("no-store"),
+            "{what}"
+        );
+    }
+    // A public answer asked anonymously is not marked; a static file keeps its own policy.
+    let public = get(&app, "/api/v1/anime?q=a").await;
+    assert!(public.headers.get("cache-control").is_none());
+    let static_file = call(
+        &app,
+        Request::get("/static/app.js")
+            .header("cookie", &cookie)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(static_file.status, 200);
+    assert_eq!(
+        static_file.headers["cache-control"].to_str().unwrap(),
+        "public, max-age=3600"
+    );
+    db.remove().await;
+}
+
 fn export(entries: &[(u32, u8, &str, u32)]) -> Vec<u8> {
     let mut xml = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\" ?>\r\n<myanimelist>\r\n<myinfo><user_name>fan</user_name><user_export_type>1</user_export_type></myinfo>\r\n",

@@ -51,8 +51,9 @@ async fn accounts_are_unique_by_name_and_hold_a_hash(db: &Scratch) {
             .is_none()
     );
 
-    // A new password ends every session.
+    // A new password ends every session and revokes every API token.
     let session = store.create_session(fan.id, 3600).await.unwrap();
+    let (_, old_token) = store.create_token(fan.id, "before").await.unwrap();
     assert_eq!(
         store.session_account(&session).await.unwrap(),
         Some(fan.clone())
@@ -62,6 +63,8 @@ async fn accounts_are_unique_by_name_and_hold_a_hash(db: &Scratch) {
         .await
         .unwrap();
     assert_eq!(store.session_account(&session).await.unwrap(), None);
+    assert_eq!(store.token_account(&old_token).await.unwrap(), None);
+    assert!(store.tokens(fan.id).await.unwrap().is_empty());
     let new_hash = store.password_hash(fan.id).await.unwrap().unwrap();
     assert!(verify_password("a new password", &new_hash));
 
@@ -333,4 +336,79 @@ async fn sqlite_writes_ahead_and_syncs_every_commit() {
     assert_eq!(mode, "wal");
     conn.close().await.unwrap();
     db.remove().await;
+}
+
+async fn long_imports_land_in_chunks_one_at_a_time(db: &Scratch) {
+    let store = &db.store;
+    let fan = store.create_account(&name("importer"), "x").await.unwrap();
+    let n = 2 * anirec_store::IMPORT_CHUNK as u32 + 17;
+    let entries: Vec<ListEntry> = (1..=n)
+        .map(|a| entry(a, (a % 10) as u8 + 1, WatchStatus::Completed))
+        .collect();
+    // Two imports of one list at once: the second is told the first is running.
+    let (first, second) = tokio::join!(
+        store.import(fan.id, &entries),
+        store.import(fan.id, &entries[..10])
+    );
+    assert_eq!(first.unwrap().added, n as usize);
+    assert!(
+        matches!(second, Err(StoreError::ImportRunning)),
+        "{second:?}"
+    );
+    let list = store.list(fan.id).await.unwrap();
+    assert_eq!(list.len(), n as usize);
+    assert!(
+        list.iter()
+            .zip(&entries)
+            .all(|(stored, sent)| stored.entry == *sent)
+    );
+    // The account is free again: the same file changes nothing now.
+    let again = store.import(fan.id, &entries).await.unwrap();
+    assert_eq!((again.added, again.unchanged), (0, n as usize));
+    // Another account imports while this one's turn is held.
+    let other = store.create_account(&name("neighbour"), "x").await.unwrap();
+    let (mine, theirs) = tokio::join!(
+        store.import(fan.id, &entries[..5]),
+        store.import(other.id, &entries[..5])
+    );
+    assert_eq!(mine.unwrap().unchanged, 5);
+    assert_eq!(theirs.unwrap().added, 5);
+}
+
+#[tokio::test]
+async fn imports_on_both_engines() {
+    on_both_engines!(long_imports_land_in_chunks_one_at_a_time);
+}
+
+#[tokio::test]
+async fn readiness_probe_writes_and_a_moved_file_takes_no_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("db");
+    std::fs::create_dir(&folder).unwrap();
+    let url = format!("sqlite://{}", folder.join("accounts.db").display());
+    let store = Store::open(&url).await.unwrap();
+    store.probe_write().await.unwrap();
+    let fan = store.create_account(&name("mover"), "x").await.unwrap();
+    let away = dir.path().join("db.moved");
+    std::fs::rename(&folder, &away).unwrap();
+    for refused in [
+        store.probe_write().await,
+        store
+            .put_entry(fan.id, &entry(1, 9, WatchStatus::Completed))
+            .await
+            .map(|_| ()),
+        store.hide(fan.id, MalId(2)).await,
+    ] {
+        match refused {
+            Err(StoreError::Unwritable(why)) => assert!(why.contains("no longer at its path")),
+            other => panic!("a write to a moved database: {other:?}"),
+        }
+    }
+    std::fs::rename(&away, &folder).unwrap();
+    store.probe_write().await.unwrap();
+    store
+        .put_entry(fan.id, &entry(1, 9, WatchStatus::Completed))
+        .await
+        .unwrap();
+    store.close().await;
 }
