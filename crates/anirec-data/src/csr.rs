@@ -91,9 +91,12 @@ impl Csr {
     }
 }
 
-/// Entries grouped in ordered blocks: the input of [`bucket_by_key`].
-pub trait EntrySource: Sync {
-    /// Calls `f(key, index, rating, status)` for every entry of the block, in order.
+/// Entries grouped in ordered blocks: the input of [`bucket_by_key`]. Crate-private: the
+/// scatter's writes are in bounds only because every block yields the same entries on both
+/// passes, which this crate's sources guarantee and an outside one need not.
+pub(crate) trait EntrySource: Sync {
+    /// Calls `f(key, index, rating, status)` for every entry of the block, in order, the same
+    /// entries every time it is called.
     fn for_each(&self, f: impl FnMut(u32, u32, u8, u8));
 }
 
@@ -121,7 +124,7 @@ impl<T> SharedMut<T> {
 /// Builds a [`Csr`] with `n_keys` rows from ordered blocks of `(key, index, rating, status)`
 /// entries. Within a row, entries keep their order (block order, then order within a block):
 /// a stable counting sort. Blocks are counted and scattered in parallel.
-pub fn bucket_by_key<S: EntrySource>(blocks: &[S], n_keys: usize, with_status: bool) -> Csr {
+pub(crate) fn bucket_by_key<S: EntrySource>(blocks: &[S], n_keys: usize, with_status: bool) -> Csr {
     // Pass 1: per-block counts of each key.
     let counts: Vec<Vec<u32>> = blocks
         .par_iter()
