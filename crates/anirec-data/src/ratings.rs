@@ -549,9 +549,18 @@ mod tests {
                 entries,
             }])
         };
-        assert!(bad(50, vec![]).is_err());
-        assert!(bad(60, vec![(AnimeIx(2), 1, None), (AnimeIx(1), 1, None)]).is_err());
-        assert!(bad(60, vec![(AnimeIx(4), 1, None)]).is_err());
+        assert_eq!(
+            bad(50, vec![]).unwrap_err(),
+            "user 50 is not above every user id of the store (the highest is 50)"
+        );
+        assert_eq!(
+            bad(60, vec![(AnimeIx(2), 1, None), (AnimeIx(1), 1, None)]).unwrap_err(),
+            "user 60: anime index 1 is not in ascending order"
+        );
+        assert_eq!(
+            bad(60, vec![(AnimeIx(4), 1, None)]).unwrap_err(),
+            "user 60: anime index 4 is outside the catalogue"
+        );
         assert!(!bad(60, vec![(AnimeIx(3), 5, None)]).unwrap().has_status());
     }
 

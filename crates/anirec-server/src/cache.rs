@@ -102,13 +102,29 @@ mod tests {
         }
         assert_eq!(cache.get("k9"), Some(Bytes::from(vec![9])));
         assert_eq!(cache.get("k0"), None);
-        // A key used again survives the next turnover.
+        assert!(cache.len() <= 4);
+    }
+
+    #[test]
+    fn a_key_used_again_survives_the_next_turnover() {
+        let cache = ResponseCache::new(4);
         cache.put("a".into(), Bytes::from_static(b"a"));
         cache.put("b".into(), Bytes::from_static(b"b"));
-        assert!(cache.get("a").is_some());
+        // A turnover: a and b are the previous generation now.
         cache.put("c".into(), Bytes::from_static(b"c"));
+        // Used again, a moves back to the current generation; b is not used.
+        assert_eq!(cache.get("a"), Some(Bytes::from_static(b"a")));
         cache.put("d".into(), Bytes::from_static(b"d"));
+        cache.put("e".into(), Bytes::from_static(b"e"));
+        // After the next turnover a is still there (it would be gone had it stayed where it was)
+        // and b is gone.
+        assert_eq!(cache.get("a"), Some(Bytes::from_static(b"a")));
+        assert_eq!(cache.get("b"), None);
         assert!(cache.len() <= 4);
+    }
+
+    #[test]
+    fn a_cache_of_nothing_keeps_nothing() {
         let off = ResponseCache::new(0);
         off.put("x".into(), Bytes::new());
         assert!(off.get("x").is_none() && off.is_empty());

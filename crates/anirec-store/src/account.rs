@@ -101,19 +101,35 @@ mod tests {
     #[test]
     fn usernames_and_passwords_are_checked() {
         assert_eq!(Username::parse("Fan_01").unwrap().key(), "fan_01");
-        for bad in [
-            "ab",
-            &"x".repeat(33),
-            "with space",
-            "-lead",
-            "o'neil",
-            "名前です",
+        let long = "x".repeat(33);
+        for (bad, why) in [
+            ("ab", "a username has 3 to 32 characters; this one has 2"),
+            (&long, "a username has 3 to 32 characters; this one has 33"),
+            (
+                "with space",
+                "a username holds letters, digits, '_', '-' and '.' only; found ' '",
+            ),
+            ("-lead", "a username starts with a letter or a digit"),
+            (
+                "o'neil",
+                "a username holds letters, digits, '_', '-' and '.' only; found '\\''",
+            ),
+            (
+                "名前です",
+                "a username holds letters, digits, '_', '-' and '.' only; found '名'",
+            ),
         ] {
-            assert!(Username::parse(bad).is_err(), "{bad}");
+            assert_eq!(Username::parse(bad).unwrap_err(), why, "{bad}");
         }
         assert!(Username::parse("x".repeat(32).as_str()).is_ok());
-        assert!(Password::parse("short").is_err());
-        assert!(Password::parse(&"p".repeat(257)).is_err());
+        assert_eq!(
+            Password::parse("short").unwrap_err(),
+            "a password has 8 to 256 characters; this one has 5"
+        );
+        assert_eq!(
+            Password::parse(&"p".repeat(257)).unwrap_err(),
+            "a password has 8 to 256 characters; this one has 257"
+        );
         assert!(Password::parse(&"🔑".repeat(256)).is_ok());
         let p = Password::parse("long enough").unwrap();
         assert_eq!(format!("{p:?}"), "Password(..)");
