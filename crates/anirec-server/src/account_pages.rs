@@ -17,15 +17,16 @@ use serde::{Deserialize, Serialize};
 use anirec_data::WatchStatus;
 use anirec_store::{Account, Password, Username};
 
+use crate::answers::ask::{Ask, AskParams};
+use crate::answers::credentials::{close_session, open_session, register, verified};
+use crate::answers::fan::{plan_ranked, recommend_for};
+use crate::answers::profiles::{profile, taste};
 use crate::auth::{ClientIp, Visitor, same_origin, store_problem};
 use crate::pages::{problem_page, render, v};
 use crate::params::{Query, Takes};
 use crate::problem::Problem;
-use crate::routes::accounts::{close_session, open_session, register, verified};
-use crate::routes::me::{plan_ranked, profile, recommend_for, taste};
-use crate::routes::recommend::{Ask, AskParams};
 use crate::state::AppState;
-use crate::views::{Card, ContinueView, RecommendationView, Synopsis};
+use crate::views::{ContinueView, PlannedView, RecommendationView, Synopsis};
 
 /// The account routes of the pages.
 pub fn routes() -> Router<AppState> {
@@ -203,14 +204,6 @@ struct Row {
     episodes: u32,
 }
 
-/// A planned anime with its predicted rating, as the page shows it.
-#[derive(Serialize)]
-struct PlannedRow<'a> {
-    #[serde(flatten)]
-    anime: Card<'a>,
-    predicted_rating: f32,
-}
-
 /// `GET /me?status=`: "My list" (signed-in visitors; others go to the sign-in page).
 async fn my_list(
     State(state): State<AppState>,
@@ -249,12 +242,9 @@ async fn my_list(
             let lists = recommend_for(&served, &profile, &taste.hidden, &ask);
             let items = RecommendationView::list(&served.bundle, &lists.recs, ask.synopsis);
             let continuing = ContinueView::list(&served.bundle, &lists.continuing, ask.synopsis);
-            let planned: Vec<PlannedRow> = plan_ranked(&served, &profile, &taste.list, 20)
+            let planned: Vec<PlannedView> = plan_ranked(&served, &profile, &taste.list, 20)
                 .into_iter()
-                .map(|(a, predicted_rating)| PlannedRow {
-                    anime: Card::of(catalogue, a),
-                    predicted_rating,
-                })
+                .map(|p| PlannedView::of(catalogue, p.anime, p.predicted_rating))
                 .collect();
             let entries: Vec<Row> = taste
                 .list

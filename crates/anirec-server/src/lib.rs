@@ -9,7 +9,10 @@
 //! - [`app`]: the router with its middleware (limits, timeouts, security headers, telemetry).
 //! - [`connections`]: connections accepted up to a cap, with header and idle timeouts and a
 //!   shutdown deadline.
+//! - [`answers`]: what the API and the pages answer alike (asks, profiles, a fan's lists,
+//!   story hits, credentials), below both.
 //! - [`routes`]: the JSON API, one module per resource, and the operations endpoints.
+//! - [`openapi`]: the API's OpenAPI document, and its form for a served model.
 //! - [`account_pages`]: sign up, sign in and out, and "My list".
 //! - [`pages`]: the HTML pages and the embedded static files.
 //! - [`params`]: query-string parameters (k, filters, flags) with errors that name them.
@@ -21,12 +24,14 @@
 //! - [`write_probe`]: whether the accounts database takes writes, for readiness.
 
 pub mod account_pages;
+pub mod answers;
 pub mod app;
 pub mod auth;
 pub mod cache;
 pub mod compute;
 pub mod connections;
 pub mod json_body;
+pub mod openapi;
 pub mod pages;
 pub mod params;
 pub mod problem;

@@ -17,13 +17,14 @@ use serde::{Deserialize, Serialize};
 
 use anirec_data::{MalId, UserId};
 
+use crate::answers::ask::{Ask, AskParams};
+use crate::answers::lookup;
+use crate::answers::profiles::{fold_in, known_user, profile, taste};
+use crate::answers::story::{hits, read_query};
 use crate::auth::Visitor;
+use crate::params::By;
 use crate::params::{FilterParams, Flag, K, PathId, Query, ShownFilters, Takes, parse_id};
 use crate::problem::Problem;
-use crate::routes::anime::{By, lookup};
-use crate::routes::me::{profile, taste};
-use crate::routes::recommend::{Ask, AskParams, fold_in, known_user};
-use crate::routes::story::{hits, read_query};
 use crate::state::{AppState, Served};
 use crate::views::{Card, ContinueView, FranchiseView, RecommendationView, SimilarView, Synopsis};
 

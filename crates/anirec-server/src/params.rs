@@ -7,6 +7,7 @@
 use std::fmt;
 
 use anirec_model::filters::{self, Filters, Grouping, Vocabulary};
+use anirec_model::query::SimilarBy;
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
 use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
@@ -386,6 +387,30 @@ pub fn parse_id(param: &str, text: &str) -> Result<u32, Problem> {
             format!("{param} must be a MyAnimeList id (a whole number), found {text:?}"),
         )
     })
+}
+
+/// `by` of the similar endpoints: content, collab, hybrid (default) or story, in any case.
+#[derive(Debug, Clone, Copy)]
+pub struct By(pub SimilarBy);
+
+impl Default for By {
+    fn default() -> By {
+        By(SimilarBy::Hybrid)
+    }
+}
+
+impl<'de> Deserialize<'de> for By {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<By, D::Error> {
+        from_text(d, "content, collab, hybrid or story", |t| {
+            match t.to_ascii_lowercase().as_str() {
+                "hybrid" => Some(By(SimilarBy::Hybrid)),
+                "content" => Some(By(SimilarBy::Content)),
+                "collab" => Some(By(SimilarBy::Collab)),
+                "story" => Some(By(SimilarBy::Story)),
+                _ => None,
+            }
+        })
+    }
 }
 
 #[cfg(test)]

@@ -112,7 +112,7 @@ impl Served {
         let vocabulary = Vocabulary::of(&bundle.catalogue);
         Served {
             titles: TitleIndex::new(&bundle.catalogue),
-            openapi: crate::routes::openapi_for(&vocabulary, bundle.story().is_some()),
+            openapi: crate::openapi::openapi_for(&vocabulary, bundle.story().is_some()),
             vocabulary,
             bundle,
             path,

@@ -184,6 +184,26 @@ impl<'a> FranchiseView<'a> {
     }
 }
 
+/// A planned anime with the rating the model predicts for the fan (the plan-to-watch list).
+#[derive(Serialize)]
+pub struct PlannedView<'a> {
+    /// The anime.
+    #[serde(flatten)]
+    pub anime: Card<'a>,
+    /// The rating the model predicts.
+    pub predicted_rating: f32,
+}
+
+impl<'a> PlannedView<'a> {
+    /// The card of `anime` with its predicted rating.
+    pub fn of(catalogue: &'a Catalogue, anime: AnimeIx, predicted_rating: f32) -> PlannedView<'a> {
+        PlannedView {
+            anime: Card::of(catalogue, anime),
+            predicted_rating,
+        }
+    }
+}
+
 impl<'a> Card<'a> {
     /// The card of an anime, with its whole synopsis.
     pub fn of(catalogue: &'a Catalogue, a: AnimeIx) -> Card<'a> {

@@ -8,17 +8,16 @@
 use std::net::IpAddr;
 
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use anirec_store::secret::{hash_password, verify_nothing, verify_password};
-use anirec_store::{Account, ApiToken, Password, StoreError, TokenId, Username};
+use anirec_store::secret::{hash_password, verify_password};
+use anirec_store::{ApiToken, Password, TokenId, Username};
 
 use super::json;
-use crate::auth::{
-    ClientIp, Signed, clear_session_cookie, same_origin, session_cookie, store_problem,
-};
+use crate::answers::credentials::{close_session, open_session, register, verified};
+use crate::auth::{ClientIp, Signed, clear_session_cookie, same_origin, store_problem};
 use crate::json_body::SmallJson;
 use crate::params::PathId;
 use crate::problem::Problem;
@@ -90,96 +89,6 @@ pub async fn sign_up(
     let (username, password) = body.checked_from_this_site(&headers, "an account")?;
     let account = register(&state, ip, username, password).await?;
     Ok(created(account))
-}
-
-/// Creates an account (the password hashed in the compute pool; sign-ups count against the
-/// client address's sign-in limit). 409 naming `username` when it is taken.
-pub async fn register(
-    state: &AppState,
-    ip: Option<IpAddr>,
-    username: Username,
-    password: Password,
-) -> Result<Account, Problem> {
-    let store = state.accounts()?;
-    let key = username.key();
-    state.sign_in_limits().admit(&key, ip)?;
-    let hash = state
-        .compute()
-        .run(move || hash_password(password.expose()).map_err(|e| Problem::internal(e.to_string())))
-        .await?;
-    match store.create_account(&username, &hash).await {
-        Ok(account) => {
-            state.sign_in_limits().succeeded(&key);
-            Ok(account)
-        }
-        Err(StoreError::UsernameTaken(name)) => Err(Problem::conflict(format!(
-            "the username {name:?} is taken; choose another"
-        ))
-        .with_param("username")),
-        Err(e) => Err(store_problem(e)),
-    }
-}
-
-/// Checks a username and password (rate-limited; unknown names cost what wrong passwords do).
-/// 401 "wrong username or password" for both.
-pub async fn verified(
-    state: &AppState,
-    ip: Option<IpAddr>,
-    username: Username,
-    password: Password,
-) -> Result<Account, Problem> {
-    let store = state.accounts()?;
-    let key = username.key();
-    state.sign_in_limits().admit(&key, ip)?;
-    let record = store
-        .sign_in_record(&username)
-        .await
-        .map_err(store_problem)?;
-    let account = state
-        .compute()
-        .run(move || {
-            Ok(match record {
-                Some((account, hash)) if verify_password(password.expose(), &hash) => Some(account),
-                Some(_) => None,
-                None => {
-                    verify_nothing(password.expose());
-                    None
-                }
-            })
-        })
-        .await?;
-    match account {
-        Some(account) => {
-            state.sign_in_limits().succeeded(&key);
-            Ok(account)
-        }
-        None => Err(Problem::unauthorized("wrong username or password")),
-    }
-}
-
-/// Starts a browser session for an account: the `Set-Cookie` value that carries it.
-pub async fn open_session(state: &AppState, account: &Account) -> Result<HeaderValue, Problem> {
-    let config = state.config();
-    let token = state
-        .accounts()?
-        .create_session(account.id, config.session_lifetime.as_secs() as i64)
-        .await
-        .map_err(store_problem)?;
-    Ok(session_cookie(
-        &token,
-        config.session_lifetime,
-        config.secure_cookies,
-    ))
-}
-
-/// Ends a browser session: the `Set-Cookie` value that clears it.
-pub async fn close_session(state: &AppState, token: &str) -> Result<HeaderValue, Problem> {
-    state
-        .accounts()?
-        .end_session(token)
-        .await
-        .map_err(store_problem)?;
-    Ok(clear_session_cookie(state.config().secure_cookies))
 }
 
 #[derive(Serialize)]

@@ -2,54 +2,23 @@
 
 use axum::extract::State;
 use axum::response::Response;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
+use anirec_data::MalId;
 use anirec_data::catalogue::Anime;
-use anirec_data::{AnimeIx, MalId};
 use anirec_model::query::{Grouping, SimilarBy};
 use anirec_model::story::StoryOff;
 
 use super::json;
-use crate::params::{Flag, K, PathId, Query, Takes, from_text};
+use crate::answers::lookup;
+use crate::params::By;
+use crate::params::{Flag, K, PathId, Query, Takes};
 use crate::problem::Problem;
-use crate::state::{AppState, Served};
+use crate::state::AppState;
 use crate::views::{Card, FranchiseView, SeriesEntry, SimilarView};
 
 /// Longest search query, in characters.
 const MAX_QUERY_CHARS: usize = 200;
-
-/// The catalogue index of a MyAnimeList id, or 404.
-pub fn lookup(served: &Served, id: MalId) -> Result<AnimeIx, Problem> {
-    served
-        .bundle
-        .catalogue
-        .index_of(id)
-        .ok_or_else(|| Problem::not_found(format!("no anime with id {id} in the catalogue")))
-}
-
-/// `by` of the similar endpoints: content, collab, hybrid (default) or story, in any case.
-#[derive(Debug, Clone, Copy)]
-pub struct By(pub SimilarBy);
-
-impl Default for By {
-    fn default() -> By {
-        By(SimilarBy::Hybrid)
-    }
-}
-
-impl<'de> Deserialize<'de> for By {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<By, D::Error> {
-        from_text(d, "content, collab, hybrid or story", |t| {
-            match t.to_ascii_lowercase().as_str() {
-                "hybrid" => Some(By(SimilarBy::Hybrid)),
-                "content" => Some(By(SimilarBy::Content)),
-                "collab" => Some(By(SimilarBy::Collab)),
-                "story" => Some(By(SimilarBy::Story)),
-                _ => None,
-            }
-        })
-    }
-}
 
 /// The query of `/api/v1/anime`.
 #[derive(Debug, Default, Deserialize)]

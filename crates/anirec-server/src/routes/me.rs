@@ -12,23 +12,21 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use anirec_data::formats::malxml;
-use anirec_data::{AnimeIx, MalId, WatchStatus};
-use anirec_model::query::{Filters, Listed, Profile};
-use anirec_model::series::Continuation;
-use anirec_store::{AccountId, ListEntry, Stored, Taste};
+use anirec_data::{MalId, WatchStatus};
+use anirec_store::{ListEntry, Stored};
 
 use super::json;
-use super::recommend::{
-    Ask, AskParams, CONTINUE_IN_ANSWER, ContinueParams, Lists, Subject, answer_body,
-    continue_response,
-};
+use super::recommend::{answer_body, continue_response};
+use crate::answers::ask::{Ask, AskParams, ContinueParams};
+use crate::answers::fan::{continue_shown, plan_ranked, recommend_for};
+use crate::answers::profiles::{Subject, profile, taste};
 use crate::auth::{Signed, store_problem};
 use crate::json_body::SmallJson;
 use crate::params::{K, PathId, Query, Takes};
 use crate::problem::Problem;
-use crate::state::{AppState, Served};
+use crate::state::AppState;
 use crate::upload::Upload;
-use crate::views::Card;
+use crate::views::PlannedView;
 
 /// One list entry as a client sends it (`PUT /api/v1/me/list/{anime_id}`).
 #[derive(Debug, Deserialize)]
@@ -373,28 +371,6 @@ pub async fn hidden(State(state): State<AppState>, signed: Signed) -> Result<Res
     Ok(json(&Hidden { items }))
 }
 
-/// A fan's stored list folded into the served model (no retraining).
-pub fn profile(served: &Served, list: &[ListEntry]) -> Profile {
-    let listed: Vec<Listed> = list
-        .iter()
-        .map(|e| Listed {
-            mal_id: e.anime_id,
-            score: e.score,
-            status: Some(e.status),
-        })
-        .collect();
-    served.bundle.fold_in(&listed).0
-}
-
-/// Reads a fan's [`Taste`] from the database.
-pub async fn taste(state: &AppState, account: AccountId) -> Result<Taste, Problem> {
-    state
-        .accounts()?
-        .taste(account)
-        .await
-        .map_err(store_problem)
-}
-
 /// `GET /api/v1/me/recommendations?k=&explain=&filters`: recommendations folded in from the
 /// stored list (no retraining): everything on the list is left out (unless `include_rated`),
 /// and so is everything marked not interested, always. The parameters are checked before the
@@ -440,60 +416,6 @@ pub async fn continue_row(
         .await
 }
 
-/// Recommendations and the continue row for a fan's profile (folded in from the stored list:
-/// everything on it left out unless `include_rated`), the hidden anime always left out.
-pub fn recommend_for(served: &Served, profile: &Profile, hidden: &[MalId], ask: &Ask) -> Lists {
-    let mut recs =
-        served
-            .bundle
-            .recommend(profile, ask.k + hidden.len(), &ask.filters, ask.explain);
-    recs.retain(|r| hidden.binary_search(&r.anime_id).is_err());
-    recs.truncate(ask.k);
-    let row = ask.k.min(CONTINUE_IN_ANSWER);
-    Lists {
-        recs,
-        continuing: continue_shown(served, profile, hidden, row, &ask.filters),
-    }
-}
-
-/// A fan's continue row of up to `k` entries, the hidden anime left out (asked for `k` more, so
-/// that hiding some does not shorten it).
-fn continue_shown(
-    served: &Served,
-    profile: &Profile,
-    hidden: &[MalId],
-    k: usize,
-    filters: &Filters,
-) -> Vec<Continuation> {
-    let catalogue = &served.bundle.catalogue;
-    let mut row = served
-        .bundle
-        .continue_series(profile, k + hidden.len(), filters);
-    row.retain(|c| hidden.binary_search(&catalogue[c.index].mal_id).is_err());
-    row.truncate(k);
-    row
-}
-
-/// A fan's plan-to-watch entries with the rating the model predicts for each (from their
-/// profile), best first.
-pub fn plan_ranked(
-    served: &Served,
-    profile: &Profile,
-    list: &[ListEntry],
-    k: usize,
-) -> Vec<(AnimeIx, f32)> {
-    let catalogue = &served.bundle.catalogue;
-    let mut ranked: Vec<_> = list
-        .iter()
-        .filter(|e| e.status == WatchStatus::PlanToWatch)
-        .filter_map(|e| catalogue.index_of(e.anime_id))
-        .map(|a| (a, served.bundle.predicted_rating(profile, a)))
-        .collect();
-    ranked.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
-    ranked.truncate(k);
-    ranked
-}
-
 /// The query of `GET /api/v1/me/plan-to-watch`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -504,19 +426,9 @@ pub struct PlanParams {
 
 impl Takes for PlanParams {}
 
-/// A planned anime with its predicted rating.
-#[derive(Serialize)]
-pub struct Planned<'a> {
-    /// The anime.
-    #[serde(flatten)]
-    pub anime: Card<'a>,
-    /// The rating the model predicts.
-    pub predicted_rating: f32,
-}
-
 #[derive(Serialize)]
 struct PlanAnswer<'a> {
-    items: Vec<Planned<'a>>,
+    items: Vec<PlannedView<'a>>,
 }
 
 /// `GET /api/v1/me/plan-to-watch?k=`: the fan's plan-to-watch entries, best predicted fit first.
@@ -533,10 +445,7 @@ pub async fn plan_to_watch(
             let profile = profile(&served, &taste.list);
             let items = plan_ranked(&served, &profile, &taste.list, k)
                 .into_iter()
-                .map(|(a, predicted_rating)| Planned {
-                    anime: Card::of(catalogue, a),
-                    predicted_rating,
-                })
+                .map(|p| PlannedView::of(catalogue, p.anime, p.predicted_rating))
                 .collect();
             Ok(json(&PlanAnswer { items }))
         })

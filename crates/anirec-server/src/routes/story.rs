@@ -9,29 +9,17 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
 use anirec_data::{MalId, UserId};
-use anirec_model::filters::Filters;
 use anirec_model::query::{Listed, Profile};
-use anirec_model::story_search::{StoryHit, StoryQuery};
+use anirec_model::story_search::StoryHit;
 
 use super::json;
-use super::me::{profile, taste};
-use super::recommend::known_user;
+use crate::answers::profiles::{known_user, profile, taste};
+use crate::answers::story::{hits, read_query};
 use crate::auth::Signed;
 use crate::params::{K, Query, Takes, from_text};
 use crate::problem::Problem;
-use crate::query_encoder::QueryEncoder;
 use crate::state::{AppState, Served};
 use crate::views::Card;
-
-/// Longest query read, in characters: the encoder reads at most 256 word pieces (128 by default,
-/// `--story-tokens`), which this many characters always exceed; the rest of a longer query is cut
-/// (not refused).
-pub const QUERY_CHARS_READ: usize = 2000;
-
-/// The query as read: its first [`QUERY_CHARS_READ`] characters.
-pub fn read_query(text: &str) -> String {
-    text.chars().take(QUERY_CHARS_READ).collect()
-}
 
 /// Most favourites a search takes.
 const MAX_FAVOURITES: usize = 100;
@@ -162,30 +150,6 @@ pub async fn search(
             }))
         })
         .await
-}
-
-/// A story search's hits: the query embedded (here, on the caller's thread: run it in the
-/// compute pool) and ranked against the stories, titles that match first.
-pub fn hits(
-    served: &Served,
-    encoder: &QueryEncoder,
-    text: &str,
-    profile: Option<&Profile>,
-    k: usize,
-    filters: &Filters,
-) -> Result<Vec<StoryHit>, Problem> {
-    let vector = encoder
-        .embed(text)
-        .map_err(|e| Problem::internal(format!("embedding the query: {e}")))?;
-    let titles = served.titles.leading(text, k);
-    Ok(served.bundle.story_search(&StoryQuery {
-        text,
-        vector: &vector,
-        titles: &titles,
-        profile,
-        k,
-        filters,
-    }))
 }
 
 /// A profile from favourites (each counted as a 10), or 404 naming the ids the catalogue lacks.

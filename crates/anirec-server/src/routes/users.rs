@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use anirec_data::UserId;
 
 use super::json;
-use super::recommend::known_user;
+use crate::answers::profiles::known_user;
 use crate::params::{K, PathId, Query, Takes};
 use crate::problem::Problem;
 use crate::state::AppState;

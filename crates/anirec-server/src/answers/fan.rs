@@ -1,0 +1,80 @@
+//! A signed-in fan's lists: recommendations and the continue row with the anime they marked not
+//! interested left out, and their plan-to-watch entries ranked by predicted fit.
+
+use anirec_data::{AnimeIx, MalId, WatchStatus};
+use anirec_model::query::{Filters, Profile};
+use anirec_model::series::Continuation;
+use anirec_store::ListEntry;
+
+use super::ask::{Ask, CONTINUE_IN_ANSWER, Lists};
+use crate::state::Served;
+
+/// Recommendations and the continue row for a fan's profile (folded in from the stored list:
+/// everything on it left out unless `include_rated`), the hidden anime always left out.
+pub fn recommend_for(served: &Served, profile: &Profile, hidden: &[MalId], ask: &Ask) -> Lists {
+    let mut recs =
+        served
+            .bundle
+            .recommend(profile, ask.k + hidden.len(), &ask.filters, ask.explain);
+    recs.retain(|r| hidden.binary_search(&r.anime_id).is_err());
+    recs.truncate(ask.k);
+    let row = ask.k.min(CONTINUE_IN_ANSWER);
+    Lists {
+        recs,
+        continuing: continue_shown(served, profile, hidden, row, &ask.filters),
+    }
+}
+
+/// A fan's continue row of up to `k` entries, the hidden anime left out (asked for `k` more, so
+/// that hiding some does not shorten it).
+pub fn continue_shown(
+    served: &Served,
+    profile: &Profile,
+    hidden: &[MalId],
+    k: usize,
+    filters: &Filters,
+) -> Vec<Continuation> {
+    let catalogue = &served.bundle.catalogue;
+    let mut row = served
+        .bundle
+        .continue_series(profile, k + hidden.len(), filters);
+    row.retain(|c| hidden.binary_search(&catalogue[c.index].mal_id).is_err());
+    row.truncate(k);
+    row
+}
+
+/// A planned anime with the rating the model predicts for the fan.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PlanRank {
+    /// The anime.
+    pub anime: AnimeIx,
+    /// The fan's predicted rating.
+    pub predicted_rating: f32,
+}
+
+/// A fan's plan-to-watch entries with the rating the model predicts for each (from their
+/// profile), best first.
+pub fn plan_ranked(
+    served: &Served,
+    profile: &Profile,
+    list: &[ListEntry],
+    k: usize,
+) -> Vec<PlanRank> {
+    let catalogue = &served.bundle.catalogue;
+    let mut ranked: Vec<PlanRank> = list
+        .iter()
+        .filter(|e| e.status == WatchStatus::PlanToWatch)
+        .filter_map(|e| catalogue.index_of(e.anime_id))
+        .map(|anime| PlanRank {
+            anime,
+            predicted_rating: served.bundle.predicted_rating(profile, anime),
+        })
+        .collect();
+    ranked.sort_by(|x, y| {
+        y.predicted_rating
+            .total_cmp(&x.predicted_rating)
+            .then(x.anime.cmp(&y.anime))
+    });
+    ranked.truncate(k);
+    ranked
+}
