@@ -74,7 +74,7 @@ fn parent(path: &Path) -> &Path {
 
 /// `.NAME.TAG-PID` beside `path`.
 fn sibling(path: &Path, tag: &str) -> PathBuf {
-    let name = crate::dataset::file_name(path);
+    let name = crate::files::file_name(path);
     parent(path).join(format!(".{name}.{tag}-{}", std::process::id()))
 }
 

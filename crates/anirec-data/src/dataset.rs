@@ -5,25 +5,13 @@ use std::path::{Path, PathBuf};
 
 use crate::catalogue::Catalogue;
 use crate::error::{DataError, Result, RowError};
+use crate::files::{Progress, file_name, read_file};
 use crate::formats::mal2020::{self, Repair};
 use crate::formats::ratings::{ParseOptions, ParsedRatings, read_ratings};
 use crate::formats::{self, Layout};
 use crate::franchise::{grouping, relations, relations::RelationsSource};
 use crate::ratings::{self, Ratings};
 use crate::report::{IngestReport, SkipReason, Skips};
-
-/// Receives progress of long reads (a progress bar, a log line, or nothing).
-pub trait Progress: Sync {
-    /// A new phase of `total` units (bytes) begins.
-    fn start(&self, _what: &str, _total: u64) {}
-    /// `n` more units are done. Called from several threads.
-    fn advance(&self, _n: u64) {}
-}
-
-/// A [`Progress`] that shows nothing.
-pub struct NoProgress;
-
-impl Progress for NoProgress {}
 
 /// How to read a data folder.
 #[derive(Debug, Clone, Default)]
@@ -82,19 +70,6 @@ pub fn sample_dir() -> PathBuf {
         })
 }
 
-/// The name of a file (for messages), or the whole path when it has none.
-pub fn file_name(path: &Path) -> String {
-    path.file_name().map_or_else(
-        || path.display().to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    )
-}
-
-/// Reads a whole file.
-pub fn read_file(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| DataError::io(path, e))
-}
-
 /// The catalogue of a data folder, with its synopses attached.
 pub struct LoadedCatalogue {
     /// The anime.
@@ -104,24 +79,6 @@ pub struct LoadedCatalogue {
 }
 
 impl Dataset {
-    /// Opens a data folder, or a snapshot file written by `anirec ingest --snapshot`.
-    pub fn open(path: &Path, opts: &IngestOptions, progress: &dyn Progress) -> Result<Dataset> {
-        if !path.is_file() {
-            return Dataset::load_dir(path, opts, progress);
-        }
-        if opts.ratings_file.is_some() {
-            return Err(DataError::Parameter {
-                name: "--ratings",
-                message:
-                    "a snapshot already holds its ratings; pass a data folder to read another file"
-                        .into(),
-            });
-        }
-        let mut dataset = crate::snapshot::load(path)?;
-        dataset.apply_min_user_ratings(opts.min_user_ratings);
-        Ok(dataset)
-    }
-
     /// Drops users with fewer than `min` ratings and updates the report's counts.
     pub fn apply_min_user_ratings(&mut self, min: usize) {
         if min > 1 {

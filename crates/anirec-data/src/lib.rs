@@ -11,6 +11,7 @@ pub mod catalogue;
 pub mod csr;
 pub mod dataset;
 pub mod error;
+pub mod files;
 pub mod formats;
 pub mod franchise;
 pub mod ids;
@@ -23,8 +24,9 @@ pub mod synth;
 
 pub use catalogue::{Anime, Catalogue, Season};
 pub use csr::Csr;
-pub use dataset::{Dataset, IngestOptions, Progress, SynopsisRepairs};
+pub use dataset::{Dataset, IngestOptions, SynopsisRepairs};
 pub use error::{DataError, RowError};
+pub use files::Progress;
 pub use franchise::relations::RelationsSource;
 pub use franchise::{Franchise, Franchises};
 pub use ids::{AnimeIx, FranchiseId, MalId, UserId, UserIx};

@@ -26,8 +26,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalogue::Catalogue;
 use crate::csr::Csr;
-use crate::dataset::Dataset;
+use crate::dataset::{Dataset, IngestOptions};
 use crate::error::{DataError, Result};
+use crate::files::Progress;
 use crate::ratings::Ratings;
 use crate::report::IngestReport;
 
@@ -308,5 +309,26 @@ fn check_csr(csr: &Csr, columns: usize) -> std::result::Result<(), String> {
         Ok(())
     } else {
         Err("corrupt: ratings arrays are inconsistent".into())
+    }
+}
+/// Opening "a folder or a snapshot" lives here, beside the snapshot reader, so that the dataset
+/// module never depends on the snapshot that depends on it.
+impl Dataset {
+    /// Opens a data folder, or a snapshot file written by `anirec ingest --snapshot`.
+    pub fn open(path: &Path, opts: &IngestOptions, progress: &dyn Progress) -> Result<Dataset> {
+        if !path.is_file() {
+            return Dataset::load_dir(path, opts, progress);
+        }
+        if opts.ratings_file.is_some() {
+            return Err(DataError::Parameter {
+                name: "--ratings",
+                message:
+                    "a snapshot already holds its ratings; pass a data folder to read another file"
+                        .into(),
+            });
+        }
+        let mut dataset = load(path)?;
+        dataset.apply_min_user_ratings(opts.min_user_ratings);
+        Ok(dataset)
     }
 }

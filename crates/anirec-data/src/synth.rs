@@ -21,8 +21,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::atomic::write_file;
 use crate::catalogue::Catalogue;
-use crate::dataset::Progress;
 use crate::error::{DataError, Result};
+use crate::files::Progress;
 use crate::rng::{Rng, mix64};
 
 /// Parameters of a synthetic file.

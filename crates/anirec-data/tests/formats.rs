@@ -359,7 +359,7 @@ fn an_export_over_the_entry_limit_is_refused_by_its_limit() {
 
 #[test]
 fn synopsis_repairs_are_checked_before_they_apply() {
-    use anirec_data::dataset::NoProgress;
+    use anirec_data::files::NoProgress;
     use anirec_data::{Dataset, IngestOptions, SynopsisRepairs};
     let repairs = fixture("synopsis_repairs/repairs.csv");
     let opts = |strict| IngestOptions {

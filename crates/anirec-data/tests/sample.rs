@@ -3,7 +3,7 @@
 
 mod common;
 
-use anirec_data::dataset::NoProgress;
+use anirec_data::files::NoProgress;
 use anirec_data::split::{self, write_split};
 use anirec_data::{Dataset, IngestOptions, MalId, Season, SynopsisRepairs, snapshot};
 

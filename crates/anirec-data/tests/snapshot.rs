@@ -3,7 +3,7 @@
 
 mod common;
 
-use anirec_data::dataset::NoProgress;
+use anirec_data::files::NoProgress;
 use anirec_data::snapshot::{self, FORMAT_VERSION};
 use anirec_data::{Dataset, IngestOptions};
 

@@ -5,7 +5,7 @@ mod common;
 
 use std::collections::HashMap;
 
-use anirec_data::dataset::NoProgress;
+use anirec_data::files::NoProgress;
 use anirec_data::synth::{self, SynthConfig};
 use anirec_data::{Catalogue, Dataset};
 

@@ -142,7 +142,7 @@ pub struct Bundle {
     /// The model (with the catalogue's story embeddings when trained with an encoder).
     pub model: Hybrid,
     /// Story search's popularity prior per anime, computed on the first search.
-    story_prior: OnceLock<Vec<f32>>,
+    pub(crate) story_prior: OnceLock<Vec<f32>>,
 }
 
 /// The CRC-32 of a ratings store's arrays, as the manifest's `data.ratings_crc32` holds it for
@@ -215,21 +215,6 @@ impl Bundle {
     /// The catalogue's story embeddings, when the model has them.
     pub fn story(&self) -> Option<&StoryVectors> {
         self.model.story.as_ref()
-    }
-
-    /// Per anime, what story search adds to the story's cosine for popularity:
-    /// [`crate::story_search::POPULARITY_WEIGHT`] × log(1 + members) / log(1 + the most
-    /// members); computed once, on first use.
-    pub fn story_prior(&self) -> &[f32] {
-        self.story_prior.get_or_init(|| {
-            let anime = self.catalogue.anime();
-            let most = anime.iter().filter_map(|a| a.members).max().unwrap_or(0);
-            let scale = crate::story_search::POPULARITY_WEIGHT / (1.0 + most as f32).ln().max(1.0);
-            anime
-                .iter()
-                .map(|a| scale * (1.0 + a.members.unwrap_or(0) as f32).ln())
-                .collect()
-        })
     }
 
     /// Whether a query embedded by the encoder with `fingerprint` can be searched against the

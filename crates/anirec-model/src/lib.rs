@@ -32,6 +32,7 @@ pub mod list_use;
 pub mod metrics;
 pub mod new_users;
 pub mod popularity;
+pub mod profile;
 pub mod query;
 pub mod rating;
 pub mod search;

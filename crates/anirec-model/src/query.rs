@@ -10,7 +10,7 @@ use crate::bundle::Bundle;
 use crate::entry::Entry;
 pub use crate::filters::{Filters, Grouping};
 use crate::hybrid::Scored;
-use crate::rating::model::UserState;
+use crate::profile::Profile;
 use crate::search::TitleIndex;
 use crate::series;
 use crate::signal::Signal;
@@ -54,13 +54,6 @@ pub struct Listed {
     pub score: u8,
     /// Watching status, when given.
     pub status: Option<WatchStatus>,
-}
-
-/// A user the bundle can recommend for.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Profile {
-    /// The rating model's view of the user.
-    pub state: UserState,
 }
 
 impl Bundle {

@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::bundle::Bundle;
 use crate::entry::Entry;
+use crate::filters::Filters;
 use crate::hybrid::Scored;
-use crate::query::{Filters, Profile};
+use crate::profile::Profile;
 
 /// The franchises (by number, see [`Franchises::group_of`]) a fan's entries touch, sorted.
 pub fn started(franchises: &Franchises, entries: &[Entry]) -> Vec<u32> {

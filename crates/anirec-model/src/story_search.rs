@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::bundle::Bundle;
 use crate::filters::{Filters, Grouping};
-use crate::query::Profile;
+use crate::profile::Profile;
 use crate::story::StoryVectors;
 use crate::topk::top_k;
 
@@ -272,6 +272,23 @@ fn matched_words<'q>(query: &'q str, anime: &anirec_data::catalogue::Anime) -> V
         }
     }
     out
+}
+
+impl Bundle {
+    /// Per anime, what story search adds to the story's cosine for popularity:
+    /// [`POPULARITY_WEIGHT`] × log(1 + members) / log(1 + the most
+    /// members); computed once, on first use.
+    pub fn story_prior(&self) -> &[f32] {
+        self.story_prior.get_or_init(|| {
+            let anime = self.catalogue.anime();
+            let most = anime.iter().filter_map(|a| a.members).max().unwrap_or(0);
+            let scale = POPULARITY_WEIGHT / (1.0 + most as f32).ln().max(1.0);
+            anime
+                .iter()
+                .map(|a| scale * (1.0 + a.members.unwrap_or(0) as f32).ln())
+                .collect()
+        })
+    }
 }
 
 #[cfg(test)]

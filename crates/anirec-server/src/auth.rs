@@ -3,12 +3,11 @@
 //! `HttpOnly`, `SameSite=Lax`, `Secure` behind HTTPS, stored only hashed). A request that a
 //! cookie authenticates and that changes state must come from this site: its `Origin` must be
 //! this server's, else 403 (no cross-site request forgery). Also the session cookie itself
-//! ([`session_cookie`], [`clear_session_cookie`]) and the sign-in rate limits ([`SignInLimits`]).
+//! ([`session_cookie`], [`clear_session_cookie`]); the rate limits on password checks are
+//! [`crate::sign_in_limits`]'s.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anirec_store::Account;
 use axum::extract::{ConnectInfo, FromRequestParts};
@@ -233,83 +232,6 @@ impl FromRequestParts<AppState> for ClientIp {
     }
 }
 
-/// Password checks allowed per account and per client address (any attempt, sign-ups included)
-/// in [`SignInLimits::WINDOW`]. An attempt counts from the moment it is admitted, so concurrent
-/// guesses meet the limit as sequential ones do; a right password takes its attempt back from
-/// the account's count (a fan who signs in often is never locked out by it).
-#[derive(Debug)]
-pub struct SignInLimits {
-    attempts: Mutex<HashMap<String, Vec<Instant>>>,
-    per_account: usize,
-    per_address: usize,
-}
-
-impl Default for SignInLimits {
-    fn default() -> SignInLimits {
-        SignInLimits::new(Self::PER_ACCOUNT, Self::PER_ADDRESS)
-    }
-}
-
-impl SignInLimits {
-    /// The window attempts are counted over.
-    pub const WINDOW: Duration = Duration::from_secs(300);
-    /// Wrong (or still unchecked) passwords an account may see per window, by default.
-    pub const PER_ACCOUNT: usize = 5;
-    /// Attempts one address may make per window, by default (many fans behind one NAT may need
-    /// more: `--sign-ins-per-address`).
-    pub const PER_ADDRESS: usize = 30;
-
-    /// Limits of `per_account` failures and `per_address` attempts per window.
-    pub fn new(per_account: usize, per_address: usize) -> SignInLimits {
-        SignInLimits {
-            attempts: Mutex::new(HashMap::new()),
-            per_account: per_account.max(1),
-            per_address: per_address.max(1),
-        }
-    }
-
-    /// Counts an attempt on `username_key` from `ip`; 429 with `Retry-After` when either is
-    /// over its limit (the attempt is then not made, nor counted).
-    pub fn admit(&self, username_key: &str, ip: Option<IpAddr>) -> Result<(), Problem> {
-        let now = Instant::now();
-        let mut attempts = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
-        if attempts.len() > 100_000 {
-            attempts.retain(|_, times| times.iter().any(|t| now - *t < Self::WINDOW));
-        }
-        let mut wait = None;
-        let account_key = format!("account:{username_key}");
-        let address_key = ip.map(|ip| format!("address:{ip}"));
-        for (key, limit) in [
-            (Some(&account_key), self.per_account),
-            (address_key.as_ref(), self.per_address),
-        ] {
-            let Some(key) = key else { continue };
-            let times = attempts.entry(key.clone()).or_default();
-            times.retain(|t| now - *t < Self::WINDOW);
-            if times.len() >= limit {
-                let oldest = times[0];
-                let after = Self::WINDOW.saturating_sub(now - oldest).as_secs().max(1);
-                wait = Some(wait.map_or(after, |w: u64| w.max(after)));
-            }
-        }
-        if let Some(seconds) = wait {
-            return Err(Problem::too_many(seconds));
-        }
-        for key in std::iter::once(account_key).chain(address_key) {
-            attempts.entry(key).or_default().push(now);
-        }
-        Ok(())
-    }
-
-    /// Takes back an admitted attempt on an account whose password was right.
-    pub fn succeeded(&self, username_key: &str) {
-        let mut attempts = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(times) = attempts.get_mut(&format!("account:{username_key}")) {
-            times.pop();
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -350,33 +272,5 @@ mod tests {
         let c = session_cookie(&token, Duration::from_secs(60), true);
         let c = c.to_str().unwrap();
         assert!(c.contains("HttpOnly") && c.contains("SameSite=Lax") && c.contains("Secure"));
-    }
-
-    #[test]
-    fn sign_in_limits_count_failures_per_account_and_attempts_per_address() {
-        let limits = SignInLimits::default();
-        let ip: IpAddr = "127.0.0.9".parse().unwrap();
-        // Right passwords take their attempts back.
-        for _ in 0..2 * SignInLimits::PER_ACCOUNT {
-            limits.admit("fan", Some(ip)).unwrap();
-            limits.succeeded("fan");
-        }
-        // Attempts count when admitted: those not yet answered fill the account's limit too.
-        for _ in 0..SignInLimits::PER_ACCOUNT {
-            limits.admit("fan", Some(ip)).unwrap();
-        }
-        let refused = limits.admit("fan", Some(ip)).unwrap_err();
-        assert_eq!(refused.status.as_u16(), 429);
-        assert!(refused.retry_after.is_some_and(|s| s > 0 && s <= 300));
-        // Other accounts from the same address are still let in, until the address's limit.
-        for i in 3 * SignInLimits::PER_ACCOUNT..SignInLimits::PER_ADDRESS {
-            limits.admit(&format!("other{i}"), Some(ip)).unwrap();
-        }
-        assert!(limits.admit("third", Some(ip)).is_err());
-        assert!(
-            limits
-                .admit("third", Some("127.0.0.10".parse().unwrap()))
-                .is_ok()
-        );
     }
 }

@@ -1,7 +1,8 @@
 //! `anirec-server`: the HTTP face of a trained model bundle — the JSON API under `/api/v1`, the
 //! server-rendered web pages, health and Prometheus metrics, and hot reload of a new bundle.
 //!
-//! - [`auth`]: who a request acts for (API tokens, browser sessions), CSRF and sign-in limits.
+//! - [`auth`]: who a request acts for (API tokens, browser sessions) and CSRF.
+//! - [`sign_in_limits`]: rate limits on password checks, per account and per address.
 //! - [`state`]: the model being served (swappable without dropping requests) and the settings.
 //! - [`compute`]: the bounded pool that runs requests' CPU work off the async threads.
 //! - [`cache`]: answers kept per model for repeated requests (and query embeddings).
@@ -37,6 +38,7 @@ pub mod params;
 pub mod problem;
 pub mod query_encoder;
 pub mod routes;
+pub mod sign_in_limits;
 pub mod state;
 pub mod telemetry;
 pub mod upload;

@@ -14,11 +14,11 @@ use metrics_exporter_prometheus::PrometheusHandle;
 
 use anirec_store::Store;
 
-use crate::auth::SignInLimits;
 use crate::cache::ResponseCache;
 use crate::compute::Compute;
 use crate::problem::Problem;
 use crate::query_encoder::QueryEncoder;
+use crate::sign_in_limits::SignInLimits;
 use crate::telemetry;
 use crate::write_probe::WriteProbe;
 use anirec_model::filters::Vocabulary;

@@ -317,7 +317,7 @@ async fn concurrent_guesses_meet_the_limit_as_sequential_ones_do() {
     assert_eq!(checked + limited, 30);
     assert_eq!(
         checked,
-        anirec_server::auth::SignInLimits::PER_ACCOUNT,
+        anirec_server::sign_in_limits::SignInLimits::PER_ACCOUNT,
         "passwords checked of 30 sent at once"
     );
     db.remove().await;
@@ -330,7 +330,7 @@ async fn a_signed_in_fans_password_checks_are_limited_and_a_new_password_revokes
     let token = token_for(&app, "guarded").await;
     let other = token_for(&app, "bystander").await;
     // Guesses through a stolen token: five are checked, then 429, for changes and deletion.
-    for _ in 0..anirec_server::auth::SignInLimits::PER_ACCOUNT {
+    for _ in 0..anirec_server::sign_in_limits::SignInLimits::PER_ACCOUNT {
         let r = authed(
             &app,
             "PUT",

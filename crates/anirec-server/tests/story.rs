@@ -7,7 +7,8 @@ mod common;
 
 use std::sync::OnceLock;
 
-use anirec_data::dataset::{Dataset, IngestOptions, NoProgress, sample_dir};
+use anirec_data::dataset::{Dataset, IngestOptions, sample_dir};
+use anirec_data::files::NoProgress;
 use anirec_data::{Catalogue, Ratings};
 use anirec_encoder::{Encoder, shared_encoder};
 use anirec_model::bundle::Bundle;

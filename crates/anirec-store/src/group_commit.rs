@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::StoreError;
 use crate::account::AccountId;
 use crate::list::Stored;
-use crate::store::put_entry_statement;
+use crate::list_sql::put_entry_statement;
 use crate::write::Writes;
 
 /// Most writes one transaction takes.

@@ -8,6 +8,7 @@
 pub mod account;
 mod group_commit;
 pub mod list;
+mod list_sql;
 #[cfg(feature = "scratch")]
 pub mod scratch;
 pub mod secret;

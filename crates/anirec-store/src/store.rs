@@ -17,6 +17,7 @@ use crate::StoreError;
 use crate::account::{Account, AccountId, Username};
 use crate::group_commit::GroupCommit;
 use crate::list::{self, ListEntry, MAX_ENTRIES, Stored, Taste};
+use crate::list_sql::{put_entry_statement, upsert_statement};
 use crate::secret::{new_token, token_hash};
 use crate::write::{DatabaseFile, Write, Writes};
 
@@ -683,50 +684,6 @@ impl Store {
             .map(|r| Ok((AccountId(r.try_get(5)?), stored_entry(r)?.entry)))
             .collect()
     }
-}
-
-/// The statement that adds or replaces a list entry unless the list would pass
-/// [`MAX_ENTRIES`] (then it writes nothing).
-pub(crate) fn put_entry_statement(
-    id: AccountId,
-    stored: &Stored,
-) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments<'static>> {
-    let e = &stored.entry;
-    sqlx::query(
-        "INSERT INTO list_entries (account_id, anime_id, score, status, episodes, updated_at) \
-         SELECT $1, $2, $3, $4, $5, $6 WHERE (SELECT COUNT(*) FROM list_entries \
-         WHERE account_id = $1 AND anime_id <> $2) < $7 \
-         ON CONFLICT (account_id, anime_id) DO UPDATE SET score = excluded.score, \
-         status = excluded.status, episodes = excluded.episodes, \
-         updated_at = excluded.updated_at",
-    )
-    .bind(id.0)
-    .bind(i64::from(e.anime_id.0))
-    .bind(i64::from(e.score))
-    .bind(i64::from(e.status.code()))
-    .bind(i64::from(e.episodes))
-    .bind(stored.updated_at)
-    .bind(MAX_ENTRIES as i64)
-}
-
-/// The statement that adds or replaces a list entry (an import's, whose size was checked).
-fn upsert_statement(
-    id: AccountId,
-    stored: &Stored,
-) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments<'static>> {
-    let e = &stored.entry;
-    sqlx::query(
-        "INSERT INTO list_entries (account_id, anime_id, score, status, episodes, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (account_id, anime_id) DO UPDATE SET \
-         score = excluded.score, status = excluded.status, episodes = excluded.episodes, \
-         updated_at = excluded.updated_at",
-    )
-    .bind(id.0)
-    .bind(i64::from(e.anime_id.0))
-    .bind(i64::from(e.score))
-    .bind(i64::from(e.status.code()))
-    .bind(i64::from(e.episodes))
-    .bind(stored.updated_at)
 }
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {

@@ -1,10 +1,10 @@
 //! Faults the accounts database meets while fans write, against a real `anirec serve`: on SQLite
 //! a commit that fails (the files made immutable), a disk that fills (a small tmpfs), the
-//! database's folder moved away; on PostgreSQL its backends terminated. Four writers keep
+//! database's folder moved away and back; on PostgreSQL its backends terminated. Four writers keep
 //! saving list entries through each fault and after it. Then every write that got a 2xx is in
 //! the database, as a separate reader sees it right after the fault and as a restarted server
 //! sees it; every other write got a 503 that says why; `/readyz` fails during the fault and
-//! recovers after it by itself.
+//! recovers after it by itself. A folder deleted for good takes no write at all.
 //!
 //! The SQLite faults need root (`chattr +i`, `mount -t tmpfs`): these tests fail, never skip,
 //! without it, as CI runs them.
@@ -433,6 +433,37 @@ fn sqlite_with_its_folder_moved_away_acknowledges_nothing_lost() {
         || std::fs::rename(&folder, &away).unwrap(),
         || std::fs::rename(&away, &folder).unwrap(),
     );
+}
+
+#[test]
+fn sqlite_with_its_folder_deleted_acknowledges_no_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("accounts");
+    std::fs::create_dir(&folder).unwrap();
+    let db = format!("sqlite://{}", folder.join("accounts.db").display());
+    let server = start(&db, dir.path());
+    let token = sign_up(&server, "orphaned");
+    let writers = Writers::start(&server, &token, 1);
+    assert!(
+        writers.wait_for(40, Duration::from_secs(30), acknowledged),
+        "writes before the fault were not acknowledged"
+    );
+    let before = writers.stop();
+    std::fs::remove_dir_all(&folder).unwrap();
+    // The open file is still writable, but gone: a write into it would be lost at the next
+    // start, so none is acknowledged.
+    let next = before.iter().map(|a| a.episodes).max().unwrap() + 1;
+    let writers = Writers::start(&server, &token, next);
+    writers.wait_for(40, Duration::from_secs(30), |_| true);
+    let (status, body) = readiness(&server, 503, Duration::from_secs(10));
+    let after = writers.stop();
+    assert!(after.len() >= 40, "{} writes answered", after.len());
+    assert!(
+        !after.iter().any(acknowledged),
+        "a write into the deleted database was acknowledged"
+    );
+    check_refusals(&after);
+    assert_eq!(status, 503, "ready without its database: {body}");
 }
 
 #[test]

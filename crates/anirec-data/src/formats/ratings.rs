@@ -17,8 +17,8 @@ use rayon::prelude::*;
 use super::csv::{BOM, CsvReader, SplitError};
 use super::fields::{MAX_ID, found, parse_id, parse_int_in};
 use super::{Layout, handle};
-use crate::dataset::Progress;
 use crate::error::{DataError, Result, RowError};
+use crate::files::Progress;
 use crate::report::{FileRead, SkipReason, Skips};
 
 /// Bytes per parallel range.
@@ -204,7 +204,7 @@ pub struct ParseOptions<'a> {
 /// Parses a ratings file. Skipped rows are counted in `skips`; in strict mode the first malformed
 /// row (by line) is returned as the error.
 pub fn read_ratings(path: &Path, opts: &ParseOptions, skips: &mut Skips) -> Result<ParsedRatings> {
-    let file_name = crate::dataset::file_name(path);
+    let file_name = crate::files::file_name(path);
     let file = File::open(path).map_err(|e| DataError::io(path, e))?;
     let size = file.metadata().map_err(|e| DataError::io(path, e))?.len();
     let io = |e| DataError::io(path, e);

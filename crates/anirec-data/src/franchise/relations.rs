@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::dataset::{file_name, read_file};
 use crate::error::{DataError, Result};
+use crate::files::{file_name, read_file};
 use crate::ids::MalId;
 use crate::report::FileRead;
 

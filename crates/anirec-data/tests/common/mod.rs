@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anirec_data::dataset::NoProgress;
+use anirec_data::files::NoProgress;
 use anirec_data::{DataError, Dataset, IngestOptions};
 
 /// The real MyAnimeList sample: `$ANIREC_DATA`, else `../shared/data/mal2020` beside the project.

@@ -1,7 +1,8 @@
 //! What a recommendation request asks for ([`Ask`]: how many, filters, reasons, synopsis), read
 //! from its query, and the two lists it is answered with ([`Lists`]).
 
-use anirec_model::query::{Filters, Profile, Recommendation};
+use anirec_model::profile::Profile;
+use anirec_model::query::{Filters, Recommendation};
 use anirec_model::series::Continuation;
 use serde::Deserialize;
 

@@ -2,7 +2,8 @@
 //! interested left out, and their plan-to-watch entries ranked by predicted fit.
 
 use anirec_data::{AnimeIx, MalId, WatchStatus};
-use anirec_model::query::{Filters, Profile};
+use anirec_model::profile::Profile;
+use anirec_model::query::Filters;
 use anirec_model::series::Continuation;
 use anirec_store::ListEntry;
 

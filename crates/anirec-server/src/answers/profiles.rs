@@ -11,7 +11,8 @@ use serde::Serialize;
 
 use anirec_data::UserId;
 use anirec_model::list_use::ListUse;
-use anirec_model::query::{Listed, Profile};
+use anirec_model::profile::Profile;
+use anirec_model::query::Listed;
 use anirec_store::{AccountId, ListEntry, Taste};
 
 use super::ask::{Ask, AskParams, Lists};

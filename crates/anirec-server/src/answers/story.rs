@@ -2,7 +2,7 @@
 //! closest stories, personalised for a known fan).
 
 use anirec_model::filters::Filters;
-use anirec_model::query::Profile;
+use anirec_model::profile::Profile;
 use anirec_model::story_search::{StoryHit, StoryQuery};
 
 use crate::problem::Problem;

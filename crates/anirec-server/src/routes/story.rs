@@ -9,7 +9,8 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
 use anirec_data::{MalId, UserId};
-use anirec_model::query::{Listed, Profile};
+use anirec_model::profile::Profile;
+use anirec_model::query::Listed;
 use anirec_model::story_search::StoryHit;
 
 use super::json;

@@ -11,7 +11,8 @@ use anirec_data::{AnimeIx, MalId, UserId};
 use anirec_model::bundle::Bundle;
 use anirec_model::filters::Vocabulary;
 use anirec_model::list_use::FanList;
-use anirec_model::query::{Filters, Grouping, Listed, Profile, Recommendation};
+use anirec_model::profile::Profile;
+use anirec_model::query::{Filters, Grouping, Listed, Recommendation};
 use anirec_server::views::{RecommendationView, Synopsis};
 use anyhow::{Context, bail};
 
@@ -121,7 +122,7 @@ pub fn load_bundle(path: &Path) -> anyhow::Result<Bundle> {
 /// Reads `anime_id,rating` pairs from a CSV file.
 pub fn read_ratings_csv(path: &Path) -> anyhow::Result<Vec<Listed>> {
     let data = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let name = anirec_data::dataset::file_name(path);
+    let name = anirec_data::files::file_name(path);
     let mut table = Table::open(&data, &name, "anime_id,rating")?;
     let (Some(id_col), Some(r_col)) = (
         table.column(&["anime_id", "MAL_ID"]),
@@ -170,7 +171,7 @@ fn profile(bundle: &Bundle, args: &Args) -> anyhow::Result<Profile> {
         let data = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         FanList::from_export(malxml::read(
             &data,
-            &anirec_data::dataset::file_name(path),
+            &anirec_data::files::file_name(path),
             false,
         )?)
     } else {

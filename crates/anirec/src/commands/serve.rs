@@ -172,10 +172,10 @@ pub struct Args {
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=365))]
     pub session_days: u64,
     /// Failed sign-ins an account may see per 5 minutes before it is told to wait (429).
-    #[arg(long, default_value_t = anirec_server::auth::SignInLimits::PER_ACCOUNT)]
+    #[arg(long, default_value_t = anirec_server::sign_in_limits::SignInLimits::PER_ACCOUNT)]
     pub sign_ins_per_account: usize,
     /// Sign-in and sign-up attempts one client address may make per 5 minutes.
-    #[arg(long, default_value_t = anirec_server::auth::SignInLimits::PER_ADDRESS)]
+    #[arg(long, default_value_t = anirec_server::sign_in_limits::SignInLimits::PER_ADDRESS)]
     pub sign_ins_per_address: usize,
     /// Behind a proxy (an ingress): the header it puts the client's address in, e.g.
     /// X-Forwarded-For (its right-most address counts). Only set it when every request comes

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anirec_data::Catalogue;
-use anirec_data::dataset::{file_name, read_file};
+use anirec_data::files::{file_name, read_file};
 use anirec_data::formats;
 use anirec_data::report::Skips;
 use anirec_data::synth::{self, SynthConfig};
