@@ -558,8 +558,8 @@ fn the_story_signal_leans_toward_the_stories_a_fan_liked() {
         let mean_story = |c: u32| {
             let of: Vec<f32> = candidates
                 .iter()
-                .filter(|x| cluster(x.0) == c)
-                .map(|x| x.1[Signal::Story])
+                .filter(|x| cluster(x.anime) == c)
+                .map(|x| x.signals[Signal::Story])
                 .collect();
             of.iter().sum::<f32>() / of.len().max(1) as f32
         };
@@ -628,7 +628,7 @@ fn story_embeddings_and_their_weight_survive_a_bundle_round_trip() {
     assert_eq!(plain.weights[Signal::Story], 0.0);
     let state = plain.rating.known_user(&ratings, UserIx(0));
     let candidates = plain.candidates(&state, &rated_or_unknown(&ratings, UserIx(0)));
-    assert!(candidates.iter().all(|c| c.1[Signal::Story] == 0.0));
+    assert!(candidates.iter().all(|c| c.signals[Signal::Story] == 0.0));
     let plain = Bundle::new(plain, catalogue, ratings, None);
     assert_eq!(plain.story_for("test").unwrap_err(), StoryOff::NoEmbeddings);
 }

@@ -8,26 +8,26 @@
 //! the whole catalogue (a quarter of a fold-in's time). Each signal is standardised over the
 //! user's candidates and the final score is a weighted sum. The weights are chosen on a
 //! validation split carved from train (never the test set), maximising NDCG@10 among the
-//! weightings whose catalogue coverage reaches a floor; then every model is refitted on the
-//! whole train set.
+//! weightings whose catalogue coverage reaches a floor (`tuning.rs`); then every model is
+//! refitted on the whole train set.
 
-use anirec_data::split::split;
 use anirec_data::{AnimeIx, Catalogue, Ratings, UserIx};
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::cf::ease::{Ease, EaseParams, Weighting};
 use crate::content::tfidf::{ContentModel, ContentParams};
 use crate::entry::DROPPED_AGAINST;
-use crate::eval::{K, relevant};
-use crate::metrics::{UserRanking, ValidationFigures, mean_ranking, score_user};
+use crate::eval::K;
+use crate::metrics::ValidationFigures;
 use crate::rating::franchise::FranchiseMates;
-use crate::rating::model::{
-    EpochObserver, FactorProgress, RatingModel, RatingParams, UserState, validation_seed,
-};
+use crate::rating::model::{EpochObserver, FactorProgress, RatingModel, RatingParams, UserState};
 use crate::signal::{PerSignal, Signal, Weights};
 use crate::story::StoryVectors;
 use crate::topk::top_k;
+mod tuning;
+
+pub use tuning::Carvings;
+use tuning::{Tuning, choose_weights};
 
 /// Most anime a user's content candidates are drawn from (neighbours of the anime their profile
 /// leans toward). With 2,500, the sample's figures are those of a pass over the whole catalogue
@@ -88,128 +88,18 @@ impl Default for HybridParams {
     }
 }
 
-/// Most carvings [`Carvings::Auto`] asks for.
-const MOST_AUTO_CARVINGS: usize = 3;
-
-/// How many validation carvings the blend weights are tuned on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Carvings {
-    /// As many as it takes for the carvings' validation users to reach
-    /// [`HybridParams::max_validation_users`], at most [`MOST_AUTO_CARVINGS`]: 3 on the sample's
-    /// 1,352 users, 1 from 5,000 users on (where one carving already has that many). The
-    /// default.
-    #[default]
-    Auto,
-    /// Exactly this many (at least 1).
-    Fixed(usize),
-}
-
-impl Carvings {
-    /// The number of carvings for a train set of `users` users.
-    pub fn count(self, users: usize, max_validation_users: usize) -> usize {
-        match self {
-            Carvings::Auto => max_validation_users
-                .div_ceil(users.max(1))
-                .clamp(1, MOST_AUTO_CARVINGS),
-            Carvings::Fixed(n) => n.max(1),
-        }
-    }
-}
-
-impl std::fmt::Display for Carvings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Carvings::Auto => f.write_str("auto"),
-            Carvings::Fixed(n) => write!(f, "{n}"),
-        }
-    }
-}
-
-impl std::str::FromStr for Carvings {
-    type Err = String;
-
-    /// `auto` or a number from 1 to 8.
-    fn from_str(s: &str) -> Result<Carvings, String> {
-        match s {
-            "auto" => Ok(Carvings::Auto),
-            _ => match s.parse::<usize>() {
-                Ok(n @ 1..=8) => Ok(Carvings::Fixed(n)),
-                _ => Err(format!(
-                    "expected auto or a number from 1 to 8, found {s:?}"
-                )),
-            },
-        }
-    }
-}
-
 /// One candidate's raw signals.
 pub type Signals = PerSignal<f32>;
 
-/// A candidate anime: (anime index, raw signals, predicted rating).
-pub type Candidate = (AnimeIx, Signals, f32);
-
-/// A validation user: their candidates and their relevant held-out anime.
-type ValidationUser = (Vec<Candidate>, Vec<u32>);
-
-/// The validation users of one carving, with the number of anime its fit part rates (what its
-/// coverage is a share of).
-struct Carving {
-    users: Vec<ValidationUser>,
-    rated_anime: usize,
-}
-
-/// What every validation carving is tuned with.
-struct Tuning<'a> {
-    train: &'a Ratings,
-    params: HybridParams,
-    rating: RatingParams,
-    /// MyAnimeList's public score per anime (a rating-model feature).
-    public: &'a [Option<f32>],
-    /// Each anime's franchise mates (a rating-model feature).
-    franchise: &'a FranchiseMates,
-}
-
-impl Tuning<'_> {
-    /// Carving `c` of train (0: the one whose rating model is refitted): its rating model tuned
-    /// and EASE fitted on its fit part, and its validation users' candidates. The content model
-    /// and story embeddings are lent and given back.
-    fn carving(
-        &self,
-        c: u64,
-        content: ContentModel,
-        story: Option<StoryVectors>,
-        observer: &mut dyn EpochObserver,
-        resume: Option<&FactorProgress>,
-    ) -> (RatingModel, Carving, ContentModel, Option<StoryVectors>) {
-        // Each carving's split and validation sample are seeded apart; carving 0 keeps the
-        // seeds of a single carving.
-        let salt = c.wrapping_mul(0x9E37_79B9);
-        let carved = split(self.train, validation_seed(self.params.seed) ^ salt);
-        let (fit, val) = (&carved.train, &carved.test);
-        let rating = RatingModel::tune(
-            fit,
-            val,
-            self.public,
-            self.franchise.clone(),
-            self.rating,
-            observer,
-            resume,
-        );
-        let tuned = Hybrid {
-            params: self.params,
-            ease: Ease::fit(fit, self.params.ease),
-            rating,
-            content,
-            story,
-            popularity: log_popularity(fit),
-            exposure: vec![0.0; self.train.n_anime()],
-            weights: Weights::collab_only(),
-            validation: (0.0, 0.0),
-        };
-        let carving = tuned.validation_users(fit, val, salt);
-        (tuned.rating, carving, tuned.content, tuned.story)
-    }
+/// A candidate anime with its raw signals.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Candidate {
+    /// The anime.
+    pub anime: AnimeIx,
+    /// Each signal's raw value.
+    pub signals: Signals,
+    /// The rating the model predicts (also the rating signal).
+    pub predicted_rating: f32,
 }
 
 /// The fitted hybrid.
@@ -454,7 +344,11 @@ impl Hybrid {
                 }
                 signals[Signal::Popularity] = self.popularity[a as usize];
                 signals[Signal::Exposure] = self.exposure[a as usize];
-                (AnimeIx(a), signals, predicted)
+                Candidate {
+                    anime: AnimeIx(a),
+                    signals,
+                    predicted_rating: predicted,
+                }
             })
             .collect()
     }
@@ -473,145 +367,6 @@ impl Hybrid {
         weights[Signal::Popularity] -= novelty * NOVELTY_WEIGHT;
         rank(&cands, &weights, k)
     }
-
-    /// The validation users of a carving (this model fitted on its `fit` part; `salt` sets it
-    /// apart from the others): each one's candidates and relevant held-out anime, a seeded
-    /// sample of at most `max_validation_users`.
-    fn validation_users(&self, fit: &Ratings, val: &Ratings, salt: u64) -> Carving {
-        let rated_anime = (0..fit.n_anime() as u32)
-            .filter(|&a| !fit.anime(a).is_empty())
-            .count()
-            .max(1);
-        let mut sample: Vec<u32> = (0..val.n_users() as u32).collect();
-        if sample.len() > self.params.max_validation_users {
-            let seed = self.params.seed ^ 0x5A3F ^ salt;
-            let mut rng = anirec_data::rng::Rng::new(seed);
-            rng.choose_front(&mut sample, self.params.max_validation_users);
-            sample.truncate(self.params.max_validation_users);
-            sample.sort_unstable();
-        }
-        let users = sample
-            .into_par_iter()
-            .filter_map(|u| {
-                let relevant = relevant(val.user(u));
-                if relevant.is_empty() || fit.user(u).is_empty() {
-                    return None;
-                }
-                let state = self.rating.known_user(fit, UserIx(u));
-                let exclude = rated_or_unknown(fit, UserIx(u));
-                Some((self.candidates(&state, &exclude), relevant))
-            })
-            .collect();
-        Carving { users, rated_anime }
-    }
-}
-
-/// Chooses blend weights on the carvings' validation users (NDCG@10 over all of them, coverage
-/// the mean of each carving's). First the weights of rating, content (and story, with story
-/// embeddings) and popularity by coordinate search for the best NDCG@10; then the exposure
-/// signal (how often each anime lands in those users' top 10) is measured and its weight, with
-/// popularity's, chosen for the best NDCG@10 among weightings whose coverage reaches the floor
-/// (or, if none does, the widest coverage). Returns the weights, the exposure signal and the
-/// validation (NDCG@10, coverage).
-fn choose_weights(
-    params: &HybridParams,
-    with_story: bool,
-    n_anime: usize,
-    mut carvings: Vec<Carving>,
-) -> (Weights, Vec<f32>, (f64, f64)) {
-    let top_lists = |users: &[Standardised], w: &Weights| -> Vec<Vec<u32>> {
-        users.par_iter().map(|user| user.top(w, K)).collect()
-    };
-    let evaluate = |carvings: &[Carving], ready: &[Vec<Standardised>], w: &Weights| {
-        let mut rankings: Vec<UserRanking> = Vec::new();
-        let mut coverage = 0.0;
-        for (carving, users) in carvings.iter().zip(ready) {
-            let tops = top_lists(users, w);
-            rankings.extend(
-                tops.iter()
-                    .zip(&carving.users)
-                    .map(|(top, (_, relevant))| score_user(top, relevant, K)),
-            );
-            let mut seen = vec![false; n_anime];
-            tops.iter().flatten().for_each(|&a| seen[a as usize] = true);
-            coverage += seen.iter().filter(|&&x| x).count() as f64 / carving.rated_anime as f64;
-        }
-        let coverage = coverage / carvings.len().max(1) as f64;
-        (mean_ranking(&rankings, coverage).ndcg_at_10, coverage)
-    };
-    let ready = |carvings: &[Carving]| -> Vec<Vec<Standardised>> {
-        carvings
-            .iter()
-            .map(|c| {
-                c.users
-                    .par_iter()
-                    .map(|(cands, _)| Standardised::of(cands))
-                    .collect()
-            })
-            .collect()
-    };
-    // Coordinate search, two passes over `signals`, each weight over its grid.
-    let search = |carvings: &[Carving],
-                  users: &[Vec<Standardised>],
-                  start: Weights,
-                  signals: &[Signal],
-                  floor: f64| {
-        let key = |m: (f64, f64)| if m.1 >= floor { (1, m.0) } else { (0, m.1) };
-        let evaluate = |w: &Weights| evaluate(carvings, users, w);
-        let mut best_w = start;
-        let mut best = evaluate(&best_w);
-        for _pass in 0..2 {
-            for &s in signals {
-                for &v in s.weight_grid() {
-                    let mut w = best_w;
-                    w[s] = v;
-                    let m = evaluate(&w);
-                    let (k, b) = (key(m), key(best));
-                    if k.0 > b.0 || (k.0 == b.0 && k.1 > b.1) {
-                        (best_w, best) = (w, m);
-                    }
-                }
-            }
-        }
-        (best_w, best)
-    };
-    // Without story embeddings the story signal is 0 everywhere: no weight to tune.
-    let first: Vec<Signal> = [
-        Signal::Rating,
-        Signal::Content,
-        Signal::Story,
-        Signal::Popularity,
-    ]
-    .into_iter()
-    .filter(|&s| s != Signal::Story || with_story)
-    .collect();
-    let users = ready(&carvings);
-    let (base, _) = search(&carvings, &users, Weights::collab_only(), &first, 0.0);
-    let mut counts = vec![0u32; n_anime];
-    for users in &users {
-        top_lists(users, &base)
-            .iter()
-            .flatten()
-            .for_each(|&a| counts[a as usize] += 1);
-    }
-    let exposure: Vec<f32> = counts.iter().map(|&c| (1.0 + c as f32).ln()).collect();
-    for carving in &mut carvings {
-        for (cands, _) in &mut carving.users {
-            for c in cands.iter_mut() {
-                c.1[Signal::Exposure] = exposure[c.0.index()];
-            }
-        }
-    }
-    let spread = [Signal::Exposure, Signal::Popularity];
-    // The exposure signal changed: standardise again.
-    let (w, m) = search(
-        &carvings,
-        &ready(&carvings),
-        base,
-        &spread,
-        params.min_coverage,
-    );
-    (w, exposure, m)
 }
 
 /// Standardises each signal over the candidates and ranks by the weighted sum.
@@ -620,13 +375,13 @@ fn rank(cands: &[Candidate], weights: &Weights, k: usize) -> Vec<Scored> {
     let mut scored: Vec<Scored> = cands
         .iter()
         .enumerate()
-        .map(|(i, &(anime, _, predicted_rating))| {
+        .map(|(i, c)| {
             let parts = ready.parts(i, weights);
             Scored {
-                anime,
+                anime: c.anime,
                 score: parts.0.iter().sum(),
                 parts,
-                predicted_rating,
+                predicted_rating: c.predicted_rating,
             }
         })
         .collect();
@@ -650,10 +405,10 @@ impl Standardised {
         let mut mean = Signals::default();
         let mut sd = Signals::default();
         for s in Signal::ALL {
-            mean[s] = cands.iter().map(|c| c.1[s]).sum::<f32>() / n;
+            mean[s] = cands.iter().map(|c| c.signals[s]).sum::<f32>() / n;
             let var = cands
                 .iter()
-                .map(|c| (c.1[s] - mean[s]).powi(2))
+                .map(|c| (c.signals[s] - mean[s]).powi(2))
                 .sum::<f32>()
                 / n;
             sd[s] = if var > 1e-12 { var.sqrt() } else { 1.0 };
@@ -663,13 +418,13 @@ impl Standardised {
             .map(|c| {
                 let mut d = Signals::default();
                 for s in Signal::ALL {
-                    d[s] = c.1[s] - mean[s];
+                    d[s] = c.signals[s] - mean[s];
                 }
                 d
             })
             .collect();
         Standardised {
-            anime: cands.iter().map(|c| c.0).collect(),
+            anime: cands.iter().map(|c| c.anime).collect(),
             centred,
             sd,
         }
@@ -779,7 +534,11 @@ mod tests {
                     for s in Signal::ALL {
                         signals[s] = if s == Signal::Story { 0.25 } else { next() };
                     }
-                    (AnimeIx(1000 - a), signals, signals[Signal::Rating])
+                    Candidate {
+                        anime: AnimeIx(1000 - a),
+                        signals,
+                        predicted_rating: signals[Signal::Rating],
+                    }
                 })
                 .collect();
             let ready = Standardised::of(&cands);
