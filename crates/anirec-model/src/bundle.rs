@@ -31,7 +31,7 @@ use crate::metrics::{RatingMetrics, TestMetrics};
 use crate::rating::baseline::{BaselineParams, Baselines};
 use crate::rating::franchise::FranchiseMates;
 use crate::rating::knn::{ItemKnn, KnnParams};
-use crate::rating::mf::{Mf, MfParams};
+use crate::rating::mf::{Mf, MfParams, MfScalars};
 use crate::rating::model::{FEATURES, RatingModel};
 use crate::signal::Weights;
 use crate::stored::{self, Array, Stored, per_anime, vector};
@@ -523,7 +523,12 @@ fn assemble_model(
         params: params.rating,
         baselines: a.restore::<Baselines>((s.mu, s.baseline, n_anime))?,
         knn: a.restore::<ItemKnn>((s.knn, n_anime))?,
-        mf: a.restore::<Mf>((s.mf, s.mf_mu, s.epochs, n_anime))?,
+        mf: a.restore::<Mf>(MfScalars {
+            params: s.mf,
+            mean: s.mf_mu,
+            epochs: s.epochs,
+            n_anime,
+        })?,
         franchise: FranchiseMates::of(catalogue.franchises(), n_anime),
         blend: s.blend.clone(),
         validation: s.validation,

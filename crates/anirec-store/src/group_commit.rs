@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::StoreError;
 use crate::account::AccountId;
-use crate::list::Stored;
+use crate::list::StoredEntry;
 use crate::list_sql::put_entry_statement;
 use crate::write::Writes;
 
@@ -21,7 +21,7 @@ pub const MAX_BATCH: usize = 64;
 /// One list write waiting for its commit.
 struct Job {
     account: AccountId,
-    stored: Stored,
+    stored: StoredEntry,
     /// Whether the entry was written (false: the list was full), or why the batch failed.
     done: oneshot::Sender<Result<bool, StoreError>>,
 }
@@ -42,7 +42,7 @@ impl GroupCommit {
     }
 
     /// Writes an entry (in the next transaction); false when the list is full.
-    pub async fn put(&self, account: AccountId, stored: Stored) -> Result<bool, StoreError> {
+    pub async fn put(&self, account: AccountId, stored: StoredEntry) -> Result<bool, StoreError> {
         let (done, answer) = oneshot::channel();
         let job = Job {
             account,

@@ -22,7 +22,7 @@ pub struct ListEntry {
 
 /// A list entry with the time it last changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Stored {
+pub struct StoredEntry {
     /// The entry.
     #[serde(flatten)]
     pub entry: ListEntry,

@@ -1,14 +1,14 @@
 //! The statements that write a list entry, shared by the store and its group commit.
 
 use crate::account::AccountId;
-use crate::list::{MAX_ENTRIES, Stored};
+use crate::list::{MAX_ENTRIES, StoredEntry};
 
 /// A statement with its arguments bound, ready to run.
 type Statement = sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments<'static>>;
 
 /// The statement that adds or replaces a list entry unless the list would pass
 /// [`MAX_ENTRIES`] (then it writes nothing).
-pub(crate) fn put_entry_statement(id: AccountId, stored: &Stored) -> Statement {
+pub(crate) fn put_entry_statement(id: AccountId, stored: &StoredEntry) -> Statement {
     let e = &stored.entry;
     sqlx::query(
         "INSERT INTO list_entries (account_id, anime_id, score, status, episodes, updated_at) \
@@ -28,7 +28,7 @@ pub(crate) fn put_entry_statement(id: AccountId, stored: &Stored) -> Statement {
 }
 
 /// The statement that adds or replaces a list entry (an import's, whose size was checked).
-pub(crate) fn upsert_statement(id: AccountId, stored: &Stored) -> Statement {
+pub(crate) fn upsert_statement(id: AccountId, stored: &StoredEntry) -> Statement {
     let e = &stored.entry;
     sqlx::query(
         "INSERT INTO list_entries (account_id, anime_id, score, status, episodes, updated_at) \

@@ -16,7 +16,7 @@ use sqlx::{AnyPool, Row};
 use crate::StoreError;
 use crate::account::{Account, AccountId, Username};
 use crate::group_commit::GroupCommit;
-use crate::list::{self, ListEntry, MAX_ENTRIES, Stored, Taste};
+use crate::list::{self, ListEntry, MAX_ENTRIES, StoredEntry, Taste};
 use crate::list_sql::{put_entry_statement, upsert_statement};
 use crate::secret::{new_token, token_hash};
 use crate::write::{DatabaseFile, Write, Writes};
@@ -159,10 +159,10 @@ fn account(row: &AnyRow) -> Result<Account, sqlx::Error> {
     })
 }
 
-fn stored_entry(row: &AnyRow) -> Result<Stored, sqlx::Error> {
+fn stored_entry(row: &AnyRow) -> Result<StoredEntry, sqlx::Error> {
     let number = |i: usize| -> Result<i64, sqlx::Error> { row.try_get(i) };
     let status = number(2)?;
-    Ok(Stored {
+    Ok(StoredEntry {
         entry: ListEntry {
             anime_id: MalId(number(0)? as u32),
             score: number(1)? as u8,
@@ -481,7 +481,7 @@ impl Store {
     }
 
     /// An account's list, by anime id.
-    pub async fn list(&self, id: AccountId) -> Result<Vec<Stored>, StoreError> {
+    pub async fn list(&self, id: AccountId) -> Result<Vec<StoredEntry>, StoreError> {
         let rows = sqlx::query(
             "SELECT anime_id, score, status, episodes, updated_at FROM list_entries \
              WHERE account_id = $1 ORDER BY anime_id",
@@ -513,7 +513,11 @@ impl Store {
     }
 
     /// One entry of an account's list.
-    pub async fn entry(&self, id: AccountId, anime: MalId) -> Result<Option<Stored>, StoreError> {
+    pub async fn entry(
+        &self,
+        id: AccountId,
+        anime: MalId,
+    ) -> Result<Option<StoredEntry>, StoreError> {
         let row = sqlx::query(
             "SELECT anime_id, score, status, episodes, updated_at FROM list_entries \
              WHERE account_id = $1 AND anime_id = $2",
@@ -527,8 +531,12 @@ impl Store {
 
     /// Adds or replaces an entry (at most [`MAX_ENTRIES`] per list: the insert itself checks
     /// it). On SQLite, writes that arrive together share one commit ([`GroupCommit`]).
-    pub async fn put_entry(&self, id: AccountId, entry: &ListEntry) -> Result<Stored, StoreError> {
-        let stored = Stored {
+    pub async fn put_entry(
+        &self,
+        id: AccountId,
+        entry: &ListEntry,
+    ) -> Result<StoredEntry, StoreError> {
+        let stored = StoredEntry {
             entry: *entry,
             updated_at: now(),
         };
@@ -608,7 +616,7 @@ impl Store {
         for chunk in writes.chunks(IMPORT_CHUNK) {
             let mut tx = self.begin().await?;
             for &entry in chunk {
-                let stored = Stored {
+                let stored = StoredEntry {
                     entry,
                     updated_at: at,
                 };

@@ -390,10 +390,23 @@ impl Mf {
     }
 }
 
+/// What factors are rebuilt with besides their arrays (from the manifest).
+#[derive(Debug, Clone, Copy)]
+pub struct MfScalars {
+    /// Their parameters.
+    pub params: MfParams,
+    /// The mean rating they were fitted around.
+    pub mean: f32,
+    /// Epochs they were trained for.
+    pub epochs: usize,
+    /// Anime in the catalogue.
+    pub n_anime: usize,
+}
+
 /// Stored as `mf.user_bias`, `mf.item_bias`, `mf.item_prior`, `mf.user_factors` and
-/// `mf.item_factors` (users or anime × factors); rebuilt with (parameters, mean, epochs, anime).
+/// `mf.item_factors` (users or anime × factors); rebuilt with [`MfScalars`].
 impl Stored for Mf {
-    type With = (MfParams, f32, usize, usize);
+    type With = MfScalars;
 
     fn arrays(&self) -> Vec<Array> {
         let f = self.params.factors;
@@ -416,7 +429,13 @@ impl Stored for Mf {
         ]
     }
 
-    fn restore(a: &Arrays, (params, mu, epochs, n_anime): Self::With) -> Result<Self, String> {
+    fn restore(a: &Arrays, with: MfScalars) -> Result<Self, String> {
+        let MfScalars {
+            params,
+            mean: mu,
+            epochs,
+            n_anime,
+        } = with;
         let mf = Mf {
             params,
             mu,

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use anirec_data::formats::malxml;
 use anirec_data::{MalId, WatchStatus};
-use anirec_store::{ListEntry, Stored};
+use anirec_store::{ListEntry, StoredEntry};
 
 use super::json;
 use super::recommend::{answer_body, continue_response};
@@ -50,13 +50,13 @@ pub struct EntryBody {
 #[derive(Debug, Serialize)]
 struct EntryView {
     #[serde(flatten)]
-    stored: Stored,
+    stored: StoredEntry,
     #[serde(skip_serializing_if = "Option::is_none")]
     title: Option<String>,
 }
 
 /// Views of stored entries, with titles from the served catalogue (when a model is loaded).
-fn views(state: &AppState, list: Vec<Stored>) -> Vec<EntryView> {
+fn views(state: &AppState, list: Vec<StoredEntry>) -> Vec<EntryView> {
     let served = state.model();
     list.into_iter()
         .map(|stored| EntryView {
