@@ -10,6 +10,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use anirec_store::Account;
+use anirec_store::secret::{ApiSecret, SessionToken};
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, header};
@@ -26,7 +27,7 @@ pub struct Signed {
     /// The account.
     pub account: Account,
     /// The session token, when a cookie authenticated the request (to sign it out).
-    pub session: Option<String>,
+    pub session: Option<SessionToken>,
 }
 
 impl FromRequestParts<AppState> for Signed {
@@ -39,13 +40,12 @@ impl FromRequestParts<AppState> for Signed {
                 .to_str()
                 .ok()
                 .and_then(|v| v.strip_prefix("Bearer "))
-                .map(str::trim)
-                .filter(|t| is_token(t))
+                .and_then(|t| ApiSecret::parse(t.trim()))
                 .ok_or_else(|| {
                     Problem::unauthorized("the Authorization header holds no API token")
                 })?;
             let account = store
-                .token_account(token)
+                .token_account(&token)
                 .await
                 .map_err(store_problem)?
                 .ok_or_else(|| {
@@ -84,7 +84,7 @@ pub struct Visitor {
     /// The signed-in account.
     pub account: Option<Account>,
     /// Its session token.
-    pub session: Option<String>,
+    pub session: Option<SessionToken>,
 }
 
 impl FromRequestParts<AppState> for Visitor {
@@ -112,14 +112,8 @@ impl Visitor {
     }
 }
 
-/// Whether text is shaped like one of our tokens (64 hex digits): anything else is refused
-/// without a database lookup.
-fn is_token(text: &str) -> bool {
-    text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
 /// The session token of the request's cookies, if it carries one.
-pub fn session_token(headers: &HeaderMap) -> Option<String> {
+pub fn session_token(headers: &HeaderMap) -> Option<SessionToken> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -127,8 +121,7 @@ pub fn session_token(headers: &HeaderMap) -> Option<String> {
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value.to_owned())
-        .filter(|t| is_token(t))
+        .and_then(|(_, value)| SessionToken::parse(value))
 }
 
 /// 403 unless the request's `Origin` (or, lacking it, `Referer`) is this server's own origin
@@ -161,10 +154,11 @@ pub fn same_origin(headers: &HeaderMap) -> Result<(), Problem> {
 }
 
 /// The `Set-Cookie` value that starts a session.
-pub fn session_cookie(token: &str, max_age: Duration, secure: bool) -> HeaderValue {
+pub fn session_cookie(token: &SessionToken, max_age: Duration, secure: bool) -> HeaderValue {
     let secure = if secure { "; Secure" } else { "" };
     HeaderValue::from_str(&format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+        token.expose(),
         max_age.as_secs()
     ))
     .unwrap_or_else(|_| HeaderValue::from_static(""))
@@ -244,7 +238,8 @@ mod tests {
             header::COOKIE,
             HeaderValue::from_str(&format!("theme=dark; {SESSION_COOKIE}={token}")).unwrap(),
         );
-        assert_eq!(session_token(&headers), Some(token.clone()));
+        let parsed = session_token(&headers).unwrap();
+        assert_eq!(parsed.expose(), token);
         headers.insert(
             header::COOKIE,
             HeaderValue::from_static("anirec_session=short"),
@@ -269,8 +264,9 @@ mod tests {
         );
         assert!(same_origin(&headers).is_err());
 
-        let c = session_cookie(&token, Duration::from_secs(60), true);
+        let c = session_cookie(&parsed, Duration::from_secs(60), true);
         let c = c.to_str().unwrap();
+        assert!(c.starts_with(&format!("{SESSION_COOKIE}={token};")), "{c}");
         assert!(c.contains("HttpOnly") && c.contains("SameSite=Lax") && c.contains("Secure"));
     }
 }

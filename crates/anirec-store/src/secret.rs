@@ -42,15 +42,77 @@ pub fn verify_nothing(password: &str) {
     let _ = verify_password(password, phc);
 }
 
-/// A new secret token: 256 random bits as 64 hex digits.
-pub fn new_token() -> Result<String, StoreError> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| StoreError::Random(e.to_string()))?;
-    Ok(hex(&bytes))
+/// A bearer secret of one kind ([`SessionToken`] or [`ApiSecret`]: the kinds never mix): 256
+/// random bits as 64 hex digits, handed to its holder once and stored only as its digest
+/// ([`Secret::digest`]). Its `Debug` hides it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret<Kind> {
+    hex: String,
+    kind: std::marker::PhantomData<Kind>,
 }
 
-/// What is stored of a token: its SHA-256 digest, hex.
-pub fn token_hash(token: &str) -> String {
+/// What a browser session's cookie carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Session {}
+
+/// What a personal API token's holder sends as `Authorization: Bearer`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {}
+
+/// A browser session's token.
+pub type SessionToken = Secret<Session>;
+
+/// A personal API token's secret.
+pub type ApiSecret = Secret<Api>;
+
+impl<Kind> Secret<Kind> {
+    /// A new random secret.
+    pub fn new() -> Result<Secret<Kind>, StoreError> {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).map_err(|e| StoreError::Random(e.to_string()))?;
+        Ok(Secret::of(hex(&bytes)))
+    }
+
+    /// Text shaped like a secret (64 hex digits), or `None`: anything else is refused without
+    /// a database lookup.
+    pub fn parse(text: &str) -> Option<Secret<Kind>> {
+        (text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()))
+            .then(|| Secret::of(text.to_owned()))
+    }
+
+    fn of(hex: String) -> Secret<Kind> {
+        Secret {
+            hex,
+            kind: std::marker::PhantomData,
+        }
+    }
+
+    /// The secret itself, to hand to its holder (a cookie, an answer shown once).
+    pub fn expose(&self) -> &str {
+        &self.hex
+    }
+
+    /// What is stored of it: its SHA-256 digest, hex.
+    pub fn digest(&self) -> String {
+        token_hash(&self.hex)
+    }
+}
+
+impl<Kind> std::fmt::Debug for Secret<Kind> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+/// Shown once: an API token's answer carries the secret itself.
+impl<Kind> serde::Serialize for Secret<Kind> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.hex)
+    }
+}
+
+/// The SHA-256 digest of a token's text, hex.
+fn token_hash(token: &str) -> String {
     hex(&Sha256::digest(token.as_bytes()))
 }
 
@@ -81,12 +143,18 @@ mod tests {
 
     #[test]
     fn tokens_are_random_and_stored_as_digests() {
-        let (a, b) = (new_token().unwrap(), new_token().unwrap());
-        assert_eq!(a.len(), 64);
+        let (a, b) = (SessionToken::new().unwrap(), SessionToken::new().unwrap());
+        assert_eq!(a.expose().len(), 64);
         assert_ne!(a, b);
+        assert_eq!(format!("{a:?}"), "Secret(..)");
         assert_eq!(
             token_hash("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+        let parsed = ApiSecret::parse(&"ab".repeat(32)).unwrap();
+        assert_eq!(parsed.digest(), token_hash(&"ab".repeat(32)));
+        for bad in ["", "ab", &"g".repeat(64), &"a".repeat(65)] {
+            assert!(ApiSecret::parse(bad).is_none(), "{bad}");
+        }
     }
 }

@@ -18,7 +18,7 @@ use crate::account::{Account, AccountId, Username};
 use crate::group_commit::GroupCommit;
 use crate::list::{self, ListEntry, MAX_ENTRIES, StoredEntry, Taste};
 use crate::list_sql::{put_entry_statement, upsert_statement};
-use crate::secret::{new_token, token_hash};
+use crate::secret::{ApiSecret, SessionToken};
 use crate::write::{DatabaseFile, Write, Writes};
 
 /// The migrations, compiled in: (version, description, SQL).
@@ -362,8 +362,8 @@ impl Store {
         &self,
         id: AccountId,
         lifetime_secs: i64,
-    ) -> Result<String, StoreError> {
-        let token = new_token()?;
+    ) -> Result<SessionToken, StoreError> {
+        let token = SessionToken::new()?;
         let at = now();
         let mut tx = self.begin().await?;
         tx.run(sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(at))
@@ -373,7 +373,7 @@ impl Store {
                 "INSERT INTO sessions (token_hash, account_id, created_at, expires_at) \
                  VALUES ($1, $2, $3, $4)",
             )
-            .bind(token_hash(&token))
+            .bind(token.digest())
             .bind(id.0)
             .bind(at)
             .bind(at + lifetime_secs),
@@ -384,13 +384,16 @@ impl Store {
     }
 
     /// The account of a live session token.
-    pub async fn session_account(&self, token: &str) -> Result<Option<Account>, StoreError> {
+    pub async fn session_account(
+        &self,
+        token: &SessionToken,
+    ) -> Result<Option<Account>, StoreError> {
         let row = sqlx::query(
             "SELECT a.id, a.username, a.created_at FROM sessions s \
              JOIN accounts a ON a.id = s.account_id \
              WHERE s.token_hash = $1 AND s.expires_at > $2",
         )
-        .bind(token_hash(token))
+        .bind(token.digest())
         .bind(now())
         .fetch_optional(&self.pool)
         .await?;
@@ -398,9 +401,9 @@ impl Store {
     }
 
     /// Ends a session (signing out).
-    pub async fn end_session(&self, token: &str) -> Result<(), StoreError> {
+    pub async fn end_session(&self, token: &SessionToken) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
-        tx.run(sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash(token)))
+        tx.run(sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token.digest()))
             .await?;
         tx.commit().await
     }
@@ -410,8 +413,8 @@ impl Store {
         &self,
         id: AccountId,
         name: &str,
-    ) -> Result<(ApiToken, String), StoreError> {
-        let token = new_token()?;
+    ) -> Result<(ApiToken, ApiSecret), StoreError> {
+        let token = ApiSecret::new()?;
         let info = ApiToken {
             id: TokenId(new_id()?),
             name: name.to_owned(),
@@ -425,7 +428,7 @@ impl Store {
             )
             .bind(info.id.0)
             .bind(id.0)
-            .bind(token_hash(&token))
+            .bind(token.digest())
             .bind(&info.name)
             .bind(info.created_at),
         )
@@ -435,12 +438,12 @@ impl Store {
     }
 
     /// The account of an API token.
-    pub async fn token_account(&self, token: &str) -> Result<Option<Account>, StoreError> {
+    pub async fn token_account(&self, token: &ApiSecret) -> Result<Option<Account>, StoreError> {
         let row = sqlx::query(
             "SELECT a.id, a.username, a.created_at FROM api_tokens t \
              JOIN accounts a ON a.id = t.account_id WHERE t.token_hash = $1",
         )
-        .bind(token_hash(token))
+        .bind(token.digest())
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.as_ref().map(account).transpose()?)

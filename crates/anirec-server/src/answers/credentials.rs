@@ -6,6 +6,7 @@ use std::net::IpAddr;
 
 use axum::http::HeaderValue;
 
+use anirec_store::secret::SessionToken;
 use anirec_store::secret::{hash_password, verify_nothing, verify_password};
 use anirec_store::{Account, Password, StoreError, Username};
 
@@ -94,7 +95,7 @@ pub async fn open_session(state: &AppState, account: &Account) -> Result<HeaderV
 }
 
 /// Ends a browser session: the `Set-Cookie` value that clears it.
-pub async fn close_session(state: &AppState, token: &str) -> Result<HeaderValue, Problem> {
+pub async fn close_session(state: &AppState, token: &SessionToken) -> Result<HeaderValue, Problem> {
     state
         .accounts()?
         .end_session(token)

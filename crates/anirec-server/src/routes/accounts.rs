@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
+use anirec_store::secret::ApiSecret;
 use anirec_store::secret::{hash_password, verify_password};
 use anirec_store::{ApiToken, Password, TokenId, Username};
 
@@ -96,7 +97,7 @@ struct NewToken {
     #[serde(flatten)]
     info: ApiToken,
     /// The secret: shown this once.
-    token: String,
+    token: ApiSecret,
 }
 
 /// `POST /api/v1/tokens` `{"username", "password", "name"?}`: a personal API token, shown once.
