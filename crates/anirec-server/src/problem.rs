@@ -67,14 +67,14 @@ impl Problem {
         Problem::new(StatusCode::CONFLICT, "Conflict", detail)
     }
 
-    /// 429 with `Retry-After`: too many sign-in attempts.
+    /// 429 with `Retry-After`: too many password checks (sign-ins, password changes, deletions).
     pub fn too_many(retry_after: u64) -> Problem {
         Problem {
             retry_after: Some(retry_after),
             ..Problem::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "Too many attempts",
-                format!("too many sign-in attempts; try again in {retry_after} s"),
+                format!("too many password attempts; try again in {retry_after} s"),
             )
         }
     }

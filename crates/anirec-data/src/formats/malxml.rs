@@ -54,7 +54,7 @@ const MANGA_MESSAGE: &str =
 
 /// One anime of a list export.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListEntry {
+pub struct ExportEntry {
     /// MyAnimeList id.
     pub anime_id: MalId,
     /// Title as exported.
@@ -75,7 +75,7 @@ pub struct MalList {
     /// `<user_name>` of `<myinfo>`.
     pub user_name: Option<String>,
     /// The entries, in file order.
-    pub entries: Vec<ListEntry>,
+    pub entries: Vec<ExportEntry>,
     /// Entries skipped, by reason.
     pub skipped: Skips,
 }
@@ -102,8 +102,8 @@ struct Pending {
 /// `<myinfo>` with the totals, `update_on_import` set so MyAnimeList's importer applies every
 /// entry), so `parse(write(list))` gives the list back and MyAnimeList, AniList and Kitsu import
 /// it. Entries without a status are written as plan to watch.
-pub fn write(user_name: &str, entries: &[ListEntry]) -> String {
-    let status_of = |e: &ListEntry| e.status.unwrap_or(WatchStatus::PlanToWatch);
+pub fn write(user_name: &str, entries: &[ExportEntry]) -> String {
+    let status_of = |e: &ExportEntry| e.status.unwrap_or(WatchStatus::PlanToWatch);
     let count = |s: WatchStatus| entries.iter().filter(|e| status_of(e) == s).count();
     let mut out = String::with_capacity(200 + entries.len() * 400);
     let mut line = |text: &str| {
@@ -493,7 +493,7 @@ fn is_container(path: &[String]) -> bool {
 }
 
 /// Validates one `<anime>` element.
-fn entry(p: Pending, file: &str) -> Result<ListEntry, RowError> {
+fn entry(p: Pending, file: &str) -> Result<ExportEntry, RowError> {
     let err = |column: &str, reason, message| RowError {
         file: file.to_owned(),
         line: p.line,
@@ -552,7 +552,7 @@ fn entry(p: Pending, file: &str) -> Result<ListEntry, RowError> {
             )
         })?,
     };
-    Ok(ListEntry {
+    Ok(ExportEntry {
         anime_id: MalId(anime_id),
         title: p.title.filter(|t| !t.is_empty()),
         score,

@@ -264,9 +264,9 @@ pub async fn export(
     let views = views(&state, list);
     let (body, kind, file) = match query.params.format {
         ExportFormat::Xml => {
-            let entries: Vec<malxml::ListEntry> = views
+            let entries: Vec<malxml::ExportEntry> = views
                 .iter()
-                .map(|v| malxml::ListEntry {
+                .map(|v| malxml::ExportEntry {
                     anime_id: v.stored.entry.anime_id,
                     title: v.title.clone(),
                     score: v.stored.entry.score,
