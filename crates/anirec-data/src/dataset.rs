@@ -259,7 +259,7 @@ fn apply_repairs(
             anime.synopsis = Some(repair.synopsis);
             report.synopses_repaired += 1;
         } else {
-            report.skipped.record(&RowError {
+            let error = RowError {
                 file: file.to_owned(),
                 line: repair.line,
                 column: Some("synopsis".to_owned()),
@@ -269,7 +269,8 @@ fn apply_repairs(
                      repairs; skipped",
                     repair.mal_id, repair.prefix
                 ),
-            });
+            };
+            report.skipped.record(error.reason, || error.to_string());
         }
     }
 }

@@ -4,8 +4,6 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::RowError;
-
 /// How many example messages a report keeps (the counts are always complete).
 pub const MAX_EXAMPLES: usize = 10;
 
@@ -75,11 +73,12 @@ impl Skips {
         }
     }
 
-    /// Counts one malformed row and keeps its message while there is room.
-    pub fn record(&mut self, error: &RowError) {
-        self.add(error.reason, 1);
+    /// Counts one skipped row under `reason` and keeps its message (made only then) while
+    /// there is room.
+    pub fn record(&mut self, reason: SkipReason, message: impl FnOnce() -> String) {
+        self.add(reason, 1);
         if self.examples.len() < MAX_EXAMPLES {
-            self.examples.push(error.to_string());
+            self.examples.push(message());
         }
     }
 

@@ -49,7 +49,7 @@ pub fn handle(error: RowError, strict: bool, skips: &mut Skips) -> Result<()> {
     if strict && error.reason.is_malformed() {
         return Err(error.into());
     }
-    skips.record(&error);
+    skips.record(error.reason, || error.to_string());
     Ok(())
 }
 
