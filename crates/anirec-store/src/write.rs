@@ -49,11 +49,9 @@ impl Writes {
             Some(lock) => Some(lock.lock().await),
             None => None,
         };
+        // The file is checked after the commit only: that check decides the acknowledgement,
+        // and a write made into a file moved away is simply not acknowledged.
         let file = self.file.as_deref();
-        if let Some(file) = file {
-            // Nothing is written into a file that is no longer at its path.
-            file.still_there().await?;
-        }
         let conn = self.pool.acquire().await.map_err(fault)?;
         let mut write = Write {
             conn: Some(conn),
@@ -109,7 +107,7 @@ impl Write<'_> {
         // Committed on a healthy connection: it goes back to the pool.
         drop(self.conn.take());
         match self.file {
-            Some(file) => file.still_there().await,
+            Some(file) => file.still_there(),
             None => Ok(()),
         }
     }
@@ -142,10 +140,11 @@ impl DatabaseFile {
         })
     }
 
-    /// Ok while the path still names the file that was opened.
-    pub(crate) async fn still_there(&self) -> Result<(), StoreError> {
-        let same = tokio::fs::metadata(&self.path)
-            .await
+    /// Ok while the path still names the file that was opened. One `stat` of a local file (a
+    /// WAL database is never on a network file system): made here, since handing it to a
+    /// blocking thread cost list writes a tenth of their throughput (BENCHMARKS.md).
+    pub(crate) fn still_there(&self) -> Result<(), StoreError> {
+        let same = std::fs::metadata(&self.path)
             .is_ok_and(|m| m.dev() == self.device && m.ino() == self.inode);
         if same {
             Ok(())
