@@ -32,17 +32,6 @@ fn start(db: &str, cache: &std::path::Path) -> Server {
     server
 }
 
-/// Signs up `name` and returns an API token.
-fn token(server: &Server, name: &str) -> String {
-    let credentials = format!(r#"{{"username": "{name}", "password": "a long enough password"}}"#);
-    let (status, body) = server.request("POST", "/api/v1/accounts", &credentials);
-    assert_eq!(status, 201, "{body}");
-    let (status, body) = server.request("POST", "/api/v1/tokens", &credentials);
-    assert_eq!(status, 201, "{body}");
-    let reply: serde_json::Value = serde_json::from_str(&body).unwrap();
-    reply["token"].as_str().unwrap().to_owned()
-}
-
 fn json(body: &str) -> serde_json::Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
 }
@@ -54,7 +43,7 @@ fn two_servers_on_one_postgres_share_accounts() {
     let cache = tempfile::tempdir().unwrap();
     let a = start(&db.url, cache.path());
     let b = start(&db.url, cache.path());
-    let t = token(&a, "shared_fan");
+    let t = a.sign_up("shared_fan");
     let me = |server: &Server| json(&server.request_as(Some(&t), "GET", "/api/v1/me", "").1);
     assert_eq!(me(&b)["username"], "shared_fan");
 
@@ -94,7 +83,7 @@ fn acknowledged_writes_survive_kill_9() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("accounts.db").display());
     let server = start(&db, dir.path());
-    let t = token(&server, "durable");
+    let t = server.sign_up("durable");
     let anime = [10u32, 20, 30, 40];
     // One writer: write n sets anime[n % 4] to n episodes; note the writes acknowledged.
     let acknowledged = std::sync::Arc::new(std::sync::Mutex::new(HashMap::<u32, u32>::new()));

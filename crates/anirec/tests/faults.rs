@@ -235,17 +235,6 @@ fn start(db: &str, cache: &Path) -> Server {
     server
 }
 
-/// Signs up `name` and returns an API token.
-fn sign_up(server: &Server, name: &str) -> String {
-    let credentials = format!(r#"{{"username": "{name}", "password": "a long enough password"}}"#);
-    let (status, body) = server.request("POST", "/api/v1/accounts", &credentials);
-    assert_eq!(status, 201, "{body}");
-    let (status, body) = server.request("POST", "/api/v1/tokens", &credentials);
-    assert_eq!(status, 201, "{body}");
-    let reply: serde_json::Value = serde_json::from_str(&body).unwrap();
-    reply["token"].as_str().unwrap().to_owned()
-}
-
 /// `/readyz`'s status, polled (at most `within`) until it is `want`; the last one seen.
 fn readiness(server: &Server, want: u16, within: Duration) -> (u16, String) {
     let deadline = Instant::now() + within;
@@ -271,7 +260,7 @@ fn stop(mut server: Server) {
 fn sqlite_fault(db_path: &Path, cache: &Path, inject: impl Fn(), clear: impl Fn()) {
     let db = format!("sqlite://{}", db_path.display());
     let server = start(&db, cache);
-    let token = sign_up(&server, "faulted");
+    let token = server.sign_up("faulted");
     let (status, body) = readiness(&server, 200, Duration::from_secs(10));
     assert_eq!(status, 200, "ready before the fault: {body}");
 
@@ -442,7 +431,7 @@ fn sqlite_with_its_folder_deleted_acknowledges_no_write() {
     std::fs::create_dir(&folder).unwrap();
     let db = format!("sqlite://{}", folder.join("accounts.db").display());
     let server = start(&db, dir.path());
-    let token = sign_up(&server, "orphaned");
+    let token = server.sign_up("orphaned");
     let writers = Writers::start(&server, &token, 1);
     assert!(
         writers.wait_for(40, Duration::from_secs(30), acknowledged),
@@ -475,7 +464,7 @@ fn postgres_backends_terminated_under_writes_lose_nothing_acknowledged() {
     let db = format!("{}&application_name={name}", scratch.url);
     let cache = tempfile::tempdir().unwrap();
     let server = start(&db, cache.path());
-    let token = sign_up(&server, "faulted");
+    let token = server.sign_up("faulted");
     let writers = Writers::start(&server, &token, 1);
     assert!(
         writers.wait_for(40, Duration::from_secs(30), acknowledged),

@@ -71,6 +71,18 @@ impl Server {
         request_to(&self.addr, token, method, path, body).expect("the server answers")
     }
 
+    /// Signs up `name` (with a fixed password) and returns an API token for it.
+    pub fn sign_up(&self, name: &str) -> String {
+        let credentials =
+            format!(r#"{{"username": "{name}", "password": "a long enough password"}}"#);
+        let (status, body) = self.request("POST", "/api/v1/accounts", &credentials);
+        assert_eq!(status, 201, "{body}");
+        let (status, body) = self.request("POST", "/api/v1/tokens", &credentials);
+        assert_eq!(status, 201, "{body}");
+        let reply: serde_json::Value = serde_json::from_str(&body).unwrap();
+        reply["token"].as_str().unwrap().to_owned()
+    }
+
     /// Sends the process a signal (`HUP`, `TERM`, `KILL`).
     pub fn signal(&self, name: &str) {
         let ok = Command::new("kill")
