@@ -12,6 +12,7 @@ use crate::ids::{AnimeIx, MalId};
 /// A season of the anime year.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Season {
     /// January to March.
     Winter,
@@ -49,6 +50,7 @@ impl Season {
 
 /// How many users have an anime in each list status (MyAnimeList's own counts).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StatusCounts {
     /// Currently watching.
     pub watching: u32,
@@ -64,6 +66,7 @@ pub struct StatusCounts {
 
 /// One anime of the catalogue, with its fields parsed. Missing values (`Unknown`) are `None` or empty.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Anime {
     /// MyAnimeList id.
     pub mal_id: MalId,
@@ -110,6 +113,10 @@ pub struct Anime {
     /// Users per list status.
     pub status_counts: Option<StatusCounts>,
     /// Number of users who gave each score; index 0 is score 1, index 9 is score 10.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = Option<Vec<u32>>, min_items = 10, max_items = 10)
+    )]
     pub score_histogram: Option<[u32; 10]>,
     /// Synopsis, when the synopsis file has one.
     pub synopsis: Option<String>,

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
 )]
 #[serde(transparent)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MalId(pub u32);
 
 /// A user id of the data (a MyAnimeList user's number in the Kaggle files).
@@ -24,6 +25,7 @@ pub struct MalId(pub u32);
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
 )]
 #[serde(transparent)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserId(pub u32);
 
 /// A franchise's id: the MyAnimeList id of its first entry (written as the plain number).
@@ -31,6 +33,7 @@ pub struct UserId(pub u32);
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
 )]
 #[serde(transparent)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FranchiseId(pub u32);
 
 /// A position in the catalogue (`0..catalogue.len()`): how the models name an anime.

@@ -18,6 +18,7 @@ use crate::report::{SkipReason, Skips};
 /// A MyAnimeList watching status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum WatchStatus {
     /// 1: currently watching.
     Watching = 1,

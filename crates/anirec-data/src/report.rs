@@ -10,6 +10,7 @@ pub const MAX_EXAMPLES: usize = 10;
 /// Why a row was skipped or dropped. The snake_case name is the key in `--json` output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum SkipReason {
     /// A quoted field whose closing quote never came.
     UnterminatedQuote,

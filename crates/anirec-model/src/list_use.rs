@@ -83,13 +83,17 @@ const MAX_TITLE_CHARS: usize = 80;
 
 /// What of a list was used.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ListUse {
-    /// Entries of the list that went into the profile.
+    /// Entries of the list that went into the profile (in an answer to a request with a list).
+    #[cfg_attr(feature = "openapi", schema(required = false))]
     pub used: usize,
     /// Entries the reader could not read, by reason.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub skipped: BTreeMap<SkipReason, u64>,
-    /// Anime of the list the catalogue does not know (each counted once).
+    /// Anime of the list the catalogue does not know, each counted once (in an answer to a
+    /// request with a list).
+    #[cfg_attr(feature = "openapi", schema(required = false))]
     pub not_in_catalogue: usize,
     /// Their MyAnimeList ids, in list order.
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -21,6 +21,7 @@ const POPULAR_DEPTH: usize = 8;
 
 /// Why an anime was recommended: one signal's reason and its share of the score.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Reason {
     /// The signal it is the reason of (written by name: `collab`, `content`, ...).
     pub signal: Signal,

@@ -56,6 +56,7 @@ pub struct StoryQuery<'a> {
 
 /// One anime found.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StoryHit {
     /// The anime.
     #[serde(skip)]

@@ -13,7 +13,9 @@
 //! - [`answers`]: what the API and the pages answer alike (asks, profiles, a fan's lists,
 //!   story hits, credentials), below both.
 //! - [`routes`]: the JSON API, one module per resource, and the operations endpoints.
-//! - [`openapi`]: the API's OpenAPI document, and its form for a served model.
+//! - [`openapi`]: the parts of the OpenAPI document no one handler owns (shared error answers,
+//!   security schemes, schemas of bodies without a Rust type) and its form for a served model;
+//!   the document itself is generated from the handlers (`routes::ApiDoc`).
 //! - [`account_pages`]: sign up, sign in and out, and "My list".
 //! - [`pages`]: the HTML pages and the embedded static files.
 //! - [`params`]: query-string parameters (k, filters, flags) with errors that name them.

@@ -12,6 +12,10 @@ use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
 use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
 use serde::{Deserialize, forward_to_deserialize_any};
+use serde_json::json;
+use utoipa::IntoParams;
+use utoipa::openapi::path::{Parameter, ParameterIn};
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
 
 use crate::problem::Problem;
 
@@ -103,6 +107,18 @@ impl<T: Takes> Query<T> {
     }
 }
 
+/// The parameters a [`Query<T>`] reads, for the OpenAPI document: `T`'s, then the filters when
+/// `T` takes them.
+impl<T: Takes + IntoParams> IntoParams for Query<T> {
+    fn into_params(parameter_in: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let mut params = T::into_params(&parameter_in);
+        if T::FILTERS {
+            params.extend(FilterParams::into_params(&parameter_in));
+        }
+        params
+    }
+}
+
 /// Deserialises `T` from name/value pairs, naming the parameter whose value is wrong.
 fn deserialize<T: DeserializeOwned>(pairs: Vec<(String, String)>) -> Result<T, Problem> {
     let encoded = form_urlencoded::Serializer::new(String::new())
@@ -156,28 +172,42 @@ fn field_names<T: DeserializeOwned>() -> &'static [&'static str] {
     names
 }
 
-/// The filters as the query string and the pages' form send them (see [`filters::PARAMS`]).
-#[derive(Debug, Clone, Default, Deserialize)]
+/// The filters as the query string and the pages' form send them (see [`filters::PARAMS`]);
+/// their doc comments are the parameters' descriptions in the OpenAPI document.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[serde(default)]
+#[into_params(parameter_in = Query)]
 pub struct FilterParams {
-    /// Every one of these genres (repeated or comma-separated).
+    /// Only anime with every one of these genres (repeat the parameter or separate with commas).
+    #[param(explode)]
     genre: Vec<String>,
-    /// One of these types (repeated or comma-separated).
+    /// Only anime of one of these types (TV, Movie, OVA, ONA, Special, Music).
     #[serde(rename = "type")]
+    #[param(explode)]
     kind: Vec<String>,
-    /// Earliest start year.
+    /// Earliest start year (a year_min after year_max matches no anime).
+    #[param(inline)]
     year_min: Option<Year>,
     /// Latest start year.
+    #[param(inline)]
     year_max: Option<Year>,
-    /// Fewest members.
+    /// Fewest MyAnimeList members.
+    #[param(inline)]
     min_members: Option<Members>,
-    /// Allow adult titles.
+    /// Include adult titles (off by default).
+    #[param(inline)]
     include_adult: Flag,
-    /// Also show anime the user already rated.
+    /// Include anime the user already rated (excluded by default).
+    #[param(inline)]
     include_rated: Flag,
-    /// `series` (default) or `none`.
+    /// How franchises are treated: series (one card per franchise, the entry point of one not
+    /// started, none from franchises already on the list, which the continue row carries; for
+    /// similar anime, the anime's own franchise left out) or none (every anime on its own).
+    #[param(inline)]
     group: Option<Group>,
-    /// 0 to 1.
+    /// Trade popularity for discovery: 0 (the model's own balance) to 1 (favour less-watched
+    /// anime).
+    #[param(inline)]
     novelty: Option<Novelty>,
 }
 
@@ -253,6 +283,62 @@ pub struct ShownFilters {
     /// Every anime on its own (`group=none`).
     pub group_none: bool,
 }
+
+/// Declares the OpenAPI schema of a parameter's value type: used inline (`#[param(inline)]`), as
+/// it has no name of its own in the document.
+macro_rules! value_schema {
+    ($ty:ty => $schema:expr) => {
+        impl utoipa::PartialSchema for $ty {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                $schema.into()
+            }
+        }
+
+        impl utoipa::ToSchema for $ty {}
+    };
+}
+pub(crate) use value_schema;
+
+/// The schema of a whole number from `min` to `max`.
+fn whole(min: u64, max: u64) -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .minimum(Some(min))
+        .maximum(Some(max))
+}
+
+/// The schema of one of `values`, `default` when left out.
+pub(crate) fn one_of(values: &[&str], default: &str) -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(values.iter().copied()))
+        .default(Some(json!(default)))
+}
+
+value_schema!(K => whole(1, MAX_K as u64).default(Some(json!(DEFAULT_K))));
+value_schema!(Flag => ObjectBuilder::new()
+    .schema_type(Type::Boolean)
+    .default(Some(json!(false))));
+value_schema!(Year => whole(
+    u64::from(*filters::YEARS.start()),
+    u64::from(*filters::YEARS.end()),
+));
+value_schema!(Members => whole(0, u64::from(u32::MAX)));
+
+/// A whole number from 0 to 2³²-1, as ids and counts are read: its schema in the document
+/// (`u32`'s own says `int32`, which stops at 2³¹-1). Its format, `int64`, tells clients (and
+/// test generators) to send digits only: `1.0` is an integer to JSON Schema, not to a path.
+pub struct WholeU32;
+
+value_schema!(WholeU32 => whole(0, u64::from(u32::MAX))
+    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64))));
+value_schema!(Group => one_of(&["series", "none"], "series"));
+value_schema!(Novelty => ObjectBuilder::new()
+    .schema_type(Type::Number)
+    .minimum(Some(*filters::NOVELTY.start()))
+    .maximum(Some(*filters::NOVELTY.end()))
+    .default(Some(json!(0))));
+value_schema!(By => one_of(&["content", "collab", "hybrid", "story"], "hybrid"));
 
 /// Reads a value from its text with `parse`; `expected` says what a valid one is, as the end
 /// of "k must be ...".

@@ -86,8 +86,9 @@ pub struct Served {
     pub titles: TitleIndex,
     /// The genres and types the filters accept.
     pub vocabulary: Vocabulary,
-    /// The OpenAPI document with this model's genres and types.
-    pub openapi: bytes::Bytes,
+    /// The OpenAPI document with this model's genres and types (made by the route that serves
+    /// it, on first request).
+    pub openapi: std::sync::OnceLock<bytes::Bytes>,
     /// Where it was loaded from (reloads read it again), if from disk.
     pub path: Option<PathBuf>,
     /// A short version: the bundle's creation time and tensor checksum.
@@ -112,7 +113,7 @@ impl Served {
         let vocabulary = Vocabulary::of(&bundle.catalogue);
         Served {
             titles: TitleIndex::new(&bundle.catalogue),
-            openapi: crate::openapi::openapi_for(&vocabulary, bundle.story().is_some()),
+            openapi: std::sync::OnceLock::new(),
             vocabulary,
             bundle,
             path,
@@ -138,13 +139,14 @@ impl Served {
 }
 
 /// What a reload did.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Reloaded {
     /// Version now served.
     pub version: String,
     /// Version served before.
     pub previous: Option<String>,
     /// Folder it was read from.
+    #[schema(value_type = String)]
     pub path: PathBuf,
     /// Seconds the load took (requests were answered meanwhile).
     pub seconds: f64,

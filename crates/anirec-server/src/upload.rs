@@ -14,6 +14,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::Deserialize;
 use serde_json::Number;
+use utoipa::ToSchema;
 
 use anirec_data::formats::malxml::MalList;
 use anirec_data::formats::{gzip, malxml};
@@ -21,6 +22,7 @@ use anirec_data::{DataError, MalId, UserId, WatchStatus};
 use anirec_model::list_use::FanList;
 use anirec_model::query::Listed;
 
+use crate::params::WholeU32;
 use crate::problem::Problem;
 use crate::state::Config;
 
@@ -54,20 +56,30 @@ pub struct Upload {
 
 /// A JSON body: ratings, optionally on top of a known user's. Numbers are read as JSON Schema
 /// reads an integer: `5` and `5.0` alike.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RatingsBody {
-    /// Start from this known user's ratings (the body's ratings override theirs).
+pub struct RatingsBody {
+    /// Start from this known user's ratings (null or absent: from none); the body's override
+    /// theirs.
+    #[schema(value_type = Option<WholeU32>, inline)]
     user_id: Option<Number>,
+    /// The ratings.
+    #[schema(max_items = 20000)]
     ratings: Vec<RatingEntry>,
 }
 
-#[derive(Debug, Deserialize)]
+/// One rating of a [`RatingsBody`].
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RatingEntry {
+pub struct RatingEntry {
+    /// MyAnimeList anime id.
+    #[schema(value_type = WholeU32, inline)]
     anime_id: Number,
+    /// 0 = watched, not scored.
+    #[schema(value_type = u8, maximum = 10)]
     rating: Number,
-    /// `watching`, `completed`, `on_hold`, `dropped` or `plan_to_watch`.
+    /// The list status: dropped, on-hold and plan-to-watch entries count less and are never
+    /// taken as liked.
     #[serde(default)]
     status: Option<WatchStatus>,
 }

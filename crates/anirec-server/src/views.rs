@@ -6,9 +6,13 @@ use anirec_data::{AnimeIx, Catalogue, FranchiseId, MalId, UserId};
 use anirec_model::bundle::Bundle;
 use anirec_model::query::{Reason, Recommendation};
 use anirec_model::series::Continuation;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::ToSchema;
 
-use crate::params::from_text;
+use crate::params::{from_text, one_of, value_schema};
+use crate::problem::Problem;
 
 /// How much of its synopsis a card carries (`synopsis=none|short|full`, default full): a list of
 /// ten with full synopses is about 12 KB, short 5 KB, none 3.7 KB.
@@ -51,6 +55,8 @@ impl Synopsis {
     }
 }
 
+value_schema!(Synopsis => one_of(&["none", "short", "full"], "full"));
+
 impl<'de> Deserialize<'de> for Synopsis {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Synopsis, D::Error> {
         from_text(d, "none, short or full", |t| match t {
@@ -63,7 +69,7 @@ impl<'de> Deserialize<'de> for Synopsis {
 }
 
 /// An anime as a list shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Card<'a> {
     /// MyAnimeList id.
     pub anime_id: MalId,
@@ -95,7 +101,8 @@ pub struct Card<'a> {
 }
 
 /// Where an anime sits in its franchise.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = Series)]
 pub struct SeriesView<'a> {
     /// The franchise's id (the MyAnimeList id of its first entry).
     pub id: FranchiseId,
@@ -105,8 +112,10 @@ pub struct SeriesView<'a> {
     /// franchise's name, or another (Fate/Zero in Fate/stay night's franchise).
     pub series: &'a str,
     /// The anime's place in watching order, from 1.
+    #[schema(minimum = 1)]
     pub position: usize,
     /// Entries in the franchise.
+    #[schema(minimum = 2)]
     pub entries: usize,
     /// The anime's name within its series: `Season 2`, `Film 1`.
     pub label: String,
@@ -131,7 +140,8 @@ impl<'a> SeriesView<'a> {
 }
 
 /// An anime's franchise with all its entries in watching order, for the anime's own page.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = Franchise)]
 pub struct FranchiseView<'a> {
     /// Where the anime sits.
     #[serde(flatten)]
@@ -141,7 +151,7 @@ pub struct FranchiseView<'a> {
 }
 
 /// One entry of a [`FranchiseView`].
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SeriesEntry<'a> {
     /// MyAnimeList id.
     pub anime_id: MalId,
@@ -185,7 +195,8 @@ impl<'a> FranchiseView<'a> {
 }
 
 /// A planned anime with the rating the model predicts for the fan (the plan-to-watch list).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = Planned)]
 pub struct PlannedView<'a> {
     /// The anime.
     #[serde(flatten)]
@@ -232,7 +243,8 @@ impl<'a> Card<'a> {
 }
 
 /// One entry of the continue row: the next anime of a franchise the fan is watching.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = Continuation)]
 pub struct ContinueView<'a> {
     /// The anime.
     #[serde(flatten)]
@@ -240,8 +252,10 @@ pub struct ContinueView<'a> {
     /// Rating the model expects the fan to give (1-10).
     pub predicted_rating: f32,
     /// Entries of the franchise on the fan's list.
+    #[schema(minimum = 1)]
     pub seen: usize,
     /// The fan's best score in the franchise (0: none scored).
+    #[schema(maximum = 10)]
     pub best_score: u8,
 }
 
@@ -264,7 +278,8 @@ impl<'a> ContinueView<'a> {
 }
 
 /// One recommendation: the anime's card, the predicted rating and the reasons.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = Recommendation)]
 pub struct RecommendationView<'a> {
     /// The anime.
     #[serde(flatten)]
@@ -305,7 +320,8 @@ impl<'a> RecommendationView<'a> {
 }
 
 /// An anime with a similarity score.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = SimilarAnimeItem)]
 pub struct SimilarView<'a> {
     /// The anime.
     #[serde(flatten)]
@@ -315,7 +331,7 @@ pub struct SimilarView<'a> {
 }
 
 /// A user with a similar taste.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SimilarUser {
     /// MyAnimeList user id.
     pub user_id: UserId,
@@ -323,6 +339,21 @@ pub struct SimilarUser {
     pub similarity: f32,
     /// Anime both rated.
     pub common: usize,
+}
+
+/// A JSON response of a borrowed value.
+pub fn json<T: Serialize>(value: &T) -> Response {
+    match json_body(value) {
+        Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
+        Err(problem) => problem.into_response(),
+    }
+}
+
+/// A value serialised as a JSON body (to send, or to keep).
+pub fn json_body<T: Serialize>(value: &T) -> Result<bytes::Bytes, Problem> {
+    serde_json::to_vec(value)
+        .map(bytes::Bytes::from)
+        .map_err(|e| Problem::internal(format!("response not serialisable: {e}")))
 }
 
 #[cfg(test)]

@@ -562,6 +562,26 @@ async fn openapi_document_matches_the_routes() {
     assert_eq!(r.status, 200);
     let doc = r.json();
     assert_eq!(doc["openapi"], "3.1.0");
+    // The served document lists the model's genres as the only values of `genre`: the first
+    // is taken, a made-up one refused.
+    let genre = doc["paths"]["/api/v1/users/{id}/recommendations"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "genre")
+        .unwrap();
+    let genres = genre["schema"]["items"]["enum"].as_array().unwrap();
+    assert!(!genres.is_empty());
+    let first = genres[0].as_str().unwrap();
+    let uri = format!("/api/v1/users/4/recommendations?genre={first}");
+    assert_eq!(get(&app, &uri).await.status, 200, "{uri}");
+    assert!(!genres.iter().any(|g| g == "Not A Genre"));
+    let refused = get(
+        &app,
+        "/api/v1/users/4/recommendations?genre=Not%20A%20Genre",
+    )
+    .await;
+    assert_eq!(refused.status, 400);
     let documented: BTreeSet<(String, String)> = doc["paths"]
         .as_object()
         .unwrap()
@@ -646,6 +666,37 @@ async fn openapi_document_matches_the_routes() {
                 assert_eq!(reply.json()["param"], p["name"], "{bad}");
             }
         }
+        // Every security requirement names a scheme the document defines.
+        for requirement in op["security"].as_array().into_iter().flatten() {
+            for scheme in requirement.as_object().unwrap().keys() {
+                assert!(
+                    doc["components"]["securitySchemes"].get(scheme).is_some(),
+                    "{method} {path} names the undefined scheme {scheme}"
+                );
+            }
+        }
+    }
+
+    // Every reference points at a component the document holds (the generated document adds
+    // each type a handler names; one left out would dangle).
+    fn refs<'a>(value: &'a serde_json::Value, out: &mut Vec<&'a str>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                if let Some(r) = map.get("$ref").and_then(|r| r.as_str()) {
+                    out.push(r);
+                }
+                map.values().for_each(|v| refs(v, out));
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let mut all = Vec::new();
+    refs(&doc, &mut all);
+    assert!(all.len() > 100, "only {} references", all.len());
+    for r in all {
+        let pointer = r.strip_prefix('#').expect("a local reference");
+        assert!(doc.pointer(pointer).is_some(), "{r} points at nothing");
     }
 }
 

@@ -6,10 +6,12 @@ use serde::{Deserialize, Serialize};
 /// An account's id (chosen at random, below 2⁵³ so JSON clients read it exactly).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccountId(pub i64);
 
 /// An account as the server shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Account {
     /// Its id.
     pub id: AccountId,

@@ -9,10 +9,12 @@ pub const MAX_ENTRIES: usize = anirec_data::formats::malxml::MAX_ENTRIES;
 
 /// One anime on a fan's list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ListEntry {
     /// The anime.
     pub anime_id: MalId,
     /// 1-10, or 0 when not scored.
+    #[cfg_attr(feature = "openapi", schema(maximum = 10))]
     pub score: u8,
     /// The watching status.
     pub status: WatchStatus,
@@ -22,6 +24,7 @@ pub struct ListEntry {
 
 /// A list entry with the time it last changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StoredEntry {
     /// The entry.
     #[serde(flatten)]

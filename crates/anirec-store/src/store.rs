@@ -70,6 +70,7 @@ impl<'s> MigrationSource<'s> for Embedded {
 /// A personal API token's id (tokens themselves are shown once and stored only hashed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenId(pub i64);
 
 impl std::str::FromStr for TokenId {
@@ -82,6 +83,7 @@ impl std::str::FromStr for TokenId {
 
 /// A personal API token as its owner sees it later: never the secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiToken {
     /// Its id (to revoke it).
     pub id: TokenId,
@@ -93,6 +95,7 @@ pub struct ApiToken {
 
 /// What an import did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImportCounts {
     /// Entries that were not on the list.
     pub added: usize,

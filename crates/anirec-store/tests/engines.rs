@@ -401,7 +401,12 @@ async fn readiness_probe_writes_and_a_moved_file_takes_no_write() {
         store.hide(fan.id, MalId(2)).await,
     ] {
         match refused {
-            Err(StoreError::Unwritable(why)) => assert!(why.contains("no longer at its path")),
+            // A pooled connection still holds the moved file (the check after the commit
+            // refuses it); a connection the pool opens anew finds no file at the path.
+            Err(StoreError::Unwritable(why)) => assert!(
+                why.contains("no longer at its path") || why.contains("could not be opened"),
+                "{why}"
+            ),
             other => panic!("a write to a moved database: {other:?}"),
         }
     }

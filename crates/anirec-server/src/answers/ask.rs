@@ -1,25 +1,38 @@
 //! What a recommendation request asks for ([`Ask`]: how many, filters, reasons, synopsis), read
 //! from its query, and the two lists it is answered with ([`Lists`]).
 
+use anirec_data::UserId;
 use anirec_model::profile::Profile;
 use anirec_model::query::{Filters, Recommendation};
 use anirec_model::series::Continuation;
-use serde::Deserialize;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
+use super::profiles::Subject;
 use crate::params::{Flag, K, Query, Takes};
 use crate::problem::Problem;
 use crate::state::Served;
-use crate::views::Synopsis;
+use crate::views::{ContinueView, RecommendationView, Synopsis, json_body};
 
-/// The query of the recommendation endpoints: `k`, `explain`, `synopsis` and the filters.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// The query of the recommendation endpoints: `k`, `explain`, `synopsis` and the filters (the
+/// fields' doc comments are the parameters' descriptions in the OpenAPI document).
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[serde(default)]
+#[into_params(parameter_in = Query)]
 pub struct AskParams {
-    /// How many.
+    /// How many results.
+    #[param(inline)]
     k: K,
-    /// With reasons.
+    /// Add the reasons for each pick.
+    #[param(inline)]
     explain: Flag,
-    /// How much synopsis.
+    /// How much of each synopsis to send: none, short (at most 200 bytes: whole sentences when
+    /// the first fits, else cut after a word) or full. A list of ten is about 12 KB with full
+    /// synopses, 5 KB short and 3.7 KB with none.
+    #[param(inline)]
     synopsis: Synopsis,
 }
 
@@ -28,12 +41,17 @@ impl Takes for AskParams {
 }
 
 /// The query of the continue endpoints: `k`, `synopsis` and the filters.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[serde(default)]
+#[into_params(parameter_in = Query)]
 pub struct ContinueParams {
-    /// How many.
+    /// How many results.
+    #[param(inline)]
     k: K,
-    /// How much synopsis.
+    /// How much of each synopsis to send: none, short (at most 200 bytes: whole sentences when
+    /// the first fits, else cut after a word) or full. A list of ten is about 12 KB with full
+    /// synopses, 5 KB short and 3.7 KB with none.
+    #[param(inline)]
     synopsis: Synopsis,
 }
 
@@ -101,4 +119,61 @@ pub struct Lists {
     pub recs: Vec<Recommendation>,
     /// The continue row: the next entry of each franchise the fan is watching.
     pub continuing: Vec<Continuation>,
+}
+
+/// Recommendations with the continue row.
+#[derive(Serialize, ToSchema)]
+pub struct Recommendations<'a> {
+    /// The model's version.
+    model: &'a str,
+    /// Who they are for.
+    subject: &'a Subject,
+    /// Recommendations, best first.
+    items: Vec<RecommendationView<'a>>,
+    /// Continue your series: for each franchise the fan liked and dropped nothing of, its next
+    /// entry not on the list, the highest predicted rating first; at most 5 (or k) here, up to
+    /// k from the continue endpoints.
+    continue_watching: Vec<ContinueView<'a>>,
+}
+
+/// The JSON answer of the recommendation endpoints.
+pub fn answer_body(
+    served: &Served,
+    subject: &Subject,
+    lists: &Lists,
+    synopsis: Synopsis,
+) -> Result<Bytes, Problem> {
+    json_body(&Recommendations {
+        model: &served.version,
+        subject,
+        items: RecommendationView::list(&served.bundle, &lists.recs, synopsis),
+        continue_watching: ContinueView::list(&served.bundle, &lists.continuing, synopsis),
+    })
+}
+
+/// A continue row.
+#[derive(Serialize, ToSchema)]
+pub struct ContinueRow<'a> {
+    /// The model's version.
+    model: &'a str,
+    /// The known user it is for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_id: Option<UserId>,
+    /// The row, the highest predicted rating first.
+    items: Vec<ContinueView<'a>>,
+}
+
+/// The JSON answer of the continue endpoints.
+pub fn continue_response(
+    served: &Served,
+    user_id: Option<UserId>,
+    row: &[Continuation],
+    synopsis: Synopsis,
+) -> Result<Response, Problem> {
+    let body = json_body(&ContinueRow {
+        model: &served.version,
+        user_id,
+        items: ContinueView::list(&served.bundle, row, synopsis),
+    })?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }

@@ -24,7 +24,7 @@ use crate::upload::Upload;
 use crate::views::Synopsis;
 
 /// Who the recommendations are for.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Subject {
     /// The known user they started from.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -33,6 +33,7 @@ pub struct Subject {
     pub ratings: usize,
     /// What of the request's list was used, and why not the rest (requests with a list only).
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = ListUse)]
     pub list: Option<ListUse>,
     /// The same in sentences a fan can read (empty when everything was used).
     #[serde(skip_serializing_if = "Vec::is_empty")]

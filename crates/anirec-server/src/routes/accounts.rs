@@ -11,27 +11,57 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use anirec_store::secret::ApiSecret;
 use anirec_store::secret::{hash_password, verify_password};
-use anirec_store::{ApiToken, Password, TokenId, Username};
+use anirec_store::{Account, ApiToken, Password, TokenId, Username};
 
 use super::json;
 use crate::answers::credentials::{close_session, open_session, register, verified};
 use crate::auth::{ClientIp, Signed, clear_session_cookie, same_origin, store_problem};
 use crate::json_body::SmallJson;
+use crate::openapi::responses::{
+    AccountsUnavailable, BadParam, CrossSite, Invalid, NotFoundForAccount, PROBLEM_JSON, TooLarge,
+    TooManyPasswordChecks, TooManySignIns, Unauthorized, Unsupported,
+};
 use crate::params::PathId;
 use crate::problem::Problem;
 use crate::state::AppState;
 
 /// A username and a password, as sign-up and sign-in send them.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Credentials {
+    /// Letters, digits, '_', '-' and '.', starting with a letter or digit; unique without regard
+    /// to case.
+    #[schema(
+        min_length = 3,
+        max_length = 32,
+        pattern = "^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+    )]
     username: String,
+    /// 8 to 256 characters.
+    #[schema(min_length = 8, max_length = 256)]
     password: String,
-    /// A name for the API token being made (tokens only).
-    #[serde(default)]
+}
+
+/// A username and a password, and a name for the API token they make.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    /// The account's username.
+    #[schema(
+        min_length = 3,
+        max_length = 32,
+        pattern = "^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+    )]
+    username: String,
+    /// Its password.
+    #[schema(min_length = 8, max_length = 256)]
+    password: String,
+    /// What the token is for (default "API token").
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     name: Option<String>,
 }
 
@@ -40,33 +70,22 @@ const MAX_TOKEN_NAME: usize = 100;
 
 impl Credentials {
     /// For sign-up and sign-in: refused (403) when a browser sends it from another site (a
-    /// request with an `Origin` that is not this server's), 422 when it names a token, else
-    /// [`Credentials::checked`]. `what` is what is being made, for the message.
-    fn checked_from_this_site(
-        &self,
-        headers: &HeaderMap,
-        what: &str,
-    ) -> Result<(Username, Password), Problem> {
+    /// request with an `Origin` that is not this server's), else [`checked`].
+    fn checked_from_this_site(&self, headers: &HeaderMap) -> Result<(Username, Password), Problem> {
         if headers.contains_key(header::ORIGIN) {
             same_origin(headers)?;
         }
-        if self.name.is_some() {
-            return Err(Problem::unprocessable(format!(
-                "{what} takes no name (only API tokens do)"
-            ))
-            .with_param("name"));
-        }
-        self.checked()
+        checked(&self.username, &self.password)
     }
+}
 
-    /// The username and password, checked (422 naming the field).
-    fn checked(&self) -> Result<(Username, Password), Problem> {
-        let username = Username::parse(&self.username)
-            .map_err(|e| Problem::unprocessable(e).with_param("username"))?;
-        let password = Password::parse(&self.password)
-            .map_err(|e| Problem::unprocessable(e).with_param("password"))?;
-        Ok((username, password))
-    }
+/// A username and password as sent, checked (422 naming the field).
+fn checked(username: &str, password: &str) -> Result<(Username, Password), Problem> {
+    let username =
+        Username::parse(username).map_err(|e| Problem::unprocessable(e).with_param("username"))?;
+    let password =
+        Password::parse(password).map_err(|e| Problem::unprocessable(e).with_param("password"))?;
+    Ok((username, password))
 }
 
 fn created(body: impl Serialize) -> Response {
@@ -81,30 +100,65 @@ fn no_content() -> Response {
 
 /// `POST /api/v1/accounts` `{"username", "password"}`: 201 with the account, 409 when the name
 /// is taken.
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts",
+    operation_id = "signUp",
+    summary = "Create an account.",
+    request_body = Credentials,
+    responses(
+        (status = 201, description = "Created.", body = Account),
+        (status = 403, description = "Sent from another site (its Origin is not this server's).", body = Problem, content_type = PROBLEM_JSON),
+        (status = 409, description = "The username is taken (without regard to case).", body = Problem, content_type = PROBLEM_JSON),
+        (status = 413, response = TooLarge),
+        (status = 415, response = Unsupported),
+        (status = 422, response = Invalid),
+        (status = 429, response = TooManySignIns),
+        (status = 503, response = AccountsUnavailable),
+    )
+)]
 pub async fn sign_up(
     State(state): State<AppState>,
     headers: HeaderMap,
     ClientIp(ip): ClientIp,
     SmallJson(body): SmallJson<Credentials>,
 ) -> Result<Response, Problem> {
-    let (username, password) = body.checked_from_this_site(&headers, "an account")?;
+    let (username, password) = body.checked_from_this_site(&headers)?;
     let account = register(&state, ip, username, password).await?;
     Ok(created(account))
 }
 
-#[derive(Serialize)]
+/// A new API token.
+#[derive(Serialize, ToSchema)]
 struct NewToken {
     #[serde(flatten)]
     info: ApiToken,
-    /// The secret: shown this once.
+    /// The secret, shown this once: send it as `Authorization: Bearer TOKEN`.
+    #[schema(value_type = String, pattern = "^[0-9a-f]{64}$")]
     token: ApiSecret,
 }
 
 /// `POST /api/v1/tokens` `{"username", "password", "name"?}`: a personal API token, shown once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tokens",
+    operation_id = "createToken",
+    summary = "Make a personal API token (shown once) with a username and password.",
+    request_body = TokenRequest,
+    responses(
+        (status = 201, description = "The token; store it, it is not shown again.", body = NewToken),
+        (status = 401, response = Unauthorized),
+        (status = 413, response = TooLarge),
+        (status = 415, response = Unsupported),
+        (status = 422, response = Invalid),
+        (status = 429, response = TooManySignIns),
+        (status = 503, response = AccountsUnavailable),
+    )
+)]
 pub async fn create_token(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    SmallJson(body): SmallJson<Credentials>,
+    SmallJson(body): SmallJson<TokenRequest>,
 ) -> Result<Response, Problem> {
     let name = body.name.clone().unwrap_or_else(|| "API token".to_owned());
     if name.trim().is_empty() || name.chars().count() > MAX_TOKEN_NAME {
@@ -113,7 +167,7 @@ pub async fn create_token(
         ))
         .with_param("name"));
     }
-    let (username, password) = body.checked()?;
+    let (username, password) = checked(&body.username, &body.password)?;
     let account = verified(&state, ip, username, password).await?;
     let (info, token) = state
         .accounts()?
@@ -123,12 +177,26 @@ pub async fn create_token(
     Ok(created(NewToken { info, token }))
 }
 
-#[derive(Serialize)]
+/// An account's API tokens.
+#[derive(Serialize, ToSchema)]
 struct Tokens {
+    /// The tokens, oldest first.
     items: Vec<ApiToken>,
 }
 
 /// `GET /api/v1/tokens`: the signed-in account's tokens (never their secrets).
+#[utoipa::path(
+    get,
+    path = "/api/v1/tokens",
+    operation_id = "listTokens",
+    summary = "The signed-in account's API tokens (never their secrets).",
+    security(("apiToken" = []), ("sessionCookie" = [])),
+    responses(
+        (status = 200, description = "The tokens, oldest first.", body = Tokens),
+        (status = 401, response = Unauthorized),
+        (status = 503, response = AccountsUnavailable),
+    )
+)]
 pub async fn list_tokens(
     State(state): State<AppState>,
     signed: Signed,
@@ -142,6 +210,22 @@ pub async fn list_tokens(
 }
 
 /// `DELETE /api/v1/tokens/{id}`: revokes one of the account's tokens (404 for any other id).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/tokens/{id}",
+    operation_id = "revokeToken",
+    summary = "Revoke one of the account's API tokens.",
+    security(("apiToken" = []), ("sessionCookie" = [])),
+    params(("id" = i64, Path, description = "The token's id.")),
+    responses(
+        (status = 204, description = "Revoked."),
+        (status = 400, response = BadParam),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = CrossSite),
+        (status = 404, response = NotFoundForAccount),
+        (status = 503, response = AccountsUnavailable),
+    )
+)]
 pub async fn revoke_token(
     State(state): State<AppState>,
     PathId(id): PathId<TokenId>,
@@ -161,13 +245,30 @@ pub async fn revoke_token(
 
 /// `POST /api/v1/sessions` `{"username", "password"}`: signs a browser in (the session cookie);
 /// a request from another site is refused.
+#[utoipa::path(
+    post,
+    path = "/api/v1/sessions",
+    operation_id = "signIn",
+    summary = "Sign a browser in: sets the HttpOnly session cookie.",
+    request_body = Credentials,
+    responses(
+        (status = 200, description = "Signed in.", body = Account, headers(("Set-Cookie" = String, description = "The session cookie (HttpOnly, SameSite=Lax)."))),
+        (status = 401, response = Unauthorized),
+        (status = 403, description = "Sent from another site (its Origin is not this server's).", body = Problem, content_type = PROBLEM_JSON),
+        (status = 413, response = TooLarge),
+        (status = 415, response = Unsupported),
+        (status = 422, response = Invalid),
+        (status = 429, response = TooManySignIns),
+        (status = 503, response = AccountsUnavailable),
+    )
+)]
 pub async fn sign_in(
     State(state): State<AppState>,
     headers: HeaderMap,
     ClientIp(ip): ClientIp,
     SmallJson(body): SmallJson<Credentials>,
 ) -> Result<Response, Problem> {
-    let (username, password) = body.checked_from_this_site(&headers, "a session")?;
+    let (username, password) = body.checked_from_this_site(&headers)?;
     let account = verified(&state, ip, username, password).await?;
     let cookie = open_session(&state, &account).await?;
     let mut response = json(&account);
@@ -176,6 +277,19 @@ pub async fn sign_in(
 }
 
 /// `DELETE /api/v1/sessions`: signs the browser out (the session ends on the server too).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/sessions",
+    operation_id = "signOut",
+    summary = "Sign out: ends the session on the server and clears the cookie.",
+    security(("apiToken" = []), ("sessionCookie" = [])),
+    responses(
+        (status = 204, description = "Signed out."),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = CrossSite),
+        (status = 503, response = AccountsUnavailable),
+    )
+)]
 pub async fn sign_out(State(state): State<AppState>, signed: Signed) -> Result<Response, Problem> {
     let cookie = match &signed.session {
         Some(token) => close_session(&state, token).await?,
@@ -187,15 +301,31 @@ pub async fn sign_out(State(state): State<AppState>, signed: Signed) -> Result<R
 }
 
 /// `GET /api/v1/me`: the signed-in account.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    operation_id = "me",
+    summary = "The signed-in account.",
+    security(("apiToken" = []), ("sessionCookie" = [])),
+    responses(
+        (status = 200, description = "The account.", body = Account),
+        (status = 401, response = Unauthorized),
+        (status = 503, response = AccountsUnavailable),
+    )
+)]
 pub async fn me(signed: Signed) -> Response {
     json(&signed.account)
 }
 
 /// A password change.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPassword {
+    /// The password now.
+    #[schema(max_length = 1024)]
     current: String,
+    /// The new password: 8 to 256 characters.
+    #[schema(min_length = 8, max_length = 256)]
     new: String,
 }
 
@@ -230,6 +360,24 @@ async fn check_password(
 
 /// `PUT /api/v1/me/password` `{"current", "new"}`: changes the password, ends every session of
 /// the account and revokes all its API tokens.
+#[utoipa::path(
+    put,
+    path = "/api/v1/me/password",
+    operation_id = "changePassword",
+    summary = "Change the password; every session of the account ends and every API token of it is revoked.",
+    security(("apiToken" = []), ("sessionCookie" = [])),
+    request_body = NewPassword,
+    responses(
+        (status = 204, description = "Changed."),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = CrossSite),
+        (status = 413, response = TooLarge),
+        (status = 415, response = Unsupported),
+        (status = 422, response = Invalid),
+        (status = 429, response = TooManyPasswordChecks),
+        (status = 503, response = AccountsUnavailable),
+    )
+)]
 pub async fn change_password(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -257,13 +405,33 @@ pub async fn change_password(
 }
 
 /// An account deletion, confirmed by the password.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Confirm {
+    /// The account's password.
+    #[schema(max_length = 1024)]
     password: String,
 }
 
 /// `DELETE /api/v1/me` `{"password"}`: deletes the account, its list, sessions and tokens.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/me",
+    operation_id = "deleteAccount",
+    summary = "Delete the account with its list, sessions and tokens (confirmed by the password).",
+    security(("apiToken" = []), ("sessionCookie" = [])),
+    request_body = Confirm,
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = CrossSite),
+        (status = 413, response = TooLarge),
+        (status = 415, response = Unsupported),
+        (status = 422, response = Invalid),
+        (status = 429, response = TooManyPasswordChecks),
+        (status = 503, response = AccountsUnavailable),
+    )
+)]
 pub async fn delete_account(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,

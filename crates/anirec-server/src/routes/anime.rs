@@ -1,5 +1,8 @@
 //! `/api/v1/anime`: title search, one anime's record, and anime similar to it.
 
+use utoipa::{IntoParams, ToSchema};
+
+use crate::openapi::responses::{BadParam, ModelUnavailable, NotFound};
 use axum::extract::State;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
@@ -12,7 +15,7 @@ use anirec_model::story::StoryOff;
 use super::json;
 use crate::answers::lookup;
 use crate::params::By;
-use crate::params::{Flag, K, PathId, Query, Takes};
+use crate::params::{Flag, K, PathId, Query, Takes, WholeU32};
 use crate::problem::Problem;
 use crate::state::AppState;
 use crate::views::{Card, FranchiseView, SeriesEntry, SimilarView};
@@ -21,26 +24,34 @@ use crate::views::{Card, FranchiseView, SeriesEntry, SimilarView};
 const MAX_QUERY_CHARS: usize = 200;
 
 /// The query of `/api/v1/anime`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(default)]
+#[into_params(parameter_in = Query)]
 pub struct SearchParams {
-    /// The title to search for (required).
+    /// The title to look for. At least one character other than a space.
+    #[param(required = true, min_length = 1, max_length = 200, pattern = r"\S")]
     q: Option<String>,
-    /// How many.
+    /// How many results.
+    #[param(inline)]
     k: K,
-    /// Allow adult titles.
+    /// Include adult titles (off by default).
+    #[param(inline)]
     include_adult: Flag,
 }
 
 impl Takes for SearchParams {}
 
 /// The query of `/api/v1/anime/{id}/similar`: `k`, `by` and the filters.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(default)]
+#[into_params(parameter_in = Query)]
 pub struct SimilarParams {
-    /// How many.
+    /// How many results.
+    #[param(inline)]
     k: K,
-    /// How to compare.
+    /// content: synopsis and fields; collab: fans' ratings; hybrid: both; story: the sentence
+    /// embeddings of their stories (503 when the server runs without them).
+    #[param(inline)]
     by: By,
 }
 
@@ -48,21 +59,40 @@ impl Takes for SimilarParams {
     const FILTERS: bool = true;
 }
 
-#[derive(Serialize)]
+/// Anime whose titles match a query.
+#[derive(Serialize, ToSchema)]
+#[schema(as = SearchResults)]
 struct SearchAnswer<'a> {
+    /// The query as read.
     query: &'a str,
+    /// Matches, best first.
     items: Vec<Hit<'a>>,
 }
 
-#[derive(Serialize)]
+/// An anime whose title matches.
+#[derive(Serialize, ToSchema)]
+#[schema(as = TitleMatch)]
 struct Hit<'a> {
     #[serde(flatten)]
     anime: Card<'a>,
+    /// How well the title matches (higher is closer).
     relevance: f32,
 }
 
 /// `GET /api/v1/anime?q=&k=`: anime whose titles match, best first (typo-tolerant); searched
 /// in the compute pool.
+#[utoipa::path(
+    get,
+    path = "/api/v1/anime",
+    operation_id = "searchAnime",
+    summary = "Title search over Name, English and Japanese names; ranked and typo-tolerant.",
+    params(Query<SearchParams>),
+    responses(
+        (status = 200, description = "Matches, best first.", body = SearchAnswer),
+        (status = 400, response = BadParam),
+        (status = 503, response = ModelUnavailable),
+    )
+)]
 pub async fn search(
     State(state): State<AppState>,
     Query { params, .. }: Query<SearchParams>,
@@ -107,7 +137,9 @@ pub async fn search(
         .await
 }
 
-#[derive(Serialize)]
+/// One anime's catalogue record, with what the model knows of it.
+#[derive(Serialize, ToSchema)]
+#[schema(as = AnimeDetail)]
 struct Detail<'a> {
     #[serde(flatten)]
     anime: &'a Anime,
@@ -118,6 +150,19 @@ struct Detail<'a> {
 }
 
 /// `GET /api/v1/anime/{id}`: the full catalogue record.
+#[utoipa::path(
+    get,
+    path = "/api/v1/anime/{id}",
+    operation_id = "getAnime",
+    summary = "One anime's catalogue record.",
+    params(("id" = inline(WholeU32), Path, description = "MyAnimeList anime id.")),
+    responses(
+        (status = 200, description = "The record.", body = Detail),
+        (status = 400, response = BadParam),
+        (status = 404, response = NotFound),
+        (status = 503, response = ModelUnavailable),
+    )
+)]
 pub async fn detail(
     State(state): State<AppState>,
     PathId(id): PathId<MalId>,
@@ -131,10 +176,16 @@ pub async fn detail(
     }))
 }
 
-#[derive(Serialize)]
+/// Anime like one anime.
+#[derive(Serialize, ToSchema)]
+#[schema(as = SimilarAnime)]
 struct SimilarAnswer<'a> {
+    /// The anime they are like.
     anime_id: MalId,
+    /// How they were compared.
+    #[schema(value_type = String)]
     by: SimilarBy,
+    /// Anime, most similar first.
     items: Vec<SimilarView<'a>>,
     /// Its own franchise, left out of `items` (with `group=series`), every entry in watching
     /// order (empty when it is in none, or with `group=none`).
@@ -142,6 +193,19 @@ struct SimilarAnswer<'a> {
 }
 
 /// `GET /api/v1/anime/{id}/similar?by=&k=&filters`, ranked in the compute pool.
+#[utoipa::path(
+    get,
+    path = "/api/v1/anime/{id}/similar",
+    operation_id = "similarAnime",
+    summary = "Anime most like this one.",
+    params(("id" = inline(WholeU32), Path, description = "MyAnimeList anime id."), Query<SimilarParams>),
+    responses(
+        (status = 200, description = "Anime, most similar first.", body = SimilarAnswer),
+        (status = 400, response = BadParam),
+        (status = 404, response = NotFound),
+        (status = 503, response = ModelUnavailable),
+    )
+)]
 pub async fn similar(
     State(state): State<AppState>,
     PathId(id): PathId<MalId>,

@@ -5,6 +5,13 @@
 //! (`/api/v1/me/plan-to-watch`). The list is read from the database on the async side; fold-in
 //! and ranking run in the compute pool.
 
+use utoipa::{IntoParams, ToSchema};
+
+use crate::openapi::responses::{
+    AccountsUnavailable, BadParam, CrossSite, NotFoundForAccount, PROBLEM_JSON, Unauthorized,
+    Unsupported,
+};
+use crate::openapi::schemas::{ExportForm, GzipExport, MalExport};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -16,41 +23,49 @@ use anirec_data::{MalId, WatchStatus};
 use anirec_store::{ListEntry, StoredEntry};
 
 use super::json;
-use super::recommend::{answer_body, continue_response};
-use crate::answers::ask::{Ask, AskParams, ContinueParams};
+use crate::answers::ask::{
+    Ask, AskParams, ContinueParams, ContinueRow, Recommendations, answer_body, continue_response,
+};
 use crate::answers::fan::{continue_shown, plan_ranked, recommend_for};
 use crate::answers::profiles::{Subject, profile, taste};
 use crate::auth::{Signed, store_problem};
 use crate::json_body::SmallJson;
-use crate::params::{K, PathId, Query, Takes};
+use crate::params::{K, PathId, Query, Takes, WholeU32, one_of, value_schema};
 use crate::problem::Problem;
 use crate::state::AppState;
 use crate::upload::Upload;
 use crate::views::PlannedView;
 
 /// One list entry as a client sends it (`PUT /api/v1/me/list/{anime_id}`).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ListEntryBody)]
 pub struct EntryBody {
-    /// The anime (optional; when given it must be the one in the path).
+    /// Optional; when given, the id in the path.
     #[serde(default)]
+    #[schema(value_type = Option<WholeU32>, inline)]
     anime_id: Option<MalId>,
     /// 0 (not scored) to 10.
     #[serde(default)]
+    #[schema(maximum = 10)]
     score: u8,
     /// `watching`, `completed`, `on_hold`, `dropped` or `plan_to_watch`.
     status: WatchStatus,
     /// Episodes watched.
     #[serde(default)]
+    #[schema(value_type = WholeU32, inline)]
     episodes: u32,
 }
 
 /// A list entry as the API shows it: the entry, when it changed, and the anime's title when the
 /// model's catalogue has it.
-#[derive(Debug, Serialize)]
+/// A list entry as stored, with the anime's title.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ListEntry)]
 struct EntryView {
     #[serde(flatten)]
     stored: StoredEntry,
+    /// The anime's title, when the model's catalogue has it.
     #[serde(skip_serializing_if = "Option::is_none")]
     title: Option<String>,
 }
@@ -70,8 +85,9 @@ fn views(state: &AppState, list: Vec<StoredEntry>) -> Vec<EntryView> {
 }
 
 /// The query of `GET /api/v1/me/list`: an optional status.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(default)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Only entries with this status.
     status: Option<WatchStatus>,
@@ -79,12 +95,29 @@ pub struct ListParams {
 
 impl Takes for ListParams {}
 
-#[derive(Serialize)]
+/// A fan's list.
+#[derive(Serialize, ToSchema)]
+#[schema(as = ListEntries)]
 struct ListAnswer {
+    /// The entries, by anime id.
     items: Vec<EntryView>,
 }
 
 /// `GET /api/v1/me/list?status=`: the signed-in fan's list, by anime id.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me/list",
+    operation_id = "myList",
+    summary = "The signed-in fan's anime list, by anime id.",
+    security(("apiToken" = []), ("sessionCookie" = [])),
+    params(Query<ListParams>),
+    responses(
+        (status = 200, description = "The list.", body = ListAnswer),
+        (status = 400, response = BadParam),
+        (status = 401, response = Unauthorized),
+        (status = 503, response = AccountsUnavailable),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     query: Query<ListParams>,
@@ -116,6 +149,25 @@ fn known_anime(state: &AppState, anime: MalId) -> Result<(), Problem> {
 }
 
 /// `PUT /api/v1/me/list/{anime_id}`: adds or replaces an entry.
+#[utoipa::path(
+    put,
+    path = "/api/v1/me/list/{id}",
+    operation_id = "putListEntry",
+    summary = "Add or replace an entry of the list.",
+    security(("apiToken" = []), ("sessionCookie" = [])),
+    params(("id" = inline(WholeU32), Path, description = "MyAnimeList anime id.")),
+    request_body = EntryBody,
+    responses(
+        (status = 200, description = "The entry as stored.", body = EntryView),
+        (status = 400, response = BadParam),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = CrossSite),
+        (status = 413, description = "The list holds its maximum of 20,000 entries, or the body is over its limit.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 415, response = Unsupported),
+        (status = 422, description = "A value is wrong, or the anime is not in the catalogue; `param` names the field.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 503, response = AccountsUnavailable),
+    )
+)]
 pub async fn put_entry(
     State(state): State<AppState>,
     PathId(anime): PathId<MalId>,
@@ -147,6 +199,22 @@ pub async fn put_entry(
 }
 
 /// `DELETE /api/v1/me/list/{anime_id}`: removes an entry (404 when it is not on the list).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/me/list/{id}",
+    operation_id = "deleteListEntry",
+    summary = "Remove an entry from the list.",
+    security(("apiToken" = []), ("sessionCookie" = [])),
+    params(("id" = inline(WholeU32), Path, description = "MyAnimeList anime id.")),
+    responses(
+        (status = 204, description = "Removed."),
+        (status = 400, response = BadParam),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = CrossSite),
+        (status = 404, response = NotFoundForAccount),
+        (status = 503, response = AccountsUnavailable),
+    )
+)]
 pub async fn delete_entry(
     State(state): State<AppState>,
     PathId(anime): PathId<MalId>,
@@ -167,7 +235,8 @@ pub async fn delete_entry(
 }
 
 /// What an import did.
-#[derive(Serialize)]
+/// What an import did.
+#[derive(Serialize, ToSchema)]
 struct Imported {
     #[serde(flatten)]
     counts: anirec_store::ImportCounts,
@@ -182,6 +251,29 @@ struct Imported {
 /// `POST /api/v1/me/list/import`: merges a MyAnimeList export (XML, `.xml.gz`, UTF-16, or a
 /// form upload) into the list by the rules of `anirec_store::list::merge`: the export's status
 /// and episodes win, its score wins unless 0. Importing the same file twice changes nothing.
+#[utoipa::path(
+    post,
+    path = "/api/v1/me/list/import",
+    operation_id = "importList",
+    summary = "Merge a MyAnimeList export into the list: the export's status and episodes win, its score wins unless 0; importing the same file twice changes nothing; anime the catalogue does not know are reported, not imported.",
+    security(("apiToken" = []), ("sessionCookie" = [])),
+    request_body(content(
+        (MalExport = "application/xml"),
+        (ExportForm = "multipart/form-data"),
+        (MalExport = "text/xml"),
+        (GzipExport = "application/gzip"),
+    )),
+    responses(
+        (status = 200, description = "What the import did.", body = Imported),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = CrossSite),
+        (status = 409, description = "An import of this list is already running; wait for it to finish.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 413, description = "The upload, or the list it would make, is over a limit; `detail` names it.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 415, response = Unsupported),
+        (status = 422, description = "The export cannot be read (not XML, a manga list, ...).", body = Problem, content_type = PROBLEM_JSON),
+        (status = 503, response = AccountsUnavailable),
+    )
+)]
 pub async fn import(
     State(state): State<AppState>,
     signed: Signed,
@@ -230,10 +322,12 @@ pub async fn import(
 }
 
 /// The query of `GET /api/v1/me/list/export`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(default)]
+#[into_params(parameter_in = Query)]
 pub struct ExportParams {
-    /// `xml` (MyAnimeList's export format, the default) or `csv`.
+    /// xml (default) or csv.
+    #[param(inline)]
     format: ExportFormat,
 }
 
@@ -248,9 +342,28 @@ pub enum ExportFormat {
     Csv,
 }
 
+value_schema!(ExportFormat => one_of(&["xml", "csv"], "xml"));
+
 impl Takes for ExportParams {}
 
 /// `GET /api/v1/me/list/export?format=xml|csv`: the list as a file to download.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me/list/export",
+    operation_id = "exportList",
+    summary = "The list as a file: MyAnimeList's XML export format (imports into MyAnimeList, AniList, Kitsu and back here) or CSV.",
+    security(("apiToken" = []), ("sessionCookie" = [])),
+    params(Query<ExportParams>),
+    responses(
+        (status = 200, description = "The file (Content-Disposition: attachment).", content(
+            (MalExport = "application/xml"),
+            (String = "text/csv"),
+        )),
+        (status = 400, response = BadParam),
+        (status = 401, response = Unauthorized),
+        (status = 503, response = AccountsUnavailable),
+    )
+)]
 pub async fn export(
     State(state): State<AppState>,
     query: Query<ExportParams>,
@@ -322,6 +435,22 @@ fn csv(views: &[EntryView]) -> String {
 }
 
 /// `PUT /api/v1/me/not-interested/{anime_id}`: never recommend this anime to the fan.
+#[utoipa::path(
+    put,
+    path = "/api/v1/me/not-interested/{id}",
+    operation_id = "markNotInterested",
+    summary = "Never recommend this anime to the fan.",
+    security(("apiToken" = []), ("sessionCookie" = [])),
+    params(("id" = inline(WholeU32), Path, description = "MyAnimeList anime id.")),
+    responses(
+        (status = 204, description = "Marked."),
+        (status = 400, response = BadParam),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = CrossSite),
+        (status = 422, description = "The anime is not in the catalogue.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 503, response = AccountsUnavailable),
+    )
+)]
 pub async fn hide(
     State(state): State<AppState>,
     PathId(anime): PathId<MalId>,
@@ -337,6 +466,22 @@ pub async fn hide(
 }
 
 /// `DELETE /api/v1/me/not-interested/{anime_id}`: takes "not interested" back.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/me/not-interested/{id}",
+    operation_id = "unmarkNotInterested",
+    summary = "Take 'not interested' back.",
+    security(("apiToken" = []), ("sessionCookie" = [])),
+    params(("id" = inline(WholeU32), Path, description = "MyAnimeList anime id.")),
+    responses(
+        (status = 204, description = "Unmarked."),
+        (status = 400, response = BadParam),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = CrossSite),
+        (status = 404, response = NotFoundForAccount),
+        (status = 503, response = AccountsUnavailable),
+    )
+)]
 pub async fn unhide(
     State(state): State<AppState>,
     PathId(anime): PathId<MalId>,
@@ -356,12 +501,27 @@ pub async fn unhide(
     }
 }
 
-#[derive(Serialize)]
+/// The anime a fan marked not interested.
+#[derive(Serialize, ToSchema)]
+#[schema(as = AnimeIds)]
 struct Hidden {
+    /// Their MyAnimeList ids, ascending.
     items: Vec<MalId>,
 }
 
 /// `GET /api/v1/me/not-interested`: the anime marked not interested.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me/not-interested",
+    operation_id = "notInterested",
+    summary = "The anime marked not interested.",
+    security(("apiToken" = []), ("sessionCookie" = [])),
+    responses(
+        (status = 200, description = "Their MyAnimeList ids, ascending.", body = Hidden),
+        (status = 401, response = Unauthorized),
+        (status = 503, response = AccountsUnavailable),
+    )
+)]
 pub async fn hidden(State(state): State<AppState>, signed: Signed) -> Result<Response, Problem> {
     let items = state
         .accounts()?
@@ -375,6 +535,20 @@ pub async fn hidden(State(state): State<AppState>, signed: Signed) -> Result<Res
 /// stored list (no retraining): everything on the list is left out (unless `include_rated`),
 /// and so is everything marked not interested, always. The parameters are checked before the
 /// credentials, as on every endpoint.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me/recommendations",
+    operation_id = "myRecommendations",
+    summary = "Recommendations folded in from the stored list at request time: everything on the list is left out (unless include_rated), and everything marked not interested always.",
+    security(("apiToken" = []), ("sessionCookie" = [])),
+    params(Query<AskParams>),
+    responses(
+        (status = 200, description = "Recommendations, best first.", body = Recommendations),
+        (status = 400, response = BadParam),
+        (status = 401, response = Unauthorized),
+        (status = 503, response = AccountsUnavailable),
+    )
+)]
 pub async fn recommendations(
     State(state): State<AppState>,
     query: Query<AskParams>,
@@ -400,6 +574,20 @@ pub async fn recommendations(
 
 /// `GET /api/v1/me/continue?k=&filters`: the continue row alone, from the stored list, the
 /// anime marked not interested left out.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me/continue",
+    operation_id = "myContinue",
+    summary = "The signed-in fan's continue row, from the stored list (anime marked not interested left out).",
+    security(("apiToken" = []), ("sessionCookie" = [])),
+    params(Query<ContinueParams>),
+    responses(
+        (status = 200, description = "The continue row, the highest predicted rating first.", body = ContinueRow),
+        (status = 400, response = BadParam),
+        (status = 401, response = Unauthorized),
+        (status = 503, response = AccountsUnavailable),
+    )
+)]
 pub async fn continue_row(
     State(state): State<AppState>,
     query: Query<ContinueParams>,
@@ -417,21 +605,40 @@ pub async fn continue_row(
 }
 
 /// The query of `GET /api/v1/me/plan-to-watch`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(default)]
+#[into_params(parameter_in = Query)]
 pub struct PlanParams {
-    /// How many.
+    /// How many results.
+    #[param(inline)]
     k: K,
 }
 
 impl Takes for PlanParams {}
 
-#[derive(Serialize)]
+/// A fan's plan-to-watch entries.
+#[derive(Serialize, ToSchema)]
+#[schema(as = PlanToWatch)]
 struct PlanAnswer<'a> {
+    /// The entries, best predicted fit first.
     items: Vec<PlannedView<'a>>,
 }
 
 /// `GET /api/v1/me/plan-to-watch?k=`: the fan's plan-to-watch entries, best predicted fit first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me/plan-to-watch",
+    operation_id = "planToWatch",
+    summary = "The fan's plan-to-watch entries, best predicted fit first.",
+    security(("apiToken" = []), ("sessionCookie" = [])),
+    params(Query<PlanParams>),
+    responses(
+        (status = 200, description = "The entries, with the predicted rating.", body = PlanAnswer),
+        (status = 400, response = BadParam),
+        (status = 401, response = Unauthorized),
+        (status = 503, response = AccountsUnavailable),
+    )
+)]
 pub async fn plan_to_watch(
     State(state): State<AppState>,
     query: Query<PlanParams>,

@@ -14,11 +14,17 @@ use axum::extract::State;
 use axum::http::{Method, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, post, put};
-use serde::Serialize;
 
-use crate::openapi::OPENAPI;
+use utoipa::OpenApi;
+
+use crate::openapi::responses::{
+    AccountsUnavailable, BadParam, CrossSite, Invalid, ModelUnavailable, NotFound,
+    NotFoundForAccount, TooLarge, TooManyPasswordChecks, TooManySignIns, Unauthorized, Unsupported,
+};
+use crate::openapi::{self, ModelTerms, SecuritySchemes};
 use crate::problem::Problem;
-use crate::state::AppState;
+use crate::state::{AppState, Served};
+pub use crate::views::{json, json_body};
 
 /// Every endpoint: method, path template, handler.
 pub fn endpoints() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
@@ -122,28 +128,104 @@ pub fn api() -> Router<AppState> {
         .method_not_allowed_fallback(|| async { Problem::method_not_allowed() })
 }
 
-/// `GET /api/openapi.json`: the document of the model being served (see
-/// [`crate::openapi::openapi_for`]), or
-/// the static one while no model is loaded.
-async fn openapi(State(state): State<AppState>) -> Response {
-    let body = match state.model() {
-        Some(served) => served.openapi.clone(),
-        None => bytes::Bytes::from_static(OPENAPI.as_bytes()),
+/// The API's OpenAPI document, generated from the handlers' `#[utoipa::path]` annotations and
+/// the types they read and send.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "anirec",
+        version = "1",
+        description = "Hybrid anime recommendations over MyAnimeList data. Errors are RFC 9457 \
+                       problem documents. Query parameters are taken as sent: an empty value is \
+                       refused (leave the parameter out instead)."
+    ),
+    paths(
+        recommend::for_user,
+        recommend::continue_for_user,
+        recommend::for_ratings,
+        users::similar,
+        story::search,
+        anime::search,
+        accounts::sign_up,
+        accounts::create_token,
+        accounts::list_tokens,
+        accounts::revoke_token,
+        accounts::sign_in,
+        accounts::sign_out,
+        accounts::me,
+        accounts::delete_account,
+        accounts::change_password,
+        me::list,
+        me::put_entry,
+        me::delete_entry,
+        me::import,
+        me::export,
+        me::hidden,
+        me::hide,
+        me::unhide,
+        me::recommendations,
+        me::continue_row,
+        me::plan_to_watch,
+        anime::detail,
+        anime::similar,
+        ops::model,
+        ops::reload,
+        openapi,
+        ops::healthz,
+        ops::readyz,
+        ops::metrics,
+    ),
+    components(schemas(Problem), responses(
+        BadParam,
+        Unauthorized,
+        CrossSite,
+        NotFound,
+        NotFoundForAccount,
+        TooLarge,
+        Unsupported,
+        Invalid,
+        TooManySignIns,
+        TooManyPasswordChecks,
+        ModelUnavailable,
+        AccountsUnavailable,
+    )),
+    modifiers(&SecuritySchemes)
+)]
+pub struct ApiDoc;
+
+/// The document as served: with the served model's genres, types and similarity measures, or
+/// without them while no model is loaded.
+pub fn document(served: Option<&Served>) -> Result<bytes::Bytes, Problem> {
+    let model = served.map(|s| ModelTerms {
+        vocabulary: &s.vocabulary,
+        story: s.bundle.story().is_some(),
+    });
+    openapi::for_model(&ApiDoc::openapi(), model)
+        .map_err(|e| Problem::internal(format!("the OpenAPI document cannot be written: {e}")))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/openapi.json",
+    operation_id = "openapi",
+    summary = "This document.",
+    responses((status = 200, description = "OpenAPI 3.1 document.", content_type = "application/json"))
+)]
+/// `GET /api/openapi.json`: the document of the model being served, made once per model on a
+/// blocking thread.
+async fn openapi(State(state): State<AppState>) -> Result<Response, Problem> {
+    let served = state.model();
+    let body = match served.as_ref().and_then(|s| s.openapi.get()) {
+        Some(body) => body.clone(),
+        None => tokio::task::spawn_blocking(move || match served {
+            Some(s) => match s.openapi.get() {
+                Some(body) => Ok(body.clone()),
+                None => document(Some(&s)).map(|body| s.openapi.get_or_init(|| body).clone()),
+            },
+            None => document(None),
+        })
+        .await
+        .map_err(|e| Problem::internal(format!("the OpenAPI document was not made: {e}")))??,
     };
-    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
-}
-
-/// A JSON response of a borrowed value.
-pub fn json<T: Serialize>(value: &T) -> Response {
-    match json_body(value) {
-        Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
-        Err(problem) => problem.into_response(),
-    }
-}
-
-/// A value serialised as a JSON body (to send, or to keep).
-pub fn json_body<T: Serialize>(value: &T) -> Result<bytes::Bytes, Problem> {
-    serde_json::to_vec(value)
-        .map(bytes::Bytes::from)
-        .map_err(|e| Problem::internal(format!("response not serialisable: {e}")))
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }

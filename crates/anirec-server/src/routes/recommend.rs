@@ -11,67 +11,35 @@ use axum::http::{HeaderMap, HeaderName, header};
 use axum::response::{IntoResponse, Response};
 
 use bytes::Bytes;
-use serde::Serialize;
 
 use anirec_data::UserId;
-use anirec_model::series::Continuation;
 
-use super::json_body;
-use crate::answers::ask::{Ask, AskParams, ContinueParams, Lists};
+use crate::answers::ask::{
+    Ask, AskParams, ContinueParams, ContinueRow, Recommendations, answer_body, continue_response,
+};
 use crate::answers::profiles::{Subject, fold_in, known_user};
-use crate::params::{PathId, Query};
+use crate::openapi::responses::{BadParam, ModelUnavailable, NotFound, PROBLEM_JSON};
+use crate::openapi::schemas::{GzipExport, MalExport, RatingsForm};
+use crate::params::{PathId, Query, WholeU32};
 use crate::problem::Problem;
-use crate::state::{AppState, Served};
-use crate::views::{ContinueView, RecommendationView, Synopsis};
-
-#[derive(Serialize)]
-struct Answer<'a> {
-    model: &'a str,
-    subject: &'a Subject,
-    items: Vec<RecommendationView<'a>>,
-    continue_watching: Vec<ContinueView<'a>>,
-}
-
-/// The JSON answer of the recommendation endpoints.
-pub fn answer_body(
-    served: &Served,
-    subject: &Subject,
-    lists: &Lists,
-    synopsis: Synopsis,
-) -> Result<Bytes, Problem> {
-    json_body(&Answer {
-        model: &served.version,
-        subject,
-        items: RecommendationView::list(&served.bundle, &lists.recs, synopsis),
-        continue_watching: ContinueView::list(&served.bundle, &lists.continuing, synopsis),
-    })
-}
-
-#[derive(Serialize)]
-struct ContinueAnswer<'a> {
-    model: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    user_id: Option<UserId>,
-    items: Vec<ContinueView<'a>>,
-}
-
-/// The JSON answer of the continue endpoints.
-pub fn continue_response(
-    served: &Served,
-    user_id: Option<UserId>,
-    row: &[Continuation],
-    synopsis: Synopsis,
-) -> Result<Response, Problem> {
-    let body = json_body(&ContinueAnswer {
-        model: &served.version,
-        user_id,
-        items: ContinueView::list(&served.bundle, row, synopsis),
-    })?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
-}
+use crate::state::AppState;
+use crate::upload::RatingsBody;
 
 /// `GET /api/v1/users/{id}/continue?k=&filters`: a known user's continue row alone, computed in
 /// the compute pool.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}/continue",
+    operation_id = "continueForUser",
+    summary = "A known user's continue row: the next entry of each franchise they liked and dropped nothing of.",
+    params(("id" = inline(WholeU32), Path, description = "MyAnimeList user id."), Query<ContinueParams>),
+    responses(
+        (status = 200, description = "The continue row, the highest predicted rating first.", body = ContinueRow),
+        (status = 400, response = BadParam),
+        (status = 404, response = NotFound),
+        (status = 503, response = ModelUnavailable),
+    )
+)]
 pub async fn continue_for_user(
     State(state): State<AppState>,
     PathId(id): PathId<UserId>,
@@ -89,6 +57,19 @@ pub async fn continue_for_user(
 
 /// `GET /api/v1/users/{id}/recommendations?k=&explain=&filters`. Answers are cached per model
 /// (`x-cache: hit` or `miss`); a miss is computed in the compute pool.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}/recommendations",
+    operation_id = "recommendForUser",
+    summary = "Top-k anime for a user the model was trained with.",
+    params(("id" = inline(WholeU32), Path, description = "MyAnimeList user id."), Query<AskParams>),
+    responses(
+        (status = 200, description = "Recommendations, best first.", body = Recommendations),
+        (status = 400, response = BadParam),
+        (status = 404, response = NotFound),
+        (status = 503, response = ModelUnavailable),
+    )
+)]
 pub async fn for_user(
     State(state): State<AppState>,
     PathId(id): PathId<UserId>,
@@ -131,6 +112,30 @@ fn cached_json(body: Bytes, cache: &'static str) -> Response {
 }
 
 /// `POST /api/v1/recommendations?k=&explain=&filters` with ratings or a MyAnimeList export.
+#[utoipa::path(
+    post,
+    path = "/api/v1/recommendations",
+    operation_id = "recommendForRatings",
+    summary = "Top-k anime for anyone, from their ratings (JSON) or their MyAnimeList export (XML as MyAnimeList writes it, the .xml.gz it downloads, UTF-8 or UTF-16; AniList and Kitsu export the same format), folded into the model without retraining. The answer's subject says what of the list was used and why not the rest.",
+    description = "Limits: a JSON body up to the server's --max-body-bytes (4 MiB by default), an export up to --max-export-bytes as sent (32 MiB by default; gzip fits about ten times more) and 32 MiB unpacked, at most 20,000 entries either way. A body may be sent with `Content-Encoding: gzip`.",
+    params(Query<AskParams>),
+    request_body(content(
+        (RatingsBody = "application/json"),
+        (MalExport = "application/xml"),
+        (RatingsForm = "multipart/form-data"),
+        (MalExport = "text/xml"),
+        (GzipExport = "application/gzip"),
+    )),
+    responses(
+        (status = 200, description = "Recommendations, best first.", body = Recommendations),
+        (status = 400, response = BadParam),
+        (status = 404, response = NotFound),
+        (status = 413, description = "The body, or the list it holds, is over a limit (JSON body bytes, export bytes sent or unpacked, 20,000 entries); the detail names the limit and how to fit in.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 415, description = "The body's content type or content encoding is not read here.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 422, description = "The body cannot be read (malformed JSON or XML, a value out of range, a manga list); the detail says what and where.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 503, response = ModelUnavailable),
+    )
+)]
 pub async fn for_ratings(
     State(state): State<AppState>,
     query: Query<AskParams>,

@@ -3,6 +3,9 @@
 //! for a known fan (`user`, `favourites`, or the signed-in account) the story match is blended
 //! with their predicted rating. Encoding and ranking run in the compute pool.
 
+use utoipa::{IntoParams, ToSchema};
+
+use crate::openapi::responses::PROBLEM_JSON;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
@@ -17,7 +20,7 @@ use super::json;
 use crate::answers::profiles::{known_user, profile, taste};
 use crate::answers::story::{hits, read_query};
 use crate::auth::Signed;
-use crate::params::{K, Query, Takes, from_text};
+use crate::params::{K, Query, Takes, WholeU32, from_text};
 use crate::problem::Problem;
 use crate::state::{AppState, Served};
 use crate::views::Card;
@@ -26,16 +29,27 @@ use crate::views::Card;
 const MAX_FAVOURITES: usize = 100;
 
 /// The query of `/api/v1/search`: `q`, `k`, `user`, `favourites` and the filters.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(default)]
+#[into_params(parameter_in = Query)]
 pub struct StoryParams {
-    /// What the fan wants to watch (required).
+    /// What you want to watch, in your words ("time loop mystery at a high school"), or a
+    /// title. Read up to 2,000 characters; the encoder reads the first 256 word pieces of that.
+    #[param(required = true, min_length = 1, pattern = r"\S")]
     q: Option<String>,
-    /// How many.
+    /// How many results.
+    #[param(inline)]
     k: K,
-    /// A MyAnimeList user the model knows: personalises the ranking.
+    /// A MyAnimeList user the model knows: the ranking blends the story match with their
+    /// predicted rating. An alternative to favourites: give one or the other (both: 400 naming
+    /// favourites).
+    #[param(value_type = Option<WholeU32>, inline)]
     user: Option<UserId>,
-    /// MyAnimeList ids of favourite anime (comma-separated): personalises the ranking.
+    /// MyAnimeList ids of favourite anime, separated by commas (up to 100): the ranking blends
+    /// the story match with the predicted rating of a fan who loves them. An alternative to
+    /// user: give one or the other (both: 400 naming favourites). A signed-in fan's own list is
+    /// used when neither is given.
+    #[param(value_type = Option<String>, pattern = "^[0-9]{1,9}(,[0-9]{1,9}){0,99}$")]
     favourites: Option<Favourites>,
 }
 
@@ -64,15 +78,21 @@ impl<'de> Deserialize<'de> for Favourites {
     }
 }
 
-#[derive(Serialize)]
+/// Anime found by their stories.
+#[derive(Serialize, ToSchema)]
+#[schema(as = StoryResults)]
 struct Answer<'a> {
+    /// The query as read (cut at 2,000 characters).
     query: &'a str,
-    /// Whether the ranking is personalised (a fan was known).
+    /// Whether a fan's predicted ratings shaped the ranking.
     personalised: bool,
+    /// Anime whose title is the query first, then the closest stories.
     items: Vec<Found<'a>>,
 }
 
-#[derive(Serialize)]
+/// An anime found by its story or title.
+#[derive(Serialize, ToSchema)]
+#[schema(as = StoryMatch)]
 struct Found<'a> {
     #[serde(flatten)]
     anime: Card<'a>,
@@ -89,6 +109,20 @@ enum Fan {
 }
 
 /// `GET /api/v1/search?q=&k=&user=&favourites=&filters`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/search",
+    operation_id = "searchStories",
+    summary = "Describe what you want to watch: anime ranked by how close their story is to the description, titles that match first, personalised for a known fan.",
+    params(Query<StoryParams>),
+    responses(
+        (status = 200, description = "Anime whose title is the query first, then the closest stories (personalised for a known fan).", body = Answer),
+        (status = 400, description = "A parameter is wrong, or user and favourites were both given (they are alternatives); `param` names it.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 401, description = "An Authorization header was sent with a token that is not valid.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 404, description = "user is not in the model.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 503, description = "The model is still loading, the server is at capacity (then with Retry-After), or story search is off: the server has no sentence encoder, or the model has no story embeddings from it; the detail says which.", body = Problem, content_type = PROBLEM_JSON, headers(("Retry-After" = u64, description = "Seconds to wait before retrying (when at capacity)."))),
+    )
+)]
 pub async fn search(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -1,5 +1,8 @@
 //! `/api/v1/users/{id}/similar`: users of the model with a similar taste.
 
+use utoipa::{IntoParams, ToSchema};
+
+use crate::openapi::responses::{BadParam, ModelUnavailable, NotFound};
 use axum::extract::State;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
@@ -8,28 +11,47 @@ use anirec_data::UserId;
 
 use super::json;
 use crate::answers::profiles::known_user;
-use crate::params::{K, PathId, Query, Takes};
+use crate::params::{K, PathId, Query, Takes, WholeU32};
 use crate::problem::Problem;
 use crate::state::AppState;
 use crate::views::SimilarUser;
 
 /// The query of `/api/v1/users/{id}/similar`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(default)]
+#[into_params(parameter_in = Query)]
 pub struct SimilarUsersParams {
-    /// How many.
+    /// How many results.
+    #[param(inline)]
     k: K,
 }
 
 impl Takes for SimilarUsersParams {}
 
-#[derive(Serialize)]
+/// Users with a taste like one user's.
+#[derive(Serialize, ToSchema)]
+#[schema(as = SimilarUsers)]
 struct Answer {
+    /// The user they are like.
     user_id: UserId,
+    /// Users, most similar first.
     items: Vec<SimilarUser>,
 }
 
 /// `GET /api/v1/users/{id}/similar?k=`: compares against every user, in the compute pool.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}/similar",
+    operation_id = "similarUsers",
+    summary = "Users with a similar taste.",
+    params(("id" = inline(WholeU32), Path, description = "MyAnimeList user id."), Query<SimilarUsersParams>),
+    responses(
+        (status = 200, description = "Users, most similar first.", body = Answer),
+        (status = 400, response = BadParam),
+        (status = 404, response = NotFound),
+        (status = 503, response = ModelUnavailable),
+    )
+)]
 pub async fn similar(
     State(state): State<AppState>,
     PathId(user_id): PathId<UserId>,

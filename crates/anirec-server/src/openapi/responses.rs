@@ -1,0 +1,91 @@
+//! The error answers many operations share, as named response components
+//! (`#/components/responses/...`): each is a problem+json body ([`Problem`]) with the doc comment
+//! as the description a client reads, and the header it comes with, if any. Operations whose
+//! error means something of their own describe it inline.
+
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::response::{Response, ResponseBuilder};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr};
+use utoipa::{PartialSchema, ToSchema};
+
+use crate::problem::Problem;
+
+/// The media type of every error answer.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// A problem+json response: `doc` is the doc comment's lines, `header` a header it carries and
+/// that header's description.
+fn problem(doc: &[&str], header: Option<(&str, &str)>) -> RefOr<Response> {
+    let description = doc.iter().map(|l| l.trim()).collect::<Vec<_>>().join(" ");
+    let content = ContentBuilder::new()
+        .schema(Some(Ref::from_schema_name(Problem::name())))
+        .build();
+    let mut response = ResponseBuilder::new()
+        .description(description)
+        .content(PROBLEM_JSON, content);
+    if let Some((name, description)) = header {
+        let schema = if name == "Retry-After" {
+            u64::schema()
+        } else {
+            String::schema()
+        };
+        response = response.header(
+            name,
+            HeaderBuilder::new()
+                .schema(Some(schema))
+                .description(Some(description))
+                .build(),
+        );
+    }
+    response.build().into()
+}
+
+/// Declares response components: `/// doc` then `Name;`, or `Name with "Header": "its
+/// description";`.
+macro_rules! problem_responses {
+    ($($(#[doc = $doc:literal])+ $name:ident $(with $header:literal : $about:literal)?;)+) => {$(
+        $(#[doc = $doc])+
+        pub struct $name;
+
+        impl<'r> utoipa::ToResponse<'r> for $name {
+            fn response() -> (&'r str, RefOr<Response>) {
+                let header: Option<(&str, &str)> = None $(.or(Some(($header, $about))))?;
+                (stringify!($name), problem(&[$($doc),+], header))
+            }
+        }
+    )+};
+}
+
+problem_responses! {
+    /// A parameter is wrong; `param` names it.
+    BadParam;
+    /// Not signed in, or the credentials are wrong (an unknown username and a wrong password get
+    /// the same answer), expired or revoked.
+    Unauthorized with "WWW-Authenticate": "Bearer realm=\"anirec\".";
+    /// A request that a session cookie authenticates and that changes something came from
+    /// another site (its Origin is not this server's).
+    CrossSite;
+    /// No such user, anime or route.
+    NotFound;
+    /// No such entry, token or route (another account's resources are never found).
+    NotFoundForAccount;
+    /// The body is over its limit; `detail` names it.
+    TooLarge;
+    /// The body's content type is not read here.
+    Unsupported;
+    /// The body cannot be read or a value is wrong; `param` names the field.
+    Invalid;
+    /// Too many sign-in attempts for this account or from this address; `Retry-After` says
+    /// when to try again.
+    TooManySignIns with "Retry-After": "Seconds to wait.";
+    /// Too many password checks for this account or from this address; `Retry-After` says when
+    /// to try again.
+    TooManyPasswordChecks with "Retry-After": "Seconds to wait.";
+    /// The model is still loading, or the server is at capacity: then the request is refused
+    /// at once with `Retry-After` (seconds) and may be retried.
+    ModelUnavailable with "Retry-After": "Seconds to wait before retrying (when at capacity).";
+    /// The accounts database or the model is not available (accounts off without --db, a model
+    /// still loading, a database that cannot take writes now), or the server is at capacity
+    /// (then with `Retry-After`).
+    AccountsUnavailable with "Retry-After": "Seconds to wait before retrying (when at capacity).";
+}
