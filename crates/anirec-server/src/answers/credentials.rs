@@ -1,6 +1,7 @@
 //! Credentials checked and sessions opened, for the API and the sign-in pages alike: an account
 //! made ([`register`]), a password verified ([`verified`], rate-limited, an unknown name costing
-//! what a wrong password does), a browser session opened or closed.
+//! what a wrong password does), a signed-in fan's password confirmed ([`password_confirmed`]),
+//! a browser session opened or closed.
 
 use std::net::IpAddr;
 
@@ -10,7 +11,7 @@ use anirec_store::secret::SessionToken;
 use anirec_store::secret::{hash_password, verify_nothing, verify_password};
 use anirec_store::{Account, Password, StoreError, Username};
 
-use crate::auth::{clear_session_cookie, session_cookie, store_problem};
+use crate::auth::{Signed, clear_session_cookie, session_cookie, store_problem};
 use crate::problem::Problem;
 use crate::state::AppState;
 
@@ -23,15 +24,14 @@ pub async fn register(
     password: Password,
 ) -> Result<Account, Problem> {
     let store = state.accounts()?;
-    let key = username.key();
-    state.sign_in_limits().admit(&key, ip)?;
+    let attempt = state.sign_in_limits().attempt(&username, ip)?;
     let hash = state
         .compute()
         .run(move || hash_password(password.expose()).map_err(|e| Problem::internal(e.to_string())))
         .await?;
     match store.create_account(&username, &hash).await {
         Ok(account) => {
-            state.sign_in_limits().succeeded(&key);
+            attempt.succeeded();
             Ok(account)
         }
         Err(StoreError::UsernameTaken(name)) => Err(Problem::conflict(format!(
@@ -51,8 +51,7 @@ pub async fn verified(
     password: Password,
 ) -> Result<Account, Problem> {
     let store = state.accounts()?;
-    let key = username.key();
-    state.sign_in_limits().admit(&key, ip)?;
+    let attempt = state.sign_in_limits().attempt(&username, ip)?;
     let record = store
         .sign_in_record(&username)
         .await
@@ -72,10 +71,40 @@ pub async fn verified(
         .await?;
     match account {
         Some(account) => {
-            state.sign_in_limits().succeeded(&key);
+            attempt.succeeded();
             Ok(account)
         }
         None => Err(Problem::unauthorized("wrong username or password")),
+    }
+}
+
+/// Confirms the signed-in account's password (checked in the compute pool, under the limits of
+/// signing in: 429 past them); 401 naming `param` when it is wrong.
+pub async fn password_confirmed(
+    state: &AppState,
+    signed: &Signed,
+    ip: Option<IpAddr>,
+    password: String,
+    param: &str,
+) -> Result<(), Problem> {
+    let username = Username::parse(&signed.account.username)
+        .map_err(|e| Problem::internal(format!("a stored username does not parse: {e}")))?;
+    let attempt = state.sign_in_limits().attempt(&username, ip)?;
+    let hash = state
+        .accounts()?
+        .password_hash(signed.account.id)
+        .await
+        .map_err(store_problem)?
+        .unwrap_or_default();
+    let right = state
+        .compute()
+        .run(move || Ok(verify_password(&password, &hash)))
+        .await?;
+    if right {
+        attempt.succeeded();
+        Ok(())
+    } else {
+        Err(Problem::unauthorized("the password is wrong").with_param(param))
     }
 }
 

@@ -5,8 +5,6 @@
 //! change, a deletion) is rate-limited per account and per client address, and an unknown
 //! username gets the same answer, after the same work, as a wrong password.
 
-use std::net::IpAddr;
-
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -14,11 +12,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use anirec_store::secret::ApiSecret;
-use anirec_store::secret::{hash_password, verify_password};
+use anirec_store::secret::hash_password;
 use anirec_store::{Account, ApiToken, Password, TokenId, Username};
 
 use super::json;
-use crate::answers::credentials::{close_session, open_session, register, verified};
+use crate::answers::credentials::{
+    close_session, open_session, password_confirmed, register, verified,
+};
 use crate::auth::{ClientIp, Signed, clear_session_cookie, same_origin, store_problem};
 use crate::json_body::SmallJson;
 use crate::openapi::responses::{
@@ -329,35 +329,6 @@ pub struct NewPassword {
     new: String,
 }
 
-/// Checks the signed-in account's password in the compute pool (401 naming `param` when wrong),
-/// under the same limits as signing in (429 past them).
-async fn check_password(
-    state: &AppState,
-    signed: &Signed,
-    ip: Option<IpAddr>,
-    password: String,
-    param: &str,
-) -> Result<(), Problem> {
-    let key = signed.account.username.to_ascii_lowercase();
-    state.sign_in_limits().admit(&key, ip)?;
-    let hash = state
-        .accounts()?
-        .password_hash(signed.account.id)
-        .await
-        .map_err(store_problem)?
-        .unwrap_or_default();
-    let right = state
-        .compute()
-        .run(move || Ok(verify_password(&password, &hash)))
-        .await?;
-    if right {
-        state.sign_in_limits().succeeded(&key);
-        Ok(())
-    } else {
-        Err(Problem::unauthorized("the password is wrong").with_param(param))
-    }
-}
-
 /// `PUT /api/v1/me/password` `{"current", "new"}`: changes the password, ends every session of
 /// the account and revokes all its API tokens.
 #[utoipa::path(
@@ -386,7 +357,7 @@ pub async fn change_password(
 ) -> Result<Response, Problem> {
     let new =
         Password::parse(&body.new).map_err(|e| Problem::unprocessable(e).with_param("new"))?;
-    check_password(&state, &signed, ip, body.current, "current").await?;
+    password_confirmed(&state, &signed, ip, body.current, "current").await?;
     let hash = state
         .compute()
         .run(move || hash_password(new.expose()).map_err(|e| Problem::internal(e.to_string())))
@@ -438,7 +409,7 @@ pub async fn delete_account(
     signed: Signed,
     SmallJson(body): SmallJson<Confirm>,
 ) -> Result<Response, Problem> {
-    check_password(&state, &signed, ip, body.password, "password").await?;
+    password_confirmed(&state, &signed, ip, body.password, "password").await?;
     state
         .accounts()?
         .delete_account(signed.account.id)
