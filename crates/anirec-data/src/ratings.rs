@@ -238,16 +238,14 @@ impl Ratings {
         UserId(self.user_ids[user.index()])
     }
 
-    /// A user's ratings (anime indices ascending), by the raw user index (a [`UserIx`]'s `.0`:
-    /// the storage's hot loops run over plain numbers).
-    pub fn user(&self, user: u32) -> Row<'_> {
-        self.by_user.row(user as usize)
+    /// A user's ratings (anime indices ascending).
+    pub fn user(&self, user: UserIx) -> Row<'_> {
+        self.by_user.row(user.index())
     }
 
-    /// An anime's ratings (user indices ascending), by the raw anime index (an `AnimeIx`'s
-    /// `.0`).
-    pub fn anime(&self, anime: u32) -> Row<'_> {
-        self.by_anime.row(anime as usize)
+    /// An anime's ratings (user indices ascending).
+    pub fn anime(&self, anime: AnimeIx) -> Row<'_> {
+        self.by_anime.row(anime.index())
     }
 
     /// The CSR by user.
@@ -263,14 +261,14 @@ impl Ratings {
     /// Users with at least one rating.
     pub fn active_users(&self) -> usize {
         (0..self.n_users())
-            .filter(|&u| !self.user(u as u32).is_empty())
+            .filter(|&u| !self.user(UserIx(u as u32)).is_empty())
             .count()
     }
 
     /// Anime with at least one rating.
     pub fn rated_anime(&self) -> usize {
         (0..self.n_anime)
-            .filter(|&a| !self.anime(a as u32).is_empty())
+            .filter(|&a| !self.anime(AnimeIx(a as u32)).is_empty())
             .count()
     }
 
@@ -288,7 +286,7 @@ impl Ratings {
     /// Drops users with fewer than `min` ratings; returns the store and how many ratings went.
     pub fn with_min_user_ratings(self, min: usize) -> (Ratings, u64) {
         let keep: Vec<bool> = (0..self.n_users())
-            .map(|u| self.user(u as u32).len() >= min)
+            .map(|u| self.user(UserIx(u as u32)).len() >= min)
             .collect();
         if keep.iter().all(|&k| k) {
             return (self, 0);
@@ -511,14 +509,14 @@ mod tests {
     fn triples_build_sorted_rows_and_the_transpose() {
         let r = Ratings::from_triples(4, &[(50, 3, 7), (10, 1, 9), (50, 0, 5), (10, 3, 2)]);
         assert_eq!(r.user_ids(), &[10, 50]);
-        assert_eq!(r.user(0).indices, &[1, 3]);
-        assert_eq!(r.user(0).ratings, &[9, 2]);
-        assert_eq!(r.user(1).indices, &[0, 3]);
-        assert_eq!(r.anime(3).indices, &[0, 1]);
-        assert_eq!(r.anime(3).ratings, &[2, 7]);
-        assert!(r.anime(2).is_empty());
+        assert_eq!(r.user(UserIx(0)).indices, &[1, 3]);
+        assert_eq!(r.user(UserIx(0)).ratings, &[9, 2]);
+        assert_eq!(r.user(UserIx(1)).indices, &[0, 3]);
+        assert_eq!(r.anime(AnimeIx(3)).indices, &[0, 1]);
+        assert_eq!(r.anime(AnimeIx(3)).ratings, &[2, 7]);
+        assert!(r.anime(AnimeIx(2)).is_empty());
         assert_eq!(r.rated_anime(), 3);
-        assert_eq!(r.user(1).rating_of(3), Some(7));
+        assert_eq!(r.user(UserIx(1)).rating_of(3), Some(7));
         assert_eq!(r.user_index(UserId(50)), Some(UserIx(1)));
         assert_eq!(r.user_index(UserId(11)), None);
         assert_eq!(r.user_id(UserIx(1)), UserId(50));
@@ -539,10 +537,10 @@ mod tests {
         assert_eq!(more.user_ids(), &[10, 50, 3_000_000_000]);
         assert_eq!(more.len(), 4);
         assert!(more.has_status());
-        assert_eq!(more.user(0).status, &[0]);
-        assert_eq!(more.user(2).ratings, &[8, 0]);
-        assert_eq!(more.user(2).status, &[2, 6]);
-        assert_eq!(more.anime(1).indices, &[0, 2]);
+        assert_eq!(more.user(UserIx(0)).status, &[0]);
+        assert_eq!(more.user(UserIx(2)).ratings, &[8, 0]);
+        assert_eq!(more.user(UserIx(2)).status, &[2, 6]);
+        assert_eq!(more.anime(AnimeIx(1)).indices, &[0, 2]);
         // Ids must stay ascending, rows sorted, anime inside the catalogue.
         let bad = |id, entries| {
             r.with_users(&[NewUser {
@@ -577,10 +575,10 @@ mod tests {
         let r = build(sources, 3, &mut skips).remove(0);
         assert_eq!(skips.get(SkipReason::Duplicate), 1);
         assert_eq!(r.len(), 3);
-        assert_eq!(r.user(0).indices, &[0, 2]);
-        assert_eq!(r.user(0).ratings, &[8, 9]);
-        assert_eq!(r.user(1).ratings, &[1]);
-        assert_eq!(r.anime(2).ratings, &[9, 1]);
+        assert_eq!(r.user(UserIx(0)).indices, &[0, 2]);
+        assert_eq!(r.user(UserIx(0)).ratings, &[8, 9]);
+        assert_eq!(r.user(UserIx(1)).ratings, &[1]);
+        assert_eq!(r.anime(AnimeIx(2)).ratings, &[9, 1]);
     }
 
     #[test]
@@ -589,7 +587,7 @@ mod tests {
         let (r, dropped) = r.with_min_user_ratings(2);
         assert_eq!(dropped, 1);
         assert_eq!(r.user_ids(), &[1]);
-        assert_eq!(r.anime(2).len(), 0);
+        assert_eq!(r.anime(AnimeIx(2)).len(), 0);
         assert_eq!(r.score_range(), Some((5, 6)));
     }
 

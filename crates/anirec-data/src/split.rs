@@ -11,6 +11,7 @@ use crate::atomic::write_file;
 use crate::catalogue::Catalogue;
 use crate::csr::Csr;
 use crate::error::{DataError, Result};
+use crate::ids::UserIx;
 use crate::ratings::Ratings;
 use crate::rng::Rng;
 
@@ -45,7 +46,7 @@ pub fn split(ratings: &Ratings, seed: u64) -> Split {
     let masks: Vec<Vec<bool>> = (0..ratings.n_users())
         .into_par_iter()
         .map(|u| {
-            let row = ratings.user(u as u32);
+            let row = ratings.user(UserIx(u as u32));
             let mut scored: Vec<usize> = (0..row.len()).filter(|&p| row.ratings[p] > 0).collect();
             let k = test_count(scored.len());
             let mut rng = Rng::for_item(seed, ratings.user_ids()[u] as u64);
@@ -108,7 +109,7 @@ pub struct UserSplit {
 pub fn hold_out_users(ratings: &Ratings, seed: u64) -> UserSplit {
     let by_rating = split(ratings, seed);
     let mut users: Vec<u32> = (0..ratings.n_users() as u32)
-        .filter(|&u| !by_rating.test.user(u).is_empty())
+        .filter(|&u| !by_rating.test.user(UserIx(u)).is_empty())
         .collect();
     let n = (users.len() as f64 * NEW_USER_FRACTION).round() as usize;
     Rng::new(seed ^ 0x4E45_5755).choose_front(&mut users, n);
@@ -135,7 +136,7 @@ pub fn write_csv(ratings: &Ratings, catalogue: &Catalogue, path: &Path) -> Resul
         let mut line = Vec::with_capacity(32);
         for u in 0..ratings.n_users() {
             let user = ratings.user_ids()[u];
-            let row = ratings.user(u as u32);
+            let row = ratings.user(UserIx(u as u32));
             for (&a, &r) in row.indices.iter().zip(row.ratings) {
                 if r == 0 {
                     continue;
@@ -191,11 +192,14 @@ mod tests {
         let s = split(&r, 42);
         assert_eq!(s.train.len() + s.test.len(), r.len());
         for u in 0..r.n_users() as u32 {
-            let n = r.user(u).len();
-            assert_eq!(s.test.user(u).len(), test_count(n));
-            for &a in s.test.user(u).indices {
-                assert_eq!(s.train.user(u).rating_of(a), None);
-                assert_eq!(s.test.user(u).rating_of(a), r.user(u).rating_of(a));
+            let n = r.user(UserIx(u)).len();
+            assert_eq!(s.test.user(UserIx(u)).len(), test_count(n));
+            for &a in s.test.user(UserIx(u)).indices {
+                assert_eq!(s.train.user(UserIx(u)).rating_of(a), None);
+                assert_eq!(
+                    s.test.user(UserIx(u)).rating_of(a),
+                    r.user(UserIx(u)).rating_of(a)
+                );
             }
         }
         let again = split(&r, 42);
@@ -215,7 +219,7 @@ mod tests {
         let r = Ratings::from_triples(30, &triples);
         let s = hold_out_users(&r, 42);
         let eligible = (0..r.n_users() as u32)
-            .filter(|&u| test_count(r.user(u).len()) > 0)
+            .filter(|&u| test_count(r.user(UserIx(u)).len()) > 0)
             .count();
         assert_eq!(
             s.users.len(),
@@ -226,12 +230,18 @@ mod tests {
         for u in 0..r.n_users() as u32 {
             let new = s.users.binary_search(&u).is_ok();
             if new {
-                assert!(s.train.user(u).is_empty());
-                assert_eq!(s.fold_in.user(u).indices, by_rating.train.user(u).indices);
-                assert_eq!(s.test.user(u).indices, by_rating.test.user(u).indices);
+                assert!(s.train.user(UserIx(u)).is_empty());
+                assert_eq!(
+                    s.fold_in.user(UserIx(u)).indices,
+                    by_rating.train.user(UserIx(u)).indices
+                );
+                assert_eq!(
+                    s.test.user(UserIx(u)).indices,
+                    by_rating.test.user(UserIx(u)).indices
+                );
             } else {
-                assert_eq!(s.train.user(u).indices, r.user(u).indices);
-                assert!(s.fold_in.user(u).is_empty() && s.test.user(u).is_empty());
+                assert_eq!(s.train.user(UserIx(u)).indices, r.user(UserIx(u)).indices);
+                assert!(s.fold_in.user(UserIx(u)).is_empty() && s.test.user(UserIx(u)).is_empty());
             }
         }
         assert_eq!(s.train.len() + s.fold_in.len() + s.test.len(), r.len());

@@ -4,7 +4,7 @@
 mod common;
 
 use anirec_data::SkipReason::*;
-use anirec_data::{Dataset, SkipReason};
+use anirec_data::{Dataset, SkipReason, UserIx};
 use common::Scratch;
 
 const HEADER: &str = "user_id,anime_id,rating\n";
@@ -141,7 +141,7 @@ fn bom_and_crlf_are_accepted() {
         .load(true)
         .unwrap();
     assert_eq!(d.report.ratings, 2);
-    assert_eq!(d.ratings.user(1).ratings, &[8]);
+    assert_eq!(d.ratings.user(UserIx(1)).ratings, &[8]);
 }
 
 #[test]
@@ -180,7 +180,7 @@ fn duplicate_rows_keep_the_last() {
     let d = lenient(b"1,10,9\n1,20,5\n1,10,3\n1,10,4\n");
     assert_eq!(skipped(&d, Duplicate), 2);
     assert_eq!(d.report.ratings, 2);
-    assert_eq!(d.ratings.user(0).rating_of(0), Some(4));
+    assert_eq!(d.ratings.user(UserIx(0)).rating_of(0), Some(4));
     // Duplicates are a data rule, not malformed rows: strict mode counts them too.
     let mut data = HEADER.as_bytes().to_vec();
     data.extend_from_slice(b"1,10,9\n1,10,3\n");

@@ -56,7 +56,7 @@ fn animelist_keeps_status_and_unscored_entries() {
     let d = common::load(dir.path(), true).unwrap();
     assert_eq!(d.report.ratings, 3);
     assert!(d.ratings.has_status());
-    let user1 = d.ratings.user(d.ratings.user_index(UserId(1)).unwrap().0);
+    let user1 = d.ratings.user(d.ratings.user_index(UserId(1)).unwrap());
     assert_eq!(user1.ratings, &[9, 0]); // anime 10 scored 9; anime 20 listed, not scored
     assert_eq!(
         user1.status,
@@ -65,7 +65,7 @@ fn animelist_keeps_status_and_unscored_entries() {
             WatchStatus::PlanToWatch.code()
         ]
     );
-    let by_anime = d.ratings.anime(d.catalogue.index_of(MalId(40)).unwrap().0);
+    let by_anime = d.ratings.anime(d.catalogue.index_of(MalId(40)).unwrap());
     assert_eq!(by_anime.status, &[WatchStatus::Watching.code()]);
     assert_eq!(d.report.files[1].layout, "mal2020/animelist.csv");
 }
@@ -87,7 +87,7 @@ fn kaggle2016_layout() {
     );
     // -1 means watched but not rated: kept as an entry with no score.
     assert_eq!(d.report.ratings, 5);
-    let user1 = d.ratings.user(d.ratings.user_index(UserId(1)).unwrap().0);
+    let user1 = d.ratings.user(d.ratings.user_index(UserId(1)).unwrap());
     let kimi = c.index_of(MalId(32281)).unwrap();
     assert_eq!(user1.rating_of(kimi.0), Some(0));
     assert_eq!(d.ratings.score_range(), Some((8, 10)));

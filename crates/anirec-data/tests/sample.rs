@@ -5,7 +5,7 @@ mod common;
 
 use anirec_data::files::NoProgress;
 use anirec_data::split::{self, write_split};
-use anirec_data::{Dataset, IngestOptions, MalId, Season, SynopsisRepairs, snapshot};
+use anirec_data::{Dataset, IngestOptions, MalId, Season, SynopsisRepairs, UserIx, snapshot};
 
 #[test]
 fn sample_counts_match_the_data_readme() {
@@ -109,7 +109,7 @@ fn protocol_split_has_the_reference_sizes_and_round_trips_through_csv() {
     assert_eq!(s.test.len(), 49_453);
     assert_eq!(s.train.active_users(), 1_352);
     let evaluated_users = (0..s.test.n_users() as u32)
-        .filter(|&u| s.test.user(u).ratings.iter().any(|&r| r >= 8))
+        .filter(|&u| s.test.user(UserIx(u)).ratings.iter().any(|&r| r >= 8))
         .count();
     assert!(evaluated_users > 1_200, "{evaluated_users}");
 

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use anirec_data::files::NoProgress;
 use anirec_data::synth::{self, SynthConfig};
-use anirec_data::{Catalogue, Dataset};
+use anirec_data::{AnimeIx, Catalogue, Dataset, UserIx};
 
 fn generate(cfg: &SynthConfig) -> (tempfile::TempDir, Dataset) {
     let dir = tempfile::tempdir().unwrap();
@@ -90,7 +90,7 @@ fn shaped_like_the_catalogue() {
     // Scores: each well-rated anime's mean follows the mean of its histogram.
     let (mut hist_mean, mut synth_mean) = (Vec::new(), Vec::new());
     for (a, anime) in d.catalogue.anime().iter().enumerate() {
-        let col = r.anime(a as u32);
+        let col = r.anime(AnimeIx(a as u32));
         if let Some(s) = anime.status_counts.filter(|s| s.completed > 1000) {
             pop.push((s.completed as f64).ln());
             count.push((col.len() as f64 + 1.0).ln());
@@ -125,7 +125,9 @@ fn shaped_like_the_catalogue() {
     );
 
     // Heavy-tailed activity: the busiest 10% of users give more than a third of the ratings.
-    let mut per_user: Vec<usize> = (0..r.n_users() as u32).map(|u| r.user(u).len()).collect();
+    let mut per_user: Vec<usize> = (0..r.n_users() as u32)
+        .map(|u| r.user(UserIx(u)).len())
+        .collect();
     per_user.sort_unstable_by(|a, b| b.cmp(a));
     let top: usize = per_user[..300].iter().sum();
     eprintln!("top decile {top}");
@@ -152,12 +154,12 @@ fn genre_agreement(cfg: &SynthConfig) -> f64 {
     let (_dir, d) = generate(cfg);
     let r = &d.ratings;
     let mean_of = |a: u32| {
-        let col = r.anime(a);
+        let col = r.anime(AnimeIx(a));
         col.ratings.iter().map(|&x| x as f64).sum::<f64>() / col.len() as f64
     };
     let anime_mean: Vec<f64> = (0..r.n_anime() as u32)
         .map(|a| {
-            if r.anime(a).is_empty() {
+            if r.anime(AnimeIx(a)).is_empty() {
                 0.0
             } else {
                 mean_of(a)
@@ -166,7 +168,7 @@ fn genre_agreement(cfg: &SynthConfig) -> f64 {
         .collect();
     let (mut first, mut second) = (Vec::new(), Vec::new());
     for u in 0..r.n_users() as u32 {
-        let row = r.user(u);
+        let row = r.user(UserIx(u));
         let mut sums: HashMap<&str, [(f64, f64); 2]> = HashMap::new();
         for (i, (&a, &score)) in row.indices.iter().zip(row.ratings).enumerate() {
             for g in &d.catalogue.anime()[a as usize].genres {

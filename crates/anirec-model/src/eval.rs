@@ -3,6 +3,7 @@
 //! with a relevant (8+) anime, over candidates that occur in train and that the user has not
 //! rated in train.
 
+use anirec_data::AnimeIx;
 use anirec_data::csr::Row;
 use anirec_data::{Ratings, UserIx};
 use rayon::prelude::*;
@@ -47,14 +48,14 @@ pub fn relevant(row: Row<'_>) -> Vec<u32> {
 pub fn evaluate_ratings(train: &Ratings, test: &Ratings, model: &dyn Predictor) -> RatingMetrics {
     let pairs: Vec<(f64, f64)> = (0..test.n_users() as u32)
         .into_par_iter()
-        .filter(|&u| !train.user(u).is_empty())
+        .filter(|&u| !train.user(UserIx(u)).is_empty())
         .flat_map_iter(|u| {
-            let row = test.user(u);
+            let row = test.user(UserIx(u));
             let (anime, truth): (Vec<u32>, Vec<f64>) = row
                 .indices
                 .iter()
                 .zip(row.ratings)
-                .filter(|&(&a, &r)| r > 0 && !train.anime(a).is_empty())
+                .filter(|&(&a, &r)| r > 0 && !train.anime(AnimeIx(a)).is_empty())
                 .map(|(&a, &r)| (a, r as f64))
                 .unzip();
             let predicted = model.predict(UserIx(u), &anime);
@@ -71,19 +72,19 @@ pub fn evaluate_ratings(train: &Ratings, test: &Ratings, model: &dyn Predictor) 
 /// Top-10 ranking quality and catalogue coverage.
 pub fn evaluate_ranking(train: &Ratings, test: &Ratings, model: &dyn Scorer) -> RankingMetrics {
     let in_train: Vec<bool> = (0..train.n_anime() as u32)
-        .map(|a| !train.anime(a).is_empty())
+        .map(|a| !train.anime(AnimeIx(a)).is_empty())
         .collect();
     let results: Vec<(UserRanking, Vec<u32>)> = (0..test.n_users() as u32)
         .into_par_iter()
         .map_init(
             || vec![0f32; train.n_anime()],
             |scores, u| {
-                let relevant = relevant(test.user(u));
+                let relevant = relevant(test.user(UserIx(u)));
                 if relevant.is_empty() {
                     return None;
                 }
                 model.score(UserIx(u), scores);
-                let seen = train.user(u);
+                let seen = train.user(UserIx(u));
                 let top = top_k(scores, K, |a| {
                     in_train[a as usize] && seen.indices.binary_search(&a).is_err()
                 });

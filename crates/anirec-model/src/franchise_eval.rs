@@ -41,7 +41,7 @@ pub struct ContinueFigures {
 
 /// A user's train entries, as a profile holds them (sorted by anime).
 pub fn train_entries(train: &Ratings, user: UserIx) -> Vec<Entry> {
-    Entry::of_row(train.user(user.0)).collect()
+    Entry::of_row(train.user(user)).collect()
 }
 
 /// A test user the figures count (one with a liked held-out anime and train ratings).
@@ -71,8 +71,8 @@ fn test_users<'a>(
     (0..test.n_users() as u32)
         .into_par_iter()
         .filter_map(move |u| {
-            let relevant = relevant(test.user(u));
-            if relevant.is_empty() || train.user(u).is_empty() {
+            let relevant = relevant(test.user(UserIx(u)));
+            if relevant.is_empty() || train.user(UserIx(u)).is_empty() {
                 return None;
             }
             let user = UserIx(u);
@@ -118,7 +118,7 @@ pub fn evaluate_lists(
         .flat_map(|u| &u.3)
         .for_each(|&a| shown[a as usize] = true);
     let in_train = (0..train.n_anime() as u32)
-        .filter(|&a| !train.anime(a).is_empty())
+        .filter(|&a| !train.anime(AnimeIx(a)).is_empty())
         .count()
         .max(1);
     ListFigures {

@@ -6,6 +6,7 @@
 //! filters); EASE's own fold-in (the list times B) and popularity are scored on the same users,
 //! with the same catalogue filter and the listed anime left out.
 
+use anirec_data::UserIx;
 use anirec_data::split::UserSplit;
 use anirec_data::{AnimeIx, Catalogue, Ratings};
 use rayon::prelude::*;
@@ -45,11 +46,11 @@ pub fn evaluate(split: &UserSplit, rank: &Ranker<'_>) -> (NewUserFigures, usize)
         .users
         .par_iter()
         .filter_map(|&u| {
-            let relevant = relevant(split.test.user(u));
+            let relevant = relevant(split.test.user(UserIx(u)));
             if relevant.is_empty() {
                 return None;
             }
-            let entries: Vec<Entry> = Entry::of_row(split.fold_in.user(u)).collect();
+            let entries: Vec<Entry> = Entry::of_row(split.fold_in.user(UserIx(u))).collect();
             let top: Vec<u32> = rank(&entries).into_iter().map(|a| a.0).collect();
             Some([
                 score_user(&top, &relevant, 10).ndcg,
@@ -124,7 +125,7 @@ pub fn popular<'a>(
     catalogue: &'a Catalogue,
 ) -> impl Fn(&[Entry]) -> Vec<AnimeIx> + Sync + 'a {
     let counts: Vec<f32> = (0..train.n_anime() as u32)
-        .map(|a| train.anime(a).len() as f32)
+        .map(|a| train.anime(AnimeIx(a)).len() as f32)
         .collect();
     move |entries| best_unlisted(&counts, entries, catalogue)
 }

@@ -1,5 +1,6 @@
 //! The popularity baseline: every user gets the anime with the most train ratings.
 
+use anirec_data::AnimeIx;
 use anirec_data::{Ratings, UserIx};
 
 /// Scores each anime by its number of train ratings.
@@ -13,7 +14,7 @@ impl Popularity {
     pub fn fit(train: &Ratings) -> Popularity {
         Popularity {
             counts: (0..train.n_anime() as u32)
-                .map(|a| train.anime(a).len() as f32)
+                .map(|a| train.anime(AnimeIx(a)).len() as f32)
                 .collect(),
         }
     }

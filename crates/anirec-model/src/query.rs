@@ -400,7 +400,7 @@ impl Bundle {
         let n = self.ratings.n_users();
         let (mut dot, mut common) = (vec![0f32; n], vec![0u32; n]);
         for (a, m) in mine {
-            let raters = self.ratings.anime(a.0);
+            let raters = self.ratings.anime(a);
             for (&u, &r) in raters.indices.iter().zip(raters.ratings) {
                 if r > 0 {
                     dot[u as usize] += m * (r as f32 - stats[u as usize].0);
@@ -452,7 +452,7 @@ impl UserStats {
         UserStats(
             (0..ratings.n_users() as u32)
                 .into_par_iter()
-                .map(|u| mean_and_norm(ratings.user(u).ratings.iter().copied()))
+                .map(|u| mean_and_norm(ratings.user(UserIx(u)).ratings.iter().copied()))
                 .collect(),
         )
     }

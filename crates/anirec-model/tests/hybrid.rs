@@ -245,7 +245,7 @@ fn a_dropped_title_counts_against_anime_like_it() {
 #[test]
 fn an_anime_nobody_rated_is_reachable_through_content() {
     let (catalogue, ratings, model) = fitted();
-    assert!(ratings.anime(COLD).is_empty());
+    assert!(ratings.anime(AnimeIx(COLD)).is_empty());
     let bundle = Bundle::new(model, catalogue, ratings, None);
     // Content neighbours of the unrated anime are the other horror anime.
     let similar = bundle.similar(AnimeIx(COLD), SimilarBy::Content, 5, &Filters::default());

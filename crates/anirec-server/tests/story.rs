@@ -5,6 +5,7 @@
 
 mod common;
 
+use anirec_data::AnimeIx;
 use std::sync::OnceLock;
 
 use anirec_data::dataset::{Dataset, IngestOptions, sample_dir};
@@ -39,7 +40,7 @@ fn world() -> (Catalogue, Ratings) {
         });
     let all = data.catalogue.anime();
     let mut by_count: Vec<u32> = (0..all.len() as u32).collect();
-    by_count.sort_by_key(|&a| std::cmp::Reverse(data.ratings.anime(a).indices.len()));
+    by_count.sort_by_key(|&a| std::cmp::Reverse(data.ratings.anime(AnimeIx(a)).indices.len()));
     let mut chosen: Vec<u32> = WANTED
         .iter()
         .map(|&id| {
@@ -213,7 +214,7 @@ async fn a_known_fan_gets_a_personal_ranking_with_the_reason() {
         .unwrap();
     let rated: Vec<u64> = bundle
         .ratings
-        .user(u.0)
+        .user(u)
         .indices
         .iter()
         .map(|&a| bundle.catalogue.anime()[a as usize].mal_id.0 as u64)

@@ -220,8 +220,8 @@ fn training_learns_from_the_accounts_lists() {
     assert_eq!(with.ratings.n_users(), without.ratings.n_users() + 2);
     let forty = with.catalogue.index_of(MalId(40)).unwrap();
     assert_eq!(
-        with.ratings.anime(forty.0).len(),
-        without.ratings.anime(forty.0).len() + 2
+        with.ratings.anime(forty).len(),
+        without.ratings.anime(forty).len() + 2
     );
     // The accounts are users of the new model, apart from the dataset's ids.
     let fan = with.known_user(UserId(3_000_000_000)).unwrap();

@@ -91,10 +91,10 @@ impl Ease {
     /// Fits on `train`.
     pub fn fit(train: &Ratings, params: EaseParams) -> Ease {
         let mut items: Vec<u32> = (0..train.n_anime() as u32)
-            .filter(|&a| train.anime(a).len() >= params.min_item_ratings.max(1))
+            .filter(|&a| train.anime(AnimeIx(a)).len() >= params.min_item_ratings.max(1))
             .collect();
         if items.len() > params.max_items {
-            items.sort_by_key(|&a| (std::cmp::Reverse(train.anime(a).len()), a));
+            items.sort_by_key(|&a| (std::cmp::Reverse(train.anime(AnimeIx(a)).len()), a));
             items.truncate(params.max_items);
             items.sort_unstable();
         }
@@ -265,7 +265,7 @@ fn gram(train: &Ratings, items: &[u32], slot: &[u32], weighting: Weighting) -> V
     let lists = UserEntries::new(train, items, slot, weighting);
     let mut g = vec![0f32; n * n];
     g.par_chunks_mut(n.max(1)).enumerate().for_each(|(i, row)| {
-        let users = train.anime(items[i]).indices;
+        let users = train.anime(AnimeIx(items[i])).indices;
         for (&u, &at) in users.iter().zip(lists.item_positions(i)) {
             let list = lists.list(u);
             let (_, wi) = list[at as usize];
@@ -297,7 +297,7 @@ impl UserEntries {
         let mut offsets = Vec::with_capacity(items.len() + 1);
         offsets.push(0);
         for &a in items {
-            offsets.push(offsets.last().copied().unwrap_or(0) + train.anime(a).len());
+            offsets.push(offsets.last().copied().unwrap_or(0) + train.anime(AnimeIx(a)).len());
         }
         let mut next = offsets[..items.len()].to_vec();
         let mut positions = vec![0u32; offsets[items.len()]];
@@ -305,7 +305,7 @@ impl UserEntries {
         let mut starts = Vec::with_capacity(train.n_users() + 1);
         starts.push(0);
         for u in 0..train.n_users() as u32 {
-            let user = train.user(u);
+            let user = train.user(UserIx(u));
             let start = entries.len();
             for (q, (&a, &r)) in user.indices.iter().zip(user.ratings).enumerate() {
                 let j = slot[a as usize];
@@ -353,7 +353,7 @@ pub struct EaseScorer<'a> {
 impl crate::eval::Scorer for EaseScorer<'_> {
     fn score(&self, user: UserIx, out: &mut [f32]) {
         self.model
-            .score_entries(Entry::of_row(self.train.user(user.0)), out);
+            .score_entries(Entry::of_row(self.train.user(user)), out);
     }
 }
 
@@ -447,7 +447,7 @@ mod tests {
                 } else {
                     (0..train.n_users() as u32)
                         .map(|u| {
-                            let user = train.user(u);
+                            let user = train.user(UserIx(u));
                             let x = |a: u32| {
                                 user.indices
                                     .binary_search(&a)

@@ -461,13 +461,13 @@ impl Standardised {
 
 /// Anime the protocol does not rank for `user`: those nobody rated in train, and the user's own.
 pub fn rated_or_unknown(train: &Ratings, user: UserIx) -> impl Fn(AnimeIx) -> bool + '_ {
-    let seen = train.user(user.0);
-    move |a| train.anime(a.0).is_empty() || seen.indices.binary_search(&a.0).is_ok()
+    let seen = train.user(user);
+    move |a| train.anime(a).is_empty() || seen.indices.binary_search(&a.0).is_ok()
 }
 
 fn log_popularity(train: &Ratings) -> Vec<f32> {
     (0..train.n_anime() as u32)
-        .map(|a| (1.0 + train.anime(a).len() as f32).ln())
+        .map(|a| (1.0 + train.anime(AnimeIx(a)).len() as f32).ln())
         .collect()
 }
 

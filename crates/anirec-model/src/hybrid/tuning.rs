@@ -2,6 +2,7 @@
 //! rating model tuned and EASE fitted on its fit part and its validation users' candidates
 //! ([`Tuning::carving`]), then the weights chosen on them all ([`choose_weights`]).
 
+use anirec_data::AnimeIx;
 use anirec_data::split::split;
 use anirec_data::{Ratings, UserIx};
 use rayon::prelude::*;
@@ -146,7 +147,7 @@ impl Hybrid {
     /// sample of at most `max_validation_users`.
     fn validation_users(&self, fit: &Ratings, val: &Ratings, salt: u64) -> Carving {
         let rated_anime = (0..fit.n_anime() as u32)
-            .filter(|&a| !fit.anime(a).is_empty())
+            .filter(|&a| !fit.anime(AnimeIx(a)).is_empty())
             .count()
             .max(1);
         let mut sample: Vec<u32> = (0..val.n_users() as u32).collect();
@@ -160,8 +161,8 @@ impl Hybrid {
         let users = sample
             .into_par_iter()
             .filter_map(|u| {
-                let relevant = relevant(val.user(u));
-                if relevant.is_empty() || fit.user(u).is_empty() {
+                let relevant = relevant(val.user(UserIx(u)));
+                if relevant.is_empty() || fit.user(UserIx(u)).is_empty() {
                     return None;
                 }
                 let state = self.rating.known_user(fit, UserIx(u));

@@ -3,6 +3,7 @@
 //! anime with few train ratings still gets a sensible bias.
 
 use anirec_data::Ratings;
+use anirec_data::{AnimeIx, UserIx};
 use rayon::prelude::*;
 
 use crate::entry::Entry;
@@ -62,7 +63,7 @@ impl Baselines {
             b.user = (0..train.n_users() as u32)
                 .into_par_iter()
                 .map(|u| {
-                    let row = train.user(u);
+                    let row = train.user(UserIx(u));
                     let (s, n) = scored(row.indices, row.ratings)
                         .fold((0f32, 0f32), |(s, n), (a, r)| {
                             (s + r - mu - b.item[a as usize], n + 1.0)
@@ -73,7 +74,7 @@ impl Baselines {
             b.item = (0..train.n_anime() as u32)
                 .into_par_iter()
                 .map(|a| {
-                    let col = train.anime(a);
+                    let col = train.anime(AnimeIx(a));
                     let (s, n) = scored(col.indices, col.ratings)
                         .fold((0f32, 0f32), |(s, n), (u, r)| {
                             (s + r - mu - b.user[u as usize], n + 1.0)

@@ -5,6 +5,7 @@
 //! similar rated anime. Each anime keeps its `neighbors` most similar anime; they are computed
 //! anime by anime, so memory stays bounded at any catalogue size.
 
+use anirec_data::UserIx;
 use anirec_data::{AnimeIx, Ratings};
 use rayon::prelude::*;
 
@@ -69,7 +70,7 @@ impl ItemKnn {
                 if !included[u as usize] {
                     return Vec::new();
                 }
-                let row = train.user(u);
+                let row = train.user(UserIx(u));
                 scored(row.indices, row.ratings)
                     .map(|(a, r)| (a, r - baselines.predict(u, a)))
                     .collect()
@@ -168,7 +169,7 @@ impl Accumulator {
         i: u32,
         params: KnnParams,
     ) -> Vec<(u32, f32)> {
-        for &u in train.anime(i).indices {
+        for &u in train.anime(AnimeIx(i)).indices {
             let row = &residuals[u as usize];
             let Ok(p) = row.binary_search_by_key(&i, |e| e.0) else {
                 continue; // listed without a score
@@ -271,7 +272,7 @@ mod tests {
         assert_eq!(nbrs[0], 0);
         assert!(sims[0] > 0.9, "{sims:?}");
         let u = train.user_index(anirec_data::UserId(100)).unwrap().0;
-        let row = train.user(u);
+        let row = train.user(UserIx(u));
         let residual = |j: u32| row.rating_of(j).map(|r| r as f32 - b.predict(u, j));
         assert!(knn.correction(1, residual) > 1.0);
     }

@@ -4,6 +4,7 @@
 //! evaluate, checkpoint and stop early between epochs; an epoch's order depends only on the seed
 //! and the epoch number, so a resumed run repeats an uninterrupted one exactly.
 
+use anirec_data::AnimeIx;
 use anirec_data::rng::Rng;
 use anirec_data::{Csr, Ratings};
 use faer::linalg::solvers::Solve;
@@ -28,7 +29,7 @@ fn anime_bounds(train: &Ratings) -> Vec<u32> {
     let mut bounds = vec![0u32];
     let mut acc = 0usize;
     for a in 0..n {
-        acc += train.anime(a as u32).len();
+        acc += train.anime(AnimeIx(a as u32)).len();
         if bounds.len() < STRATA && acc * STRATA >= total * bounds.len() {
             bounds.push(a as u32 + 1);
         }
@@ -458,6 +459,7 @@ impl Stored for Mf {
 mod tests {
     use super::*;
     use crate::rating::baseline::BaselineParams;
+    use anirec_data::UserIx;
 
     /// Two taste groups with opposite preferences on two anime families.
     fn taste_data() -> Ratings {
@@ -501,7 +503,7 @@ mod tests {
             mf.predict(0, 6)
         );
         // Fold-in of user 0's own ratings predicts like the trained user.
-        let entries: Vec<Entry> = Entry::of_row(train.user(0)).collect();
+        let entries: Vec<Entry> = Entry::of_row(train.user(UserIx(0))).collect();
         let folded = mf.fold_in(mf.user_bias[0], &entries);
         let (x, y) = (
             mf.predict_folded(mf.user_bias[0], &folded, 3),

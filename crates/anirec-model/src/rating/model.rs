@@ -230,14 +230,14 @@ impl RatingModel {
         };
         let (features, targets): (Vec<Vec<f32>>, Vec<f32>) = (0..val.n_users() as u32)
             .into_par_iter()
-            .filter(|&u| !fit.user(u).is_empty())
+            .filter(|&u| !fit.user(UserIx(u)).is_empty())
             .flat_map_iter(|u| {
                 let state = model.known_user(fit, UserIx(u));
-                let row = val.user(u);
+                let row = val.user(UserIx(u));
                 row.indices
                     .iter()
                     .zip(row.ratings)
-                    .filter(|&(&a, &r)| r > 0 && !fit.anime(a).is_empty())
+                    .filter(|&(&a, &r)| r > 0 && !fit.anime(AnimeIx(a)).is_empty())
                     .map(|(&a, &r)| (model.features(&state, a).to_vec(), r as f32))
                     .collect::<Vec<_>>()
             })
@@ -307,7 +307,7 @@ impl RatingModel {
 
     /// The state of a user of the train store.
     pub fn known_user(&self, train: &Ratings, user: UserIx) -> UserState {
-        let (row, u) = (train.user(user.0), user.index());
+        let (row, u) = (train.user(user), user.index());
         let f = self.mf.params.factors;
         UserState {
             bias: self.baselines.user[u],
@@ -416,7 +416,7 @@ fn val_rmse(val: &Ratings, predict: impl Fn(u32, u32) -> f32 + Sync) -> f64 {
     let (se, n) = (0..val.n_users() as u32)
         .into_par_iter()
         .map(|u| {
-            let row = val.user(u);
+            let row = val.user(UserIx(u));
             row.indices
                 .iter()
                 .zip(row.ratings)

@@ -171,7 +171,7 @@ pub async fn detail(
     let a = lookup(&served, id)?;
     Ok(json(&Detail {
         anime: &served.bundle.catalogue[a],
-        model_ratings: served.bundle.ratings.anime(a.0).indices.len(),
+        model_ratings: served.bundle.ratings.anime(a).indices.len(),
         franchise: FranchiseView::of(&served.bundle.catalogue, a),
     }))
 }
