@@ -225,7 +225,7 @@ pub fn load_catalogue(
         None => relations::Relations::default(),
     };
     report.files.extend(relations.files.iter().cloned());
-    let franchises = grouping::build(&catalogue, &relations);
+    let franchises = grouping::build(catalogue.anime(), |id| catalogue.index_of(id), &relations);
     report.franchises = franchises.all().len() as u64;
     report.franchise_anime = franchises
         .all()

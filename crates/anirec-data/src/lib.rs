@@ -6,6 +6,7 @@
 //! ([`Ratings`]: CSR by user and CSC by anime). It also owns the snapshot file, the evaluation
 //! split and the synthetic full-scale generator. It knows nothing about models or HTTP.
 
+pub mod anime;
 pub mod atomic;
 pub mod catalogue;
 pub mod csr;
@@ -21,6 +22,7 @@ pub mod rng;
 pub mod snapshot;
 pub mod split;
 pub mod synth;
+pub mod watch_status;
 
 pub use catalogue::{Anime, Catalogue, Season};
 pub use csr::Csr;

@@ -15,7 +15,7 @@ use crate::bundle::{Bundle, BundleError, Manifest};
 use crate::eval::{evaluate_ranking, evaluate_ratings};
 use crate::hybrid::{Carvings, Hybrid, HybridParams, HybridScorer};
 use crate::metrics::{RankingMetrics, RatingMetrics, TestMetrics, ValidationFigures};
-use crate::rating::checkpoint;
+use crate::rating::checkpoint::{self, CheckpointError};
 use crate::rating::model::{EpochObserver, EpochReport, FactorProgress, TrainPredictor};
 use crate::signal::Weights;
 use crate::story::{StoryInfo, StoryVectors};
@@ -32,6 +32,15 @@ pub struct RunError {
 
 impl From<BundleError> for RunError {
     fn from(e: BundleError) -> RunError {
+        RunError {
+            path: e.path,
+            message: e.message,
+        }
+    }
+}
+
+impl From<CheckpointError> for RunError {
+    fn from(e: CheckpointError) -> RunError {
         RunError {
             path: e.path,
             message: e.message,

@@ -34,8 +34,8 @@ use super::gzip;
 use super::handle;
 use crate::error::{DataError, Result, RowError};
 use crate::ids::MalId;
-use crate::ratings::WatchStatus;
 use crate::report::{SkipReason, Skips};
+use crate::watch_status::WatchStatus;
 
 /// Largest export accepted (a list of every anime MyAnimeList has is far smaller).
 pub const MAX_XML_BYTES: usize = 32 << 20;

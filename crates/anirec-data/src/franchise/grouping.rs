@@ -24,8 +24,8 @@ use std::collections::HashMap;
 use super::relations::Relations;
 use super::titles::TitleKey;
 use super::{EntryKind, Franchise, Franchises};
-use crate::catalogue::{Anime, Catalogue, Season};
-use crate::ids::{AnimeIx, FranchiseId};
+use crate::anime::{Anime, Season};
+use crate::ids::{AnimeIx, FranchiseId, MalId};
 
 /// Share of the titles of each of two clusters that must hold one word for them to stay one
 /// franchise (`gundam`, `fate`).
@@ -33,13 +33,17 @@ const SHARED_WORD: f32 = 0.8;
 /// Shortest first-entry title (letters and digits) that other groups are joined to by name.
 const MIN_ROOT: usize = 5;
 
-/// The franchises of a catalogue, from the relation files' sets (empty: titles alone).
-pub fn build(catalogue: &Catalogue, relations: &Relations) -> Franchises {
-    let anime = catalogue.anime();
+/// The franchises of a catalogue's anime (`index_of` finds one by its MyAnimeList id), from the
+/// relation files' sets (empty: titles alone).
+pub fn build(
+    anime: &[Anime],
+    index_of: impl Fn(MalId) -> Option<AnimeIx>,
+    relations: &Relations,
+) -> Franchises {
     let keys: Vec<TitleKey> = anime.iter().map(TitleKey::of).collect();
     let mut sets = UnionFind::new(anime.len());
     for set in &relations.sets {
-        let mut known = set.iter().filter_map(|&id| catalogue.index_of(id));
+        let mut known = set.iter().filter_map(|&id| index_of(id));
         if let Some(first) = known.next() {
             known.for_each(|a| sets.union(first.0, a.0));
         }

@@ -11,7 +11,7 @@ pub mod titles;
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalogue::Anime;
+use crate::anime::Anime;
 use crate::ids::{AnimeIx, FranchiseId};
 
 /// What kind of entry of a franchise an anime is, in watching order.

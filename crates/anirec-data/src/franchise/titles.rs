@@ -5,7 +5,7 @@
 
 use unicode_normalization::UnicodeNormalization;
 
-use crate::catalogue::Anime;
+use crate::anime::Anime;
 
 /// Shortest folded title that counts when found inside another (`"Overlord"` in
 /// `"Overlord II"`); shorter ones (`"Air"` in `"Air Gear"`) say nothing.

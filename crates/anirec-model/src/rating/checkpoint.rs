@@ -3,17 +3,26 @@
 //! continue an interrupted run exactly.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 
 use super::mf::Mf;
 use super::model::{FactorProgress, Phase};
-use crate::bundle::BundleError;
+
+/// A checkpoint that could not be written or read.
+#[derive(Debug, thiserror::Error)]
+#[error("checkpoint {path}: {message}")]
+pub struct CheckpointError {
+    /// The checkpoint file.
+    pub path: PathBuf,
+    /// What was wrong.
+    pub message: String,
+}
 
 /// Writes `progress` to `path` (atomically).
-pub fn save(progress: &FactorProgress, path: &Path) -> Result<(), BundleError> {
-    let fail = |m: String| BundleError {
+pub fn save(progress: &FactorProgress, path: &Path) -> Result<(), CheckpointError> {
+    let fail = |m: String| CheckpointError {
         path: path.to_owned(),
         message: m,
     };
@@ -76,8 +85,8 @@ pub fn save(progress: &FactorProgress, path: &Path) -> Result<(), BundleError> {
 }
 
 /// Reads a checkpoint written by [`save`].
-pub fn load(path: &Path) -> Result<FactorProgress, BundleError> {
-    let fail = |m: String| BundleError {
+pub fn load(path: &Path) -> Result<FactorProgress, CheckpointError> {
+    let fail = |m: String| CheckpointError {
         path: path.to_owned(),
         message: m,
     };
@@ -92,19 +101,19 @@ pub fn load(path: &Path) -> Result<FactorProgress, BundleError> {
             .cloned()
             .ok_or_else(|| fail(format!("missing {key}")))
     };
-    let num = |key: &str| -> Result<f64, BundleError> {
+    let num = |key: &str| -> Result<f64, CheckpointError> {
         get(key)?
             .parse::<f64>()
             .map_err(|_| fail(format!("{key} is not a number")))
     };
-    let array = |name: &str| -> Result<Vec<f32>, BundleError> {
+    let array = |name: &str| -> Result<Vec<f32>, CheckpointError> {
         let view = st.tensor(name).map_err(|e| fail(format!("{name}: {e}")))?;
         if view.dtype() != Dtype::F32 {
             return Err(fail(format!("{name} is not f32")));
         }
         Ok(bytemuck::pod_collect_to_vec(view.data()))
     };
-    let mf = |prefix: &str| -> Result<Mf, BundleError> {
+    let mf = |prefix: &str| -> Result<Mf, CheckpointError> {
         Ok(Mf {
             params: serde_json::from_str(&get(&format!("{prefix}.params"))?)
                 .map_err(|e| fail(e.to_string()))?,

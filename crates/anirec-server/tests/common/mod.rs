@@ -92,7 +92,8 @@ fn world() -> (Catalogue, Ratings) {
         sets: vec![FRANCHISE.map(anirec_data::MalId).to_vec()],
         files: Vec::new(),
     };
-    catalogue.set_franchises(grouping::build(&catalogue, &relations));
+    let franchises = grouping::build(catalogue.anime(), |id| catalogue.index_of(id), &relations);
+    catalogue.set_franchises(franchises);
     let mut triples = Vec::new();
     for u in 1..=USERS {
         let fav = u % 3;
