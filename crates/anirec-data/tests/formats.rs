@@ -103,8 +103,8 @@ fn mal_xml_export() {
     let first = &list.entries[0];
     assert_eq!(first.title.as_deref(), Some("Starlight Courier"));
     assert_eq!(
-        (first.score, first.status, first.watched_episodes),
-        (9, Some(WatchStatus::Completed), 26)
+        (first.score.get(), first.status, first.watched_episodes),
+        (Some(9), Some(WatchStatus::Completed), 26)
     );
     assert_eq!(first.line, 8);
     assert_eq!(

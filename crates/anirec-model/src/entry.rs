@@ -4,7 +4,7 @@
 //! by the same rules, so a plan-to-watch title counts as little at scoring time as in training.
 
 use anirec_data::csr::Row;
-use anirec_data::{AnimeIx, WatchStatus};
+use anirec_data::{AnimeIx, Score, WatchStatus};
 
 /// A score at or above this marks an anime the user liked: the evaluation counts such a test
 /// rating as relevant, the blend is tuned to find them, and explanations point at them.
@@ -15,18 +15,19 @@ pub const LIKED_FROM: u8 = 8;
 pub struct Entry {
     /// The anime.
     pub anime: AnimeIx,
-    /// Score 1-10, or 0 when listed without a score.
-    pub score: u8,
+    /// The score.
+    pub score: Score,
     /// Watching status, when the source has one.
     pub status: Option<WatchStatus>,
 }
 
 impl Entry {
-    /// An entry from a ratings store's columns (status code 0 or absent: unknown).
+    /// An entry from a ratings store's columns (status code 0 or absent: unknown). A store holds
+    /// scores 0-10 only (its readers refuse others).
     pub fn from_codes(anime: u32, score: u8, status: Option<u8>) -> Entry {
         Entry {
             anime: AnimeIx(anime),
-            score,
+            score: Score::new(score).unwrap_or(Score::NONE),
             status: status.and_then(WatchStatus::from_code),
         }
     }
@@ -44,7 +45,7 @@ impl Entry {
 
     /// Whether the entry carries a score.
     pub fn is_scored(&self) -> bool {
-        self.score > 0
+        self.score.is_scored()
     }
 
     /// How much the entry says about taste, by its status (see [`status_weight`]).
@@ -72,7 +73,7 @@ impl Entry {
     /// watched (not dropped, on hold or planned).
     pub fn is_liked(&self) -> bool {
         if self.is_scored() {
-            self.score >= LIKED_FROM
+            self.score.code() >= LIKED_FROM
         } else {
             !matches!(
                 self.status,
@@ -114,9 +115,9 @@ mod tests {
 
     #[test]
     fn liked_means_scored_high_or_watched_unscored() {
-        let e = |score, status| Entry {
+        let e = |score: u8, status| Entry {
             anime: AnimeIx(0),
-            score,
+            score: Score::new(score).unwrap(),
             status,
         };
         assert!(e(8, None).is_liked());

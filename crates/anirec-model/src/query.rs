@@ -3,7 +3,7 @@
 //! no ratings, similar anime (by content, collaborative signal, or both), similar users, and title
 //! lookup with suggestions.
 
-use anirec_data::{Anime, AnimeIx, MalId, UserId, UserIx, WatchStatus};
+use anirec_data::{Anime, AnimeIx, MalId, Score, UserId, UserIx, WatchStatus};
 use serde::{Deserialize, Serialize};
 
 use crate::bundle::Bundle;
@@ -51,8 +51,8 @@ pub struct Recommendation {
 pub struct Listed {
     /// MyAnimeList anime id.
     pub mal_id: MalId,
-    /// Score 1-10, or 0 when listed without a score.
-    pub score: u8,
+    /// The score.
+    pub score: Score,
     /// Watching status, when given.
     pub status: Option<WatchStatus>,
 }
@@ -76,7 +76,7 @@ impl Bundle {
             match self.catalogue.index_of(l.mal_id) {
                 Some(anime) => known.push(Entry {
                     anime,
-                    score: l.score.min(10),
+                    score: l.score,
                     status: l.status,
                 }),
                 None => unknown.push(l.mal_id),
@@ -262,12 +262,12 @@ impl Bundle {
                             .binary_search_by_key(&e.anime.0, |n| n.0)
                             .map_or(0.0, |p| knn[p].1);
                         let ease = self.model.ease.weight(e.anime, s.anime)
-                            * self.model.params.ease.weighting.weight(e.score);
+                            * self.model.params.ease.weighting.weight(e.score.code());
                         (sim, ease)
                     });
                     match best {
                         Some(e) if e.is_scored() => {
-                            format!("because you rated {} {}/10", name(e.anime), e.score)
+                            format!("because you rated {} {}/10", name(e.anime), e.score.code())
                         }
                         Some(e) => format!("because {} is on your list", name(e.anime)),
                         None => continue,
@@ -392,11 +392,11 @@ impl Bundle {
     ) -> Vec<(UserId, f32, usize)> {
         let stats = &stats.0;
         let entries = &profile.state.entries;
-        let (mean, norm_mine) = mean_and_norm(entries.iter().map(|e| e.score));
+        let (mean, norm_mine) = mean_and_norm(entries.iter().map(|e| e.score.code()));
         let mine = entries
             .iter()
             .filter(|e| e.is_scored())
-            .map(|e| (e.anime, e.score as f32 - mean));
+            .map(|e| (e.anime, e.score.code() as f32 - mean));
         let n = self.ratings.n_users();
         let (mut dot, mut common) = (vec![0f32; n], vec![0u32; n]);
         for (a, m) in mine {

@@ -3,7 +3,7 @@
 //! series" row (for each franchise the fan rated well and did not drop, the next entry they have
 //! not seen).
 
-use anirec_data::{AnimeIx, Franchises};
+use anirec_data::{AnimeIx, Franchises, Score};
 use serde::{Deserialize, Serialize};
 
 use crate::bundle::Bundle;
@@ -73,8 +73,8 @@ pub struct Continuation {
     pub index: AnimeIx,
     /// Entries of the franchise on the fan's list.
     pub seen: usize,
-    /// The fan's best score in the franchise (0: none scored).
-    pub best_score: u8,
+    /// The fan's best score in the franchise (none: nothing of it scored).
+    pub best_score: Score,
     /// The rating the model predicts for it.
     pub predicted_rating: f32,
 }
@@ -114,7 +114,7 @@ pub fn continue_row(
             Some(Continuation {
                 index: next,
                 seen: mine.len(),
-                best_score: mine.iter().map(|e| e.score).max().unwrap_or(0),
+                best_score: mine.iter().map(|e| e.score).max().unwrap_or(Score::NONE),
                 predicted_rating: predict(next),
             })
         })
@@ -188,7 +188,7 @@ mod tests {
     fn entry(anime: u32, score: u8, status: Option<WatchStatus>) -> Entry {
         Entry {
             anime: AnimeIx(anime),
-            score,
+            score: Score::new(score).unwrap(),
             status,
         }
     }
@@ -238,7 +238,7 @@ mod tests {
         let next = |entries: &[Entry], allowed: &dyn Fn(AnimeIx) -> bool| {
             continue_row(&f, entries, 10, allowed, |a| a.0 as f32)
                 .iter()
-                .map(|c| (c.index.0, c.seen, c.best_score))
+                .map(|c| (c.index.0, c.seen, c.best_score.code()))
                 .collect::<Vec<_>>()
         };
         let all = |_: AnimeIx| true;

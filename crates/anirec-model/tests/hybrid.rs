@@ -3,6 +3,7 @@
 //! cluster, and one horror anime nobody has rated yet; story embeddings, where given, say which
 //! cluster a story belongs to.
 
+use anirec_data::Score;
 use anirec_data::franchise::{EntryKind, Franchise, Franchises};
 use anirec_data::ids::FranchiseId;
 use anirec_data::{Anime, Catalogue, Ratings};
@@ -194,14 +195,14 @@ fn a_dropped_title_counts_against_anime_like_it() {
         let mut list: Vec<Listed> = (0..4)
             .map(|a| Listed {
                 mal_id: MalId(1000 + a),
-                score: 9,
+                score: Score::new(9).unwrap(),
                 status: Some(WatchStatus::Completed),
             })
             .collect();
         if let Some(status) = second {
             list.push(Listed {
                 mal_id: MalId(1000 + PER_CLUSTER),
-                score: 0,
+                score: Score::NONE,
                 status: Some(status),
             });
         }
@@ -237,7 +238,7 @@ fn a_dropped_title_counts_against_anime_like_it() {
     );
     // A dropped title the fan still scored 9 counts for anime like it, not against.
     let mut liked = fan(Some(WatchStatus::Dropped));
-    liked[4].score = 9;
+    liked[4].score = Score::new(9).unwrap();
     let liked = signals(&liked);
     assert!(liked.0 > alone.0, "{liked:?} vs {alone:?}");
 }
@@ -254,7 +255,7 @@ fn an_anime_nobody_rated_is_reachable_through_content() {
     let entries: Vec<Listed> = (2 * PER_CLUSTER..COLD)
         .map(|a| Listed {
             mal_id: MalId(1000 + a),
-            score: 9,
+            score: Score::new(9).unwrap(),
             status: None,
         })
         .collect();
@@ -344,7 +345,7 @@ fn a_rated_franchise_mate_moves_the_predicted_rating_in_a_loaded_bundle_too() {
     let fan = |b: &Bundle, first: u8| {
         let entry = |a: u32, score: u8| Listed {
             mal_id: MalId(1000 + a),
-            score,
+            score: Score::new(score).unwrap(),
             status: Some(WatchStatus::Completed),
         };
         b.fold_in(&[entry(0, first), entry(PER_CLUSTER, 6)]).0

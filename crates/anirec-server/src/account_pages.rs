@@ -14,7 +14,7 @@ use axum::routing::{get, post};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 
-use anirec_data::WatchStatus;
+use anirec_data::{Score, WatchStatus};
 use anirec_store::{Account, Password, Username};
 
 use crate::answers::ask::{Ask, AskParams};
@@ -104,10 +104,10 @@ fn checked(
     })?;
     let name = form.username.clone();
     same_origin(headers).map_err(|p| (p, name.clone()))?;
-    let username =
-        Username::parse(&form.username).map_err(|e| (Problem::unprocessable(e), name.clone()))?;
-    let password =
-        Password::parse(&form.password).map_err(|e| (Problem::unprocessable(e), name.clone()))?;
+    let username = Username::parse(&form.username)
+        .map_err(|e| (Problem::unprocessable(e.to_string()), name.clone()))?;
+    let password = Password::parse(&form.password)
+        .map_err(|e| (Problem::unprocessable(e.to_string()), name.clone()))?;
     Ok((username, password))
 }
 
@@ -199,7 +199,7 @@ impl Takes for MyListParams {
 struct Row {
     anime_id: u32,
     title: Option<String>,
-    score: u8,
+    score: Score,
     status: &'static str,
     episodes: u32,
 }

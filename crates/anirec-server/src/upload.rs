@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 
 use anirec_data::formats::malxml::MalList;
 use anirec_data::formats::{gzip, malxml};
-use anirec_data::{DataError, MalId, UserId, WatchStatus};
+use anirec_data::{DataError, MalId, Score, UserId, WatchStatus};
 use anirec_model::list_use::FanList;
 use anirec_model::query::Listed;
 
@@ -290,13 +290,15 @@ fn read_json(body: &[u8]) -> Result<FanList, Problem> {
     }
     let mut entries = Vec::with_capacity(parsed.ratings.len());
     for (i, e) in parsed.ratings.iter().enumerate() {
-        let score = whole(&e.rating, 0..=10).ok_or_else(|| {
-            Problem::unprocessable(format!(
-                "ratings[{i}].rating is {}; ratings are 0 (watched, not scored) to 10",
-                e.rating
-            ))
-            .with_param(format!("ratings[{i}].rating"))
-        })?;
+        let score = whole(&e.rating, 0..=Score::MAX)
+            .and_then(Score::new)
+            .ok_or_else(|| {
+                Problem::unprocessable(format!(
+                    "ratings[{i}].rating is {}; ratings are 0 (watched, not scored) to 10",
+                    e.rating
+                ))
+                .with_param(format!("ratings[{i}].rating"))
+            })?;
         let mal_id = whole(&e.anime_id, 0..=u32::MAX).ok_or_else(|| {
             Problem::unprocessable(format!(
                 "ratings[{i}].anime_id is {}; expected a MyAnimeList id (a whole number)",

@@ -2,7 +2,7 @@
 //! HTML cards, the CLI's `--json`), with the anime's place in its franchise, the continue row's
 //! entries, and the franchise of an anime's own page.
 
-use anirec_data::{AnimeIx, Catalogue, FranchiseId, MalId, UserId};
+use anirec_data::{AnimeIx, Catalogue, FranchiseId, MalId, Score, UserId};
 use anirec_model::bundle::Bundle;
 use anirec_model::query::{Reason, Recommendation};
 use anirec_model::series::Continuation;
@@ -255,8 +255,7 @@ pub struct ContinueView<'a> {
     #[schema(minimum = 1)]
     pub seen: usize,
     /// The fan's best score in the franchise (0: none scored).
-    #[schema(maximum = 10)]
-    pub best_score: u8,
+    pub best_score: Score,
 }
 
 impl<'a> ContinueView<'a> {

@@ -3,6 +3,7 @@
 
 mod common;
 
+use anirec_data::Score;
 use std::collections::BTreeSet;
 
 use anirec_data::{MalId, UserId};
@@ -201,7 +202,7 @@ async fn fold_in_from_json_and_xml_matches_the_model_and_reports_unknown_ids() {
     let bundle = bundle();
     let listed = |i, score| Listed {
         mal_id: MalId(mal_id(i)),
-        score,
+        score: Score::new(score).unwrap(),
         status: None,
     };
     let (profile, _) = bundle.fold_in(&[listed(24, 10), listed(25, 9), listed(26, 8)]);

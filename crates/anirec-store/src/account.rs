@@ -26,31 +26,50 @@ pub const USERNAME_CHARS: std::ops::RangeInclusive<usize> = 3..=32;
 /// Shortest and longest password, in characters (so at most 1,024 bytes of UTF-8).
 pub const PASSWORD_CHARS: std::ops::RangeInclusive<usize> = 8..=256;
 
+/// Why a username or a password is refused (the message says it to the fan).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum CredentialError {
+    /// A username of this many characters.
+    #[error(
+        "a username has {min} to {max} characters; this one has {0}",
+        min = USERNAME_CHARS.start(),
+        max = USERNAME_CHARS.end()
+    )]
+    UsernameLength(usize),
+    /// A username with this character, which none may hold.
+    #[error("a username holds letters, digits, '_', '-' and '.' only; found {0:?}")]
+    UsernameCharacter(char),
+    /// A username that starts with `_`, `-` or `.`.
+    #[error("a username starts with a letter or a digit")]
+    UsernameStart,
+    /// A password of this many characters.
+    #[error(
+        "a password has {min} to {max} characters; this one has {0}",
+        min = PASSWORD_CHARS.start(),
+        max = PASSWORD_CHARS.end()
+    )]
+    PasswordLength(usize),
+}
+
 /// A username: 3-32 letters, digits, `_`, `-` or `.`, starting with a letter or digit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Username(String);
 
 impl Username {
     /// Checks a username.
-    pub fn parse(text: &str) -> Result<Username, String> {
+    pub fn parse(text: &str) -> Result<Username, CredentialError> {
         let n = text.chars().count();
         if !USERNAME_CHARS.contains(&n) {
-            return Err(format!(
-                "a username has {} to {} characters; this one has {n}",
-                USERNAME_CHARS.start(),
-                USERNAME_CHARS.end()
-            ));
+            return Err(CredentialError::UsernameLength(n));
         }
         if let Some(bad) = text
             .chars()
             .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
         {
-            return Err(format!(
-                "a username holds letters, digits, '_', '-' and '.' only; found {bad:?}"
-            ));
+            return Err(CredentialError::UsernameCharacter(bad));
         }
         if !text.starts_with(|c: char| c.is_ascii_alphanumeric()) {
-            return Err("a username starts with a letter or a digit".into());
+            return Err(CredentialError::UsernameStart);
         }
         Ok(Username(text.to_owned()))
     }
@@ -72,14 +91,10 @@ pub struct Password(String);
 
 impl Password {
     /// Checks a password's length.
-    pub fn parse(text: &str) -> Result<Password, String> {
+    pub fn parse(text: &str) -> Result<Password, CredentialError> {
         let n = text.chars().count();
         if !PASSWORD_CHARS.contains(&n) {
-            return Err(format!(
-                "a password has {} to {} characters; this one has {n}",
-                PASSWORD_CHARS.start(),
-                PASSWORD_CHARS.end()
-            ));
+            return Err(CredentialError::PasswordLength(n));
         }
         Ok(Password(text.to_owned()))
     }
@@ -121,15 +136,15 @@ mod tests {
                 "a username holds letters, digits, '_', '-' and '.' only; found '名'",
             ),
         ] {
-            assert_eq!(Username::parse(bad).unwrap_err(), why, "{bad}");
+            assert_eq!(Username::parse(bad).unwrap_err().to_string(), why, "{bad}");
         }
         assert!(Username::parse("x".repeat(32).as_str()).is_ok());
         assert_eq!(
-            Password::parse("short").unwrap_err(),
+            Password::parse("short").unwrap_err().to_string(),
             "a password has 8 to 256 characters; this one has 5"
         );
         assert_eq!(
-            Password::parse(&"p".repeat(257)).unwrap_err(),
+            Password::parse(&"p".repeat(257)).unwrap_err().to_string(),
             "a password has 8 to 256 characters; this one has 257"
         );
         assert!(Password::parse(&"🔑".repeat(256)).is_ok());

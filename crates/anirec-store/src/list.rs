@@ -1,7 +1,7 @@
 //! A fan's anime list as MyAnimeList keeps it: one [`ListEntry`] per anime (score, watching
 //! status, episodes watched), and how an imported export merges into it ([`merge`]).
 
-use anirec_data::{MalId, WatchStatus};
+use anirec_data::{MalId, Score, WatchStatus};
 use serde::{Deserialize, Serialize};
 
 /// Most entries one list may hold (a long MyAnimeList list has a few thousand).
@@ -13,9 +13,8 @@ pub const MAX_ENTRIES: usize = anirec_data::formats::malxml::MAX_ENTRIES;
 pub struct ListEntry {
     /// The anime.
     pub anime_id: MalId,
-    /// 1-10, or 0 when not scored.
-    #[cfg_attr(feature = "openapi", schema(maximum = 10))]
-    pub score: u8,
+    /// The fan's score.
+    pub score: Score,
     /// The watching status.
     pub status: WatchStatus,
     /// Episodes watched.
@@ -33,19 +32,6 @@ pub struct StoredEntry {
     pub updated_at: i64,
 }
 
-impl ListEntry {
-    /// Checks the score (0-10).
-    pub fn check(&self) -> Result<(), String> {
-        if self.score > 10 {
-            return Err(format!(
-                "score is {}; scores are 0 (not scored) to 10",
-                self.score
-            ));
-        }
-        Ok(())
-    }
-}
-
 /// How an imported entry merges into the one already on the list (`None`: not on the list).
 /// The import's status and episodes win; its score wins unless it is 0 (not scored), so an
 /// export that lost a score never erases one. Merging the same entry twice changes nothing.
@@ -53,7 +39,7 @@ pub fn merge(current: Option<&ListEntry>, imported: &ListEntry) -> ListEntry {
     match current {
         None => *imported,
         Some(c) => ListEntry {
-            score: if imported.score > 0 {
+            score: if imported.score.is_scored() {
                 imported.score
             } else {
                 c.score
@@ -73,26 +59,41 @@ pub struct Taste {
     pub hidden: Vec<MalId>,
 }
 
+/// A piece of a packed [`Taste`] that does not parse (a database that holds what the store never
+/// writes).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UnpackError {
+    /// An entry that is not `anime score status episodes` in range.
+    #[error("packed list entry {0:?}")]
+    Entry(String),
+    /// A hidden anime that is not an id.
+    #[error("packed hidden anime {0:?}")]
+    Hidden(String),
+}
+
 impl Taste {
     /// Reads the packed form the database aggregates it into (one row, rather than a row per
     /// entry): entries as `anime score status episodes` joined by commas, hidden anime as ids
     /// joined by commas; `None` for none. The error names the piece that did not parse.
-    pub fn unpack(list: Option<&str>, hidden: Option<&str>) -> Result<Taste, String> {
+    pub fn unpack(list: Option<&str>, hidden: Option<&str>) -> Result<Taste, UnpackError> {
         fn pieces(packed: Option<&str>) -> impl Iterator<Item = &str> {
             packed
                 .into_iter()
                 .filter(|p| !p.is_empty())
                 .flat_map(|p| p.split(','))
         }
-        let bad = |piece: &str| format!("packed list entry {piece:?}");
-        let number = |field: Option<&str>, piece: &str| -> Result<u32, String> {
+        let bad = |piece: &str| UnpackError::Entry(piece.to_owned());
+        let number = |field: Option<&str>, piece: &str| -> Result<u32, UnpackError> {
             field.and_then(|f| f.parse().ok()).ok_or_else(|| bad(piece))
         };
         let mut entries = pieces(list)
             .map(|piece| {
                 let mut fields = piece.split(' ');
                 let anime_id = MalId(number(fields.next(), piece)?);
-                let score = u8::try_from(number(fields.next(), piece)?).map_err(|_| bad(piece))?;
+                let score = u8::try_from(number(fields.next(), piece)?)
+                    .ok()
+                    .and_then(Score::new)
+                    .ok_or_else(|| bad(piece))?;
                 let status = u8::try_from(number(fields.next(), piece)?)
                     .ok()
                     .and_then(WatchStatus::from_code)
@@ -115,7 +116,7 @@ impl Taste {
                 piece
                     .parse()
                     .map(MalId)
-                    .map_err(|_| format!("packed hidden anime {piece:?}"))
+                    .map_err(|_| UnpackError::Hidden(piece.to_owned()))
             })
             .collect::<Result<Vec<_>, _>>()?;
         hidden.sort_unstable();
@@ -133,7 +134,7 @@ mod tests {
     fn entry(score: u8, status: WatchStatus, episodes: u32) -> ListEntry {
         ListEntry {
             anime_id: MalId(1),
-            score,
+            score: Score::new(score).unwrap(),
             status,
             episodes,
         }
@@ -152,7 +153,6 @@ mod tests {
             merge(Some(&on_list), &entry(7, WatchStatus::Dropped, 3)),
             entry(7, WatchStatus::Dropped, 3)
         );
-        assert!(entry(11, WatchStatus::Completed, 0).check().is_err());
     }
 
     #[test]
@@ -163,13 +163,13 @@ mod tests {
             vec![
                 ListEntry {
                     anime_id: MalId(1),
-                    score: 0,
+                    score: Score::NONE,
                     status: WatchStatus::PlanToWatch,
                     episodes: 0
                 },
                 ListEntry {
                     anime_id: MalId(30),
-                    score: 9,
+                    score: Score::new(9).unwrap(),
                     status: WatchStatus::Completed,
                     episodes: 26
                 },
@@ -185,12 +185,12 @@ mod tests {
             "x 9 2 26",
         ] {
             let e = Taste::unpack(Some(bad), None).unwrap_err();
-            assert!(e.contains(bad), "{e}");
+            assert_eq!(e, UnpackError::Entry(bad.to_owned()));
+            assert!(e.to_string().contains(bad), "{e}");
         }
-        assert!(
-            Taste::unpack(None, Some("7,"))
-                .unwrap_err()
-                .contains("\"\"")
+        assert_eq!(
+            Taste::unpack(None, Some("7,")).unwrap_err(),
+            UnpackError::Hidden(String::new())
         );
     }
 }

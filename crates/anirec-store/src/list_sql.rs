@@ -40,7 +40,7 @@ fn bind_entry(sql: &'static str, id: AccountId, stored: &StoredEntry) -> Stateme
     sqlx::query(sql)
         .bind(id.0)
         .bind(i64::from(e.anime_id.0))
-        .bind(i64::from(e.score))
+        .bind(i64::from(e.score.code()))
         .bind(i64::from(e.status.code()))
         .bind(i64::from(e.episodes))
         .bind(stored.updated_at)

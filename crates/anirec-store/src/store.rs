@@ -6,7 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use anirec_data::{MalId, WatchStatus};
+use anirec_data::{MalId, Score, WatchStatus};
 use serde::Serialize;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::error::BoxDynError;
@@ -164,11 +164,14 @@ fn account(row: &AnyRow) -> Result<Account, sqlx::Error> {
 
 fn stored_entry(row: &AnyRow) -> Result<StoredEntry, sqlx::Error> {
     let number = |i: usize| -> Result<i64, sqlx::Error> { row.try_get(i) };
-    let status = number(2)?;
+    let (score, status) = (number(1)?, number(2)?);
     Ok(StoredEntry {
         entry: ListEntry {
             anime_id: MalId(number(0)? as u32),
-            score: number(1)? as u8,
+            score: u8::try_from(score)
+                .ok()
+                .and_then(Score::new)
+                .ok_or_else(|| sqlx::Error::Decode(format!("score {score}").into()))?,
             status: u8::try_from(status)
                 .ok()
                 .and_then(WatchStatus::from_code)
@@ -515,7 +518,7 @@ impl Store {
         .await?;
         let (list, hidden): (Option<String>, Option<String>) = (row.try_get(0)?, row.try_get(1)?);
         Taste::unpack(list.as_deref(), hidden.as_deref())
-            .map_err(|e| StoreError::Database(sqlx::Error::Decode(e.into())))
+            .map_err(|e| StoreError::Database(sqlx::Error::Decode(Box::new(e))))
     }
 
     /// One entry of an account's list.

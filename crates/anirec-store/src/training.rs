@@ -37,7 +37,8 @@ pub fn account_users(
             });
         }
         if let Some(user) = users.last_mut() {
-            user.entries.push((anime, entry.score, Some(entry.status)));
+            user.entries
+                .push((anime, entry.score.code(), Some(entry.status)));
         }
     }
     for user in &mut users {
@@ -51,7 +52,7 @@ pub fn account_users(
 mod tests {
     use super::*;
     use anirec_data::catalogue::Anime;
-    use anirec_data::{AnimeIx, MalId, WatchStatus};
+    use anirec_data::{AnimeIx, MalId, Score, WatchStatus};
 
     #[test]
     fn each_account_is_a_user_above_the_dataset_ids() {
@@ -70,10 +71,22 @@ mod tests {
             episodes: 0,
         };
         let entries = [
-            (AccountId(7), entry(20, 9, WatchStatus::Completed)),
-            (AccountId(7), entry(99, 9, WatchStatus::Completed)),
-            (AccountId(7), entry(30, 0, WatchStatus::PlanToWatch)),
-            (AccountId(9), entry(10, 3, WatchStatus::Dropped)),
+            (
+                AccountId(7),
+                entry(20, Score::new(9).unwrap(), WatchStatus::Completed),
+            ),
+            (
+                AccountId(7),
+                entry(99, Score::new(9).unwrap(), WatchStatus::Completed),
+            ),
+            (
+                AccountId(7),
+                entry(30, Score::NONE, WatchStatus::PlanToWatch),
+            ),
+            (
+                AccountId(9),
+                entry(10, Score::new(3).unwrap(), WatchStatus::Dropped),
+            ),
         ];
         let (users, unknown) = account_users(&entries, &catalogue);
         assert_eq!(unknown, 1);

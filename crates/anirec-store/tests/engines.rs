@@ -2,7 +2,7 @@
 //! folder, and the PostgreSQL on loopback, each test in a schema of its own). A test fails, never
 //! skips, when PostgreSQL cannot be reached.
 
-use anirec_data::{MalId, WatchStatus};
+use anirec_data::{MalId, Score, WatchStatus};
 use anirec_store::scratch::Scratch;
 use anirec_store::secret::{hash_password, verify_password};
 use anirec_store::{ListEntry, Store, StoreError, Taste, Username};
@@ -25,7 +25,7 @@ fn name(text: &str) -> Username {
 fn entry(anime: u32, score: u8, status: WatchStatus) -> ListEntry {
     ListEntry {
         anime_id: MalId(anime),
-        score,
+        score: Score::new(score).unwrap(),
         status,
         episodes: 3,
     }
@@ -312,7 +312,7 @@ async fn concurrent_writes_all_land(db: &Scratch) {
     assert_eq!(list.len(), 150);
     for s in &list {
         let a = s.entry.anime_id.0;
-        assert!([(a % 10) as u8 + 1, ((a + 150) % 10) as u8 + 1].contains(&s.entry.score));
+        assert!([(a % 10) as u8 + 1, ((a + 150) % 10) as u8 + 1].contains(&s.entry.score.code()));
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod common;
 
+use anirec_data::Score;
 use std::collections::HashMap;
 
 use anirec_store::scratch::Scratch;
@@ -172,9 +173,9 @@ fn training_learns_from_the_accounts_lists() {
                 let entry = ListEntry {
                     anime_id: MalId(anime),
                     score: if status == WatchStatus::Completed {
-                        score
+                        Score::new(score).unwrap()
                     } else {
-                        0
+                        Score::NONE
                     },
                     status,
                     episodes: 0,

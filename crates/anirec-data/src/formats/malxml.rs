@@ -35,6 +35,7 @@ use super::handle;
 use crate::error::{DataError, Result, RowError};
 use crate::ids::MalId;
 use crate::report::{SkipReason, Skips};
+use crate::score::Score;
 use crate::watch_status::WatchStatus;
 
 /// Largest export accepted (a list of every anime MyAnimeList has is far smaller).
@@ -59,8 +60,8 @@ pub struct ExportEntry {
     pub anime_id: MalId,
     /// Title as exported.
     pub title: Option<String>,
-    /// Score 1-10, or 0 when not scored.
-    pub score: u8,
+    /// The fan's score.
+    pub score: Score,
     /// List status.
     pub status: Option<WatchStatus>,
     /// Episodes watched.
@@ -150,7 +151,7 @@ pub fn write(user_name: &str, entries: &[ExportEntry]) -> String {
         ));
         line("\t\t<my_start_date>0000-00-00</my_start_date>");
         line("\t\t<my_finish_date>0000-00-00</my_finish_date>");
-        line(&format!("\t\t<my_score>{}</my_score>", e.score));
+        line(&format!("\t\t<my_score>{}</my_score>", e.score.code()));
         line(&format!(
             "\t\t<my_status>{}</my_status>",
             status_of(e).words()
@@ -514,10 +515,10 @@ fn entry(p: Pending, file: &str) -> Result<ExportEntry, RowError> {
         }
     };
     let score = match p.score.as_deref().map(str::trim) {
-        None | Some("") => 0,
-        Some(s) => match s.parse::<u8>() {
-            Ok(v) if v <= 10 => v,
-            _ => {
+        None | Some("") => Score::NONE,
+        Some(s) => match s.parse::<u8>().ok().and_then(Score::new) {
+            Some(score) => score,
+            None => {
                 return Err(err(
                     "my_score",
                     SkipReason::BadRating,

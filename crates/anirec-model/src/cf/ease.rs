@@ -208,7 +208,7 @@ impl Ease {
                 (s != u32::MAX).then(|| {
                     (
                         s as usize,
-                        self.params.weighting.weight(e.score) * e.scoring_weight(),
+                        self.params.weighting.weight(e.score.code()) * e.scoring_weight(),
                     )
                 })
             })

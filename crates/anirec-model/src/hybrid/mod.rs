@@ -229,13 +229,15 @@ impl Hybrid {
             .entries
             .iter()
             .filter(|e| e.is_scored())
-            .fold((0f32, 0usize), |(s, n), e| (s + e.score as f32, n + 1));
+            .fold((0f32, 0usize), |(s, n), e| {
+                (s + e.score.code() as f32, n + 1)
+            });
         let mean = if n == 0 { 0.0 } else { sum / n as f32 };
         user.entries
             .iter()
             .map(|e| {
                 let w = if e.is_scored() {
-                    e.score as f32 - mean + 0.5
+                    e.score.code() as f32 - mean + 0.5
                 } else {
                     0.5
                 };

@@ -99,7 +99,7 @@ impl Baselines {
             .filter(|e| e.is_scored())
             .fold((0f32, 0f32), |(s, n), e| {
                 (
-                    s + e.score as f32 - self.mu - self.item[e.anime.index()],
+                    s + e.score.code() as f32 - self.mu - self.item[e.anime.index()],
                     n + 1.0,
                 )
             });
@@ -192,7 +192,7 @@ mod tests {
         assert_eq!(b.item[2], 0.0);
         let entry = |anime, score| Entry {
             anime: anirec_data::AnimeIx(anime),
-            score,
+            score: anirec_data::Score::new(score).unwrap(),
             status: None,
         };
         let folded = b.fold_in_user(&[entry(0, 6), entry(1, 9)]);

@@ -364,7 +364,7 @@ impl Mf {
         for entry in entries.iter().filter(|e| e.is_scored()) {
             let anime = entry.anime.index();
             let q = &self.item_factors[anime * f..(anime + 1) * f];
-            let e = entry.score as f32 - (self.mu + user_bias + self.item_bias[anime]);
+            let e = entry.score.code() as f32 - (self.mu + user_bias + self.item_bias[anime]);
             for (i, &qi) in q.iter().enumerate() {
                 rhs[i] += e * qi;
                 for (g, &qj) in gram[i * f..=i * f + i].iter_mut().zip(q) {

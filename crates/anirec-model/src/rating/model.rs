@@ -345,8 +345,7 @@ impl RatingModel {
             user.entries
                 .binary_search_by_key(&j, |e| e.anime.0)
                 .ok()
-                .map(|p| user.entries[p].score)
-                .filter(|&r| r > 0)
+                .and_then(|p| user.entries[p].score.get())
                 .map(|r| r as f32 - (b.mu + user.bias + b.item[j as usize]))
         })
     }
@@ -380,7 +379,7 @@ impl RatingModel {
         let mut residuals = vec![f32::NAN; b.item.len()];
         for e in user.entries.iter().filter(|e| e.is_scored()) {
             let j = e.anime.index();
-            residuals[j] = e.score as f32 - (b.mu + user.bias + b.item[j]);
+            residuals[j] = e.score.code() as f32 - (b.mu + user.bias + b.item[j]);
         }
         let residual = |j: u32| Some(residuals[j as usize]).filter(|v| !v.is_nan());
         anime

@@ -81,10 +81,10 @@ impl Credentials {
 
 /// A username and password as sent, checked (422 naming the field).
 fn checked(username: &str, password: &str) -> Result<(Username, Password), Problem> {
-    let username =
-        Username::parse(username).map_err(|e| Problem::unprocessable(e).with_param("username"))?;
-    let password =
-        Password::parse(password).map_err(|e| Problem::unprocessable(e).with_param("password"))?;
+    let username = Username::parse(username)
+        .map_err(|e| Problem::unprocessable(e.to_string()).with_param("username"))?;
+    let password = Password::parse(password)
+        .map_err(|e| Problem::unprocessable(e.to_string()).with_param("password"))?;
     Ok((username, password))
 }
 
@@ -355,8 +355,8 @@ pub async fn change_password(
     signed: Signed,
     SmallJson(body): SmallJson<NewPassword>,
 ) -> Result<Response, Problem> {
-    let new =
-        Password::parse(&body.new).map_err(|e| Problem::unprocessable(e).with_param("new"))?;
+    let new = Password::parse(&body.new)
+        .map_err(|e| Problem::unprocessable(e.to_string()).with_param("new"))?;
     password_confirmed(&state, &signed, ip, body.current, "current").await?;
     let hash = state
         .compute()

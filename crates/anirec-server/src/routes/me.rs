@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use anirec_data::formats::malxml;
-use anirec_data::{MalId, WatchStatus};
+use anirec_data::{MalId, Score, WatchStatus};
 use anirec_store::{ListEntry, StoredEntry};
 
 use super::json;
@@ -47,8 +47,8 @@ pub struct EntryBody {
     anime_id: Option<MalId>,
     /// 0 (not scored) to 10.
     #[serde(default)]
-    #[schema(maximum = 10)]
-    score: u8,
+    #[schema(inline)]
+    score: Score,
     /// `watching`, `completed`, `on_hold`, `dropped` or `plan_to_watch`.
     status: WatchStatus,
     /// Episodes watched.
@@ -186,9 +186,6 @@ pub async fn put_entry(
         status: body.status,
         episodes: body.episodes,
     };
-    entry
-        .check()
-        .map_err(|e| Problem::unprocessable(e).with_param("score"))?;
     known_anime(&state, anime)?;
     let stored = state
         .accounts()?
@@ -298,7 +295,7 @@ pub async fn import(
                 }
                 entries.push(ListEntry {
                     anime_id: e.anime_id,
-                    score: e.score.min(10),
+                    score: e.score,
                     status,
                     episodes: e.watched_episodes,
                 });
@@ -425,7 +422,7 @@ fn csv(views: &[EntryView]) -> String {
             "{},{},{},{},{},{}\n",
             e.anime_id,
             quote(v.title.as_deref().unwrap_or("")),
-            e.score,
+            e.score.code(),
             e.status.name(),
             e.episodes,
             v.stored.updated_at

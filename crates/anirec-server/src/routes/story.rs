@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
-use anirec_data::{MalId, UserId};
+use anirec_data::{MalId, Score, UserId};
 use anirec_model::profile::Profile;
 use anirec_model::query::Listed;
 use anirec_model::story_search::StoryHit;
@@ -193,7 +193,7 @@ fn favourites_profile(served: &Served, ids: &[MalId]) -> Result<Profile, Problem
         .iter()
         .map(|&mal_id| Listed {
             mal_id,
-            score: 10,
+            score: Score::BEST,
             status: None,
         })
         .collect();

@@ -2,6 +2,7 @@
 //! MyAnimeList export (`.xml` or the `.xml.gz` MAL downloads; folded in, no retraining), with
 //! filters and explanations. What of a new user's list was not used is said on stderr.
 
+use anirec_data::Score;
 use std::path::{Path, PathBuf};
 
 use anirec_data::formats::fields::parse_id;
@@ -139,16 +140,15 @@ pub fn read_ratings_csv(path: &Path) -> anyhow::Result<Vec<Listed>> {
         let id = parse_id(row.text(Some(id_col)))
             .map_err(|m| anyhow::anyhow!("{name}:{}: column anime_id: {m}", row.line))?;
         let text = row.text(Some(r_col)).trim();
-        let r: u8 = match text.parse::<u8>() {
-            Ok(r) if r <= 10 => r,
-            _ => bail!(
+        let Some(score) = text.parse::<u8>().ok().and_then(Score::new) else {
+            bail!(
                 "{name}:{}: column rating: expected an integer 0-10, found {text:?}",
                 row.line
-            ),
+            )
         };
         out.push(Listed {
             mal_id: MalId(id),
-            score: r,
+            score,
             status: None,
         });
     }
