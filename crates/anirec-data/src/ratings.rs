@@ -15,6 +15,35 @@ use crate::ids::{AnimeIx, UserId, UserIx};
 use crate::report::{SkipReason, Skips};
 pub use crate::watch_status::WatchStatus;
 
+/// Why [`Ratings::with_users`] refuses a new user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NewUserError {
+    /// The user's id is not above every id of the store.
+    #[error("user {user} is not above every user id of the store (the highest is {highest})")]
+    NotAbove {
+        /// The new user.
+        user: UserId,
+        /// The store's highest id.
+        highest: UserId,
+    },
+    /// The user's entries are not in ascending anime order (or repeat one).
+    #[error("user {user}: anime index {} is not in ascending order", anime.0)]
+    Unsorted {
+        /// The new user.
+        user: UserId,
+        /// The first entry out of order.
+        anime: AnimeIx,
+    },
+    /// An entry names an anime the catalogue does not have.
+    #[error("user {user}: anime index {} is outside the catalogue", anime.0)]
+    OutsideCatalogue {
+        /// The new user.
+        user: UserId,
+        /// The entry's anime.
+        anime: AnimeIx,
+    },
+}
+
 /// A user to add to a store ([`Ratings::with_users`]): their id and their entries (anime,
 /// score 0-10, status), by anime.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,27 +105,26 @@ impl Ratings {
     /// must be above every id already in the store and each row sorted by anime without
     /// repeats, else an error names the first that is not. Statuses are kept when the store or
     /// a new entry has one (0, unknown, for the entries that do not).
-    pub fn with_users(&self, users: &[NewUser]) -> Result<Ratings, String> {
+    pub fn with_users(&self, users: &[NewUser]) -> Result<Ratings, NewUserError> {
         let mut last = self.user_ids.last().copied();
         for u in users {
-            if last.is_some_and(|l| u.id.0 <= l) {
-                return Err(format!(
-                    "user {} is not above every user id of the store (the highest is {})",
-                    u.id,
-                    last.unwrap_or(0)
-                ));
+            if let Some(highest) = last.filter(|&l| u.id.0 <= l) {
+                return Err(NewUserError::NotAbove {
+                    user: u.id,
+                    highest: UserId(highest),
+                });
             }
             if let Some(w) = u.entries.windows(2).find(|w| w[0].0 >= w[1].0) {
-                return Err(format!(
-                    "user {}: anime index {} is not in ascending order",
-                    u.id, w[1].0.0
-                ));
+                return Err(NewUserError::Unsorted {
+                    user: u.id,
+                    anime: w[1].0,
+                });
             }
             if let Some(e) = u.entries.iter().find(|e| e.0.index() >= self.n_anime) {
-                return Err(format!(
-                    "user {}: anime index {} is outside the catalogue",
-                    u.id, e.0.0
-                ));
+                return Err(NewUserError::OutsideCatalogue {
+                    user: u.id,
+                    anime: e.0,
+                });
             }
             last = Some(u.id.0);
         }
@@ -475,16 +503,21 @@ mod tests {
             }])
         };
         assert_eq!(
-            bad(50, vec![]).unwrap_err(),
+            bad(50, vec![]).unwrap_err().to_string(),
             "user 50 is not above every user id of the store (the highest is 50)"
         );
         assert_eq!(
-            bad(60, vec![(AnimeIx(2), 1, None), (AnimeIx(1), 1, None)]).unwrap_err(),
+            bad(60, vec![(AnimeIx(2), 1, None), (AnimeIx(1), 1, None)])
+                .unwrap_err()
+                .to_string(),
             "user 60: anime index 1 is not in ascending order"
         );
         assert_eq!(
             bad(60, vec![(AnimeIx(4), 1, None)]).unwrap_err(),
-            "user 60: anime index 4 is outside the catalogue"
+            NewUserError::OutsideCatalogue {
+                user: UserId(60),
+                anime: AnimeIx(4)
+            }
         );
         assert!(!bad(60, vec![(AnimeIx(3), 5, None)]).unwrap().has_status());
     }

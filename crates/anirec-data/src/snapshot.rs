@@ -260,8 +260,9 @@ pub fn load(path: &Path) -> Result<Dataset> {
     catalogue.reindex();
     let report: IngestReport =
         serde_json::from_slice(&blobs[1]).map_err(|e| bad(&format!("corrupt report: {e}")))?;
-    check_csr(&user_side, n_anime).map_err(|m| bad(&m))?;
-    check_csr(&anime_side, n_users).map_err(|m| bad(&m))?;
+    if !(csr_is_consistent(&user_side, n_anime) && csr_is_consistent(&anime_side, n_users)) {
+        return Err(bad("corrupt: ratings arrays are inconsistent"));
+    }
     if catalogue.len() != n_anime {
         return Err(bad(
             "corrupt: catalogue and ratings disagree on the number of anime",
@@ -297,19 +298,16 @@ fn check_crc(section: &Section, bytes: &[u8], path: &Path) -> Result<()> {
     }
 }
 
-/// Checks the structure a checksum cannot: offsets ascending and in range, indices in range.
-fn check_csr(csr: &Csr, columns: usize) -> std::result::Result<(), String> {
+/// Whether `csr` has the structure a checksum cannot vouch for: offsets ascending and in range,
+/// indices below `columns`, one status per rating or none.
+fn csr_is_consistent(csr: &Csr, columns: usize) -> bool {
     let nnz = csr.indices.len() as u64;
     let ok_ptr = csr.indptr.first() == Some(&0)
         && csr.indptr.last() == Some(&nnz)
         && csr.indptr.windows(2).all(|w| w[0] <= w[1]);
     let ok_idx = csr.indices.par_iter().all(|&i| (i as usize) < columns);
     let ok_status = csr.status.is_empty() || csr.status.len() == csr.indices.len();
-    if ok_ptr && ok_idx && ok_status {
-        Ok(())
-    } else {
-        Err("corrupt: ratings arrays are inconsistent".into())
-    }
+    ok_ptr && ok_idx && ok_status
 }
 /// Opening "a folder or a snapshot" lives here, beside the snapshot reader, so that the dataset
 /// module never depends on the snapshot that depends on it.

@@ -43,27 +43,59 @@ fn default_positions() -> String {
     "absolute".into()
 }
 
+/// What makes a configuration or a weights file unusable by this pass.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub(crate) enum ModelError {
+    /// `config.json` asks for what this pass cannot run (said in its own terms).
+    #[error("{0}")]
+    Unsupported(String),
+    /// The weights file is not a safetensors file.
+    #[error("{0}")]
+    File(String),
+    /// A tensor the model needs is not there.
+    #[error("tensor {0} is missing")]
+    Missing(String),
+    /// A tensor of another shape than the configuration says.
+    #[error("tensor {name} has shape {found:?}, not {expected}")]
+    Shape {
+        /// The tensor.
+        name: String,
+        /// Its shape.
+        found: Vec<usize>,
+        /// The shape it must have.
+        expected: String,
+    },
+    /// A tensor of integers or another non-float type.
+    #[error("tensor {name} is {found}, not a float type")]
+    Dtype {
+        /// The tensor.
+        name: String,
+        /// Its element type.
+        found: String,
+    },
+}
+
 impl BertConfig {
     /// What this pass cannot run, said in `config.json`'s own terms.
-    pub(crate) fn check(&self) -> Result<(), String> {
+    pub(crate) fn check(&self) -> Result<(), ModelError> {
         if self.hidden_act != "gelu" {
-            return Err(format!(
+            return Err(ModelError::Unsupported(format!(
                 "hidden_act {:?} is not supported (only \"gelu\")",
                 self.hidden_act
-            ));
+            )));
         }
         if self.position_embedding_type != "absolute" {
-            return Err(format!(
+            return Err(ModelError::Unsupported(format!(
                 "position_embedding_type {:?} is not supported (only \"absolute\")",
                 self.position_embedding_type
-            ));
+            )));
         }
         let heads = self.num_attention_heads;
         if heads == 0 || self.hidden_size == 0 || !self.hidden_size.is_multiple_of(heads) {
-            return Err(format!(
+            return Err(ModelError::Unsupported(format!(
                 "hidden_size {} must be a positive multiple of num_attention_heads {heads}",
                 self.hidden_size
-            ));
+            )));
         }
         Ok(())
     }
@@ -95,9 +127,9 @@ pub(crate) struct Bert {
 impl Bert {
     /// The weights in `bytes` (a safetensors file of float32, float16 or bfloat16 tensors named
     /// as `BertModel`'s, with or without a `bert.` prefix) for `config`.
-    pub(crate) fn load(bytes: &[u8], config: &BertConfig) -> Result<Bert, String> {
+    pub(crate) fn load(bytes: &[u8], config: &BertConfig) -> Result<Bert, ModelError> {
         config.check()?;
-        let file = SafeTensors::deserialize(bytes).map_err(|e| e.to_string())?;
+        let file = SafeTensors::deserialize(bytes).map_err(|e| ModelError::File(e.to_string()))?;
         let weights = Weights { file: &file };
         let (h, i) = (config.hidden_size, config.intermediate_size);
         let eps = config.layer_norm_eps;
@@ -130,7 +162,7 @@ impl Bert {
                     out_norm: weights.norm(&at("output.LayerNorm"), h, eps)?,
                 })
             })
-            .collect::<Result<Vec<Layer>, String>>()?;
+            .collect::<Result<Vec<Layer>, ModelError>>()?;
         Ok(Bert {
             hidden: h,
             heads: config.num_attention_heads,
@@ -416,32 +448,38 @@ struct Weights<'a> {
 
 impl Weights<'_> {
     /// The tensor `name` (or `bert.name`), which must have `shape`.
-    fn get(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>, String> {
+    fn get(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>, ModelError> {
         let (found, values) = self.read(name)?;
         if found != shape {
-            return Err(format!("tensor {name} has shape {found:?}, not {shape:?}"));
+            return Err(ModelError::Shape {
+                name: name.to_owned(),
+                found,
+                expected: format!("{shape:?}"),
+            });
         }
         Ok(values)
     }
 
     /// The tensor `name`, a matrix of rows `width` wide (any number of rows, at least one).
-    fn get_rows(&self, name: &str, width: usize) -> Result<Vec<f32>, String> {
+    fn get_rows(&self, name: &str, width: usize) -> Result<Vec<f32>, ModelError> {
         let (found, values) = self.read(name)?;
         match found.as_slice() {
             [rows, w] if *rows >= 1 && *w == width => Ok(values),
-            _ => Err(format!(
-                "tensor {name} has shape {found:?}, not [rows, {width}]"
-            )),
+            _ => Err(ModelError::Shape {
+                name: name.to_owned(),
+                found,
+                expected: format!("[rows, {width}]"),
+            }),
         }
     }
 
-    fn linear(&self, name: &str, outputs: usize, inputs: usize) -> Result<Linear, String> {
+    fn linear(&self, name: &str, outputs: usize, inputs: usize) -> Result<Linear, ModelError> {
         let weight = self.get(&format!("{name}.weight"), &[outputs, inputs])?;
         let bias = self.get(&format!("{name}.bias"), &[outputs])?;
         Ok(Linear::new(&weight, &bias, outputs, inputs))
     }
 
-    fn norm(&self, name: &str, width: usize, eps: f32) -> Result<Norm, String> {
+    fn norm(&self, name: &str, width: usize, eps: f32) -> Result<Norm, ModelError> {
         Ok(Norm {
             scale: self.get(&format!("{name}.weight"), &[width])?,
             shift: self.get(&format!("{name}.bias"), &[width])?,
@@ -449,12 +487,12 @@ impl Weights<'_> {
         })
     }
 
-    fn read(&self, name: &str) -> Result<(Vec<usize>, Vec<f32>), String> {
+    fn read(&self, name: &str) -> Result<(Vec<usize>, Vec<f32>), ModelError> {
         let view = self
             .file
             .tensor(name)
             .or_else(|_| self.file.tensor(&format!("bert.{name}")))
-            .map_err(|_| format!("tensor {name} is missing"))?;
+            .map_err(|_| ModelError::Missing(name.to_owned()))?;
         let bytes = view.data();
         let values = match view.dtype() {
             Dtype::F32 => bytes
@@ -469,7 +507,12 @@ impl Weights<'_> {
                 .chunks_exact(2)
                 .map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32())
                 .collect(),
-            other => return Err(format!("tensor {name} is {other:?}, not a float type")),
+            other => {
+                return Err(ModelError::Dtype {
+                    name: name.to_owned(),
+                    found: format!("{other:?}"),
+                });
+            }
         };
         Ok((view.shape().to_vec(), values))
     }

@@ -74,7 +74,7 @@ impl Encoder {
         };
         let config: BertConfig =
             serde_json::from_str(&config_text).map_err(|e| invalid_config(e.to_string()))?;
-        config.check().map_err(invalid_config)?;
+        config.check().map_err(|e| invalid_config(e.to_string()))?;
         let max_tokens = read_max_tokens(dir, &config)?;
 
         let tokenizer_path = dir.join("tokenizer.json");
@@ -85,7 +85,7 @@ impl Encoder {
         };
         let mut tokenizer = Tokenizer::from_bytes(&tokenizer_bytes)
             .map_err(|e| invalid_tokenizer(e.to_string()))?;
-        truncate_at(&mut tokenizer, max_tokens).map_err(invalid_tokenizer)?;
+        truncate_at(&mut tokenizer, max_tokens).map_err(|e| invalid_tokenizer(e.to_string()))?;
         tokenizer.with_padding(None);
 
         let weights_path = dir.join("model.safetensors");
@@ -96,9 +96,9 @@ impl Encoder {
             files.update(part);
         }
 
-        let model = Bert::load(&weights, &config).map_err(|message| EncoderError::Invalid {
+        let model = Bert::load(&weights, &config).map_err(|e| EncoderError::Invalid {
             path: weights_path.clone(),
-            message,
+            message: e.to_string(),
         })?;
 
         Ok(Encoder {
@@ -117,9 +117,9 @@ impl Encoder {
     /// long texts, so it is part of the [`Encoder::fingerprint`].
     pub fn limit_tokens(mut self, limit: usize) -> Result<Encoder, EncoderError> {
         let limit = limit.clamp(2, self.model_max_tokens);
-        truncate_at(&mut self.tokenizer, limit).map_err(|message| EncoderError::Invalid {
+        truncate_at(&mut self.tokenizer, limit).map_err(|e| EncoderError::Invalid {
             path: self.dir.join("tokenizer.json"),
-            message,
+            message: e.to_string(),
         })?;
         self.max_tokens = limit;
         self.fingerprint = fingerprint(&self.files, limit);
@@ -266,14 +266,13 @@ fn read_max_tokens(dir: &Path, config: &BertConfig) -> Result<usize, EncoderErro
 }
 
 /// Cuts the tokenizer's output at `max_tokens` word pieces.
-fn truncate_at(tokenizer: &mut Tokenizer, max_tokens: usize) -> Result<(), String> {
+fn truncate_at(tokenizer: &mut Tokenizer, max_tokens: usize) -> tokenizers::Result<()> {
     tokenizer
         .with_truncation(Some(TruncationParams {
             max_length: max_tokens,
             ..Default::default()
         }))
         .map(|_| ())
-        .map_err(|e| e.to_string())
 }
 
 /// The fingerprint of an encoder whose files hash to `files`, reading `max_tokens` word pieces

@@ -420,12 +420,14 @@ impl Arrays<'_> {
     }
 
     fn get<T: bytemuck::Pod>(&self, name: &str, dtype: Dtype) -> Result<Vec<T>, BundleError> {
-        self.st.get(name, dtype).map_err(|m| self.fail(m))
+        self.st
+            .get(name, dtype)
+            .map_err(|e| self.fail(e.to_string()))
     }
 
     /// A model rebuilt from its arrays.
     fn restore<M: Stored>(&self, with: M::With) -> Result<M, BundleError> {
-        M::restore(&self.st, with).map_err(|m| self.fail(m))
+        M::restore(&self.st, with).map_err(|e| self.fail(e.to_string()))
     }
 }
 
@@ -538,8 +540,8 @@ fn assemble_model(
     let content = a.restore::<ContentModel>((params.content, n_anime))?;
     let popularity = a.get("popularity", Dtype::F32)?;
     let exposure = a.get("exposure", Dtype::F32)?;
-    per_anime(&popularity, "popularity", n_anime).map_err(|m| fail(&m))?;
-    per_anime(&exposure, "exposure", n_anime).map_err(|m| fail(&m))?;
+    per_anime(&popularity, "popularity", n_anime).map_err(|e| fail(&e.to_string()))?;
+    per_anime(&exposure, "exposure", n_anime).map_err(|e| fail(&e.to_string()))?;
     let model = Hybrid {
         params: manifest.params,
         ease,

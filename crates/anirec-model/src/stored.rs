@@ -4,6 +4,35 @@
 
 use safetensors::{Dtype, SafeTensors};
 
+/// Why a model cannot be rebuilt from its arrays.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ArrayError {
+    /// The array is missing or unreadable.
+    #[error("array {name}: {reason}")]
+    Unreadable {
+        /// The array.
+        name: String,
+        /// What the tensor file said.
+        reason: String,
+    },
+    /// The array holds values of another type.
+    #[error("array {name} is {found:?}, expected {expected:?}")]
+    Dtype {
+        /// The array.
+        name: String,
+        /// The type it holds.
+        found: Dtype,
+        /// The type the model reads.
+        expected: Dtype,
+    },
+    /// The array does not have one value (or row) per anime.
+    #[error("array {0} does not have one value per anime")]
+    NotPerAnime(String),
+    /// The arrays do not fit together or with the model's parameters; says which.
+    #[error("{0}")]
+    Inconsistent(String),
+}
+
 /// One array to store.
 pub struct Array {
     /// Its name in the tensor file (`model.part`).
@@ -43,16 +72,17 @@ impl<'a> Arrays<'a> {
     }
 
     /// The array `name`, which must hold `dtype` values.
-    pub fn get<T: bytemuck::Pod>(&self, name: &str, dtype: Dtype) -> Result<Vec<T>, String> {
-        let view = self
-            .st
-            .tensor(name)
-            .map_err(|e| format!("array {name}: {e}"))?;
+    pub fn get<T: bytemuck::Pod>(&self, name: &str, dtype: Dtype) -> Result<Vec<T>, ArrayError> {
+        let view = self.st.tensor(name).map_err(|e| ArrayError::Unreadable {
+            name: name.to_owned(),
+            reason: e.to_string(),
+        })?;
         if view.dtype() != dtype {
-            return Err(format!(
-                "array {name} is {:?}, expected {dtype:?}",
-                view.dtype()
-            ));
+            return Err(ArrayError::Dtype {
+                name: name.to_owned(),
+                found: view.dtype(),
+                expected: dtype,
+            });
         }
         Ok(bytemuck::pod_collect_to_vec(view.data()))
     }
@@ -73,14 +103,14 @@ pub trait Stored: Sized {
     fn arrays(&self) -> Vec<Array>;
 
     /// It again, from its arrays; the error says which array is inconsistent.
-    fn restore(arrays: &Arrays, with: Self::With) -> Result<Self, String>;
+    fn restore(arrays: &Arrays, with: Self::With) -> Result<Self, ArrayError>;
 }
 
 /// Checks that `values` (the array `name`) has one value per anime.
-pub fn per_anime<T>(values: &[T], name: &str, n_anime: usize) -> Result<(), String> {
+pub fn per_anime<T>(values: &[T], name: &str, n_anime: usize) -> Result<(), ArrayError> {
     if values.len() == n_anime {
         Ok(())
     } else {
-        Err(format!("array {name} does not have one value per anime"))
+        Err(ArrayError::NotPerAnime(name.to_owned()))
     }
 }

@@ -13,7 +13,7 @@ use half::f16;
 use safetensors::Dtype;
 use serde::{Deserialize, Serialize};
 
-use crate::stored::{Array, Arrays, Stored, array};
+use crate::stored::{Array, ArrayError, Arrays, Stored, array};
 use crate::topk::top_k;
 use crate::widen;
 #[cfg(target_arch = "x86_64")]
@@ -118,19 +118,22 @@ impl StoryVectors {
     /// Vectors of `dim` numbers each, one after another (one row per anime, in catalogue
     /// order), rounded to float16. Fails when `rows` is not a whole number of rows or a number
     /// is not finite (in float16: the vectors are unit length, far inside its range).
-    pub fn new(dim: usize, rows: Vec<f32>) -> Result<StoryVectors, String> {
+    pub fn new(dim: usize, rows: Vec<f32>) -> Result<StoryVectors, ArrayError> {
         StoryVectors::from_halves(dim, rows.iter().map(|&x| f16::from_f32(x)).collect())
     }
 
-    fn from_halves(dim: usize, rows: Vec<f16>) -> Result<StoryVectors, String> {
+    fn from_halves(dim: usize, rows: Vec<f16>) -> Result<StoryVectors, ArrayError> {
         if dim == 0 || !rows.len().is_multiple_of(dim) {
-            return Err(format!(
-                "{} numbers are not whole rows of {dim}",
+            return Err(ArrayError::Inconsistent(format!(
+                "array {ARRAY}: {} numbers are not whole rows of {dim}",
                 rows.len()
-            ));
+            )));
         }
         if let Some(at) = rows.iter().position(|x| !x.is_finite()) {
-            return Err(format!("row {} holds a value that is not finite", at / dim));
+            return Err(ArrayError::Inconsistent(format!(
+                "array {ARRAY}: row {} holds a value that is not finite",
+                at / dim
+            )));
         }
         let coarse = Coarse::of(&rows, dim);
         Ok(StoryVectors { dim, rows, coarse })
@@ -384,15 +387,15 @@ impl Stored for StoryVectors {
         )]
     }
 
-    fn restore(arrays: &Arrays, (info, n_anime): Self::With) -> Result<Self, String> {
+    fn restore(arrays: &Arrays, (info, n_anime): Self::With) -> Result<Self, ArrayError> {
         let rows: Vec<f16> = arrays.get(ARRAY, Dtype::F16)?;
         if rows.len() != n_anime * info.dim {
-            return Err(format!(
+            return Err(ArrayError::Inconsistent(format!(
                 "array {ARRAY} does not have {n_anime} rows of {}",
                 info.dim
-            ));
+            )));
         }
-        StoryVectors::from_halves(info.dim, rows).map_err(|e| format!("array {ARRAY}: {e}"))
+        StoryVectors::from_halves(info.dim, rows)
     }
 }
 
@@ -490,7 +493,7 @@ mod tests {
         assert!(StoryVectors::new(3, vec![1.0; 4]).is_err());
         assert!(StoryVectors::new(0, vec![]).is_err());
         let err = StoryVectors::new(2, vec![1.0, 0.0, f32::NAN, 1.0]).expect_err("NaN");
-        assert!(err.contains("row 1"), "{err}");
+        assert!(err.to_string().contains("row 1"), "{err}");
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Parsers for single field values shared by every format: ids, counts, scores. Each returns the
-//! message a [`crate::RowError`] carries (what was expected, what was found).
+//! Parsers for single field values shared by every format: ids, counts, scores. Each error is a
+//! [`FieldError`], whose message a [`crate::RowError`] carries (what was wrong, what was found).
 
 /// Largest id accepted for users and anime (MyAnimeList ids are signed 32-bit integers).
 pub const MAX_ID: u32 = i32::MAX as u32;
@@ -15,34 +15,51 @@ pub fn found(text: &str) -> String {
     }
 }
 
+/// A field value that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{problem}, found {found}")]
+pub struct FieldError {
+    /// What was wrong: what was expected, or the range it left.
+    pub problem: String,
+    /// The value, quoted and shortened ([`found`]).
+    pub found: String,
+}
+
+impl FieldError {
+    /// The error of `text` for `problem`.
+    fn new(problem: impl Into<String>, text: &str) -> FieldError {
+        FieldError {
+            problem: problem.into(),
+            found: found(text),
+        }
+    }
+}
+
 /// A non-negative integer id no larger than [`MAX_ID`].
-pub fn parse_id(text: &str) -> Result<u32, String> {
+pub fn parse_id(text: &str) -> Result<u32, FieldError> {
     let t = text.trim();
     if t.starts_with('-') && t.len() > 1 && t[1..].bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!(
-            "expected a non-negative integer id, found {}",
-            found(t)
-        ));
+        return Err(FieldError::new("expected a non-negative integer id", t));
     }
     if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("expected an integer id, found {}", found(t)));
+        return Err(FieldError::new("expected an integer id", t));
     }
     match t.parse::<u64>() {
         Ok(v) if v <= MAX_ID as u64 => Ok(v as u32),
-        _ => Err(format!(
-            "id out of range (at most {MAX_ID}), found {}",
-            found(t)
+        _ => Err(FieldError::new(
+            format!("id out of range (at most {MAX_ID})"),
+            t,
         )),
     }
 }
 
 /// A whole, non-negative count that may be written as a float (`229170.0`); `Unknown` is `None`.
-pub fn parse_count(text: &str) -> Result<Option<u32>, String> {
+pub fn parse_count(text: &str) -> Result<Option<u32>, FieldError> {
     let t = text.trim();
     if crate::catalogue::is_missing(t) {
         return Ok(None);
     }
-    let expected = || format!("expected a whole non-negative number, found {}", found(t));
+    let expected = || FieldError::new("expected a whole non-negative number", t);
     if let Ok(v) = t.parse::<u32>() {
         return Ok(Some(v));
     }
@@ -55,23 +72,23 @@ pub fn parse_count(text: &str) -> Result<Option<u32>, String> {
 }
 
 /// A mean score between 0 and 10; `Unknown` is `None`.
-pub fn parse_score(text: &str) -> Result<Option<f32>, String> {
+pub fn parse_score(text: &str) -> Result<Option<f32>, FieldError> {
     let t = text.trim();
     if crate::catalogue::is_missing(t) {
         return Ok(None);
     }
     match t.parse::<f32>() {
         Ok(v) if (0.0..=10.0).contains(&v) => Ok(Some(v)),
-        _ => Err(format!("expected a score from 0 to 10, found {}", found(t))),
+        _ => Err(FieldError::new("expected a score from 0 to 10", t)),
     }
 }
 
 /// An integer within `lo..=hi`, described as `what` in the error.
-pub fn parse_int_in(text: &str, lo: i64, hi: i64, what: &str) -> Result<i64, String> {
+pub fn parse_int_in(text: &str, lo: i64, hi: i64, what: &str) -> Result<i64, FieldError> {
     let t = text.trim();
     match t.parse::<i64>() {
         Ok(v) if (lo..=hi).contains(&v) => Ok(v),
-        _ => Err(format!("expected {what}, found {}", found(t))),
+        _ => Err(FieldError::new(format!("expected {what}"), t)),
     }
 }
 
@@ -82,21 +99,22 @@ mod tests {
     #[test]
     fn ids() {
         assert_eq!(parse_id(" 42 "), Ok(42));
+        let message = |text| parse_id(text).unwrap_err().to_string();
         assert_eq!(
-            parse_id("-5"),
-            Err("expected a non-negative integer id, found \"-5\"".into())
+            message("-5"),
+            "expected a non-negative integer id, found \"-5\""
         );
         assert_eq!(
-            parse_id("99999999999"),
-            Err("id out of range (at most 2147483647), found \"99999999999\"".into())
+            message("99999999999"),
+            "id out of range (at most 2147483647), found \"99999999999\""
         );
-        assert_eq!(
-            parse_id("4x"),
-            Err("expected an integer id, found \"4x\"".into())
-        );
+        assert_eq!(message("4x"), "expected an integer id, found \"4x\"");
         assert_eq!(
             parse_id(""),
-            Err("expected an integer id, found \"\"".into())
+            Err(FieldError {
+                problem: "expected an integer id".into(),
+                found: "\"\"".into()
+            })
         );
     }
 
@@ -112,7 +130,7 @@ mod tests {
     #[test]
     fn long_values_are_shortened_in_messages() {
         let long = "x".repeat(100);
-        let msg = parse_id(&long).unwrap_err();
+        let msg = parse_id(&long).unwrap_err().to_string();
         assert!(msg.len() < 80, "{msg}");
         assert!(msg.ends_with("..."));
     }

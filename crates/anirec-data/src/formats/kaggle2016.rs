@@ -53,7 +53,7 @@ pub fn read_anime(
         let parsed = row.and_then(|row| {
             let bad = |col: Option<usize>, reason, m| table.error(row.line, col, reason, m);
             let mal_id = parse_id(row.text(Some(id)))
-                .map_err(|m| bad(Some(id), SkipReason::BadAnimeId, m))?;
+                .map_err(|m| bad(Some(id), SkipReason::BadAnimeId, m.to_string()))?;
             let kind_text = row.text(kind).trim();
             let mut a = Anime {
                 mal_id: MalId(mal_id),
@@ -61,11 +61,11 @@ pub fn read_anime(
                 genres: parse_list(row.text(genre)),
                 kind: (!is_missing(kind_text)).then(|| kind_text.to_owned()),
                 episodes: parse_count(row.text(episodes))
-                    .map_err(|m| bad(episodes, SkipReason::BadField, m))?,
+                    .map_err(|m| bad(episodes, SkipReason::BadField, m.to_string()))?,
                 score: parse_score(row.text(rating))
-                    .map_err(|m| bad(rating, SkipReason::BadField, m))?,
+                    .map_err(|m| bad(rating, SkipReason::BadField, m.to_string()))?,
                 members: parse_count(row.text(members))
-                    .map_err(|m| bad(members, SkipReason::BadField, m))?,
+                    .map_err(|m| bad(members, SkipReason::BadField, m.to_string()))?,
                 ..Anime::default()
             };
             a.update_adult();

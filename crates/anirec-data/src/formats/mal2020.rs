@@ -120,13 +120,14 @@ fn parse_anime(table: &Table, cols: &Columns, row: &Row) -> Result<(u64, Anime),
     let field_err =
         |col: Option<usize>, message: String| err(col.unwrap_or(0), SkipReason::BadField, message);
     let count = |col: Option<usize>| -> Result<Option<u32>, RowError> {
-        parse_count(row.text(col)).map_err(|m| field_err(col, m))
+        parse_count(row.text(col)).map_err(|m| field_err(col, m.to_string()))
     };
 
-    let mal_id =
-        parse_id(row.text(Some(cols.id))).map_err(|m| err(cols.id, SkipReason::BadAnimeId, m))?;
+    let mal_id = parse_id(row.text(Some(cols.id)))
+        .map_err(|m| err(cols.id, SkipReason::BadAnimeId, m.to_string()))?;
     let name = row.text(cols.name).trim().to_owned();
-    let score = parse_score(row.text(cols.score)).map_err(|m| field_err(cols.score, m))?;
+    let score =
+        parse_score(row.text(cols.score)).map_err(|m| field_err(cols.score, m.to_string()))?;
     let aired = parse_aired(row.text(cols.aired));
     let premiered = parse_premiered(row.text(cols.premiered));
     let status = cols
@@ -226,8 +227,14 @@ pub fn read_repairs(
     let mut repairs = Vec::new();
     while let Some(row) = table.next_row() {
         let parsed = row.and_then(|row| {
-            let mal_id = parse_id(row.text(Some(id_col)))
-                .map_err(|m| table.error(row.line, Some(id_col), SkipReason::BadAnimeId, m))?;
+            let mal_id = parse_id(row.text(Some(id_col))).map_err(|m| {
+                table.error(
+                    row.line,
+                    Some(id_col),
+                    SkipReason::BadAnimeId,
+                    m.to_string(),
+                )
+            })?;
             Ok(Repair {
                 mal_id: MalId(mal_id),
                 prefix: row.text(Some(prefix_col)).to_owned(),
@@ -264,8 +271,14 @@ pub fn read_synopses(data: &[u8], file: &str, strict: bool, skips: &mut Skips) -
     let mut entries = Vec::new();
     while let Some(row) = table.next_row() {
         let parsed = row.and_then(|row| {
-            let id = parse_id(row.text(Some(id_col)))
-                .map_err(|m| table.error(row.line, Some(id_col), SkipReason::BadAnimeId, m))?;
+            let id = parse_id(row.text(Some(id_col))).map_err(|m| {
+                table.error(
+                    row.line,
+                    Some(id_col),
+                    SkipReason::BadAnimeId,
+                    m.to_string(),
+                )
+            })?;
             Ok((MalId(id), row.text(Some(text_col)).trim().to_owned()))
         });
         match parsed {

@@ -503,9 +503,8 @@ fn entry(p: Pending, file: &str) -> Result<ExportEntry, RowError> {
         message,
     };
     let anime_id = match &p.id {
-        Some(id) => {
-            parse_id(id).map_err(|m| err("series_animedb_id", SkipReason::BadAnimeId, m))?
-        }
+        Some(id) => parse_id(id)
+            .map_err(|m| err("series_animedb_id", SkipReason::BadAnimeId, m.to_string()))?,
         None => {
             return Err(err(
                 "series_animedb_id",

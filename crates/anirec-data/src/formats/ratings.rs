@@ -506,8 +506,10 @@ impl ChunkContext<'_> {
                 Err(_) => return Err((Some(i), SkipReason::InvalidUtf8, "invalid UTF-8".into())),
             }
         }
-        let user = parse_id(text[0]).map_err(|m| (Some(0), SkipReason::BadUserId, m))?;
-        let anime = parse_id(text[1]).map_err(|m| (Some(1), SkipReason::BadAnimeId, m))?;
+        let user =
+            parse_id(text[0]).map_err(|m| (Some(0), SkipReason::BadUserId, m.to_string()))?;
+        let anime =
+            parse_id(text[1]).map_err(|m| (Some(1), SkipReason::BadAnimeId, m.to_string()))?;
         let rating_err = || {
             (
                 Some(2),
@@ -537,7 +539,7 @@ impl ChunkContext<'_> {
                     )
                 })? as u8;
             parse_int_in(text[4], 0, 1 << 20, "a non-negative episode count")
-                .map_err(|m| (Some(4), SkipReason::BadField, m))?;
+                .map_err(|m| (Some(4), SkipReason::BadField, m.to_string()))?;
         }
         Ok((user, anime, rating, status))
     }

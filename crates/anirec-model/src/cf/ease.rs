@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use crate::entry::{Entry, status_weight};
 use safetensors::Dtype;
 
-use crate::stored::{Array, Arrays, Stored, array, vector};
+use crate::stored::{Array, ArrayError, Arrays, Stored, array, vector};
 use crate::widen;
 
 /// Multiply-adds above which [`Ease::score_entries`] splits its work across threads (about 700
@@ -369,14 +369,14 @@ impl Stored for Ease {
         ]
     }
 
-    fn restore(a: &Arrays, (params, n_anime): Self::With) -> Result<Self, String> {
+    fn restore(a: &Arrays, (params, n_anime): Self::With) -> Result<Self, ArrayError> {
         Ease::from_parts(
             a.get("ease.items", Dtype::U32)?,
             a.get("ease.weights", Dtype::F16)?,
             n_anime,
             params,
         )
-        .ok_or_else(|| "the EASE arrays are inconsistent".into())
+        .ok_or_else(|| ArrayError::Inconsistent("the EASE arrays are inconsistent".into()))
     }
 }
 

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::tokens::{FieldWeights, Tokenizer};
 use safetensors::Dtype;
 
-use crate::stored::{Array, Arrays, Stored, array, vector};
+use crate::stored::{Array, ArrayError, Arrays, Stored, array, vector};
 
 /// Parameters of [`ContentModel::fit`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -334,10 +334,10 @@ impl Stored for ContentModel {
         ]
     }
 
-    fn restore(a: &Arrays, (params, n_anime): Self::With) -> Result<Self, String> {
+    fn restore(a: &Arrays, (params, n_anime): Self::With) -> Result<Self, ArrayError> {
         let bytes: Vec<u8> = a.get("content.terms", Dtype::U8)?;
         let terms: Vec<String> = String::from_utf8(bytes)
-            .map_err(|_| "content.terms is not UTF-8".to_owned())?
+            .map_err(|_| ArrayError::Inconsistent("content.terms is not UTF-8".into()))?
             .split('\0')
             .map(str::to_owned)
             .collect();
@@ -351,7 +351,7 @@ impl Stored for ContentModel {
             a.get("content.neighbours", Dtype::U32)?,
         )
         .filter(|c| c.len() == n_anime)
-        .ok_or_else(|| "the content arrays are inconsistent".into())
+        .ok_or_else(|| ArrayError::Inconsistent("the content arrays are inconsistent".into()))
     }
 }
 

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use crate::entry::Entry;
 use safetensors::Dtype;
 
-use crate::stored::{Array, Arrays, Stored, per_anime, vector};
+use crate::stored::{Array, ArrayError, Arrays, Stored, per_anime, vector};
 
 /// Parameters of [`Baselines::fit`].
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -149,7 +149,7 @@ impl Stored for Baselines {
         ]
     }
 
-    fn restore(a: &Arrays, (mu, params, n_anime): Self::With) -> Result<Self, String> {
+    fn restore(a: &Arrays, (mu, params, n_anime): Self::With) -> Result<Self, ArrayError> {
         let baselines = Baselines {
             mu,
             user: a.get("baseline.user", Dtype::F32)?,

@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use super::baseline::{Baselines, scored};
 use safetensors::Dtype;
 
-use crate::stored::{Array, Arrays, Stored, vector};
+use crate::stored::{Array, ArrayError, Arrays, Stored, vector};
 
 /// Parameters of [`ItemKnn::fit`].
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -220,7 +220,7 @@ impl Stored for ItemKnn {
         ]
     }
 
-    fn restore(a: &Arrays, (params, n_anime): Self::With) -> Result<Self, String> {
+    fn restore(a: &Arrays, (params, n_anime): Self::With) -> Result<Self, ArrayError> {
         let knn = ItemKnn {
             offsets: a.get("knn.offsets", Dtype::U32)?,
             neighbors: a.get("knn.neighbors", Dtype::U32)?,
@@ -235,7 +235,9 @@ impl Stored for ItemKnn {
         if consistent {
             Ok(knn)
         } else {
-            Err("the neighbourhood arrays are inconsistent".into())
+            Err(ArrayError::Inconsistent(
+                "the neighbourhood arrays are inconsistent".into(),
+            ))
         }
     }
 }

@@ -16,7 +16,7 @@ use super::baseline::Baselines;
 use crate::entry::Entry;
 use safetensors::Dtype;
 
-use crate::stored::{Array, Arrays, Stored, array, per_anime, vector};
+use crate::stored::{Array, ArrayError, Arrays, Stored, array, per_anime, vector};
 
 /// Groups of users and of anime in one stratified SGD epoch (fixed, so results do not depend on
 /// the number of threads).
@@ -430,7 +430,7 @@ impl Stored for Mf {
         ]
     }
 
-    fn restore(a: &Arrays, with: MfScalars) -> Result<Self, String> {
+    fn restore(a: &Arrays, with: MfScalars) -> Result<Self, ArrayError> {
         let MfScalars {
             params,
             mean: mu,
@@ -449,7 +449,9 @@ impl Stored for Mf {
         };
         per_anime(&mf.item_bias, "mf.item_bias", n_anime)?;
         if mf.item_factors.len() != n_anime * params.factors {
-            return Err("the factor arrays do not match the numbers of anime and factors".into());
+            return Err(ArrayError::Inconsistent(
+                "the factor arrays do not match the numbers of anime and factors".into(),
+            ));
         }
         Ok(mf)
     }
