@@ -679,7 +679,8 @@ fn auto_carvings_reach_the_validation_users_wanted_and_settings_parse() {
     for bad in ["0", "9", "-1", "three", ""] {
         let err = bad.parse::<Carvings>().unwrap_err();
         assert!(
-            err.contains("expected auto or a number from 1 to 8"),
+            err.to_string()
+                .contains("expected auto or a number from 1 to 8"),
             "{err}"
         );
     }

@@ -48,4 +48,4 @@ pub mod views;
 pub mod write_probe;
 
 pub use app::{router, serve};
-pub use state::{AppState, Config, Served};
+pub use state::{AppState, Config, NoEncoder, ReloadError, Served};

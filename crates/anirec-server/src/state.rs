@@ -20,7 +20,7 @@ use crate::problem::Problem;
 use crate::query_encoder::QueryEncoder;
 use crate::sign_in_limits::SignInLimits;
 use crate::telemetry;
-use crate::write_probe::WriteProbe;
+use crate::write_probe::{Unwritable, WriteProbe};
 use anirec_model::filters::Vocabulary;
 
 /// Settings of a server.
@@ -138,6 +138,34 @@ impl Served {
     }
 }
 
+/// Why the server runs without a sentence encoder (story search then says so).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NoEncoder {
+    /// Started with `--no-encoder`.
+    #[error("the server was started with --no-encoder")]
+    TurnedOff,
+    /// The encoder did not load (the message names the file).
+    #[error("{0}")]
+    Unloadable(String),
+    /// The model with story embeddings could not be trained.
+    #[error("training with story embeddings failed: {0}")]
+    Training(String),
+}
+
+/// Why a reload left the model served as it was.
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    /// No folder was named and the model served was not loaded from one.
+    #[error("no model folder to reload from")]
+    NoFolder,
+    /// The blocking task that loads the bundle did not finish.
+    #[error("the loading task failed: {0}")]
+    Task(String),
+    /// The bundle did not load.
+    #[error(transparent)]
+    Bundle(#[from] anirec_model::bundle::BundleError),
+}
+
 /// What a reload did.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Reloaded {
@@ -173,7 +201,7 @@ struct Inner {
     /// Whether the accounts database takes writes (readiness).
     write_probe: WriteProbe,
     /// The sentence encoder for story search, or why there is none; unset while it loads.
-    encoder: std::sync::OnceLock<Result<Arc<QueryEncoder>, String>>,
+    encoder: std::sync::OnceLock<Result<Arc<QueryEncoder>, NoEncoder>>,
     /// Whether a model with story embeddings is being trained to replace the one served.
     story_pending: std::sync::atomic::AtomicBool,
 }
@@ -243,18 +271,16 @@ impl AppState {
 
     /// Loads the bundle at `path` (by default the folder the current model came from) on a
     /// blocking thread and swaps it in. Requests keep being answered by the old model meanwhile.
-    pub async fn reload(&self, path: Option<PathBuf>) -> Result<Reloaded, String> {
+    pub async fn reload(&self, path: Option<PathBuf>) -> Result<Reloaded, ReloadError> {
         let _one_at_a_time = self.inner.reloading.lock().await;
-        let path = match path.or_else(|| self.model().and_then(|m| m.path.clone())) {
-            Some(p) => p,
-            None => return Err("no model folder to reload from".into()),
-        };
+        let path = path
+            .or_else(|| self.model().and_then(|m| m.path.clone()))
+            .ok_or(ReloadError::NoFolder)?;
         let started = Instant::now();
         let from = path.clone();
         let served = tokio::task::spawn_blocking(move || Served::load(&from))
             .await
-            .map_err(|e| format!("the loading task failed: {e}"))?
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| ReloadError::Task(e.to_string()))??;
         let version = served.version.clone();
         let previous = self.install(served);
         let seconds = started.elapsed().as_secs_f64();
@@ -294,7 +320,7 @@ impl AppState {
     }
 
     /// Ok when the accounts database (if attached) takes writes now; `Err` says why not.
-    pub async fn accounts_writable(&self) -> Result<(), String> {
+    pub async fn accounts_writable(&self) -> Result<(), Unwritable> {
         match self.inner.accounts.get() {
             Some(store) => self.inner.write_probe.check(store).await,
             None => Ok(()),
@@ -310,7 +336,7 @@ impl AppState {
 
     /// Attaches the sentence encoder, or why the server runs without one (once; later calls
     /// are ignored).
-    pub fn attach_encoder(&self, encoder: Result<Encoder, String>) {
+    pub fn attach_encoder(&self, encoder: Result<Encoder, NoEncoder>) {
         let _ = self
             .inner
             .encoder

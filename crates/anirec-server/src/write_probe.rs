@@ -18,7 +18,18 @@ pub struct WriteProbe {
 struct Probed {
     at: Instant,
     /// `Err`: why the database takes no writes.
-    outcome: Result<(), String>,
+    outcome: Result<(), Unwritable>,
+}
+
+/// Why the accounts database takes no writes now.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Unwritable {
+    /// The probe's write failed (the store's error, which says why).
+    #[error("{0}")]
+    Refused(String),
+    /// The probe's write did not finish in time.
+    #[error("the accounts database did not take a write within {} s", WriteProbe::TIMEOUT.as_secs())]
+    NoAnswer,
 }
 
 impl WriteProbe {
@@ -29,18 +40,15 @@ impl WriteProbe {
 
     /// Ok when `store` took a write within the last [`WriteProbe::INTERVAL`] (probing again
     /// when the last answer is older); `Err` says why not.
-    pub async fn check(&self, store: &Store) -> Result<(), String> {
+    pub async fn check(&self, store: &Store) -> Result<(), Unwritable> {
         let mut last = self.last.lock().await;
         if let Some(probed) = last.as_ref().filter(|p| p.at.elapsed() < Self::INTERVAL) {
             return probed.outcome.clone();
         }
         let outcome = match tokio::time::timeout(Self::TIMEOUT, store.probe_write()).await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(e.to_string()),
-            Err(_) => Err(format!(
-                "the accounts database did not take a write within {} s",
-                Self::TIMEOUT.as_secs()
-            )),
+            Ok(Err(e)) => Err(Unwritable::Refused(e.to_string())),
+            Err(_) => Err(Unwritable::NoAnswer),
         };
         if let Err(why) = &outcome {
             tracing::warn!(reason = %why, "not ready");

@@ -15,7 +15,7 @@ use anirec_encoder::{Encoder, shared_encoder};
 use anirec_model::bundle::Bundle;
 use anirec_model::hybrid::{Hybrid, HybridParams};
 use anirec_model::story::{STORY_TEXT, StoryInfo, StoryVectors, story_text};
-use anirec_server::{AppState, Config, Served};
+use anirec_server::{AppState, Config, NoEncoder, Served};
 use axum::Router;
 use common::{assert_problem, get};
 
@@ -105,7 +105,7 @@ fn bundles() -> &'static (Bundle, Bundle) {
     })
 }
 
-fn app_with(bundle: Bundle, encoder: Result<Encoder, String>) -> Router {
+fn app_with(bundle: Bundle, encoder: Result<Encoder, NoEncoder>) -> Router {
     let state = AppState::with_model(Config::default(), Served::new(bundle, None));
     state.attach_encoder(encoder);
     anirec_server::router(state)
@@ -303,7 +303,9 @@ async fn without_an_encoder_or_embeddings_story_search_says_why_and_the_rest_ser
     let (with, without) = bundles();
     let no_encoder = app_with(
         with.clone(),
-        Err("the encoder folder /nowhere has no config.json".into()),
+        Err(NoEncoder::Unloadable(
+            "the encoder folder /nowhere has no config.json".into(),
+        )),
     );
     let r = get(&no_encoder, "/api/v1/search?q=space").await;
     assert_problem(&r, 503, None);

@@ -58,18 +58,21 @@ impl std::fmt::Display for Carvings {
     }
 }
 
+/// A `--carvings` value that is neither `auto` nor a number from 1 to 8.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("expected auto or a number from 1 to 8, found {0:?}")]
+pub struct CarvingsError(String);
+
 impl std::str::FromStr for Carvings {
-    type Err = String;
+    type Err = CarvingsError;
 
     /// `auto` or a number from 1 to 8.
-    fn from_str(s: &str) -> Result<Carvings, String> {
+    fn from_str(s: &str) -> Result<Carvings, CarvingsError> {
         match s {
             "auto" => Ok(Carvings::Auto),
             _ => match s.parse::<usize>() {
                 Ok(n @ 1..=8) => Ok(Carvings::Fixed(n)),
-                _ => Err(format!(
-                    "expected auto or a number from 1 to 8, found {s:?}"
-                )),
+                _ => Err(CarvingsError(s.to_owned())),
             },
         }
     }

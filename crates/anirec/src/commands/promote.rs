@@ -2,6 +2,7 @@
 //! one of its versions, which servers started with `--model models:/NAME@ALIAS --watch` then
 //! load.
 
+use crate::mlflow::registry::ModelUriError;
 use crate::mlflow::{Client, ModelUri};
 
 /// Arguments of `anirec promote`.
@@ -27,7 +28,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     // The alias must be one `serve --model` can name.
     let uri: ModelUri = format!("models:/{}@{}", args.registered_model, args.alias)
         .parse()
-        .map_err(|e: String| anyhow::anyhow!("--registered-model/--alias: {e}"))?;
+        .map_err(|e: ModelUriError| anyhow::anyhow!("--registered-model/--alias: {e}"))?;
     let before = client.resolve(&uri).ok();
     client.set_alias(&args.registered_model, &args.alias, args.version)?;
     match before {

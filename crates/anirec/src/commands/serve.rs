@@ -9,11 +9,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anirec_encoder::Encoder;
-use anirec_server::{AppState, Config, Served};
+use anirec_server::{AppState, Config, NoEncoder, Served};
 use anyhow::Context;
 
 use super::data_args::DataArgs;
-use crate::mlflow::registry::ModelVersion;
+use crate::mlflow::registry::{ModelUriError, ModelVersion};
 use crate::mlflow::{Client, ModelUri};
 use crate::story::EncoderArgs;
 
@@ -27,9 +27,9 @@ pub enum ModelSource {
 }
 
 impl std::str::FromStr for ModelSource {
-    type Err = String;
+    type Err = ModelUriError;
 
-    fn from_str(s: &str) -> Result<ModelSource, String> {
+    fn from_str(s: &str) -> Result<ModelSource, ModelUriError> {
         if s.starts_with("models:") {
             s.parse().map(ModelSource::Registry)
         } else {
@@ -260,9 +260,9 @@ async fn serve(args: Args, source: Source, started: Instant) -> anyhow::Result<(
         tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
             let encoder = match encoder_args.load() {
                 Ok(Some(encoder)) => Ok(encoder),
-                Ok(None) => Err("the server was started with --no-encoder".to_owned()),
+                Ok(None) => Err(NoEncoder::TurnedOff),
                 Err(e) => {
-                    let why = format!("{e:#}");
+                    let why = NoEncoder::Unloadable(format!("{e:#}"));
                     tracing::warn!("story search is off: {why}");
                     Err(why)
                 }
@@ -322,7 +322,7 @@ async fn serve(args: Args, source: Source, started: Instant) -> anyhow::Result<(
                 }
                 // The model without story embeddings is served: story search alone is off.
                 Err(e) if first_start => {
-                    let why = format!("training with story embeddings failed: {e:#}");
+                    let why = NoEncoder::Training(format!("{e:#}"));
                     eprintln!("story search is off: {why}");
                     state.attach_encoder(Err(why));
                     state.set_story_pending(false);
@@ -517,18 +517,20 @@ async fn follow_alias(state: AppState, registered: Registered, every: Duration) 
                 eprintln!("{news}");
                 said = None;
             }
-            Err(why) if said.as_ref() != Some(&why) => {
-                eprintln!("{why}; still serving the current model");
-                said = Some(why);
+            Err(e) => {
+                let why = format!("{e:#}");
+                if said.as_ref() != Some(&why) {
+                    eprintln!("{why}; still serving the current model");
+                    said = Some(why);
+                }
             }
-            Err(_) => {}
         }
     }
 }
 
 /// One look at the alias: `Ok(None)` when the served version is still the one it names,
 /// what was done when it moved and the new version was swapped in, or why not.
-async fn follow_once(state: &AppState, registered: &Registered) -> Result<Option<String>, String> {
+async fn follow_once(state: &AppState, registered: &Registered) -> anyhow::Result<Option<String>> {
     // The served version is the name of the folder it was downloaded into.
     let Some(served) = state.model().and_then(|m| m.path.clone()) else {
         return Ok(None);
@@ -537,8 +539,8 @@ async fn follow_once(state: &AppState, registered: &Registered) -> Result<Option
     let check = registered.clone();
     let version = tokio::task::spawn_blocking(move || check.client.resolve(&check.uri))
         .await
-        .map_err(|e| format!("checking {uri}: {e}"))?
-        .map_err(|e| format!("cannot check {uri}: {e:#}"))?;
+        .with_context(|| format!("checking {uri}"))?
+        .with_context(|| format!("cannot check {uri}"))?;
     let number = version.version;
     if served.file_name() == Some(std::ffi::OsStr::new(&number.to_string())) {
         return Ok(None);
@@ -547,14 +549,14 @@ async fn follow_once(state: &AppState, registered: &Registered) -> Result<Option
     let fetch = registered.clone();
     let dir = tokio::task::spawn_blocking(move || fetch.download(&version))
         .await
-        .map_err(|e| format!("downloading {uri}: {e}"))?
-        .map_err(|e| {
-            format!("{uri} moved to version {number} but it could not be downloaded: {e:#}")
+        .with_context(|| format!("downloading {uri}"))?
+        .with_context(|| {
+            format!("{uri} moved to version {number} but it could not be downloaded")
         })?;
     let r = state
         .reload(Some(dir))
         .await
-        .map_err(|e| format!("{uri} moved to version {number} but it did not load: {e}"))?;
+        .with_context(|| format!("{uri} moved to version {number} but it did not load"))?;
     Ok(Some(format!(
         "{uri} moved to version {number}, reloaded: {} ({:.2} s)",
         r.version, r.seconds

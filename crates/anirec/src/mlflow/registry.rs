@@ -34,33 +34,77 @@ pub enum VersionRef {
     Number(u64),
 }
 
-impl FromStr for ModelUri {
-    type Err = String;
+/// How a registered model's URI is written.
+const URI_SHAPE: &str = "a registered model is named models:/NAME@ALIAS or models:/NAME/VERSION";
 
-    fn from_str(s: &str) -> Result<ModelUri, String> {
-        let shape = "a registered model is named models:/NAME@ALIAS or models:/NAME/VERSION";
+/// Why a text is not a registered model's URI.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ModelUriError {
+    /// It does not start with `models:/`.
+    #[error("{0:?} is not a model URI: {shape}", shape = URI_SHAPE)]
+    NotAUri(String),
+    /// It names neither an alias nor a version.
+    #[error("{0:?} names no version: {shape}", shape = URI_SHAPE)]
+    NoVersion(String),
+    /// Its version is not a number.
+    #[error("{uri:?}: the version {version:?} is not a number: {shape}", shape = URI_SHAPE)]
+    Version {
+        /// The text.
+        uri: String,
+        /// The version it gives.
+        version: String,
+    },
+    /// Its name holds something other than letters, digits, `-`, `_` and `.`.
+    #[error("{uri:?}: {name:?} is not a model name: {shape}", shape = URI_SHAPE)]
+    Name {
+        /// The text.
+        uri: String,
+        /// The name it gives.
+        name: String,
+    },
+    /// Its alias holds something other than letters, digits, `-`, `_` and `.`.
+    #[error("{uri:?}: {alias:?} is not an alias: {shape}", shape = URI_SHAPE)]
+    Alias {
+        /// The text.
+        uri: String,
+        /// The alias it gives.
+        alias: String,
+    },
+}
+
+impl FromStr for ModelUri {
+    type Err = ModelUriError;
+
+    fn from_str(s: &str) -> Result<ModelUri, ModelUriError> {
         let rest = s
             .strip_prefix("models:/")
-            .ok_or_else(|| format!("{s:?} is not a model URI: {shape}"))?;
+            .ok_or_else(|| ModelUriError::NotAUri(s.to_owned()))?;
         let (name, version) = if let Some((name, alias)) = rest.split_once('@') {
             (name, VersionRef::Alias(alias.to_owned()))
         } else if let Some((name, number)) = rest.rsplit_once('/') {
-            let number = number
-                .parse()
-                .map_err(|_| format!("{s:?}: the version {number:?} is not a number: {shape}"))?;
+            let number = number.parse().map_err(|_| ModelUriError::Version {
+                uri: s.to_owned(),
+                version: number.to_owned(),
+            })?;
             (name, VersionRef::Number(number))
         } else {
-            return Err(format!("{s:?} names no version: {shape}"));
+            return Err(ModelUriError::NoVersion(s.to_owned()));
         };
         let valid =
             |t: &str| !t.is_empty() && t.chars().all(|c| c.is_alphanumeric() || "-_.".contains(c));
         if !valid(name) {
-            return Err(format!("{s:?}: {name:?} is not a model name: {shape}"));
+            return Err(ModelUriError::Name {
+                uri: s.to_owned(),
+                name: name.to_owned(),
+            });
         }
         if let VersionRef::Alias(alias) = &version
             && !valid(alias)
         {
-            return Err(format!("{s:?}: {alias:?} is not an alias: {shape}"));
+            return Err(ModelUriError::Alias {
+                uri: s.to_owned(),
+                alias: alias.clone(),
+            });
         }
         Ok(ModelUri {
             name: name.to_owned(),
@@ -298,7 +342,10 @@ mod tests {
             "models:/anirec@champ/ion",
         ] {
             let err = bad.parse::<ModelUri>().unwrap_err();
-            assert!(err.contains("models:/NAME@ALIAS"), "{bad}: {err}");
+            assert!(
+                err.to_string().contains("models:/NAME@ALIAS"),
+                "{bad}: {err}"
+            );
         }
     }
 }
