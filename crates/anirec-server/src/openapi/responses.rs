@@ -89,3 +89,37 @@ problem_responses! {
     /// (then with `Retry-After`).
     AccountsUnavailable with "Retry-After": "Seconds to wait before retrying (when at capacity).";
 }
+
+/// Declares sets of the responses above that many operations give together, for
+/// `responses((status = 200, ...), SignedIn)`: `Name => [("401", Unauthorized), ...];`.
+macro_rules! response_sets {
+    ($($(#[doc = $doc:literal])+ $name:ident => [$(($status:literal, $response:ident)),+ $(,)?];)+) => {$(
+        $(#[doc = $doc])+
+        pub struct $name;
+
+        impl utoipa::IntoResponses for $name {
+            fn responses() -> std::collections::BTreeMap<String, RefOr<Response>> {
+                [$(($status, <$response as utoipa::ToResponse>::response().0)),+]
+                    .into_iter()
+                    .map(|(status, name)| {
+                        (status.to_owned(), Ref::from_response_name(name).into())
+                    })
+                    .collect()
+            }
+        }
+    )+};
+}
+
+response_sets! {
+    /// What any operation of a signed-in fan may answer besides its own: not signed in (401),
+    /// the accounts database unavailable (503).
+    SignedIn => [("401", Unauthorized), ("503", AccountsUnavailable)];
+    /// The same for an operation that changes something: also refused from another site (403).
+    SignedInChange => [("401", Unauthorized), ("403", CrossSite), ("503", AccountsUnavailable)];
+    /// What an operation with a small JSON body may answer about it: too large (413), not JSON
+    /// (415), unreadable or a value wrong (422).
+    JsonBody => [("413", TooLarge), ("415", Unsupported), ("422", Invalid)];
+    /// What an operation that looks something up in the model may answer besides its own: a
+    /// parameter wrong (400), no such user or anime (404), the model unavailable (503).
+    ModelLookup => [("400", BadParam), ("404", NotFound), ("503", ModelUnavailable)];
+}

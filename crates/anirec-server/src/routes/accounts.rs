@@ -22,8 +22,8 @@ use crate::answers::credentials::{
 use crate::auth::{ClientIp, Signed, clear_session_cookie, same_origin, store_problem};
 use crate::json_body::SmallJson;
 use crate::openapi::responses::{
-    AccountsUnavailable, BadParam, CrossSite, Invalid, NotFoundForAccount, PROBLEM_JSON, TooLarge,
-    TooManyPasswordChecks, TooManySignIns, Unauthorized, Unsupported,
+    AccountsUnavailable, BadParam, JsonBody, NotFoundForAccount, PROBLEM_JSON, SignedIn,
+    SignedInChange, TooManyPasswordChecks, TooManySignIns,
 };
 use crate::params::PathId;
 use crate::problem::Problem;
@@ -110,11 +110,9 @@ fn no_content() -> Response {
         (status = 201, description = "Created.", body = Account),
         (status = 403, description = "Sent from another site (its Origin is not this server's).", body = Problem, content_type = PROBLEM_JSON),
         (status = 409, description = "The username is taken (without regard to case).", body = Problem, content_type = PROBLEM_JSON),
-        (status = 413, response = TooLarge),
-        (status = 415, response = Unsupported),
-        (status = 422, response = Invalid),
         (status = 429, response = TooManySignIns),
         (status = 503, response = AccountsUnavailable),
+        JsonBody,
     )
 )]
 pub async fn sign_up(
@@ -147,12 +145,9 @@ struct NewToken {
     request_body = TokenRequest,
     responses(
         (status = 201, description = "The token; store it, it is not shown again.", body = NewToken),
-        (status = 401, response = Unauthorized),
-        (status = 413, response = TooLarge),
-        (status = 415, response = Unsupported),
-        (status = 422, response = Invalid),
         (status = 429, response = TooManySignIns),
-        (status = 503, response = AccountsUnavailable),
+        SignedIn,
+        JsonBody,
     )
 )]
 pub async fn create_token(
@@ -193,8 +188,7 @@ struct Tokens {
     security(("apiToken" = []), ("sessionCookie" = [])),
     responses(
         (status = 200, description = "The tokens, oldest first.", body = Tokens),
-        (status = 401, response = Unauthorized),
-        (status = 503, response = AccountsUnavailable),
+        SignedIn,
     )
 )]
 pub async fn list_tokens(
@@ -220,10 +214,8 @@ pub async fn list_tokens(
     responses(
         (status = 204, description = "Revoked."),
         (status = 400, response = BadParam),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = CrossSite),
         (status = 404, response = NotFoundForAccount),
-        (status = 503, response = AccountsUnavailable),
+        SignedInChange,
     )
 )]
 pub async fn revoke_token(
@@ -253,13 +245,10 @@ pub async fn revoke_token(
     request_body = Credentials,
     responses(
         (status = 200, description = "Signed in.", body = Account, headers(("Set-Cookie" = String, description = "The session cookie (HttpOnly, SameSite=Lax)."))),
-        (status = 401, response = Unauthorized),
         (status = 403, description = "Sent from another site (its Origin is not this server's).", body = Problem, content_type = PROBLEM_JSON),
-        (status = 413, response = TooLarge),
-        (status = 415, response = Unsupported),
-        (status = 422, response = Invalid),
         (status = 429, response = TooManySignIns),
-        (status = 503, response = AccountsUnavailable),
+        SignedIn,
+        JsonBody,
     )
 )]
 pub async fn sign_in(
@@ -285,9 +274,7 @@ pub async fn sign_in(
     security(("apiToken" = []), ("sessionCookie" = [])),
     responses(
         (status = 204, description = "Signed out."),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = CrossSite),
-        (status = 503, response = AccountsUnavailable),
+        SignedInChange,
     )
 )]
 pub async fn sign_out(State(state): State<AppState>, signed: Signed) -> Result<Response, Problem> {
@@ -309,8 +296,7 @@ pub async fn sign_out(State(state): State<AppState>, signed: Signed) -> Result<R
     security(("apiToken" = []), ("sessionCookie" = [])),
     responses(
         (status = 200, description = "The account.", body = Account),
-        (status = 401, response = Unauthorized),
-        (status = 503, response = AccountsUnavailable),
+        SignedIn,
     )
 )]
 pub async fn me(signed: Signed) -> Response {
@@ -340,13 +326,9 @@ pub struct NewPassword {
     request_body = NewPassword,
     responses(
         (status = 204, description = "Changed."),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = CrossSite),
-        (status = 413, response = TooLarge),
-        (status = 415, response = Unsupported),
-        (status = 422, response = Invalid),
         (status = 429, response = TooManyPasswordChecks),
-        (status = 503, response = AccountsUnavailable),
+        SignedInChange,
+        JsonBody,
     )
 )]
 pub async fn change_password(
@@ -394,13 +376,9 @@ pub struct Confirm {
     request_body = Confirm,
     responses(
         (status = 204, description = "Deleted."),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = CrossSite),
-        (status = 413, response = TooLarge),
-        (status = 415, response = Unsupported),
-        (status = 422, response = Invalid),
         (status = 429, response = TooManyPasswordChecks),
-        (status = 503, response = AccountsUnavailable),
+        SignedInChange,
+        JsonBody,
     )
 )]
 pub async fn delete_account(

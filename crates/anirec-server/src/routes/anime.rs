@@ -2,7 +2,7 @@
 
 use utoipa::{IntoParams, ToSchema};
 
-use crate::openapi::responses::{BadParam, ModelUnavailable, NotFound};
+use crate::openapi::responses::{BadParam, ModelLookup, ModelUnavailable};
 use axum::extract::State;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
@@ -158,9 +158,7 @@ struct Detail<'a> {
     params(("id" = inline(WholeU32), Path, description = "MyAnimeList anime id.")),
     responses(
         (status = 200, description = "The record.", body = Detail),
-        (status = 400, response = BadParam),
-        (status = 404, response = NotFound),
-        (status = 503, response = ModelUnavailable),
+        ModelLookup,
     )
 )]
 pub async fn detail(
@@ -201,9 +199,7 @@ struct SimilarAnswer<'a> {
     params(("id" = inline(WholeU32), Path, description = "MyAnimeList anime id."), Query<SimilarParams>),
     responses(
         (status = 200, description = "Anime, most similar first.", body = SimilarAnswer),
-        (status = 400, response = BadParam),
-        (status = 404, response = NotFound),
-        (status = 503, response = ModelUnavailable),
+        ModelLookup,
     )
 )]
 pub async fn similar(

@@ -8,8 +8,7 @@
 use utoipa::{IntoParams, ToSchema};
 
 use crate::openapi::responses::{
-    AccountsUnavailable, BadParam, CrossSite, NotFoundForAccount, PROBLEM_JSON, Unauthorized,
-    Unsupported,
+    BadParam, NotFoundForAccount, PROBLEM_JSON, SignedIn, SignedInChange, Unsupported,
 };
 use crate::openapi::schemas::{ExportForm, GzipExport, MalExport};
 use axum::body::Body;
@@ -114,8 +113,7 @@ struct ListAnswer {
     responses(
         (status = 200, description = "The list.", body = ListAnswer),
         (status = 400, response = BadParam),
-        (status = 401, response = Unauthorized),
-        (status = 503, response = AccountsUnavailable),
+        SignedIn,
     )
 )]
 pub async fn list(
@@ -160,12 +158,10 @@ fn known_anime(state: &AppState, anime: MalId) -> Result<(), Problem> {
     responses(
         (status = 200, description = "The entry as stored.", body = EntryView),
         (status = 400, response = BadParam),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = CrossSite),
         (status = 413, description = "The list holds its maximum of 20,000 entries, or the body is over its limit.", body = Problem, content_type = PROBLEM_JSON),
         (status = 415, response = Unsupported),
         (status = 422, description = "A value is wrong, or the anime is not in the catalogue; `param` names the field.", body = Problem, content_type = PROBLEM_JSON),
-        (status = 503, response = AccountsUnavailable),
+        SignedInChange,
     )
 )]
 pub async fn put_entry(
@@ -206,10 +202,8 @@ pub async fn put_entry(
     responses(
         (status = 204, description = "Removed."),
         (status = 400, response = BadParam),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = CrossSite),
         (status = 404, response = NotFoundForAccount),
-        (status = 503, response = AccountsUnavailable),
+        SignedInChange,
     )
 )]
 pub async fn delete_entry(
@@ -262,13 +256,11 @@ struct Imported {
     )),
     responses(
         (status = 200, description = "What the import did.", body = Imported),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = CrossSite),
         (status = 409, description = "An import of this list is already running; wait for it to finish.", body = Problem, content_type = PROBLEM_JSON),
         (status = 413, description = "The upload, or the list it would make, is over a limit; `detail` names it.", body = Problem, content_type = PROBLEM_JSON),
         (status = 415, response = Unsupported),
         (status = 422, description = "The export cannot be read (not XML, a manga list, ...).", body = Problem, content_type = PROBLEM_JSON),
-        (status = 503, response = AccountsUnavailable),
+        SignedInChange,
     )
 )]
 pub async fn import(
@@ -357,8 +349,7 @@ impl Takes for ExportParams {}
             (String = "text/csv"),
         )),
         (status = 400, response = BadParam),
-        (status = 401, response = Unauthorized),
-        (status = 503, response = AccountsUnavailable),
+        SignedIn,
     )
 )]
 pub async fn export(
@@ -442,10 +433,8 @@ fn csv(views: &[EntryView]) -> String {
     responses(
         (status = 204, description = "Marked."),
         (status = 400, response = BadParam),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = CrossSite),
         (status = 422, description = "The anime is not in the catalogue.", body = Problem, content_type = PROBLEM_JSON),
-        (status = 503, response = AccountsUnavailable),
+        SignedInChange,
     )
 )]
 pub async fn hide(
@@ -473,10 +462,8 @@ pub async fn hide(
     responses(
         (status = 204, description = "Unmarked."),
         (status = 400, response = BadParam),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = CrossSite),
         (status = 404, response = NotFoundForAccount),
-        (status = 503, response = AccountsUnavailable),
+        SignedInChange,
     )
 )]
 pub async fn unhide(
@@ -515,8 +502,7 @@ struct Hidden {
     security(("apiToken" = []), ("sessionCookie" = [])),
     responses(
         (status = 200, description = "Their MyAnimeList ids, ascending.", body = Hidden),
-        (status = 401, response = Unauthorized),
-        (status = 503, response = AccountsUnavailable),
+        SignedIn,
     )
 )]
 pub async fn hidden(State(state): State<AppState>, signed: Signed) -> Result<Response, Problem> {
@@ -542,8 +528,7 @@ pub async fn hidden(State(state): State<AppState>, signed: Signed) -> Result<Res
     responses(
         (status = 200, description = "Recommendations, best first.", body = Recommendations),
         (status = 400, response = BadParam),
-        (status = 401, response = Unauthorized),
-        (status = 503, response = AccountsUnavailable),
+        SignedIn,
     )
 )]
 pub async fn recommendations(
@@ -581,8 +566,7 @@ pub async fn recommendations(
     responses(
         (status = 200, description = "The continue row, the highest predicted rating first.", body = ContinueRow),
         (status = 400, response = BadParam),
-        (status = 401, response = Unauthorized),
-        (status = 503, response = AccountsUnavailable),
+        SignedIn,
     )
 )]
 pub async fn continue_row(
@@ -632,8 +616,7 @@ struct PlanAnswer<'a> {
     responses(
         (status = 200, description = "The entries, with the predicted rating.", body = PlanAnswer),
         (status = 400, response = BadParam),
-        (status = 401, response = Unauthorized),
-        (status = 503, response = AccountsUnavailable),
+        SignedIn,
     )
 )]
 pub async fn plan_to_watch(

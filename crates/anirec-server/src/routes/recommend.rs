@@ -18,7 +18,7 @@ use crate::answers::ask::{
     Ask, AskParams, ContinueParams, ContinueRow, Recommendations, answer_body, continue_response,
 };
 use crate::answers::profiles::{Subject, fold_in, known_user};
-use crate::openapi::responses::{BadParam, ModelUnavailable, NotFound, PROBLEM_JSON};
+use crate::openapi::responses::{ModelLookup, PROBLEM_JSON};
 use crate::openapi::schemas::{GzipExport, MalExport, RatingsForm};
 use crate::params::{PathId, Query, WholeU32};
 use crate::problem::Problem;
@@ -35,9 +35,7 @@ use crate::upload::RatingsBody;
     params(("id" = inline(WholeU32), Path, description = "MyAnimeList user id."), Query<ContinueParams>),
     responses(
         (status = 200, description = "The continue row, the highest predicted rating first.", body = ContinueRow),
-        (status = 400, response = BadParam),
-        (status = 404, response = NotFound),
-        (status = 503, response = ModelUnavailable),
+        ModelLookup,
     )
 )]
 pub async fn continue_for_user(
@@ -65,9 +63,7 @@ pub async fn continue_for_user(
     params(("id" = inline(WholeU32), Path, description = "MyAnimeList user id."), Query<AskParams>),
     responses(
         (status = 200, description = "Recommendations, best first.", body = Recommendations),
-        (status = 400, response = BadParam),
-        (status = 404, response = NotFound),
-        (status = 503, response = ModelUnavailable),
+        ModelLookup,
     )
 )]
 pub async fn for_user(
@@ -128,12 +124,10 @@ fn cached_json(body: Bytes, cache: &'static str) -> Response {
     )),
     responses(
         (status = 200, description = "Recommendations, best first.", body = Recommendations),
-        (status = 400, response = BadParam),
-        (status = 404, response = NotFound),
         (status = 413, description = "The body, or the list it holds, is over a limit (JSON body bytes, export bytes sent or unpacked, 20,000 entries); the detail names the limit and how to fit in.", body = Problem, content_type = PROBLEM_JSON),
         (status = 415, description = "The body's content type or content encoding is not read here.", body = Problem, content_type = PROBLEM_JSON),
         (status = 422, description = "The body cannot be read (malformed JSON or XML, a value out of range, a manga list); the detail says what and where.", body = Problem, content_type = PROBLEM_JSON),
-        (status = 503, response = ModelUnavailable),
+        ModelLookup,
     )
 )]
 pub async fn for_ratings(

@@ -2,7 +2,7 @@
 
 use utoipa::{IntoParams, ToSchema};
 
-use crate::openapi::responses::{BadParam, ModelUnavailable, NotFound};
+use crate::openapi::responses::ModelLookup;
 use axum::extract::State;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
@@ -47,9 +47,7 @@ struct Answer {
     params(("id" = inline(WholeU32), Path, description = "MyAnimeList user id."), Query<SimilarUsersParams>),
     responses(
         (status = 200, description = "Users, most similar first.", body = Answer),
-        (status = 400, response = BadParam),
-        (status = 404, response = NotFound),
-        (status = 503, response = ModelUnavailable),
+        ModelLookup,
     )
 )]
 pub async fn similar(
