@@ -33,6 +33,6 @@ pub use files::Progress;
 pub use franchise::relations::RelationsSource;
 pub use franchise::{Franchise, Franchises};
 pub use ids::{AnimeIx, FranchiseId, MalId, UserId, UserIx};
-pub use ratings::{NewUser, NewUserError, Ratings, WatchStatus};
+pub use ratings::{NewEntry, NewUser, NewUserError, Ratings, WatchStatus};
 pub use report::{IngestReport, SkipReason};
 pub use score::Score;

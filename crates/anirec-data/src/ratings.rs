@@ -13,6 +13,7 @@ use crate::csr::{Csr, EntrySource, Row, bucket_by_key};
 use crate::formats::ratings::RawChunk;
 use crate::ids::{AnimeIx, UserId, UserIx};
 use crate::report::{SkipReason, Skips};
+use crate::score::Score;
 pub use crate::watch_status::WatchStatus;
 
 /// Why [`Ratings::with_users`] refuses a new user.
@@ -44,14 +45,24 @@ pub enum NewUserError {
     },
 }
 
-/// A user to add to a store ([`Ratings::with_users`]): their id and their entries (anime,
-/// score 0-10, status), by anime.
+/// A user to add to a store ([`Ratings::with_users`]): their id and their entries, by anime.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewUser {
     /// The user's id (above every id of the store).
     pub id: UserId,
-    /// (anime, score, status), ascending by anime.
-    pub entries: Vec<(AnimeIx, u8, Option<WatchStatus>)>,
+    /// Their entries, ascending by anime.
+    pub entries: Vec<NewEntry>,
+}
+
+/// One entry of a [`NewUser`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewEntry {
+    /// The anime.
+    pub anime: AnimeIx,
+    /// The score.
+    pub score: Score,
+    /// The status, when known.
+    pub status: Option<WatchStatus>,
 }
 
 /// Ratings with dense indices: users `0..n_users` (ordered by original id), anime `0..n_anime`
@@ -114,33 +125,36 @@ impl Ratings {
                     highest: UserId(highest),
                 });
             }
-            if let Some(w) = u.entries.windows(2).find(|w| w[0].0 >= w[1].0) {
+            if let Some(w) = u.entries.windows(2).find(|w| w[0].anime >= w[1].anime) {
                 return Err(NewUserError::Unsorted {
                     user: u.id,
-                    anime: w[1].0,
+                    anime: w[1].anime,
                 });
             }
-            if let Some(e) = u.entries.iter().find(|e| e.0.index() >= self.n_anime) {
+            if let Some(e) = u.entries.iter().find(|e| e.anime.index() >= self.n_anime) {
                 return Err(NewUserError::OutsideCatalogue {
                     user: u.id,
-                    anime: e.0,
+                    anime: e.anime,
                 });
             }
             last = Some(u.id.0);
         }
-        let with_status =
-            self.has_status() || users.iter().flat_map(|u| &u.entries).any(|e| e.2.is_some());
+        let with_status = self.has_status()
+            || users
+                .iter()
+                .flat_map(|u| &u.entries)
+                .any(|e| e.status.is_some());
         let mut by_user = self.by_user.clone();
         if with_status && by_user.status.is_empty() {
             by_user.status = vec![0; by_user.indices.len()];
         }
         let mut user_ids = self.user_ids.clone();
         for u in users {
-            for &(anime, score, status) in &u.entries {
-                by_user.indices.push(anime.0);
-                by_user.ratings.push(score);
+            for e in &u.entries {
+                by_user.indices.push(e.anime.0);
+                by_user.ratings.push(e.score.code());
                 if with_status {
-                    by_user.status.push(status.map_or(0, WatchStatus::code));
+                    by_user.status.push(e.status.map_or(0, WatchStatus::code));
                 }
             }
             by_user.indptr.push(by_user.indices.len() as u64);
@@ -479,12 +493,17 @@ mod tests {
     #[test]
     fn users_are_appended_with_their_statuses() {
         let r = Ratings::from_triples(4, &[(50, 3, 7), (10, 1, 9)]);
+        let entry = |anime, score, status| NewEntry {
+            anime: AnimeIx(anime),
+            score: Score::new(score).unwrap(),
+            status,
+        };
         let more = r
             .with_users(&[NewUser {
                 id: UserId(3_000_000_000),
                 entries: vec![
-                    (AnimeIx(1), 8, Some(WatchStatus::Completed)),
-                    (AnimeIx(2), 0, Some(WatchStatus::PlanToWatch)),
+                    entry(1, 8, Some(WatchStatus::Completed)),
+                    entry(2, 0, Some(WatchStatus::PlanToWatch)),
                 ],
             }])
             .unwrap();
@@ -507,19 +526,19 @@ mod tests {
             "user 50 is not above every user id of the store (the highest is 50)"
         );
         assert_eq!(
-            bad(60, vec![(AnimeIx(2), 1, None), (AnimeIx(1), 1, None)])
+            bad(60, vec![entry(2, 1, None), entry(1, 1, None)])
                 .unwrap_err()
                 .to_string(),
             "user 60: anime index 1 is not in ascending order"
         );
         assert_eq!(
-            bad(60, vec![(AnimeIx(4), 1, None)]).unwrap_err(),
+            bad(60, vec![entry(4, 1, None)]).unwrap_err(),
             NewUserError::OutsideCatalogue {
                 user: UserId(60),
                 anime: AnimeIx(4)
             }
         );
-        assert!(!bad(60, vec![(AnimeIx(3), 5, None)]).unwrap().has_status());
+        assert!(!bad(60, vec![entry(3, 5, None)]).unwrap().has_status());
     }
 
     #[test]

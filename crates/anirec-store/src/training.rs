@@ -6,7 +6,7 @@
 
 use std::ops::RangeFrom;
 
-use anirec_data::{Catalogue, NewUser, UserId};
+use anirec_data::{Catalogue, NewEntry, NewUser, UserId};
 
 use crate::account::AccountId;
 use crate::list::ListEntry;
@@ -37,13 +37,16 @@ pub fn account_users(
             });
         }
         if let Some(user) = users.last_mut() {
-            user.entries
-                .push((anime, entry.score.code(), Some(entry.status)));
+            user.entries.push(NewEntry {
+                anime,
+                score: entry.score,
+                status: Some(entry.status),
+            });
         }
     }
     for user in &mut users {
-        user.entries.sort_by_key(|e| e.0);
-        user.entries.dedup_by_key(|e| e.0);
+        user.entries.sort_by_key(|e| e.anime);
+        user.entries.dedup_by_key(|e| e.anime);
     }
     (users, unknown)
 }
@@ -95,8 +98,16 @@ mod tests {
         assert_eq!(
             users[0].entries,
             [
-                (AnimeIx(0), 0, Some(WatchStatus::PlanToWatch)),
-                (AnimeIx(2), 9, Some(WatchStatus::Completed)),
+                NewEntry {
+                    anime: AnimeIx(0),
+                    score: Score::NONE,
+                    status: Some(WatchStatus::PlanToWatch)
+                },
+                NewEntry {
+                    anime: AnimeIx(2),
+                    score: Score::new(9).unwrap(),
+                    status: Some(WatchStatus::Completed)
+                },
             ]
         );
         assert_eq!(users[1].id, UserId(3_000_000_001));
