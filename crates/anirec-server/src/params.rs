@@ -6,16 +6,19 @@
 
 use std::fmt;
 
+use anirec_data::{MalId, UserId};
 use anirec_model::filters::{self, Filters, Grouping, Vocabulary};
 use anirec_model::query::SimilarBy;
+use anirec_store::TokenId;
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
 use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
 use serde::{Deserialize, forward_to_deserialize_any};
 use serde_json::json;
-use utoipa::IntoParams;
-use utoipa::openapi::path::{Parameter, ParameterIn};
-use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
+use utoipa::openapi::{RefOr, Required};
+use utoipa::{IntoParams, PartialSchema};
 
 use crate::problem::Problem;
 
@@ -284,17 +287,25 @@ pub struct ShownFilters {
     pub group_none: bool,
 }
 
-/// Declares the OpenAPI schema of a parameter's value type: used inline (`#[param(inline)]`), as
-/// it has no name of its own in the document.
+/// Declares the OpenAPI schema of a value type. Without a name it is used inline
+/// (`#[param(inline)]`: a parameter's description sits beside its schema). A body field that
+/// has a doc comment names it instead (`$ty as "Name"`): the field becomes a reference with its
+/// description, where an inline schema would be wrapped in an `allOf` with an object.
 macro_rules! value_schema {
-    ($ty:ty => $schema:expr) => {
+    ($ty:ty $(as $name:literal)? => $schema:expr) => {
         impl utoipa::PartialSchema for $ty {
             fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
                 $schema.into()
             }
         }
 
-        impl utoipa::ToSchema for $ty {}
+        impl utoipa::ToSchema for $ty {
+            $(
+                fn name() -> std::borrow::Cow<'static, str> {
+                    $name.into()
+                }
+            )?
+        }
     };
 }
 pub(crate) use value_schema;
@@ -330,7 +341,7 @@ value_schema!(Members => whole(0, u64::from(u32::MAX)));
 /// test generators) to send digits only: `1.0` is an integer to JSON Schema, not to a path.
 pub struct WholeU32;
 
-value_schema!(WholeU32 => whole(0, u64::from(u32::MAX))
+value_schema!(WholeU32 as "WholeNumber" => whole(0, u64::from(u32::MAX))
     .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64))));
 value_schema!(Group => one_of(&["series", "none"], "series"));
 value_schema!(Novelty => ObjectBuilder::new()
@@ -462,6 +473,50 @@ impl<S: Send + Sync, T: std::str::FromStr + Send> FromRequestParts<S> for PathId
         text.parse::<T>().map(PathId).map_err(|_| {
             Problem::bad_param("id", format!("id must be a whole number, found {text:?}"))
         })
+    }
+}
+
+/// What an id type is when it is a path's `{id}`, for the OpenAPI document.
+pub trait PathIdDoc {
+    /// The parameter's description.
+    const DESCRIPTION: &'static str;
+    /// The values it takes.
+    fn schema() -> RefOr<Schema>;
+}
+
+impl PathIdDoc for MalId {
+    const DESCRIPTION: &'static str = "MyAnimeList anime id.";
+    fn schema() -> RefOr<Schema> {
+        WholeU32::schema()
+    }
+}
+
+impl PathIdDoc for UserId {
+    const DESCRIPTION: &'static str = "MyAnimeList user id.";
+    fn schema() -> RefOr<Schema> {
+        WholeU32::schema()
+    }
+}
+
+impl PathIdDoc for TokenId {
+    const DESCRIPTION: &'static str = "The token's id.";
+    fn schema() -> RefOr<Schema> {
+        i64::schema()
+    }
+}
+
+/// The `{id}` parameter a [`PathId<T>`] reads, for the OpenAPI document.
+impl<T: PathIdDoc> IntoParams for PathId<T> {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![
+            ParameterBuilder::new()
+                .name("id")
+                .parameter_in(ParameterIn::Path)
+                .required(Required::True)
+                .description(Some(T::DESCRIPTION))
+                .schema(Some(T::schema()))
+                .build(),
+        ]
     }
 }
 

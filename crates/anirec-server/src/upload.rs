@@ -73,10 +73,10 @@ pub struct RatingsBody {
 #[serde(deny_unknown_fields)]
 pub struct RatingEntry {
     /// MyAnimeList anime id.
-    #[schema(value_type = WholeU32, inline)]
+    #[schema(value_type = WholeU32)]
     anime_id: Number,
     /// 0 = watched, not scored.
-    #[schema(value_type = u8, maximum = 10)]
+    #[schema(value_type = Score)]
     rating: Number,
     /// The list status: dropped, on-hold and plan-to-watch entries count less and are never
     /// taken as liked.
@@ -290,7 +290,7 @@ fn read_json(body: &[u8]) -> Result<FanList, Problem> {
     }
     let mut entries = Vec::with_capacity(parsed.ratings.len());
     for (i, e) in parsed.ratings.iter().enumerate() {
-        let score = whole(&e.rating, 0..=Score::MAX)
+        let score = whole(&e.rating, 0..=u8::MAX)
             .and_then(Score::new)
             .ok_or_else(|| {
                 Problem::unprocessable(format!(

@@ -5,6 +5,7 @@
 
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::response::{Response, ResponseBuilder};
+use utoipa::openapi::schema::Schema;
 use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 use utoipa::{PartialSchema, ToSchema};
 
@@ -13,9 +14,15 @@ use crate::problem::Problem;
 /// The media type of every error answer.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
-/// A problem+json response: `doc` is the doc comment's lines, `header` a header it carries and
-/// that header's description.
-fn problem(doc: &[&str], header: Option<(&str, &str)>) -> RefOr<Response> {
+/// A header an answer carries: its name, its values and its description.
+struct Header {
+    name: &'static str,
+    schema: RefOr<Schema>,
+    description: &'static str,
+}
+
+/// A problem+json response: `doc` is the doc comment's lines, `header` one it carries.
+fn problem(doc: &[&str], header: Option<Header>) -> RefOr<Response> {
     let description = doc.iter().map(|l| l.trim()).collect::<Vec<_>>().join(" ");
     let content = ContentBuilder::new()
         .schema(Some(Ref::from_schema_name(Problem::name())))
@@ -23,33 +30,32 @@ fn problem(doc: &[&str], header: Option<(&str, &str)>) -> RefOr<Response> {
     let mut response = ResponseBuilder::new()
         .description(description)
         .content(PROBLEM_JSON, content);
-    if let Some((name, description)) = header {
-        let schema = if name == "Retry-After" {
-            u64::schema()
-        } else {
-            String::schema()
-        };
+    if let Some(header) = header {
         response = response.header(
-            name,
+            header.name,
             HeaderBuilder::new()
-                .schema(Some(schema))
-                .description(Some(description))
+                .schema(Some(header.schema))
+                .description(Some(header.description))
                 .build(),
         );
     }
     response.build().into()
 }
 
-/// Declares response components: `/// doc` then `Name;`, or `Name with "Header": "its
-/// description";`.
+/// Declares response components: `/// doc` then `Name;`, or `Name with "Header": Type =
+/// "its description";`.
 macro_rules! problem_responses {
-    ($($(#[doc = $doc:literal])+ $name:ident $(with $header:literal : $about:literal)?;)+) => {$(
+    ($($(#[doc = $doc:literal])+ $name:ident $(with $header:literal : $ty:ty = $about:literal)?;)+) => {$(
         $(#[doc = $doc])+
         pub struct $name;
 
         impl<'r> utoipa::ToResponse<'r> for $name {
             fn response() -> (&'r str, RefOr<Response>) {
-                let header: Option<(&str, &str)> = None $(.or(Some(($header, $about))))?;
+                let header: Option<Header> = None $(.or(Some(Header {
+                    name: $header,
+                    schema: <$ty as PartialSchema>::schema(),
+                    description: $about,
+                })))?;
                 (stringify!($name), problem(&[$($doc),+], header))
             }
         }
@@ -61,10 +67,12 @@ problem_responses! {
     BadParam;
     /// Not signed in, or the credentials are wrong (an unknown username and a wrong password get
     /// the same answer), expired or revoked.
-    Unauthorized with "WWW-Authenticate": "Bearer realm=\"anirec\".";
+    Unauthorized with "WWW-Authenticate": String = "Bearer realm=\"anirec\".";
     /// A request that a session cookie authenticates and that changes something came from
     /// another site (its Origin is not this server's).
     CrossSite;
+    /// A sign-up or sign-in sent from another site (its Origin is not this server's).
+    OtherSite;
     /// No such user, anime or route.
     NotFound;
     /// No such entry, token or route (another account's resources are never found).
@@ -77,17 +85,17 @@ problem_responses! {
     Invalid;
     /// Too many sign-in attempts for this account or from this address; `Retry-After` says
     /// when to try again.
-    TooManySignIns with "Retry-After": "Seconds to wait.";
+    TooManySignIns with "Retry-After": u64 = "Seconds to wait.";
     /// Too many password checks for this account or from this address; `Retry-After` says when
     /// to try again.
-    TooManyPasswordChecks with "Retry-After": "Seconds to wait.";
+    TooManyPasswordChecks with "Retry-After": u64 = "Seconds to wait.";
     /// The model is still loading, or the server is at capacity: then the request is refused
     /// at once with `Retry-After` (seconds) and may be retried.
-    ModelUnavailable with "Retry-After": "Seconds to wait before retrying (when at capacity).";
+    ModelUnavailable with "Retry-After": u64 = "Seconds to wait before retrying (when at capacity).";
     /// The accounts database or the model is not available (accounts off without --db, a model
     /// still loading, a database that cannot take writes now), or the server is at capacity
     /// (then with `Retry-After`).
-    AccountsUnavailable with "Retry-After": "Seconds to wait before retrying (when at capacity).";
+    AccountsUnavailable with "Retry-After": u64 = "Seconds to wait before retrying (when at capacity).";
 }
 
 /// Declares sets of the responses above that many operations give together, for

@@ -10,7 +10,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 
+use anirec_store::account::{PASSWORD_CHARS, USERNAME_CHARS};
 use anirec_store::secret::ApiSecret;
 use anirec_store::secret::hash_password;
 use anirec_store::{Account, ApiToken, Password, TokenId, Username};
@@ -22,12 +24,29 @@ use crate::answers::credentials::{
 use crate::auth::{ClientIp, Signed, clear_session_cookie, same_origin, store_problem};
 use crate::json_body::SmallJson;
 use crate::openapi::responses::{
-    AccountsUnavailable, BadParam, JsonBody, NotFoundForAccount, PROBLEM_JSON, SignedIn,
+    AccountsUnavailable, BadParam, JsonBody, NotFoundForAccount, OtherSite, PROBLEM_JSON, SignedIn,
     SignedInChange, TooManyPasswordChecks, TooManySignIns,
 };
-use crate::params::PathId;
+use crate::params::{PathId, value_schema};
 use crate::problem::Problem;
 use crate::state::AppState;
+
+/// A username as the document shows it: the rules [`Username::parse`] checks.
+pub struct UsernameText;
+
+value_schema!(UsernameText as "Username" => ObjectBuilder::new()
+    .schema_type(Type::String)
+    .min_length(Some(*USERNAME_CHARS.start()))
+    .max_length(Some(*USERNAME_CHARS.end()))
+    .pattern(Some("^[A-Za-z0-9][A-Za-z0-9_.-]*$")));
+
+/// A password as the document shows it: the length [`Password::parse`] checks.
+pub struct PasswordText;
+
+value_schema!(PasswordText as "Password" => ObjectBuilder::new()
+    .schema_type(Type::String)
+    .min_length(Some(*PASSWORD_CHARS.start()))
+    .max_length(Some(*PASSWORD_CHARS.end())));
 
 /// A username and a password, as sign-up and sign-in send them.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -35,14 +54,10 @@ use crate::state::AppState;
 pub struct Credentials {
     /// Letters, digits, '_', '-' and '.', starting with a letter or digit; unique without regard
     /// to case.
-    #[schema(
-        min_length = 3,
-        max_length = 32,
-        pattern = "^[A-Za-z0-9][A-Za-z0-9_.-]*$"
-    )]
+    #[schema(value_type = UsernameText)]
     username: String,
     /// 8 to 256 characters.
-    #[schema(min_length = 8, max_length = 256)]
+    #[schema(value_type = PasswordText)]
     password: String,
 }
 
@@ -51,17 +66,13 @@ pub struct Credentials {
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
     /// The account's username.
-    #[schema(
-        min_length = 3,
-        max_length = 32,
-        pattern = "^[A-Za-z0-9][A-Za-z0-9_.-]*$"
-    )]
+    #[schema(value_type = UsernameText)]
     username: String,
     /// Its password.
-    #[schema(min_length = 8, max_length = 256)]
+    #[schema(value_type = PasswordText)]
     password: String,
     /// What the token is for (default "API token").
-    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
+    #[schema(min_length = 1, max_length = 100, pattern = r"[^\s\u0085]")]
     name: Option<String>,
 }
 
@@ -108,7 +119,7 @@ fn no_content() -> Response {
     request_body = Credentials,
     responses(
         (status = 201, description = "Created.", body = Account),
-        (status = 403, description = "Sent from another site (its Origin is not this server's).", body = Problem, content_type = PROBLEM_JSON),
+        (status = 403, response = OtherSite),
         (status = 409, description = "The username is taken (without regard to case).", body = Problem, content_type = PROBLEM_JSON),
         (status = 429, response = TooManySignIns),
         (status = 503, response = AccountsUnavailable),
@@ -210,7 +221,7 @@ pub async fn list_tokens(
     operation_id = "revokeToken",
     summary = "Revoke one of the account's API tokens.",
     security(("apiToken" = []), ("sessionCookie" = [])),
-    params(("id" = i64, Path, description = "The token's id.")),
+    params(PathId<TokenId>),
     responses(
         (status = 204, description = "Revoked."),
         (status = 400, response = BadParam),
@@ -245,7 +256,7 @@ pub async fn revoke_token(
     request_body = Credentials,
     responses(
         (status = 200, description = "Signed in.", body = Account, headers(("Set-Cookie" = String, description = "The session cookie (HttpOnly, SameSite=Lax)."))),
-        (status = 403, description = "Sent from another site (its Origin is not this server's).", body = Problem, content_type = PROBLEM_JSON),
+        (status = 403, response = OtherSite),
         (status = 429, response = TooManySignIns),
         SignedIn,
         JsonBody,
@@ -311,7 +322,7 @@ pub struct NewPassword {
     #[schema(max_length = 1024)]
     current: String,
     /// The new password: 8 to 256 characters.
-    #[schema(min_length = 8, max_length = 256)]
+    #[schema(value_type = PasswordText)]
     new: String,
 }
 

@@ -1,11 +1,9 @@
 //! `/api/v1/anime`: title search, one anime's record, and anime similar to it.
 
-use utoipa::{IntoParams, ToSchema};
-
-use crate::openapi::responses::{BadParam, ModelLookup, ModelUnavailable};
 use axum::extract::State;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use anirec_data::MalId;
 use anirec_data::catalogue::Anime;
@@ -14,8 +12,9 @@ use anirec_model::story::StoryOff;
 
 use super::json;
 use crate::answers::lookup;
+use crate::openapi::responses::{BadParam, ModelLookup, ModelUnavailable};
 use crate::params::By;
-use crate::params::{Flag, K, PathId, Query, Takes, WholeU32};
+use crate::params::{Flag, K, PathId, Query, Takes};
 use crate::problem::Problem;
 use crate::state::AppState;
 use crate::views::{Card, FranchiseView, SeriesEntry, SimilarView};
@@ -29,7 +28,15 @@ const MAX_QUERY_CHARS: usize = 200;
 #[into_params(parameter_in = Query)]
 pub struct SearchParams {
     /// The title to look for. At least one character other than a space.
-    #[param(required = true, min_length = 1, max_length = 200, pattern = r"\S")]
+    // The pattern (here, for q of story search and a token's name): a character that is not
+    // ECMAScript's `\s` nor U+0085, which Rust's `trim` removes too, so it is what the server
+    // counts as more than spaces.
+    #[param(
+        required = true,
+        min_length = 1,
+        max_length = 200,
+        pattern = r"[^\s\u0085]"
+    )]
     q: Option<String>,
     /// How many results.
     #[param(inline)]
@@ -155,7 +162,7 @@ struct Detail<'a> {
     path = "/api/v1/anime/{id}",
     operation_id = "getAnime",
     summary = "One anime's catalogue record.",
-    params(("id" = inline(WholeU32), Path, description = "MyAnimeList anime id.")),
+    params(PathId<MalId>),
     responses(
         (status = 200, description = "The record.", body = Detail),
         ModelLookup,
@@ -196,7 +203,7 @@ struct SimilarAnswer<'a> {
     path = "/api/v1/anime/{id}/similar",
     operation_id = "similarAnime",
     summary = "Anime most like this one.",
-    params(("id" = inline(WholeU32), Path, description = "MyAnimeList anime id."), Query<SimilarParams>),
+    params(PathId<MalId>, Query<SimilarParams>),
     responses(
         (status = 200, description = "Anime, most similar first.", body = SimilarAnswer),
         ModelLookup,

@@ -5,17 +5,12 @@
 //! (`/api/v1/me/plan-to-watch`). The list is read from the database on the async side; fold-in
 //! and ranking run in the compute pool.
 
-use utoipa::{IntoParams, ToSchema};
-
-use crate::openapi::responses::{
-    BadParam, NotFoundForAccount, PROBLEM_JSON, SignedIn, SignedInChange, Unsupported,
-};
-use crate::openapi::schemas::{ExportForm, GzipExport, MalExport};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use anirec_data::formats::malxml;
 use anirec_data::{MalId, Score, WatchStatus};
@@ -29,6 +24,10 @@ use crate::answers::fan::{continue_shown, plan_ranked, recommend_for};
 use crate::answers::profiles::{Subject, profile, taste};
 use crate::auth::{Signed, store_problem};
 use crate::json_body::SmallJson;
+use crate::openapi::responses::{
+    BadParam, NotFoundForAccount, PROBLEM_JSON, SignedIn, SignedInChange, Unsupported,
+};
+use crate::openapi::schemas::{ExportForm, GzipExport, MalExport};
 use crate::params::{K, PathId, Query, Takes, WholeU32, one_of, value_schema};
 use crate::problem::Problem;
 use crate::state::AppState;
@@ -46,19 +45,17 @@ pub struct EntryBody {
     anime_id: Option<MalId>,
     /// 0 (not scored) to 10.
     #[serde(default)]
-    #[schema(inline)]
     score: Score,
     /// `watching`, `completed`, `on_hold`, `dropped` or `plan_to_watch`.
     status: WatchStatus,
     /// Episodes watched.
     #[serde(default)]
-    #[schema(value_type = WholeU32, inline)]
+    #[schema(value_type = WholeU32)]
     episodes: u32,
 }
 
 /// A list entry as the API shows it: the entry, when it changed, and the anime's title when the
 /// model's catalogue has it.
-/// A list entry as stored, with the anime's title.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = ListEntry)]
 struct EntryView {
@@ -153,7 +150,7 @@ fn known_anime(state: &AppState, anime: MalId) -> Result<(), Problem> {
     operation_id = "putListEntry",
     summary = "Add or replace an entry of the list.",
     security(("apiToken" = []), ("sessionCookie" = [])),
-    params(("id" = inline(WholeU32), Path, description = "MyAnimeList anime id.")),
+    params(PathId<MalId>),
     request_body = EntryBody,
     responses(
         (status = 200, description = "The entry as stored.", body = EntryView),
@@ -198,7 +195,7 @@ pub async fn put_entry(
     operation_id = "deleteListEntry",
     summary = "Remove an entry from the list.",
     security(("apiToken" = []), ("sessionCookie" = [])),
-    params(("id" = inline(WholeU32), Path, description = "MyAnimeList anime id.")),
+    params(PathId<MalId>),
     responses(
         (status = 204, description = "Removed."),
         (status = 400, response = BadParam),
@@ -225,7 +222,6 @@ pub async fn delete_entry(
     }
 }
 
-/// What an import did.
 /// What an import did.
 #[derive(Serialize, ToSchema)]
 struct Imported {
@@ -429,7 +425,7 @@ fn csv(views: &[EntryView]) -> String {
     operation_id = "markNotInterested",
     summary = "Never recommend this anime to the fan.",
     security(("apiToken" = []), ("sessionCookie" = [])),
-    params(("id" = inline(WholeU32), Path, description = "MyAnimeList anime id.")),
+    params(PathId<MalId>),
     responses(
         (status = 204, description = "Marked."),
         (status = 400, response = BadParam),
@@ -458,7 +454,7 @@ pub async fn hide(
     operation_id = "unmarkNotInterested",
     summary = "Take 'not interested' back.",
     security(("apiToken" = []), ("sessionCookie" = [])),
-    params(("id" = inline(WholeU32), Path, description = "MyAnimeList anime id.")),
+    params(PathId<MalId>),
     responses(
         (status = 204, description = "Unmarked."),
         (status = 400, response = BadParam),

@@ -19,7 +19,8 @@ use utoipa::OpenApi;
 
 use crate::openapi::responses::{
     AccountsUnavailable, BadParam, CrossSite, Invalid, ModelUnavailable, NotFound,
-    NotFoundForAccount, TooLarge, TooManyPasswordChecks, TooManySignIns, Unauthorized, Unsupported,
+    NotFoundForAccount, OtherSite, TooLarge, TooManyPasswordChecks, TooManySignIns, Unauthorized,
+    Unsupported,
 };
 use crate::openapi::{self, ModelTerms, SecuritySchemes};
 use crate::problem::Problem;
@@ -179,6 +180,7 @@ pub fn api() -> Router<AppState> {
         BadParam,
         Unauthorized,
         CrossSite,
+        OtherSite,
         NotFound,
         NotFoundForAccount,
         TooLarge,
@@ -218,10 +220,7 @@ async fn openapi(State(state): State<AppState>) -> Result<Response, Problem> {
     let body = match served.as_ref().and_then(|s| s.openapi.get()) {
         Some(body) => body.clone(),
         None => tokio::task::spawn_blocking(move || match served {
-            Some(s) => match s.openapi.get() {
-                Some(body) => Ok(body.clone()),
-                None => document(Some(&s)).map(|body| s.openapi.get_or_init(|| body).clone()),
-            },
+            Some(s) => document(Some(&s)).map(|body| s.openapi.get_or_init(|| body).clone()),
             None => document(None),
         })
         .await

@@ -11,7 +11,6 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
-
 use utoipa::ToSchema;
 
 use super::json;

@@ -20,7 +20,7 @@ use crate::answers::ask::{
 use crate::answers::profiles::{Subject, fold_in, known_user};
 use crate::openapi::responses::{ModelLookup, PROBLEM_JSON};
 use crate::openapi::schemas::{GzipExport, MalExport, RatingsForm};
-use crate::params::{PathId, Query, WholeU32};
+use crate::params::{PathId, Query};
 use crate::problem::Problem;
 use crate::state::AppState;
 use crate::upload::RatingsBody;
@@ -32,7 +32,7 @@ use crate::upload::RatingsBody;
     path = "/api/v1/users/{id}/continue",
     operation_id = "continueForUser",
     summary = "A known user's continue row: the next entry of each franchise they liked and dropped nothing of.",
-    params(("id" = inline(WholeU32), Path, description = "MyAnimeList user id."), Query<ContinueParams>),
+    params(PathId<UserId>, Query<ContinueParams>),
     responses(
         (status = 200, description = "The continue row, the highest predicted rating first.", body = ContinueRow),
         ModelLookup,
@@ -60,7 +60,7 @@ pub async fn continue_for_user(
     path = "/api/v1/users/{id}/recommendations",
     operation_id = "recommendForUser",
     summary = "Top-k anime for a user the model was trained with.",
-    params(("id" = inline(WholeU32), Path, description = "MyAnimeList user id."), Query<AskParams>),
+    params(PathId<UserId>, Query<AskParams>),
     responses(
         (status = 200, description = "Recommendations, best first.", body = Recommendations),
         ModelLookup,

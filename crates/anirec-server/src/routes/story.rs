@@ -3,13 +3,11 @@
 //! for a known fan (`user`, `favourites`, or the signed-in account) the story match is blended
 //! with their predicted rating. Encoding and ranking run in the compute pool.
 
-use utoipa::{IntoParams, ToSchema};
-
-use crate::openapi::responses::PROBLEM_JSON;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use anirec_data::{MalId, Score, UserId};
 use anirec_model::profile::Profile;
@@ -20,6 +18,7 @@ use super::json;
 use crate::answers::profiles::{known_user, profile, taste};
 use crate::answers::story::{hits, read_query};
 use crate::auth::Signed;
+use crate::openapi::responses::PROBLEM_JSON;
 use crate::params::{K, Query, Takes, WholeU32, from_text};
 use crate::problem::Problem;
 use crate::state::{AppState, Served};
@@ -35,7 +34,7 @@ const MAX_FAVOURITES: usize = 100;
 pub struct StoryParams {
     /// What you want to watch, in your words ("time loop mystery at a high school"), or a
     /// title. Read up to 2,000 characters; the encoder reads the first 256 word pieces of that.
-    #[param(required = true, min_length = 1, pattern = r"\S")]
+    #[param(required = true, min_length = 1, pattern = r"[^\s\u0085]")]
     q: Option<String>,
     /// How many results.
     #[param(inline)]

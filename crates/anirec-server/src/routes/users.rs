@@ -1,17 +1,16 @@
 //! `/api/v1/users/{id}/similar`: users of the model with a similar taste.
 
-use utoipa::{IntoParams, ToSchema};
-
-use crate::openapi::responses::ModelLookup;
 use axum::extract::State;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use anirec_data::UserId;
 
 use super::json;
 use crate::answers::profiles::known_user;
-use crate::params::{K, PathId, Query, Takes, WholeU32};
+use crate::openapi::responses::ModelLookup;
+use crate::params::{K, PathId, Query, Takes};
 use crate::problem::Problem;
 use crate::state::AppState;
 use crate::views::SimilarUser;
@@ -44,7 +43,7 @@ struct Answer {
     path = "/api/v1/users/{id}/similar",
     operation_id = "similarUsers",
     summary = "Users with a similar taste.",
-    params(("id" = inline(WholeU32), Path, description = "MyAnimeList user id."), Query<SimilarUsersParams>),
+    params(PathId<UserId>, Query<SimilarUsersParams>),
     responses(
         (status = 200, description = "Users, most similar first.", body = Answer),
         ModelLookup,
