@@ -2,10 +2,11 @@
 //! holds their franchises. Also the parsers for the free-text catalogue fields (air dates, premiere
 //! season, episode duration), which are pure functions tested here.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
+use crate::air_date::AirDate;
 pub use crate::anime::{Anime, Season, StatusCounts};
 use crate::franchise::Franchises;
 use crate::ids::{AnimeIx, MalId};
@@ -41,6 +42,50 @@ impl Catalogue {
         *self = Catalogue::new(std::mem::take(&mut self.anime));
         franchises.reindex(self.anime.len());
         self.franchises = franchises;
+    }
+
+    /// Adds an anime the catalogue lacks (after every other, so no index moves), or updates the
+    /// one it has with the newer record's values ([`Anime::update_from`]).
+    pub fn upsert(&mut self, newer: Anime) -> Upsert {
+        match self.index_of(newer.mal_id) {
+            Some(ix) => {
+                self.anime[ix.index()].update_from(newer);
+                Upsert::Updated
+            }
+            None => {
+                self.by_id.insert(newer.mal_id, self.anime.len() as u32);
+                self.anime.push(newer);
+                Upsert::Added
+            }
+        }
+    }
+
+    /// Marks the themes and demographics of anime that do not say which of their genres are
+    /// which (MyAnimeList 2020 rows): a genre is a theme or a demographic when another anime of
+    /// the catalogue lists it as one.
+    pub fn mark_themes(&mut self) {
+        let mut themes = HashSet::new();
+        let mut demographics = HashSet::new();
+        for a in &self.anime {
+            themes.extend(a.themes.iter().cloned());
+            demographics.extend(a.demographics.iter().cloned());
+        }
+        for a in &mut self.anime {
+            if a.themes.is_empty() && a.demographics.is_empty() {
+                a.themes = a
+                    .genres
+                    .iter()
+                    .filter(|g| themes.contains(*g))
+                    .cloned()
+                    .collect();
+                a.demographics = a
+                    .genres
+                    .iter()
+                    .filter(|g| demographics.contains(*g))
+                    .cloned()
+                    .collect();
+            }
+        }
     }
 
     /// The franchises its anime are grouped in.
@@ -95,6 +140,15 @@ impl Catalogue {
     }
 }
 
+/// What [`Catalogue::upsert`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upsert {
+    /// The anime was new to the catalogue.
+    Added,
+    /// The catalogue had it; its values were updated.
+    Updated,
+}
+
 /// `catalogue[ix]`: the anime at an index (which must be one of this catalogue's).
 impl std::ops::Index<AnimeIx> for Catalogue {
     type Output = Anime;
@@ -122,23 +176,30 @@ pub fn is_missing(text: &str) -> bool {
     t.is_empty() || t.eq_ignore_ascii_case("unknown") || t.starts_with("None found")
 }
 
-/// The first year and month in an `Aired` field: `"Apr 3, 1998 to Apr 24, 1999"` → (1998, Some(4)).
-pub fn parse_aired(text: &str) -> Option<(u16, Option<u32>)> {
-    const MONTHS: [&str; 12] = [
-        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-    ];
-    let first = text.split(" to ").next()?.trim();
-    let year = first
-        .split(|c: char| !c.is_ascii_digit())
-        .find(|t| t.len() == 4)?
-        .parse::<u16>()
-        .ok()?;
-    let lower = first.to_ascii_lowercase();
-    let month = MONTHS
-        .iter()
-        .position(|m| lower.starts_with(m))
-        .map(|i| i as u32 + 1);
-    Some((year, month))
+/// What an `Aired` field says: when the anime began, and when (or whether) it ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Aired {
+    /// The first day.
+    pub from: AirDate,
+    /// The last day, when the field gives one.
+    pub to: Option<AirDate>,
+    /// Whether it had ended when the field was written: one release (`Sep 1, 2001`) or a
+    /// range with an end (`Apr 3, 1998 to Apr 24, 1999`), not an open one (`2005 to ?`).
+    pub ended: bool,
+}
+
+/// An `Aired` field: `"Apr 3, 1998 to Apr 24, 1999"` → from 1998-04-03 to 1999-04-24, ended.
+pub fn parse_aired(text: &str) -> Option<Aired> {
+    let mut parts = text.split(" to ");
+    let from = AirDate::parse_mal(parts.next()?)?;
+    let (to, ended) = match parts.next() {
+        None => (None, true),
+        Some(end) => {
+            let to = AirDate::parse_mal(end);
+            (to, to.is_some())
+        }
+    };
+    Some(Aired { from, to, ended })
 }
 
 /// A `Premiered` field: `"Spring 1998"` → (Spring, 1998).
@@ -177,13 +238,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn aired_gives_first_year_and_month() {
+    fn aired_gives_first_and_last_days_and_whether_it_ended() {
+        let date = |text: &str| AirDate::parse_iso(text).unwrap();
+        let aired = parse_aired("Apr 3, 1998 to Apr 24, 1999").unwrap();
         assert_eq!(
-            parse_aired("Apr 3, 1998 to Apr 24, 1999"),
-            Some((1998, Some(4)))
+            aired,
+            Aired {
+                from: date("1998-04-03"),
+                to: Some(date("1999-04-24")),
+                ended: true
+            }
         );
-        assert_eq!(parse_aired("Sep 1, 2001"), Some((2001, Some(9))));
-        assert_eq!(parse_aired("2005 to ?"), Some((2005, None)));
+        let once = parse_aired("Sep 1, 2001").unwrap();
+        assert_eq!(
+            (once.from, once.to, once.ended),
+            (date("2001-09-01"), None, true)
+        );
+        let open = parse_aired("2005 to ?").unwrap();
+        assert_eq!(
+            (open.from, open.to, open.ended),
+            (date("2005"), None, false)
+        );
         assert_eq!(parse_aired("Unknown"), None);
     }
 

@@ -4,14 +4,16 @@
 use std::path::{Path, PathBuf};
 
 use crate::catalogue::Catalogue;
+use crate::catalogue::Upsert;
 use crate::error::{DataError, Result, RowError};
-use crate::files::{Progress, file_name, read_file};
+use crate::files::{Progress, SideFolder, file_name, read_file};
+use crate::formats::jikan;
 use crate::formats::mal2020::{self, Repair};
 use crate::formats::ratings::{ParseOptions, ParsedRatings, read_ratings};
 use crate::formats::{self, Layout};
-use crate::franchise::{grouping, relations, relations::RelationsSource};
+use crate::franchise::{grouping, relations};
 use crate::ratings::{self, Ratings};
-use crate::report::{IngestReport, SkipReason, Skips};
+use crate::report::{IngestReport, SkipReason, Skips, SourceCounts};
 
 /// How to read a data folder.
 #[derive(Debug, Clone, Default)]
@@ -25,7 +27,9 @@ pub struct IngestOptions {
     /// Where the synopsis repairs come from.
     pub synopsis_repairs: SynopsisRepairs,
     /// Where the franchise relation files come from.
-    pub relations: RelationsSource,
+    pub relations: SideFolder,
+    /// Where the Jikan pages merged over the catalogue come from.
+    pub jikan: SideFolder,
 }
 
 /// Where repairs of cut-off synopses come from (see [`mal2020::read_repairs`]).
@@ -162,7 +166,8 @@ pub fn find_ratings_file(dir: &Path) -> Result<PathBuf> {
 }
 
 /// Reads `anime.csv` and, when present, `anime_with_synopsis.csv` of a folder, with the synopsis
-/// repairs `opts` names applied.
+/// repairs `opts` names applied, then merges the Jikan pages `opts` names over it (newer values
+/// win; anime the folder lacks come after its own) and groups the franchises.
 pub fn load_catalogue(
     dir: &Path,
     opts: &IngestOptions,
@@ -181,8 +186,11 @@ pub fn load_catalogue(
         formats::read_catalogue(&data, &file_name(&path), strict, &mut report.skipped)?;
     report.files.push(read);
     let mut catalogue = Catalogue::new(anime);
-    report.anime = catalogue.len() as u64;
-    report.adult_anime = catalogue.anime().iter().filter(|a| a.adult).count() as u64;
+    report.sources.push(SourceCounts {
+        source: layout.anime_layout().to_owned(),
+        anime_added: catalogue.len() as u64,
+        anime_updated: 0,
+    });
 
     let synopsis_path = dir.join(SYNOPSIS_FILE);
     if synopsis_path.is_file() {
@@ -220,7 +228,26 @@ pub fn load_catalogue(
         report.files.push(read);
         apply_repairs(&mut catalogue, repairs, &file, report);
     }
-    let relations = match opts.relations.folder(dir) {
+    if let Some(folder) = jikan::folder(&opts.jikan, dir) {
+        let (newer, files) = jikan::read_dir(&folder, strict, &mut report.skipped)?;
+        report.files.extend(files);
+        let mut counts = SourceCounts {
+            source: jikan::LAYOUT.to_owned(),
+            anime_added: 0,
+            anime_updated: 0,
+        };
+        for anime in newer {
+            match catalogue.upsert(anime) {
+                Upsert::Added => counts.anime_added += 1,
+                Upsert::Updated => counts.anime_updated += 1,
+            }
+        }
+        report.sources.push(counts);
+    }
+    catalogue.mark_themes();
+    report.anime = catalogue.len() as u64;
+    report.adult_anime = catalogue.anime().iter().filter(|a| a.adult).count() as u64;
+    let relations = match relations::folder(&opts.relations, dir) {
         Some(folder) => relations::read(&folder)?,
         None => relations::Relations::default(),
     };

@@ -109,6 +109,14 @@ pub enum DataError {
         /// What was wrong.
         message: String,
     },
+    /// A Jikan file that is not a Jikan v4 answer.
+    #[error("{file}: {message}")]
+    Jikan {
+        /// File name.
+        file: String,
+        /// What was wrong, and where.
+        message: String,
+    },
     /// A parameter outside its allowed range.
     #[error("invalid parameter {name}: {message}")]
     Parameter {

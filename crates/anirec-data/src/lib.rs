@@ -6,6 +6,7 @@
 //! ([`Ratings`]: CSR by user and CSC by anime). It also owns the snapshot file, the evaluation
 //! split and the synthetic full-scale generator. It knows nothing about models or HTTP.
 
+pub mod air_date;
 pub mod anime;
 pub mod atomic;
 pub mod catalogue;
@@ -25,12 +26,13 @@ pub mod split;
 pub mod synth;
 pub mod watch_status;
 
+pub use air_date::AirDate;
+pub use anime::AiringStatus;
 pub use catalogue::{Anime, Catalogue, Season};
 pub use csr::Csr;
 pub use dataset::{Dataset, IngestOptions, SynopsisRepairs};
 pub use error::{DataError, RowError};
-pub use files::Progress;
-pub use franchise::relations::RelationsSource;
+pub use files::{Progress, SideFolder};
 pub use franchise::{Franchise, Franchises};
 pub use ids::{AnimeIx, FranchiseId, MalId, UserId, UserIx};
 pub use ratings::{NewEntry, NewUser, NewUserError, Ratings, WatchStatus};

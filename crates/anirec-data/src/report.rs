@@ -116,11 +116,25 @@ pub struct FileRead {
     pub bytes: u64,
 }
 
+/// What one catalogue source brought: anime new to the catalogue and anime it updated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceCounts {
+    /// The source's layout (`mal2020/anime.csv`, `jikan/v4`).
+    pub source: String,
+    /// Anime the catalogue did not have before this source.
+    pub anime_added: u64,
+    /// Anime it had, whose values this source updated.
+    pub anime_updated: u64,
+}
+
 /// What an ingest read: the figures `anirec ingest` prints.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct IngestReport {
     /// Anime in the catalogue.
     pub anime: u64,
+    /// What each catalogue source added and updated, in merge order.
+    #[serde(default)]
+    pub sources: Vec<SourceCounts>,
     /// Catalogue entries flagged adult (Rx - Hentai or genre Hentai).
     pub adult_anime: u64,
     /// Synopses read (including empty ones).

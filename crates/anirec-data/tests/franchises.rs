@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use anirec_data::dataset::load_catalogue;
 use anirec_data::franchise::EntryKind;
-use anirec_data::{Catalogue, IngestOptions, IngestReport, MalId, RelationsSource};
+use anirec_data::{Catalogue, IngestOptions, IngestReport, MalId, SideFolder};
 
 /// The relation files beside the sample (`shared/data/relations`); missing is a failure.
 fn relations_dir() -> PathBuf {
@@ -23,7 +23,7 @@ fn relations_dir() -> PathBuf {
 
 fn catalogue() -> (Catalogue, IngestReport) {
     let opts = IngestOptions {
-        relations: RelationsSource::Dir(relations_dir()),
+        relations: SideFolder::Dir(relations_dir()),
         ..IngestOptions::default()
     };
     let mut report = IngestReport::default();
@@ -167,7 +167,9 @@ fn entries_are_in_watching_order() {
     assert_eq!(f.label(spin_off), "Season 1");
     assert_eq!(c[f.series_start(spin_off)].mal_id, MalId(31374));
     assert!(f.series[spin_off] > 0);
-    assert!(f.summary().starts_with("6 seasons, "), "{}", f.summary());
+    // Six from MAL 2020, and The Final Season Part 2 (48583) from the season pages.
+    assert!(f.summary().starts_with("7 seasons, "), "{}", f.summary());
+    assert!(at(40028) < at(48583), "The Final Season before its Part 2");
     assert!(f.summary().ends_with(" in 2 series"), "{}", f.summary());
     // Naruto starts with Naruto, not Shippuuden.
     let naruto = franchises.of(c.index_of(MalId(1735)).unwrap()).unwrap().0;
@@ -229,7 +231,7 @@ fn a_franchise_holds_series_each_with_its_own_start() {
 #[test]
 fn titles_alone_group_sequels_without_relation_files() {
     let opts = IngestOptions {
-        relations: RelationsSource::Off,
+        relations: SideFolder::Off,
         ..IngestOptions::default()
     };
     let mut report = IngestReport::default();
@@ -254,7 +256,7 @@ fn a_broken_relations_folder_is_named() {
     }
     std::fs::write(dir.path().join("mal_collection.json"), "[{\"name\": 3").unwrap();
     let opts = IngestOptions {
-        relations: RelationsSource::Dir(dir.path().to_owned()),
+        relations: SideFolder::Dir(dir.path().to_owned()),
         ..IngestOptions::default()
     };
     let err = load_catalogue(&common::sample_dir(), &opts, &mut IngestReport::default())

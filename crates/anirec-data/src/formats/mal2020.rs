@@ -6,6 +6,7 @@
 use super::fields::{parse_count, parse_id, parse_score};
 use super::table::{Row, Table};
 use super::{Layout, UniqueAnime, handle};
+use crate::anime::AiringStatus;
 use crate::catalogue::{
     Anime, Season, StatusCounts, parse_aired, parse_duration, parse_list, parse_premiered,
 };
@@ -167,10 +168,16 @@ fn parse_anime(table: &Table, cols: &Columns, row: &Row) -> Result<(u64, Anime),
         genres: parse_list(row.text(cols.genres)),
         kind: row.opt_text(cols.kind),
         episodes: count(cols.episodes)?,
-        start_year: premiered.map(|p| p.1).or(aired.map(|a| a.0)),
-        season: premiered
-            .map(|p| p.0)
-            .or_else(|| aired.and_then(|a| a.1).and_then(Season::of_month)),
+        start_year: premiered.map(|p| p.1).or(aired.map(|a| a.from.year)),
+        season: premiered.map(|p| p.0).or_else(|| {
+            aired
+                .and_then(|a| a.from.month)
+                .and_then(|m| Season::of_month(m.into()))
+        }),
+        // Only "finished" can still be trusted of a 2020 row: what aired then may have ended.
+        status: aired.filter(|a| a.ended).map(|_| AiringStatus::Finished),
+        aired_from: aired.map(|a| a.from),
+        aired_to: aired.and_then(|a| a.to),
         studios: parse_list(row.text(cols.studios)),
         producers: parse_list(row.text(cols.producers)),
         licensors: parse_list(row.text(cols.licensors)),
@@ -186,6 +193,7 @@ fn parse_anime(table: &Table, cols: &Columns, row: &Row) -> Result<(u64, Anime),
         status_counts,
         score_histogram: complete.then_some(histogram),
         synopsis: None,
+        ..Anime::default()
     };
     anime.update_adult();
     Ok((row.line, anime))

@@ -6,11 +6,13 @@
 //! - [`ratings`]: every ratings file (`rating_complete.csv`, `animelist.csv`, 2016 `rating.csv`),
 //!   parsed in parallel.
 //! - [`malxml`]: a user's MyAnimeList XML list export.
+//! - [`jikan`]: Jikan v4 JSON answers (season pages, single anime), merged over the catalogue.
 //! - [`gzip`]: gzip-compressed uploads, unpacked up to a limit.
 
 pub mod csv;
 pub mod fields;
 pub mod gzip;
+pub mod jikan;
 pub mod kaggle2016;
 pub mod mal2020;
 pub mod malxml;

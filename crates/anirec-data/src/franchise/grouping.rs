@@ -5,7 +5,8 @@
 //!    [`TitleKey::links`]; an anime whose removal cuts a series from another and that is not their
 //!    common root (a crossover such as Nisekoimonogatari, or Isekai Quartet) is set apart; if two
 //!    or more linked clusters of 2+ remain, they become separate groups (clusters whose titles
-//!    nearly all share a word, such as Fate/Zero and Fate/stay night, stay together), and the
+//!    nearly all share a word that few other titles hold, such as Fate/Zero and Fate/stay night,
+//!    stay together; Re:Zero and Isekai Quartet, sharing "isekai", do not), and the
 //!    anime linked to none stand alone. A group with one cluster stays whole: the relation data
 //!    knows spin-offs whose titles do not show it.
 //! 3. Groups whose first main entry is named after another group's first TV series or film
@@ -30,6 +31,9 @@ use crate::ids::{AnimeIx, FranchiseId, MalId};
 /// Share of the titles of each of two clusters that must hold one word for them to stay one
 /// franchise (`gundam`, `fate`).
 const SHARED_WORD: f32 = 0.8;
+/// Most titles outside a group that may hold the word its clusters share for them to stay one
+/// franchise.
+const MAX_OUTSIDE: u32 = 5;
 /// Shortest first-entry title (letters and digits) that other groups are joined to by name.
 const MIN_ROOT: usize = 5;
 
@@ -41,6 +45,7 @@ pub fn build(
     relations: &Relations,
 ) -> Franchises {
     let keys: Vec<TitleKey> = anime.iter().map(TitleKey::of).collect();
+    let titles_with = WordCounts::of(&keys);
     let mut sets = UnionFind::new(anime.len());
     for set in &relations.sets {
         let mut known = set.iter().filter_map(|&id| index_of(id));
@@ -53,7 +58,7 @@ pub fn build(
         if candidate.len() < 2 {
             groups.push(candidate);
         } else {
-            groups.extend(split(&candidate, &keys));
+            groups.extend(split(&candidate, &keys, &titles_with));
         }
     }
     let groups = join_by_root(groups, anime, &keys);
@@ -131,8 +136,25 @@ fn order_key(a: &Anime) -> (u16, u8, u32) {
     (a.start_year.unwrap_or(u16::MAX), season, a.mal_id.0)
 }
 
+/// How many titles of the whole catalogue hold each title word.
+struct WordCounts<'k>(HashMap<&'k str, u32>);
+
+impl<'k> WordCounts<'k> {
+    fn of(keys: &'k [TitleKey]) -> Self {
+        let mut counts = HashMap::new();
+        for word in keys.iter().flat_map(|k| &k.words) {
+            *counts.entry(word.as_str()).or_insert(0) += 1;
+        }
+        WordCounts(counts)
+    }
+
+    fn get(&self, word: &str) -> u32 {
+        self.0.get(word).copied().unwrap_or(0)
+    }
+}
+
 /// Splits a candidate group where its titles show two or more series (step 2 of the module doc).
-fn split(group: &[u32], keys: &[TitleKey]) -> Vec<Vec<u32>> {
+fn split(group: &[u32], keys: &[TitleKey], titles_with: &WordCounts) -> Vec<Vec<u32>> {
     let n = group.len();
     let key = |i: usize| &keys[group[i] as usize];
     let mut adjacent = vec![Vec::new(); n];
@@ -173,7 +195,7 @@ fn split(group: &[u32], keys: &[TitleKey]) -> Vec<Vec<u32>> {
         for a in 0..clusters.len() {
             for b in a + 1..clusters.len() {
                 let (x, y) = (&clusters[a], &clusters[b]);
-                if x.len() >= 2 && y.len() >= 2 && share_word(x, y, &key) {
+                if x.len() >= 2 && y.len() >= 2 && share_word(x, y, n, &key, titles_with) {
                     let y = clusters.swap_remove(b);
                     clusters[a].extend(y);
                     continue 'merge;
@@ -188,8 +210,16 @@ fn split(group: &[u32], keys: &[TitleKey]) -> Vec<Vec<u32>> {
         .collect()
 }
 
-/// Whether a word is in at least [`SHARED_WORD`] of the titles of both clusters.
-fn share_word<'k>(x: &[usize], y: &[usize], key: &impl Fn(usize) -> &'k TitleKey) -> bool {
+/// Whether a word is in at least [`SHARED_WORD`] of the titles of both clusters (of a group of
+/// `n` anime) and in at most [`MAX_OUTSIDE`] titles outside the group: `gundam` and `fate` name
+/// their franchise, `isekai` ("another world") names a kind of story.
+fn share_word<'k>(
+    x: &[usize],
+    y: &[usize],
+    n: usize,
+    key: &impl Fn(usize) -> &'k TitleKey,
+    titles_with: &WordCounts,
+) -> bool {
     let share = |cluster: &[usize], word: &String| {
         cluster
             .iter()
@@ -197,9 +227,15 @@ fn share_word<'k>(x: &[usize], y: &[usize], key: &impl Fn(usize) -> &'k TitleKey
             .count() as f32
             >= SHARED_WORD * cluster.len() as f32
     };
+    let outside = |word: &String| {
+        let inside = (0..n)
+            .filter(|&i| key(i).words.binary_search(word).is_ok())
+            .count() as u32;
+        titles_with.get(word).saturating_sub(inside)
+    };
     x.iter()
         .flat_map(|&i| &key(i).words)
-        .any(|w| share(x, w) && share(y, w))
+        .any(|w| share(x, w) && share(y, w) && outside(w) <= MAX_OUTSIDE)
 }
 
 /// Connected components of the nodes marked `alive`, each in ascending order.

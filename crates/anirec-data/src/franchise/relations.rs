@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::error::{DataError, Result};
-use crate::files::{file_name, read_file};
+use crate::files::{SideFolder, file_name, read_file};
 use crate::ids::MalId;
 use crate::report::FileRead;
 
@@ -21,30 +21,12 @@ pub const ID_LIST_FILE: &str = "anime-list-mini.json";
 /// The sequel episode redirects.
 pub const REDIRECTS_FILE: &str = "anime-relations.txt";
 
-/// Where the relation files come from.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum RelationsSource {
-    /// A `relations` folder beside the data folder, when there is one.
-    #[default]
-    Beside,
-    /// This folder.
-    Dir(PathBuf),
-    /// None: franchises come from titles alone.
-    Off,
-}
-
-impl RelationsSource {
-    /// The folder to read for a data folder, if any.
-    pub fn folder(&self, data_dir: &Path) -> Option<PathBuf> {
-        match self {
-            RelationsSource::Beside => data_dir
-                .parent()
-                .map(|p| p.join("relations"))
-                .filter(|p| p.join(COLLECTIONS_FILE).is_file()),
-            RelationsSource::Dir(dir) => Some(dir.clone()),
-            RelationsSource::Off => None,
-        }
-    }
+/// The folder of relation files for a data folder: `relations` beside it (when it holds the
+/// collections file) by default, the folder named, or none.
+pub fn folder(source: &SideFolder, data_dir: &Path) -> Option<PathBuf> {
+    source.folder(data_dir, "relations", |dir| {
+        dir.join(COLLECTIONS_FILE).is_file()
+    })
 }
 
 /// Sets of MyAnimeList ids that the relation files say belong together, and what was read.

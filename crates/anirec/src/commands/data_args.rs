@@ -1,11 +1,11 @@
 //! The data arguments `train` and `eval` share: a data folder or snapshot, optionally with
 //! `train.csv` / `test.csv` files that replace its ratings (its catalogue is still used), and
-//! the catalogue's own sources (synopsis repairs, franchise relation files) that `ingest` takes
-//! too.
+//! the catalogue's own sources (synopsis repairs, franchise relation files, Jikan pages) that
+//! `ingest` takes too.
 
 use std::path::PathBuf;
 
-use anirec_data::{Catalogue, Dataset, IngestOptions, Ratings, RelationsSource, SynopsisRepairs};
+use anirec_data::{Catalogue, Dataset, IngestOptions, Ratings, SideFolder, SynopsisRepairs};
 use anyhow::Context;
 
 use crate::progress::Bar;
@@ -22,12 +22,13 @@ pub struct DataArgs {
     /// Test ratings (with --train).
     #[arg(long, requires = "train")]
     pub test: Option<PathBuf>,
-    /// Synopsis repairs and franchise relations.
+    /// Synopsis repairs, franchise relations and Jikan pages.
     #[command(flatten)]
     pub sources: CatalogueArgs,
 }
 
-/// `--synopsis-repairs FILE`, `--no-synopsis-repairs`, `--relations DIR`, `--no-relations`.
+/// `--synopsis-repairs FILE`, `--no-synopsis-repairs`, `--relations DIR`, `--no-relations`,
+/// `--jikan DIR`, `--no-jikan`.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct CatalogueArgs {
     /// Restore cut-off synopses from this file (default: the data folder's
@@ -44,6 +45,22 @@ pub struct CatalogueArgs {
     /// Group franchises by titles alone.
     #[arg(long)]
     pub no_relations: bool,
+    /// Merge the Jikan v4 pages (season pages, single anime answers) of this folder over the
+    /// catalogue (default: the `jikan` folder beside the data folder, when there is one).
+    #[arg(long, value_name = "DIR", conflicts_with = "no_jikan")]
+    pub jikan: Option<PathBuf>,
+    /// Use the data folder's catalogue alone.
+    #[arg(long)]
+    pub no_jikan: bool,
+}
+
+/// The folder a `--DIR` / `--no-` flag pair names.
+fn side_folder(dir: &Option<PathBuf>, off: bool) -> SideFolder {
+    match (dir, off) {
+        (_, true) => SideFolder::Off,
+        (Some(dir), false) => SideFolder::Dir(dir.clone()),
+        (None, false) => SideFolder::Beside,
+    }
 }
 
 impl CatalogueArgs {
@@ -54,14 +71,10 @@ impl CatalogueArgs {
             (Some(file), false) => SynopsisRepairs::File(file.clone()),
             (None, false) => SynopsisRepairs::Folder,
         };
-        let relations = match (&self.relations, self.no_relations) {
-            (_, true) => RelationsSource::Off,
-            (Some(dir), false) => RelationsSource::Dir(dir.clone()),
-            (None, false) => RelationsSource::Beside,
-        };
         IngestOptions {
             synopsis_repairs,
-            relations,
+            relations: side_folder(&self.relations, self.no_relations),
+            jikan: side_folder(&self.jikan, self.no_jikan),
             ..IngestOptions::default()
         }
     }

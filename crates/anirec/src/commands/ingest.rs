@@ -32,7 +32,7 @@ pub struct Args {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
-    /// Synopsis repairs and franchise relations.
+    /// Synopsis repairs, franchise relations and Jikan pages.
     #[command(flatten)]
     pub sources: CatalogueArgs,
 }
@@ -93,6 +93,7 @@ fn json_report(dataset: &Dataset, seconds: f64) -> serde_json::Value {
         .collect();
     serde_json::json!({
         "anime": report.anime,
+        "sources": report.sources,
         "synopses": report.synopses,
         "empty_synopses": report.empty_synopses,
         "synopses_repaired": report.synopses_repaired,
@@ -126,6 +127,12 @@ fn print_text(dataset: &Dataset, seconds: f64) {
         "anime         {} ({} adult)",
         report.anime, report.adult_anime
     );
+    for source in &report.sources {
+        println!(
+            "  from        {}: {} added, {} updated",
+            source.source, source.anime_added, source.anime_updated
+        );
+    }
     println!(
         "synopses      {} ({} empty, {} repaired)",
         report.synopses, report.empty_synopses, report.synopses_repaired

@@ -8,6 +8,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use anirec_data::IngestOptions;
+use anirec_data::formats::jikan;
 use anirec_encoder::Encoder;
 use anirec_server::{AppState, Config, NoEncoder, Served};
 use anyhow::Context;
@@ -412,9 +414,9 @@ fn model_dir(
 }
 
 /// A hash of the encoder's fingerprint (none: no story embeddings), of the data files' names,
-/// sizes and modification times (the relation files beside a data folder included), of this
-/// program's version and of the bundle format it reads (a model cached by an older format is
-/// trained again).
+/// sizes and modification times (the relation files and Jikan pages beside a data folder
+/// included), of this program's version and of the bundle format it reads (a model cached by an
+/// older format is trained again).
 fn fingerprint(data: &Path, encoder: Option<&str>) -> anyhow::Result<u64> {
     let mut hasher = std::hash::DefaultHasher::new();
     encoder.hash(&mut hasher);
@@ -423,15 +425,24 @@ fn fingerprint(data: &Path, encoder: Option<&str>) -> anyhow::Result<u64> {
     let meta = std::fs::metadata(data).with_context(|| format!("reading {}", data.display()))?;
     let mut files = Vec::new();
     if meta.is_dir() {
-        let relations = anirec_data::RelationsSource::Beside.folder(data);
+        let beside = IngestOptions::default();
+        let relations = anirec_data::franchise::relations::folder(&beside.relations, data);
+        let jikan = jikan::folder(&beside.jikan, data);
+        let mut paths: Vec<PathBuf> = Vec::new();
         for dir in std::iter::once(data.to_owned()).chain(relations) {
             for entry in
                 std::fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))?
             {
-                let entry = entry?;
-                let m = entry.metadata()?;
-                files.push((entry.path().into_os_string(), m.len(), m.modified().ok()));
+                paths.push(entry?.path());
             }
+        }
+        if let Some(dir) = jikan {
+            paths.extend(jikan::files_under(&dir)?);
+        }
+        for path in paths {
+            let m =
+                std::fs::metadata(&path).with_context(|| format!("reading {}", path.display()))?;
+            files.push((path.into_os_string(), m.len(), m.modified().ok()));
         }
     } else {
         files.push((
