@@ -21,7 +21,15 @@ fn ingest_json_reports_the_sample_and_writes_a_snapshot() {
         snap.to_str().unwrap(),
     ]);
     let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
-    assert_eq!(json["anime"], 17_562);
+    // MAL 2020's 17,562 and the season pages' 1,099 anime it lacks.
+    assert_eq!(json["anime"], 18_661);
+    assert_eq!(
+        json["sources"],
+        serde_json::json!([
+            {"source": "mal2020/anime.csv", "anime_added": 17_562, "anime_updated": 0},
+            {"source": "jikan/v4", "anime_added": 1_099, "anime_updated": 2_862},
+        ])
+    );
     assert_eq!(json["synopses"], 16_214);
     assert_eq!(json["empty_synopses"], 8);
     assert_eq!(json["ratings"], 249_998);
@@ -35,6 +43,7 @@ fn ingest_json_reports_the_sample_and_writes_a_snapshot() {
     let json2: serde_json::Value = serde_json::from_str(&stdout(&again)).unwrap();
     for key in [
         "anime",
+        "sources",
         "synopses",
         "ratings",
         "users",
@@ -43,6 +52,34 @@ fn ingest_json_reports_the_sample_and_writes_a_snapshot() {
     ] {
         assert_eq!(json2[key], json[key], "{key}");
     }
+}
+
+#[test]
+fn no_jikan_reads_the_data_folder_alone() {
+    let data = sample_dir();
+    let out = anirec(&[
+        "ingest",
+        "--data",
+        data.to_str().unwrap(),
+        "--no-jikan",
+        "--json",
+    ]);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(json["anime"], 17_562);
+    assert_eq!(json["sources"].as_array().unwrap().len(), 1);
+    let jikan = data.join("../jikan");
+    let out = anirec(&[
+        "ingest",
+        "--data",
+        data.to_str().unwrap(),
+        "--jikan",
+        jikan.to_str().unwrap(),
+        "--no-jikan",
+    ]);
+    assert!(
+        !out.status.success(),
+        "--jikan and --no-jikan together are refused"
+    );
 }
 
 #[test]

@@ -65,12 +65,12 @@ fn eval_on_the_sample_holds_the_documented_quality() {
         "--json",
     ]));
     let m: serde_json::Value = serde_json::from_str(&out).unwrap();
-    // BENCHMARKS.md ("A warm refit, and EASE in float16"): NDCG@10 0.4416, coverage 0.1538, RMSE
-    // 1.1090; the figures are deterministic, the tolerance only absorbs floating-point
-    // differences between machines.
-    near("ndcg_at_10", &m["ndcg_at_10"], 0.4416, 0.002);
-    near("coverage", &m["coverage"], 0.1538, 0.003);
-    near("rmse", &m["rmse"], 1.1090, 0.002);
+    // BENCHMARKS.md ("The 2026 catalogue"): NDCG@10 0.4376, coverage 0.1521, RMSE 1.1093 with the
+    // season pages merged (0.4415 without; over six seeds the two are level); the figures are
+    // deterministic, the tolerance only absorbs floating-point differences between machines.
+    near("ndcg_at_10", &m["ndcg_at_10"], 0.4376, 0.002);
+    near("coverage", &m["coverage"], 0.1521, 0.003);
+    near("rmse", &m["rmse"], 1.1093, 0.002);
     assert_eq!(m["test_ratings"], 49_453);
     assert_eq!(m["train_ratings"], 200_545);
     // The popularity baseline the figures are reported beside.
@@ -107,7 +107,7 @@ fn eval_on_the_sample_holds_the_documented_quality() {
     near(
         "grouped new-franchise NDCG",
         &f["anirec_grouped"]["ndcg_at_10_new_franchises"],
-        0.2366,
+        0.2378,
         0.002,
     );
     assert!(
@@ -120,7 +120,7 @@ fn eval_on_the_sample_holds_the_documented_quality() {
     near(
         "content ndcg_at_10",
         &m["baselines"]["content"]["ndcg_at_10"],
-        0.0323,
+        0.0430,
         0.002,
     );
 }
@@ -145,10 +145,10 @@ fn new_fans_are_scored_on_held_out_users_beside_ease_and_popularity() {
             + m["test_ratings"].as_u64().unwrap(),
         249_998
     );
-    // BENCHMARKS.md ("New fans"; anirec's and EASE's rows from "A warm refit, and EASE in
-    // float16"); deterministic, the tolerance absorbs floating point.
+    // BENCHMARKS.md ("New fans"; EASE's row from "A warm refit, and EASE in float16", anirec's
+    // from "The 2026 catalogue"); deterministic, the tolerance absorbs floating point.
     for (system, documented) in [
-        ("anirec", [0.4744, 0.3965, 0.4461, 0.4640]),
+        ("anirec", [0.4614, 0.3932, 0.4434, 0.4641]),
         ("ease", [0.4682, 0.4399, 0.5549, 0.5185]),
         ("popularity", [0.1646, 0.1784, 0.2558, 0.2273]),
     ] {
@@ -195,14 +195,9 @@ fn real_exports_are_read_as_downloaded_and_say_what_was_not_used() {
         ])
     };
     let (plain, notes) = succeeded(&recommend("animelist.xml"));
-    assert!(notes.contains("used 12 of 15 entries"), "{notes}");
-    assert!(
-        notes.contains(
-            "note: 3 titles on your list are newer than our catalogue (or unknown to it) and \
-             were not used: Sousou no Frieren, Jujutsu Kaisen 0 Movie, Spy x Family"
-        ),
-        "{notes}"
-    );
+    // Sousou no Frieren, Jujutsu Kaisen 2nd Season and Spy x Family come from the season pages.
+    assert!(notes.contains("used 15 of 15 entries"), "{notes}");
+    assert!(!notes.contains("were not used"), "{notes}");
     let items: serde_json::Value = serde_json::from_str(&plain).unwrap();
     let items = items.as_array().unwrap();
     assert_eq!(items.len(), 10);

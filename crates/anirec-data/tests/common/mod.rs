@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use anirec_data::files::NoProgress;
-use anirec_data::{DataError, Dataset, IngestOptions};
+use anirec_data::{DataError, Dataset, IngestOptions, SideFolder};
 
 /// The real MyAnimeList sample: `$ANIREC_DATA`, else `../shared/data/mal2020` beside the project.
 /// Panics (fails the test) when it is missing: these tests must not be skipped silently.
@@ -77,6 +77,16 @@ impl Scratch {
 pub fn load(dir: &Path, strict: bool) -> Result<Dataset, DataError> {
     let opts = IngestOptions {
         strict,
+        ..IngestOptions::default()
+    };
+    Dataset::load_dir(dir, &opts, &NoProgress)
+}
+
+/// Ingests a folder alone, without the Jikan pages beside it, strict or not.
+pub fn load_without_jikan(dir: &Path, strict: bool) -> Result<Dataset, DataError> {
+    let opts = IngestOptions {
+        strict,
+        jikan: SideFolder::Off,
         ..IngestOptions::default()
     };
     Dataset::load_dir(dir, &opts, &NoProgress)
