@@ -368,6 +368,44 @@ def anime_flow(b, base, out):
     assert "Season 3" in current, current
     print(f"  the franchise in order: {order[:4]}")
     b.screenshot(os.path.join(out, "4-anime.png"))
+    covers_flow(b, base, out)
+
+
+def covers_flow(b, base, out):
+    """Sousou no Frieren (from the season pages): its facts, and its cover's placeholder, since
+    this browser reaches no CDN: the failed picture is removed, the initials show, and nothing
+    moves when it fails."""
+    print("flow: covers and their placeholders")
+    b.go(base + "/anime/52991")
+    wait_until("Frieren's page", lambda: b.js("return document.querySelector('main h1') !== null"))
+    facts = b.js("return document.querySelector('.facts-table').textContent")
+    for fact in ["Fall 2023", "2023-09-29 to 2024-03-22", "Finished"]:
+        assert fact in facts, (fact, facts)
+    box = "document.querySelector('.detail .cover')"
+    wait_until("the failed cover removed", lambda: b.js(f"return {box}.querySelector('img') === null"))
+    initials = b.js(f"return {box}.querySelector('.initials').textContent")
+    assert initials == "FB", initials
+    size = b.js(f"const r = {box}.getBoundingClientRect(); return [r.width, r.height]")
+    assert size == [225, 318], size
+    # The similar anime's cards: each has a cover box of fixed size with initials; none shows a
+    # broken picture.
+    wait_until("every failed cover removed", lambda: b.js(
+        "return [...document.querySelectorAll('.cover img')].every(i => !i.complete || i.naturalWidth > 0)"))
+    boxes = b.js("return [...document.querySelectorAll('article.card .cover')].map(c => "
+                 "[c.getBoundingClientRect().width, c.getBoundingClientRect().height, c.textContent.trim()])")
+    assert boxes and all(w == 72 and h == 102 and t for w, h, t in boxes), boxes
+    b.screenshot(os.path.join(out, "4-covers.png"))
+    # Title suggestions: a cover box per suggestion, and a clear word when nothing matches.
+    b.go(base + "/")
+    b.type("#fav-search", "frieren")
+    wait_until("suggestions", lambda: b.js("return document.querySelectorAll('#fav-suggestions button').length") > 0)
+    first = b.js("return document.querySelector('#fav-suggestions button').textContent")
+    assert first.startswith("FBFrieren"), first
+    b.js("document.getElementById('fav-search').value = ''")
+    b.type("#fav-search", "zzqqxx")
+    wait_until("a no-match line", lambda: "No anime title matches" in b.js(
+        "return document.getElementById('fav-suggestions').textContent"))
+    print(f"  placeholders: {initials} on the anime page, {len(boxes)} cards")
 
 
 def main():

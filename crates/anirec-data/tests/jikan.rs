@@ -310,7 +310,7 @@ fn a_later_file_wins_field_by_field_and_keeps_what_it_lacks() {
     later["status"] = serde_json::json!("Currently Airing");
     let answer = serde_json::to_string(&serde_json::json!({"data": later})).unwrap();
     let dir = folder(&[
-        ("1-season.json", page(&[first.clone()])),
+        ("1-season.json", page(std::slice::from_ref(&first))),
         ("2-anime.json", answer),
     ]);
     let (merged, report) = load(SideFolder::Dir(dir.path().to_owned()), true).unwrap();

@@ -2,7 +2,8 @@
 // live updates when a result card is rated, and for a signed-in fan the list: ratings go on it,
 // "My list" edits in place, imports an export, and takes in favourites picked before signing in.
 // The server renders (and escapes) every card; this script only builds small lists with
-// textContent and puts server-rendered fragments in place.
+// textContent and puts server-rendered fragments in place. A cover picture that fails to load
+// is removed, so its placeholder (the title's initials) shows instead of a broken picture.
 "use strict";
 
 (() => {
@@ -10,6 +11,31 @@
   const results = $("results");
   const STORE = "anirec.favourites";
   const TITLES = "anirec.titles";
+
+  // Covers: a picture that fails (now, or later when a lazy one loads) leaves its placeholder.
+  const isCover = (el) => el instanceof HTMLImageElement && el.parentElement && el.parentElement.classList.contains("cover");
+  document.addEventListener("error", (e) => { if (isCover(e.target)) e.target.remove(); }, true);
+  for (const img of document.querySelectorAll(".cover img")) {
+    if (img.complete && img.naturalWidth === 0) img.remove();
+  }
+
+  /** A small cover with its placeholder, as the server's cards have (a title's initials: the first
+   * letter or digit of its first two words). */
+  function coverOf(anime, title) {
+    const box = document.createElement("span");
+    box.className = "cover c" + (anime.anime_id % 8);
+    const initials = document.createElement("span");
+    initials.className = "initials";
+    initials.setAttribute("aria-hidden", "true");
+    initials.textContent = title.split(/\s+/).map((w) => (w.match(/[\p{L}\p{N}]/u) || [""])[0]).join("").slice(0, 2).toUpperCase() || "?";
+    box.append(initials);
+    if (anime.cover) {
+      const img = document.createElement("img");
+      Object.assign(img, { src: anime.cover, alt: "", width: 36, height: 51, loading: "lazy", decoding: "async", referrerPolicy: "no-referrer" });
+      box.append(img);
+    }
+    return box;
+  }
 
   /** Shows each card's titles in the fan's order (romaji, English or Japanese first), kept in
    * the browser; the server renders English first. */
@@ -217,12 +243,18 @@
         if (!response || !response.ok || ticket !== asked) return;
         const { items } = await response.json();
         suggestions.replaceChildren();
+        if (!items.length) {
+          const li = document.createElement("li");
+          li.className = "hint";
+          li.textContent = "No anime title matches \u201c" + q + "\u201d. Try another spelling, the English or the Japanese title.";
+          suggestions.append(li);
+        }
         for (const a of items) {
           const li = document.createElement("li");
           const b = document.createElement("button");
           b.type = "button";
           const title = a.english_name || a.name;
-          b.textContent = title + (a.year ? " (" + a.year + ")" : "");
+          b.append(coverOf(a, title), title + (a.year ? " (" + a.year + ")" : ""));
           b.dataset.animeId = String(a.anime_id);
           b.addEventListener("click", () => {
             addFavourite(a.anime_id, title, 9);
@@ -311,7 +343,7 @@
       const row = event.target.closest("tr[data-anime-id]");
       if (!row) return;
       const field = (name) => row.querySelector("[name=" + name + "]").value;
-      const title = row.querySelector("th").textContent.trim();
+      const title = row.querySelector("th a").textContent.trim();
       putEntry(row.dataset.animeId, {
         score: Number(field("score")),
         status: field("status"),
@@ -324,7 +356,7 @@
       const button = event.target.closest("button[data-remove]");
       if (!button) return;
       const row = button.closest("tr[data-anime-id]");
-      const title = row.querySelector("th").textContent.trim();
+      const title = row.querySelector("th a").textContent.trim();
       const response = await fetch("/api/v1/me/list/" + row.dataset.animeId, { method: "DELETE" }).catch(() => null);
       if (response && response.ok) {
         row.remove();

@@ -26,7 +26,7 @@ use crate::pages::{problem_page, render, v};
 use crate::params::{Query, Takes};
 use crate::problem::Problem;
 use crate::state::AppState;
-use crate::views::{ContinueView, PlannedView, RecommendationView, Synopsis};
+use crate::views::{Card, ContinueView, PlannedView, RecommendationView, Synopsis};
 
 /// The account routes of the pages.
 pub fn routes() -> Router<AppState> {
@@ -196,9 +196,11 @@ impl Takes for MyListParams {
 
 /// One row of the list as the page shows it.
 #[derive(Serialize)]
-struct Row {
+struct Row<'a> {
     anime_id: u32,
     title: Option<String>,
+    /// The anime's card (for its cover), when the catalogue has it.
+    card: Option<Card<'a>>,
     score: Score,
     status: &'static str,
     episodes: u32,
@@ -255,6 +257,9 @@ async fn my_list(
                     title: catalogue
                         .index_of(e.anime_id)
                         .map(|a| catalogue[a].name.clone()),
+                    card: catalogue
+                        .index_of(e.anime_id)
+                        .map(|a| Card::with(catalogue, a, Synopsis::None)),
                     score: e.score,
                     status: e.status.name(),
                     episodes: e.episodes,

@@ -21,9 +21,10 @@ use crate::routes;
 use crate::state::AppState;
 use crate::telemetry;
 
-/// Scripts, styles and fonts only from this server; no inline script, no framing, no plugins.
+/// Scripts, styles and fonts only from this server, pictures also from MyAnimeList's CDN (the
+/// covers, [`crate::views::COVER_ORIGIN`]); no inline script, no framing, no plugins.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
-    style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
+    style-src 'self'; img-src 'self' data: https://cdn.myanimelist.net; connect-src 'self'; object-src 'none'; \
     base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
 /// The whole application for a state.

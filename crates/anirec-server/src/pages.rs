@@ -82,6 +82,7 @@ fn templates() -> &'static Environment<'static> {
                 .unwrap_or_else(|e| panic!("template {name} does not compile: {e}"));
         }
         env.add_filter("thousands", thousands);
+        env.add_filter("initials", initials);
         env
     })
 }
@@ -102,6 +103,18 @@ fn thousands(n: u64) -> String {
         out.push(c);
     }
     out
+}
+
+/// The initials a cover's placeholder shows: the first letter or digit of the title's first two
+/// words (`Frieren: Beyond Journey's End` → `FB`), upper case; `?` for a title without one.
+fn initials(title: &str) -> String {
+    let out: String = title
+        .split_whitespace()
+        .filter_map(|w| w.chars().find(|c| c.is_alphanumeric()))
+        .take(2)
+        .flat_map(char::to_uppercase)
+        .collect();
+    if out.is_empty() { "?".to_owned() } else { out }
 }
 
 /// Renders a template with a status.
@@ -443,6 +456,16 @@ async fn static_file(file: Result<Path<String>, PathRejection>) -> Response {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn initials_are_the_first_two_words_letters() {
+        assert_eq!(super::initials("Frieren: Beyond Journey's End"), "FB");
+        assert_eq!(super::initials("[Oshi no Ko]"), "ON");
+        assert_eq!(super::initials("Mob Psycho 100"), "MP");
+        assert_eq!(super::initials("86"), "8");
+        assert_eq!(super::initials("葬送のフリーレン"), "葬");
+        assert_eq!(super::initials(" -- "), "?");
+    }
+
     #[test]
     fn thousands_groups_digits() {
         assert_eq!(super::thousands(0), "0");

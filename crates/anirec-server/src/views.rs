@@ -2,7 +2,7 @@
 //! HTML cards, the CLI's `--json`), with the anime's place in its franchise, the continue row's
 //! entries, and the franchise of an anime's own page.
 
-use anirec_data::{AnimeIx, Catalogue, FranchiseId, MalId, Score, UserId};
+use anirec_data::{AiringStatus, AnimeIx, Catalogue, FranchiseId, MalId, Score, Season, UserId};
 use anirec_model::bundle::Bundle;
 use anirec_model::query::{Reason, Recommendation};
 use anirec_model::series::Continuation;
@@ -68,6 +68,19 @@ impl<'de> Deserialize<'de> for Synopsis {
     }
 }
 
+/// The one picture host the pages allow (the Content-Security-Policy's `img-src`): MyAnimeList's
+/// CDN, where every Jikan cover is. A cover elsewhere is left out and the card shows its
+/// placeholder.
+pub const COVER_ORIGIN: &str = "https://cdn.myanimelist.net";
+
+/// An anime's cover URL, when it is on [`COVER_ORIGIN`].
+fn allowed_cover(url: Option<&str>) -> Option<&str> {
+    url.filter(|u| {
+        u.strip_prefix(COVER_ORIGIN)
+            .is_some_and(|path| path.starts_with('/'))
+    })
+}
+
 /// An anime as a list shows it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Card<'a> {
@@ -79,13 +92,23 @@ pub struct Card<'a> {
     pub english_name: Option<&'a str>,
     /// Japanese title.
     pub japanese_name: Option<&'a str>,
-    /// Genres.
+    /// Genres, themes and demographics.
     pub genres: &'a [String],
+    /// The themes among the genres.
+    pub themes: &'a [String],
+    /// The demographics among the genres.
+    pub demographics: &'a [String],
     /// TV, Movie, OVA, ...
     #[serde(rename = "type")]
     pub kind: Option<&'a str>,
     /// First aired.
     pub year: Option<u16>,
+    /// The season it premiered.
+    pub season: Option<Season>,
+    /// Whether it has aired (as of the catalogue's last update).
+    pub status: Option<AiringStatus>,
+    /// Cover picture: an https URL on MyAnimeList's CDN.
+    pub cover: Option<&'a str>,
     /// Episodes.
     pub episodes: Option<u32>,
     /// MyAnimeList mean score.
@@ -230,8 +253,13 @@ impl<'a> Card<'a> {
             english_name: a.english_name.as_deref().filter(|e| *e != a.name),
             japanese_name: a.japanese_name.as_deref(),
             genres: &a.genres,
+            themes: &a.themes,
+            demographics: &a.demographics,
             kind: a.kind.as_deref(),
             year: a.start_year,
+            season: a.season,
+            status: a.status,
+            cover: allowed_cover(a.cover.as_deref()),
             episodes: a.episodes,
             score: a.score,
             members: a.members,
@@ -358,6 +386,26 @@ pub fn json_body<T: Serialize>(value: &T) -> Result<bytes::Bytes, Problem> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn covers_come_from_the_one_allowed_host_only() {
+        let mal = "https://cdn.myanimelist.net/images/anime/1015/138006l.jpg";
+        assert_eq!(allowed_cover(Some(mal)), Some(mal));
+        for other in [
+            "https://cdn.myanimelist.net.evil.example/x.jpg",
+            "http://cdn.myanimelist.net/images/x.jpg",
+            "https://example.com/https://cdn.myanimelist.net/x.jpg",
+            "https://cdn.myanimelist.net",
+        ] {
+            assert_eq!(allowed_cover(Some(other)), None, "{other}");
+        }
+        assert_eq!(allowed_cover(None), None);
+        assert!(
+            crate::app::CONTENT_SECURITY_POLICY
+                .contains(&format!("img-src 'self' data: {COVER_ORIGIN};")),
+            "the pages' policy allows the cover host for pictures"
+        );
+    }
 
     #[test]
     fn short_synopses_keep_whole_sentences_or_whole_words() {

@@ -278,10 +278,10 @@ impl<'v> Node<'v> {
                         value,
                         path: format!("{}[{i}]", self.path),
                     };
-                    if let Some(text) = each(&item)? {
-                        if !out.contains(&text) {
-                            out.push(text);
-                        }
+                    if let Some(text) = each(&item)?
+                        && !out.contains(&text)
+                    {
+                        out.push(text);
                     }
                 }
                 Ok(out)
