@@ -343,7 +343,7 @@
       const row = event.target.closest("tr[data-anime-id]");
       if (!row) return;
       const field = (name) => row.querySelector("[name=" + name + "]").value;
-      const title = row.querySelector("th a").textContent.trim();
+      const title = row.dataset.title;
       putEntry(row.dataset.animeId, {
         score: Number(field("score")),
         status: field("status"),
@@ -356,7 +356,7 @@
       const button = event.target.closest("button[data-remove]");
       if (!button) return;
       const row = button.closest("tr[data-anime-id]");
-      const title = row.querySelector("th a").textContent.trim();
+      const title = row.dataset.title;
       const response = await fetch("/api/v1/me/list/" + row.dataset.animeId, { method: "DELETE" }).catch(() => null);
       if (response && response.ok) {
         row.remove();
@@ -385,7 +385,8 @@
         say("import-status", answer.detail || "The import failed.");
         return;
       }
-      say("import-status", "Imported: " + answer.added + " added, " + answer.changed + " changed, " + answer.unchanged + " already there.");
+      say("import-status", "Imported: " + answer.added + " added, " + answer.changed + " changed, " + answer.unchanged + " already there" +
+        (answer.not_in_catalogue ? "; " + answer.not_in_catalogue + " not in the catalogue yet (kept on your list, they count once it has them)." : "."));
       setTimeout(() => location.reload(), 600);
     });
   }

@@ -199,7 +199,8 @@ impl Takes for MyListParams {
 struct Row<'a> {
     anime_id: u32,
     title: Option<String>,
-    /// The anime's card (for its cover), when the catalogue has it.
+    /// The anime's card (for its cover), when the catalogue has it; an entry without one is an
+    /// import's anime the catalogue lacks yet, shown with the export's title.
     card: Option<Card<'a>>,
     score: Score,
     status: &'static str,
@@ -223,12 +224,14 @@ async fn my_list(
         Ok(store) => store,
         Err(p) => return problem_page(p),
     };
-    let (taste, tokens) = match (
-        taste(&state, account.id).await,
-        store.tokens(account.id).await.map_err(store_problem),
+    let (taste, tokens, titles) = match tokio::join!(
+        taste(&state, account.id),
+        store.tokens(account.id),
+        store.titles(account.id),
     ) {
-        (Ok(taste), Ok(tokens)) => (taste, tokens),
-        (Err(p), _) | (_, Err(p)) => return problem_page(p),
+        (Ok(taste), Ok(tokens), Ok(titles)) => (taste, tokens, titles),
+        (Err(p), _, _) => return problem_page(p),
+        (_, Err(e), _) | (_, _, Err(e)) => return problem_page(store_problem(e)),
     };
     let name = account.username.clone();
     state
@@ -254,9 +257,13 @@ async fn my_list(
                 .filter(|e| status.is_none_or(|w| e.status == w))
                 .map(|e| Row {
                     anime_id: e.anime_id.0,
-                    title: catalogue
-                        .index_of(e.anime_id)
-                        .map(|a| catalogue[a].name.clone()),
+                    title: match catalogue.index_of(e.anime_id) {
+                        Some(a) => Some(catalogue[a].name.clone()),
+                        None => titles
+                            .binary_search_by_key(&e.anime_id, |t| t.anime_id)
+                            .ok()
+                            .map(|p| titles[p].title.clone()),
+                    },
                     card: catalogue
                         .index_of(e.anime_id)
                         .map(|a| Card::with(catalogue, a, Synopsis::None)),

@@ -552,6 +552,7 @@ async fn a_fans_list(app: &Router) {
         (mal_id(13), 2, "Dropped", 1),
         (777_777, 7, "Completed", 1),
     ]);
+    // (777,777 is an anime the catalogue lacks: kept, with the export's title "t".)
     let first = post_export(app, &token, file.clone()).await;
     assert_eq!(first.status, 200, "{}", first.text());
     let f = first.json();
@@ -561,9 +562,25 @@ async fn a_fans_list(app: &Router) {
             f["unchanged"].as_u64(),
             f["not_in_catalogue"].as_u64()
         ),
-        (Some(5), Some(1), Some(1))
+        (Some(6), Some(1), Some(1))
     );
+    assert_eq!(f["unknown_anime_ids"], serde_json::json!([777_777]));
     let before = authed(app, "GET", "/api/v1/me/list", t, None).await.json();
+    let kept = before["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["anime_id"] == 777_777)
+        .expect("the anime the catalogue lacks is on the list");
+    assert_eq!(
+        (
+            &kept["title"],
+            &kept["in_catalogue"],
+            &kept["score"],
+            &kept["episodes"]
+        ),
+        (&json!("t"), &json!(false), &json!(7), &json!(1))
+    );
     let second = post_export(app, &token, file).await.json();
     assert_eq!(
         (second["added"].as_u64(), second["changed"].as_u64()),
@@ -582,7 +599,8 @@ async fn a_fans_list(app: &Router) {
     assert_eq!(exported.content_type(), "application/xml");
     let copy = token_for(app, "copy_of_lister").await;
     let imported = post_export(app, &copy, exported.body.clone()).await;
-    assert_eq!(imported.json()["added"].as_u64(), Some(6));
+    assert_eq!(imported.json()["added"].as_u64(), Some(7));
+    assert_eq!(imported.json()["not_in_catalogue"].as_u64(), Some(1));
     let strip = |v: serde_json::Value| -> Vec<(
         serde_json::Value,
         serde_json::Value,
@@ -606,13 +624,27 @@ async fn a_fans_list(app: &Router) {
     let copied = authed(app, "GET", "/api/v1/me/list", Some(&copy), None)
         .await
         .json();
-    assert_eq!(strip(copied), strip(before.clone()));
+    assert_eq!(strip(copied.clone()), strip(before.clone()));
+    let title_of = |list: &serde_json::Value| {
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["anime_id"] == 777_777)
+            .map(|i| i["title"].clone())
+    };
+    assert_eq!(title_of(&copied), Some(json!("t")));
     let csv = authed(app, "GET", "/api/v1/me/list/export?format=csv", t, None).await;
     assert!(
         csv.text()
             .starts_with("anime_id,title,score,status,episodes,updated_at\n")
     );
-    assert_eq!(csv.text().lines().count(), 7);
+    assert_eq!(csv.text().lines().count(), 8);
+    assert!(
+        csv.text().contains("\n777777,t,7,completed,1,"),
+        "{}",
+        csv.text()
+    );
 
     // Recommendations from the stored list leave out the list and "not interested".
     let recs = authed(app, "GET", "/api/v1/me/recommendations?k=5", t, None).await;

@@ -18,7 +18,7 @@ mod write;
 
 pub use account::{Account, AccountId, CredentialError, Password, Username};
 pub use list::ListEntry;
-pub use list::{StoredEntry, Taste, UnpackError};
+pub use list::{ListTitle, StoredEntry, Taste, UnpackError};
 pub use store::{ApiToken, IMPORT_CHUNK, ImportCounts, Store, TokenId};
 
 /// A database URL without its password, for logs and messages: the one after the user

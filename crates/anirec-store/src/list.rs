@@ -21,6 +21,15 @@ pub struct ListEntry {
     pub episodes: u32,
 }
 
+/// The title an import kept for an anime the catalogue lacked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListTitle {
+    /// The anime.
+    pub anime_id: MalId,
+    /// Its title, as the export gave it.
+    pub title: String,
+}
+
 /// A list entry with the time it last changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

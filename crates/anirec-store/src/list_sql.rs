@@ -22,16 +22,23 @@ pub(crate) fn put_entry_statement(id: AccountId, stored: &StoredEntry) -> Statem
     .bind(MAX_ENTRIES as i64)
 }
 
-/// The statement that adds or replaces a list entry (an import's, whose size was checked).
-pub(crate) fn upsert_statement(id: AccountId, stored: &StoredEntry) -> Statement {
+/// The statement that adds or replaces a list entry (an import's, whose size was checked), with
+/// the title the export gave when the catalogue lacks the anime (none keeps the stored one).
+pub(crate) fn upsert_statement(
+    id: AccountId,
+    stored: &StoredEntry,
+    title: Option<String>,
+) -> Statement {
     bind_entry(
-        "INSERT INTO list_entries (account_id, anime_id, score, status, episodes, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (account_id, anime_id) DO UPDATE SET \
+        "INSERT INTO list_entries \
+         (account_id, anime_id, score, status, episodes, updated_at, title) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (account_id, anime_id) DO UPDATE SET \
          score = excluded.score, status = excluded.status, episodes = excluded.episodes, \
-         updated_at = excluded.updated_at",
+         updated_at = excluded.updated_at, title = COALESCE(excluded.title, list_entries.title)",
         id,
         stored,
     )
+    .bind(title)
 }
 
 /// `sql` with the account and the entry bound as `$1` to `$6`, in the columns' order.

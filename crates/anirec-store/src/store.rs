@@ -16,13 +16,13 @@ use sqlx::{AnyPool, Row};
 use crate::StoreError;
 use crate::account::{Account, AccountId, Username};
 use crate::group_commit::GroupCommit;
-use crate::list::{self, ListEntry, MAX_ENTRIES, StoredEntry, Taste};
+use crate::list::{self, ListEntry, ListTitle, MAX_ENTRIES, StoredEntry, Taste};
 use crate::list_sql::{put_entry_statement, upsert_statement};
 use crate::secret::{ApiSecret, SessionToken};
 use crate::write::{DatabaseFile, Write, Writes};
 
 /// The migrations, compiled in: (version, description, SQL).
-const MIGRATIONS: [(i64, &str, &str); 2] = [
+const MIGRATIONS: [(i64, &str, &str); 3] = [
     (
         1,
         "accounts",
@@ -32,6 +32,11 @@ const MIGRATIONS: [(i64, &str, &str); 2] = [
         2,
         "write probe",
         include_str!("../migrations/0002_write_probe.sql"),
+    ),
+    (
+        3,
+        "list titles",
+        include_str!("../migrations/0003_list_titles.sql"),
     ),
 ];
 
@@ -501,6 +506,30 @@ impl Store {
         Ok(rows.iter().map(stored_entry).collect::<Result<_, _>>()?)
     }
 
+    /// The titles imports kept for anime the catalogue lacked, by anime id.
+    pub async fn titles(&self, id: AccountId) -> Result<Vec<ListTitle>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT anime_id, title FROM list_entries \
+             WHERE account_id = $1 AND title IS NOT NULL ORDER BY anime_id",
+        )
+        .bind(id.0)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let anime: i64 = row.try_get(0)?;
+                Ok(ListTitle {
+                    anime_id: MalId(
+                        u32::try_from(anime)
+                            .map_err(|_| sqlx::Error::Decode(format!("anime id {anime}").into()))?,
+                    ),
+                    title: row.try_get(1)?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+
     /// An account's [`Taste`] in one round trip and one row: the database packs the list and
     /// the hidden anime into two strings (with a row per entry, the per-row costs of the `Any`
     /// driver were a large part of a signed-in recommendation).
@@ -591,6 +620,17 @@ impl Store {
         id: AccountId,
         entries: &[ListEntry],
     ) -> Result<ImportCounts, StoreError> {
+        self.import_titled(id, entries, &[]).await
+    }
+
+    /// [`Store::import`], keeping the title the export gave each anime of `titles` (those the
+    /// catalogue lacks, sorted by id) with its entry: the list shows it and exports it back.
+    pub async fn import_titled(
+        &self,
+        id: AccountId,
+        entries: &[ListEntry],
+        titles: &[ListTitle],
+    ) -> Result<ImportCounts, StoreError> {
         let _turn = self.import_turn(id)?;
         let current = self.list(id).await?;
         let mut counts = ImportCounts::default();
@@ -629,7 +669,11 @@ impl Store {
                     entry,
                     updated_at: at,
                 };
-                tx.run(upsert_statement(id, &stored)).await?;
+                let title = titles
+                    .binary_search_by_key(&entry.anime_id, |t| t.anime_id)
+                    .ok()
+                    .map(|p| titles[p].title.clone());
+                tx.run(upsert_statement(id, &stored, title)).await?;
             }
             tx.commit().await?;
         }

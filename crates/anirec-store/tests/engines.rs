@@ -5,7 +5,7 @@
 use anirec_data::{MalId, Score, WatchStatus};
 use anirec_store::scratch::Scratch;
 use anirec_store::secret::{hash_password, verify_password};
-use anirec_store::{ListEntry, Store, StoreError, Taste, Username};
+use anirec_store::{ListEntry, ListTitle, Store, StoreError, Taste, Username};
 use sqlx::Connection;
 
 /// Runs a check against SQLite, then PostgreSQL.
@@ -374,6 +374,51 @@ async fn long_imports_land_in_chunks_one_at_a_time(db: &Scratch) {
     );
     assert_eq!(mine.unwrap().unchanged, 5);
     assert_eq!(theirs.unwrap().added, 5);
+}
+
+async fn imports_keep_the_titles_of_anime_the_catalogue_lacks(db: &Scratch) {
+    let store = &db.store;
+    let hash = hash_password("hunter2hunter2").unwrap();
+    let fan = store.create_account(&name("Titled"), &hash).await.unwrap();
+    let export = [
+        entry(5, 8, WatchStatus::Completed),
+        entry(48_561, 9, WatchStatus::Completed),
+    ];
+    let titles = [ListTitle {
+        anime_id: MalId(48_561),
+        title: "Jujutsu Kaisen 0 Movie".into(),
+    }];
+    let counts = store.import_titled(fan.id, &export, &titles).await.unwrap();
+    assert_eq!(counts.added, 2);
+    assert_eq!(store.titles(fan.id).await.unwrap(), titles);
+    assert_eq!(store.list(fan.id).await.unwrap().len(), 2);
+    // An edit, and an import that gives no title, keep it.
+    store
+        .put_entry(fan.id, &entry(48_561, 10, WatchStatus::Completed))
+        .await
+        .unwrap();
+    store
+        .import(fan.id, &[entry(48_561, 7, WatchStatus::Dropped)])
+        .await
+        .unwrap();
+    assert_eq!(store.titles(fan.id).await.unwrap(), titles);
+    assert_eq!(
+        store
+            .entry(fan.id, MalId(48_561))
+            .await
+            .unwrap()
+            .unwrap()
+            .entry,
+        entry(48_561, 7, WatchStatus::Dropped)
+    );
+    // Removing the entry removes its title.
+    assert!(store.delete_entry(fan.id, MalId(48_561)).await.unwrap());
+    assert!(store.titles(fan.id).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn import_titles_on_both_engines() {
+    on_both_engines!(imports_keep_the_titles_of_anime_the_catalogue_lacks);
 }
 
 #[tokio::test]

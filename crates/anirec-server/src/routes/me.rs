@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use anirec_data::formats::malxml;
 use anirec_data::{MalId, Score, WatchStatus};
-use anirec_store::{ListEntry, StoredEntry};
+use anirec_store::{AccountId, ListEntry, ListTitle, StoredEntry};
 
 use super::json;
 use crate::answers::ask::{
@@ -61,23 +61,48 @@ pub struct EntryBody {
 struct EntryView {
     #[serde(flatten)]
     stored: StoredEntry,
-    /// The anime's title, when the model's catalogue has it.
+    /// The anime's title: the served catalogue's, else the one its import gave.
     #[serde(skip_serializing_if = "Option::is_none")]
     title: Option<String>,
+    /// Whether the served catalogue has the anime (an entry it lacks is kept, shown and exported
+    /// as imported, and counts for recommendations once a catalogue update brings it in).
+    in_catalogue: bool,
 }
 
-/// Views of stored entries, with titles from the served catalogue (when a model is loaded).
-fn views(state: &AppState, list: Vec<StoredEntry>) -> Vec<EntryView> {
+/// Views of stored entries, with titles from the served catalogue (when a model is loaded), else
+/// from the imports that kept them (`titles`, by anime id).
+fn views(state: &AppState, list: Vec<StoredEntry>, titles: &[ListTitle]) -> Vec<EntryView> {
     let served = state.model();
     list.into_iter()
-        .map(|stored| EntryView {
-            title: served.as_ref().and_then(|s| {
+        .map(|stored| {
+            let id = stored.entry.anime_id;
+            let known = served.as_ref().and_then(|s| {
                 let c = &s.bundle.catalogue;
-                c.index_of(stored.entry.anime_id).map(|a| c[a].name.clone())
-            }),
-            stored,
+                c.index_of(id).map(|a| c[a].name.clone())
+            });
+            let imported = || {
+                titles
+                    .binary_search_by_key(&id, |t| t.anime_id)
+                    .ok()
+                    .map(|p| titles[p].title.clone())
+            };
+            EntryView {
+                in_catalogue: known.is_some(),
+                title: known.or_else(imported),
+                stored,
+            }
         })
         .collect()
+}
+
+/// An account's list and the titles its imports kept, read together.
+async fn list_and_titles(
+    state: &AppState,
+    account: AccountId,
+) -> Result<(Vec<StoredEntry>, Vec<ListTitle>), Problem> {
+    let store = state.accounts()?;
+    let (list, titles) = tokio::join!(store.list(account), store.titles(account));
+    Ok((list.map_err(store_problem)?, titles.map_err(store_problem)?))
 }
 
 /// The query of `GET /api/v1/me/list`: an optional status.
@@ -118,16 +143,12 @@ pub async fn list(
     query: Query<ListParams>,
     signed: Signed,
 ) -> Result<Response, Problem> {
-    let mut list = state
-        .accounts()?
-        .list(signed.account.id)
-        .await
-        .map_err(store_problem)?;
+    let (mut list, titles) = list_and_titles(&state, signed.account.id).await?;
     if let Some(status) = query.params.status {
         list.retain(|s| s.entry.status == status);
     }
     Ok(json(&ListAnswer {
-        items: views(&state, list),
+        items: views(&state, list, &titles),
     }))
 }
 
@@ -185,7 +206,7 @@ pub async fn put_entry(
         .put_entry(signed.account.id, &entry)
         .await
         .map_err(store_problem)?;
-    Ok(json(&views(&state, vec![stored]).remove(0)))
+    Ok(json(&views(&state, vec![stored], &[]).remove(0)))
 }
 
 /// `DELETE /api/v1/me/list/{anime_id}`: removes an entry (404 when it is not on the list).
@@ -229,9 +250,10 @@ struct Imported {
     counts: anirec_store::ImportCounts,
     /// Entries the export's reader skipped (bad values), and entries without a status.
     skipped: usize,
-    /// Anime the catalogue does not know (not imported).
+    /// Entries of anime the catalogue does not know yet: kept with the export's title, they count
+    /// once a catalogue update brings the anime in.
     not_in_catalogue: usize,
-    /// The first few of those ids.
+    /// The first few of those anime's ids.
     unknown_anime_ids: Vec<MalId>,
 }
 
@@ -242,7 +264,7 @@ struct Imported {
     post,
     path = "/api/v1/me/list/import",
     operation_id = "importList",
-    summary = "Merge a MyAnimeList export into the list: the export's status and episodes win, its score wins unless 0; importing the same file twice changes nothing; anime the catalogue does not know are reported, not imported.",
+    summary = "Merge a MyAnimeList export into the list: the export's status and episodes win, its score wins unless 0; importing the same file twice changes nothing; anime the catalogue does not know yet are kept with the export's title (shown, exported back, and counted once a catalogue update brings them in).",
     security(("apiToken" = []), ("sessionCookie" = [])),
     request_body(content(
         (MalExport = "application/xml"),
@@ -278,8 +300,10 @@ pub async fn import(
                     continue;
                 };
                 if served.bundle.catalogue.index_of(e.anime_id).is_none() {
-                    unknown.push(e.anime_id);
-                    continue;
+                    unknown.push(ListTitle {
+                        anime_id: e.anime_id,
+                        title: e.title.clone().unwrap_or_default(),
+                    });
                 }
                 entries.push(ListEntry {
                     anime_id: e.anime_id,
@@ -290,19 +314,21 @@ pub async fn import(
             }
             entries.sort_by_key(|e| e.anime_id);
             entries.dedup_by_key(|e| e.anime_id);
+            unknown.sort_by_key(|t| t.anime_id);
+            unknown.dedup_by_key(|t| t.anime_id);
             Ok((entries, skipped, unknown))
         })
         .await?;
     let counts = state
         .accounts()?
-        .import(signed.account.id, &entries)
+        .import_titled(signed.account.id, &entries, &unknown)
         .await
         .map_err(store_problem)?;
     Ok(json(&Imported {
         counts,
         skipped,
         not_in_catalogue: unknown.len(),
-        unknown_anime_ids: unknown.into_iter().take(5).collect(),
+        unknown_anime_ids: unknown.iter().take(5).map(|t| t.anime_id).collect(),
     }))
 }
 
@@ -353,12 +379,8 @@ pub async fn export(
     query: Query<ExportParams>,
     signed: Signed,
 ) -> Result<Response, Problem> {
-    let list = state
-        .accounts()?
-        .list(signed.account.id)
-        .await
-        .map_err(store_problem)?;
-    let views = views(&state, list);
+    let (list, titles) = list_and_titles(&state, signed.account.id).await?;
+    let views = views(&state, list, &titles);
     let (body, kind, file) = match query.params.format {
         ExportFormat::Xml => {
             let entries: Vec<malxml::ExportEntry> = views
