@@ -1,6 +1,7 @@
 //! The evaluation split of `EVALUATION.md`: users with at least 5 scored ratings hold out a seeded
 //! random 20% (at least one, rounded down) as test; everything else is train. Also writing a split
-//! as `train.csv` / `test.csv` with original ids, and reading it back.
+//! as `train.csv` / `test.csv` with original ids, and reading it back; and the splits of the
+//! new-fan ([`hold_out_users`]) and new-anime ([`hold_out_anime`]) protocols.
 
 use std::io::Write;
 use std::path::Path;
@@ -11,7 +12,7 @@ use crate::atomic::write_file;
 use crate::catalogue::Catalogue;
 use crate::csr::Csr;
 use crate::error::{DataError, Result};
-use crate::ids::UserIx;
+use crate::ids::{AnimeIx, UserIx};
 use crate::ratings::Ratings;
 use crate::rng::Rng;
 
@@ -127,6 +128,45 @@ pub fn hold_out_users(ratings: &Ratings, seed: u64) -> UserSplit {
     }
 }
 
+/// Fraction of the rated anime the new-anime protocol makes new to the model.
+pub const NEW_ANIME_FRACTION: f64 = 0.1;
+
+/// The new-anime protocol's split: the [`split`] of the ratings, whose train side loses every
+/// rating of a seeded [`NEW_ANIME_FRACTION`] of the anime rated in it. A model fitted on it meets
+/// those anime as it meets anime nobody has rated yet; the test side keeps their held-out
+/// ratings, which say where they should have ranked.
+#[derive(Debug, Clone)]
+pub struct AnimeSplit {
+    /// The train ratings, without the new anime's.
+    pub train: Ratings,
+    /// The held-out ratings, unchanged.
+    pub test: Ratings,
+    /// Whether each anime (by index) is one of the new ones.
+    pub new: Vec<bool>,
+}
+
+/// Splits `ratings` for the new-anime protocol with `seed`.
+pub fn hold_out_anime(ratings: &Ratings, seed: u64) -> AnimeSplit {
+    let by_rating = split(ratings, seed);
+    let mut rated: Vec<u32> = (0..ratings.n_anime() as u32)
+        .filter(|&a| !by_rating.train.anime(AnimeIx(a)).is_empty())
+        .collect();
+    let n = (rated.len() as f64 * NEW_ANIME_FRACTION).round() as usize;
+    Rng::new(seed ^ 0x414E_494D).choose_front(&mut rated, n);
+    let mut new = vec![false; ratings.n_anime()];
+    for &a in &rated[..n] {
+        new[a as usize] = true;
+    }
+    let train = &by_rating.train;
+    AnimeSplit {
+        train: entries_where(train, |u, p| {
+            !new[train.user(UserIx(u as u32)).indices[p] as usize]
+        }),
+        test: by_rating.test,
+        new,
+    }
+}
+
 /// Writes `ratings` as `user_id,anime_id,rating` with original ids (unscored entries are left out:
 /// the file format has no way to say "listed, not scored"). Atomic.
 pub fn write_csv(ratings: &Ratings, catalogue: &Catalogue, path: &Path) -> Result<()> {
@@ -206,6 +246,40 @@ mod tests {
         assert_eq!(again.test, s.test);
         let other = split(&r, 7);
         assert_ne!(other.test, s.test);
+    }
+
+    #[test]
+    fn new_anime_lose_every_train_rating_and_keep_their_test_ones() {
+        let mut triples = Vec::new();
+        for u in 0..200u32 {
+            for a in 0..(3 + u % 40) {
+                triples.push((u * 3, a, (1 + (u + a) % 10) as u8));
+            }
+        }
+        let r = Ratings::from_triples(50, &triples);
+        let s = hold_out_anime(&r, 42);
+        let base = split(&r, 42);
+        assert_eq!(s.test, base.test);
+        let rated = (0..50)
+            .filter(|&a| !base.train.anime(AnimeIx(a)).is_empty())
+            .count();
+        let new: Vec<u32> = (0..50u32).filter(|&a| s.new[a as usize]).collect();
+        assert_eq!(
+            new.len(),
+            (rated as f64 * NEW_ANIME_FRACTION).round() as usize
+        );
+        for a in 0..50u32 {
+            let train = s.train.anime(AnimeIx(a)).len();
+            if s.new[a as usize] {
+                assert_eq!(train, 0, "new anime {a} kept train ratings");
+            } else {
+                assert_eq!(train, base.train.anime(AnimeIx(a)).len());
+            }
+        }
+        assert!(new.iter().any(|&a| !s.test.anime(AnimeIx(a)).is_empty()));
+        let again = hold_out_anime(&r, 42);
+        assert_eq!(again.new, s.new);
+        assert_ne!(hold_out_anime(&r, 7).new, s.new);
     }
 
     #[test]

@@ -30,6 +30,7 @@ pub mod franchise_eval;
 pub mod hybrid;
 pub mod list_use;
 pub mod metrics;
+pub mod new_anime;
 pub mod new_users;
 pub mod popularity;
 pub mod profile;

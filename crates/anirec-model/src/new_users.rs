@@ -72,7 +72,7 @@ pub fn evaluate(split: &UserSplit, rank: &Ranker<'_>) -> (NewUserFigures, usize)
 }
 
 /// Liang et al.'s recall: hits in the top `k` over min(`k`, relevant). `relevant` is sorted.
-fn recall(top: &[u32], relevant: &[u32], k: usize) -> f64 {
+pub(crate) fn recall(top: &[u32], relevant: &[u32], k: usize) -> f64 {
     let hits = top
         .iter()
         .take(k)

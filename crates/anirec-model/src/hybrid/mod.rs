@@ -221,6 +221,20 @@ impl Hybrid {
         self.content.score_all(&query, out);
     }
 
+    /// The story signal for a user over all anime: each anime's story embedding against the
+    /// user's profile (weighted as the content signal's). False, `out` untouched, when the model
+    /// has no story embeddings.
+    pub fn story_scores(&self, user: &UserState, out: &mut [f32]) -> bool {
+        let Some(vectors) = &self.story else {
+            return false;
+        };
+        let profile = self.story_profile(&Self::profile_weights(user));
+        for (a, slot) in out.iter_mut().enumerate() {
+            *slot = vectors.dot(AnimeIx(a as u32), &profile);
+        }
+        true
+    }
+
     /// How much each of a user's entries pulls their profile toward its anime: score above their
     /// mean (unscored entries a little), times the watching status's weight; a dropped title
     /// pulls away from its story, whatever its score.

@@ -1,7 +1,8 @@
 //! `anirec eval`: the evaluation protocol of `EVALUATION.md` — fit the hybrid on train, score
 //! the test set once — on a data folder (split with a seed) or on given `train.csv` / `test.csv`
 //! files, beside the popularity baseline; or, with `--protocol new-users`, the new-fan protocol
-//! (users left out of training, folded in), beside EASE's fold-in and popularity.
+//! (users left out of training, folded in), beside EASE's fold-in and popularity; or, with
+//! `--protocol new-anime`, the new-anime protocol ([`super::new_anime_eval`]).
 
 use std::time::Instant;
 
@@ -69,6 +70,9 @@ pub enum Protocol {
     /// New fans: 10% of the users are left out of training and folded in from 80% of their
     /// ratings, as the server folds in a list; the other 20% are scored.
     NewUsers,
+    /// New anime: 10% of the rated anime lose every training rating; where the test users who
+    /// liked them find them in their lists (Recall@50, NDCG@50).
+    NewAnime,
 }
 
 /// What `eval --protocol new-users --json` prints.
@@ -208,13 +212,20 @@ struct Baselines {
 
 /// Runs `anirec eval`.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    if args.protocol == Protocol::NewUsers {
+    if args.protocol != Protocol::Ratings {
+        let name = match args.protocol {
+            Protocol::NewAnime => "new-anime",
+            _ => "new-users",
+        };
         anyhow::ensure!(
             args.data.train.is_none() && args.model.is_none(),
-            "--protocol new-users splits the ratings and fits its model itself; give --data without --train/--test/--model"
+            "--protocol {name} splits the ratings and fits its model itself; give --data without --train/--test/--model"
         );
         let loaded = args.data.load()?;
-        return new_users(args, loaded.catalogue, &loaded.train);
+        return match args.protocol {
+            Protocol::NewAnime => super::new_anime_eval::run(args, loaded.catalogue, &loaded.train),
+            _ => new_users(args, loaded.catalogue, &loaded.train),
+        };
     }
     let loaded = args.data.load()?;
     let catalogue = loaded.catalogue;
@@ -297,7 +308,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 /// The evaluation as an MLflow run, when `--mlflow` is given: the command's options as
 /// parameters, every figure of its JSON as a metric.
-fn log_to_mlflow(args: &Args, protocol: &str, report: &impl Serialize) -> anyhow::Result<()> {
+pub(super) fn log_to_mlflow(
+    args: &Args,
+    protocol: &str,
+    report: &impl Serialize,
+) -> anyhow::Result<()> {
     let report = serde_json::to_value(report)?;
     let mut params = vec![
         ("protocol".to_owned(), protocol.to_owned()),
@@ -439,7 +454,7 @@ fn new_users(
 
 /// Prints a report as JSON through a `serde_json::Value`, whose objects keep their keys sorted,
 /// as the output always was.
-fn print_json(report: &impl Serialize) -> anyhow::Result<()> {
+pub(super) fn print_json(report: &impl Serialize) -> anyhow::Result<()> {
     println!(
         "{}",
         serde_json::to_string_pretty(&serde_json::to_value(report)?)?
@@ -448,7 +463,7 @@ fn print_json(report: &impl Serialize) -> anyhow::Result<()> {
 }
 
 /// The catalogue's story embeddings, unless `--no-encoder`.
-fn story_vectors(
+pub(super) fn story_vectors(
     encoder: &EncoderArgs,
     catalogue: &anirec_data::Catalogue,
 ) -> anyhow::Result<Option<StoryVectors>> {
@@ -461,7 +476,7 @@ fn story_vectors(
 
 /// The hybrid fitted on `train` (with the catalogue's story embeddings when given) with the
 /// seed and validation carvings of `args`, and the seconds it took.
-fn fit(
+pub(super) fn fit(
     train: &anirec_data::Ratings,
     catalogue: &anirec_data::Catalogue,
     story: Option<StoryVectors>,

@@ -3,6 +3,7 @@
 pub mod data_args;
 pub mod eval;
 pub mod ingest;
+pub mod new_anime_eval;
 pub mod probe;
 pub mod promote;
 pub mod recommend;
