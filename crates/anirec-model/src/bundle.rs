@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cf::ease::Ease;
 use crate::content::tfidf::ContentModel;
-use crate::hybrid::{Hybrid, HybridParams};
+use crate::hybrid::{ColdStart, Hybrid, HybridParams};
 use crate::metrics::{RatingMetrics, TestMetrics};
 use crate::rating::baseline::{BaselineParams, Baselines};
 use crate::rating::franchise::FranchiseMates;
@@ -439,7 +439,8 @@ fn assemble(manifest: Manifest, catalogue: Catalogue, a: &Arrays) -> Result<Bund
         || assemble_ratings(&manifest, n_anime, a),
         || assemble_model(&manifest, &catalogue, a),
     );
-    let (ratings, model) = (ratings?, model?);
+    let (ratings, mut model) = (ratings?, model?);
+    model.cold = ColdStart::build(&model.ease, &model.content, &catalogue, &ratings);
     let n_users = ratings.n_users();
     let rating = &model.rating;
     if rating.baselines.user.len() != n_users
@@ -544,6 +545,7 @@ fn assemble_model(
     per_anime(&exposure, "exposure", n_anime).map_err(|e| fail(&e.to_string()))?;
     let model = Hybrid {
         params: manifest.params,
+        cold: ColdStart::default(),
         ease,
         rating,
         content,

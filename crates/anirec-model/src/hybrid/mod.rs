@@ -24,8 +24,10 @@ use crate::rating::model::{EpochObserver, FactorProgress, RatingModel, RatingPar
 use crate::signal::{PerSignal, Signal, Weights};
 use crate::story::StoryVectors;
 use crate::topk::top_k;
+mod cold;
 mod tuning;
 
+pub use cold::ColdStart;
 pub use tuning::Carvings;
 use tuning::{Tuning, choose_weights};
 
@@ -115,8 +117,10 @@ pub struct Hybrid {
     pub content: ContentModel,
     /// The catalogue's story embeddings (the story signal), when trained with an encoder.
     pub story: Option<StoryVectors>,
-    /// log(1 + train ratings) per anime.
+    /// log(1 + train ratings) per anime (for an unrated one, what its members predict).
     pub popularity: Vec<f32>,
+    /// How unrated anime borrow a collaborative score.
+    pub cold: ColdStart,
     /// log(1 + validation top-10 appearances) per anime.
     pub exposure: Vec<f32>,
     /// Blend weights.
@@ -188,6 +192,8 @@ impl Hybrid {
         lap("EASE fitted");
         let rating = rating.refit(train, &public, observer, resume);
         lap("rating model refitted");
+        let cold = ColdStart::build(&ease, &content, catalogue, train);
+        lap("unrated anime given donors");
         Hybrid {
             params: HybridParams {
                 validation_carvings: Carvings::Fixed(count),
@@ -197,7 +203,8 @@ impl Hybrid {
             rating,
             content,
             story,
-            popularity: log_popularity(train),
+            popularity: cold::popularity(train, catalogue),
+            cold,
             exposure,
             weights,
             validation,
@@ -305,6 +312,7 @@ impl Hybrid {
         let mut collab = vec![0f32; n];
         self.ease
             .score_entries(user.entries.iter().copied(), &mut collab);
+        self.cold.impute(&mut collab);
         let mut ids = top_k(&collab, self.params.collab_candidates, |a| {
             !exclude(AnimeIx(a))
         });

@@ -8,7 +8,9 @@ use anirec_data::{Ratings, UserIx};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{Candidate, Hybrid, HybridParams, Standardised, log_popularity, rated_or_unknown};
+use super::{
+    Candidate, ColdStart, Hybrid, HybridParams, Standardised, log_popularity, rated_or_unknown,
+};
 use crate::cf::ease::Ease;
 use crate::content::tfidf::ContentModel;
 use crate::eval::{K, relevant};
@@ -135,6 +137,7 @@ impl Tuning<'_> {
             content,
             story,
             popularity: log_popularity(fit),
+            cold: ColdStart::default(),
             exposure: vec![0.0; self.train.n_anime()],
             weights: Weights::collab_only(),
             validation: (0.0, 0.0),
