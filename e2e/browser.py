@@ -397,6 +397,8 @@ def covers_flow(b, base, out):
     b.screenshot(os.path.join(out, "4-covers.png"))
     # Title suggestions: a cover box per suggestion, and a clear word when nothing matches.
     b.go(base + "/")
+    season = b.js("return [...document.querySelectorAll('#this-season article.card')].length")
+    assert season > 0, "no anime in the home page's 'This season'"
     b.type("#fav-search", "frieren")
     wait_until("suggestions", lambda: b.js("return document.querySelectorAll('#fav-suggestions button').length") > 0)
     first = b.js("return document.querySelector('#fav-suggestions button').textContent")

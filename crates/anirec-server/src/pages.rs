@@ -20,6 +20,7 @@ use anirec_data::{MalId, UserId};
 use crate::answers::ask::{Ask, AskParams};
 use crate::answers::lookup;
 use crate::answers::profiles::{fold_in, known_user, profile, taste};
+use crate::answers::season::{SeasonOf, season_picks, season_views};
 use crate::answers::story::{hits, read_query};
 use crate::auth::Visitor;
 use crate::params::By;
@@ -282,26 +283,53 @@ impl Takes for AnimePageParams {
 
 /// `GET /`: the home page.
 async fn home(State(state): State<AppState>, visitor: Visitor) -> Response {
-    let Some(served) = state.model() else {
+    if state.model().is_none() {
         return message(
             StatusCode::SERVICE_UNAVAILABLE,
             "Warming up",
             "The model is still loading. This page will work in a moment.",
         );
+    }
+    // A signed-in fan's list ranks this season for them (a store that fails leaves the season
+    // ranked by popularity: the home page does not depend on the database).
+    let list = match (&visitor.account, state.accounts()) {
+        (Some(account), Ok(_)) => taste(&state, account.id).await.ok().map(|t| t.list),
+        _ => None,
     };
-    let sample_user = served.bundle.ratings.user_ids().first().copied();
-    render(
-        StatusCode::OK,
-        "home.html",
-        context! {
-            version => served.version.clone(),
-            visitor => visitor.name(),
-            form => v(FilterForm::new(&served, &FilterParams::default())),
-            sample_user,
-            users => served.bundle.ratings.n_users(),
-            anime => served.bundle.catalogue.len(),
-        },
-    )
+    let name = visitor.name().map(str::to_owned);
+    state
+        .run(move |served| {
+            let fan = list.as_ref().map(|l| profile(&served, l));
+            let of = SeasonOf::current();
+            let picks = season_picks(&served.bundle, of, fan.as_ref(), false, HOME_SEASON);
+            Ok(render(
+                StatusCode::OK,
+                "home.html",
+                context! {
+                    version => served.version.clone(),
+                    visitor => name,
+                    form => v(FilterForm::new(&served, &FilterParams::default())),
+                    sample_user => served.bundle.ratings.user_ids().first().copied(),
+                    users => served.bundle.ratings.n_users(),
+                    anime => served.bundle.catalogue.len(),
+                    season => v(SeasonHeading { year: of.year, season: of.season }),
+                    season_items => v(season_views(&served.bundle.catalogue, &picks)),
+                    season_for_you => fan.is_some(),
+                },
+            ))
+        })
+        .await
+        .unwrap_or_else(problem_page)
+}
+
+/// How many of this season's anime the home page shows.
+const HOME_SEASON: usize = 8;
+
+/// A season as a page heading says it.
+#[derive(Serialize)]
+struct SeasonHeading {
+    year: u16,
+    season: anirec_data::Season,
 }
 
 /// `GET /recommendations?user=ID&filters`: a known user's recommendations, explained.

@@ -270,6 +270,30 @@ impl<'a> Card<'a> {
     }
 }
 
+/// The entry of a franchise the fan liked that an anime continues.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SequelOf<'a> {
+    /// Its MyAnimeList id.
+    pub anime_id: MalId,
+    /// Its title.
+    pub name: &'a str,
+}
+
+/// One anime of a season's list ("this season").
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = SeasonAnime)]
+pub struct SeasonView<'a> {
+    /// The anime.
+    #[serde(flatten)]
+    pub anime: Card<'a>,
+    /// The rating the model predicts for the fan (absent when ranked by popularity).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub predicted_rating: Option<f32>,
+    /// When it continues a franchise the fan liked: the entry they liked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sequel_of: Option<SequelOf<'a>>,
+}
+
 /// One entry of the continue row: the next anime of a franchise the fan is watching.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(as = Continuation)]

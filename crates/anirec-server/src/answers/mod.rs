@@ -1,12 +1,14 @@
 //! The answers the API and the web pages share, below both: what a request asks for
 //! ([`ask`]), whom it is for ([`profiles`]), a signed-in fan's lists ([`fan`]), story search's
-//! hits ([`story`]), an anime looked up ([`lookup`]) and credentials checked ([`credentials`]).
+//! hits ([`story`]), a season's anime ([`season`]), an anime looked up ([`lookup`]) and
+//! credentials checked ([`credentials`]).
 //! Routes and pages build their responses from these; nothing here knows of either.
 
 pub mod ask;
 pub mod credentials;
 pub mod fan;
 pub mod profiles;
+pub mod season;
 pub mod story;
 
 use anirec_data::{AnimeIx, MalId};

@@ -6,6 +6,7 @@ pub mod anime;
 pub mod me;
 pub mod ops;
 pub mod recommend;
+pub mod seasons;
 pub mod story;
 pub mod users;
 
@@ -51,6 +52,21 @@ pub fn endpoints() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
             get(users::similar),
         ),
         (Method::GET, "/api/v1/anime", get(anime::search)),
+        (
+            Method::GET,
+            "/api/v1/seasons/current",
+            get(seasons::current),
+        ),
+        (
+            Method::GET,
+            "/api/v1/seasons/upcoming",
+            get(seasons::upcoming),
+        ),
+        (
+            Method::GET,
+            "/api/v1/seasons/{year}/{season}",
+            get(seasons::season),
+        ),
         (Method::GET, "/api/v1/search", get(story::search)),
         (Method::GET, "/api/v1/anime/{id}", get(anime::detail)),
         (
@@ -147,6 +163,9 @@ pub fn api() -> Router<AppState> {
         users::similar,
         story::search,
         anime::search,
+        seasons::season,
+        seasons::current,
+        seasons::upcoming,
         accounts::sign_up,
         accounts::create_token,
         accounts::list_tokens,

@@ -36,6 +36,13 @@ pub const ADULT_ID: u32 = 999;
 pub const FRANCHISE: [u32; 4] = [100, 101, 102, 103];
 /// [`FRANCHISE`] in watching order.
 pub const FRANCHISE_ORDER: [u32; 4] = [101, 102, 103, 100];
+/// The season of the anime `k` of each genre: `SEASONS[k % 4]` of the year 1990 + 2k.
+pub const SEASONS: [anirec_data::Season; 4] = [
+    anirec_data::Season::Winter,
+    anirec_data::Season::Spring,
+    anirec_data::Season::Summer,
+    anirec_data::Season::Fall,
+];
 /// Users are 1..=60; user u loves genre u % 3.
 pub const USERS: u32 = 60;
 
@@ -53,6 +60,7 @@ fn world() -> (Catalogue, Ratings) {
                 studios: vec![format!("Studio {genre}")],
                 kind: Some(if k % 4 == 0 { "Movie" } else { "TV" }.into()),
                 start_year: Some(1990 + 2 * k as u16),
+                season: Some(SEASONS[k as usize % 4]),
                 members: Some(5_000 + 1_000 * k),
                 score: Some(6.5 + k as f32 / 8.0),
                 synopsis: Some(format!(
