@@ -15,7 +15,7 @@ use super::json;
 use crate::answers::profiles::{known_user, profile, taste};
 use crate::answers::season::{SeasonOf, season_picks, season_views};
 use crate::auth::Visitor;
-use crate::openapi::responses::{BadParam, ModelUnavailable, NotFound};
+use crate::openapi::responses::ModelLookup;
 use crate::params::{Flag, K, Query, Takes, WholeU32};
 use crate::problem::Problem;
 use crate::state::AppState;
@@ -78,9 +78,7 @@ struct SeasonAnswer<'a> {
     ),
     responses(
         (status = 200, description = "The season's anime, best first.", body = SeasonAnswer),
-        (status = 400, response = BadParam),
-        (status = 404, response = NotFound),
-        (status = 503, response = ModelUnavailable),
+        ModelLookup,
     )
 )]
 pub async fn season(
@@ -119,9 +117,7 @@ pub async fn season(
     params(Query<SeasonParams>),
     responses(
         (status = 200, description = "The season's anime, best first.", body = SeasonAnswer),
-        (status = 400, response = BadParam),
-        (status = 404, response = NotFound),
-        (status = 503, response = ModelUnavailable),
+        ModelLookup,
     )
 )]
 pub async fn current(
@@ -141,9 +137,7 @@ pub async fn current(
     params(Query<SeasonParams>),
     responses(
         (status = 200, description = "The season's anime, best first.", body = SeasonAnswer),
-        (status = 400, response = BadParam),
-        (status = 404, response = NotFound),
-        (status = 503, response = ModelUnavailable),
+        ModelLookup,
     )
 )]
 pub async fn upcoming(
