@@ -302,6 +302,26 @@ fn a_file_that_is_not_a_jikan_answer_stops_the_read_with_its_name() {
 }
 
 #[test]
+fn an_empty_jikan_folder_beside_the_data_is_no_source_but_one_named_is_an_error() {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("mal2020");
+    std::fs::create_dir_all(root.path().join("jikan")).unwrap();
+    common::copy_sample_catalogue(&data);
+    let mut report = IngestReport::default();
+    let loaded = load_catalogue(&data, &IngestOptions::default(), &mut report).unwrap();
+    assert_eq!(loaded.catalogue.len(), 17_562);
+    assert_eq!(report.sources.len(), 1);
+    let named = IngestOptions {
+        jikan: SideFolder::Dir(root.path().join("jikan")),
+        ..IngestOptions::default()
+    };
+    let err = load_catalogue(&data, &named, &mut IngestReport::default())
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("no Jikan pages"), "{err}");
+}
+
+#[test]
 fn a_later_file_wins_field_by_field_and_keeps_what_it_lacks() {
     let first = jikan_value(52991);
     let mut later = serde_json::json!({"mal_id": 52991, "title": "Sousou no Frieren",

@@ -120,10 +120,12 @@ pub fn read(data: &[u8], file: &str, strict: bool, skips: &mut Skips) -> Result<
     })
 }
 
-/// The folder of Jikan pages for a data folder: `jikan` beside it by default, the folder named,
-/// or none.
+/// The folder of Jikan pages for a data folder: `jikan` beside it by default (when it holds a
+/// `.json` file), the folder named, or none.
 pub fn folder(source: &SideFolder, data_dir: &Path) -> Option<PathBuf> {
-    source.folder(data_dir, "jikan", Path::is_dir)
+    source.folder(data_dir, "jikan", |dir| {
+        files_under(dir).is_ok_and(|files| !files.is_empty())
+    })
 }
 
 /// Every `.json` file under `dir` (and its subfolders), in path order.

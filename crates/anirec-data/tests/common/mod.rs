@@ -91,3 +91,11 @@ pub fn load_without_jikan(dir: &Path, strict: bool) -> Result<Dataset, DataError
     };
     Dataset::load_dir(dir, &opts, &NoProgress)
 }
+
+/// Copies the sample's catalogue files (not its ratings) into `dir`.
+pub fn copy_sample_catalogue(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    for name in ["anime.csv", "anime_with_synopsis.csv"] {
+        std::fs::copy(sample_dir().join(name), dir.join(name)).unwrap();
+    }
+}
