@@ -15,6 +15,7 @@ use minijinja::context;
 use serde::{Deserialize, Serialize};
 
 use anirec_data::{Score, WatchStatus};
+use anirec_store::list::title_of;
 use anirec_store::{Account, Password, Username};
 
 use crate::answers::ask::{Ask, AskParams};
@@ -255,21 +256,19 @@ async fn my_list(
                 .list
                 .iter()
                 .filter(|e| status.is_none_or(|w| e.status == w))
-                .map(|e| Row {
-                    anime_id: e.anime_id.0,
-                    title: match catalogue.index_of(e.anime_id) {
-                        Some(a) => Some(catalogue[a].name.clone()),
-                        None => titles
-                            .binary_search_by_key(&e.anime_id, |t| t.anime_id)
-                            .ok()
-                            .map(|p| titles[p].title.clone()),
-                    },
-                    card: catalogue
-                        .index_of(e.anime_id)
-                        .map(|a| Card::with(catalogue, a, Synopsis::None)),
-                    score: e.score,
-                    status: e.status.name(),
-                    episodes: e.episodes,
+                .map(|e| {
+                    let known = catalogue.index_of(e.anime_id);
+                    Row {
+                        anime_id: e.anime_id.0,
+                        title: match known {
+                            Some(a) => Some(catalogue[a].name.clone()),
+                            None => title_of(&titles, e.anime_id).map(str::to_owned),
+                        },
+                        card: known.map(|a| Card::with(catalogue, a, Synopsis::None)),
+                        score: e.score,
+                        status: e.status.name(),
+                        episodes: e.episodes,
+                    }
                 })
                 .collect();
             Ok(render(

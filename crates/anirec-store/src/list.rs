@@ -30,6 +30,15 @@ pub struct ListTitle {
     pub title: String,
 }
 
+/// The title kept for `anime` among `titles` (sorted by anime id, as [`crate::Store::titles`]
+/// gives them).
+pub fn title_of(titles: &[ListTitle], anime: MalId) -> Option<&str> {
+    titles
+        .binary_search_by_key(&anime, |t| t.anime_id)
+        .ok()
+        .map(|p| titles[p].title.as_str())
+}
+
 /// A list entry with the time it last changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

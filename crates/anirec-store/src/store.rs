@@ -669,10 +669,7 @@ impl Store {
                     entry,
                     updated_at: at,
                 };
-                let title = titles
-                    .binary_search_by_key(&entry.anime_id, |t| t.anime_id)
-                    .ok()
-                    .map(|p| titles[p].title.clone());
+                let title = list::title_of(titles, entry.anime_id).map(str::to_owned);
                 tx.run(upsert_statement(id, &stored, title)).await?;
             }
             tx.commit().await?;

@@ -4,14 +4,19 @@
 /// Largest id accepted for users and anime (MyAnimeList ids are signed 32-bit integers).
 pub const MAX_ID: u32 = i32::MAX as u32;
 
+/// Longest part of a found value an error message shows, in characters.
+const FOUND_LIMIT: usize = 40;
+
+/// The first [`FOUND_LIMIT`] characters of a value too long to show whole; none when it fits.
+pub fn shortened(text: &str) -> Option<String> {
+    (text.chars().count() > FOUND_LIMIT).then(|| text.chars().take(FOUND_LIMIT).collect())
+}
+
 /// Quotes a found value for an error message, shortened so a huge field can't flood a log.
 pub fn found(text: &str) -> String {
-    const LIMIT: usize = 40;
-    if text.chars().count() <= LIMIT {
-        format!("{text:?}")
-    } else {
-        let short: String = text.chars().take(LIMIT).collect();
-        format!("{short:?}...")
+    match shortened(text) {
+        None => format!("{text:?}"),
+        Some(short) => format!("{short:?}..."),
     }
 }
 

@@ -20,7 +20,7 @@ use crate::anime::{AiringStatus, Anime, Season};
 use crate::catalogue::parse_duration;
 use crate::error::{DataError, Result, RowError};
 use crate::files::{SideFolder, file_name, read_file};
-use crate::formats::fields::{MAX_ID, found};
+use crate::formats::fields::{MAX_ID, found, shortened};
 use crate::ids::MalId;
 use crate::report::{FileRead, SkipReason, Skips};
 
@@ -437,12 +437,10 @@ fn parse_anime(node: &Node) -> Result<Anime, Bad> {
 
 /// A JSON value's text for a message, shortened like [`found`] but not quoted.
 fn json_text(text: &str) -> String {
-    const LIMIT: usize = 40;
-    let mut short: String = text.chars().take(LIMIT).collect();
-    if short.len() < text.len() {
-        short.push_str("...");
+    match shortened(text) {
+        None => text.to_owned(),
+        Some(short) => short + "...",
     }
-    short
 }
 
 /// A synopsis without MyAnimeList's closing credit line (`[Written by MAL Rewrite]`); none for

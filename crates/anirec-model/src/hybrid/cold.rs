@@ -10,6 +10,7 @@
 use anirec_data::{AnimeIx, Catalogue, Ratings};
 use rayon::prelude::*;
 
+use super::log_popularity;
 use crate::cf::ease::Ease;
 use crate::content::tfidf::ContentModel;
 
@@ -139,9 +140,7 @@ impl ColdStart {
 /// members predict, by a least-squares line of log(1 + ratings) on log(1 + members) over the
 /// rated anime (0 without members, or without rated anime to fit on).
 pub fn popularity(train: &Ratings, catalogue: &Catalogue) -> Vec<f32> {
-    let counts: Vec<f32> = (0..train.n_anime() as u32)
-        .map(|a| (1.0 + train.anime(AnimeIx(a)).len() as f32).ln())
-        .collect();
+    let counts = log_popularity(train);
     let members = |a: usize| {
         catalogue
             .anime()

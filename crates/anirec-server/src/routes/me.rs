@@ -14,6 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use anirec_data::formats::malxml;
 use anirec_data::{MalId, Score, WatchStatus};
+use anirec_store::list::title_of;
 use anirec_store::{AccountId, ListEntry, ListTitle, StoredEntry};
 
 use super::json;
@@ -80,12 +81,7 @@ fn views(state: &AppState, list: Vec<StoredEntry>, titles: &[ListTitle]) -> Vec<
                 let c = &s.bundle.catalogue;
                 c.index_of(id).map(|a| c[a].name.clone())
             });
-            let imported = || {
-                titles
-                    .binary_search_by_key(&id, |t| t.anime_id)
-                    .ok()
-                    .map(|p| titles[p].title.clone())
-            };
+            let imported = || title_of(titles, id).map(str::to_owned);
             EntryView {
                 in_catalogue: known.is_some(),
                 title: known.or_else(imported),
