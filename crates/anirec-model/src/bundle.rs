@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 use crate::cf::ease::Ease;
 use crate::content::tfidf::ContentModel;
 use crate::hybrid::{ColdStart, Hybrid, HybridParams};
+use crate::lexical::Lexical;
 use crate::metrics::{RatingMetrics, TestMetrics};
 use crate::rating::baseline::{BaselineParams, Baselines};
 use crate::rating::franchise::FranchiseMates;
@@ -143,6 +144,8 @@ pub struct Bundle {
     pub model: Hybrid,
     /// Story search's popularity prior per anime, computed on the first search.
     pub(crate) story_prior: OnceLock<Vec<f32>>,
+    /// Story search's BM25 index of the catalogue, built on the first search.
+    pub(crate) lexical: OnceLock<Lexical>,
 }
 
 /// The CRC-32 of a ratings store's arrays, as the manifest's `data.ratings_crc32` holds it for
@@ -200,6 +203,7 @@ impl Bundle {
             ratings,
             model,
             story_prior: OnceLock::new(),
+            lexical: OnceLock::new(),
         }
     }
 
@@ -458,6 +462,7 @@ fn assemble(manifest: Manifest, catalogue: Catalogue, a: &Arrays) -> Result<Bund
         ratings,
         model,
         story_prior: OnceLock::new(),
+        lexical: OnceLock::new(),
     })
 }
 

@@ -13,7 +13,9 @@
 //! - [`list_use`]: what of a fan's list a fold-in used, and why not the rest.
 //! - [`signal`]: the blended signals, their weights and tuning grids.
 //! - [`search`]: typo-tolerant title search in every script; [`story`]: story embeddings and
-//!   exact nearest neighbours over them; [`story_search`]: "describe what you want to watch".
+//!   exact nearest neighbours over them; [`story_text`]: the text they are embedded from;
+//!   [`lexical`]: BM25 over synopses and genres; [`story_search`]: "describe what you want to
+//!   watch", the two fused.
 //! - [`stored`]: the arrays each model keeps in a bundle, and how it is rebuilt from them.
 //! - [`bundle`]: the model bundle on disk.
 //! - [`topk`]: top-k selection.
@@ -28,6 +30,7 @@ pub mod eval;
 pub mod filters;
 pub mod franchise_eval;
 pub mod hybrid;
+pub mod lexical;
 pub mod list_use;
 pub mod metrics;
 pub mod new_anime;
@@ -42,6 +45,7 @@ pub mod signal;
 pub mod stored;
 pub mod story;
 pub mod story_search;
+pub mod story_text;
 pub mod topk;
 pub mod training;
 pub mod widen;

@@ -1,6 +1,6 @@
-//! Story embeddings of the catalogue: one L2-normalised sentence embedding per anime (its
-//! titles, genres and synopsis, through the sentence encoder), the text each anime is embedded
-//! from, and nearest-neighbour search over them.
+//! Story embeddings of the catalogue: one L2-normalised sentence embedding per anime (of the
+//! text [`crate::story_text`] writes, through the sentence encoder) and nearest-neighbour search
+//! over them.
 //!
 //! Search scans every row: exactly from the float16 rows, or first from 8-bit copies (a quarter
 //! of the bytes, with a bound on their error) to pick the rows to score exactly. At catalogue
@@ -8,7 +8,6 @@
 //! index is needed.
 
 use anirec_data::AnimeIx;
-use anirec_data::catalogue::Anime;
 use half::f16;
 use safetensors::Dtype;
 use serde::{Deserialize, Serialize};
@@ -27,7 +26,7 @@ pub struct StoryInfo {
     pub encoder: String,
     /// Length of each vector.
     pub dim: usize,
-    /// What each anime's text holds ([`STORY_TEXT`]) and how much of it the encoder read.
+    /// What each anime's text holds ([`crate::story_text::STORY_TEXT`]) and how much of it the encoder read.
     pub text: String,
 }
 
@@ -47,27 +46,6 @@ pub enum StoryOff {
         /// The fingerprint of the encoder at hand.
         encoder: String,
     },
-}
-
-/// The parts of an anime that its story text holds, in order.
-pub const STORY_TEXT: &str = "title, English title, genres, synopsis";
-
-/// The text an anime is embedded from: its title (and English title when different), its
-/// genres, and its synopsis. The titles and genres give short or missing synopses context.
-pub fn story_text(anime: &Anime) -> String {
-    let mut text = anime.name.clone();
-    if let Some(english) = anime.english_name.as_deref().filter(|e| *e != anime.name) {
-        text.push_str(" (");
-        text.push_str(english);
-        text.push(')');
-    }
-    if !anime.genres.is_empty() {
-        text.push_str(". Genres: ");
-        text.push_str(&anime.genres.join(", "));
-    }
-    text.push_str(". ");
-    text.push_str(anime.synopsis.as_deref().unwrap_or(""));
-    text
 }
 
 /// One unit-length vector per anime, row by row, held as float16 (as the bundle stores them):
@@ -494,20 +472,5 @@ mod tests {
         assert!(StoryVectors::new(0, vec![]).is_err());
         let err = StoryVectors::new(2, vec![1.0, 0.0, f32::NAN, 1.0]).expect_err("NaN");
         assert!(err.to_string().contains("row 1"), "{err}");
-    }
-
-    #[test]
-    fn the_story_text_holds_titles_genres_and_synopsis() {
-        let anime = Anime {
-            name: "Cowboy Bebop".into(),
-            english_name: Some("Cowboy Bebop".into()),
-            genres: vec!["Action".into(), "Space".into()],
-            synopsis: Some("In the year 2071, humanity has colonized...".into()),
-            ..Anime::default()
-        };
-        assert_eq!(
-            story_text(&anime),
-            "Cowboy Bebop. Genres: Action, Space. In the year 2071, humanity has colonized..."
-        );
     }
 }

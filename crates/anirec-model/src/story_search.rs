@@ -1,13 +1,16 @@
 //! Story search: anime ranked by how close their story is to a described wish ("time loop
-//! mystery at a high school"), titles first when the query is a title, well-known anime first
-//! among equally close stories, one per franchise, and — for a fan the model knows — the story
-//! match blended with the fan's predicted rating, with the reason said.
+//! mystery at a high school"): the story vectors' cosine fused with BM25 over the synopses and
+//! genres, titles first when the query is a title, well-known anime first among equally close
+//! stories, one per franchise (its best-known close entry), and — for a fan the model knows —
+//! the story match blended with the fan's predicted rating, with the reason said (the telling
+//! words the synopsis shares with the query).
 
 use anirec_data::{AnimeIx, MalId};
 use serde::Serialize;
 
 use crate::bundle::Bundle;
 use crate::filters::{Filters, Grouping};
+use crate::lexical::{Lexical, QueryTerm};
 use crate::profile::Profile;
 use crate::story::StoryVectors;
 use crate::topk::top_k;
@@ -17,7 +20,7 @@ use crate::topk::top_k;
 pub const TITLE_FIRST: f32 = 3.0;
 
 /// Story matches ranked further (popularity, the fan's predicted rating, one per franchise),
-/// best story match first.
+/// best story match first; as many again are taken from the best BM25 matches.
 const POOL: usize = 200;
 
 /// Candidates beyond the pool taken from the coarse (8-bit) pass and scored exactly: enough
@@ -31,6 +34,21 @@ const RESCORED: usize = 300;
 /// (`bench/story/ranking.py`; BENCHMARKS.md "Story search's ranking, checked on held-out
 /// queries").
 pub const POPULARITY_WEIGHT: f32 = 0.3;
+
+/// Weight of the query's BM25 score, divided by the best BM25 score in the catalogue (so 0-1),
+/// beside the story's cosine similarity. Chosen with [`POPULARITY_WEIGHT`] on
+/// bench/story/queries.tsv and checked on the held-out heldout.tsv and natural.tsv
+/// (`bench/story/fusion.py`; BENCHMARKS.md "Story search that understands stories").
+pub const LEXICAL_WEIGHT: f32 = 0.3;
+
+/// A franchise is shown by its best-known entry (the most members) among its entries in this
+/// many best matches: the series a fan knows (Spy x Family, not its second season) when their
+/// stories are about as close.
+const KNOWN_WITHIN: usize = 100;
+
+/// A word of the query names a reason when at most about one anime in twenty holds it
+/// (BM25's inverse document frequency `ln(1 + (n − df + ½) / (df + ½))` of 1/20 is about 3).
+const TELLING_IDF: f32 = 3.0;
 
 /// Weight of the fan's predicted rating (scaled to -1..1 over 1-10) beside the story's cosine
 /// similarity. Cosines of good matches sit around 0.4-0.6, a few hundredths apart, so a rating
@@ -92,6 +110,8 @@ impl Bundle {
             q.filters.allows(&anime[a.0 as usize]) && (q.filters.include_rated || !rated(a))
         };
         let exact = |a: AnimeIx| story.dot(a, q.vector);
+        let lexical = self.lexical();
+        let terms = lexical.terms(q.text);
 
         let mut hits: Vec<StoryHit> = q
             .titles
@@ -100,74 +120,113 @@ impl Bundle {
             .take(q.k)
             .map(|&(a, _)| {
                 let predicted = q.profile.map(|p| self.predicted_rating(p, a));
-                self.hit(q, a, exact(a), true, predicted)
+                self.hit(a, exact(a), true, predicted, &terms)
             })
             .collect();
         let wanted = q.k - hits.len();
         let taken: Vec<AnimeIx> = hits.iter().map(|h| h.index).collect();
-        let pool = story_pool(
-            story,
-            self.story_prior(),
-            q.vector,
-            POOL.max(wanted),
-            RESCORED,
-            |j| !taken.contains(&AnimeIx(j)) && allowed(AnimeIx(j)),
-        );
-        // (score, anime, story match, predicted rating); reasons are written for the kept ones
-        // only.
-        let mut matches: Vec<(f32, AnimeIx, f32, Option<f32>)> = pool
+        let keep = |j: u32| !taken.contains(&AnimeIx(j)) && allowed(AnimeIx(j));
+        let prior = self.story_prior();
+        let mut bm25 = Vec::with_capacity(anime.len());
+        lexical.scores_into(&terms, &mut bm25);
+        let lexical_scale = LEXICAL_WEIGHT / bm25.iter().fold(f32::EPSILON, |m, &s| m.max(s));
+        // The best story matches, then the best BM25 matches not among them, each scored with
+        // both.
+        let size = POOL.max(wanted);
+        let mut pool: Vec<(f32, f32, AnimeIx)> =
+            story_pool(story, prior, q.vector, size, RESCORED, keep);
+        let mut in_pool: Vec<u32> = pool.iter().map(|&(_, _, a)| a.0).collect();
+        in_pool.sort_unstable();
+        for j in top_k(&bm25, size, |j| bm25[j as usize] > 0.0 && keep(j)) {
+            if in_pool.binary_search(&j).is_err() {
+                let story_match = exact(AnimeIx(j));
+                pool.push((story_match + prior[j as usize], story_match, AnimeIx(j)));
+            }
+        }
+        let mut matches: Vec<Match> = pool
             .into_iter()
-            .map(|(blended, story_match, a)| {
+            .map(|(dense, story_match, a)| {
                 let predicted = q.profile.map(|p| self.predicted_rating(p, a));
                 let fit = predicted.map_or(0.0, |r| FIT_WEIGHT * (r - 5.5) / 4.5);
-                (blended + fit, a, story_match, predicted)
+                Match {
+                    score: dense + lexical_scale * bm25[a.0 as usize] + fit,
+                    anime: a,
+                    story_match,
+                    predicted,
+                }
             })
             .collect();
-        matches.sort_by(|a, b| b.0.total_cmp(&a.0));
-        // One anime per franchise (its best match), unless the filters say group=none.
+        matches.sort_by(|a, b| b.score.total_cmp(&a.score));
         if q.filters.group == Grouping::Series {
-            let franchises = self.catalogue.franchises();
-            let mut seen: Vec<u32> = hits
+            let titled: Vec<u32> = hits
                 .iter()
-                .filter_map(|h| franchises.group_of(h.index))
+                .filter_map(|h| self.catalogue.franchises().group_of(h.index))
                 .collect();
-            matches.retain(|&(_, a, _, _)| match franchises.group_of(a) {
-                Some(g) if seen.contains(&g) => false,
-                Some(g) => {
-                    seen.push(g);
-                    true
-                }
-                None => true,
-            });
+            matches = self.one_per_franchise(matches, &titled);
         }
         hits.extend(
             matches
                 .into_iter()
                 .take(wanted)
-                .map(|(_, a, story_match, predicted)| {
-                    self.hit(q, a, story_match, false, predicted)
-                }),
+                .map(|m| self.hit(m.anime, m.story_match, false, m.predicted, &terms)),
         );
         hits
+    }
+
+    /// `matches` (best first) with one anime per franchise, none of the franchises `shown`
+    /// already: each franchise at the place of its best match, shown by its best-known entry
+    /// (the most members) among its entries in the first [`KNOWN_WITHIN`] matches.
+    fn one_per_franchise(&self, matches: Vec<Match>, shown: &[u32]) -> Vec<Match> {
+        let franchises = self.catalogue.franchises();
+        let members = |m: &Match| self.catalogue[m.anime].members.unwrap_or(0);
+        // (franchise, position in `matches` of its best-known close entry)
+        let mut best_known: Vec<(u32, usize)> = Vec::new();
+        for (i, m) in matches.iter().enumerate().take(KNOWN_WITHIN) {
+            let Some(g) = franchises.group_of(m.anime) else {
+                continue;
+            };
+            match best_known.iter_mut().find(|(f, _)| *f == g) {
+                Some((_, at)) if members(m) > members(&matches[*at]) => *at = i,
+                Some(_) => {}
+                None => best_known.push((g, i)),
+            }
+        }
+        let mut seen: Vec<u32> = shown.to_vec();
+        let mut out = Vec::with_capacity(matches.len());
+        for (i, m) in matches.iter().enumerate() {
+            let chosen = match franchises.group_of(m.anime) {
+                Some(g) if seen.contains(&g) => continue,
+                Some(g) => {
+                    seen.push(g);
+                    best_known
+                        .iter()
+                        .find(|(f, _)| *f == g)
+                        .map_or(i, |&(_, at)| at)
+                }
+                None => i,
+            };
+            out.push(matches[chosen].clone());
+        }
+        out
     }
 
     /// One anime found, with the reason said.
     fn hit(
         &self,
-        q: &StoryQuery,
         a: AnimeIx,
         story_match: f32,
         title_match: bool,
         predicted_rating: Option<f32>,
+        terms: &[QueryTerm],
     ) -> StoryHit {
         let mut reason = if title_match {
             "its title matches".to_owned()
         } else {
-            let words = matched_words(q.text, &self.catalogue[a]);
+            let words = telling_words(self.lexical(), a, terms);
             if words.is_empty() {
                 "its story is close to what you describe".to_owned()
             } else {
-                format!("matches '{}'", words.join(" "))
+                format!("its story has {}", words.join(", "))
             }
         };
         if let Some(r) = predicted_rating {
@@ -182,6 +241,28 @@ impl Bundle {
             reason,
         }
     }
+}
+
+/// A story match being ranked.
+#[derive(Debug, Clone)]
+struct Match {
+    /// Cosine + popularity prior + weighted BM25 + the fan's fit.
+    score: f32,
+    anime: AnimeIx,
+    /// The story vectors' cosine alone.
+    story_match: f32,
+    predicted: Option<f32>,
+}
+
+/// The query's telling words (at most three, rarest first, as typed) that anime `a`'s synopsis
+/// or genres hold.
+fn telling_words<'q>(lexical: &Lexical, a: AnimeIx, terms: &[QueryTerm<'q>]) -> Vec<&'q str> {
+    let mut held: Vec<&QueryTerm> = terms
+        .iter()
+        .filter(|t| t.idf >= TELLING_IDF && lexical.holds(a, t))
+        .collect();
+    held.sort_by(|x, y| y.idf.total_cmp(&x.idf));
+    held.into_iter().take(3).map(|t| t.word).collect()
 }
 
 /// The `size` anime with the best story match + `prior` among those `keep` allows, best first,
@@ -233,48 +314,6 @@ fn story_pool(
     }
 }
 
-/// Words too common to be a reason.
-const STOP_WORDS: &[&str] = &[
-    "the",
-    "and",
-    "for",
-    "with",
-    "about",
-    "that",
-    "this",
-    "from",
-    "into",
-    "who",
-    "where",
-    "what",
-    "anime",
-    "show",
-    "series",
-    "some",
-    "something",
-    "want",
-    "like",
-    "watch",
-];
-
-/// The query's words (three letters or more, not [`STOP_WORDS`]) that the anime's synopsis,
-/// titles or genres hold, in query order.
-fn matched_words<'q>(query: &'q str, anime: &anirec_data::catalogue::Anime) -> Vec<&'q str> {
-    let haystack = crate::story::story_text(anime).to_lowercase();
-    let mut out: Vec<&str> = Vec::new();
-    for word in query.split(|c: char| !c.is_alphanumeric()) {
-        let lower = word.to_lowercase();
-        if word.chars().count() >= 3
-            && !STOP_WORDS.contains(&lower.as_str())
-            && haystack.contains(&lower)
-            && !out.iter().any(|w| w.eq_ignore_ascii_case(word))
-        {
-            out.push(word);
-        }
-    }
-    out
-}
-
 impl Bundle {
     /// Per anime, what story search adds to the story's cosine for popularity:
     /// [`POPULARITY_WEIGHT`] × log(1 + members) / log(1 + the most
@@ -289,6 +328,13 @@ impl Bundle {
                 .map(|a| scale * (1.0 + a.members.unwrap_or(0) as f32).ln())
                 .collect()
         })
+    }
+
+    /// Story search's BM25 index of the catalogue, built on first use (about a second of
+    /// one core for the whole catalogue; the server builds it before serving).
+    pub fn lexical(&self) -> &Lexical {
+        self.lexical
+            .get_or_init(|| Lexical::build(self.catalogue.anime()))
     }
 }
 
@@ -351,17 +397,27 @@ mod tests {
     }
 
     #[test]
-    fn the_reason_names_the_query_words_the_story_holds() {
-        let anime = Anime {
-            name: "Steins;Gate".into(),
+    fn the_reason_names_the_telling_words_the_story_holds() {
+        let mut catalogue: Vec<Anime> = (0..40)
+            .map(|i| Anime {
+                genres: vec!["Drama".into()],
+                synopsis: Some(format!("A boy and a girl meet at school, story {i}.")),
+                ..Anime::default()
+            })
+            .collect();
+        catalogue.push(Anime {
             genres: vec!["Sci-Fi".into(), "Thriller".into()],
-            synopsis: Some("A self-proclaimed mad scientist finds a way to send messages to the past, and a time loop begins.".into()),
+            synopsis: Some("A self-proclaimed mad scientist and a boy send messages to the past, and a time loop begins.".into()),
             ..Anime::default()
-        };
+        });
+        let lexical = Lexical::build(&catalogue);
+        let terms = lexical.terms("a boy in a Time LOOP who can change the past with his messages");
+        // "boy" is in every synopsis; "can", "his", "the" are stop words.
         assert_eq!(
-            matched_words("a Time LOOP mystery about the past", &anime),
-            vec!["Time", "LOOP", "past"]
+            telling_words(&lexical, AnimeIx(40), &terms),
+            vec!["Time", "LOOP", "past"],
+            "the three rarest, as typed"
         );
-        assert!(matched_words("cozy food", &anime).is_empty());
+        assert!(telling_words(&lexical, AnimeIx(0), &terms).is_empty());
     }
 }

@@ -13,7 +13,8 @@ use anirec_model::hybrid::{Carvings, Hybrid, HybridParams, rated_or_unknown};
 use anirec_model::metrics::TestMetrics;
 use anirec_model::query::{Filters, Listed, SimilarBy};
 use anirec_model::signal::{Signal, Weights};
-use anirec_model::story::{STORY_TEXT, StoryInfo, StoryOff, StoryVectors};
+use anirec_model::story::{StoryInfo, StoryOff, StoryVectors};
+use anirec_model::story_text::STORY_TEXT;
 
 const CLUSTERS: [(&str, &str, &str); 3] = [
     (

@@ -102,7 +102,8 @@ pub struct Served {
 }
 
 impl Served {
-    /// Wraps a bundle (indexing its titles).
+    /// Wraps a bundle, indexing its titles (and, when it has story vectors, the words of its
+    /// synopses for story search).
     pub fn new(bundle: Bundle, path: Option<PathBuf>) -> Served {
         let crc = bundle
             .manifest
@@ -111,6 +112,11 @@ impl Served {
             .fold(0u32, |acc, f| acc.rotate_left(5) ^ f.crc32);
         let version = format!("{}-{crc:08x}", bundle.manifest.created_at);
         let vocabulary = Vocabulary::of(&bundle.catalogue);
+        if bundle.story().is_some() {
+            // Story search's BM25 index, built here (off the async runtime) rather than on the
+            // first search.
+            bundle.lexical();
+        }
         Served {
             titles: TitleIndex::new(&bundle.catalogue),
             openapi: std::sync::OnceLock::new(),

@@ -14,17 +14,20 @@ use anirec_data::{Catalogue, Ratings};
 use anirec_encoder::{Encoder, shared_encoder};
 use anirec_model::bundle::Bundle;
 use anirec_model::hybrid::{Hybrid, HybridParams};
-use anirec_model::story::{STORY_TEXT, StoryInfo, StoryVectors, story_text};
+use anirec_model::story::{StoryInfo, StoryVectors};
+use anirec_model::story_text::{STORY_TEXT, story_texts};
 use anirec_server::{AppState, Config, NoEncoder, Served};
 use axum::Router;
 use common::{assert_problem, get};
 
 const STEINS_GATE: u64 = 9253;
 const SHINGEKI: u64 = 16498;
+/// Shingeki no Kyojin Season 2.
+const SHINGEKI_S2: u32 = 25777;
 const SHOKUGEKI: u64 = 28171;
 const DEATH_NOTE: u64 = 1535;
 /// Anime the queries below describe; always in the test catalogue.
-const WANTED: [u32; 4] = [9253, 16498, 28171, 1535];
+const WANTED: [u32; 5] = [9253, 16498, 28171, 1535, SHINGEKI_S2];
 const ANIME: usize = 160;
 const USERS: usize = 3000;
 
@@ -58,7 +61,14 @@ fn world() -> (Catalogue, Ratings) {
             chosen.push(a);
         }
     }
-    let catalogue = Catalogue::new(chosen.iter().map(|&a| all[a as usize].clone()).collect());
+    let mut catalogue = Catalogue::new(chosen.iter().map(|&a| all[a as usize].clone()).collect());
+    // Franchises by title (Shingeki no Kyojin's seasons are one).
+    let franchises = anirec_data::franchise::grouping::build(
+        catalogue.anime(),
+        |id| catalogue.index_of(id),
+        &anirec_data::franchise::relations::Relations::default(),
+    );
+    catalogue.set_franchises(franchises);
     let users = data.ratings.by_user();
     let mut triples = Vec::new();
     for u in 0..data.ratings.n_users().min(USERS) {
@@ -92,7 +102,7 @@ fn bundles() -> &'static (Bundle, Bundle) {
         let model = Hybrid::fit(&ratings, &catalogue, None, p, &mut (), None);
         let plain = Bundle::new(model, catalogue.clone(), ratings, None);
         let encoder = shared_encoder();
-        let texts: Vec<String> = catalogue.anime().iter().map(story_text).collect();
+        let texts = story_texts(catalogue.anime());
         let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
         let rows = encoder.embed(&texts, |_| {}).expect("the catalogue embeds");
         let info = StoryInfo {
@@ -136,7 +146,10 @@ async fn described_stories_find_the_anime_that_tell_them() {
             SHOKUGEKI,
         ),
         (
-            "a student finds a notebook that kills whoever's name is written in it",
+            // (Its synopsis speaks of a death god's note, not of a notebook that kills: "a
+            // notebook that kills" finds it only through its title, which the story vectors
+            // leave out; BENCHMARKS.md "Story search that understands stories".)
+            "a student uses a death god's notebook to kill criminals by writing their names",
             DEATH_NOTE,
         ),
     ] {
@@ -161,6 +174,52 @@ async fn described_stories_find_the_anime_that_tell_them() {
             items
                 .iter()
                 .all(|i| i["reason"].as_str().is_some_and(|t| !t.is_empty()))
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_franchise_is_shown_by_its_best_known_close_entry_with_the_words_it_shares() {
+    let (bundle, _) = bundles();
+    let catalogue = &bundle.catalogue;
+    let ix = |id: u32| {
+        catalogue
+            .index_of(anirec_data::MalId(id))
+            .unwrap_or_else(|| panic!("anime {id} is in the test catalogue"))
+    };
+    // Shingeki no Kyojin's second season is in the catalogue and in the same franchise, with
+    // fewer members: the first season stands for the franchise.
+    let (first, second) = (ix(SHINGEKI as u32), ix(SHINGEKI_S2));
+    let franchises = catalogue.franchises();
+    assert!(franchises.group_of(first).is_some());
+    assert_eq!(franchises.group_of(first), franchises.group_of(second));
+    assert!(catalogue[first].members > catalogue[second].members);
+    let app = app();
+    let query = "soldiers with gear that lets them fly fight man-eating titans outside the walls";
+    let r = get(&app, &format!("/api/v1/search?q={}&k=10", urlencode(query))).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let ids = r.ids();
+    assert!(ids.contains(&SHINGEKI), "{ids:?}");
+    assert!(
+        !ids.contains(&(SHINGEKI_S2 as u64)),
+        "one entry per franchise: {ids:?}"
+    );
+    // The reason names the query's telling words the synopsis holds, not its common ones.
+    let items = r.json()["items"].as_array().unwrap().clone();
+    let hit = items
+        .iter()
+        .find(|i| i["anime_id"] == SHINGEKI)
+        .expect("the hit");
+    let reason = hit["reason"].as_str().unwrap();
+    assert!(reason.starts_with("its story has "), "{reason}");
+    assert!(reason.contains("titans"), "{reason}");
+    for common in ["with", "that", "them", "the"] {
+        assert!(
+            !reason
+                .trim_start_matches("its story has ")
+                .split(", ")
+                .any(|w| w == common),
+            "{reason}"
         );
     }
 }
@@ -438,7 +497,8 @@ fn urlencode(text: &str) -> String {
 #[tokio::test]
 async fn the_search_page_shows_the_matches_and_why() {
     let app = app();
-    let q = urlencode("a student finds a notebook that kills whoever's name is written in it");
+    let query = "a student uses a death god's notebook to kill criminals by writing their names";
+    let q = urlencode(query);
     let r = get(&app, &format!("/search?q={q}")).await;
     assert_eq!(r.status, 200, "{}", r.text());
     let page = r.text();
@@ -446,7 +506,21 @@ async fn the_search_page_shows_the_matches_and_why() {
         page.contains("href=\"/anime/1535\""),
         "Death Note is on the page"
     );
-    assert!(page.contains("Why: matches"), "each card says why");
+    let whys: Vec<&str> = page
+        .split("Why: ")
+        .skip(1)
+        .map(|rest| rest.split('<').next().unwrap_or(""))
+        .collect();
+    assert_eq!(whys.len(), 10, "each card says why: {whys:?}");
+    let named: Vec<&str> = whys
+        .iter()
+        .filter_map(|w| w.strip_prefix("its story has "))
+        .flat_map(|words| words.split(", "))
+        .collect();
+    assert!(
+        !named.is_empty() && named.iter().all(|w| query.contains(w)),
+        "reasons name telling words of the query: {whys:?}"
+    );
     assert!(
         page.contains("data-romaji=\"Death Note\""),
         "cards carry every title for the display setting"

@@ -7,7 +7,8 @@ use std::time::Instant;
 
 use anirec_data::Catalogue;
 use anirec_encoder::{EmbeddingCache, Encoder};
-use anirec_model::story::{STORY_TEXT, StoryInfo, StoryVectors, story_text};
+use anirec_model::story::{StoryInfo, StoryVectors};
+use anirec_model::story_text::{STORY_TEXT, story_texts};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -89,7 +90,7 @@ pub fn embed_catalogue(
     catalogue: &Catalogue,
     cache_dir: &Path,
 ) -> anyhow::Result<(StoryInfo, StoryVectors)> {
-    let texts: Vec<String> = catalogue.anime().iter().map(story_text).collect();
+    let texts = story_texts(catalogue.anime());
     let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
     let cache = EmbeddingCache::new(cache_dir, encoder);
     let bar = ProgressBar::hidden();
