@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use anirec_data::AnimeIx;
 use anirec_data::catalogue::Anime;
+use rayon::prelude::*;
 
 use crate::content::tokens::{FieldWeights, Tokenizer};
 
@@ -84,19 +85,26 @@ pub struct QueryTerm<'q> {
 impl Lexical {
     /// The index of `anime`'s synopses and genres.
     pub fn build(anime: &[Anime]) -> Lexical {
-        let tokenizer = Tokenizer::new(FieldWeights::default());
+        // Stemming is most of the work: each anime's words on every core, numbered after.
+        let texts: Vec<Vec<String>> = anime
+            .par_iter()
+            .map_init(
+                || Tokenizer::new(FieldWeights::default()),
+                |tokenizer, a| {
+                    let text = format!(
+                        "{} {}",
+                        a.genres.join(" "),
+                        a.synopsis.as_deref().unwrap_or("")
+                    );
+                    tokenizer.words(&text)
+                },
+            )
+            .collect();
         let mut terms: HashMap<String, u32> = HashMap::new();
         // (term, anime) for every occurrence, then counted.
         let mut pairs: Vec<(u32, u32)> = Vec::new();
-        let mut lengths = Vec::with_capacity(anime.len());
-        for (ix, a) in anime.iter().enumerate() {
-            let text = format!(
-                "{} {}",
-                a.genres.join(" "),
-                a.synopsis.as_deref().unwrap_or("")
-            );
-            let words = tokenizer.words(&text);
-            lengths.push(words.len() as f32);
+        let lengths: Vec<f32> = texts.iter().map(|words| words.len() as f32).collect();
+        for (ix, words) in texts.into_iter().enumerate() {
             for word in words {
                 let next = terms.len() as u32;
                 let term = *terms.entry(word).or_insert(next);
