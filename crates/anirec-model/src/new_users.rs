@@ -1,10 +1,11 @@
 //! The new-fan protocol (strong generalisation): users the model never saw
 //! ([`anirec_data::split::hold_out_users`]) are folded in from 80% of their ratings and scored on
 //! the other 20%, with the cut-offs Liang et al. 2018 report on MovieLens-20M (NDCG@10,
-//! Recall@20, Recall@50, NDCG@100). anirec answers exactly as the server answers `POST
-//! /api/v1/recommendations` ([`Bundle::fold_in`], then [`Bundle::recommend`] with the default
-//! filters); EASE's own fold-in (the list times B) and popularity are scored on the same users,
-//! with the same catalogue filter and the listed anime left out.
+//! Recall@20, Recall@50, NDCG@100). anirec answers as the server answers `POST
+//! /api/v1/recommendations` ([`Bundle::fold_in`], then the hybrid's ranking with the default
+//! filters), over the protocol's candidates (anime that occur in train) and, apart, over every
+//! anime as the server does; EASE's own fold-in (the list times B) and popularity are scored on
+//! the same users, with the same catalogue filter and the listed anime left out.
 
 use anirec_data::UserIx;
 use anirec_data::split::UserSplit;
@@ -81,14 +82,34 @@ pub(crate) fn recall(top: &[u32], relevant: &[u32], k: usize) -> f64 {
     hits as f64 / relevant.len().min(k).max(1) as f64
 }
 
-/// anirec as the server answers a new fan: fold in the list, recommend with the default filters
-/// but every anime on its own (`group=none`: the ranking EASE's is compared with; the franchise
-/// figures are `eval`'s other protocol).
-pub fn served(bundle: &Bundle) -> impl Fn(&[Entry]) -> Vec<AnimeIx> + Sync + '_ {
-    let every_anime = Filters {
+/// Which anime a system under the protocol may rank.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Candidates {
+    /// The protocol's: anime that occur in train (`EVALUATION.md`, "New fans"; EASE and
+    /// popularity can rank no other).
+    TrainAnime,
+    /// Every anime, as the server answers: anime no train user rated come in through content,
+    /// franchise and members ([`crate::hybrid::ColdStart`]), and can never be a held-out hit.
+    Catalogue,
+}
+
+/// anirec as the server answers a new fan: fold in the list, rank with the default filters but
+/// every anime on its own (`group=none`: the ranking EASE's is compared with; the franchise
+/// figures are `eval`'s other protocol), over `candidates`.
+pub fn served(
+    bundle: &Bundle,
+    candidates: Candidates,
+) -> impl Fn(&[Entry]) -> Vec<AnimeIx> + Sync + '_ {
+    let filters = Filters {
         group: Grouping::None,
         ..Filters::default()
     };
+    let rankable: Vec<bool> = (0..bundle.catalogue.len() as u32)
+        .map(|a| match candidates {
+            Candidates::TrainAnime => !bundle.ratings.anime(AnimeIx(a)).is_empty(),
+            Candidates::Catalogue => true,
+        })
+        .collect();
     move |entries| {
         let list: Vec<Listed> = entries
             .iter()
@@ -99,10 +120,21 @@ pub fn served(bundle: &Bundle) -> impl Fn(&[Entry]) -> Vec<AnimeIx> + Sync + '_ 
             })
             .collect();
         let (profile, _) = bundle.fold_in(&list);
+        let listed = |a: AnimeIx| {
+            profile
+                .state
+                .entries
+                .binary_search_by_key(&a, |e| e.anime)
+                .is_ok()
+        };
+        let exclude = |a: AnimeIx| {
+            listed(a) || !rankable[a.0 as usize] || !filters.allows(&bundle.catalogue[a])
+        };
         bundle
-            .recommend(&profile, DEPTH, &every_anime, false)
+            .model
+            .recommend(&profile.state, DEPTH, &exclude, filters.novelty)
             .into_iter()
-            .map(|r| r.index)
+            .map(|r| r.anime)
             .collect()
     }
 }

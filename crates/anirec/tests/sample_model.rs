@@ -178,9 +178,12 @@ fn new_fans_are_scored_on_held_out_users_beside_ease_and_popularity() {
         249_998
     );
     // BENCHMARKS.md ("New fans"; EASE's row from "A warm refit, and EASE in float16", anirec's
-    // from "The 2026 catalogue"); deterministic, the tolerance absorbs floating point.
+    // from "New fans over the protocol's candidates"); deterministic, the tolerance absorbs
+    // floating point. `anirec` ranks the protocol's candidates (anime in train), as EASE and
+    // popularity do; `anirec_served` every anime, as the server answers.
     for (system, documented) in [
-        ("anirec", [0.4445, 0.3833, 0.43417, 0.4461]),
+        ("anirec", [0.4666, 0.4100, 0.4530, 0.4679]),
+        ("anirec_served", [0.4445, 0.3833, 0.43417, 0.4461]),
         ("ease", [0.4682, 0.4399, 0.5549, 0.5185]),
         ("popularity", [0.1646, 0.1784, 0.2558, 0.2273]),
     ] {

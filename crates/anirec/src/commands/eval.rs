@@ -85,7 +85,10 @@ struct NewUserReport {
     test_ratings: usize,
     fit_seconds: f64,
     blend: Weights,
+    /// Over the protocol's candidates, the anime that occur in train.
     anirec: NewUserFigures,
+    /// Over every anime, as the server answers (anime no train user rated can never be a hit).
+    anirec_served: NewUserFigures,
     ease: NewUserFigures,
     popularity: NewUserFigures,
 }
@@ -407,7 +410,11 @@ fn new_users(
     let story = story_vectors(&args.encoder, &catalogue)?;
     let (model, fit_seconds) = fit(&s.train, &catalogue, story, &args);
     let bundle = Bundle::new(model, catalogue, s.train.clone(), None);
-    let (anirec, users) = new_users::evaluate(&s, &new_users::served(&bundle));
+    let (anirec, users) = new_users::evaluate(
+        &s,
+        &new_users::served(&bundle, new_users::Candidates::TrainAnime),
+    );
+    let served = new_users::served(&bundle, new_users::Candidates::Catalogue);
     let ease = new_users::ease_fold_in(&bundle.model.ease, &bundle.catalogue);
     let popular = new_users::popular(&s.train, &bundle.catalogue);
     let report = NewUserReport {
@@ -419,6 +426,7 @@ fn new_users(
         fit_seconds,
         blend: bundle.model.weights,
         anirec,
+        anirec_served: new_users::evaluate(&s, &served).0,
         ease: new_users::evaluate(&s, &ease).0,
         popularity: new_users::evaluate(&s, &popular).0,
     };
@@ -439,6 +447,7 @@ fn new_users(
         );
         for (name, f) in [
             ("anirec", &report.anirec),
+            ("all anime", &report.anirec_served),
             ("EASE fold-in", &report.ease),
             ("popularity", &report.popularity),
         ] {
