@@ -10,6 +10,7 @@ as a fan with internet sees them. --cdn none measures them as this sandbox sees 
     python3 e2e/lighthouse.py --anirec target/release/anirec --model target/e2e/model
 
 Prints one line per page with the four category scores, and exits 1 when one is under --min.
+The story search page is measured when the model has story embeddings (trained with the encoder).
 """
 
 import argparse
@@ -108,6 +109,9 @@ def main():
         pages = [(path, None) for path in
                  ["/", "/signin", "/signup", "/recommendations?user=0", "/anime/52991", "/anime/1"]]
         pages += [("/me", cookie), ("/anime/52991", cookie)]
+        manifest = json.load(open(os.path.join(args.model, "manifest.json")))
+        if manifest.get("story"):
+            pages.append(("/search?q=girls%20go%20camping%20by%20a%20lake%20in%20winter", None))
         if os.environ.get("PAGES"):
             pages = [p for p in pages if p[0] in os.environ["PAGES"].split(",")]
         for path, signed_in in pages:
