@@ -10,7 +10,6 @@ MODEL_DIR is any bundle of the same catalogue (its catalogue.json). Needs numpy 
 snowballstemmer (bench/story/fusion.py's BM25 and tokens).
 """
 
-import json
 import sys
 from pathlib import Path
 
@@ -18,30 +17,22 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "story"))
 from fusion import Bm25, shown, words  # noqa: E402
-from ranking import labelled  # noqa: E402
+from ranking import Catalogue, labelled  # noqa: E402
 
 SETS = ("natural.tsv", "natural2.tsv", "heldout.tsv", "queries.tsv")
 
 
 def main():
-    catalogue = json.loads((Path(sys.argv[1]) / "catalogue.json").read_text(encoding="utf-8"))
-    anime = catalogue["anime"]
-    ids = np.array([a["mal_id"] for a in anime])
-    members = np.array([a["members"] or 0 for a in anime], dtype=np.float32)
-    popularity = np.log1p(members) / max(np.log1p(members.max()), 1.0)
-    allowed = np.array([not a["adult"] for a in anime])
-    group = np.full(len(anime), -1)
-    for g in catalogue["franchises"]["groups"]:
-        group[g["entries"]] = g["id"]
-    bm25 = Bm25([words(" ".join(a["genres"]) + " " + (a["synopsis"] or "")) for a in anime], 1.2, 0.75)
+    c = Catalogue(sys.argv[1])
+    bm25 = Bm25([words(" ".join(a["genres"]) + " " + (a["synopsis"] or "")) for a in c.anime], 1.2, 0.75)
     for name in SETS:
         rows = labelled(name)
         hits = 0
         for query, wanted in rows:
             s = bm25.scores(query)
-            score = s / max(s.max(), 1e-6) + 0.3 * popularity
-            found = shown(score, allowed, group, members, known_within=100)
-            hits += any(ids[j] in wanted for j in found)
+            score = s / max(s.max(), 1e-6) + 0.3 * c.popularity
+            found = shown(score, c.allowed, c.group, c.members, known_within=100)
+            hits += any(c.ids[j] in wanted for j in found)
         print(f"BM25 peer, {name}: hit@10 {hits}/{len(rows)} = {hits / len(rows):.3f}")
 
 

@@ -19,7 +19,6 @@ Snowball English stemmer that rust-stemmers implements).
 """
 
 import csv
-import json
 import math
 import re
 import sys
@@ -29,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import snowballstemmer
 
-from ranking import labelled, story_vectors
+from ranking import Catalogue, labelled, story_vectors
 
 K = 10
 DIM = 384
@@ -203,21 +202,15 @@ def shown(score, allowed, group, members, known_within=0):
 
 def main():
     step, model = sys.argv[1], Path(sys.argv[2])
-    catalogue = json.loads((model / "catalogue.json").read_text(encoding="utf-8"))
-    anime = catalogue["anime"]
+    c = Catalogue(model)
+    anime = c.anime
     sets = {name: labelled(f) for name, f in SETS.items()}
     queries = [q for rows_ in sets.values() for q, _ in rows_]
     if step == "texts":
         write_texts(anime, queries)
         return
-    ids = np.array([a["mal_id"] for a in anime])
+    ids, members, popularity, allowed, group = c.ids, c.members, c.popularity, c.allowed, c.group
     by_id = {m: i for i, m in enumerate(ids)}
-    members = np.array([a["members"] or 0 for a in anime], dtype=np.float32)
-    popularity = np.log1p(members) / max(np.log1p(members.max()), 1.0)
-    allowed = np.array([not a["adult"] for a in anime])
-    group = np.full(len(anime), -1)
-    for g in catalogue["franchises"]["groups"]:
-        group[g["entries"]] = g["id"]
 
     qv = rows("queries.f32", len(queries))
     model_v = story_vectors(model)

@@ -46,6 +46,23 @@ def story_vectors(model):
     return data.reshape(info["shape"]).astype(np.float32)
 
 
+class Catalogue:
+    """A bundle's catalogue as story search ranks it: MyAnimeList ids, members, the popularity
+    prior's 0-1 scale (log members over the most), which anime are not adult, and each anime's
+    franchise (-1 for none)."""
+
+    def __init__(self, model):
+        catalogue = json.loads((Path(model) / "catalogue.json").read_text(encoding="utf-8"))
+        self.anime = catalogue["anime"]
+        self.ids = np.array([a["mal_id"] for a in self.anime])
+        self.members = np.array([a["members"] or 0 for a in self.anime], dtype=np.float32)
+        self.popularity = np.log1p(self.members) / max(np.log1p(self.members.max()), 1.0)
+        self.allowed = np.array([not a["adult"] for a in self.anime])
+        self.group = np.full(len(self.anime), -1)
+        for g in catalogue["franchises"]["groups"]:
+            self.group[g["entries"]] = g["id"]
+
+
 def hubness(vectors, neighbours):
     """Mean cosine of each row with its `neighbours` nearest other rows."""
     out = np.empty(len(vectors), dtype=np.float32)
@@ -66,15 +83,8 @@ def main():
     if not VECTORS.exists() or VECTORS.stat().st_size != len(texts) * 384 * 4:
         sys.exit(f"embed {TEXTS} into {VECTORS} first (see the docstring)")
     queries = np.fromfile(VECTORS, dtype="<f4").reshape(len(texts), 384)
-    catalogue = json.loads((model / "catalogue.json").read_text(encoding="utf-8"))
-    anime = catalogue["anime"]
-    ids = np.array([a["mal_id"] for a in anime])
-    members = np.array([a["members"] or 0 for a in anime], dtype=np.float32)
-    popularity = np.log1p(members) / max(np.log1p(members.max()), 1.0)
-    allowed = np.array([not a["adult"] for a in anime])
-    group = np.full(len(anime), -1)
-    for g in catalogue["franchises"]["groups"]:
-        group[g["entries"]] = g["id"]
+    c = Catalogue(model)
+    ids, popularity, allowed, group = c.ids, c.popularity, c.allowed, c.group
     vectors = story_vectors(model)
     hubs = {n: hubness(vectors, n) for n in (10, 50)}
     print("| popularity | penalty | neighbours | set | P@10 | R@10 | hit@10 |")

@@ -120,15 +120,8 @@ pub fn served(
             })
             .collect();
         let (profile, _) = bundle.fold_in(&list);
-        let listed = |a: AnimeIx| {
-            profile
-                .state
-                .entries
-                .binary_search_by_key(&a, |e| e.anime)
-                .is_ok()
-        };
         let exclude = |a: AnimeIx| {
-            listed(a) || !rankable[a.0 as usize] || !filters.allows(&bundle.catalogue[a])
+            profile.lists(a) || !rankable[a.0 as usize] || !filters.allows(&bundle.catalogue[a])
         };
         bundle
             .model

@@ -118,15 +118,8 @@ impl Bundle {
         if profile.state.entries.is_empty() {
             return self.popular(k, filters);
         }
-        let rated = |a: AnimeIx| {
-            profile
-                .state
-                .entries
-                .binary_search_by_key(&a, |e| e.anime)
-                .is_ok()
-        };
         let exclude = |a: AnimeIx| {
-            (!filters.include_rated && rated(a)) || !filters.allows(&self.catalogue[a])
+            (!filters.include_rated && profile.lists(a)) || !filters.allows(&self.catalogue[a])
         };
         let ranked = match filters.group {
             Grouping::None => self

@@ -98,14 +98,7 @@ impl Bundle {
             return Vec::new();
         };
         let anime = self.catalogue.anime();
-        let rated = |a: AnimeIx| {
-            q.profile.is_some_and(|p| {
-                p.state
-                    .entries
-                    .binary_search_by_key(&a, |e| e.anime)
-                    .is_ok()
-            })
-        };
+        let rated = |a: AnimeIx| q.profile.is_some_and(|p| p.lists(a));
         let allowed = |a: AnimeIx| {
             q.filters.allows(&anime[a.0 as usize]) && (q.filters.include_rated || !rated(a))
         };
