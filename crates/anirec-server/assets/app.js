@@ -200,9 +200,14 @@
     }
   }
 
+  /** The home page's results show the favourites' recommendations; other pages' results (story
+   *  search, a known user's list) are their own and are never replaced by them. */
+  const favouritesResults = results && results.dataset.favourites;
+
   function changed() {
     save();
     renderFavourites();
+    if (!favouritesResults) return;
     if (favourites.length === 0) {
       if (results) results.replaceChildren();
       setStatus("");
@@ -332,7 +337,7 @@
 
   // Filters re-rank the favourites at once on the home page.
   const filters = $("filters");
-  if (filters && !knownUser) {
+  if (filters && favouritesResults) {
     filters.addEventListener("change", () => favourites.length && changed());
   }
 
@@ -485,5 +490,5 @@
   }
 
   renderFavourites();
-  if (favourites.length && !knownUser && !mine) changed();
+  if (favourites.length && favouritesResults) changed();
 })();
