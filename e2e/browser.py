@@ -411,6 +411,26 @@ def covers_flow(b, base, out):
     print(f"  placeholders: {initials} on the anime page, {len(boxes)} cards")
 
 
+def layout_flow(b, base, out, pages, who):
+    """No page is wider than the viewport at a small phone's, a phone's and a laptop's width
+    (the vertical scroll bar's width aside)."""
+    print(f"flow: page widths ({who})")
+    try:
+        for width in (320, 390, 1280):
+            b.cmd("POST", "/window/rect", {"width": width, "height": 900})
+            for path in pages:
+                b.go(base + path)
+                wide, view = b.js(
+                    "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+                )
+                assert wide <= view, f"{path} at {width} px is {wide} px wide in a {view} px viewport"
+            if width == 390:
+                b.js("const l = document.getElementById('my-list'); if (l) l.scrollIntoView()")
+                b.screenshot(os.path.join(out, f"8-phone-{who.replace(' ', '-')}.png"))
+    finally:
+        b.cmd("POST", "/window/rect", {"width": 1280, "height": 2000})
+
+
 def story_flow(b, base, out, model):
     """Story search keeps its own matches when the browser holds favourites: the page script
     re-ranks the favourites on the home page only. Needs a model with story embeddings."""
@@ -455,8 +475,11 @@ def main():
         browser = Browser(args.chromium, args.chromedriver, profile)
         user_flow(browser, server.base, args.out)
         favourites_flow(browser, server.base, args.out)
+        signed_out = ["/", "/anime/5114", "/anime/52991", "/recommendations?user=0", "/signin", "/signup"]
         anime_flow(browser, server.base, args.out)
+        layout_flow(browser, server.base, args.out, signed_out, "signed out")
         account_flow(browser, server.base, args.out, os.path.abspath(args.export))
+        layout_flow(browser, server.base, args.out, ["/", "/anime/5114", "/me"], "signed in")
         story_flow(browser, server.base, args.out, args.model)
         errors = [l for l in server.log if ("status=5" in l and "/readyz" not in l) or " ERROR " in l]
         assert not errors, errors[:5]
