@@ -217,6 +217,8 @@ def favourites_flow(b, base, out):
     b.go(base + "/")
     b.js("localStorage.clear()")
     b.go(base + "/")
+    first = b.js("return document.querySelector('main input, main select, main button, main a[href]').id")
+    assert first == "fav-search", f"the home page's first field is #{first}, not the favourites search"
     added = []
     for query in ["steins gate", "cowboy bebop", "fullmetal alchemist brotherhood"]:
         b.js("const s = document.getElementById('fav-search'); s.value = ''; s.focus()")

@@ -19,7 +19,7 @@ use anirec_data::{MalId, UserId};
 
 use crate::answers::ask::{Ask, AskParams};
 use crate::answers::lookup;
-use crate::answers::profiles::{fold_in, known_user, profile, taste};
+use crate::answers::profiles::{fold_in, profile, taste};
 use crate::answers::season::{SeasonOf, season_picks, season_views};
 use crate::answers::story::{hits, read_query};
 use crate::auth::Visitor;
@@ -364,7 +364,12 @@ fn render_user_page(
         explain: true,
         synopsis: Synopsis::Full,
     };
-    let profile = known_user(served, user_id)?;
+    let profile = served.bundle.known_user(user_id).ok_or_else(|| {
+        Problem::not_found(format!(
+            "User {user_id} is not one of the {} MyAnimeList fans whose ratings this site learned from. Pick a few favourites or upload your MyAnimeList export on the home page instead.",
+            thousands(served.bundle.ratings.n_users() as u64)
+        ))
+    })?;
     let lists = ask.run(served, &profile);
     let items = RecommendationView::list(&served.bundle, &lists.recs, ask.synopsis);
     let continuing = ContinueView::list(&served.bundle, &lists.continuing, ask.synopsis);

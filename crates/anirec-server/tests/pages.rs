@@ -76,7 +76,16 @@ async fn a_users_page_shows_ten_explained_cards_with_escaped_synopses() {
 
     let unknown = get(&app, "/recommendations?user=777").await;
     assert_eq!(unknown.status, 404);
-    assert!(unknown.text().contains("user 777 is not in the model"));
+    let said = unknown.text();
+    assert!(
+        said.contains("User 777 is not one of the")
+            && said.contains("upload your MyAnimeList export"),
+        "a fan's words, not the API's: {said}"
+    );
+    assert!(
+        !said.contains("POST") && !said.contains("/api/v1/recommendations"),
+        "no API words: {said}"
+    );
     let hostile = get(
         &app,
         "/recommendations?user=%3Cscript%3Ealert(1)%3C/script%3E",
