@@ -406,6 +406,13 @@ def covers_flow(b, base, out):
     wait_until("suggestions", lambda: b.js("return document.querySelectorAll('#fav-suggestions button').length") > 0)
     first = b.js("return document.querySelector('#fav-suggestions button').textContent")
     assert first.startswith("FBFrieren"), first
+    # The TV series before the promotional clip of the same name; each with type, year, members.
+    b.js("document.getElementById('fav-search').value = ''")
+    b.type("#fav-search", "jujutsu kaisen")
+    wait_until("suggestions", lambda: b.js(
+        "return document.querySelector('#fav-suggestions button')?.dataset.animeId") == "40748")
+    label = b.js("return document.querySelector('#fav-suggestions button').textContent")
+    assert re.search(r"TV · 2020 · [\d,]{7,} members", label), label
     b.js("document.getElementById('fav-search').value = ''")
     b.type("#fav-search", "zzqqxx")
     wait_until("a no-match line", lambda: "No anime title matches" in b.js(

@@ -239,10 +239,27 @@ impl TitleIndex {
 /// anyway). Empty forms are left out.
 fn forms(text: &str) -> Vec<String> {
     let mut out = vec![normalise(text)];
+    if let Some(bare) = without_qualifier(text) {
+        out.push(normalise(bare));
+    }
     out.extend(romaji(text));
     out.retain(|f| !f.is_empty());
     out.dedup();
     out
+}
+
+/// Longest trailing parenthesis that qualifies a name rather than being part of it:
+/// MyAnimeList's "(TV)", "(2018)", "(Movie)", "(OVA)".
+const MAX_QUALIFIER: usize = 8;
+
+/// A name without MyAnimeList's trailing qualifier, so "Jujutsu Kaisen (TV)" is also named
+/// "Jujutsu Kaisen" (and ranks beside the 2018 promotional clip of that name by members, not
+/// below it); `None` when the name has none.
+fn without_qualifier(name: &str) -> Option<&str> {
+    let inner = name.strip_suffix(')')?;
+    let (bare, qualifier) = inner.rsplit_once(" (")?;
+    (!bare.trim().is_empty() && !qualifier.is_empty() && qualifier.chars().count() <= MAX_QUALIFIER)
+        .then_some(bare)
 }
 
 /// The romaji reading of a text holding kana, normalised (long-vowel marks dropped first);
@@ -453,6 +470,43 @@ mod tests {
         assert_eq!(index.find("Steins;Gate"), Ok(AnimeIx(2)));
         assert_eq!(index.find("STEINS GATE"), Ok(AnimeIx(2)));
         assert_eq!(index.find("Steins Gat").unwrap_err()[0], AnimeIx(2));
+    }
+
+    #[test]
+    fn a_qualified_name_matches_as_its_bare_name_and_members_decide() {
+        let anime = |id: u32, name: &str, members: u32| Anime {
+            mal_id: anirec_data::MalId(id),
+            name: name.into(),
+            members: Some(members),
+            ..Anime::default()
+        };
+        let index = TitleIndex::new(&Catalogue::new(vec![
+            anime(38777, "Jujutsu Kaisen", 14_000),
+            anime(40748, "Jujutsu Kaisen (TV)", 708_000),
+            anime(9, "Ghost in the Shell (Stand Alone Complex Movie)", 50_000),
+        ]));
+        let ids = |q: &str| -> Vec<u32> { index.search(q, 10).iter().map(|h| h.0.0).collect() };
+        assert_eq!(
+            ids("jujutsu kaisen")[..2],
+            [1, 0],
+            "the TV series before the clip"
+        );
+        assert_eq!(index.leading("Jujutsu Kaisen", 2)[0].0, AnimeIx(1));
+        // A long parenthesis is part of the name, not a qualifier.
+        assert_eq!(
+            without_qualifier("Ghost in the Shell (Stand Alone Complex Movie)"),
+            None
+        );
+        assert_eq!(
+            without_qualifier("Jujutsu Kaisen (TV)"),
+            Some("Jujutsu Kaisen")
+        );
+        assert_eq!(
+            without_qualifier("Hunter x Hunter (2011)"),
+            Some("Hunter x Hunter")
+        );
+        assert_eq!(without_qualifier("(TV)"), None);
+        assert_eq!(without_qualifier("Naruto"), None);
     }
 
     #[test]

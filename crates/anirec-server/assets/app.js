@@ -259,7 +259,12 @@
           const b = document.createElement("button");
           b.type = "button";
           const title = a.english_name || a.name;
-          b.append(coverOf(a, title), title + (a.year ? " (" + a.year + ")" : ""));
+          const facts = document.createElement("span");
+          facts.className = "facts-line";
+          facts.textContent = [a.type, a.year, a.members ? a.members.toLocaleString("en") + " members" : null]
+            .filter(Boolean)
+            .join(" · ");
+          b.append(coverOf(a, title), title, " ", facts);
           b.dataset.animeId = String(a.anime_id);
           b.addEventListener("click", () => {
             addFavourite(a.anime_id, title, 9);
