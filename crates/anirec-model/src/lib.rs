@@ -18,7 +18,7 @@
 //!   watch", the two fused.
 //! - [`stored`]: the arrays each model keeps in a bundle, and how it is rebuilt from them.
 //! - [`bundle`]: the model bundle on disk.
-//! - [`topk`]: top-k selection.
+//! - [`topk`]: top-k selection; [`numbers`]: numbers written for people.
 //! - [`training`]: the training pipeline (fit, score, save, record the run).
 
 pub mod blend;
@@ -35,6 +35,7 @@ pub mod list_use;
 pub mod metrics;
 pub mod new_anime;
 pub mod new_users;
+pub mod numbers;
 pub mod popularity;
 pub mod profile;
 pub mod query;

@@ -10,6 +10,7 @@ use crate::bundle::Bundle;
 use crate::entry::Entry;
 pub use crate::filters::{Filters, Grouping};
 use crate::hybrid::Scored;
+use crate::numbers::thousands;
 use crate::profile::Profile;
 use crate::search::TitleIndex;
 use crate::series;
@@ -40,8 +41,12 @@ pub struct Recommendation {
     pub anime_id: MalId,
     /// Blended score (relative within one list).
     pub score: f32,
-    /// Predicted rating, 1-10.
+    /// Predicted rating, 1-10: the model's for this fan, or, when the fan's list is empty
+    /// ([`Recommendation::personal`] false), the anime's MyAnimeList score.
     pub predicted_rating: f32,
+    /// Whether the list was ranked for the fan (false: popular anime for a fan we know nothing
+    /// of).
+    pub personal: bool,
     /// Reasons, strongest first (empty unless asked for).
     pub reasons: Vec<Reason>,
 }
@@ -196,11 +201,12 @@ impl Bundle {
                 anime_id: anime[a as usize].mal_id,
                 score: scores[a as usize],
                 predicted_rating: anime[a as usize].score.unwrap_or(0.0),
+                personal: false,
                 reasons: vec![Reason {
                     signal: Signal::Popularity,
                     text: format!(
                         "popular and well rated: {} members, mean score {}",
-                        anime[a as usize].members.unwrap_or(0),
+                        thousands(anime[a as usize].members.unwrap_or(0).into()),
                         anime[a as usize]
                             .score
                             .map_or("unknown".into(), |s| format!("{s:.2}"))
@@ -217,6 +223,7 @@ impl Bundle {
             anime_id: self.catalogue[s.anime].mal_id,
             score: s.score,
             predicted_rating: s.predicted_rating,
+            personal: true,
             reasons: if explain {
                 self.reasons(s, profile)
             } else {

@@ -16,6 +16,7 @@ use minijinja::{Environment, context};
 use serde::{Deserialize, Serialize};
 
 use anirec_data::{MalId, UserId};
+use anirec_model::numbers::thousands;
 
 use crate::answers::ask::{Ask, AskParams};
 use crate::answers::lookup;
@@ -91,19 +92,6 @@ fn templates() -> &'static Environment<'static> {
 /// A serialisable value for a template.
 pub(crate) fn v<T: Serialize>(value: T) -> minijinja::Value {
     minijinja::Value::from(minijinja::value::Serde(value))
-}
-
-/// 12345678 → "12,345,678".
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// The initials a cover's placeholder shows: the first letter or digit of the title's first two
@@ -497,13 +485,5 @@ mod tests {
         assert_eq!(super::initials("86"), "8");
         assert_eq!(super::initials("葬送のフリーレン"), "葬");
         assert_eq!(super::initials(" -- "), "?");
-    }
-
-    #[test]
-    fn thousands_groups_digits() {
-        assert_eq!(super::thousands(0), "0");
-        assert_eq!(super::thousands(999), "999");
-        assert_eq!(super::thousands(1000), "1,000");
-        assert_eq!(super::thousands(12_345_678), "12,345,678");
     }
 }

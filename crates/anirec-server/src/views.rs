@@ -335,8 +335,12 @@ pub struct RecommendationView<'a> {
     /// The anime.
     #[serde(flatten)]
     pub anime: Card<'a>,
-    /// Rating the model expects the user to give (1-10).
+    /// Rating the model expects the user to give (1-10); when `personal` is false (an empty
+    /// list), the anime's MyAnimeList score.
     pub predicted_rating: f32,
+    /// Whether the list was ranked for the user (false: popular anime, for a list that says
+    /// nothing yet).
+    pub personal: bool,
     /// The hybrid's score (higher ranks first).
     pub rank_score: f32,
     /// Why it was picked, largest share first (empty unless explanations were asked for).
@@ -353,6 +357,7 @@ impl<'a> RecommendationView<'a> {
         RecommendationView {
             anime: Card::with(&bundle.catalogue, r.index, synopsis),
             predicted_rating: r.predicted_rating,
+            personal: r.personal,
             rank_score: r.score,
             reasons: &r.reasons,
         }

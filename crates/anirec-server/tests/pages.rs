@@ -138,6 +138,23 @@ async fn the_card_fragment_answers_the_favourites_flow() {
     assert!(html.contains("select data-rate="), "cards can be rated");
     assert!(html.contains("Action Legend"));
     assert_escaped(&html);
+    assert!(
+        html.contains("Predicted for you: <strong>"),
+        "a prediction for a known list"
+    );
+    // An empty list says nothing of the fan: popular anime, each with its MyAnimeList score
+    // labelled so, never a "prediction".
+    let empty = post_json(
+        &app,
+        "/fragments/recommendations?k=4",
+        &json!({"ratings": []}),
+    )
+    .await;
+    assert_eq!(empty.status, 200, "{}", empty.text());
+    let html = empty.text();
+    assert!(count(&html, "<article class=\"card\"") > 0);
+    assert!(!html.contains("Predicted for you"), "{html}");
+    assert!(html.contains("MyAnimeList score <strong>"), "{html}");
     let bad = post_json(&app, "/fragments/recommendations", &json!({"ratings": "x"})).await;
     assert_problem(&bad, 422, None);
 }
