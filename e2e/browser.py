@@ -339,6 +339,24 @@ def account_flow(b, base, out, export):
     wait_until("the imported entries", lambda: len(list_ids(b)) > 3, 30)
     print(f"  imported {os.path.basename(export)}: {len(list_ids(b))} entries on the list")
     b.screenshot(os.path.join(out, "6-imported.png"))
+    # The tabs count each status, and a tab still says how long the whole list is.
+    everything = len(list_ids(b))
+    tabs = dict(re.fullmatch(r"(.+) \((\d+)\)", t).groups() for t in b.js(
+        "return [...document.querySelectorAll('nav.tabs a')].map(a => a.textContent.trim())"))
+    assert int(tabs["All"]) == everything, tabs
+    assert sum(int(n) for label, n in tabs.items() if label != "All") == everything, tabs
+    b.go(base + "/me?status=completed")
+    wait_for_page(b, "/me")
+    assert len(list_ids(b)) == int(tabs["Completed"]), (list_ids(b), tabs)
+    assert f"{everything} anime on your list" in b.js("return document.querySelector('.hero p').textContent")
+    # Rows follow the title order the fan chose.
+    b.js("const s = document.getElementById('title-order'); s.value = 'romaji'; s.dispatchEvent(new Event('change'))")
+    shown = b.js("return [...document.querySelectorAll('#my-list a[data-romaji]')].map(a => [a.textContent, a.dataset.romaji])")
+    assert shown and all(text == romaji for text, romaji in shown), shown
+    b.js("const s = document.getElementById('title-order'); s.value = 'english'; s.dispatchEvent(new Event('change'))")
+    b.go(base + "/me")
+    wait_for_page(b, "/me")
+    print(f"  tabs: {tabs}")
     # An API token made on the page works for scripts, and revoking it on the page ends it.
     b.type("#token-name", "browser script")
     b.type("#token-password", "a long enough password")

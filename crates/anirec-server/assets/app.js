@@ -61,14 +61,27 @@
       }
     }
   }
+  /** The same for single title links (My list's rows): the first title in the fan's order. */
+  function applyLinkTitleOrder(root) {
+    const order = localStorage.getItem(TITLES) || "english";
+    for (const link of root.querySelectorAll("a[data-romaji]")) {
+      const key = [order, "english", "romaji", "japanese"].find((k) => link.dataset[k]);
+      if (!key || link.dataset.shown === order) continue;
+      link.dataset.shown = order;
+      link.textContent = link.dataset[key];
+      if (key === "japanese") link.lang = "ja"; else link.removeAttribute("lang");
+    }
+  }
   const titleOrder = $("title-order");
   if (titleOrder) {
     titleOrder.value = localStorage.getItem(TITLES) || "english";
     titleOrder.addEventListener("change", () => {
       localStorage.setItem(TITLES, titleOrder.value);
       applyTitleOrder(document);
+      applyLinkTitleOrder(document);
     });
     applyTitleOrder(document);
+    applyLinkTitleOrder(document);
     // Cards the page puts in later (fragments) follow the same order.
     new MutationObserver(() => applyTitleOrder(document)).observe(document.querySelector("main"), { childList: true, subtree: true });
   }

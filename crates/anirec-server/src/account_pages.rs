@@ -261,7 +261,12 @@ async fn my_list(
                     Row {
                         anime_id: e.anime_id.0,
                         title: match known {
-                            Some(a) => Some(catalogue[a].name.clone()),
+                            Some(a) => Some(
+                                catalogue[a]
+                                    .english_name
+                                    .clone()
+                                    .unwrap_or_else(|| catalogue[a].name.clone()),
+                            ),
                             None => title_of(&titles, e.anime_id).map(str::to_owned),
                         },
                         card: known.map(|a| Card::with(catalogue, a, Synopsis::None)),
@@ -281,7 +286,11 @@ async fn my_list(
                     continuing => v(&continuing),
                     planned => v(&planned),
                     entries => v(&entries),
-                    statuses => v(STATUSES.map(|(s, label)| (s.name(), label))),
+                    total => taste.list.len(),
+                    statuses => v(STATUSES.map(|(s, label)| {
+                        let count = taste.list.iter().filter(|e| e.status == s).count();
+                        (s.name(), label, count)
+                    })),
                     tokens => v(&tokens),
                     status => status.map(WatchStatus::name),
                 },
