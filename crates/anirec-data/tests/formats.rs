@@ -225,6 +225,47 @@ fn xml_entries_with_bad_values_are_skipped_or_fatal_in_strict_mode() {
     );
 }
 
+#[test]
+fn update_on_import_says_whether_an_entry_replaces_the_lists_own() {
+    let xml = |value: &str| {
+        format!(
+            "<myanimelist><anime><series_animedb_id>5</series_animedb_id><my_status>Completed</my_status>{value}</anime></myanimelist>"
+        )
+    };
+    let read = |value: &str| malxml::parse(xml(value).as_bytes(), "u.xml", false).unwrap();
+    assert!(!read("<update_on_import>0</update_on_import>").entries[0].update_on_import);
+    assert!(read("<update_on_import>1</update_on_import>").entries[0].update_on_import);
+    assert!(
+        read("").entries[0].update_on_import,
+        "absent: the entry updates"
+    );
+    let bad = read("<update_on_import>yes</update_on_import>");
+    assert!(bad.entries.is_empty());
+    assert_eq!(bad.skipped.get(SkipReason::BadField), 1);
+    let err = malxml::parse(
+        xml("<update_on_import>yes</update_on_import>").as_bytes(),
+        "u.xml",
+        true,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("column update_on_import: expected 1 (replace the list's entry) or 0 (keep it), found \"yes\""), "{err}");
+    // MyAnimeList's own exports say 0 for every entry; ours say 1, and read back the same.
+    let mal = malxml::read(&export("animelist.xml"), "animelist.xml", true).unwrap();
+    assert!(mal.entries.iter().all(|e| !e.update_on_import));
+    let ours: Vec<malxml::ExportEntry> = mal
+        .entries
+        .iter()
+        .map(|e| malxml::ExportEntry {
+            update_on_import: true,
+            line: 0,
+            ..e.clone()
+        })
+        .collect();
+    let back = malxml::parse(malxml::write("fan", &ours).as_bytes(), "ours.xml", true).unwrap();
+    assert!(back.entries.iter().all(|e| e.update_on_import));
+}
+
 /// The fixture exports of `fixtures/mal_exports` (written by its `make.py`).
 fn export(name: &str) -> Vec<u8> {
     std::fs::read(fixture(&format!("mal_exports/{name}"))).unwrap()

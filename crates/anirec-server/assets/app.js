@@ -409,6 +409,7 @@
         return;
       }
       say("import-status", "Imported: " + answer.added + " added, " + answer.changed + " changed, " + answer.unchanged + " already there" +
+        (answer.kept ? ", " + answer.kept + " kept as on your list (the export says not to update them)" : "") +
         (answer.not_in_catalogue ? "; " + answer.not_in_catalogue + " not in the catalogue yet (kept on your list, they count once it has them)." : "."));
       setTimeout(() => location.reload(), 600);
     });

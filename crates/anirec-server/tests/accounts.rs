@@ -592,6 +592,39 @@ async fn a_fans_list(app: &Router) {
     );
     // The stored 10 survived the export's unscored entry.
     assert_eq!(before["items"][0]["score"], 10);
+    // An in-app edit, then a re-import whose entry says update_on_import 0 (as MyAnimeList's
+    // own exports do): the list's entry wins, and the answer says it was kept.
+    let edit = json!({"score": 4, "status": "dropped", "episodes": 2});
+    assert_eq!(put(mal_id(2), edit).await.status, 200);
+    let stale = String::from_utf8(export(&[(mal_id(2), 8, "Watching", 3)]))
+        .unwrap()
+        .replace(
+            "</my_status>",
+            "</my_status><update_on_import>0</update_on_import>",
+        );
+    let again = post_export(app, &token, stale.into_bytes()).await;
+    assert_eq!(again.status, 200, "{}", again.text());
+    assert_eq!(
+        (
+            again.json()["kept"].as_u64(),
+            again.json()["changed"].as_u64()
+        ),
+        (Some(1), Some(0))
+    );
+    let list = authed(app, "GET", "/api/v1/me/list", t, None).await.json();
+    let mine = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["anime_id"] == mal_id(2))
+        .expect("the edited entry");
+    assert_eq!(
+        (&mine["score"], &mine["status"], &mine["episodes"]),
+        (&json!(4), &json!("dropped"), &json!(2))
+    );
+    // Put back as it was, for the export below.
+    let back = json!({"score": 8, "status": "watching", "episodes": 3});
+    assert_eq!(put(mal_id(2), back).await.status, 200);
 
     // Export as MyAnimeList XML; importing it into a new account gives the same list.
     let exported = authed(app, "GET", "/api/v1/me/list/export", t, None).await;

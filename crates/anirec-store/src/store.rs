@@ -108,6 +108,9 @@ pub struct ImportCounts {
     pub changed: usize,
     /// Entries already as the import has them.
     pub unchanged: usize,
+    /// Entries on the list that the import left as they were because its entry said so
+    /// (MyAnimeList's `update_on_import` 0).
+    pub kept: usize,
 }
 
 /// The accounts database.
@@ -620,16 +623,19 @@ impl Store {
         id: AccountId,
         entries: &[ListEntry],
     ) -> Result<ImportCounts, StoreError> {
-        self.import_titled(id, entries, &[]).await
+        self.import_titled(id, entries, &[], &[]).await
     }
 
     /// [`Store::import`], keeping the title the export gave each anime of `titles` (those the
     /// catalogue lacks, sorted by id) with its entry: the list shows it and exports it back.
+    /// An anime of `kept` (sorted) that is already on the list keeps its entry as it is (the
+    /// export said not to update it); one not on the list is added.
     pub async fn import_titled(
         &self,
         id: AccountId,
         entries: &[ListEntry],
         titles: &[ListTitle],
+        kept: &[MalId],
     ) -> Result<ImportCounts, StoreError> {
         let _turn = self.import_turn(id)?;
         let current = self.list(id).await?;
@@ -641,6 +647,10 @@ impl Store {
                 .binary_search_by_key(&imported.anime_id, |s| s.entry.anime_id)
                 .ok()
                 .map(|p| &current[p].entry);
+            if on_list.is_some() && kept.binary_search(&imported.anime_id).is_ok() {
+                counts.kept += 1;
+                continue;
+            }
             let merged = list::merge(on_list, imported);
             match on_list {
                 None => {

@@ -388,7 +388,10 @@ async fn imports_keep_the_titles_of_anime_the_catalogue_lacks(db: &Scratch) {
         anime_id: MalId(48_561),
         title: "Jujutsu Kaisen 0 Movie".into(),
     }];
-    let counts = store.import_titled(fan.id, &export, &titles).await.unwrap();
+    let counts = store
+        .import_titled(fan.id, &export, &titles, &[])
+        .await
+        .unwrap();
     assert_eq!(counts.added, 2);
     assert_eq!(store.titles(fan.id).await.unwrap(), titles);
     assert_eq!(store.list(fan.id).await.unwrap().len(), 2);
@@ -416,9 +419,53 @@ async fn imports_keep_the_titles_of_anime_the_catalogue_lacks(db: &Scratch) {
     assert!(store.titles(fan.id).await.unwrap().is_empty());
 }
 
+async fn an_import_keeps_the_entries_its_export_says_not_to_update(db: &Scratch) {
+    let store = &db.store;
+    let hash = hash_password("hunter2hunter2").unwrap();
+    let fan = store.create_account(&name("Keeper"), &hash).await.unwrap();
+    // Edited in the app, then an export (MyAnimeList's update_on_import 0) with older values
+    // for it and one anime the list lacks.
+    let edited = entry(5, 10, WatchStatus::Completed);
+    store.put_entry(fan.id, &edited).await.unwrap();
+    let export = [
+        entry(5, 6, WatchStatus::Dropped),
+        entry(7, 8, WatchStatus::Watching),
+    ];
+    let counts = store
+        .import_titled(fan.id, &export, &[], &[MalId(5), MalId(7)])
+        .await
+        .unwrap();
+    assert_eq!((counts.added, counts.changed, counts.kept), (1, 0, 1));
+    assert_eq!(
+        store.entry(fan.id, MalId(5)).await.unwrap().unwrap().entry,
+        edited,
+        "the list's entry wins"
+    );
+    assert_eq!(
+        store.entry(fan.id, MalId(7)).await.unwrap().unwrap().entry,
+        entry(7, 8, WatchStatus::Watching),
+        "a gap is filled"
+    );
+    // Without the flag the export's entry replaces it.
+    let counts = store
+        .import_titled(fan.id, &export[..1], &[], &[])
+        .await
+        .unwrap();
+    assert_eq!((counts.changed, counts.kept), (1, 0));
+    assert_eq!(
+        store.entry(fan.id, MalId(5)).await.unwrap().unwrap().entry,
+        entry(5, 6, WatchStatus::Dropped)
+    );
+}
+
 #[tokio::test]
 async fn import_titles_on_both_engines() {
     on_both_engines!(imports_keep_the_titles_of_anime_the_catalogue_lacks);
+}
+
+#[tokio::test]
+async fn update_on_import_on_both_engines() {
+    on_both_engines!(an_import_keeps_the_entries_its_export_says_not_to_update);
 }
 
 #[tokio::test]

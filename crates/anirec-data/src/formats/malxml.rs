@@ -66,6 +66,9 @@ pub struct ExportEntry {
     pub status: Option<WatchStatus>,
     /// Episodes watched.
     pub watched_episodes: u32,
+    /// `<update_on_import>`: whether the entry replaces one already on the list (1, or
+    /// absent) or only fills a gap (0: the list's own entry wins).
+    pub update_on_import: bool,
     /// Line of the entry's `<anime>` tag.
     pub line: u64,
 }
@@ -97,11 +100,12 @@ struct Pending {
     score: Option<String>,
     status: Option<String>,
     episodes: Option<String>,
+    update: Option<String>,
 }
 
 /// Writes a list as MyAnimeList's own export writes it (UTF-8, CRLF lines, the same elements, a
-/// `<myinfo>` with the totals, `update_on_import` set so MyAnimeList's importer applies every
-/// entry), so `parse(write(list))` gives the list back and MyAnimeList, AniList and Kitsu import
+/// `<myinfo>` with the totals, each entry's `update_on_import`: 1 for a stored list's export,
+/// so MyAnimeList's importer applies every entry), so `parse(write(list))` gives the list back and MyAnimeList, AniList and Kitsu import
 /// it. Entries without a status are written as plan to watch.
 pub fn write(user_name: &str, entries: &[ExportEntry]) -> String {
     let status_of = |e: &ExportEntry| e.status.unwrap_or(WatchStatus::PlanToWatch);
@@ -157,7 +161,10 @@ pub fn write(user_name: &str, entries: &[ExportEntry]) -> String {
             status_of(e).words()
         ));
         line("\t\t<my_times_watched>0</my_times_watched>");
-        line("\t\t<update_on_import>1</update_on_import>");
+        line(&format!(
+            "\t\t<update_on_import>{}</update_on_import>",
+            u8::from(e.update_on_import)
+        ));
         line("\t</anime>");
     }
     line("</myanimelist>");
@@ -445,6 +452,7 @@ pub fn parse(data: &[u8], file: &str, strict: bool) -> Result<MalList> {
                                 "my_score" => &mut p.score,
                                 "my_status" => &mut p.status,
                                 "my_watched_episodes" => &mut p.episodes,
+                                "update_on_import" => &mut p.update,
                                 _ => continue,
                             };
                             *slot = Some(value);
@@ -552,12 +560,27 @@ fn entry(p: Pending, file: &str) -> Result<ExportEntry, RowError> {
             )
         })?,
     };
+    let update_on_import = match p.update.as_deref().map(str::trim) {
+        None | Some("") | Some("1") => true,
+        Some("0") => false,
+        Some(s) => {
+            return Err(err(
+                "update_on_import",
+                SkipReason::BadField,
+                format!(
+                    "expected 1 (replace the list's entry) or 0 (keep it), found {}",
+                    found(s)
+                ),
+            ));
+        }
+    };
     Ok(ExportEntry {
         anime_id: MalId(anime_id),
         title: p.title.filter(|t| !t.is_empty()),
         score,
         status,
         watched_episodes,
+        update_on_import,
         line: p.line,
     })
 }

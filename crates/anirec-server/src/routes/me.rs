@@ -284,17 +284,21 @@ pub async fn import(
     body: Body,
 ) -> Result<Response, Problem> {
     let upload = Upload::receive(&headers, body, state.config()).await?;
-    let (entries, skipped, unknown) = state
+    let (entries, skipped, unknown, kept) = state
         .run(move |served| {
             let export = upload.read_export()?;
             let mut skipped = export.skipped.total() as usize;
             let mut unknown = Vec::new();
+            let mut kept = Vec::new();
             let mut entries = Vec::with_capacity(export.entries.len());
             for e in export.entries {
                 let Some(status) = e.status else {
                     skipped += 1;
                     continue;
                 };
+                if !e.update_on_import {
+                    kept.push(e.anime_id);
+                }
                 if served.bundle.catalogue.index_of(e.anime_id).is_none() {
                     unknown.push(ListTitle {
                         anime_id: e.anime_id,
@@ -312,12 +316,14 @@ pub async fn import(
             entries.dedup_by_key(|e| e.anime_id);
             unknown.sort_by_key(|t| t.anime_id);
             unknown.dedup_by_key(|t| t.anime_id);
-            Ok((entries, skipped, unknown))
+            kept.sort_unstable();
+            kept.dedup();
+            Ok((entries, skipped, unknown, kept))
         })
         .await?;
     let counts = state
         .accounts()?
-        .import_titled(signed.account.id, &entries, &unknown)
+        .import_titled(signed.account.id, &entries, &unknown, &kept)
         .await
         .map_err(store_problem)?;
     Ok(json(&Imported {
@@ -387,6 +393,7 @@ pub async fn export(
                     score: v.stored.entry.score,
                     status: Some(v.stored.entry.status),
                     watched_episodes: v.stored.entry.episodes,
+                    update_on_import: true,
                     line: 0,
                 })
                 .collect();
