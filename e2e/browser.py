@@ -324,6 +324,18 @@ def account_flow(b, base, out, export):
         "s.dispatchEvent(new Event('change', {bubbles: true}));"
     )
     wait_until("the edit to be saved", lambda: b.js("return document.getElementById('list-status').textContent").startswith("Saved"))
+    # More episodes than the anime has: refused, and the page says why ("x / total" shown).
+    total = b.js("return document.querySelector('#my-list input[name=episodes][max]').max")
+    shown = b.js("return document.querySelector('#my-list input[name=episodes][max]').parentElement.textContent")
+    assert f"/ {total}" in shown, shown
+    b.js(
+        "const i = document.querySelector('#my-list input[name=episodes][max]'); i.value = String(Number(i.max) + 1);"
+        "i.dispatchEvent(new Event('change', {bubbles: true}));"
+    )
+    said = wait_until("the refusal", lambda: (lambda t: "not saved" in t and t)(
+        b.js("return document.getElementById('list-status').textContent")))
+    assert f"has {total} episodes" in said, said
+    print(f"  {said}")
     # Signing out and in again: the list is intact.
     b.click(b.find("nav form.inline button"))
     wait_until("the home page", lambda: b.cmd("GET", "/url").rstrip("/") == base)

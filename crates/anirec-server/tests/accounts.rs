@@ -527,6 +527,22 @@ async fn a_fans_list(app: &Router) {
     ] {
         assert_problem(&put(anime, body).await, 422, Some(param));
     }
+    // More episodes watched than the series has is refused, naming the count; where the
+    // catalogue does not know the count (a film here), any number is taken.
+    let over = put(
+        mal_id(1),
+        json!({"score": 5, "status": "watching", "episodes": 25}),
+    )
+    .await;
+    assert_problem(&over, 422, Some("episodes"));
+    assert!(
+        over.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("has 24 episodes; 25 watched is more than that"),
+        "{}",
+        over.text()
+    );
     let list = authed(app, "GET", "/api/v1/me/list", t, None).await;
     assert_eq!(list.ids(), [u64::from(mal_id(0))]);
     // Another fan sees none of it and cannot delete it.

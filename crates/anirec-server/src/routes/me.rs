@@ -150,13 +150,27 @@ pub async fn list(
 
 /// A 422 unless the served catalogue knows the anime (503 before a model is loaded).
 fn known_anime(state: &AppState, anime: MalId) -> Result<(), Problem> {
+    entry_checks(state, anime, None)
+}
+
+/// [`known_anime`], and `episodes` (when given) no more than the anime has, where the
+/// catalogue knows how many it has.
+fn entry_checks(state: &AppState, anime: MalId, episodes: Option<u32>) -> Result<(), Problem> {
     let served = state.ready()?;
-    match served.bundle.catalogue.index_of(anime) {
-        Some(_) => Ok(()),
-        None => Err(Problem::unprocessable(format!(
+    let Some(ix) = served.bundle.catalogue.index_of(anime) else {
+        return Err(Problem::unprocessable(format!(
             "anime {anime} is not in the catalogue; list anime the catalogue has"
         ))
-        .with_param("anime_id")),
+        .with_param("anime_id"));
+    };
+    let record = &served.bundle.catalogue[ix];
+    match (episodes, record.episodes.filter(|&n| n > 0)) {
+        (Some(watched), Some(total)) if watched > total => Err(Problem::unprocessable(format!(
+            "{} has {total} episodes; {watched} watched is more than that",
+            record.english_name.as_deref().unwrap_or(&record.name)
+        ))
+        .with_param("episodes")),
+        _ => Ok(()),
     }
 }
 
@@ -174,7 +188,7 @@ fn known_anime(state: &AppState, anime: MalId) -> Result<(), Problem> {
         (status = 400, response = BadParam),
         (status = 413, description = "The list holds its maximum of 20,000 entries, or the body is over its limit.", body = Problem, content_type = PROBLEM_JSON),
         (status = 415, response = Unsupported),
-        (status = 422, description = "A value is wrong, or the anime is not in the catalogue; `param` names the field.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 422, description = "A value is wrong (more episodes than the anime has too), or the anime is not in the catalogue; `param` names the field.", body = Problem, content_type = PROBLEM_JSON),
         SignedInChange,
     )
 )]
@@ -196,7 +210,7 @@ pub async fn put_entry(
         status: body.status,
         episodes: body.episodes,
     };
-    known_anime(&state, anime)?;
+    entry_checks(&state, anime, Some(body.episodes))?;
     let stored = state
         .accounts()?
         .put_entry(signed.account.id, &entry)

@@ -59,6 +59,8 @@ fn world() -> (Catalogue, Ratings) {
                 genres: vec![genre.to_string()],
                 studios: vec![format!("Studio {genre}")],
                 kind: Some(if k % 4 == 0 { "Movie" } else { "TV" }.into()),
+                // The series have 24 episodes; the films' count is unknown.
+                episodes: (k % 4 != 0).then_some(24),
                 start_year: Some(1990 + 2 * k as u16),
                 season: Some(SEASONS[k as usize % 4]),
                 members: Some(5_000 + 1_000 * k),
