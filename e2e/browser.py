@@ -335,7 +335,20 @@ def account_flow(b, base, out, export):
     said = wait_until("the refusal", lambda: (lambda t: "not saved" in t and t)(
         b.js("return document.getElementById('list-status').textContent")))
     assert f"has {total} episodes" in said, said
+    kept = b.js("const i = document.querySelector('#my-list input[name=episodes][max]'); return Number(i.value) <= Number(i.max)")
+    assert kept, "the refused number stayed in the field"
     print(f"  {said}")
+    # Removing an entry can be undone, and the undone entry is kept.
+    before = sorted(list_ids(b))
+    title = b.js("return document.querySelector('#my-list tr[data-anime-id]').dataset.title")
+    b.click(b.find("#my-list tr[data-anime-id] button[data-remove]"))
+    wait_until("the removal", lambda: b.js("return document.getElementById('list-status').textContent").startswith(f"Removed {title}"))
+    b.click(b.find("#list-status button"))
+    wait_until("the entry put back", lambda: b.js("return document.getElementById('list-status').textContent") == f"Put back {title}.")
+    b.go(base + "/me")
+    wait_for_page(b, "/me")
+    assert sorted(list_ids(b)) == before, (list_ids(b), before)
+    print(f"  removed {title} and undid it")
     # Signing out and in again: the list is intact.
     b.click(b.find("nav form.inline button"))
     wait_until("the home page", lambda: b.cmd("GET", "/url").rstrip("/") == base)

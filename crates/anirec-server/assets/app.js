@@ -362,9 +362,12 @@
   // ---- "My list": edits in place, removal, import, and favourites from before signing in. ----
   const table = $("my-list");
   if (table) {
+    // Each field remembers its saved value: a refused edit goes back to it.
+    for (const el of table.querySelectorAll("[name]")) el.dataset.saved = el.value;
     table.addEventListener("change", (event) => {
       const row = event.target.closest("tr[data-anime-id]");
       if (!row) return;
+      const fields = [...row.querySelectorAll("[name]")];
       const field = (name) => row.querySelector("[name=" + name + "]").value;
       const title = row.dataset.title;
       putEntry(row.dataset.animeId, {
@@ -372,21 +375,52 @@
         status: field("status"),
         episodes: Number(field("episodes")) || 0,
       })
-        .then(() => say("list-status", "Saved " + title + "."))
-        .catch((e) => say("list-status", title + " was not saved: " + e.message));
+        .then(() => {
+          for (const el of fields) el.dataset.saved = el.value;
+          say("list-status", "Saved " + title + ".");
+        })
+        .catch((e) => {
+          for (const el of fields) el.value = el.dataset.saved;
+          say("list-status", title + " was not saved: " + e.message);
+        });
     });
     table.addEventListener("click", async (event) => {
       const button = event.target.closest("button[data-remove]");
       if (!button) return;
       const row = button.closest("tr[data-anime-id]");
       const title = row.dataset.title;
+      // What to put back on "Undo" (an entry the catalogue lacks has no fields to edit, and
+      // cannot be put back by hand: importing the export again brings it back).
+      const fields = ["score", "status", "episodes"].map((name) => row.querySelector("[name=" + name + "]"));
+      const entry = fields.every(Boolean)
+        ? { score: Number(fields[0].value), status: fields[1].value, episodes: Number(fields[2].value) || 0 }
+        : null;
       const response = await fetch("/api/v1/me/list/" + row.dataset.animeId, { method: "DELETE" }).catch(() => null);
-      if (response && response.ok) {
-        row.remove();
-        say("list-status", "Removed " + title + ".");
-      } else {
+      if (!response || !response.ok) {
         say("list-status", title + " was not removed.");
+        return;
       }
+      row.hidden = true;
+      const status = $("list-status");
+      if (!entry) {
+        status.textContent = "Removed " + title + ".";
+        return;
+      }
+      const undo = document.createElement("button");
+      undo.type = "button";
+      undo.className = "ghost";
+      undo.textContent = "Undo";
+      undo.addEventListener("click", async () => {
+        try {
+          await putEntry(row.dataset.animeId, entry);
+          row.hidden = false;
+          say("list-status", "Put back " + title + ".");
+        } catch (e) {
+          say("list-status", title + " was not put back: " + e.message);
+        }
+      });
+      status.replaceChildren("Removed " + title + ". ", undo);
+      undo.focus();
     });
   }
 
