@@ -71,7 +71,7 @@ def main():
     episode = 0
     while not done.is_set():
         episode += 1
-        entry = json.dumps({"score": 7, "status": "watching", "episodes": episode}).encode()
+        entry = json.dumps({"score": 7, "status": "watching", "episodes": episode % 2}).encode()
         t = time.perf_counter()
         call(base, "PUT", f"/api/v1/me/list/{ids[0]}", entry, writer)
         waits.append(time.perf_counter() - t)

@@ -20,7 +20,11 @@ fn runtime() -> tokio::runtime::Runtime {
 
 /// A server on the four-anime fixture with accounts at `db`, its model cached in `cache`.
 fn start(db: &str, cache: &std::path::Path) -> Server {
-    let data = mini();
+    start_on(&mini(), db, cache)
+}
+
+/// [`start`] on the data folder `data`.
+fn start_on(data: &std::path::Path, db: &str, cache: &std::path::Path) -> Server {
     let server = Server::start(&[
         "--data",
         data.to_str().unwrap(),
@@ -83,6 +87,8 @@ fn two_servers_on_one_postgres_share_accounts() {
 fn acknowledged_writes_survive_kill_9() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("accounts.db").display());
+    let data = common::without_episode_counts(dir.path());
+    let start = |db: &str, cache: &std::path::Path| start_on(&data, db, cache);
     let server = start(&db, dir.path());
     let t = server.sign_up("durable");
     let anime = [10u32, 20, 30, 40];
@@ -126,6 +132,11 @@ fn acknowledged_writes_survive_kill_9() {
         .unwrap_or(0)
         < 200
     {
+        assert!(
+            !writer.is_finished(),
+            "the writer stopped before 200 writes were acknowledged: {:?}",
+            acknowledged.lock().unwrap()
+        );
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
     server.signal("KILL");

@@ -20,7 +20,6 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anirec_store::scratch::Scratch;
-use common::mini;
 use common::server::{Server, request_to};
 use sqlx::Connection;
 
@@ -219,9 +218,10 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-/// A server on the four-anime fixture with accounts at `db`, its model cached in `cache`.
+/// A server on the four-anime fixture (without episode counts: the writers write growing
+/// numbers of episodes) with accounts at `db`, its model cached in `cache`.
 fn start(db: &str, cache: &Path) -> Server {
-    let data = mini();
+    let data = common::without_episode_counts(cache);
     let server = Server::start(&[
         "--data",
         data.to_str().unwrap(),

@@ -43,3 +43,43 @@ pub fn stdout(out: &Output) -> String {
 pub fn mini() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../anirec-data/tests/fixtures/mal2020_mini")
 }
+
+/// The four-anime fixture copied under `dir` with every episode count "Unknown", so that a
+/// write may set any number of episodes watched (the durability test writes its sequence
+/// number there; the server refuses more episodes than an anime is known to have).
+pub fn without_episode_counts(dir: &Path) -> PathBuf {
+    let (from, to) = (mini(), dir.join("uncounted"));
+    std::fs::create_dir_all(&to).unwrap();
+    for file in [
+        "anime_with_synopsis.csv",
+        "animelist.csv",
+        "rating_complete.csv",
+    ] {
+        std::fs::copy(from.join(file), to.join(file)).unwrap();
+    }
+    let csv = std::fs::read_to_string(from.join("anime.csv")).unwrap();
+    let mut lines = csv.lines();
+    let header = lines.next().unwrap();
+    let column = header.split(',').position(|h| h == "Episodes").unwrap();
+    let mut out = format!("{header}\n");
+    for line in lines {
+        // Fields as written (quotes kept): split at the commas outside quotes.
+        let (mut fields, mut start, mut quoted) = (Vec::new(), 0, false);
+        for (i, c) in line.char_indices() {
+            match c {
+                '"' => quoted = !quoted,
+                ',' if !quoted => {
+                    fields.push(&line[start..i]);
+                    start = i + 1;
+                }
+                _ => {}
+            }
+        }
+        fields.push(&line[start..]);
+        fields[column] = "Unknown";
+        out.push_str(&fields.join(","));
+        out.push('\n');
+    }
+    std::fs::write(to.join("anime.csv"), out).unwrap();
+    to
+}
