@@ -8,13 +8,12 @@ Entries of the anime's own franchise are left out, as `similar?by=story` leaves 
 Each MODEL_DIR is a bundle trained with story embeddings. Needs numpy.
 """
 
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from ranking import story_vectors
+from ranking import Catalogue, story_vectors
 
 K = 10
 READ = (32281, 31043, 34798, 5114)  # Kimi no Na wa., ERASED, Yuru Camp, Fullmetal Alchemist: Brotherhood
@@ -22,14 +21,10 @@ READ = (32281, 31043, 34798, 5114)  # Kimi no Na wa., ERASED, Yuru Camp, Fullmet
 
 def main():
     for model in map(Path, sys.argv[1:]):
-        catalogue = json.loads((model / "catalogue.json").read_text(encoding="utf-8"))
-        anime = catalogue["anime"]
-        group = np.full(len(anime), -1)
-        for g in catalogue["franchises"]["groups"]:
-            group[g["entries"]] = g["id"]
+        c = Catalogue(model)
+        anime, group, members = c.anime, c.group, c.members
         first = [a["name"].split()[0].lower().strip(":,.!") if a["name"] else "" for a in anime]
         genres = [set(a["genres"]) for a in anime]
-        members = np.array([a["members"] or 0 for a in anime])
         vectors = story_vectors(model)
 
         def neighbours(i, k):

@@ -243,6 +243,11 @@ impl Anime {
         self.update_adult();
     }
 
+    /// The title pages show first: the English one where there is one, else the romaji name.
+    pub fn shown_title(&self) -> &str {
+        self.english_name.as_deref().unwrap_or(&self.name)
+    }
+
     /// Recomputes the adult flag from the age rating and genres.
     pub fn update_adult(&mut self) {
         self.adult = self

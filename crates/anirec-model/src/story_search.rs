@@ -323,8 +323,8 @@ impl Bundle {
         })
     }
 
-    /// Story search's BM25 index of the catalogue, built on first use (about a second of
-    /// one core for the whole catalogue; the server builds it before serving).
+    /// Story search's BM25 index of the catalogue, built on first use (about a quarter of a
+    /// second on two cores for the sample's 18,661 anime; the server builds it before serving).
     pub fn lexical(&self) -> &Lexical {
         self.lexical
             .get_or_init(|| Lexical::build(self.catalogue.anime()))

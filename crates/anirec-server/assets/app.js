@@ -37,19 +37,29 @@
     return box;
   }
 
-  /** Shows each card's titles in the fan's order (romaji, English or Japanese first), kept in
-   * the browser; the server renders English first. */
+  /** The kinds of title (romaji, english, japanese) that `titles` holds, the fan's `order` first. */
+  function inOrder(titles, order) {
+    return [order, ...["english", "romaji", "japanese"].filter((k) => k !== order)].filter((k) => titles[k]);
+  }
+
+  /** Puts a title of the given kind in `link`, marked Japanese where it is. */
+  function showTitle(link, kind, text) {
+    link.textContent = text;
+    if (kind === "japanese") link.lang = "ja"; else link.removeAttribute("lang");
+  }
+
+  /** Shows each card's titles, and each single title link (My list's rows), in the fan's order
+   * (romaji, English or Japanese first), kept in the browser; the server renders English first. */
   function applyTitleOrder(root) {
     const order = localStorage.getItem(TITLES) || "english";
     for (const box of root.querySelectorAll(".titles[data-romaji]")) {
       const t = { romaji: box.dataset.romaji, english: box.dataset.english, japanese: box.dataset.japanese };
-      const keys = [order, ...["english", "romaji", "japanese"].filter((k) => k !== order)].filter((k) => t[k]);
+      const keys = inOrder(t, order);
       const link = box.querySelector("h3 a");
       // Once per card and order: the observer below sees this function's own edits too.
       if (!link || keys.length === 0 || box.dataset.shown === order) continue;
       box.dataset.shown = order;
-      link.textContent = t[keys[0]];
-      if (keys[0] === "japanese") link.lang = "ja"; else link.removeAttribute("lang");
+      showTitle(link, keys[0], t[keys[0]]);
       for (const p of box.querySelectorAll("p")) p.remove();
       for (const k of keys.slice(1)) {
         if (t[k] === t[keys[0]]) continue;
@@ -60,16 +70,11 @@
         box.append(p);
       }
     }
-  }
-  /** The same for single title links (My list's rows): the first title in the fan's order. */
-  function applyLinkTitleOrder(root) {
-    const order = localStorage.getItem(TITLES) || "english";
     for (const link of root.querySelectorAll("a[data-romaji]")) {
-      const key = [order, "english", "romaji", "japanese"].find((k) => link.dataset[k]);
-      if (!key || link.dataset.shown === order) continue;
+      const kind = inOrder(link.dataset, order)[0];
+      if (!kind || link.dataset.shown === order) continue;
       link.dataset.shown = order;
-      link.textContent = link.dataset[key];
-      if (key === "japanese") link.lang = "ja"; else link.removeAttribute("lang");
+      showTitle(link, kind, link.dataset[kind]);
     }
   }
   const titleOrder = $("title-order");
@@ -78,10 +83,8 @@
     titleOrder.addEventListener("change", () => {
       localStorage.setItem(TITLES, titleOrder.value);
       applyTitleOrder(document);
-      applyLinkTitleOrder(document);
     });
     applyTitleOrder(document);
-    applyLinkTitleOrder(document);
     // Cards the page puts in later (fragments) follow the same order.
     new MutationObserver(() => applyTitleOrder(document)).observe(document.querySelector("main"), { childList: true, subtree: true });
   }

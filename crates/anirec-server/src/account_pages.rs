@@ -261,12 +261,7 @@ async fn my_list(
                     Row {
                         anime_id: e.anime_id.0,
                         title: match known {
-                            Some(a) => Some(
-                                catalogue[a]
-                                    .english_name
-                                    .clone()
-                                    .unwrap_or_else(|| catalogue[a].name.clone()),
-                            ),
+                            Some(a) => Some(catalogue[a].shown_title().to_owned()),
                             None => title_of(&titles, e.anime_id).map(str::to_owned),
                         },
                         card: known.map(|a| Card::with(catalogue, a, Synopsis::None)),

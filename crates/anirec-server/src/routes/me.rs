@@ -167,7 +167,7 @@ fn entry_checks(state: &AppState, anime: MalId, episodes: Option<u32>) -> Result
     match (episodes, record.episodes.filter(|&n| n > 0)) {
         (Some(watched), Some(total)) if watched > total => Err(Problem::unprocessable(format!(
             "{} has {total} episodes; {watched} watched is more than that",
-            record.english_name.as_deref().unwrap_or(&record.name)
+            record.shown_title()
         ))
         .with_param("episodes")),
         _ => Ok(()),
