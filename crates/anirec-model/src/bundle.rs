@@ -444,7 +444,13 @@ fn assemble(manifest: Manifest, catalogue: Catalogue, a: &Arrays) -> Result<Bund
         || assemble_model(&manifest, &catalogue, a),
     );
     let (ratings, mut model) = (ratings?, model?);
-    model.cold = ColdStart::build(&model.ease, &model.content, &catalogue, &ratings);
+    model.cold = ColdStart::build(
+        &model.ease,
+        &model.content,
+        &catalogue,
+        &ratings,
+        &model.popularity,
+    );
     let n_users = ratings.n_users();
     let rating = &model.rating;
     if rating.baselines.user.len() != n_users

@@ -142,19 +142,19 @@ fn new_anime_are_scored_where_the_fans_who_liked_them_find_them() {
     assert!(m["users"].as_u64().unwrap() > 500, "{}", m["users"]);
     assert_eq!(m["test_ratings"], 49_453);
     assert!(m["train_ratings"].as_u64().unwrap() < 200_545);
-    for system in ["anirec", "content", "popularity"] {
-        for key in ["recall_at_50", "ndcg_at_50"] {
-            let v = m[system][key].as_f64().unwrap();
-            assert!((0.0..=1.0).contains(&v), "{system} {key} {v}");
+    // BENCHMARKS.md ("New anime enter by what they borrow"); deterministic, the tolerance
+    // absorbs floating point.
+    for (system, documented) in [
+        ("anirec", [0.2783, 0.1099]),
+        ("content", [0.0416, 0.0159]),
+        ("popularity", [0.1956, 0.1297]),
+    ] {
+        for (key, value) in ["recall_at_50", "ndcg_at_50"].into_iter().zip(documented) {
+            near(&format!("{system} {key}"), &m[system][key], value, 0.002);
         }
     }
     // Without story embeddings there is no story row.
     assert!(m.get("story").is_none());
-    // Members alone find some of the anime nobody here rated.
-    assert!(
-        m["popularity"]["recall_at_50"].as_f64().unwrap() > 0.1,
-        "{m}"
-    );
 }
 
 #[test]
@@ -178,12 +178,13 @@ fn new_fans_are_scored_on_held_out_users_beside_ease_and_popularity() {
         249_998
     );
     // BENCHMARKS.md ("New fans"; EASE's row from "A warm refit, and EASE in float16", anirec's
-    // from "New fans over the protocol's candidates"); deterministic, the tolerance absorbs
+    // from "New fans over the protocol's candidates", anirec_served's from "New anime enter by
+    // what they borrow"); deterministic, the tolerance absorbs
     // floating point. `anirec` ranks the protocol's candidates (anime in train), as EASE and
     // popularity do; `anirec_served` every anime, as the server answers.
     for (system, documented) in [
         ("anirec", [0.4666, 0.4100, 0.4530, 0.4679]),
-        ("anirec_served", [0.4445, 0.3833, 0.43417, 0.4461]),
+        ("anirec_served", [0.4560, 0.3907, 0.43564, 0.4520]),
         ("ease", [0.4682, 0.4399, 0.5549, 0.5185]),
         ("popularity", [0.1646, 0.1784, 0.2558, 0.2273]),
     ] {

@@ -1,11 +1,13 @@
 //! How anime nobody in the train ratings has rated (the season's new ones above all) enter the
 //! lists. EASE knows only anime rated often enough, so each unrated one borrows the
-//! collaborative score of the anime EASE scores that are most like it: the other entries of its franchise first (a fan who loved
-//! Season 1 is the fan for Season 2), then its nearest content neighbours, weighted by their
-//! similarity; only those with many MyAnimeList members borrow (an unrated special of a liked
-//! franchise is more often unwatched than new). Its popularity comes from its MyAnimeList members, put on the train ratings'
-//! scale by a line fitted over the rated anime. Both are measured by `anirec eval --protocol
-//! new-anime`.
+//! collaborative score of the anime EASE scores that are most like it: the other entries of its
+//! franchise first (a fan who loved Season 1 is the fan for Season 2), then its nearest content
+//! neighbours, weighted by their similarity. Only those with MyAnimeList members borrow (an
+//! obscure special of a liked franchise is more often unwatched than new), and one with fewer
+//! expected raters than its donors borrows a share of their score (the ratio of the two, see
+//! [`ColdStart::build`]). Its popularity comes from its MyAnimeList members, put on the train
+//! ratings' scale by a line fitted over the rated anime. Both are measured by `anirec eval
+//! --protocol new-anime` (BENCHMARKS.md "New anime enter by what they borrow").
 
 use anirec_data::{AnimeIx, Catalogue, Ratings};
 use rayon::prelude::*;
@@ -17,11 +19,11 @@ use crate::content::tfidf::ContentModel;
 /// Most donors an unrated anime borrows from.
 const DONORS: usize = 10;
 /// An unrated anime borrows only with at least as many MyAnimeList members as this share of the
-/// rated anime have: evidence that fans watch it and the raters have not reached it yet. Lower
-/// lets more in: on the sample (BENCHMARKS.md "New anime"), 0.5 found more held-out new anime
-/// (Recall@50 0.24 against 0.14) but cost the new-fan protocol 0.024 NDCG@10 against 0.004, as
-/// obscure specials of liked franchises crowded the lists.
-const MEMBERS_QUANTILE: f64 = 0.9;
+/// rated anime have: evidence that fans watch it and the raters have not reached it yet. Chosen
+/// on validation (a new-anime split of a train file) with the shrink of [`ColdStart::build`]:
+/// 0.5 and 0 tie there, and 0.5 keeps the served new-fan lists freer of obscure specials
+/// (BENCHMARKS.md "New anime enter by what they borrow").
+const MEMBERS_QUANTILE: f64 = 0.5;
 /// The weight of a franchise entry among the donors (content neighbours weigh their cosine,
 /// below 1).
 const FRANCHISE_WEIGHT: f32 = 1.0;
@@ -37,16 +39,24 @@ pub struct ColdStart {
     donors: Vec<u32>,
     /// Each donor's weight.
     weights: Vec<f32>,
+    /// Per unrated anime, the share of its donors' score it borrows (0-1].
+    shares: Vec<f32>,
 }
 
 impl ColdStart {
     /// The donors (anime `ease` scores) of the anime nobody in `train` rated that have the
     /// members ([`MEMBERS_QUANTILE`]), from `catalogue`'s franchises and `content`'s neighbours.
+    /// `popularity` is [`popularity`]'s: an anime whose members predict fewer raters than its
+    /// donors have borrows their score times the ratio, exp(its popularity - the donors' weighted
+    /// mean popularity); one that predicts more borrows it whole. (A larger share for the more
+    /// popular ones found more held-out new anime but filled fans' lists with unrated anime they
+    /// had not asked for: BENCHMARKS.md.)
     pub fn build(
         ease: &Ease,
         content: &ContentModel,
         catalogue: &Catalogue,
         train: &Ratings,
+        popularity: &[f32],
     ) -> ColdStart {
         let n = catalogue.len();
         let mut warm = vec![false; n];
@@ -96,6 +106,11 @@ impl ColdStart {
             ..ColdStart::default()
         };
         for (a, donors) in per_anime {
+            let weight: f32 = donors.iter().map(|d| d.1).sum();
+            let donors_popularity =
+                donors.iter().map(|d| d.1 * popularity[d.0 as usize]).sum::<f32>() / weight;
+            let share = (popularity[a as usize] - donors_popularity).exp().min(1.0);
+            cold.shares.push(share);
             cold.anime.push(a);
             for (d, w) in donors {
                 cold.donors.push(d);
@@ -117,7 +132,8 @@ impl ColdStart {
     }
 
     /// Gives each unrated anime of `collab` (one score per anime, negative infinity where EASE
-    /// has none) the weighted mean of its donors' scores.
+    /// has none) the weighted mean of its donors' scores, times its share (divided by it where
+    /// the mean is negative: less expected to be watched is less likely, either way).
     pub fn impute(&self, collab: &mut [f32]) {
         for (i, &a) in self.anime.iter().enumerate() {
             let (lo, hi) = (self.offsets[i] as usize, self.offsets[i + 1] as usize);
@@ -130,7 +146,9 @@ impl ColdStart {
                 }
             }
             if weight > 0.0 {
-                collab[a as usize] = sum / weight;
+                let mean = sum / weight;
+                let share = self.shares[i];
+                collab[a as usize] = if mean >= 0.0 { mean * share } else { mean / share };
             }
         }
     }
@@ -185,6 +203,7 @@ mod tests {
             offsets: vec![0, 2, 3],
             donors: vec![0, 1, 2],
             weights: vec![1.0, 0.5, 1.0],
+            shares: vec![1.0, 1.0],
         };
         let mut collab = [
             2.0,
@@ -198,6 +217,24 @@ mod tests {
         // A donor EASE does not score leaves its borrower as it was.
         assert_eq!(collab[4], f32::NEG_INFINITY);
         assert_eq!(&collab[..3], &[2.0, -1.0, f32::NEG_INFINITY]);
+    }
+
+    #[test]
+    fn an_unrated_anime_less_expected_than_its_donors_borrows_its_share() {
+        // Anime 2 borrows from 0 (score 2), anime 3 from 1 (score -1); both expect a quarter
+        // of their donors' raters.
+        let cold = ColdStart {
+            anime: vec![2, 3],
+            offsets: vec![0, 1, 2],
+            donors: vec![0, 1],
+            weights: vec![1.0, 1.0],
+            shares: vec![0.25, 0.25],
+        };
+        let mut collab = [2.0, -1.0, f32::NEG_INFINITY, f32::NEG_INFINITY];
+        cold.impute(&mut collab);
+        // A positive score shrinks toward 0, a negative one grows away from it: both rank lower.
+        assert_eq!(collab[2], 0.5);
+        assert_eq!(collab[3], -4.0);
     }
 
     #[test]

@@ -192,7 +192,8 @@ impl Hybrid {
         lap("EASE fitted");
         let rating = rating.refit(train, &public, observer, resume);
         lap("rating model refitted");
-        let cold = ColdStart::build(&ease, &content, catalogue, train);
+        let popularity = cold::popularity(train, catalogue);
+        let cold = ColdStart::build(&ease, &content, catalogue, train, &popularity);
         lap("unrated anime given donors");
         Hybrid {
             params: HybridParams {
@@ -203,7 +204,7 @@ impl Hybrid {
             rating,
             content,
             story,
-            popularity: cold::popularity(train, catalogue),
+            popularity,
             cold,
             exposure,
             weights,
