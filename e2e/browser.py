@@ -212,6 +212,70 @@ def user_flow(b, base, out):
     print("  rating a card refreshed the list")
 
 
+def toast(b):
+    return b.js("return document.getElementById('toast').textContent")
+
+
+def card_ids(b):
+    return b.js("return [...document.querySelectorAll('#results > .grid > article.card:not([hidden])')].map(a => a.dataset.animeId)")
+
+
+def actions_flow(b, base, out):
+    print("flow: plan to watch and not interested, signed out")
+    b.go(base + "/")
+    b.js("localStorage.clear()")
+    b.go(base + "/recommendations?user=0")
+    wait_until("10 cards", lambda: count_cards(b) == 10)
+    assert b.js("return document.querySelectorAll('#results > .grid > article.card [data-act=plan]').length") == 10
+    first, title = b.js("const c = document.querySelector('#results article.card'); return [c.dataset.animeId, c.querySelector('[data-actions]').dataset.title]")
+    # Not interested: the card goes, the page says so, Undo brings it back.
+    b.click(b.find(f'#results article.card[data-anime-id="{first}"] [data-act=hide]'))
+    wait_until("the card hidden", lambda: first not in card_ids(b))
+    assert toast(b).startswith(f"{title} will not be recommended"), toast(b)
+    b.click(b.find("#toast button"))
+    wait_until("the card back", lambda: first in card_ids(b) and "can be recommended again" in toast(b))
+    # Plan to watch: a favourite with that status, marked on the card, undone.
+    b.click(b.find(f'#results article.card[data-anime-id="{first}"] [data-act=plan]'))
+    wait_until("the plan", lambda: "plan to watch" in toast(b))
+    stored = b.js("return JSON.parse(localStorage.getItem('anirec.favourites'))")
+    assert [(str(f["anime_id"]), f["status"], f["rating"]) for f in stored] == [(first, "plan_to_watch", 0)], stored
+    pressed = b.js(f"return document.querySelector('#results article.card[data-anime-id=\"{first}\"] [data-act=plan]').getAttribute('aria-pressed')")
+    assert pressed == "true", pressed
+    b.screenshot(os.path.join(out, "2-planned.png"))
+    b.click(b.find("#toast button"))
+    wait_until("the plan undone", lambda: "off your favourites" in toast(b))
+    assert b.js("return JSON.parse(localStorage.getItem('anirec.favourites'))") == []
+    # Not interested is remembered: the anime page's button says so, and the card stays hidden.
+    b.click(b.find(f'#results article.card[data-anime-id="{first}"] [data-act=hide]'))
+    b.go(base + "/recommendations?user=0")
+    wait_until("10 cards", lambda: count_cards(b) == 10)
+    assert first not in card_ids(b), "a card marked not interested came back on reload"
+    b.js("localStorage.clear()")
+    print(f"  {title}: hidden and back, planned and taken off")
+
+
+def signed_in_actions_flow(b, base):
+    print("flow: plan to watch and not interested, signed in")
+    get = lambda path: json.loads(b.js(f"const x = new XMLHttpRequest(); x.open('GET', '{path}', false); x.send(); return x.responseText"))
+    b.go(base + "/me")
+    wait_for_page(b, "/me")
+    first, title = b.js("const c = document.querySelector('#results article.card'); return [c.dataset.animeId, c.querySelector('[data-actions]').dataset.title]")
+    b.click(b.find(f'#results article.card[data-anime-id="{first}"] [data-act=plan]'))
+    wait_until("the plan", lambda: toast(b) == f"{title} is on your list as plan to watch.Undo")
+    entry = [e for e in get("/api/v1/me/list")["items"] if str(e["anime_id"]) == first]
+    assert entry and entry[0]["status"] == "plan_to_watch", entry
+    b.click(b.find("#toast button"))
+    wait_until("the plan undone", lambda: "off your list" in toast(b))
+    assert not [e for e in get("/api/v1/me/list")["items"] if str(e["anime_id"]) == first]
+    b.click(b.find(f'#results article.card[data-anime-id="{first}"] [data-act=hide]'))
+    wait_until("the card hidden", lambda: first not in card_ids(b))
+    assert int(first) in get("/api/v1/me/not-interested")["items"], get("/api/v1/me/not-interested")
+    b.go(base + "/me")
+    wait_for_page(b, "/me")
+    assert first not in card_ids(b), "an anime marked not interested is still recommended"
+    print(f"  {title}: planned on the stored list and undone; not interested is kept")
+
+
 def favourites_flow(b, base, out):
     print("flow: new here, favourites")
     b.go(base + "/")
@@ -526,11 +590,13 @@ def main():
     try:
         browser = Browser(args.chromium, args.chromedriver, profile)
         user_flow(browser, server.base, args.out)
+        actions_flow(browser, server.base, args.out)
         favourites_flow(browser, server.base, args.out)
         signed_out = ["/", "/anime/5114", "/anime/52991", "/recommendations?user=0", "/signin", "/signup"]
         anime_flow(browser, server.base, args.out)
         layout_flow(browser, server.base, args.out, signed_out, "signed out")
         account_flow(browser, server.base, args.out, os.path.abspath(args.export))
+        signed_in_actions_flow(browser, server.base)
         layout_flow(browser, server.base, args.out, ["/", "/anime/5114", "/me"], "signed in")
         story_flow(browser, server.base, args.out, args.model)
         errors = [l for l in server.log if ("status=5" in l and "/readyz" not in l) or " ERROR " in l]

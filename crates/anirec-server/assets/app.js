@@ -1,5 +1,6 @@
 // anirec page script: the "new here?" favourites flow (title search, ratings, MyAnimeList upload),
-// live updates when a result card is rated, and for a signed-in fan the list: ratings go on it,
+// live updates when a result card is rated, "Plan to watch" and "Not interested" on every card
+// (each with Undo), and for a signed-in fan the list: ratings go on it,
 // "My list" edits in place, imports an export, and takes in favourites picked before signing in.
 // The server renders (and escapes) every card; this script only builds small lists with
 // textContent and puts server-rendered fragments in place. A cover picture that fails to load
@@ -173,6 +174,8 @@
     favourites = JSON.parse(localStorage.getItem(STORE) || "[]").filter(
       (f) => Number.isInteger(f.anime_id) && Number.isInteger(f.rating),
     );
+    // An entry kept only with a status the fold-in takes ("plan to watch" has rating 0).
+    for (const f of favourites) if (f.status !== "plan_to_watch") delete f.status;
   } catch {
     favourites = [];
   }
@@ -193,8 +196,15 @@
       const li = document.createElement("li");
       const name = document.createElement("span");
       name.textContent = f.title;
+      if (f.status === "plan_to_watch") {
+        const plan = document.createElement("span");
+        plan.className = "hint";
+        plan.textContent = "plan to watch";
+        name.append(" ", plan);
+      }
       const select = document.createElement("select");
       select.setAttribute("aria-label", "Your rating of " + f.title);
+      if (f.status === "plan_to_watch") select.hidden = true;
       for (let s = 10; s >= 1; s--) {
         const o = new Option(String(s), String(s), false, s === f.rating);
         select.append(o);
@@ -231,17 +241,155 @@
     }
     setStatus("Recommending from " + favourites.length + " favourite" + (favourites.length > 1 ? "s" : "") + "…");
     showRecommendations(
-      { ratings: favourites.map((f) => ({ anime_id: f.anime_id, rating: f.rating })) },
+      { ratings: favourites.map((f) => ({ anime_id: f.anime_id, rating: f.rating, ...(f.status && { status: f.status }) })) },
       "application/json",
     ).then((ok) => ok && setStatus("Updated from your " + favourites.length + " favourite" + (favourites.length > 1 ? "s." : ".")));
   }
 
   function addFavourite(animeId, title, rating) {
     const existing = favourites.find((f) => f.anime_id === animeId);
-    if (existing) existing.rating = rating;
-    else favourites.push({ anime_id: animeId, title, rating });
+    if (existing) {
+      existing.rating = rating;
+      delete existing.status;
+    } else favourites.push({ anime_id: animeId, title, rating });
     changed();
   }
+
+  // ---- Every card and anime page: "Plan to watch" and "Not interested", each with Undo. Signed
+  // in they write the stored list; otherwise the browser's favourites (a plan counts a little
+  // for the recommendations) and its own "not interested" set. ----
+  const HIDDEN = "anirec.hidden";
+  let hidden = new Set();
+  try {
+    hidden = new Set(JSON.parse(localStorage.getItem(HIDDEN) || "[]").filter(Number.isInteger));
+  } catch {
+    hidden = new Set();
+  }
+  function saveHidden() {
+    try {
+      localStorage.setItem(HIDDEN, JSON.stringify([...hidden]));
+    } catch {
+      /* private mode: kept for this page only */
+    }
+  }
+  /** The signed-in fan's list statuses by anime id, once read. */
+  const onList = new Map();
+
+  /** Says what an action did on the page's status line, with an Undo button when it can be undone. */
+  function toast(text, undo) {
+    const box = $("toast");
+    if (!box) return;
+    box.replaceChildren(text);
+    if (!undo) return;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "ghost";
+    button.textContent = "Undo";
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      try {
+        box.replaceChildren(await undo());
+      } catch (e) {
+        box.replaceChildren("Not undone: " + e.message);
+      }
+    });
+    box.append(button);
+  }
+
+  /** Hides (or shows again) the cards of one anime, and marks its page's button. */
+  function showHidden(id, on) {
+    for (const card of document.querySelectorAll('article.card[data-anime-id="' + id + '"]')) card.hidden = on;
+    for (const b of document.querySelectorAll('[data-actions="' + id + '"] [data-act=hide]')) b.setAttribute("aria-pressed", String(on));
+  }
+
+  /** Marks each action button with what the fan already chose. */
+  function markActions(root) {
+    for (const box of root.querySelectorAll("[data-actions]")) {
+      const id = Number(box.dataset.actions);
+      const status = signedIn ? onList.get(id) : favourites.find((f) => f.anime_id === id) && "plan_to_watch";
+      const plan = box.querySelector("[data-act=plan]");
+      plan.setAttribute("aria-pressed", String(Boolean(status)));
+      plan.textContent = !status ? "Plan to watch" : status === "plan_to_watch" ? "Planned" : "On your list";
+      if (!signedIn && hidden.has(id)) showHidden(id, true);
+    }
+  }
+
+  /** Sends a request of the fan's list API; throws with the server's reason when refused. */
+  async function listCall(method, path, body) {
+    const init = { method };
+    if (body) Object.assign(init, { headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    const response = await fetch(path, init);
+    if (!response.ok) {
+      const problem = await response.json().catch(() => ({}));
+      throw new Error(problem.detail || "the server answered " + response.status);
+    }
+  }
+
+  async function plan(id, title) {
+    if (signedIn) {
+      if (onList.has(id)) return toast(title + " is already on your list.");
+      await putEntry(id, { status: "plan_to_watch", score: 0, episodes: 0 });
+      onList.set(id, "plan_to_watch");
+      markActions(document);
+      toast(title + " is on your list as plan to watch.", async () => {
+        await listCall("DELETE", "/api/v1/me/list/" + id);
+        onList.delete(id);
+        markActions(document);
+        return "Took " + title + " off your list.";
+      });
+      return;
+    }
+    if (favourites.some((f) => f.anime_id === id)) return toast(title + " is already among your favourites.");
+    favourites.push({ anime_id: id, title, rating: 0, status: "plan_to_watch" });
+    changed();
+    markActions(document);
+    toast(title + " is on your favourites as plan to watch.", () => {
+      favourites = favourites.filter((f) => f.anime_id !== id);
+      changed();
+      markActions(document);
+      return "Took " + title + " off your favourites.";
+    });
+  }
+
+  async function notInterested(id, title) {
+    if (signedIn) await listCall("PUT", "/api/v1/me/not-interested/" + id);
+    else {
+      hidden.add(id);
+      saveHidden();
+    }
+    showHidden(id, true);
+    toast(title + " will not be recommended to you.", async () => {
+      if (signedIn) await listCall("DELETE", "/api/v1/me/not-interested/" + id);
+      else {
+        hidden.delete(id);
+        saveHidden();
+      }
+      showHidden(id, false);
+      return title + " can be recommended again.";
+    });
+  }
+
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("[data-actions] button[data-act]");
+    if (!button) return;
+    const box = button.closest("[data-actions]");
+    const id = Number(box.dataset.actions);
+    const title = box.dataset.title;
+    const act = button.dataset.act === "plan" ? plan : notInterested;
+    act(id, title).catch((e) => toast("Nothing changed for " + title + ": " + e.message));
+  });
+  if (signedIn && document.querySelector("[data-actions]")) {
+    fetch("/api/v1/me/list")
+      .then((r) => (r.ok ? r.json() : { items: [] }))
+      .then(({ items }) => {
+        for (const e of items) onList.set(e.anime_id, e.status);
+        markActions(document);
+      })
+      .catch(() => {});
+  }
+  markActions(document);
+  // Cards the page puts in later (fragments) are marked too.
+  if (results) new MutationObserver(() => markActions(results)).observe(results, { childList: true });
 
   // Title search with suggestions.
   const search = $("fav-search");

@@ -107,8 +107,11 @@ impl ColdStart {
         };
         for (a, donors) in per_anime {
             let weight: f32 = donors.iter().map(|d| d.1).sum();
-            let donors_popularity =
-                donors.iter().map(|d| d.1 * popularity[d.0 as usize]).sum::<f32>() / weight;
+            let donors_popularity = donors
+                .iter()
+                .map(|d| d.1 * popularity[d.0 as usize])
+                .sum::<f32>()
+                / weight;
             let share = (popularity[a as usize] - donors_popularity).exp().min(1.0);
             cold.shares.push(share);
             cold.anime.push(a);
@@ -148,7 +151,11 @@ impl ColdStart {
             if weight > 0.0 {
                 let mean = sum / weight;
                 let share = self.shares[i];
-                collab[a as usize] = if mean >= 0.0 { mean * share } else { mean / share };
+                collab[a as usize] = if mean >= 0.0 {
+                    mean * share
+                } else {
+                    mean / share
+                };
             }
         }
     }
