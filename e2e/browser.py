@@ -212,6 +212,11 @@ def user_flow(b, base, out):
     print("  rating a card refreshed the list")
 
 
+def change(b, css, value):
+    """Sets a field as a fan would and lets the page hear it."""
+    b.js("const s = document.querySelector(arguments[0]); s.value = arguments[1]; s.dispatchEvent(new Event('change', {bubbles: true}))", css, value)
+
+
 def toast(b):
     return b.js("return document.getElementById('toast').textContent")
 
@@ -252,6 +257,19 @@ def actions_flow(b, base, out):
     assert first not in card_ids(b), "a card marked not interested came back on reload"
     b.js("localStorage.clear()")
     print(f"  {title}: hidden and back, planned and taken off")
+    # The anime page's editor: a score alone makes a rated favourite; Undo takes it off.
+    b.go(base + "/anime/5114")
+    wait_until("the open editor", lambda: b.js("const e = document.querySelector('.detail .entry-editor'); return e && !e.hidden"))
+    assert b.js("return document.activeElement === document.body"), "the editor took the focus on load"
+    assert not b.find_all(".detail .entry-editor input"), "episodes offered without a stored list"
+    change(b, ".detail .entry-editor select[aria-label^='Your score']", "9")
+    wait_until("the score said", lambda: "as completed, scored 9." in toast(b))
+    stored = b.js("return JSON.parse(localStorage.getItem('anirec.favourites'))")
+    assert [(f["anime_id"], f["rating"], f.get("status")) for f in stored] == [(5114, 9, None)], stored
+    b.click(b.find("#toast button"))
+    wait_until("the score undone", lambda: b.js("return JSON.parse(localStorage.getItem('anirec.favourites'))") == [])
+    assert b.js("return document.querySelector('.detail .entry-editor select').value") == ""
+    print("  the anime page's editor: scored 9 as a favourite, undone")
 
 
 def signed_in_actions_flow(b, base):
@@ -262,6 +280,7 @@ def signed_in_actions_flow(b, base):
     first, title = b.js("const c = document.querySelector('#results article.card'); return [c.dataset.animeId, c.querySelector('[data-actions]').dataset.title]")
     b.click(b.find(f'#results article.card[data-anime-id="{first}"] [data-act=plan]'))
     wait_until("the plan", lambda: toast(b) == f"{title} is on your list as plan to watch.Undo")
+    assert b.js(f"return document.querySelector('[data-actions=\"{first}\"] [data-act=plan]').textContent") == "Planned"
     entry = [e for e in get("/api/v1/me/list")["items"] if str(e["anime_id"]) == first]
     assert entry and entry[0]["status"] == "plan_to_watch", entry
     b.click(b.find("#toast button"))
@@ -274,6 +293,33 @@ def signed_in_actions_flow(b, base):
     wait_for_page(b, "/me")
     assert first not in card_ids(b), "an anime marked not interested is still recommended"
     print(f"  {title}: planned on the stored list and undone; not interested is kept")
+    # A card's editor, opened from its button: status, score and "+1", each written at once.
+    # A series (more than one episode), so that a count beyond its last can be tried.
+    card, total = b.js(
+        "const box = [...document.querySelectorAll('#results article.card:not([hidden]) [data-actions]')]"
+        ".find(b => Number(b.dataset.episodes) > 1); return [box.dataset.actions, Number(box.dataset.episodes)]"
+    )
+    b.click(b.find(f'[data-actions="{card}"] [data-act=edit]'))
+    editor = f'[data-actions="{card}"] + .entry-editor'
+    wait_until("the card's editor", lambda: b.js(f"return document.activeElement === document.querySelector('{editor} select')"))
+    change(b, f"{editor} select[aria-label^='Status']", "watching")
+    wait_until("watching", lambda: "as watching." in toast(b))
+    b.click(b.find(f"{editor} button"))
+    wait_until("one episode", lambda: f"watching, 1 of {total} episodes." in toast(b))
+    entry = [e for e in get("/api/v1/me/list")["items"] if str(e["anime_id"]) == card][0]
+    assert entry["episodes"] == 1 and entry["status"] == "watching", entry
+    # More than the anime has: refused by name, and the field shows the stored count again.
+    change(b, f"{editor} input", str(total + 1))
+    wait_until("the refusal", lambda: "was not saved" in toast(b) and f"has {total} episodes" in toast(b))
+    assert b.js(f"return document.querySelector('{editor} input').value") == "1"
+    change(b, f"{editor} select[aria-label^='Status']", "")
+    wait_until("off the list", lambda: "off your list" in toast(b))
+    assert not [e for e in get("/api/v1/me/list")["items"] if str(e["anime_id"]) == card]
+    b.click(b.find("#toast button"))
+    wait_until("put back", lambda: "Put back" in toast(b))
+    entry = [e for e in get("/api/v1/me/list")["items"] if str(e["anime_id"]) == card][0]
+    assert entry["episodes"] == 1, entry
+    print(f"  anime {card}: watching, +1, {total + 1} of {total} episodes refused, removed and put back")
 
 
 def favourites_flow(b, base, out):

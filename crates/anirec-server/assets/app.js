@@ -11,6 +11,8 @@
   const $ = (id) => document.getElementById(id);
   const results = $("results");
   const STORE = "anirec.favourites";
+  /** The list statuses, as the API names them and as a fan reads them. */
+  const STATUS_LABELS = { watching: "Watching", completed: "Completed", on_hold: "On hold", dropped: "Dropped", plan_to_watch: "Plan to watch" };
   const TITLES = "anirec.titles";
 
   // Covers: a picture that fails (now, or later when a lazy one loads) leaves its placeholder.
@@ -174,8 +176,8 @@
     favourites = JSON.parse(localStorage.getItem(STORE) || "[]").filter(
       (f) => Number.isInteger(f.anime_id) && Number.isInteger(f.rating),
     );
-    // An entry kept only with a status the fold-in takes ("plan to watch" has rating 0).
-    for (const f of favourites) if (f.status !== "plan_to_watch") delete f.status;
+    // A favourite without a status is a rated one (completed); "plan to watch" has rating 0.
+    for (const f of favourites) if (!STATUS_LABELS[f.status] || f.status === "completed") delete f.status;
   } catch {
     favourites = [];
   }
@@ -196,11 +198,11 @@
       const li = document.createElement("li");
       const name = document.createElement("span");
       name.textContent = f.title;
-      if (f.status === "plan_to_watch") {
-        const plan = document.createElement("span");
-        plan.className = "hint";
-        plan.textContent = "plan to watch";
-        name.append(" ", plan);
+      if (f.status) {
+        const status = document.createElement("span");
+        status.className = "hint";
+        status.textContent = STATUS_LABELS[f.status].toLowerCase();
+        name.append(" ", status);
       }
       const select = document.createElement("select");
       select.setAttribute("aria-label", "Your rating of " + f.title);
@@ -272,8 +274,6 @@
       /* private mode: kept for this page only */
     }
   }
-  /** The signed-in fan's list statuses by anime id, once read. */
-  const onList = new Map();
 
   /** Says what an action did on the page's status line, with an Undo button when it can be undone. */
   function toast(text, undo) {
@@ -302,16 +302,150 @@
     for (const b of document.querySelectorAll('[data-actions="' + id + '"] [data-act=hide]')) b.setAttribute("aria-pressed", String(on));
   }
 
-  /** Marks each action button with what the fan already chose. */
+  /** The signed-in fan's list entries ({status, score, episodes}) by anime id, once read. */
+  const onList = new Map();
+
+  /** The fan's entry for an anime: the stored list's when signed in, the favourites' otherwise;
+   * null when there is none. */
+  function entryOf(id) {
+    if (signedIn) return onList.get(id) || null;
+    const f = favourites.find((x) => x.anime_id === id);
+    return f ? { status: f.status || "completed", score: f.rating, episodes: 0 } : null;
+  }
+
+  /** An entry in words: "watching, 3 of 12 episodes, scored 8". */
+  function describe(entry, total) {
+    const parts = [STATUS_LABELS[entry.status].toLowerCase()];
+    if (entry.episodes) parts.push(entry.episodes + (total ? " of " + total : "") + " episodes");
+    if (entry.score) parts.push("scored " + entry.score);
+    return parts.join(", ");
+  }
+
+  /** Writes the fan's entry for an anime (null: takes it off) and returns the one it replaced. */
+  async function setEntry(id, title, entry) {
+    const before = entryOf(id);
+    if (signedIn) {
+      if (entry) await putEntry(id, entry);
+      else await listCall("DELETE", "/api/v1/me/list/" + id);
+      if (entry) onList.set(id, entry);
+      else onList.delete(id);
+    } else {
+      const at = favourites.findIndex((f) => f.anime_id === id);
+      const f = entry && { anime_id: id, title, rating: entry.score, ...(entry.status !== "completed" && { status: entry.status }) };
+      if (f && at >= 0) favourites[at] = f;
+      else if (f) favourites.push(f);
+      else if (at >= 0) favourites.splice(at, 1);
+      changed();
+    }
+    markActions(document);
+    return before;
+  }
+
+  /** Says what an edit did, with an Undo that puts back the entry it replaced. */
+  function saidEdit(id, title, entry, before, total) {
+    const where = signedIn ? "your list" : "your favourites";
+    const text = entry ? title + " is on " + where + " as " + describe(entry, total) + "." : "Took " + title + " off " + where + ".";
+    toast(text, async () => {
+      await setEntry(id, title, before);
+      return before ? "Put back " + title + " as " + describe(before, total) + "." : "Took " + title + " off " + where + ".";
+    });
+  }
+
+  /** Sets an entry and says so; a refusal is said with the server's reason. */
+  async function edit(id, title, entry, total) {
+    try {
+      saidEdit(id, title, entry, await setEntry(id, title, entry), total);
+    } catch (e) {
+      toast(title + " was not saved: " + e.message);
+      markActions(document);
+    }
+  }
+
+  /** A select with these (value, label) options. */
+  function selectOf(label, options) {
+    const select = document.createElement("select");
+    select.setAttribute("aria-label", label);
+    for (const [value, text] of options) select.append(new Option(text, value));
+    return select;
+  }
+
+  /** The status, score and (signed in) episodes of one anime's entry, built when first opened:
+   * each change is written at once, said, and can be undone; "+1" counts an episode and
+   * completes the entry at the last one. */
+  function editorFor(box) {
+    const id = Number(box.dataset.actions);
+    const title = box.dataset.title;
+    const total = Number(box.dataset.episodes) || 0;
+    const editor = document.createElement("div");
+    editor.className = "entry-editor";
+    const where = signedIn ? "your list" : "your favourites";
+    const status = selectOf("Status of " + title, [["", "Not on " + where], ...Object.entries(STATUS_LABELS)]);
+    const score = selectOf("Your score of " + title, [["0", "No score"], ...[10, 9, 8, 7, 6, 5, 4, 3, 2, 1].map((n) => [String(n), String(n)])]);
+    editor.append(status, score);
+    let episodes = null;
+    if (signedIn) {
+      // A span, not a label: the field's name is its aria-label, which " / 12" would contradict.
+      const count = document.createElement("span");
+      episodes = document.createElement("input");
+      Object.assign(episodes, { type: "number", min: 0, inputMode: "numeric", className: "episodes" });
+      if (total) episodes.max = total;
+      episodes.setAttribute("aria-label", "Episodes of " + title + " watched");
+      const plus = document.createElement("button");
+      plus.type = "button";
+      plus.className = "ghost";
+      plus.textContent = "+1";
+      plus.setAttribute("aria-label", "+1 episode of " + title);
+      count.append(episodes, total ? " / " + total : " episodes");
+      editor.append(count, plus);
+      plus.addEventListener("click", () => {
+        const next = wanted(null);
+        next.episodes += 1;
+        if (next.status === "plan_to_watch") next.status = "watching";
+        if (total && next.episodes === total && next.status === "watching") next.status = "completed";
+        edit(id, title, next, total);
+      });
+    }
+    /** The entry the fields ask for; a score alone means completed, episodes alone watching. */
+    function wanted(changedField) {
+      if (changedField === status && status.value === "") return null;
+      const s = status.value || (Number(score.value) ? "completed" : "watching");
+      return { status: s, score: Number(score.value), episodes: episodes ? Number(episodes.value) || 0 : 0 };
+    }
+    editor.addEventListener("change", (event) => edit(id, title, wanted(event.target), total));
+    editor.fill = () => {
+      const e = entryOf(id);
+      status.value = e ? e.status : "";
+      score.value = String(e ? e.score : 0);
+      if (episodes) episodes.value = String(e ? e.episodes : 0);
+    };
+    editor.fill();
+    return editor;
+  }
+
+  /** Opens (or closes) an anime's entry editor below its action buttons. */
+  function toggleEditor(box, open, focus) {
+    const button = box.querySelector("[data-act=edit]");
+    let editor = box.nextElementSibling && box.nextElementSibling.classList.contains("entry-editor") ? box.nextElementSibling : null;
+    if (!editor && open) {
+      editor = editorFor(box);
+      box.after(editor);
+    }
+    if (editor) editor.hidden = !open;
+    button.setAttribute("aria-expanded", String(open));
+    if (open && focus) editor.querySelector("select").focus();
+  }
+
+  /** Marks each action button with what the fan already chose, and refills open editors. */
   function markActions(root) {
     for (const box of root.querySelectorAll("[data-actions]")) {
       const id = Number(box.dataset.actions);
-      const status = signedIn ? onList.get(id) : favourites.find((f) => f.anime_id === id) && "plan_to_watch";
+      const entry = entryOf(id);
       const plan = box.querySelector("[data-act=plan]");
-      plan.setAttribute("aria-pressed", String(Boolean(status)));
-      plan.textContent = !status ? "Plan to watch" : status === "plan_to_watch" ? "Planned" : "On your list";
+      plan.setAttribute("aria-pressed", String(Boolean(entry)));
+      plan.textContent = !entry ? "Plan to watch" : entry.status === "plan_to_watch" ? "Planned" : "On your list";
       if (!signedIn && hidden.has(id)) showHidden(id, true);
     }
+    for (const editor of root.querySelectorAll(".entry-editor")) editor.fill();
   }
 
   /** Sends a request of the fan's list API; throws with the server's reason when refused. */
@@ -326,29 +460,8 @@
   }
 
   async function plan(id, title) {
-    if (signedIn) {
-      if (onList.has(id)) return toast(title + " is already on your list.");
-      await putEntry(id, { status: "plan_to_watch", score: 0, episodes: 0 });
-      onList.set(id, "plan_to_watch");
-      markActions(document);
-      toast(title + " is on your list as plan to watch.", async () => {
-        await listCall("DELETE", "/api/v1/me/list/" + id);
-        onList.delete(id);
-        markActions(document);
-        return "Took " + title + " off your list.";
-      });
-      return;
-    }
-    if (favourites.some((f) => f.anime_id === id)) return toast(title + " is already among your favourites.");
-    favourites.push({ anime_id: id, title, rating: 0, status: "plan_to_watch" });
-    changed();
-    markActions(document);
-    toast(title + " is on your favourites as plan to watch.", () => {
-      favourites = favourites.filter((f) => f.anime_id !== id);
-      changed();
-      markActions(document);
-      return "Took " + title + " off your favourites.";
-    });
+    if (entryOf(id)) return toast(title + " is already on " + (signedIn ? "your list." : "your favourites."));
+    return edit(id, title, { status: "plan_to_watch", score: 0, episodes: 0 }, 0);
   }
 
   async function notInterested(id, title) {
@@ -373,6 +486,7 @@
     const button = event.target.closest("[data-actions] button[data-act]");
     if (!button) return;
     const box = button.closest("[data-actions]");
+    if (button.dataset.act === "edit") return toggleEditor(box, button.getAttribute("aria-expanded") !== "true", true);
     const id = Number(box.dataset.actions);
     const title = box.dataset.title;
     const act = button.dataset.act === "plan" ? plan : notInterested;
@@ -382,11 +496,13 @@
     fetch("/api/v1/me/list")
       .then((r) => (r.ok ? r.json() : { items: [] }))
       .then(({ items }) => {
-        for (const e of items) onList.set(e.anime_id, e.status);
+        for (const e of items) onList.set(e.anime_id, { status: e.status, score: e.score, episodes: e.episodes });
         markActions(document);
       })
       .catch(() => {});
   }
+  // The anime page opens its editor at once.
+  for (const box of document.querySelectorAll("[data-actions][data-open]")) toggleEditor(box, true);
   markActions(document);
   // Cards the page puts in later (fragments) are marked too.
   if (results) new MutationObserver(() => markActions(results)).observe(results, { childList: true });
