@@ -4,7 +4,9 @@
 //! anime, in each user's ranking of every anime they have not rated. anirec ranks as its
 //! known-user lists do ([`Hybrid::recommend`]); beside it the content signal alone, the story
 //! signal alone (with story embeddings) and MyAnimeList's members (what a new anime has before
-//! anyone here rates it).
+//! anyone here rates it). Each is scored twice ([`Pool`]): over every anime the user has not
+//! rated, and over the anime nobody rated alone, where a system cannot raise its recall by
+//! filling the list with unrated anime, only by ordering them well.
 
 use anirec_data::split::AnimeSplit;
 use anirec_data::{AnimeIx, Catalogue, Ratings, UserIx};
@@ -20,8 +22,27 @@ use crate::topk::top_k;
 /// The cut-off of both figures.
 pub const CUT: usize = 50;
 
-/// A system under the protocol: a user of the train store to their best [`CUT`] anime not rated
-/// in train, best first.
+/// What a system ranks for a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pool {
+    /// Every anime the user has not rated.
+    Unseen,
+    /// Only the anime nobody rated in train (the new ones among them).
+    Unrated,
+}
+
+impl Pool {
+    /// Whether anime `a` is outside the pool for a user who rated `seen` (ascending).
+    fn leaves_out(self, train: &Ratings, seen: &[u32], a: u32) -> bool {
+        seen.binary_search(&a).is_ok()
+            || (self == Pool::Unrated
+                && (a as usize) < train.n_anime()
+                && !train.anime(AnimeIx(a)).is_empty())
+    }
+}
+
+/// A system under the protocol: a user of the train store to their best [`CUT`] anime of the
+/// pool, best first.
 pub type Ranker<'a> = dyn Fn(UserIx) -> Vec<u32> + Sync + 'a;
 
 /// Mean figures over the test users who liked a new anime.
@@ -61,17 +82,18 @@ pub fn evaluate(split: &AnimeSplit, rank: &Ranker<'_>) -> (NewAnimeFigures, usiz
     (figures, n)
 }
 
-/// anirec's ranking of a known user: the hybrid's list, the user's train anime left out.
+/// anirec's ranking of a known user: the hybrid's list over the pool.
 pub fn hybrid<'a>(
     model: &'a Hybrid,
     train: &'a Ratings,
+    pool: Pool,
 ) -> impl Fn(UserIx) -> Vec<u32> + Sync + 'a {
     move |u| {
         let state = model.rating.known_user(train, u);
-        let seen = train.user(u);
-        let rated = |a: AnimeIx| seen.indices.binary_search(&a.0).is_ok();
+        let seen = train.user(u).indices;
+        let left_out = |a: AnimeIx| pool.leaves_out(train, seen, a.0);
         model
-            .recommend(&state, CUT, &rated, 0.0)
+            .recommend(&state, CUT, &left_out, 0.0)
             .into_iter()
             .map(|s| s.anime.0)
             .collect()
@@ -82,11 +104,12 @@ pub fn hybrid<'a>(
 pub fn content<'a>(
     model: &'a Hybrid,
     train: &'a Ratings,
+    pool: Pool,
 ) -> impl Fn(UserIx) -> Vec<u32> + Sync + 'a {
     move |u| {
         let mut scores = vec![0f32; train.n_anime()];
         model.content_scores(&model.rating.known_user(train, u), &mut scores);
-        best_unrated(&scores, train, u)
+        best_of_pool(&scores, train, u, pool)
     }
 }
 
@@ -94,12 +117,13 @@ pub fn content<'a>(
 pub fn story<'a>(
     model: &'a Hybrid,
     train: &'a Ratings,
+    pool: Pool,
 ) -> Option<impl Fn(UserIx) -> Vec<u32> + Sync + 'a> {
     model.story.as_ref()?;
     Some(move |u| {
         let mut scores = vec![0f32; train.n_anime()];
         model.story_scores(&model.rating.known_user(train, u), &mut scores);
-        best_unrated(&scores, train, u)
+        best_of_pool(&scores, train, u, pool)
     })
 }
 
@@ -107,19 +131,20 @@ pub fn story<'a>(
 pub fn members<'a>(
     catalogue: &Catalogue,
     train: &'a Ratings,
+    pool: Pool,
 ) -> impl Fn(UserIx) -> Vec<u32> + Sync + 'a {
     let scores: Vec<f32> = catalogue
         .anime()
         .iter()
         .map(|a| a.members.unwrap_or(0) as f32)
         .collect();
-    move |u| best_unrated(&scores, train, u)
+    move |u| best_of_pool(&scores, train, u, pool)
 }
 
-/// The best [`CUT`] anime by `scores` that `u` has not rated in train.
-fn best_unrated(scores: &[f32], train: &Ratings, u: UserIx) -> Vec<u32> {
-    let seen = train.user(u);
+/// The best [`CUT`] anime of the pool by `scores` for `u`.
+fn best_of_pool(scores: &[f32], train: &Ratings, u: UserIx, pool: Pool) -> Vec<u32> {
+    let seen = train.user(u).indices;
     top_k(scores, CUT, |a| {
-        scores[a as usize].is_finite() && seen.indices.binary_search(&a).is_err()
+        scores[a as usize].is_finite() && !pool.leaves_out(train, seen, a)
     })
 }
