@@ -142,17 +142,19 @@
   const mine = results && results.dataset.mine;
 
   /** Adds or replaces an entry of the fan's list. */
-  async function putEntry(animeId, entry) {
-    const response = await fetch("/api/v1/me/list/" + animeId, {
-      method: "PUT",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(entry),
-    });
+  function putEntry(animeId, entry) {
+    return listCall("PUT", "/api/v1/me/list/" + animeId, entry);
+  }
+
+  /** Sends a request of the fan's list API; throws with the server's reason when refused. */
+  async function listCall(method, path, body) {
+    const init = { method };
+    if (body) Object.assign(init, { headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    const response = await fetch(path, init);
     if (!response.ok) {
       const problem = await response.json().catch(() => ({}));
-      throw new Error(problem.detail || "the list answered " + response.status);
+      throw new Error(problem.detail || "the server answered " + response.status);
     }
-    return response.json();
   }
 
   /** The signed-in fan's cards again, after the list changed. */
@@ -206,7 +208,8 @@
       }
       const select = document.createElement("select");
       select.setAttribute("aria-label", "Your rating of " + f.title);
-      if (f.status === "plan_to_watch") select.hidden = true;
+      // An unscored favourite (planned, or watching) shows its status, not a score it lacks.
+      if (!f.rating) select.hidden = true;
       for (let s = 10; s >= 1; s--) {
         const o = new Option(String(s), String(s), false, s === f.rating);
         select.append(o);
@@ -405,9 +408,11 @@
         edit(id, title, next, total);
       });
     }
-    /** The entry the fields ask for; a score alone means completed, episodes alone watching. */
+    /** The entry the fields ask for; a score alone means completed, episodes alone watching,
+     * and nothing at all (or "not on the list" chosen) no entry. */
     function wanted(changedField) {
       if (changedField === status && status.value === "") return null;
+      if (!status.value && !Number(score.value) && !(episodes && Number(episodes.value))) return null;
       const s = status.value || (Number(score.value) ? "completed" : "watching");
       return { status: s, score: Number(score.value), episodes: episodes ? Number(episodes.value) || 0 : 0 };
     }
@@ -446,17 +451,6 @@
       if (!signedIn && hidden.has(id)) showHidden(id, true);
     }
     for (const editor of root.querySelectorAll(".entry-editor")) editor.fill();
-  }
-
-  /** Sends a request of the fan's list API; throws with the server's reason when refused. */
-  async function listCall(method, path, body) {
-    const init = { method };
-    if (body) Object.assign(init, { headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
-    const response = await fetch(path, init);
-    if (!response.ok) {
-      const problem = await response.json().catch(() => ({}));
-      throw new Error(problem.detail || "the server answered " + response.status);
-    }
   }
 
   async function plan(id, title) {
@@ -722,7 +716,7 @@
     say("merge-text", "You picked " + favourites.length + " favourite" + (favourites.length > 1 ? "s" : "") + " in this browser before signing in: " + favourites.map((f) => f.title).join(", ") + ".");
     $("merge-button").addEventListener("click", async () => {
       try {
-        for (const f of favourites) await putEntry(f.anime_id, { score: f.rating, status: "completed" });
+        for (const f of favourites) await putEntry(f.anime_id, { score: f.rating, status: f.status || "completed" });
       } catch (e) {
         say("merge-text", "Not all could be added: " + e.message);
         return;
