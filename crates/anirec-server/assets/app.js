@@ -278,10 +278,9 @@
     }
   }
 
-  /** Says what an action did on the page's status line, with an Undo button when it can be undone. */
-  function toast(text, undo) {
-    const box = $("toast");
-    if (!box) return;
+  /** Says `text` in `box`, with an Undo button when `undo` is given: a click runs `undo` and
+   * says what it answers (or why it failed). `focus` moves the keyboard to the button. */
+  function offerUndo(box, text, undo, focus) {
     box.replaceChildren(text);
     if (!undo) return;
     const button = document.createElement("button");
@@ -297,6 +296,13 @@
       }
     });
     box.append(button);
+    if (focus) button.focus();
+  }
+
+  /** Says what an action did on the page's status line, with Undo when it can be undone. */
+  function toast(text, undo) {
+    const box = $("toast");
+    if (box) offerUndo(box, text, undo, false);
   }
 
   /** Hides (or shows again) the cards of one anime, and marks its page's button. */
@@ -656,32 +662,27 @@
       const entry = fields.every(Boolean)
         ? { score: Number(fields[0].value), status: fields[1].value, episodes: Number(fields[2].value) || 0 }
         : null;
-      const response = await fetch("/api/v1/me/list/" + row.dataset.animeId, { method: "DELETE" }).catch(() => null);
-      if (!response || !response.ok) {
+      try {
+        await listCall("DELETE", "/api/v1/me/list/" + row.dataset.animeId);
+      } catch {
         say("list-status", title + " was not removed.");
         return;
       }
       row.hidden = true;
-      const status = $("list-status");
       if (!entry) {
-        status.textContent = "Removed " + title + ".";
+        say("list-status", "Removed " + title + ".");
         return;
       }
-      const undo = document.createElement("button");
-      undo.type = "button";
-      undo.className = "ghost";
-      undo.textContent = "Undo";
-      undo.addEventListener("click", async () => {
+      const putBack = async () => {
         try {
           await putEntry(row.dataset.animeId, entry);
           row.hidden = false;
-          say("list-status", "Put back " + title + ".");
+          return "Put back " + title + ".";
         } catch (e) {
-          say("list-status", title + " was not put back: " + e.message);
+          return title + " was not put back: " + e.message;
         }
-      });
-      status.replaceChildren("Removed " + title + ". ", undo);
-      undo.focus();
+      };
+      offerUndo($("list-status"), "Removed " + title + ". ", putBack, true);
     });
   }
 
