@@ -228,6 +228,102 @@ fn a_franchise_holds_series_each_with_its_own_start() {
     assert_eq!(start_of(14829), 14829);
 }
 
+/// Retellings a fan would name, each with the series whose story it tells again: an
+/// alternative to that series, not its next season.
+const RETELLINGS: [(&str, u32, u32); 13] = [
+    ("Fullmetal Alchemist: Brotherhood", 5114, 121),
+    ("Hunter x Hunter (2011)", 11061, 136),
+    ("Fruits Basket 1st Season (2019)", 38680, 120),
+    ("Fate/stay night: Unlimited Blade Works", 22297, 356),
+    ("Rurouni Kenshin (2023)", 50613, 45),
+    ("Shaman King (2021)", 42205, 154),
+    ("Urusei Yatsura (2022)", 50710, 1293),
+    ("Hellsing Ultimate", 777, 270),
+    ("Kino no Tabi: The Animated Series (2017)", 35079, 486),
+    ("Mahoujin Guruguru (2017)", 34745, 331),
+    ("Kanon (2006)", 1530, 144),
+    ("Trigun Stampede", 52093, 6),
+    ("Sailor Moon Crystal", 14751, 530),
+];
+
+/// Sequels that stay sequels, each with the first entry of the series it continues: a
+/// retelling's own sequels, and continuations whose titles or years look like a new version.
+const SEQUELS: [(&str, u32, u32); 10] = [
+    ("Fruits Basket 2nd Season", 40417, 38680),
+    ("Trigun Stargaze", 54863, 52093),
+    ("Sailor Moon Crystal Season III", 31733, 14751),
+    ("Fullmetal Alchemist: The Sacred Star of Milos", 9135, 5114),
+    ("Fairy Tail (2014)", 22043, 6702),
+    ("Berserk (2016)", 32379, 33),
+    ("Naruto: Shippuuden", 1735, 20),
+    (
+        "Dragon Ball Kai (2014), in Dragon Ball's series",
+        22777,
+        223,
+    ),
+    ("Shingeki no Kyojin Season 3", 35760, 16498),
+    ("Fate/Zero 2nd Season", 11741, 10087),
+];
+
+#[test]
+fn retellings_are_alternatives_not_seasons_and_sequels_stay_sequels() {
+    let (c, _) = catalogue();
+    let franchises = c.franchises();
+    let at = |id: u32| {
+        let (f, p) = franchises
+            .of(c.index_of(MalId(id)).unwrap())
+            .unwrap_or_else(|| panic!("{id} is in a franchise"));
+        (f, p)
+    };
+    let id = |a| c[a].mal_id.0;
+    for (name, retelling, original) in RETELLINGS {
+        let ((f, r), (g, o)) = (at(retelling), at(original));
+        assert_eq!(f.id, g.id, "{name} is in its original's franchise");
+        assert_eq!(
+            id(f.series_start(r)),
+            retelling,
+            "{name} starts a series of its own"
+        );
+        assert_eq!(
+            f.retelling_of(r).map(id),
+            Some(original),
+            "{name} retells {original}"
+        );
+        assert!(f.alternatives(r, o) && f.alternatives(o, r), "{name}");
+        assert_eq!(
+            f.retelling_of(o),
+            None,
+            "{original} is the original of {name}"
+        );
+    }
+    for (name, sequel, first) in SEQUELS {
+        let ((f, s), (_, p)) = (at(sequel), at(first));
+        assert_eq!(
+            id(f.series_start(s)),
+            first,
+            "{name} continues {first}'s series"
+        );
+        assert!(!f.alternatives(s, p), "{name}");
+    }
+    for sequel in [40417, 54863, 22043, 32379, 1735] {
+        let (f, s) = at(sequel);
+        assert_eq!(f.label(s), "Season 2", "{sequel}");
+    }
+    // A film or OVA series that came before every TV season opens its series: the 1995 Ghost
+    // in the Shell film is not "Film 1 of Stand Alone Complex", FLCL not an OVA of a later one.
+    for (opener, later, label) in [(43, 467, "Film 1"), (227, 51305, "OVA 1")] {
+        let ((f, o), (_, l)) = (at(opener), at(later));
+        assert_eq!(f.label(o), label);
+        assert_eq!(id(f.series_start(o)), opener);
+        assert_eq!(
+            id(f.series_start(l)),
+            opener,
+            "{later} is in the series {opener} opens"
+        );
+        assert!(o < l);
+    }
+}
+
 #[test]
 fn titles_alone_group_sequels_without_relation_files() {
     let opts = IngestOptions {

@@ -81,8 +81,9 @@ pub struct Continuation {
 
 /// "Continue your series": for each franchise the fan liked (an entry scored from
 /// [`crate::entry::LIKED_FROM`], or listed without a score as watched) and dropped nothing of
-/// (without liking it), its first entry in watching order that is not on their list and that
-/// `allowed` accepts; the highest rating `predict` gives first (then the fan's best score).
+/// (without liking it), its first entry in watching order that is not on their list, that
+/// `allowed` accepts and that is not another telling of a story they watched (Brotherhood for a
+/// fan of the 2003 Fullmetal Alchemist, and the other way round: [`anirec_data::Franchise::alternatives`]); the highest rating `predict` gives first (then the fan's best score).
 /// At most `k`. `entries` are sorted by anime, as a profile's are.
 pub fn continue_row(
     franchises: &Franchises,
@@ -106,11 +107,23 @@ pub fn continue_row(
             if mine.iter().any(|e| e.counts_against()) || !mine.iter().any(|e| e.is_liked()) {
                 return None;
             }
-            let next = franchise
-                .entries
+            let watched: Vec<usize> = mine
                 .iter()
-                .copied()
-                .find(|&a| !on_list(a) && allowed(a))?;
+                .filter_map(|e| franchises.of(e.anime).map(|(_, p)| p))
+                .collect();
+            // Not another telling of a story the fan watched, unless they watched that one too.
+            let other_telling = |p: usize| {
+                watched.iter().any(|&q| franchise.alternatives(p, q))
+                    && !watched
+                        .iter()
+                        .any(|&q| franchise.series[q] == franchise.series[p])
+            };
+            let next = (0..franchise.entries.len())
+                .find(|&p| {
+                    let a = franchise.entries[p];
+                    !on_list(a) && allowed(a) && !other_telling(p)
+                })
+                .map(|p| franchise.entries[p])?;
             Some(Continuation {
                 index: next,
                 seen: mine.len(),
@@ -163,6 +176,7 @@ mod tests {
             name: format!("F{id}"),
             series: vec![0; entries.len()],
             starts: vec![0; entries.len()],
+            retells: Vec::new(),
             entries: entries.into_iter().map(AnimeIx).collect(),
             kinds,
         };
@@ -266,5 +280,46 @@ mod tests {
         // Everything seen: nothing to continue.
         let done = [entry(0, 9, None), entry(1, 9, None), entry(2, 9, None)];
         assert_eq!(next(&done, &all), []);
+    }
+
+    #[test]
+    fn the_continue_row_keeps_to_the_telling_the_fan_watched() {
+        // Anime 0-1: the original series (a season and its film); 2-3: a retelling of it (a
+        // season and its sequel), as the 2003 Fullmetal Alchemist and Brotherhood are.
+        use EntryKind::{Film, Season};
+        let f = Franchises::new(
+            vec![Franchise {
+                id: FranchiseId(1),
+                name: "F".into(),
+                entries: [0, 1, 2, 3].map(AnimeIx).to_vec(),
+                kinds: vec![Season, Film, Season, Season],
+                series: vec![0, 0, 1, 1],
+                starts: vec![0, 0, 2, 2],
+                retells: vec![0, 0],
+            }],
+            4,
+        );
+        let next = |entries: &[Entry]| {
+            continue_row(&f, entries, 10, |_| true, |_| 7.0)
+                .iter()
+                .map(|c| c.index.0)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            next(&[entry(2, 10, None)]),
+            [3],
+            "the retelling's sequel, not the original"
+        );
+        assert_eq!(
+            next(&[entry(0, 10, None)]),
+            [1],
+            "the original's film, not the retelling"
+        );
+        assert_eq!(
+            next(&[entry(0, 10, None), entry(1, 9, None)]),
+            [] as [u32; 0]
+        );
+        // A fan who watched both tellings is offered what is left of either.
+        assert_eq!(next(&[entry(1, 9, None), entry(2, 9, None)]), [0]);
     }
 }

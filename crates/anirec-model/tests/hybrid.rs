@@ -332,6 +332,7 @@ fn a_rated_franchise_mate_moves_the_predicted_rating_in_a_loaded_bundle_too() {
         kinds: vec![EntryKind::Season; 3],
         series: vec![0; 3],
         starts: vec![0; 3],
+        retells: Vec::new(),
         entries,
     };
     catalogue.set_franchises(Franchises::new(vec![franchise], catalogue.len()));

@@ -142,6 +142,9 @@ pub struct SeriesView<'a> {
     pub entries: usize,
     /// The anime's name within its series: `Season 2`, `Film 1`.
     pub label: String,
+    /// When its series tells an earlier series' story again (a remake, a retelling), that
+    /// series' name: `Fullmetal Alchemist` for Brotherhood. An alternative, not a sequel.
+    pub retells: Option<&'a str>,
     /// What the franchise holds: `3 seasons, 2 films`.
     pub summary: String,
 }
@@ -157,6 +160,7 @@ impl<'a> SeriesView<'a> {
             position: position + 1,
             entries: f.entries.len(),
             label: f.label(position),
+            retells: f.retelling_of(position).map(|o| catalogue[o].name.as_str()),
             summary: f.summary(),
         })
     }
@@ -182,8 +186,10 @@ pub struct SeriesEntry<'a> {
     pub name: &'a str,
     /// English title.
     pub english_name: Option<&'a str>,
-    /// Its name within the franchise.
+    /// Its name within its series.
     pub label: String,
+    /// The name of its series (its first entry's).
+    pub series: &'a str,
     /// First aired.
     pub year: Option<u16>,
     /// Adult title.
@@ -205,6 +211,7 @@ impl<'a> FranchiseView<'a> {
                     name: &anime.name,
                     english_name: anime.english_name.as_deref().filter(|n| *n != anime.name),
                     label: f.label(p),
+                    series: &catalogue[f.series_start(p)].name,
                     year: anime.start_year,
                     adult: anime.adult,
                 }

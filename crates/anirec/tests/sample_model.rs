@@ -329,8 +329,9 @@ fn the_cli_shows_franchises_and_the_continue_row() {
         series.contains("Shingeki no Kyojin Season 2 (id 25777) · Season 2"),
         "{out}"
     );
-    // User 0 rated Fullmetal Alchemist and its films highly: Brotherhood is not a discovery but
-    // the next entry of a series they are watching.
+    // User 0 rated the 2003 Fullmetal Alchemist and its films highly: Brotherhood, which tells
+    // that story again, is not the next entry of the series they are watching (nor a discovery:
+    // the franchise is started); the 2003 series' own OVAs are.
     let (out, _) = succeeded(&anirec(&[
         "recommend",
         "--model",
@@ -344,8 +345,9 @@ fn the_cli_shows_franchises_and_the_continue_row() {
         .split_once("continue your series:")
         .expect("a continue row");
     assert!(!picks.contains("Brotherhood"), "{out}");
+    assert!(!row.contains("Brotherhood"), "{out}");
     assert!(
-        row.contains("Fullmetal Alchemist: Brotherhood (Season 2 of Fullmetal Alchemist"),
+        row.contains("Fullmetal Alchemist: Premium Collection (OVA 1 of Fullmetal Alchemist:"),
         "{out}"
     );
 }

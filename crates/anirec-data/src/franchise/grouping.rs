@@ -18,11 +18,18 @@
 //!    link, as Fate/Zero's or Shingeki! Kyojin Chuugakkou's), the root's series first, the others
 //!    by their first entry; within a series TV seasons by air date, then films, OVAs and ONAs,
 //!    specials and the rest. Each entry's start is the first entry of its series whose romaji
-//!    title it holds (where a fan who has not started the franchise begins).
+//!    title it holds (where a fan who has not started the franchise begins). A film or an OVA
+//!    series that aired before every TV season of its series opens it (the 1995 Ghost in the
+//!    Shell film, the FLCL OVAs).
+//! 5. A series is split where a later entry tells its story again ([`retellings`]: Fullmetal
+//!    Alchemist: Brotherhood, Hunter x Hunter (2011)): the retelling and the entries that aired
+//!    from its start on are a series of their own, an alternative to the original
+//!    ([`Franchise::retells`]), not its next season.
 
 use std::collections::HashMap;
 
 use super::relations::Relations;
+use super::retellings;
 use super::titles::TitleKey;
 use super::{EntryKind, Franchise, Franchises};
 use crate::anime::{Anime, Season};
@@ -88,20 +95,32 @@ fn franchise(group: &[u32], anime: &[Anime], keys: &[TitleKey]) -> Franchise {
         (EntryKind::of(a), order_key(a))
     };
     let root = root(group, anime);
-    let mut series: Vec<Vec<u32>> = components(&adjacent, &vec![true; n])
+    let linked = components(&adjacent, &vec![true; n])
         .into_iter()
-        .map(|c| {
-            let mut members: Vec<u32> = c.into_iter().map(|i| group[i]).collect();
-            members.sort_by_key(|&a| place(a));
-            members
-        })
-        .collect();
-    series.sort_by_key(|s| (!s.contains(&root), place(s[0])));
-    let first = &anime[series[0][0] as usize];
-    let numbered = series
+        .map(|c| c.into_iter().map(|i| group[i]).collect());
+    // Each series with the series whose story it tells (its own place in `series` unless it
+    // is a retelling), in watching order.
+    let mut series: Vec<(Vec<u32>, usize)> = Vec::new();
+    for members in linked {
+        let original = series.len();
+        for (t, mut telling) in tellings(members, anime, keys).into_iter().enumerate() {
+            telling.sort_by_key(|&a| place(a));
+            open_with_first_main(&mut telling, anime);
+            series.push((telling, if t == 0 { series.len() } else { original }));
+        }
+    }
+    let mut order: Vec<usize> = (0..series.len()).collect();
+    order.sort_by_key(|&i| (!series[i].0.contains(&root), place(series[i].0[0])));
+    let mut number = vec![0u16; series.len()];
+    for (n, &i) in order.iter().enumerate() {
+        number[i] = n as u16;
+    }
+    let retells: Vec<u16> = order.iter().map(|&i| number[series[i].1]).collect();
+    let first = &anime[series[order[0]].0[0] as usize];
+    let numbered = order
         .iter()
         .enumerate()
-        .flat_map(|(number, s)| s.iter().map(move |&a| (number as u16, a)));
+        .flat_map(|(n, &i)| series[i].0.iter().map(move |&a| (n as u16, a)));
     let (numbers, entries): (Vec<u16>, Vec<u32>) = numbered.unzip();
     let key = |p: usize| &keys[entries[p] as usize];
     let starts = (0..entries.len())
@@ -121,6 +140,68 @@ fn franchise(group: &[u32], anime: &[Anime], keys: &[TitleKey]) -> Franchise {
         entries: entries.into_iter().map(AnimeIx).collect(),
         series: numbers,
         starts,
+        retells,
+    }
+}
+
+/// A series' entries split into its tellings (step 5 of the module doc): the original first,
+/// then each retelling ([`retellings::retells`]) with the entries that aired from its start on.
+fn tellings(members: Vec<u32>, anime: &[Anime], keys: &[TitleKey]) -> Vec<Vec<u32>> {
+    let mut by_air: Vec<u32> = members;
+    by_air.sort_by_key(|&a| order_key(&anime[a as usize]));
+    // A retelling's own sequels (Sailor Moon Crystal Season III, named after Crystal) continue
+    // it rather than start another.
+    let mut starts: Vec<usize> = Vec::new();
+    for i in 1..by_air.len() {
+        let (later, key) = (&anime[by_air[i] as usize], &keys[by_air[i] as usize]);
+        let continues = starts.iter().any(|&s| {
+            key.romaji_words
+                .starts_with(&keys[by_air[s] as usize].romaji_words)
+        });
+        if !continues
+            && by_air[..i]
+                .iter()
+                .any(|&e| retellings::retells(later, key, &anime[e as usize], &keys[e as usize]))
+        {
+            starts.push(i);
+        }
+    }
+    let mut out = Vec::with_capacity(starts.len() + 1);
+    let mut from = 0;
+    for &start in &starts {
+        out.push(by_air[from..start].to_vec());
+        from = start;
+    }
+    out.push(by_air[from..].to_vec());
+    out
+}
+
+/// Fewest minutes a film or an OVA or ONA needs to open a series (a 3-minute promotional clip
+/// before the TV series does not).
+const OPENING_MINUTES: f32 = 40.0;
+
+/// Puts first the series' earliest main entry when it is a film, or an OVA or ONA, of at least
+/// [`OPENING_MINUTES`] that aired before every TV season of it: the 1995 Ghost in the Shell film
+/// opens its series (named after it, not "Film 1 of Stand Alone Complex"), the FLCL OVAs open
+/// theirs.
+fn open_with_first_main(series: &mut [u32], anime: &[Anime]) {
+    let main = |a: &Anime| match EntryKind::of(a) {
+        EntryKind::Season => true,
+        EntryKind::Film | EntryKind::Ova => {
+            let minutes = a.minutes_per_episode.unwrap_or(0.0) * a.episodes.unwrap_or(0) as f32;
+            minutes >= OPENING_MINUTES
+        }
+        EntryKind::Special => false,
+    };
+    let first = (0..series.len())
+        .filter(|&i| {
+            main(&anime[series[i] as usize]) && anime[series[i] as usize].start_year.is_some()
+        })
+        .min_by_key(|&i| order_key(&anime[series[i] as usize]));
+    if let Some(i) =
+        first.filter(|&i| EntryKind::of(&anime[series[i] as usize]) != EntryKind::Season)
+    {
+        series[..=i].rotate_right(1);
     }
 }
 

@@ -7,6 +7,7 @@
 
 pub mod grouping;
 pub mod relations;
+pub mod retellings;
 pub mod titles;
 
 use serde::{Deserialize, Serialize};
@@ -70,9 +71,37 @@ pub struct Franchise {
     /// romaji title it holds (Season 1 for `Shingeki no Kyojin Season 3`, Fate/Zero for `Fate/Zero 2nd
     /// Season`), or its own.
     pub starts: Vec<u16>,
+    /// For each series (by number), the series whose story it tells again — a remake or a
+    /// retelling, as Fullmetal Alchemist: Brotherhood tells the 2003 series' — or its own
+    /// number. Two series of one story are alternatives ([`Franchise::alternatives`]). Empty in
+    /// bundles written before retellings were told apart: every series its own.
+    #[serde(default)]
+    pub retells: Vec<u16>,
 }
 
 impl Franchise {
+    /// The series whose story `series` tells: its own number unless it is a retelling.
+    pub fn story_of(&self, series: u16) -> u16 {
+        self.retells.get(series as usize).copied().unwrap_or(series)
+    }
+
+    /// Whether the entries at two positions are in different tellings of one story (the 2003
+    /// Fullmetal Alchemist and Brotherhood): a fan who watched one is not sent to the other.
+    pub fn alternatives(&self, p: usize, q: usize) -> bool {
+        let (a, b) = (self.series[p], self.series[q]);
+        a != b && self.story_of(a) == self.story_of(b)
+    }
+
+    /// The series the entry at `position` tells again, when it is a retelling: the first entry
+    /// of the original (the 2003 Fullmetal Alchemist for Brotherhood).
+    pub fn retelling_of(&self, position: usize) -> Option<AnimeIx> {
+        let story = self.story_of(self.series[position]);
+        (story != self.series[position])
+            .then(|| self.series.iter().position(|&s| s == story))
+            .flatten()
+            .map(|p| self.entries[p])
+    }
+
     /// Where it starts: its first entry.
     pub fn entry_point(&self) -> AnimeIx {
         self.entries[0]

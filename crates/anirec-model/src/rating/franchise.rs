@@ -81,6 +81,7 @@ mod tests {
             kinds: vec![EntryKind::Season; entries.len()],
             series: vec![0; entries.len()],
             starts: vec![0; entries.len()],
+            retells: Vec::new(),
         }
     }
 
