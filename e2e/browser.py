@@ -167,6 +167,28 @@ def count_cards(b):
     return b.js("return document.querySelectorAll('#results > .grid > article.card').length")
 
 
+def show_more(b, shown):
+    """"Show more" under the list: ten more cards after the `shown` ones, ranked on from them,
+    none of them already there, one per franchise still; the keyboard on the first new card.
+    Twice, so that the button the first answer put in place works too."""
+    ids = lambda: b.js("return [...document.querySelectorAll('#results > .grid > article.card')].map(a => a.dataset.animeId)")
+    for page in range(2):
+        before = ids()
+        assert len(before) == shown + 10 * page, before
+        b.click(b.find("#results > .more button[data-more]"))
+        wait_until("ten more cards", lambda: len(ids()) == len(before) + 10)
+        after = ids()
+        assert after[: len(before)] == before and len(set(after)) == len(after), after
+        ranks = b.js("return [...document.querySelectorAll('#results > .grid > article.card .rank')].map(r => Number(r.textContent))")
+        assert ranks == list(range(1, len(after) + 1)), ranks
+        focused = b.js("return document.activeElement.closest('article.card')?.dataset.animeId")
+        assert focused == after[len(before)], (focused, after[len(before)])
+        series = b.js("return [...document.querySelectorAll('#results > .grid > article.card .series a')].map(a => a.getAttribute('href'))")
+        assert len(series) == len(set(series)), f"two cards of one franchise: {series}"
+    assert len(b.find_all("#results > .more button[data-more]")) == 1
+    print(f"  show more: {shown} -> {len(after)} cards, ranked on, no repeats")
+
+
 def user_flow(b, base, out):
     print("flow: a MyAnimeList user id")
     b.go(base + "/")
@@ -197,6 +219,7 @@ def user_flow(b, base, out):
     assert not set(a for a, _ in continuing) & set(b.js("return [...document.querySelectorAll('#results > .grid > article.card')].map(a => a.dataset.animeId)"))
     print(f"  continue your series: {[label for _, label in continuing[:3]]}")
     b.screenshot(os.path.join(out, "1-user.png"))
+    show_more(b, 10)
 
     # Rating a card updates the list: the rated anime leaves it.
     first = b.js("return document.querySelector('#results > .grid > article.card').dataset.animeId")
@@ -322,6 +345,50 @@ def signed_in_actions_flow(b, base):
     print(f"  anime {card}: watching, +1, {total + 1} of {total} episodes refused, removed and put back")
 
 
+OPTIONS = "#fav-suggestions [role=option]"
+ENTER, ESCAPE, UP, DOWN = "\ue007", "\ue00c", "\ue013", "\ue015"
+
+
+def combobox_keys(b):
+    """The title field is an ARIA combobox: the arrow keys move through the suggestions (which
+    show type, year and members), Escape closes them, and a pick can be planned instead of
+    scored."""
+    b.js("const s = document.getElementById('fav-search'); s.value = ''; s.focus()")
+    b.type("#fav-search", "cowboy bebop")
+    wait_until("suggestions", lambda: len(b.find_all(OPTIONS)) > 1)
+    expanded = lambda: b.js("return document.getElementById('fav-search').getAttribute('aria-expanded')")
+    active = lambda: b.js("return document.getElementById('fav-search').getAttribute('aria-activedescendant')")
+    selected = lambda: b.js("return [...document.querySelectorAll(arguments[0])].filter(o => o.getAttribute('aria-selected') === 'true').map(o => o.id)", OPTIONS)
+    assert expanded() == "true" and active() is None
+    b.type("#fav-search", DOWN + DOWN)
+    assert active() == "fav-option-1" and selected() == ["fav-option-1"], (active(), selected())
+    b.type("#fav-search", UP)
+    assert active() == "fav-option-0" and selected() == ["fav-option-0"], (active(), selected())
+    b.type("#fav-search", UP)  # wraps to the last
+    last = len(b.find_all(OPTIONS)) - 1
+    assert active() == f"fav-option-{last}", active()
+    b.type("#fav-search", ESCAPE)
+    assert expanded() == "false" and not b.find_all(OPTIONS) and active() is None
+    assert b.js("return document.getElementById('fav-search').value") == "cowboy bebop"
+    # Plan to watch instead of a score: a favourite with that status and no score.
+    b.type("#fav-search", " ")
+    wait_until("suggestions again", lambda: len(b.find_all(OPTIONS)) > 0)
+    title = b.js("return document.querySelector(arguments[0] + ' .option-title').textContent", OPTIONS)
+    facts = b.js("return document.querySelector(arguments[0] + ' .facts-line').textContent", OPTIONS)
+    assert re.search(r"^TV · 1998 · [\d,]+ members$", facts), facts
+    b.type("#fav-search", DOWN + ENTER)
+    wait_until("the score prompt", lambda: b.js("return !document.getElementById('fav-prompt').hidden"))
+    assert title in b.js("return document.getElementById('fav-prompt-text').textContent")
+    b.click(b.find("#fav-plan"))
+    wait_until("the plan to be said", lambda: "plan to watch" in toast(b).lower())
+    stored = b.js("return JSON.parse(localStorage.getItem('anirec.favourites'))")
+    assert [(f["title"], f["rating"], f.get("status")) for f in stored] == [(title, 0, "plan_to_watch")], stored
+    # Undo takes the plan back off, so the flow below starts from nothing.
+    b.click(b.find("#toast button"))
+    wait_until("the plan undone", lambda: b.js("return JSON.parse(localStorage.getItem('anirec.favourites')).length") == 0)
+    print(f"  combobox: arrows, wrap, Escape; {title!r} ({facts}) planned and undone")
+
+
 def favourites_flow(b, base, out):
     print("flow: new here, favourites")
     b.go(base + "/")
@@ -329,17 +396,30 @@ def favourites_flow(b, base, out):
     b.go(base + "/")
     first = b.js("return document.querySelector('main input, main select, main button, main a[href]').id")
     assert first == "fav-search", f"the home page's first field is #{first}, not the favourites search"
+    combobox_keys(b)
     added = []
-    for query in ["steins gate", "cowboy bebop", "fullmetal alchemist brotherhood"]:
+    for query, score in [("steins gate", "10"), ("cowboy bebop", "9"), ("fullmetal alchemist brotherhood", "9")]:
         b.js("const s = document.getElementById('fav-search'); s.value = ''; s.focus()")
         b.type("#fav-search", query)
-        wait_until(f"suggestions for {query!r}", lambda: len(b.find_all("#fav-suggestions button")) > 0)
-        label = b.js("return document.querySelector('#fav-suggestions button').textContent")
-        b.click(b.find("#fav-suggestions button"))
+        wait_until(f"suggestions for {query!r}", lambda: len(b.find_all(OPTIONS)) > 0)
+        label = b.js("return document.querySelector(arguments[0]).textContent", OPTIONS)
+        if added:
+            b.click(b.find(OPTIONS))
+        else:
+            b.type("#fav-search", ENTER)  # the first option, from the keyboard
+        # A pick asks for a score (the field has the focus) before anything is added.
+        wait_until("the score prompt", lambda: b.js("return !document.getElementById('fav-prompt').hidden"))
+        assert b.js("return document.activeElement.id") == "fav-score"
+        assert len(b.find_all("#fav-list li")) == len(added), "a pick was added before it was scored"
+        change(b, "#fav-score", score)
+        b.click(b.find("#fav-add"))
         added.append(label)
         wait_until("the favourite to be listed", lambda: len(b.find_all("#fav-list li")) == len(added))
         wait_until("recommendations", lambda: count_cards(b) == 10)
-    print(f"  favourites: {added}")
+        assert b.js("return document.activeElement.id") == "fav-search"
+    stored = b.js("return JSON.parse(localStorage.getItem('anirec.favourites')).map(f => f.rating)")
+    assert stored == [10, 9, 9], stored
+    print(f"  favourites: {added}, scored {stored}")
     status = b.js("return document.getElementById('fav-status').textContent")
     assert "3 favourites" in status, status
     titles = b.js("return [...document.querySelectorAll('#results > .grid > article.card h3')].map(h => h.textContent.trim())")
@@ -347,6 +427,7 @@ def favourites_flow(b, base, out):
     assert b.js("return document.querySelectorAll('#results > .grid details.synopsis').length") == 10
     print(f"  recommended: {titles[:5]}")
     b.screenshot(os.path.join(out, "2-favourites.png"))
+    show_more(b, 10)
 
     # A filter re-ranks at once: only movies.
     b.js(
@@ -556,20 +637,21 @@ def covers_flow(b, base, out):
     season = b.js("return [...document.querySelectorAll('#this-season article.card')].length")
     assert season > 0, "no anime in the home page's 'This season'"
     b.type("#fav-search", "frieren")
-    wait_until("suggestions", lambda: b.js("return document.querySelectorAll('#fav-suggestions button').length") > 0)
-    first = b.js("return document.querySelector('#fav-suggestions button').textContent")
+    wait_until("suggestions", lambda: len(b.find_all(OPTIONS)) > 0)
+    first = b.js("return document.querySelector(arguments[0]).textContent", OPTIONS)
     assert first.startswith("FBFrieren"), first
     # The TV series before the promotional clip of the same name; each with type, year, members.
     b.js("document.getElementById('fav-search').value = ''")
     b.type("#fav-search", "jujutsu kaisen")
     wait_until("suggestions", lambda: b.js(
-        "return document.querySelector('#fav-suggestions button')?.dataset.animeId") == "40748")
-    label = b.js("return document.querySelector('#fav-suggestions button').textContent")
+        "return document.querySelector(arguments[0])?.dataset.animeId", OPTIONS) == "40748")
+    label = b.js("return document.querySelector(arguments[0]).textContent", OPTIONS)
     assert re.search(r"TV · 2020 · [\d,]{7,} members", label), label
     b.js("document.getElementById('fav-search').value = ''")
     b.type("#fav-search", "zzqqxx")
     wait_until("a no-match line", lambda: "No anime title matches" in b.js(
-        "return document.getElementById('fav-suggestions').textContent"))
+        "return document.getElementById('fav-matches').textContent"))
+    assert not b.find_all(OPTIONS)
     print(f"  placeholders: {initials} on the anime page, {len(boxes)} cards")
 
 

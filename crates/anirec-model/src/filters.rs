@@ -24,6 +24,11 @@ pub const PARAMS: [&str; 9] = [
 /// The values [`Filters::novelty`] may take.
 pub const NOVELTY: RangeInclusive<f32> = 0.0..=1.0;
 
+/// Members an anime needs to be recommended at the popular end of the novelty control
+/// (novelty 0, the default): the list of a fan who asks for nothing unusual holds anime that
+/// fans have heard of. The floor falls with novelty as (1 - novelty)², to none at 1.
+pub const POPULAR_END_MEMBERS: f32 = 10_000.0;
+
 /// How a list treats franchises.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -58,7 +63,8 @@ pub struct Filters {
     pub include_rated: bool,
     /// How franchises are treated.
     pub group: Grouping,
-    /// How far to trade popularity for discovery, 0 (the model's own balance) to 1.
+    /// How far to trade popularity for discovery, 0 (the model's own balance among anime with
+    /// [`POPULAR_END_MEMBERS`] members) to 1 (every anime, popular ones lowered).
     pub novelty: f32,
 }
 
@@ -81,6 +87,19 @@ impl Filters {
                 .year_max
                 .is_none_or(|y| a.start_year.is_some_and(|s| s <= y))
             && self.min_members.is_none_or(|m| a.members.unwrap_or(0) >= m)
+    }
+
+    /// Fewest members an anime needs to be recommended at this novelty
+    /// ([`POPULAR_END_MEMBERS`] at 0, falling to none at 1).
+    pub fn members_floor(&self) -> u32 {
+        (POPULAR_END_MEMBERS * (1.0 - self.novelty.clamp(0.0, 1.0)).powi(2)).round() as u32
+    }
+
+    /// Whether a recommendation list may hold an anime: [`Filters::allows`] it and it has the
+    /// members [`Filters::members_floor`] asks at this novelty. Lists a fan looks up (similar
+    /// anime, story search, a season) use [`Filters::allows`] alone.
+    pub fn recommends(&self, a: &Anime) -> bool {
+        self.allows(a) && a.members.unwrap_or(0) >= self.members_floor()
     }
 
     /// Checks the filters against a catalogue's vocabulary: every genre and type must be one it
@@ -162,6 +181,36 @@ impl Vocabulary {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_popular_end_recommends_only_well_known_anime_and_novelty_lowers_the_floor() {
+        let at = |novelty| Filters {
+            novelty,
+            ..Filters::default()
+        };
+        let floors: Vec<u32> = [0.0, 0.25, 0.5, 0.75, 1.0]
+            .map(|n| at(n).members_floor())
+            .to_vec();
+        assert_eq!(floors, [10_000, 5_625, 2_500, 625, 0]);
+        let known = |members| Anime {
+            members,
+            ..Anime::default()
+        };
+        // 511 members (the obscure picks fans saw at the popular end) only from novelty 0.75.
+        assert!(!at(0.0).recommends(&known(Some(511))));
+        assert!(!at(0.5).recommends(&known(Some(511))));
+        assert!(at(1.0).recommends(&known(Some(511))));
+        assert!(at(0.0).recommends(&known(Some(10_000))));
+        assert!(!at(0.0).recommends(&known(None)));
+        assert!(at(1.0).recommends(&known(None)));
+        // The floor adds to the other filters, and never stops a lookup ([`Filters::allows`]).
+        let adult = Anime {
+            adult: true,
+            ..known(Some(1_000_000))
+        };
+        assert!(!at(0.0).recommends(&adult));
+        assert!(at(0.0).allows(&known(Some(1))));
+    }
 
     #[test]
     fn filters_are_checked_against_the_vocabulary() {

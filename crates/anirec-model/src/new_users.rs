@@ -121,7 +121,7 @@ pub fn served(
             .collect();
         let (profile, _) = bundle.fold_in(&list);
         let exclude = |a: AnimeIx| {
-            profile.lists(a) || !rankable[a.0 as usize] || !filters.allows(&bundle.catalogue[a])
+            profile.lists(a) || !rankable[a.0 as usize] || !filters.recommends(&bundle.catalogue[a])
         };
         bundle
             .model

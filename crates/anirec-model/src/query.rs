@@ -124,7 +124,7 @@ impl Bundle {
             return self.popular(k, filters);
         }
         let exclude = |a: AnimeIx| {
-            (!filters.include_rated && profile.lists(a)) || !filters.allows(&self.catalogue[a])
+            (!filters.include_rated && profile.lists(a)) || !filters.recommends(&self.catalogue[a])
         };
         let ranked = match filters.group {
             Grouping::None => self
@@ -176,7 +176,7 @@ impl Bundle {
             })
             .collect();
         let anime = self.catalogue.anime();
-        let allowed = |a: AnimeIx| filters.allows(&anime[a.index()]);
+        let allowed = |a: AnimeIx| filters.recommends(&anime[a.index()]);
         let best: Vec<u32> = match filters.group {
             Grouping::None => top_k(&scores, k, |a| allowed(AnimeIx(a))),
             Grouping::Series => {

@@ -112,16 +112,32 @@
     if (status) status.textContent = text;
   }
 
+  /** The last ratings body the results were asked with ({ body, contentType }), so that
+   *  "Show more" asks for the same list's next page. */
+  let lastPost = null;
+
+  /** The result cards' HTML from `offset` on: the signed-in fan's own list on My list, else the
+   *  last ratings body posted (favourites, an upload, a known user with the cards they rated). */
+  function fetchCards(offset) {
+    const query = filterQuery();
+    if (offset) query.set("offset", String(offset));
+    if (mine) return fetch("/fragments/me/recommendations?" + query);
+    const post = lastPost || (knownUser && { body: { user_id: Number(knownUser), ratings: [] }, contentType: "application/json" });
+    if (!post) return Promise.reject(new Error("there is no list to continue"));
+    return fetch("/fragments/recommendations?" + query, {
+      method: "POST",
+      headers: { "Content-Type": post.contentType },
+      body: post.contentType === "application/json" ? JSON.stringify(post.body) : post.body,
+    });
+  }
+
   /** Posts a ratings body (JSON object or XML text) and shows the returned cards. */
   async function showRecommendations(body, contentType) {
     if (!results) return;
     results.setAttribute("aria-busy", "true");
+    lastPost = { body, contentType };
     try {
-      const response = await fetch("/fragments/recommendations?" + filterQuery(), {
-        method: "POST",
-        headers: { "Content-Type": contentType },
-        body: contentType === "application/json" ? JSON.stringify(body) : body,
-      });
+      const response = await fetchCards(0);
       if (!response.ok) {
         const problem = await response.json().catch(() => ({}));
         setStatus(problem.detail || "Something went wrong (" + response.status + ").");
@@ -136,6 +152,38 @@
       results.removeAttribute("aria-busy");
     }
   }
+
+  /** "Show more": the list's next page after its last card; the keyboard moves to the first new
+   *  card, and the button is replaced by the next page's (or goes at the list's end). */
+  async function showMore(button) {
+    const more = button.closest(".more");
+    const grid = more && more.previousElementSibling;
+    if (!grid) return;
+    button.disabled = true;
+    try {
+      const response = await fetchCards(Number(button.dataset.more));
+      if (!response.ok) throw new Error((await response.json().catch(() => ({}))).detail || "the server answered " + response.status);
+      const page = document.createElement("template");
+      page.innerHTML = await response.text();
+      const list = [...page.content.children].find((el) => el.classList.contains("grid"));
+      const cards = list ? [...list.children] : [];
+      grid.append(...cards);
+      const next = [...page.content.children].find((el) => el.classList.contains("more"));
+      if (next) more.replaceWith(next);
+      else more.remove();
+      markActions(grid);
+      const first = cards.find((c) => !c.hidden);
+      if (first) first.querySelector("h3 a").focus();
+      toast(cards.length ? cards.length + " more shown." : "That was the whole list.");
+    } catch (e) {
+      button.disabled = false;
+      toast("No more could be shown: " + e.message);
+    }
+  }
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-more]");
+    if (button) showMore(button);
+  });
 
   // ---- A signed-in fan: the list lives on the server. ----
   const signedIn = document.body.dataset.signedIn;
@@ -159,7 +207,7 @@
 
   /** The signed-in fan's cards again, after the list changed. */
   async function refreshMine() {
-    const response = await fetch("/fragments/me/recommendations?" + filterQuery()).catch(() => null);
+    const response = await fetchCards(0).catch(() => null);
     if (response && response.ok) results.innerHTML = await response.text();
   }
 
@@ -507,55 +555,134 @@
   // Cards the page puts in later (fragments) are marked too.
   if (results) new MutationObserver(() => markActions(results)).observe(results, { childList: true });
 
-  // Title search with suggestions.
+  // Title search: a combobox (ARIA 1.2) whose options are the matching titles, with type, year,
+  // members and cover. Arrow keys move through them, Enter picks one, Escape closes the list
+  // (and empties the field when it is closed already). A pick asks for a score, or plan to watch.
   const search = $("fav-search");
   const suggestions = $("fav-suggestions");
+  const matches = $("fav-matches");
+  const prompt = $("fav-prompt");
   let timer = 0;
   let asked = 0;
-  if (search && suggestions) {
+  let active = -1;
+  let pending = null;
+
+  function options() {
+    return [...suggestions.querySelectorAll("[role=option]")];
+  }
+
+  function closeSuggestions() {
+    asked++;
+    suggestions.replaceChildren();
+    suggestions.hidden = true;
+    search.setAttribute("aria-expanded", "false");
+    search.removeAttribute("aria-activedescendant");
+    active = -1;
+  }
+
+  function setActive(i) {
+    const all = options();
+    if (!all.length) return;
+    active = (i + all.length) % all.length;
+    all.forEach((o, j) => o.setAttribute("aria-selected", String(j === active)));
+    search.setAttribute("aria-activedescendant", all[active].id);
+    all[active].scrollIntoView({ block: "nearest" });
+  }
+
+  /** Asks how the fan liked the picked anime: a score, or plan to watch instead. */
+  function askScore(animeId, title) {
+    closeSuggestions();
+    pending = { animeId, title };
+    $("fav-prompt-text").textContent = "How did you like " + title + "?";
+    prompt.hidden = false;
+    $("fav-score").focus();
+  }
+
+  function closePrompt() {
+    prompt.hidden = true;
+    pending = null;
+    search.value = "";
+    search.focus();
+  }
+
+  async function suggest() {
+    const q = search.value.trim();
+    const ticket = ++asked;
+    if (q.length < 2) {
+      closeSuggestions();
+      matches.textContent = "";
+      return;
+    }
+    const params = new URLSearchParams({ q, k: "8" });
+    if (filterQuery().get("include_adult")) params.set("include_adult", "true");
+    const response = await fetch("/api/v1/anime?" + params).catch(() => null);
+    if (!response || !response.ok || ticket !== asked) return;
+    const { items } = await response.json();
+    if (ticket !== asked) return;
+    suggestions.replaceChildren();
+    active = -1;
+    search.removeAttribute("aria-activedescendant");
+    items.forEach((a, i) => {
+      const li = document.createElement("li");
+      li.setAttribute("role", "option");
+      li.setAttribute("aria-selected", "false");
+      li.id = "fav-option-" + i;
+      li.dataset.animeId = String(a.anime_id);
+      const title = a.english_name || a.name;
+      const facts = document.createElement("span");
+      facts.className = "facts-line";
+      facts.textContent = [a.type, a.year, a.members ? a.members.toLocaleString("en") + " members" : null]
+        .filter(Boolean)
+        .join(" · ");
+      const name = document.createElement("span");
+      name.className = "option-title";
+      name.textContent = title;
+      li.append(coverOf(a, title), name, " ", facts);
+      li.addEventListener("click", () => askScore(a.anime_id, title));
+      suggestions.append(li);
+    });
+    suggestions.hidden = items.length === 0;
+    search.setAttribute("aria-expanded", String(items.length > 0));
+    matches.textContent = items.length
+      ? items.length + (items.length === 1 ? " title matches" : " titles match") + "; the arrow keys choose one."
+      : "No anime title matches \u201c" + q + "\u201d. Try another spelling, the English or the Japanese title.";
+  }
+
+  if (search && suggestions && prompt) {
     search.addEventListener("input", () => {
       clearTimeout(timer);
-      timer = setTimeout(async () => {
-        const q = search.value.trim();
-        const ticket = ++asked;
-        if (q.length < 2) {
-          suggestions.replaceChildren();
-          return;
+      timer = setTimeout(suggest, 180);
+    });
+    search.addEventListener("keydown", (event) => {
+      const open = !suggestions.hidden && options().length > 0;
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        if (!open) return;
+        event.preventDefault();
+        setActive(active + (event.key === "ArrowDown" ? 1 : -1) + (active < 0 && event.key === "ArrowUp" ? 1 : 0));
+      } else if (event.key === "Enter") {
+        if (!open) return;
+        event.preventDefault();
+        options()[Math.max(active, 0)].click();
+      } else if (event.key === "Escape") {
+        if (open) {
+          event.preventDefault();
+          closeSuggestions();
+          matches.textContent = "";
         }
-        const params = new URLSearchParams({ q, k: "8" });
-        if (filterQuery().get("include_adult")) params.set("include_adult", "true");
-        const response = await fetch("/api/v1/anime?" + params).catch(() => null);
-        if (!response || !response.ok || ticket !== asked) return;
-        const { items } = await response.json();
-        suggestions.replaceChildren();
-        if (!items.length) {
-          const li = document.createElement("li");
-          li.className = "hint";
-          li.textContent = "No anime title matches \u201c" + q + "\u201d. Try another spelling, the English or the Japanese title.";
-          suggestions.append(li);
-        }
-        for (const a of items) {
-          const li = document.createElement("li");
-          const b = document.createElement("button");
-          b.type = "button";
-          const title = a.english_name || a.name;
-          const facts = document.createElement("span");
-          facts.className = "facts-line";
-          facts.textContent = [a.type, a.year, a.members ? a.members.toLocaleString("en") + " members" : null]
-            .filter(Boolean)
-            .join(" · ");
-          b.append(coverOf(a, title), title, " ", facts);
-          b.dataset.animeId = String(a.anime_id);
-          b.addEventListener("click", () => {
-            addFavourite(a.anime_id, title, 9);
-            suggestions.replaceChildren();
-            search.value = "";
-            search.focus();
-          });
-          li.append(b);
-          suggestions.append(li);
-        }
-      }, 180);
+      }
+    });
+    $("fav-add").addEventListener("click", () => {
+      if (pending) addFavourite(pending.animeId, pending.title, Number($("fav-score").value));
+      closePrompt();
+    });
+    $("fav-plan").addEventListener("click", () => {
+      const picked = pending;
+      closePrompt();
+      if (picked) plan(picked.animeId, picked.title).catch((e) => toast("Nothing changed for " + picked.title + ": " + e.message));
+    });
+    $("fav-cancel").addEventListener("click", closePrompt);
+    prompt.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") closePrompt();
     });
   }
 
@@ -624,6 +751,36 @@
   const filters = $("filters");
   if (filters && favouritesResults) {
     filters.addEventListener("change", () => favourites.length && changed());
+  }
+
+  // ---- Public profile: private until the fan makes it public, and back. ----
+  const profileBox = $("profile");
+  if (profileBox) {
+    const toggle = $("profile-toggle");
+    toggle.addEventListener("click", async () => {
+      const makePublic = profileBox.dataset.public !== "true";
+      const url = profileBox.dataset.url;
+      toggle.disabled = true;
+      try {
+        await listCall("PUT", "/api/v1/me/profile", { public: makePublic });
+        profileBox.dataset.public = String(makePublic);
+        const text = $("profile-text");
+        if (makePublic) {
+          const link = document.createElement("a");
+          link.href = url;
+          link.textContent = location.origin + url;
+          text.replaceChildren("Your list and picks are public at ", link, ': anyone with the link sees them (never your "not interested" anime, tokens or account).');
+        } else {
+          text.textContent = "Your list is private. Make it public to share your list and picks at " + url + ".";
+        }
+        toggle.textContent = makePublic ? "Make my list private" : "Make my list public";
+        toast(makePublic ? "Your list is public at " + url + "." : "Your list is private again.");
+      } catch (e) {
+        toast("Your profile was not changed: " + e.message);
+      } finally {
+        toggle.disabled = false;
+      }
+    });
   }
 
   // ---- "My list": edits in place, removal, import, and favourites from before signing in. ----

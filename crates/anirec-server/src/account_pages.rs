@@ -14,9 +14,10 @@ use axum::routing::{get, post};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 
+use anirec_data::Catalogue;
 use anirec_data::{Score, WatchStatus};
 use anirec_store::list::title_of;
-use anirec_store::{Account, Password, Username};
+use anirec_store::{Account, ListEntry, ListTitle, Password, Username};
 
 use crate::answers::ask::{Ask, AskParams};
 use crate::answers::credentials::{close_session, open_session, register, verified};
@@ -26,6 +27,7 @@ use crate::auth::{ClientIp, Visitor, same_origin, store_problem};
 use crate::pages::{problem_page, render, v};
 use crate::params::{Query, Takes};
 use crate::problem::Problem;
+use crate::routes::profile::profile_path;
 use crate::state::AppState;
 use crate::views::{Card, ContinueView, PlannedView, RecommendationView, Synopsis};
 
@@ -188,16 +190,51 @@ async fn sign_out(State(state): State<AppState>, headers: HeaderMap, visitor: Vi
 #[serde(default)]
 pub struct MyListParams {
     /// Only entries with this status.
-    status: Option<WatchStatus>,
+    pub(crate) status: Option<WatchStatus>,
 }
 
 impl Takes for MyListParams {
     const FORM: bool = true;
 }
 
+/// The rows of a list the page shows, of one status or all; each titled from the catalogue, or
+/// from the export for an anime the catalogue lacks yet.
+pub(crate) fn list_rows<'a>(
+    catalogue: &'a Catalogue,
+    list: &[ListEntry],
+    titles: &[ListTitle],
+    status: Option<WatchStatus>,
+) -> Vec<Row<'a>> {
+    list.iter()
+        .filter(|e| status.is_none_or(|w| e.status == w))
+        .map(|e| {
+            let known = catalogue.index_of(e.anime_id);
+            Row {
+                anime_id: e.anime_id.0,
+                title: match known {
+                    Some(a) => Some(catalogue[a].shown_title().to_owned()),
+                    None => title_of(titles, e.anime_id).map(str::to_owned),
+                },
+                card: known.map(|a| Card::with(catalogue, a, Synopsis::None)),
+                score: e.score,
+                status: e.status.name(),
+                episodes: e.episodes,
+            }
+        })
+        .collect()
+}
+
+/// Each status of a list with its label and how many entries have it (the list's tabs).
+pub(crate) fn status_counts(list: &[ListEntry]) -> [(&'static str, &'static str, usize); 5] {
+    STATUSES.map(|(s, label)| {
+        let count = list.iter().filter(|e| e.status == s).count();
+        (s.name(), label, count)
+    })
+}
+
 /// One row of the list as the page shows it.
 #[derive(Serialize)]
-struct Row<'a> {
+pub(crate) struct Row<'a> {
     anime_id: u32,
     title: Option<String>,
     /// The anime's card (for its cover), when the catalogue has it; an entry without one is an
@@ -225,21 +262,28 @@ async fn my_list(
         Ok(store) => store,
         Err(p) => return problem_page(p),
     };
-    let (taste, tokens, titles) = match tokio::join!(
+    let (taste, tokens, titles, public) = match tokio::join!(
         taste(&state, account.id),
         store.tokens(account.id),
         store.titles(account.id),
+        store.is_public(account.id),
     ) {
-        (Ok(taste), Ok(tokens), Ok(titles)) => (taste, tokens, titles),
-        (Err(p), _, _) => return problem_page(p),
-        (_, Err(e), _) | (_, _, Err(e)) => return problem_page(store_problem(e)),
+        (Ok(taste), Ok(tokens), Ok(titles), Ok(public)) => {
+            (taste, tokens, titles, public.unwrap_or(false))
+        }
+        (Err(p), ..) => return problem_page(p),
+        (_, Err(e), ..) | (_, _, Err(e), _) | (.., Err(e)) => {
+            return problem_page(store_problem(e));
+        }
     };
     let name = account.username.clone();
+    let profile_url = profile_path(&name);
     state
         .run(move |served| {
             let catalogue = &served.bundle.catalogue;
             let ask = Ask {
                 k: 12,
+                offset: 0,
                 filters: Default::default(),
                 explain: true,
                 synopsis: Synopsis::Full,
@@ -252,25 +296,7 @@ async fn my_list(
                 .into_iter()
                 .map(|p| PlannedView::of(catalogue, p.anime, p.predicted_rating))
                 .collect();
-            let entries: Vec<Row> = taste
-                .list
-                .iter()
-                .filter(|e| status.is_none_or(|w| e.status == w))
-                .map(|e| {
-                    let known = catalogue.index_of(e.anime_id);
-                    Row {
-                        anime_id: e.anime_id.0,
-                        title: match known {
-                            Some(a) => Some(catalogue[a].shown_title().to_owned()),
-                            None => title_of(&titles, e.anime_id).map(str::to_owned),
-                        },
-                        card: known.map(|a| Card::with(catalogue, a, Synopsis::None)),
-                        score: e.score,
-                        status: e.status.name(),
-                        episodes: e.episodes,
-                    }
-                })
-                .collect();
+            let entries = list_rows(catalogue, &taste.list, &titles, status);
             Ok(render(
                 StatusCode::OK,
                 "me.html",
@@ -278,15 +304,15 @@ async fn my_list(
                     version => served.version.clone(),
                     visitor => name,
                     items => v(&items),
+                    next_offset => lists.next_offset,
                     continuing => v(&continuing),
                     planned => v(&planned),
                     entries => v(&entries),
                     total => taste.list.len(),
-                    statuses => v(STATUSES.map(|(s, label)| {
-                        let count = taste.list.iter().filter(|e| e.status == s).count();
-                        (s.name(), label, count)
-                    })),
+                    statuses => v(status_counts(&taste.list)),
                     tokens => v(&tokens),
+                    public,
+                    profile_url,
                     status => status.map(WatchStatus::name),
                 },
             ))
@@ -320,7 +346,14 @@ async fn my_cards(
             Ok(render(
                 StatusCode::OK,
                 "fragment.html",
-                context! { items => v(&items), continuing => v(&continuing), subject, rate => true },
+                context! {
+                    items => v(&items),
+                    offset => ask.offset,
+                    next_offset => lists.next_offset,
+                    continuing => v(&continuing),
+                    subject,
+                    rate => true,
+                },
             ))
         })
         .await

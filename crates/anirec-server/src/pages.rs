@@ -7,8 +7,7 @@ use std::sync::OnceLock;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -28,26 +27,8 @@ use crate::params::By;
 use crate::params::{FilterParams, Flag, K, PathId, Query, ShownFilters, Takes, parse_id};
 use crate::problem::Problem;
 use crate::state::{AppState, Served};
+use crate::static_files;
 use crate::views::{Card, ContinueView, FranchiseView, RecommendationView, SimilarView, Synopsis};
-
-/// Static files: name, content type, bytes.
-const STATIC: [(&str, &str, &str); 3] = [
-    (
-        "style.css",
-        "text/css; charset=utf-8",
-        include_str!("../assets/style.css"),
-    ),
-    (
-        "app.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../assets/app.js"),
-    ),
-    (
-        "favicon.svg",
-        "image/svg+xml",
-        include_str!("../assets/favicon.svg"),
-    ),
-];
 
 /// The page routes.
 pub fn routes() -> Router<AppState> {
@@ -57,7 +38,7 @@ pub fn routes() -> Router<AppState> {
         .route("/search", get(search_page))
         .route("/anime/{id}", get(anime_page))
         .route("/fragments/recommendations", post(cards_fragment))
-        .route("/static/{file}", get(static_file))
+        .route("/static/{file}", get(static_files::serve))
 }
 
 fn templates() -> &'static Environment<'static> {
@@ -79,12 +60,17 @@ fn templates() -> &'static Environment<'static> {
             ("message.html", include_str!("../templates/message.html")),
             ("signin.html", include_str!("../templates/signin.html")),
             ("me.html", include_str!("../templates/me.html")),
+            ("profile.html", include_str!("../templates/profile.html")),
         ] {
             env.add_template(name, source)
                 .unwrap_or_else(|e| panic!("template {name} does not compile: {e}"));
         }
         env.add_filter("thousands", thousands);
         env.add_filter("initials", initials);
+        // A path of ours ([a-z0-9./]), not to be escaped into `&#x2f;static&#x2f;…`.
+        env.add_function("asset", |name: &str| {
+            minijinja::Value::from_safe_string(static_files::url(name))
+        });
         env
     })
 }
@@ -348,6 +334,7 @@ fn render_user_page(
     let user_id = UserId(parse_id("user", user)?);
     let ask = Ask {
         k: query.params.k.0,
+        offset: 0,
         filters: query.filters.check(&served.vocabulary)?,
         explain: true,
         synopsis: Synopsis::Full,
@@ -370,6 +357,7 @@ fn render_user_page(
             user_id => user_id.0,
             rated => profile.state.entries.len(),
             items => v(&items),
+            next_offset => lists.next_offset,
             continuing => v(&continuing),
             form => v(FilterForm::new(served, &query.filters)),
         },
@@ -393,6 +381,8 @@ async fn cards_fragment(
             "fragment.html",
             context! {
                 items => v(&items),
+                offset => f.offset,
+                next_offset => f.lists.next_offset,
                 continuing => v(&continuing),
                 subject => v(&f.subject),
                 rate => true,
@@ -457,22 +447,6 @@ fn render_anime_page(
             adult => params.include_adult.0,
         },
     ))
-}
-
-/// `GET /static/{file}`: the embedded style sheet, script and icon.
-async fn static_file(file: Result<Path<String>, PathRejection>) -> Response {
-    let name = file.map(|p| p.0).unwrap_or_default();
-    match STATIC.iter().find(|(n, _, _)| *n == name) {
-        Some((_, kind, body)) => (
-            [
-                (header::CONTENT_TYPE, *kind),
-                (header::CACHE_CONTROL, "public, max-age=3600"),
-            ],
-            *body,
-        )
-            .into_response(),
-        None => not_found_page(&format!("There is no file {name:?}.")),
-    }
 }
 
 #[cfg(test)]

@@ -26,6 +26,8 @@ use crate::problem::Problem;
 pub const DEFAULT_K: usize = 10;
 /// Largest `k`.
 pub const MAX_K: usize = 100;
+/// Largest `offset`: a list continues ("show more") to its 500th entry.
+pub const MAX_OFFSET: usize = 400;
 
 /// What an endpoint's query string may hold: the fields of `Self` (their serde names are the
 /// parameter names), plus the filters when [`Takes::FILTERS`].
@@ -327,6 +329,7 @@ pub(crate) fn one_of(values: &[&str], default: &str) -> ObjectBuilder {
 }
 
 value_schema!(K => whole(1, MAX_K as u64).default(Some(json!(DEFAULT_K))));
+value_schema!(Offset => whole(0, MAX_OFFSET as u64).default(Some(json!(0))));
 value_schema!(Flag => ObjectBuilder::new()
     .schema_type(Type::Boolean)
     .default(Some(json!(false))));
@@ -381,6 +384,26 @@ impl<'de> Deserialize<'de> for K {
             t.parse().ok().filter(|k| (1..=MAX_K).contains(k)).map(K)
         })
     }
+}
+
+/// `offset`: how many of the list's best to skip, 0-400 (default 0): the next page of a list
+/// starts at the `next_offset` of the one before.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Offset(pub usize);
+
+impl<'de> Deserialize<'de> for Offset {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Offset, D::Error> {
+        from_text(d, format!("a whole number from 0 to {MAX_OFFSET}"), |t| {
+            t.parse().ok().filter(|o| *o <= MAX_OFFSET).map(Offset)
+        })
+    }
+}
+
+/// The offset of a list's next page: after `offset + shown` when the page was full (`shown ==
+/// k`) and the next would start within [`MAX_OFFSET`]; `None` at the list's end.
+pub fn next_offset(offset: usize, k: usize, shown: usize) -> Option<usize> {
+    let next = offset + shown;
+    (shown == k && next <= MAX_OFFSET).then_some(next)
 }
 
 /// A yes/no parameter: true/false, 1/0, yes/no, on/off (default false).

@@ -776,6 +776,141 @@ async fn a_fans_list_on_both_engines() {
     }
 }
 
+async fn a_public_profile(app: &Router) {
+    let token = token_for(app, "Shown").await;
+    let t = Some(token.as_str());
+    for (anime, status, score) in [
+        (101, "completed", 9),
+        (102, "watching", 0),
+        (113, "plan_to_watch", 0),
+    ] {
+        let body = json!({"status": status, "score": score});
+        let r = authed(
+            app,
+            "PUT",
+            &format!("/api/v1/me/list/{anime}"),
+            t,
+            Some(body),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    let hidden = 104;
+    assert_eq!(
+        authed(
+            app,
+            "PUT",
+            &format!("/api/v1/me/not-interested/{hidden}"),
+            t,
+            None
+        )
+        .await
+        .status,
+        204
+    );
+    // Private until made public: its page and a name nobody has answer alike.
+    let private = get(app, "/u/Shown").await;
+    let nobody = get(app, "/u/nobody").await;
+    assert_eq!(
+        (private.status.as_u16(), nobody.status.as_u16()),
+        (404, 404)
+    );
+    assert!(
+        private
+            .text()
+            .contains("There is no public profile for Shown."),
+        "{}",
+        private.text()
+    );
+    assert!(
+        nobody
+            .text()
+            .contains("There is no public profile for nobody.")
+    );
+    assert_eq!(get(app, "/u/%3Cscript%3E").await.status, 404);
+    let r = authed(app, "GET", "/api/v1/me/profile", t, None).await;
+    assert_eq!(r.json(), json!({"public": false, "url": "/u/Shown"}));
+    // Only its owner turns it on, with a body that says so.
+    assert_eq!(
+        authed(
+            app,
+            "PUT",
+            "/api/v1/me/profile",
+            None,
+            Some(json!({"public": true}))
+        )
+        .await
+        .status,
+        401
+    );
+    for bad in [
+        json!({"public": "yes"}),
+        json!({}),
+        json!({"public": true, "list": "all"}),
+    ] {
+        let r = authed(app, "PUT", "/api/v1/me/profile", t, Some(bad.clone())).await;
+        assert!(r.status.is_client_error(), "{bad}: {}", r.text());
+    }
+    assert_eq!(get(app, "/u/Shown").await.status, 404);
+    let r = authed(
+        app,
+        "PUT",
+        "/api/v1/me/profile",
+        t,
+        Some(json!({"public": true})),
+    )
+    .await;
+    assert_eq!(r.json(), json!({"public": true, "url": "/u/Shown"}));
+    // Public: the list by status and the picks, found by any case of the name; never the anime
+    // marked not interested, never cached.
+    let page = get(app, "/u/shown").await;
+    assert_eq!(page.status, 200, "{}", page.text());
+    assert_eq!(page.headers["cache-control"], "no-store");
+    let html = page.text();
+    assert!(
+        html.contains("Shown</span>'s anime") && html.contains("3 anime on Shown's list"),
+        "{html}"
+    );
+    for listed in [101, 102, 113] {
+        assert!(
+            html.contains(&format!("<tr data-anime-id=\"{listed}\">")),
+            "{listed}: {html}"
+        );
+    }
+    assert!(
+        html.contains("Picks for Shown") && html.contains("class=\"card\""),
+        "{html}"
+    );
+    assert!(
+        !html.contains(&format!("data-anime-id=\"{hidden}\""))
+            && !html.contains(&format!("/anime/{hidden}\""))
+    );
+    let watching = get(app, "/u/Shown?status=watching").await.text();
+    assert!(
+        watching.contains("<tr data-anime-id=\"102\">")
+            && !watching.contains("<tr data-anime-id=\"101\">")
+    );
+    assert_eq!(get(app, "/u/Shown?status=sleeping").await.status, 400);
+    // Private again: gone.
+    authed(
+        app,
+        "PUT",
+        "/api/v1/me/profile",
+        t,
+        Some(json!({"public": false})),
+    )
+    .await;
+    assert_eq!(get(app, "/u/Shown").await.status, 404);
+}
+
+#[tokio::test]
+async fn a_public_profile_on_both_engines() {
+    for db in Scratch::both().await {
+        a_public_profile(&accounts_app(&db)).await;
+        db.remove().await;
+    }
+}
+
 #[tokio::test]
 async fn without_a_database_accounts_are_off() {
     let app = app();

@@ -17,6 +17,46 @@ fn genre_of(id: u64) -> &'static str {
 }
 
 #[tokio::test]
+async fn a_list_continues_page_by_page_from_next_offset() {
+    let app = app();
+    for base in [
+        "/api/v1/users/4/recommendations?group=none",
+        "/api/v1/users/4/recommendations?genre=Action",
+    ] {
+        let whole = get(&app, &format!("{base}&k=100")).await;
+        assert_eq!(whole.status, 200, "{}", whole.text());
+        let all = whole.ids();
+        assert!(all.len() > 4, "{base}: {all:?}");
+        assert!(
+            whole.json()["next_offset"].is_null(),
+            "{base}: the whole list in one page"
+        );
+        // Pages of 3 from each answer's next_offset: the same anime in the same order, each
+        // once, and the continue row only on the first.
+        let (mut paged, mut offset, mut pages) = (Vec::new(), Some(0), 0);
+        while let Some(o) = offset {
+            let r = get(&app, &format!("{base}&k=3&offset={o}")).await;
+            assert_eq!(r.status, 200, "{}", r.text());
+            if o > 0 {
+                assert_eq!(
+                    r.json()["continue_watching"],
+                    json!([]),
+                    "{base} offset {o}"
+                );
+            }
+            paged.extend(r.ids());
+            offset = r.json()["next_offset"].as_u64();
+            pages += 1;
+            assert!(pages <= all.len() / 3 + 2, "{base}: no end");
+        }
+        assert_eq!(paged, all, "{base}");
+        // Past the end: nothing, and no next page.
+        let past = get(&app, &format!("{base}&k=3&offset={}", all.len())).await;
+        assert!(past.ids().is_empty() && past.json()["next_offset"].is_null());
+    }
+}
+
+#[tokio::test]
 async fn synopsis_length_is_the_callers_choice() {
     let app = app();
     let ask = |synopsis: &str| {
@@ -163,6 +203,8 @@ async fn bad_parameters_are_400_naming_them_and_unknown_ids_404() {
         ("/api/v1/anime", "q"),
         ("/api/v1/anime?q=", "q"),
         ("/api/v1/users/4/similar?k=1000", "k"),
+        ("/api/v1/users/4/recommendations?offset=401", "offset"),
+        ("/api/v1/users/4/recommendations?offset=-1", "offset"),
     ] {
         assert_problem(&get(&app, uri).await, 400, Some(param));
     }

@@ -3,6 +3,8 @@
 
 mod common;
 
+use axum::body::Body;
+use axum::http::Request;
 use common::*;
 use serde_json::json;
 
@@ -44,7 +46,6 @@ async fn home_page_has_the_forms_filters_and_security_headers() {
         "name=\"genre\"",
         "<option>Romance</option>",
         "name=\"include_adult\"",
-        "/static/app.js",
     ] {
         assert!(html.contains(needle), "{needle} missing: {html}");
     }
@@ -157,6 +158,82 @@ async fn the_card_fragment_answers_the_favourites_flow() {
     assert!(html.contains("MyAnimeList score <strong>"), "{html}");
     let bad = post_json(&app, "/fragments/recommendations", &json!({"ratings": "x"})).await;
     assert_problem(&bad, 422, None);
+}
+
+#[tokio::test]
+async fn pages_link_static_files_by_content_hash_cached_for_a_year() {
+    let app = app();
+    let html = get(&app, "/").await.text();
+    for (stem, ext) in [("style", "css"), ("app", "js"), ("favicon", "svg")] {
+        let start = html
+            .find(&format!("\"/static/{stem}."))
+            .unwrap_or_else(|| panic!("no link to {stem}.{ext}: {html}"));
+        let path = &html[start + 1..][..html[start + 1..].find('"').unwrap()];
+        let hash = path
+            .strip_prefix(&format!("/static/{stem}."))
+            .and_then(|h| h.strip_suffix(&format!(".{ext}")))
+            .unwrap_or_else(|| panic!("{path}"));
+        assert!(
+            hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{path}"
+        );
+        let hashed = get(&app, path).await;
+        assert_eq!(hashed.status, 200, "{path}");
+        assert_eq!(
+            hashed.headers["cache-control"].to_str().unwrap(),
+            "public, max-age=31536000, immutable"
+        );
+        // The same bytes as the plain name, which is cached for an hour only; another hash (a
+        // page of the release before) still gets the file, for an hour.
+        let plain = get(&app, &format!("/static/{stem}.{ext}")).await;
+        assert_eq!(plain.body, hashed.body);
+        let stale = get(&app, &format!("/static/{stem}.0000000000000000.{ext}")).await;
+        assert_eq!((stale.status.as_u16(), &stale.body), (200, &hashed.body));
+        assert_eq!(
+            stale.headers["cache-control"].to_str().unwrap(),
+            "public, max-age=3600"
+        );
+    }
+}
+
+#[tokio::test]
+async fn pages_scripts_and_json_are_compressed_for_clients_that_ask() {
+    use std::io::Read;
+    let app = app();
+    for path in [
+        "/",
+        "/static/app.js",
+        "/static/style.css",
+        "/api/v1/users/4/recommendations",
+    ] {
+        let plain = get(&app, path).await;
+        assert_eq!(plain.status, 200, "{path}");
+        assert!(plain.headers.get("content-encoding").is_none(), "{path}");
+        for encoding in ["gzip", "br"] {
+            let r = call(
+                &app,
+                Request::get(path)
+                    .header("accept-encoding", encoding)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+            assert_eq!(r.status, 200, "{path}");
+            assert_eq!(r.headers["content-encoding"], encoding, "{path}");
+            assert!(
+                r.body.len() < plain.body.len(),
+                "{path} {encoding}: no smaller"
+            );
+            assert_eq!(r.headers["vary"], "accept-encoding", "{path}");
+            if encoding == "gzip" {
+                let mut unpacked = Vec::new();
+                flate2::read::GzDecoder::new(&r.body[..])
+                    .read_to_end(&mut unpacked)
+                    .unwrap();
+                assert_eq!(unpacked, plain.body, "{path}");
+            }
+        }
+    }
 }
 
 #[tokio::test]

@@ -22,7 +22,7 @@ use crate::secret::{ApiSecret, SessionToken};
 use crate::write::{DatabaseFile, Write, Writes};
 
 /// The migrations, compiled in: (version, description, SQL).
-const MIGRATIONS: [(i64, &str, &str); 3] = [
+const MIGRATIONS: [(i64, &str, &str); 4] = [
     (
         1,
         "accounts",
@@ -37,6 +37,11 @@ const MIGRATIONS: [(i64, &str, &str); 3] = [
         3,
         "list titles",
         include_str!("../migrations/0003_list_titles.sql"),
+    ),
+    (
+        4,
+        "public profile",
+        include_str!("../migrations/0004_public_profile.sql"),
     ),
 ];
 
@@ -355,6 +360,42 @@ impl Store {
                 .await?;
         }
         tx.commit().await
+    }
+
+    /// Whether an account shows its list and picks at `/u/{username}` (off until its owner turns
+    /// it on); `None` for an account that does not exist.
+    pub async fn is_public(&self, id: AccountId) -> Result<Option<bool>, StoreError> {
+        let flag: Option<i64> =
+            sqlx::query_scalar("SELECT public_profile FROM accounts WHERE id = $1")
+                .bind(id.0)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(flag.map(|f| f != 0))
+    }
+
+    /// Turns an account's public profile on or off.
+    pub async fn set_public(&self, id: AccountId, public: bool) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        tx.run(
+            sqlx::query("UPDATE accounts SET public_profile = $1 WHERE id = $2")
+                .bind(i64::from(public))
+                .bind(id.0),
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    /// The account of a username (any case) when its profile is public; `None` both when there
+    /// is no such account and when its profile is private, so that nobody can tell them apart.
+    pub async fn public_account(&self, username: &Username) -> Result<Option<Account>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, username, created_at FROM accounts \
+             WHERE username_key = $1 AND public_profile <> 0",
+        )
+        .bind(username.key())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(account).transpose()?)
     }
 
     /// Deletes an account with everything it owns.

@@ -91,6 +91,34 @@ async fn accounts_on_both_engines() {
     on_both_engines!(accounts_are_unique_by_name_and_hold_a_hash);
 }
 
+async fn a_profile_is_private_until_its_owner_makes_it_public(db: &Scratch) {
+    let store = &db.store;
+    let fan = store.create_account(&name("Fan"), "x").await.unwrap();
+    let other = store.create_account(&name("other"), "x").await.unwrap();
+    assert_eq!(store.is_public(fan.id).await.unwrap(), Some(false));
+    assert_eq!(store.public_account(&name("fan")).await.unwrap(), None);
+    store.set_public(fan.id, true).await.unwrap();
+    assert_eq!(store.is_public(fan.id).await.unwrap(), Some(true));
+    // Found by any case of the name; the other account stays private.
+    assert_eq!(
+        store.public_account(&name("FAN")).await.unwrap(),
+        Some(fan.clone())
+    );
+    assert_eq!(store.public_account(&name("other")).await.unwrap(), None);
+    assert_eq!(store.is_public(other.id).await.unwrap(), Some(false));
+    // A private profile and no account answer alike.
+    assert_eq!(store.public_account(&name("nobody")).await.unwrap(), None);
+    store.set_public(fan.id, false).await.unwrap();
+    assert_eq!(store.public_account(&name("fan")).await.unwrap(), None);
+    store.delete_account(other.id).await.unwrap();
+    assert_eq!(store.is_public(other.id).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn public_profiles_on_both_engines() {
+    on_both_engines!(a_profile_is_private_until_its_owner_makes_it_public);
+}
+
 async fn sessions_and_tokens_are_stored_hashed_and_revocable(db: &Scratch) {
     let store = &db.store;
     let fan = store.create_account(&name("fan"), "x").await.unwrap();

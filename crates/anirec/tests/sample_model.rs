@@ -104,10 +104,12 @@ fn eval_on_the_sample_holds_the_documented_quality() {
     assert!(share("anirec_grouped") <= 0.05, "{}", f["anirec_grouped"]);
     let new = |system: &str| f[system]["ndcg_at_10_new_franchises"].as_f64().unwrap();
     assert!(new("anirec_grouped") > new("anirec") + 0.01, "{f}");
+    // BENCHMARKS.md ("The popular end's floor, and retellings"): 0.2378 before the discovery
+    // list kept to anime with 10,000 members at novelty 0 and retellings were told apart.
     near(
         "grouped new-franchise NDCG",
         &f["anirec_grouped"]["ndcg_at_10_new_franchises"],
-        0.2378,
+        0.2450,
         0.002,
     );
     assert!(
@@ -187,13 +189,13 @@ fn new_fans_are_scored_on_held_out_users_beside_ease_and_popularity() {
         249_998
     );
     // BENCHMARKS.md ("New fans"; EASE's row from "A warm refit, and EASE in float16", anirec's
-    // from "New fans over the protocol's candidates", anirec_served's from "New anime enter by
-    // what they borrow"); deterministic, the tolerance absorbs
+    // and anirec_served's from "The popular end's floor, and retellings": both rank only anime
+    // with 10,000 members at the default novelty); deterministic, the tolerance absorbs
     // floating point. `anirec` ranks the protocol's candidates (anime in train), as EASE and
     // popularity do; `anirec_served` every anime, as the server answers.
     for (system, documented) in [
-        ("anirec", [0.4666, 0.4100, 0.4530, 0.4679]),
-        ("anirec_served", [0.4560, 0.3907, 0.43564, 0.4520]),
+        ("anirec", [0.4626, 0.3906, 0.4531, 0.4648]),
+        ("anirec_served", [0.4499, 0.3796, 0.4408, 0.4486]),
         ("ease", [0.4682, 0.4399, 0.5549, 0.5185]),
         ("popularity", [0.1646, 0.1784, 0.2558, 0.2273]),
     ] {

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::profiles::Subject;
-use crate::params::{Flag, K, Query, Takes};
+use crate::params::{Flag, K, Offset, Query, Takes, next_offset};
 use crate::problem::Problem;
 use crate::state::Served;
 use crate::views::{ContinueView, RecommendationView, Synopsis, json_body};
@@ -26,6 +26,10 @@ pub struct AskParams {
     /// How many results.
     #[param(inline)]
     k: K,
+    /// How many of the best to skip: the next page of the list starts at the answer's
+    /// `next_offset`. The continue row comes with the first page only.
+    #[param(inline)]
+    offset: Offset,
     /// Add the reasons for each pick.
     #[param(inline)]
     explain: Flag,
@@ -63,6 +67,8 @@ impl Takes for ContinueParams {
 pub struct Ask {
     /// How many.
     pub k: usize,
+    /// How many of the best to skip (the pages before this one).
+    pub offset: usize,
     /// Filters.
     pub filters: Filters,
     /// With reasons.
@@ -76,6 +82,7 @@ impl Ask {
     pub fn of(query: &Query<AskParams>, served: &Served) -> Result<Ask, Problem> {
         Ok(Ask {
             k: query.params.k.0,
+            offset: query.params.offset.0,
             filters: query.filters.check(&served.vocabulary)?,
             explain: query.params.explain.0,
             synopsis: query.params.synopsis,
@@ -86,25 +93,50 @@ impl Ask {
     pub fn continuing(query: &Query<ContinueParams>, served: &Served) -> Result<Ask, Problem> {
         Ok(Ask {
             k: query.params.k.0,
+            offset: 0,
             filters: query.filters.check(&served.vocabulary)?,
             explain: false,
             synopsis: query.params.synopsis,
         })
     }
 
-    /// Ranks for a profile: the discovery list and the continue row (at most
-    /// [`CONTINUE_IN_ANSWER`] entries, or `k` if fewer).
-    pub fn run(&self, served: &Served, profile: &Profile) -> Lists {
-        Lists {
-            recs: served
-                .bundle
-                .recommend(profile, self.k, &self.filters, self.explain),
-            continuing: served.bundle.continue_series(
-                profile,
-                self.k.min(CONTINUE_IN_ANSWER),
-                &self.filters,
-            ),
+    /// How many of the best a ranking needs for this page: the pages before it and this one.
+    pub fn depth(&self) -> usize {
+        self.offset + self.k
+    }
+
+    /// How many continue-row entries this page carries: up to [`CONTINUE_IN_ANSWER`] (or `k`
+    /// if fewer) on the first page, none on the pages after it.
+    pub fn row(&self) -> usize {
+        if self.offset == 0 {
+            self.k.min(CONTINUE_IN_ANSWER)
+        } else {
+            0
         }
+    }
+
+    /// This page of a discovery list ranked best first ([`Ask::depth`] long, or shorter at the
+    /// list's end), with the continue row.
+    pub fn lists(&self, mut ranked: Vec<Recommendation>, continuing: Vec<Continuation>) -> Lists {
+        ranked.truncate(self.depth());
+        ranked.drain(..self.offset.min(ranked.len()));
+        Lists {
+            next_offset: next_offset(self.offset, self.k, ranked.len()),
+            recs: ranked,
+            continuing,
+        }
+    }
+
+    /// Ranks for a profile: this page of the discovery list and the continue row.
+    pub fn run(&self, served: &Served, profile: &Profile) -> Lists {
+        self.lists(
+            served
+                .bundle
+                .recommend(profile, self.depth(), &self.filters, self.explain),
+            served
+                .bundle
+                .continue_series(profile, self.row(), &self.filters),
+        )
     }
 }
 
@@ -119,6 +151,8 @@ pub struct Lists {
     pub recs: Vec<Recommendation>,
     /// The continue row: the next entry of each franchise the fan is watching.
     pub continuing: Vec<Continuation>,
+    /// Where the discovery list's next page starts; `None` at its end.
+    pub next_offset: Option<usize>,
 }
 
 /// Recommendations with the continue row.
@@ -130,6 +164,8 @@ pub struct Recommendations<'a> {
     subject: &'a Subject,
     /// Recommendations, best first.
     items: Vec<RecommendationView<'a>>,
+    /// The `offset` that asks for the list's next page; null at its end.
+    next_offset: Option<usize>,
     /// Continue your series: for each franchise the fan liked and dropped nothing of, its next
     /// entry not on the list, the highest predicted rating first; at most 5 (or k) here, up to
     /// k from the continue endpoints.
@@ -147,6 +183,7 @@ pub fn answer_body(
         model: &served.version,
         subject,
         items: RecommendationView::list(&served.bundle, &lists.recs, synopsis),
+        next_offset: lists.next_offset,
         continue_watching: ContinueView::list(&served.bundle, &lists.continuing, synopsis),
     })
 }

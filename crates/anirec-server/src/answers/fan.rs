@@ -7,23 +7,21 @@ use anirec_model::query::Filters;
 use anirec_model::series::Continuation;
 use anirec_store::ListEntry;
 
-use super::ask::{Ask, CONTINUE_IN_ANSWER, Lists};
+use super::ask::{Ask, Lists};
 use crate::state::Served;
 
 /// Recommendations and the continue row for a fan's profile (folded in from the stored list:
 /// everything on it left out unless `include_rated`), the hidden anime always left out.
 pub fn recommend_for(served: &Served, profile: &Profile, hidden: &[MalId], ask: &Ask) -> Lists {
-    let mut recs =
-        served
-            .bundle
-            .recommend(profile, ask.k + hidden.len(), &ask.filters, ask.explain);
-    recs.retain(|r| hidden.binary_search(&r.anime_id).is_err());
-    recs.truncate(ask.k);
-    let row = ask.k.min(CONTINUE_IN_ANSWER);
-    Lists {
-        recs,
-        continuing: continue_shown(served, profile, hidden, row, &ask.filters),
-    }
+    let mut ranked = served.bundle.recommend(
+        profile,
+        ask.depth() + hidden.len(),
+        &ask.filters,
+        ask.explain,
+    );
+    ranked.retain(|r| hidden.binary_search(&r.anime_id).is_err());
+    let row = continue_shown(served, profile, hidden, ask.row(), &ask.filters);
+    ask.lists(ranked, row)
 }
 
 /// A fan's continue row of up to `k` entries, the hidden anime left out (asked for `k` more, so

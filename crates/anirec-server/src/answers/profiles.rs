@@ -85,6 +85,8 @@ pub struct FoldIn {
     pub lists: Lists,
     /// How much synopsis each card carries.
     pub synopsis: Synopsis,
+    /// How many of the best the discovery list skipped (the pages before it).
+    pub offset: usize,
 }
 
 /// Receives a ratings body, then in the compute pool reads it and its query, folds the ratings
@@ -112,6 +114,7 @@ where
                 subject,
                 lists,
                 synopsis: ask.synopsis,
+                offset: ask.offset,
             })
         })
         .await

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod anime;
 pub mod me;
 pub mod ops;
+pub mod profile;
 pub mod recommend;
 pub mod seasons;
 pub mod story;
@@ -126,6 +127,8 @@ pub fn endpoints() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
             "/api/v1/me/plan-to-watch",
             get(me::plan_to_watch),
         ),
+        (Method::GET, "/api/v1/me/profile", get(profile::get_profile)),
+        (Method::PUT, "/api/v1/me/profile", put(profile::put_profile)),
         (Method::GET, "/api/v1/model", get(ops::model)),
         (Method::POST, "/api/v1/admin/reload", post(ops::reload)),
         (Method::GET, "/api/openapi.json", get(openapi)),
@@ -186,6 +189,8 @@ pub fn api() -> Router<AppState> {
         me::recommendations,
         me::continue_row,
         me::plan_to_watch,
+        profile::get_profile,
+        profile::put_profile,
         anime::detail,
         anime::similar,
         ops::model,

@@ -63,7 +63,7 @@ fn world() -> (Catalogue, Ratings) {
                 episodes: (k % 4 != 0).then_some(24),
                 start_year: Some(1990 + 2 * k as u16),
                 season: Some(SEASONS[k as usize % 4]),
-                members: Some(5_000 + 1_000 * k),
+                members: Some(50_000 + 1_000 * k),
                 score: Some(6.5 + k as f32 / 8.0),
                 synopsis: Some(format!(
                     "A {} story: {} Part {k}. {HOSTILE}",
