@@ -150,6 +150,10 @@ class Browser:
     def click(self, element):
         self.cmd("POST", f"/element/{element}/click", {})
 
+    def cdp(self, command, params):
+        """A Chrome DevTools Protocol command (ChromeDriver's extension)."""
+        return self.cmd("POST", "/goog/cdp/execute", {"cmd": command, "params": params})
+
     def screenshot(self, path):
         with open(path, "wb") as f:
             f.write(base64.b64decode(self.cmd("GET", "/screenshot")))
@@ -235,6 +239,11 @@ def user_flow(b, base, out):
     print("  rating a card refreshed the list")
 
 
+def api_get(b, path):
+    """A JSON GET of the API from the page, with the page's session cookie."""
+    return json.loads(b.js(f"const x = new XMLHttpRequest(); x.open('GET', '{path}', false); x.send(); return x.responseText"))
+
+
 def change(b, css, value):
     """Sets a field as a fan would and lets the page hear it."""
     b.js("const s = document.querySelector(arguments[0]); s.value = arguments[1]; s.dispatchEvent(new Event('change', {bubbles: true}))", css, value)
@@ -297,7 +306,7 @@ def actions_flow(b, base, out):
 
 def signed_in_actions_flow(b, base):
     print("flow: plan to watch and not interested, signed in")
-    get = lambda path: json.loads(b.js(f"const x = new XMLHttpRequest(); x.open('GET', '{path}', false); x.send(); return x.responseText"))
+    get = lambda path: api_get(b, path)
     b.go(base + "/me")
     wait_for_page(b, "/me")
     first, title = b.js("const c = document.querySelector('#results article.card'); return [c.dataset.animeId, c.querySelector('[data-actions]').dataset.title]")
@@ -605,6 +614,14 @@ def anime_flow(b, base, out):
     assert "Season 3" in current, current
     print(f"  the franchise in order: {order[:4]}")
     b.screenshot(os.path.join(out, "4-anime.png"))
+    # Brotherhood tells the 2003 series' story again: a series of its own, not its Season 2.
+    b.go(base + "/anime/5114")
+    wait_until("the anime page", lambda: b.js("return document.querySelector('main h1') !== null"))
+    place = b.js("return document.querySelector('.series-list').previousElementSibling.textContent")
+    assert "Season 1 of Fullmetal Alchemist: Brotherhood, a retelling of Fullmetal Alchemist" in place, place
+    labels = b.js("return [...document.querySelectorAll('.series-list li .hint')].map(s => s.textContent)")
+    assert "Season 2, 2009" not in labels and "Season 1 of Fullmetal Alchemist: Brotherhood, 2009" in labels, labels
+    print(f"  Brotherhood: {place.split(':')[0]!r}")
     covers_flow(b, base, out)
 
 
@@ -675,6 +692,57 @@ def layout_flow(b, base, out, pages, who):
         b.cmd("POST", "/window/rect", {"width": 1280, "height": 2000})
 
 
+def profile_flow(b, base, out, username):
+    """A public profile: private until the fan turns it on from My list, then the list and
+    picks at /u/{name} (never what they marked not interested), then private again."""
+    print("flow: a public profile")
+    b.go(base + f"/u/{username}")
+    wait_until("the page", lambda: b.js("return document.querySelector('main h1') !== null"))
+    assert b.js("return document.querySelector('main h1').textContent") == "Not found"
+    b.go(base + "/me")
+    wait_for_page(b, "/me")
+    entries = len(list_ids(b))
+    b.click(b.find("#profile-toggle"))
+    wait_until("the profile to be public", lambda: b.js("return document.getElementById('profile').dataset.public") == "true")
+    assert f"/u/{username}" in toast(b), toast(b)
+    link = b.js("return document.querySelector('#profile-text a').getAttribute('href')")
+    assert link == f"/u/{username}", link
+    b.go(base + link)
+    wait_until("the profile", lambda: b.js("return document.querySelector('main h1') !== null"))
+    rows = b.js("return [...document.querySelectorAll('#public-list tbody tr')].map(r => r.dataset.animeId)")
+    picks = b.js("return [...document.querySelectorAll('#results article.card')].map(a => a.dataset.animeId)")
+    hidden = [str(a) for a in api_get(b, "/api/v1/me/not-interested")["items"]]
+    assert hidden, "the signed-in flow marked an anime not interested"
+    assert len(rows) == entries and picks, (rows, picks)
+    assert not set(hidden) & set(rows + picks), hidden
+    b.screenshot(os.path.join(out, "9-public-profile.png"))
+    b.go(base + "/me")
+    wait_for_page(b, "/me")
+    assert b.js("return document.getElementById('profile-toggle').textContent") == "Make my list private"
+    b.click(b.find("#profile-toggle"))
+    wait_until("the profile to be private", lambda: b.js("return document.getElementById('profile').dataset.public") == "false")
+    b.go(base + link)
+    assert b.js("return document.querySelector('main h1').textContent") == "Not found"
+    print(f"  /u/{username}: {len(rows)} entries and {len(picks)} picks while public; hidden anime never shown; private again")
+
+
+def light_theme_flow(b, base, out):
+    """The pages follow a light system theme too (prefers-color-scheme), with their own colours."""
+    print("flow: the light theme")
+    def background(scheme):
+        b.cdp("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": scheme}]})
+        b.go(base + "/")
+        b.screenshot(os.path.join(out, f"10-{scheme}.png"))
+        return b.js("return getComputedStyle(document.body).backgroundColor")
+
+    try:
+        dark, light = background("dark"), background("light")
+    finally:
+        b.cdp("Emulation.setEmulatedMedia", {"features": []})
+    assert (dark, light) == ("rgb(11, 11, 23)", "rgb(247, 246, 252)"), (dark, light)
+    print(f"  background {dark} (dark) and {light} (light)")
+
+
 def story_flow(b, base, out, model):
     """Story search keeps its own matches when the browser holds favourites: the page script
     re-ranks the favourites on the home page only. Needs a model with story embeddings."""
@@ -725,6 +793,8 @@ def main():
         layout_flow(browser, server.base, args.out, signed_out, "signed out")
         account_flow(browser, server.base, args.out, os.path.abspath(args.export))
         signed_in_actions_flow(browser, server.base)
+        profile_flow(browser, server.base, args.out, "browser_fan")
+        light_theme_flow(browser, server.base, args.out)
         layout_flow(browser, server.base, args.out, ["/", "/anime/5114", "/me"], "signed in")
         story_flow(browser, server.base, args.out, args.model)
         errors = [l for l in server.log if ("status=5" in l and "/readyz" not in l) or " ERROR " in l]

@@ -8,6 +8,7 @@ accepts its self-signed certificate, and every cover is one small picture, so th
 as a fan with internet sees them. --cdn none measures them as this sandbox sees them.
 
     python3 e2e/lighthouse.py --anirec target/release/anirec --model target/e2e/model
+    THEME=dark PAGES=/,/me python3 e2e/lighthouse.py ...   # the dark theme, two pages
 
 Prints one line per page with the four category scores, and exits 1 when one is under --min.
 The story search page is measured when the model has story embeddings (trained with the encoder).
@@ -70,7 +71,8 @@ def start_cdn(workdir):
 
 
 def session_cookie(base):
-    """Signs a new account up, puts three anime with covers on its list; its session cookie."""
+    """Signs a new account up, puts 100 anime on its list (the most watched, which have covers)
+    and makes its profile public; its session cookie."""
     origin = {"Origin": base, "Content-Type": "application/json"}
 
     def call(method, path, body, cookie=None):
@@ -82,8 +84,12 @@ def session_cookie(base):
     call("POST", "/api/v1/accounts", user)
     answer = call("POST", "/api/v1/sessions", user)
     cookie = answer.headers["Set-Cookie"].split(";")[0]
-    for anime, score in [(52991, 10), (16498, 9), (50265, 8)]:
-        call("PUT", f"/api/v1/me/list/{anime}", {"score": score, "status": "completed"}, cookie)
+    popular = json.load(call("POST", "/api/v1/recommendations?k=100&group=none&synopsis=none", {"ratings": []}))
+    for i, item in enumerate(popular["items"]):
+        status = ["completed", "watching", "plan_to_watch", "on_hold", "dropped"][i % 5]
+        score = 10 - i % 10 if status != "plan_to_watch" else 0
+        call("PUT", f"/api/v1/me/list/{item['anime_id']}", {"score": score, "status": status}, cookie)
+    call("PUT", "/api/v1/me/profile", {"public": True}, cookie)
     return cookie
 
 
@@ -98,6 +104,9 @@ def main():
     args = p.parse_args()
     workdir = tempfile.mkdtemp(prefix="anirec-lighthouse-")
     flags = ["--headless=new", "--no-sandbox"]
+    # Headless Chromium prefers the light theme; THEME=dark measures the dark one.
+    if os.environ.get("THEME") == "dark":
+        flags.append("--force-dark-mode")
     if args.cdn == "local":
         port = start_cdn(workdir)
         flags += [f'--host-resolver-rules="MAP cdn.myanimelist.net:443 127.0.0.1:{port}"',
@@ -108,7 +117,8 @@ def main():
         cookie = session_cookie(server.base)
         pages = [(path, None) for path in
                  ["/", "/signin", "/signup", "/recommendations?user=0", "/anime/52991", "/anime/1"]]
-        pages += [("/me", cookie), ("/anime/52991", cookie)]
+        pages += [("/u/lighthouse_fan", None)]
+        pages += [("/me", cookie), ("/anime/52991", cookie), ("/u/lighthouse_fan", cookie)]
         manifest = json.load(open(os.path.join(args.model, "manifest.json")))
         if manifest.get("story"):
             pages.append(("/search?q=girls%20go%20camping%20by%20a%20lake%20in%20winter", None))

@@ -172,9 +172,10 @@
       if (next) more.replaceWith(next);
       else more.remove();
       markActions(grid);
+      // The keyboard on the first new card says what happened; an empty page, that it ended.
       const first = cards.find((c) => !c.hidden);
       if (first) first.querySelector("h3 a").focus();
-      toast(cards.length ? cards.length + " more shown." : "That was the whole list.");
+      else toast("That was the whole list.");
     } catch (e) {
       button.disabled = false;
       toast("No more could be shown: " + e.message);
@@ -592,6 +593,7 @@
   /** Asks how the fan liked the picked anime: a score, or plan to watch instead. */
   function askScore(animeId, title) {
     closeSuggestions();
+    matches.textContent = "";
     pending = { animeId, title };
     $("fav-prompt-text").textContent = "How did you like " + title + "?";
     prompt.hidden = false;

@@ -281,13 +281,7 @@ async fn my_list(
     state
         .run(move |served| {
             let catalogue = &served.bundle.catalogue;
-            let ask = Ask {
-                k: 12,
-                offset: 0,
-                filters: Default::default(),
-                explain: true,
-                synopsis: Synopsis::Full,
-            };
+            let ask = Ask::first_page(12, Synopsis::Full);
             let profile = profile(&served, &taste.list);
             let lists = recommend_for(&served, &profile, &taste.hidden, &ask);
             let items = RecommendationView::list(&served.bundle, &lists.recs, ask.synopsis);

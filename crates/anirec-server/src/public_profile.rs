@@ -68,13 +68,7 @@ async fn public_profile(
     let visitor = visitor.name().map(str::to_owned);
     let mut page = state
         .run(move |served| {
-            let ask = Ask {
-                k: PICKS,
-                offset: 0,
-                filters: Default::default(),
-                explain: true,
-                synopsis: Synopsis::Short,
-            };
+            let ask = Ask::first_page(PICKS, Synopsis::Short);
             let profile = profile(&served, &taste.list);
             let lists = recommend_for(&served, &profile, &taste.hidden, &ask);
             let catalogue = &served.bundle.catalogue;

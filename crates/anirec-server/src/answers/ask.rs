@@ -100,6 +100,18 @@ impl Ask {
         })
     }
 
+    /// The first `k` of a fan's picks under the default filters, with their reasons: the lists
+    /// a page shows before any filter is chosen (My list, a public profile).
+    pub fn first_page(k: usize, synopsis: Synopsis) -> Ask {
+        Ask {
+            k,
+            offset: 0,
+            filters: Filters::default(),
+            explain: true,
+            synopsis,
+        }
+    }
+
     /// How many of the best a ranking needs for this page: the pages before it and this one.
     pub fn depth(&self) -> usize {
         self.offset + self.k
