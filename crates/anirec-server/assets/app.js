@@ -119,6 +119,12 @@
   /** The result cards' HTML from `offset` on: the signed-in fan's own list on My list, else the
    *  last ratings body posted (favourites, an upload, a known user with the cards they rated). */
   function fetchCards(offset) {
+    // A page that is its list (story search, similar anime): the same page further on.
+    if (results.dataset.moreFrom === "page") {
+      const url = new URL(location.href);
+      url.searchParams.set("offset", String(offset));
+      return fetch(url);
+    }
     const query = filterQuery();
     if (offset) query.set("offset", String(offset));
     if (mine) return fetch("/fragments/me/recommendations?" + query);
@@ -165,10 +171,12 @@
       if (!response.ok) throw new Error((await response.json().catch(() => ({}))).detail || "the server answered " + response.status);
       const page = document.createElement("template");
       page.innerHTML = await response.text();
-      const list = [...page.content.children].find((el) => el.classList.contains("grid"));
+      // A fragment is the list; a whole page holds it in its #results.
+      const root = page.content.querySelector("#results") || page.content;
+      const list = [...root.children].find((el) => el.classList.contains("grid"));
       const cards = list ? [...list.children] : [];
       grid.append(...cards);
-      const next = [...page.content.children].find((el) => el.classList.contains("more"));
+      const next = [...root.children].find((el) => el.classList.contains("more"));
       if (next) more.replaceWith(next);
       else more.remove();
       markActions(grid);

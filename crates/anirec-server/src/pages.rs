@@ -24,7 +24,9 @@ use crate::answers::season::{SeasonOf, season_picks, season_views};
 use crate::answers::story::{hits, read_query};
 use crate::auth::Visitor;
 use crate::params::By;
-use crate::params::{FilterParams, Flag, K, PathId, Query, ShownFilters, Takes, parse_id};
+use crate::params::{
+    FilterParams, Flag, K, Offset, Page, PathId, Query, ShownFilters, Takes, parse_id,
+};
 use crate::problem::Problem;
 use crate::state::{AppState, Served};
 use crate::static_files;
@@ -166,6 +168,8 @@ struct SearchPageParams {
     q: Option<String>,
     /// How many.
     k: K,
+    /// How many of the best to skip ("Show more").
+    offset: Offset,
 }
 
 impl Takes for SearchPageParams {
@@ -213,10 +217,12 @@ async fn search_page(
         state
             .run(move |served| {
                 let fan = list.as_ref().map(|l| profile(&served, l));
-                let k = query.params.k.0;
-                let hits = hits(&served, &encoder, &text, fan.as_ref(), k, &filters)?;
+                let (k, offset) = (query.params.k.0, query.params.offset.0);
+                let found = hits(&served, &encoder, &text, fan.as_ref(), offset + k, &filters)?;
+                let page = Page::of(found, offset, k);
                 let catalogue = &served.bundle.catalogue;
-                let items: Vec<FoundView> = hits
+                let items: Vec<FoundView> = page
+                    .items
                     .into_iter()
                     .map(|h| FoundView {
                         anime: Card::of(catalogue, h.index),
@@ -232,6 +238,8 @@ async fn search_page(
                         q => text,
                         personalised => fan.is_some(),
                         items => v(&items),
+                        offset,
+                        next_offset => page.next_offset,
                         form => v(FilterForm::new(&served, &query.filters)),
                     },
                 ))
@@ -249,6 +257,8 @@ struct AnimePageParams {
     by: By,
     /// Allow adult titles among the similar anime.
     include_adult: Flag,
+    /// How many of the most similar to skip ("Show more").
+    offset: Offset,
 }
 
 impl Takes for AnimePageParams {
@@ -409,6 +419,9 @@ async fn anime_page(
         .unwrap_or_else(problem_page)
 }
 
+/// Similar anime the anime page shows at a time.
+const SIMILAR: usize = 12;
+
 /// The page of [`anime_page`], or the problem to show instead.
 fn render_anime_page(
     served: &Served,
@@ -422,9 +435,14 @@ fn render_anime_page(
         include_adult: params.include_adult.0,
         ..Default::default()
     };
-    let similar: Vec<SimilarView> = served
-        .bundle
-        .similar(a, by, 12, &filters)
+    let offset = params.offset.0;
+    let page = Page::of(
+        served.bundle.similar(a, by, offset + SIMILAR, &filters),
+        offset,
+        SIMILAR,
+    );
+    let similar: Vec<SimilarView> = page
+        .items
         .into_iter()
         .map(|(j, similarity)| SimilarView {
             anime: Card::of(&served.bundle.catalogue, j),
@@ -442,6 +460,8 @@ fn render_anime_page(
             card => v(Card::of(&served.bundle.catalogue, a)),
             franchise => v(FranchiseView::of(&served.bundle.catalogue, a)),
             similar => v(&similar),
+            offset,
+            next_offset => page.next_offset,
             by => v(by),
             story_on => served.bundle.story().is_some(),
             adult => params.include_adult.0,

@@ -406,6 +406,28 @@ pub fn next_offset(offset: usize, k: usize, shown: usize) -> Option<usize> {
     (shown == k && next <= MAX_OFFSET).then_some(next)
 }
 
+/// One page of a ranked list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    /// The entries from `offset` on, at most `k`.
+    pub items: Vec<T>,
+    /// Where the next page starts ([`next_offset`]).
+    pub next_offset: Option<usize>,
+}
+
+impl<T> Page<T> {
+    /// The page of `ranked` (best first, at least `offset + k` long where the list is) that
+    /// starts at `offset` and holds at most `k`.
+    pub fn of(mut ranked: Vec<T>, offset: usize, k: usize) -> Page<T> {
+        ranked.truncate(offset + k);
+        ranked.drain(..offset.min(ranked.len()));
+        Page {
+            next_offset: next_offset(offset, k, ranked.len()),
+            items: ranked,
+        }
+    }
+}
+
 /// A yes/no parameter: true/false, 1/0, yes/no, on/off (default false).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Flag(pub bool);

@@ -54,6 +54,14 @@ async fn a_list_continues_page_by_page_from_next_offset() {
         let past = get(&app, &format!("{base}&k=3&offset={}", all.len())).await;
         assert!(past.ids().is_empty() && past.json()["next_offset"].is_null());
     }
+    // Similar anime page the same way.
+    let similar = |query: &str| format!("/api/v1/anime/{}/similar?{query}", mal_id(5));
+    let twelve = get(&app, &similar("k=12")).await;
+    let first = get(&app, &similar("k=6")).await;
+    let second = get(&app, &similar("k=6&offset=6")).await;
+    assert_eq!(first.json()["next_offset"], 6);
+    assert_eq!([first.ids(), second.ids()].concat(), twelve.ids());
+    assert_eq!(twelve.ids().len(), 12);
 }
 
 #[tokio::test]

@@ -525,6 +525,36 @@ async fn the_search_page_shows_the_matches_and_why() {
         page.contains("data-romaji=\"Death Note\""),
         "cards carry every title for the display setting"
     );
+    // "Show more": the page at offset 10 holds the next matches, ranked 11 on, none again.
+    let cards = |html: &str| -> Vec<String> {
+        html.split("<article class=\"card\" data-anime-id=\"")
+            .skip(1)
+            .map(|rest| rest.split('"').next().unwrap().to_owned())
+            .collect()
+    };
+    assert!(page.contains("data-more=\"10\""), "a Show more button");
+    let first = cards(&page);
+    let next = get(&app, &format!("/search?q={q}&offset=10")).await.text();
+    let (second, twenty) = (
+        cards(&next),
+        cards(&get(&app, &format!("/search?q={q}&k=20")).await.text()),
+    );
+    assert_eq!(first.len(), 10);
+    assert_eq!(
+        [first, second.clone()].concat(),
+        twenty,
+        "pages of 10 are the list of 20"
+    );
+    assert!(next.contains("aria-label=\"rank 11\""));
+    // The API pages the same way.
+    let api = |more: &str| {
+        let app = app.clone();
+        let url = format!("/api/v1/search?q={q}{more}");
+        async move { get(&app, &url).await }
+    };
+    let (five, next_five, ten) = (api("&k=5").await, api("&k=5&offset=5").await, api("").await);
+    assert_eq!(five.json()["next_offset"], 5);
+    assert_eq!([five.ids(), next_five.ids()].concat(), ten.ids());
     let empty = get(&app, "/search?q=").await;
     assert_eq!(empty.status, 400);
     let off = app_with(bundles().1.clone(), Ok(shared_encoder()));

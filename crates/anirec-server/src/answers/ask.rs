@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::profiles::Subject;
-use crate::params::{Flag, K, Offset, Query, Takes, next_offset};
+use crate::params::{Flag, K, Offset, Page, Query, Takes};
 use crate::problem::Problem;
 use crate::state::Served;
 use crate::views::{ContinueView, RecommendationView, Synopsis, json_body};
@@ -129,12 +129,11 @@ impl Ask {
 
     /// This page of a discovery list ranked best first ([`Ask::depth`] long, or shorter at the
     /// list's end), with the continue row.
-    pub fn lists(&self, mut ranked: Vec<Recommendation>, continuing: Vec<Continuation>) -> Lists {
-        ranked.truncate(self.depth());
-        ranked.drain(..self.offset.min(ranked.len()));
+    pub fn lists(&self, ranked: Vec<Recommendation>, continuing: Vec<Continuation>) -> Lists {
+        let page = Page::of(ranked, self.offset, self.k);
         Lists {
-            next_offset: next_offset(self.offset, self.k, ranked.len()),
-            recs: ranked,
+            recs: page.items,
+            next_offset: page.next_offset,
             continuing,
         }
     }

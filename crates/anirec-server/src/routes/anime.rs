@@ -14,7 +14,7 @@ use super::json;
 use crate::answers::lookup;
 use crate::openapi::responses::{BadParam, ModelLookup, ModelUnavailable};
 use crate::params::By;
-use crate::params::{Flag, K, PathId, Query, Takes};
+use crate::params::{Flag, K, Offset, Page, PathId, Query, Takes};
 use crate::problem::Problem;
 use crate::state::AppState;
 use crate::views::{Card, FranchiseView, SeriesEntry, SimilarView};
@@ -56,6 +56,10 @@ pub struct SimilarParams {
     /// How many results.
     #[param(inline)]
     k: K,
+    /// How many of the most similar to skip: the next page starts at the answer's
+    /// `next_offset`.
+    #[param(inline)]
+    offset: Offset,
     /// content: synopsis and fields; collab: fans' ratings; hybrid: both; story: the sentence
     /// embeddings of their stories (503 when the server runs without them).
     #[param(inline)]
@@ -192,6 +196,8 @@ struct SimilarAnswer<'a> {
     by: SimilarBy,
     /// Anime, most similar first.
     items: Vec<SimilarView<'a>>,
+    /// The `offset` that asks for the next page; null at the end.
+    next_offset: Option<usize>,
     /// Its own franchise, left out of `items` (with `group=series`), every entry in watching
     /// order (empty when it is in none, or with `group=none`).
     in_this_series: Vec<SeriesEntry<'a>>,
@@ -217,7 +223,7 @@ pub async fn similar(
     state
         .run(move |served| {
             let a = lookup(&served, id)?;
-            let (k, by) = (query.params.k.0, query.params.by.0);
+            let (k, offset, by) = (query.params.k.0, query.params.offset.0, query.params.by.0);
             let filters = query.filters.check(&served.vocabulary)?;
             if by == SimilarBy::Story && served.bundle.story().is_none() {
                 return Err(Problem::unavailable(format!(
@@ -225,9 +231,13 @@ pub async fn similar(
                     StoryOff::NoEmbeddings
                 )));
             }
-            let items = served
-                .bundle
-                .similar(a, by, k, &filters)
+            let page = Page::of(
+                served.bundle.similar(a, by, offset + k, &filters),
+                offset,
+                k,
+            );
+            let items = page
+                .items
                 .into_iter()
                 .map(|(j, similarity)| SimilarView {
                     anime: Card::of(&served.bundle.catalogue, j),
@@ -244,6 +254,7 @@ pub async fn similar(
                 anime_id: served.bundle.catalogue[a].mal_id,
                 by,
                 items,
+                next_offset: page.next_offset,
                 in_this_series,
             }))
         })

@@ -19,7 +19,7 @@ use crate::answers::profiles::{known_user, profile, taste};
 use crate::answers::story::{hits, read_query};
 use crate::auth::Signed;
 use crate::openapi::responses::PROBLEM_JSON;
-use crate::params::{K, Query, Takes, WholeU32, from_text};
+use crate::params::{K, Offset, Page, Query, Takes, WholeU32, from_text};
 use crate::problem::Problem;
 use crate::state::{AppState, Served};
 use crate::views::Card;
@@ -39,6 +39,9 @@ pub struct StoryParams {
     /// How many results.
     #[param(inline)]
     k: K,
+    /// How many of the best to skip: the next page starts at the answer's `next_offset`.
+    #[param(inline)]
+    offset: Offset,
     /// A MyAnimeList user the model knows: the ranking blends the story match with their
     /// predicted rating. An alternative to favourites: give one or the other (both: 400 naming
     /// favourites).
@@ -87,6 +90,8 @@ struct Answer<'a> {
     personalised: bool,
     /// Anime whose title is the query first, then the closest stories.
     items: Vec<Found<'a>>,
+    /// The `offset` that asks for the next page; null at the end.
+    next_offset: Option<usize>,
 }
 
 /// An anime found by its story or title.
@@ -160,7 +165,7 @@ pub async fn search(
         (None, None, Err(e)) if headers.contains_key(header::AUTHORIZATION) => return Err(e),
         (None, None, Err(_)) => Fan::Nobody,
     };
-    let k = params.k.0;
+    let (k, offset) = (params.k.0, params.offset.0);
     state
         .run(move |served| {
             let profile: Option<Profile> = match &fan {
@@ -169,12 +174,22 @@ pub async fn search(
                 Fan::Favourites(ids) => Some(favourites_profile(&served, ids)?),
                 Fan::Account(list) => Some(profile(&served, list)),
             };
-            let hits = hits(&served, &encoder, &text, profile.as_ref(), k, &filters)?;
+            let found = hits(
+                &served,
+                &encoder,
+                &text,
+                profile.as_ref(),
+                offset + k,
+                &filters,
+            )?;
+            let page = Page::of(found, offset, k);
             let catalogue = &served.bundle.catalogue;
             Ok(json(&Answer {
                 query: &text,
                 personalised: profile.is_some(),
-                items: hits
+                next_offset: page.next_offset,
+                items: page
+                    .items
                     .into_iter()
                     .map(|hit| Found {
                         anime: Card::of(catalogue, hit.index),
