@@ -68,7 +68,9 @@ async fn public_profile(
     let visitor = visitor.name().map(str::to_owned);
     let mut page = state
         .run(move |served| {
-            let ask = Ask::first_page(PICKS, Synopsis::Short);
+            // Without reasons: they speak to the fan whose list it is ("because you rated").
+            let mut ask = Ask::first_page(PICKS, Synopsis::Short);
+            ask.explain = false;
             let profile = profile(&served, &taste.list);
             let lists = recommend_for(&served, &profile, &taste.hidden, &ask);
             let catalogue = &served.bundle.catalogue;

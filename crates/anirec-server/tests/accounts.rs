@@ -881,6 +881,12 @@ async fn a_public_profile(app: &Router) {
         html.contains("Picks for Shown") && html.contains("class=\"card\""),
         "{html}"
     );
+    // The picks speak of their owner, not of whoever reads them.
+    assert!(
+        html.contains("Predicted for Shown: ") && !html.contains("Predicted for you"),
+        "{html}"
+    );
+    assert!(!html.contains("because you rated"), "{html}");
     assert!(
         !html.contains(&format!("data-anime-id=\"{hidden}\""))
             && !html.contains(&format!("/anime/{hidden}\""))
