@@ -171,26 +171,28 @@ def count_cards(b):
     return b.js("return document.querySelectorAll('#results > .grid > article.card').length")
 
 
-def show_more(b, shown, step=10, one_per_series=True):
-    """"Show more" under the list: `step` more cards after the `shown` ones, ranked on from them,
-    none of them already there, one per franchise still; the keyboard on the first new card.
-    Twice, so that the button the first answer put in place works too."""
-    ids = lambda: b.js("return [...document.querySelectorAll('#results > .grid > article.card')].map(a => a.dataset.animeId)")
+def show_more(b, shown, step=10, one_per_series=True, box="#results"):
+    """"Show more" under the list in `box`: `step` more cards after the `shown` ones, ranked on
+    from them, none of them already there, one per franchise still (where the list keeps to
+    that); the keyboard on the first new card. Twice, so that the button the first answer put in
+    place works too."""
+    cards = f"{box} > .grid > article.card"
+    ids = lambda: b.js("return [...document.querySelectorAll(arguments[0])].map(a => a.dataset.animeId)", cards)
     for page in range(2):
         before = ids()
         assert len(before) == shown + step * page, before
-        b.click(b.find("#results > .more button[data-more]"))
+        b.click(b.find(f"{box} > .more button[data-more]"))
         wait_until(f"{step} more cards", lambda: len(ids()) == len(before) + step)
         after = ids()
         assert after[: len(before)] == before and len(set(after)) == len(after), after
-        ranks = b.js("return [...document.querySelectorAll('#results > .grid > article.card .rank')].map(r => Number(r.textContent))")
+        ranks = b.js("return [...document.querySelectorAll(arguments[0] + ' .rank')].map(r => Number(r.textContent))", cards)
         assert ranks == list(range(1, len(after) + 1)), ranks
         focused = b.js("return document.activeElement.closest('article.card')?.dataset.animeId")
         assert focused == after[len(before)], (focused, after[len(before)])
-        series = b.js("return [...document.querySelectorAll('#results > .grid > article.card .series a')].map(a => a.getAttribute('href'))")
+        series = b.js("return [...document.querySelectorAll(arguments[0] + ' .series a')].map(a => a.getAttribute('href'))", cards)
         assert not one_per_series or len(series) == len(set(series)), f"two cards of one franchise: {series}"
-    assert len(b.find_all("#results > .more button[data-more]")) == 1
-    print(f"  show more: {shown} -> {len(after)} cards, ranked on, no repeats")
+    assert len(b.find_all(f"{box} > .more button[data-more]")) == 1
+    print(f"  show more ({box}): {shown} -> {len(after)} cards, ranked on, no repeats")
 
 
 def user_flow(b, base, out):
@@ -661,7 +663,16 @@ def covers_flow(b, base, out):
     # Title suggestions: a cover box per suggestion, and a clear word when nothing matches.
     b.go(base + "/")
     season = b.js("return [...document.querySelectorAll('#this-season article.card')].length")
-    assert season > 0, "no anime in the home page's 'This season'"
+    assert season == 8, "the home page's 'This season' shows 8 anime"
+    # "Show more of this season": the season's next anime, ranked on, the keyboard on the first.
+    b.click(b.find("#this-season > .more button[data-more]"))
+    wait_until("more of this season", lambda: len(b.find_all("#this-season > .grid > article.card")) > 8)
+    ranks = b.js("return [...document.querySelectorAll('#this-season > .grid .rank')].map(r => Number(r.textContent))")
+    assert ranks == list(range(1, len(ranks) + 1)), ranks
+    assert b.js("return document.activeElement.closest('article.card')?.querySelector('.rank').textContent") == "9"
+    # A page of fewer than 8 is the season's end: no button.
+    assert (len(ranks) == 16) == bool(b.find_all("#this-season > .more button")), ranks
+    print(f"  this season: 8 -> {len(ranks)} anime with Show more")
     b.type("#fav-search", "frieren")
     wait_until("suggestions", lambda: len(b.find_all(OPTIONS)) > 0)
     first = b.js("return document.querySelector(arguments[0]).textContent", OPTIONS)

@@ -164,15 +164,19 @@
   async function showMore(button) {
     const more = button.closest(".more");
     const grid = more && more.previousElementSibling;
-    if (!grid) return;
+    // The list's section: #results, or another list of the page (this season's on the home page).
+    const holder = more && more.parentElement.closest("[id]");
+    if (!grid || !holder) return;
     button.disabled = true;
     try {
-      const response = await fetchCards(Number(button.dataset.more));
+      // data-more-href: a page whose same section continues the list; else the results' source.
+      const href = button.dataset.moreHref;
+      const response = await (href ? fetch(href) : fetchCards(Number(button.dataset.more)));
       if (!response.ok) throw new Error((await response.json().catch(() => ({}))).detail || "the server answered " + response.status);
       const page = document.createElement("template");
       page.innerHTML = await response.text();
-      // A fragment is the list; a whole page holds it in its #results.
-      const root = page.content.querySelector("#results") || page.content;
+      // A fragment is the list; a whole page holds it in the section of the same id.
+      const root = page.content.querySelector("#" + holder.id) || page.content;
       const list = [...root.children].find((el) => el.classList.contains("grid"));
       const cards = list ? [...list.children] : [];
       grid.append(...cards);

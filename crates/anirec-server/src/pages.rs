@@ -265,8 +265,28 @@ impl Takes for AnimePageParams {
     const FORM: bool = true;
 }
 
-/// `GET /`: the home page.
-async fn home(State(state): State<AppState>, visitor: Visitor) -> Response {
+/// The query of `/`: where this season's list continues ("Show more").
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct HomeParams {
+    /// How many of this season's best to skip.
+    season_offset: Offset,
+}
+
+impl Takes for HomeParams {
+    const FORM: bool = true;
+}
+
+/// `GET /?season_offset=`: the home page.
+async fn home(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    query: Result<Query<HomeParams>, Problem>,
+) -> Response {
+    let offset = match query {
+        Ok(q) => q.params.season_offset.0,
+        Err(p) => return problem_page(p),
+    };
     if state.model().is_none() {
         return message(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -285,7 +305,14 @@ async fn home(State(state): State<AppState>, visitor: Visitor) -> Response {
         .run(move |served| {
             let fan = list.as_ref().map(|l| profile(&served, l));
             let of = SeasonOf::current();
-            let picks = season_picks(&served.bundle, of, fan.as_ref(), false, HOME_SEASON);
+            let picks = season_picks(
+                &served.bundle,
+                of,
+                fan.as_ref(),
+                false,
+                offset + HOME_SEASON,
+            );
+            let page = Page::of(picks, offset, HOME_SEASON);
             Ok(render(
                 StatusCode::OK,
                 "home.html",
@@ -297,7 +324,9 @@ async fn home(State(state): State<AppState>, visitor: Visitor) -> Response {
                     users => served.bundle.ratings.n_users(),
                     anime => served.bundle.catalogue.len(),
                     season => v(SeasonHeading { year: of.year, season: of.season }),
-                    season_items => v(season_views(&served.bundle.catalogue, &picks)),
+                    season_items => v(season_views(&served.bundle.catalogue, &page.items)),
+                    season_offset => offset,
+                    season_next => page.next_offset,
                     season_for_you => fan.is_some(),
                 },
             ))

@@ -47,9 +47,28 @@ async fn a_season_lists_its_anime_by_members_for_anyone() {
         .map(|i| i["members"].as_u64().unwrap())
         .collect();
     assert!(members.windows(2).all(|w| w[0] >= w[1]), "{members:?}");
-    // k cuts the list; a season without anime answers an empty one.
+    // k cuts the list, offset continues it; a season without anime answers an empty one.
     let one = get(&app, "/api/v1/seasons/1992/spring?k=1").await.json();
     assert_eq!(one["items"].as_array().unwrap().len(), 1);
+    assert_eq!(one["next_offset"], 1);
+    let in_order: Vec<u64> = items
+        .iter()
+        .map(|i| i["anime_id"].as_u64().unwrap())
+        .collect();
+    let mut paged = Vec::new();
+    for offset in 0..3 {
+        let path = format!("/api/v1/seasons/1992/spring?k=1&offset={offset}");
+        paged.extend(get(&app, &path).await.ids());
+    }
+    assert_eq!(paged, in_order);
+    let last = get(&app, "/api/v1/seasons/1992/spring?k=1&offset=2")
+        .await
+        .json();
+    assert_eq!(last["next_offset"], 3, "a full page: there may be more");
+    let past = get(&app, "/api/v1/seasons/1992/spring?k=1&offset=3")
+        .await
+        .json();
+    assert!(past["items"].as_array().unwrap().is_empty() && past["next_offset"].is_null());
     let none = get(&app, "/api/v1/seasons/2099/fall").await.json();
     assert!(none["items"].as_array().unwrap().is_empty());
     // `current` and `upcoming` answer a season of their own.

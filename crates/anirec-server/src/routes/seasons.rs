@@ -16,7 +16,7 @@ use crate::answers::profiles::{known_user, profile, taste};
 use crate::answers::season::{SeasonOf, season_picks, season_views};
 use crate::auth::Visitor;
 use crate::openapi::responses::ModelLookup;
-use crate::params::{Flag, K, Query, Takes, WholeU32};
+use crate::params::{Flag, K, Offset, Page, Query, Takes, WholeU32};
 use crate::problem::Problem;
 use crate::state::AppState;
 use crate::views::SeasonView;
@@ -29,6 +29,9 @@ pub struct SeasonParams {
     /// How many anime.
     #[param(inline)]
     k: K,
+    /// How many of the best to skip: the next page starts at the answer's `next_offset`.
+    #[param(inline)]
+    offset: Offset,
     /// Rank for this MyAnimeList user of the model (a signed-in fan's own list is used
     /// otherwise, when there is one).
     #[param(value_type = Option<WholeU32>)]
@@ -63,6 +66,8 @@ struct SeasonAnswer<'a> {
     ranked_for: RankedFor,
     /// The anime, best first.
     items: Vec<SeasonView<'a>>,
+    /// The `offset` that asks for the next page; null at the end.
+    next_offset: Option<usize>,
 }
 
 /// `GET /api/v1/seasons/{year}/{season}`.
@@ -167,13 +172,16 @@ async fn answer(
                 (None, None) => (None, RankedFor::Popularity),
             };
             let bundle = &served.bundle;
-            let picks = season_picks(bundle, of, fan.as_ref(), params.include_adult.0, params.k.0);
-            let items = season_views(&bundle.catalogue, &picks);
+            let (k, offset) = (params.k.0, params.offset.0);
+            let adult = params.include_adult.0;
+            let picks = season_picks(bundle, of, fan.as_ref(), adult, offset + k);
+            let page = Page::of(picks, offset, k);
             Ok(json(&SeasonAnswer {
                 year: of.year,
                 season: of.season,
                 ranked_for,
-                items,
+                items: season_views(&bundle.catalogue, &page.items),
+                next_offset: page.next_offset,
             }))
         })
         .await
