@@ -135,7 +135,11 @@ fn xml_entity_expansion_is_refused() {
 fn malformed_xml_names_the_line() {
     let err = xml_error("malformed.xml");
     assert!(err.starts_with("malformed.xml:5: malformed XML:"), "{err}");
-    let cases: [(&[u8], &str); 10] = [
+    let cases: [(&[u8], &str); 11] = [
+        (
+            b"<myanimelist>\n</myanimelist>",
+            "x.xml:2: <myanimelist> holds neither <myinfo> nor an <anime> entry: not a list export",
+        ),
         (
             b"\xff\xfe<myanimelist/>",
             "x.xml:1: expected a <myanimelist> root element, found text",

@@ -297,6 +297,7 @@ pub fn parse(data: &[u8], file: &str, strict: bool) -> Result<MalList> {
     let mut text = String::new();
     let mut pending: Option<Pending> = None;
     let mut saw_root = false;
+    let mut saw_myinfo = false;
     loop {
         // Where the next event starts, for messages: past the whitespace before it.
         let pos = reader.buffer_position();
@@ -344,6 +345,7 @@ pub fn parse(data: &[u8], file: &str, strict: bool) -> Result<MalList> {
                 if path.len() == 1 && name == "manga" {
                     return Err(fail(lines.at(pos), MANGA_MESSAGE.into()));
                 }
+                saw_myinfo |= path.len() == 1 && name == "myinfo";
                 if path.len() == 1 && name == "anime" {
                     listed += 1;
                     if listed > MAX_ENTRIES {
@@ -487,6 +489,13 @@ pub fn parse(data: &[u8], file: &str, strict: bool) -> Result<MalList> {
                     return Err(fail(
                         1,
                         "empty export: expected a <myanimelist> root element".into(),
+                    ));
+                }
+                // MyAnimeList, AniList and Kitsu write <myinfo> even for an empty list.
+                if !saw_myinfo && listed == 0 {
+                    return Err(fail(
+                        lines.at(data.len() as u64),
+                        "<myanimelist> holds neither <myinfo> nor an <anime> entry: not a list export".into(),
                     ));
                 }
                 return Ok(list);

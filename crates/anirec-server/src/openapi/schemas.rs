@@ -17,23 +17,14 @@ use crate::upload::RatingsBody;
 #[derive(Deserialize, ToSchema)]
 #[schema(xml(name = "myanimelist"))]
 pub struct MalExport {
-    /// Who exported it, and what.
+    /// Who exported it, and what: `<user_name>` (any text) and `<user_export_type>` (1 for an
+    /// anime list; a manga list, 2, is refused with 422). Read as text, as XML is, and not typed
+    /// here: nothing else in it is read.
     #[schema(required = false)]
-    pub myinfo: ExportInfo,
+    pub myinfo: serde_json::Value,
     /// The list.
     #[schema(required = false, max_items = 20000)]
     pub anime: Vec<ExportEntry>,
-}
-
-/// The export's `<myinfo>`.
-#[derive(Deserialize, ToSchema)]
-pub struct ExportInfo {
-    /// The MyAnimeList username.
-    #[schema(required = false)]
-    pub user_name: String,
-    /// 1 for an anime list (a manga list, 2, is refused).
-    #[schema(required = false, minimum = 1, maximum = 1)]
-    pub user_export_type: u8,
 }
 
 /// One `<anime>` of an export. Its values are not typed here: one that cannot be read skips

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use super::json;
 use crate::auth::{Signed, store_problem};
 use crate::json_body::SmallJson;
-use crate::openapi::responses::{BadParam, SignedIn, SignedInChange, Unsupported};
+use crate::openapi::responses::{BadParam, PROBLEM_JSON, SignedIn, SignedInChange, Unsupported};
 use crate::problem::Problem;
 use crate::state::AppState;
 
@@ -79,6 +79,7 @@ pub async fn get_profile(
         (status = 200, description = "The switch as stored, and the link.", body = ProfileView),
         (status = 400, response = BadParam),
         (status = 415, response = Unsupported),
+        (status = 422, description = "The body is not `{\"public\": true}` or `{\"public\": false}`.", body = Problem, content_type = PROBLEM_JSON),
         SignedInChange,
     )
 )]
