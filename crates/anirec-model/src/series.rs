@@ -92,6 +92,10 @@ pub fn continue_row(
     allowed: impl Fn(AnimeIx) -> bool,
     predict: impl Fn(AnimeIx) -> f32,
 ) -> Vec<Continuation> {
+    // A page after a list's first carries no row: no franchise need be walked nor predicted.
+    if k == 0 {
+        return Vec::new();
+    }
     let on_list = |a: AnimeIx| entries.binary_search_by_key(&a, |e| e.anime).is_ok();
     // The entries by franchise, in one pass and a sort (a list may hold 20,000 entries).
     let mut by_franchise: Vec<(u32, &Entry)> = entries

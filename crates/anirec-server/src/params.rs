@@ -401,7 +401,7 @@ impl<'de> Deserialize<'de> for Offset {
 
 /// The offset of a list's next page: after `offset + shown` when the page was full (`shown ==
 /// k`) and the next would start within [`MAX_OFFSET`]; `None` at the list's end.
-pub fn next_offset(offset: usize, k: usize, shown: usize) -> Option<usize> {
+fn next_offset(offset: usize, k: usize, shown: usize) -> Option<usize> {
     let next = offset + shown;
     (shown == k && next <= MAX_OFFSET).then_some(next)
 }

@@ -33,6 +33,9 @@ pub fn continue_shown(
     k: usize,
     filters: &Filters,
 ) -> Vec<Continuation> {
+    if k == 0 {
+        return Vec::new();
+    }
     let catalogue = &served.bundle.catalogue;
     let mut row = served
         .bundle
