@@ -17,7 +17,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use anirec_data::csr::Csr;
 use anirec_data::{Catalogue, Ratings};
@@ -29,6 +29,8 @@ use crate::content::tfidf::ContentModel;
 use crate::hybrid::{ColdStart, Hybrid, HybridParams};
 use crate::lexical::Lexical;
 use crate::metrics::{RatingMetrics, TestMetrics};
+use crate::ranker::features::AnimeFacts;
+use crate::ranker::{LearnedRanker, RankerReport};
 use crate::rating::baseline::{BaselineParams, Baselines};
 use crate::rating::franchise::FranchiseMates;
 use crate::rating::knn::{ItemKnn, KnnParams};
@@ -46,6 +48,10 @@ pub const MANIFEST: &str = "manifest.json";
 pub const TENSORS: &str = "model.safetensors";
 /// The bundle's catalogue.
 pub const CATALOGUE: &str = "catalogue.json";
+/// The learned ranker's model, in LightGBM's text format (only in a bundle trained with one).
+pub const RANKER: &str = "ranker.txt";
+/// The array of the learned ranker's exposure per anime (its spread step).
+const RANKER_EXPOSURE: &str = "ranker.exposure";
 /// Every file of a bundle.
 pub const FILES: [&str; 3] = [MANIFEST, TENSORS, CATALOGUE];
 
@@ -129,6 +135,9 @@ pub struct Manifest {
     /// encoder (then story search is off).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub story: Option<StoryInfo>,
+    /// How the learned ranker was trained; absent when the blend orders the candidates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ranker: Option<RankerReport>,
 }
 
 /// A trained model with what it needs to serve: the catalogue and the users' ratings.
@@ -196,6 +205,7 @@ impl Bundle {
             },
             files: BTreeMap::new(),
             story: None,
+            ranker: model.ranker.as_ref().map(|r| r.report.clone()),
         };
         Bundle {
             manifest,
@@ -257,6 +267,9 @@ impl Bundle {
         if let Some(story) = &m.story {
             out.extend(story.arrays());
         }
+        if let Some(ranker) = &m.ranker {
+            out.push(vector(RANKER_EXPOSURE, Dtype::F32, &ranker.exposure));
+        }
         out
     }
 
@@ -281,7 +294,10 @@ impl Bundle {
         let catalogue = serde_json::to_vec(&self.catalogue).map_err(|e| fail(e.to_string()))?;
         let mut manifest = self.manifest.clone();
         manifest.files.clear();
-        for (name, bytes) in [(TENSORS, &tensors), (CATALOGUE, &catalogue)] {
+        let ranker = self.model.ranker.as_ref().map(|r| r.text.as_bytes());
+        let mut files: Vec<(&str, &[u8])> = vec![(TENSORS, &tensors), (CATALOGUE, &catalogue)];
+        files.extend(ranker.map(|text| (RANKER, text)));
+        for &(name, bytes) in &files {
             manifest.files.insert(
                 name.to_owned(),
                 FileInfo {
@@ -293,15 +309,8 @@ impl Bundle {
         let manifest_json =
             serde_json::to_vec_pretty(&manifest).map_err(|e| fail(e.to_string()))?;
 
-        anirec_data::atomic::write_dir(
-            dir,
-            &[
-                (TENSORS, &tensors),
-                (CATALOGUE, &catalogue),
-                (MANIFEST, &manifest_json),
-            ],
-        )
-        .map_err(|e| fail(format!("writing: {e}")))?;
+        files.push((MANIFEST, &manifest_json));
+        anirec_data::atomic::write_dir(dir, &files).map_err(|e| fail(format!("writing: {e}")))?;
         Ok(manifest)
     }
 
@@ -382,7 +391,28 @@ impl Bundle {
             st: stored::Arrays::new(&st),
             dir,
         };
-        let bundle = assemble(manifest, catalogue, &arrays);
+        let ranker = match (&manifest.ranker, files.get(RANKER)) {
+            (None, _) => None,
+            (Some(report), Some(text)) => {
+                let text = std::str::from_utf8(text)
+                    .map_err(|e| fail(format!("{RANKER} is not UTF-8: {e}")))?;
+                let exposure: Vec<f32> = arrays.get(RANKER_EXPOSURE, Dtype::F32)?;
+                per_anime(&exposure, RANKER_EXPOSURE, catalogue.len())
+                    .map_err(|e| fail(e.to_string()))?;
+                let ranker = LearnedRanker::load(text.to_owned(), exposure, report.clone())
+                    .map_err(|e| fail(format!("{RANKER}: {e}")))?;
+                Some(Arc::new(ranker))
+            }
+            (Some(_), None) => {
+                return Err(fail(format!(
+                    "the manifest has a ranker but does not list {RANKER}"
+                )));
+            }
+        };
+        let bundle = assemble(manifest, catalogue, &arrays).map(|mut b| {
+            b.model.ranker = ranker;
+            b
+        });
         tracing::debug!(
             seconds = started.elapsed().as_secs_f64(),
             "bundle arrays assembled"
@@ -556,6 +586,8 @@ fn assemble_model(
     per_anime(&exposure, "exposure", n_anime).map_err(|e| fail(&e.to_string()))?;
     let model = Hybrid {
         params: manifest.params,
+        facts: AnimeFacts::of(catalogue),
+        ranker: None,
         cold: ColdStart::default(),
         ease,
         rating,

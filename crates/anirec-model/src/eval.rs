@@ -44,6 +44,34 @@ pub fn relevant(row: Row<'_>) -> Vec<u32> {
         .collect()
 }
 
+/// The share of a user's relevant held-out anime that are among `candidates` (both sorted
+/// ascending): how much of them a second stage could rank at all.
+pub fn share_found(candidates: &[u32], relevant: &[u32]) -> f64 {
+    let found = relevant
+        .iter()
+        .filter(|a| candidates.binary_search(a).is_ok())
+        .count();
+    found as f64 / relevant.len().max(1) as f64
+}
+
+/// The mean [`share_found`] over the test users with a relevant anime, `candidates(user)`
+/// giving each one's candidates (any order).
+pub fn candidate_recall(test: &Ratings, candidates: &(dyn Fn(UserIx) -> Vec<u32> + Sync)) -> f64 {
+    let shares: Vec<f64> = (0..test.n_users() as u32)
+        .into_par_iter()
+        .filter_map(|u| {
+            let relevant = relevant(test.user(UserIx(u)));
+            if relevant.is_empty() {
+                return None;
+            }
+            let mut found = candidates(UserIx(u));
+            found.sort_unstable();
+            Some(share_found(&found, &relevant))
+        })
+        .collect();
+    shares.iter().sum::<f64>() / shares.len().max(1) as f64
+}
+
 /// Rating errors on the test pairs whose user and anime occur in train.
 pub fn evaluate_ratings(train: &Ratings, test: &Ratings, model: &dyn Predictor) -> RatingMetrics {
     let pairs: Vec<(f64, f64)> = (0..test.n_users() as u32)

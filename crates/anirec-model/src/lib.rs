@@ -8,6 +8,8 @@
 //! - [`rating`]: rating prediction (baselines, item kNN, factors, their blend, checkpoints).
 //! - [`content`]: TF-IDF content similarity.
 //! - [`hybrid`]: the blended recommender and the tuning of its weights; [`blend`]: least squares.
+//! - [`ranker`]: the learned ranker (LambdaMART over the candidates' features), the second
+//!   stage in place of the blend when a model is trained with it.
 //! - [`filters`]: the one filter vocabulary, its names and its checks.
 //! - [`query`]: recommendations with filters and reasons, fold-in, similar anime and users.
 //! - [`list_use`]: what of a fan's list a fold-in used, and why not the rest.
@@ -39,6 +41,7 @@ pub mod numbers;
 pub mod popularity;
 pub mod profile;
 pub mod query;
+pub mod ranker;
 pub mod rating;
 pub mod search;
 pub mod series;

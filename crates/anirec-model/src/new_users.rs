@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::bundle::Bundle;
 use crate::cf::ease::Ease;
 use crate::entry::Entry;
-use crate::eval::relevant;
+use crate::eval::{relevant, share_found};
 use crate::filters::{Filters, Grouping};
 use crate::metrics::score_user;
 use crate::query::Listed;
@@ -70,6 +70,33 @@ pub fn evaluate(split: &UserSplit, rank: &Ranker<'_>) -> (NewUserFigures, usize)
         ndcg_at_100: mean(3),
     };
     (figures, n)
+}
+
+/// The mean share of the new users' relevant held-out anime among the candidates anirec draws
+/// for their folded-in list (the first stage alone: what the ranking can reach).
+pub fn candidate_recall(split: &UserSplit, bundle: &Bundle) -> f64 {
+    let shares: Vec<f64> = split
+        .users
+        .par_iter()
+        .filter_map(|&u| {
+            let relevant = relevant(split.test.user(UserIx(u)));
+            if relevant.is_empty() {
+                return None;
+            }
+            let entries: Vec<Entry> = Entry::of_row(split.fold_in.user(UserIx(u))).collect();
+            let state = bundle.model.rating.fold_in(&entries);
+            let listed = |a: AnimeIx| entries.iter().any(|e| e.anime == a);
+            let mut found: Vec<u32> = bundle
+                .model
+                .candidates(&state, &listed)
+                .iter()
+                .map(|c| c.anime.0)
+                .collect();
+            found.sort_unstable();
+            Some(share_found(&found, &relevant))
+        })
+        .collect();
+    shares.iter().sum::<f64>() / shares.len().max(1) as f64
 }
 
 /// Liang et al.'s recall: hits in the top `k` over min(`k`, relevant). `relevant` is sorted.

@@ -126,14 +126,11 @@ impl Bundle {
         let exclude = |a: AnimeIx| {
             (!filters.include_rated && profile.lists(a)) || !filters.recommends(&self.catalogue[a])
         };
-        let ranked = match filters.group {
-            Grouping::None => self
-                .model
-                .recommend(&profile.state, k, &exclude, filters.novelty),
+        let ranking = self.model.rank(&profile.state, &exclude, filters.novelty);
+        let mut ranked = match filters.group {
+            Grouping::None => ranking.scored.iter().take(k).copied().collect(),
             Grouping::Series => {
-                let all =
-                    self.model
-                        .recommend(&profile.state, usize::MAX, &exclude, filters.novelty);
+                let all = ranking.scored.iter().copied();
                 let franchises = self.catalogue.franchises();
                 let started = if filters.include_rated {
                     Vec::new()
@@ -150,6 +147,9 @@ impl Bundle {
                 )
             }
         };
+        if explain {
+            ranking.explain(&mut ranked);
+        }
         ranked
             .into_iter()
             .map(|s| self.recommendation(&s, profile, explain))
@@ -243,6 +243,16 @@ impl Bundle {
             .sum::<f32>()
             .max(1e-6);
         let entries = &profile.state.entries;
+        let popularity = &self.model.popularity;
+        let list_popularity = entries
+            .iter()
+            .map(|e| popularity[e.anime.index()])
+            .sum::<f32>()
+            / entries.len().max(1) as f32;
+        let less_watched = |a: AnimeIx| match self.model.ranker {
+            Some(_) => popularity[a.index()] < list_popularity,
+            None => self.model.weights[Signal::Popularity] < 0.0,
+        };
         let mut reasons = Vec::new();
         for (signal, part) in s.parts.iter() {
             if part <= 0.0 {
@@ -303,8 +313,10 @@ impl Bundle {
                 Signal::Rating => {
                     format!("we predict you would rate it {:.1}/10", s.predicted_rating)
                 }
-                // A positive part under a negative weight means "less watched than the others".
-                Signal::Popularity if self.model.weights[Signal::Popularity] < 0.0 => {
+                // A positive part under the blend's negative weight means "less watched than
+                // the others"; the learned ranker says which way by the anime itself: less
+                // watched than the fan's list on average, or not.
+                Signal::Popularity if less_watched(s.anime) => {
                     "a less-watched title that fits your taste".to_owned()
                 }
                 Signal::Popularity => "widely watched".to_owned(),

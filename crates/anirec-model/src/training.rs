@@ -15,6 +15,7 @@ use crate::bundle::{Bundle, BundleError, Manifest};
 use crate::eval::{evaluate_ranking, evaluate_ratings};
 use crate::hybrid::{Carvings, Hybrid, HybridParams, HybridScorer};
 use crate::metrics::{RankingMetrics, RatingMetrics, TestMetrics, ValidationFigures};
+use crate::ranker::{RankerKind, RankerReport};
 use crate::rating::checkpoint::{self, CheckpointError};
 use crate::rating::model::{EpochObserver, EpochReport, FactorProgress, TrainPredictor};
 use crate::signal::Weights;
@@ -71,9 +72,19 @@ pub mod run_files {
     pub const CURVES_PNG: &str = "curves.png";
     /// The training curves as SVG.
     pub const CURVES_SVG: &str = "curves.svg";
+    /// The learned ranker's validation curve, one line per boosting iteration:
+    /// `iteration,valid_ndcg_at_10` (only in a run that trains one).
+    pub const RANKER_CURVE: &str = "ranker.csv";
     /// Every file a run folder may hold.
-    pub const ALL: [&str; 7] = [
-        PARAMS, EPOCHS, METRICS, RUN, CHECKPOINT, CURVES_PNG, CURVES_SVG,
+    pub const ALL: [&str; 8] = [
+        PARAMS,
+        EPOCHS,
+        METRICS,
+        RUN,
+        CHECKPOINT,
+        CURVES_PNG,
+        CURVES_SVG,
+        RANKER_CURVE,
     ];
 }
 
@@ -92,6 +103,8 @@ pub struct RunOptions {
     /// Validation carvings the blend weights are tuned on (a new run; see
     /// [`HybridParams::validation_carvings`]).
     pub validation_carvings: Carvings,
+    /// How the candidates are ordered (a new run; see [`HybridParams::ranker`]).
+    pub ranker: RankerKind,
     /// Continue the interrupted run in this folder (its parameters and last checkpoint).
     pub resume: Option<PathBuf>,
     /// The catalogue's story embeddings, kept in the bundle (computed by the caller, which
@@ -122,6 +135,42 @@ struct RunMetrics {
     test: Option<TestMetrics>,
     blend: Weights,
     factor_epochs: usize,
+    /// How the learned ranker was trained, when the model has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ranker: Option<RankerSummary>,
+}
+
+/// The learned ranker's figures in `metrics.json` (its curve is `ranker.csv`).
+#[derive(Serialize)]
+struct RankerSummary {
+    best_iteration: usize,
+    best_valid_ndcg_at_10: f64,
+    train_queries: usize,
+    valid_queries: usize,
+    train_rows: usize,
+    /// Each feature's total gain.
+    gain: std::collections::BTreeMap<String, f64>,
+}
+
+impl RankerSummary {
+    fn of(report: &RankerReport) -> RankerSummary {
+        RankerSummary {
+            best_iteration: report.best_iteration,
+            best_valid_ndcg_at_10: report
+                .curve
+                .get(report.best_iteration.wrapping_sub(1))
+                .copied()
+                .unwrap_or(0.0),
+            train_queries: report.train_queries,
+            valid_queries: report.valid_queries,
+            train_rows: report.train_rows,
+            gain: report
+                .importance
+                .iter()
+                .map(|i| (i.feature.clone(), i.gain))
+                .collect(),
+        }
+    }
 }
 
 /// Scores a fitted hybrid once on a test set that shares its train store's indices.
@@ -186,6 +235,7 @@ pub fn run(
             let params = HybridParams {
                 seed: opts.seed,
                 validation_carvings: opts.validation_carvings,
+                ranker: opts.ranker,
                 ..HybridParams::default()
             };
             write_json(&dir.join(run_files::PARAMS), &params)?;
@@ -212,7 +262,13 @@ pub fn run(
 
     let fit_started = Instant::now();
     let (story_info, story) = opts.story.clone().unzip();
-    let model = Hybrid::fit(&train, &catalogue, story, params, &mut log, resume.as_ref());
+    let model =
+        Hybrid::fit(&train, &catalogue, story, params, &mut log, resume.as_ref()).map_err(|e| {
+            RunError {
+                path: dir.clone(),
+                message: format!("training the ranker: {e}"),
+            }
+        })?;
     let fit_seconds = fit_started.elapsed().as_secs_f64();
     log.file.flush().map_err(io_error(&epochs_path))?;
 
@@ -231,8 +287,17 @@ pub fn run(
         test,
         blend: bundle.model.weights,
         factor_epochs: bundle.model.rating.epochs,
+        ranker: manifest.ranker.as_ref().map(RankerSummary::of),
     };
     write_json(&dir.join(run_files::METRICS), &metrics)?;
+    if let Some(report) = &manifest.ranker {
+        let path = dir.join(run_files::RANKER_CURVE);
+        let mut curve = String::from("iteration,valid_ndcg_at_10\n");
+        for (i, ndcg) in report.curve.iter().enumerate() {
+            curve.push_str(&format!("{},{ndcg:.6}\n", i + 1));
+        }
+        std::fs::write(&path, curve).map_err(io_error(&path))?;
+    }
     let run_id = dir
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned());

@@ -117,7 +117,8 @@ fn params() -> HybridParams {
 
 fn fitted() -> (Catalogue, Ratings, Hybrid) {
     let (catalogue, ratings) = world();
-    let model = Hybrid::fit(&ratings, &catalogue, None, params(), &mut (), None);
+    let model = Hybrid::fit(&ratings, &catalogue, None, params(), &mut (), None)
+        .expect("the blend needs no LightGBM");
     (catalogue, ratings, model)
 }
 
@@ -336,7 +337,8 @@ fn a_rated_franchise_mate_moves_the_predicted_rating_in_a_loaded_bundle_too() {
         entries,
     };
     catalogue.set_franchises(Franchises::new(vec![franchise], catalogue.len()));
-    let mut model = Hybrid::fit(&ratings, &catalogue, None, params(), &mut (), None);
+    let mut model = Hybrid::fit(&ratings, &catalogue, None, params(), &mut (), None)
+        .expect("the blend needs no LightGBM");
     // The baseline and the franchise correction only, so the correction is what differs
     // between two fans who differ in one score.
     model.rating.blend = vec![0.0, 1.0, 0.0, 1.0, 0.0];
@@ -494,7 +496,8 @@ fn resume_gives_the_same_result_as_an_uninterrupted_run() {
         taken: Vec::new(),
         refit_epochs: 0,
     };
-    let straight = Hybrid::fit(&ratings, &catalogue, None, params(), &mut snaps, None);
+    let straight = Hybrid::fit(&ratings, &catalogue, None, params(), &mut snaps, None)
+        .expect("the blend needs no LightGBM");
     assert_eq!(snaps.taken.len(), 2, "the run reached both checkpoints");
     // The refit continues from the tuned factors for the last `refit_epochs` epochs of their
     // schedule, so resuming after its first one still has epochs to run.
@@ -513,7 +516,8 @@ fn resume_gives_the_same_result_as_an_uninterrupted_run() {
         checkpoint::save(progress, &path).unwrap();
         let loaded = checkpoint::load(&path).unwrap();
         assert_eq!(&loaded.current, &progress.current);
-        let resumed = Hybrid::fit(&ratings, &catalogue, None, params(), &mut (), Some(&loaded));
+        let resumed = Hybrid::fit(&ratings, &catalogue, None, params(), &mut (), Some(&loaded))
+            .expect("the blend needs no LightGBM");
         assert_eq!(
             resumed.rating.mf, straight.rating.mf,
             "{:?}",
@@ -549,7 +553,8 @@ fn the_story_signal_leans_toward_the_stories_a_fan_liked() {
         params(),
         &mut (),
         None,
-    );
+    )
+    .expect("the blend needs no LightGBM");
     assert!(
         Signal::Story
             .weight_grid()
@@ -599,7 +604,8 @@ fn the_story_signal_leans_toward_the_stories_a_fan_liked() {
 fn story_embeddings_and_their_weight_survive_a_bundle_round_trip() {
     let (catalogue, ratings) = world();
     let stories = cluster_stories(&catalogue);
-    let model = Hybrid::fit(&ratings, &catalogue, Some(stories), params(), &mut (), None);
+    let model = Hybrid::fit(&ratings, &catalogue, Some(stories), params(), &mut (), None)
+        .expect("the blend needs no LightGBM");
     let mut bundle = Bundle::new(model, catalogue, ratings, None);
     bundle.manifest.story = Some(StoryInfo {
         encoder: "test".into(),
@@ -644,7 +650,8 @@ fn blend_weights_tuned_on_several_carvings_come_from_the_grids() {
         validation_carvings: Carvings::Auto,
         ..params()
     };
-    let model = Hybrid::fit(&ratings, &catalogue, None, p, &mut (), None);
+    let model = Hybrid::fit(&ratings, &catalogue, None, p, &mut (), None)
+        .expect("the blend needs no LightGBM");
     // The carvings' validation users were scored (a pooled NDCG, coverage averaged).
     let (ndcg, coverage) = model.validation;
     assert!(ndcg > 0.0 && coverage > 0.0, "{:?}", model.validation);

@@ -11,6 +11,8 @@
 //! weightings whose catalogue coverage reaches a floor (`tuning.rs`); then every model is
 //! refitted on the whole train set.
 
+use std::sync::Arc;
+
 use anirec_data::{AnimeIx, Catalogue, Ratings, UserIx};
 use serde::{Deserialize, Serialize};
 
@@ -19,6 +21,9 @@ use crate::content::tfidf::{ContentModel, ContentParams};
 use crate::entry::DROPPED_AGAINST;
 use crate::eval::K;
 use crate::metrics::ValidationFigures;
+use crate::ranker::features::AnimeFacts;
+use crate::ranker::lightgbm::LightGbmError;
+use crate::ranker::{self, CarvingQueries, LearnedRanker, RankerKind};
 use crate::rating::franchise::FranchiseMates;
 use crate::rating::model::{EpochObserver, FactorProgress, RatingModel, RatingParams, UserState};
 use crate::signal::{PerSignal, Signal, Weights};
@@ -67,6 +72,10 @@ pub struct HybridParams {
     pub validation_carvings: Carvings,
     /// Seed (validation split, factor initialisation).
     pub seed: u64,
+    /// How the candidates are ordered: the blend of the signals, or a learned ranker trained
+    /// on the validation carvings.
+    #[serde(default)]
+    pub ranker: RankerKind,
 }
 
 impl Default for HybridParams {
@@ -86,6 +95,7 @@ impl Default for HybridParams {
             max_validation_users: 5000,
             validation_carvings: Carvings::default(),
             seed: 42,
+            ranker: RankerKind::Blend,
         }
     }
 }
@@ -102,6 +112,9 @@ pub struct Candidate {
     pub signals: Signals,
     /// The rating the model predicts (also the rating signal).
     pub predicted_rating: f32,
+    /// How many of the anime the user's profile leans toward have it among the content
+    /// neighbours their candidates were drawn from.
+    pub neighbour_of: u16,
 }
 
 /// The fitted hybrid.
@@ -127,6 +140,11 @@ pub struct Hybrid {
     pub weights: Weights,
     /// Validation figures of the chosen weights: (NDCG@10, coverage).
     pub validation: (f64, f64),
+    /// What the catalogue says of each anime (the ranker's facts).
+    pub facts: AnimeFacts,
+    /// The learned ranker, when the model orders candidates with one
+    /// ([`HybridParams::ranker`]).
+    pub ranker: Option<Arc<LearnedRanker>>,
 }
 
 /// One scored candidate.
@@ -145,7 +163,8 @@ pub struct Scored {
 impl Hybrid {
     /// Fits on `train` with the catalogue's content and, when given, its story embeddings (one
     /// row per anime of the catalogue). `resume` continues an interrupted run from its last
-    /// factor checkpoint; the result equals an uninterrupted run's.
+    /// factor checkpoint; the result equals an uninterrupted run's. Fails only where the learned
+    /// ranker is asked for and LightGBM cannot train it.
     pub fn fit(
         train: &Ratings,
         catalogue: &Catalogue,
@@ -153,12 +172,13 @@ impl Hybrid {
         params: HybridParams,
         observer: &mut dyn EpochObserver,
         resume: Option<&FactorProgress>,
-    ) -> Hybrid {
+    ) -> Result<Hybrid, LightGbmError> {
         let clock = std::time::Instant::now();
         let lap = |what: &str| tracing::debug!(seconds = clock.elapsed().as_secs_f64(), "{what}");
         let public: Vec<Option<f32>> = catalogue.anime().iter().map(|a| a.score).collect();
         let franchise = FranchiseMates::of(catalogue.franchises(), catalogue.len());
         let content = ContentModel::fit(catalogue, params.content);
+        let facts = AnimeFacts::of(catalogue);
         lap("content model fitted");
         let rating_params = RatingParams {
             seed: params.seed,
@@ -172,6 +192,7 @@ impl Hybrid {
             rating: rating_params,
             public: &public,
             franchise: &franchise,
+            facts: &facts,
         };
         let (rating, first, mut content, mut story) =
             on.carving(0, content, story, observer, resume);
@@ -186,8 +207,24 @@ impl Hybrid {
         }
         let with_story = story.is_some();
         let (weights, exposure, validation) =
-            choose_weights(&params, with_story, train.n_anime(), carvings);
+            choose_weights(&params, with_story, train.n_anime(), &mut carvings);
         lap("blend weights chosen");
+        let ranker = match params.ranker {
+            RankerKind::Blend => None,
+            RankerKind::LambdaMart => {
+                let queries = carvings
+                    .into_iter()
+                    .map(|c| CarvingQueries {
+                        queries: c.queries,
+                        rated_anime: c.rated_anime,
+                    })
+                    .collect();
+                let ranker =
+                    ranker::training::train(queries, &exposure, params.seed, params.min_coverage)?;
+                lap("ranker trained");
+                Some(Arc::new(ranker))
+            }
+        };
         let ease = Ease::fit(train, params.ease);
         lap("EASE fitted");
         let rating = rating.refit(train, &public, observer, resume);
@@ -195,7 +232,7 @@ impl Hybrid {
         let popularity = cold::popularity(train, catalogue);
         let cold = ColdStart::build(&ease, &content, catalogue, train, &popularity);
         lap("unrated anime given donors");
-        Hybrid {
+        Ok(Hybrid {
             params: HybridParams {
                 validation_carvings: Carvings::Fixed(count),
                 ..params
@@ -209,7 +246,9 @@ impl Hybrid {
             exposure,
             weights,
             validation,
-        }
+            facts,
+            ranker,
+        })
     }
 
     /// What the blend's tuning saw on validation.
@@ -324,6 +363,7 @@ impl Hybrid {
         let (query, toward) = self.content_query(&weights);
         let story = self.story_profile(&weights);
         let mut content = vec![f32::NEG_INFINITY; n];
+        let mut neighbour_of = vec![0u16; n];
         let mut rows: Vec<_> = toward.iter().map(|&a| self.content.neighbours(a)).collect();
         let mut pooled = 0;
         // Round by round: each entry's nearest neighbour, then each one's second, ...
@@ -334,6 +374,7 @@ impl Hybrid {
                         content[b.index()] = self.content.score(&query, b);
                         pooled += 1;
                     }
+                    neighbour_of[b.index()] = neighbour_of[b.index()].saturating_add(1);
                     true
                 }
                 _ => false,
@@ -373,13 +414,45 @@ impl Hybrid {
                     anime: AnimeIx(a),
                     signals,
                     predicted_rating: predicted,
+                    neighbour_of: neighbour_of[a as usize],
                 }
             })
             .collect()
     }
 
-    /// The top `k` anime for a user, best first, with each signal's contribution. `novelty`
-    /// (0-1) lowers popular anime further (see [`NOVELTY_WEIGHT`]).
+    /// Every candidate for a user, best first: ordered by the learned ranker when the model
+    /// has one, else by the blend. `novelty` (0-1) lowers popular anime further (see
+    /// [`NOVELTY_WEIGHT`]).
+    pub fn rank(
+        &self,
+        user: &UserState,
+        exclude: &dyn Fn(AnimeIx) -> bool,
+        novelty: f32,
+    ) -> Ranking<'_> {
+        let cands = self.candidates(user, exclude);
+        if let Some(ranker) = &self.ranker {
+            match ranker.rank(self, user, &cands, novelty) {
+                Ok((scored, rows)) => {
+                    return Ranking {
+                        scored,
+                        learned: Some((ranker, rows)),
+                    };
+                }
+                // The model's feature count is checked when it loads, so LightGBM has no
+                // reason to refuse; should it, the blend answers rather than nothing.
+                Err(e) => tracing::error!(error = %e, "the ranker failed; the blend answers"),
+            }
+        }
+        let mut weights = self.weights;
+        weights[Signal::Popularity] -= novelty * NOVELTY_WEIGHT;
+        Ranking {
+            scored: rank(&cands, &weights, usize::MAX),
+            learned: None,
+        }
+    }
+
+    /// The top `k` anime for a user, best first (see [`Hybrid::rank`]; the learned ranker's
+    /// picks come without parts: [`Ranking::explain`] gives them).
     pub fn recommend(
         &self,
         user: &UserState,
@@ -387,10 +460,48 @@ impl Hybrid {
         exclude: &dyn Fn(AnimeIx) -> bool,
         novelty: f32,
     ) -> Vec<Scored> {
-        let cands = self.candidates(user, exclude);
-        let mut weights = self.weights;
-        weights[Signal::Popularity] -= novelty * NOVELTY_WEIGHT;
-        rank(&cands, &weights, k)
+        let mut scored = self.rank(user, exclude, novelty).scored;
+        scored.truncate(k);
+        scored
+    }
+}
+
+/// A user's candidates ranked, best first, with what explaining a pick needs.
+pub struct Ranking<'a> {
+    /// Every candidate, best first. The blend's carry each signal's part; the learned
+    /// ranker's none until [`Ranking::explain`].
+    pub scored: Vec<Scored>,
+    /// The learned ranker and the candidates' feature rows, in `scored`'s order.
+    learned: Option<(&'a LearnedRanker, Vec<f32>)>,
+}
+
+impl Ranking<'_> {
+    /// Gives picks taken from this ranking their parts: the learned ranker's per-signal
+    /// contributions (one LightGBM contribution pass over the picks); the blend's are there
+    /// already. A pick that is not a candidate here keeps its parts.
+    pub fn explain(&self, picks: &mut [Scored]) {
+        let Some((ranker, rows)) = &self.learned else {
+            return;
+        };
+        let n = crate::ranker::features::Feature::COUNT;
+        let at: Vec<Option<usize>> = picks
+            .iter()
+            .map(|p| self.scored.iter().position(|s| s.anime == p.anime))
+            .collect();
+        let picked: Vec<f32> = at
+            .iter()
+            .flatten()
+            .flat_map(|&i| rows[i * n..(i + 1) * n].iter().copied())
+            .collect();
+        match ranker.parts(&picked) {
+            Ok(parts) => {
+                let found = picks.iter_mut().zip(&at).filter(|(_, i)| i.is_some());
+                for ((pick, _), p) in found.zip(parts) {
+                    pick.parts = p;
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "the ranker's contributions failed"),
+        }
     }
 }
 
@@ -563,6 +674,7 @@ mod tests {
                         anime: AnimeIx(1000 - a),
                         signals,
                         predicted_rating: signals[Signal::Rating],
+                        neighbour_of: 0,
                     }
                 })
                 .collect();

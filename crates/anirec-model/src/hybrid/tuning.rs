@@ -13,9 +13,13 @@ use super::{
 };
 use crate::cf::ease::Ease;
 use crate::content::tfidf::ContentModel;
+use crate::entry::Entry;
 use crate::eval::{K, relevant};
 use crate::metrics::{UserRanking, mean_ranking, score_user};
+use crate::ranker::features::{self, AnimeFacts};
+use crate::ranker::{RankerKind, RankerQuery};
 use crate::rating::franchise::FranchiseMates;
+use crate::rating::model::UserState;
 use crate::rating::model::{
     EpochObserver, FactorProgress, RatingModel, RatingParams, validation_seed,
 };
@@ -87,10 +91,11 @@ struct ValidationUser {
 }
 
 /// The validation users of one carving, with the number of anime its fit part rates (what its
-/// coverage is a share of).
+/// coverage is a share of), and, when a learned ranker is to be trained, their queries.
 pub(super) struct Carving {
     users: Vec<ValidationUser>,
-    rated_anime: usize,
+    pub(super) rated_anime: usize,
+    pub(super) queries: Vec<RankerQuery>,
 }
 
 /// What every validation carving is tuned with.
@@ -102,6 +107,8 @@ pub(super) struct Tuning<'a> {
     pub(super) public: &'a [Option<f32>],
     /// Each anime's franchise mates (a rating-model feature).
     pub(super) franchise: &'a FranchiseMates,
+    /// What the catalogue says of each anime (ranker features).
+    pub(super) facts: &'a AnimeFacts,
 }
 
 impl Tuning<'_> {
@@ -141,6 +148,8 @@ impl Tuning<'_> {
             exposure: vec![0.0; self.train.n_anime()],
             weights: Weights::collab_only(),
             validation: (0.0, 0.0),
+            facts: self.facts.clone(),
+            ranker: None,
         };
         let carving = tuned.validation_users(fit, val, salt);
         (tuned.rating, carving, tuned.content, tuned.story)
@@ -150,7 +159,8 @@ impl Tuning<'_> {
 impl Hybrid {
     /// The validation users of a carving (this model fitted on its `fit` part; `salt` sets it
     /// apart from the others): each one's candidates and relevant held-out anime, a seeded
-    /// sample of at most `max_validation_users`.
+    /// sample of at most `max_validation_users`; with a learned ranker to train, each one's
+    /// ranker query too, a seeded half of them folded in from their list rather than known.
     fn validation_users(&self, fit: &Ratings, val: &Ratings, salt: u64) -> Carving {
         let rated_anime = (0..fit.n_anime() as u32)
             .filter(|&a| !fit.anime(AnimeIx(a)).is_empty())
@@ -164,7 +174,9 @@ impl Hybrid {
             sample.truncate(self.params.max_validation_users);
             sample.sort_unstable();
         }
-        let users = sample
+        let learned = self.params.ranker == RankerKind::LambdaMart;
+        let fold_seed = self.params.seed ^ 0xF01D ^ salt;
+        let (users, queries): (Vec<ValidationUser>, Vec<Option<RankerQuery>>) = sample
             .into_par_iter()
             .filter_map(|u| {
                 let relevant = relevant(val.user(UserIx(u)));
@@ -173,13 +185,51 @@ impl Hybrid {
                 }
                 let state = self.rating.known_user(fit, UserIx(u));
                 let exclude = rated_or_unknown(fit, UserIx(u));
-                Some(ValidationUser {
-                    candidates: self.candidates(&state, &exclude),
-                    relevant,
-                })
+                let candidates = self.candidates(&state, &exclude);
+                let query = learned.then(|| {
+                    let folded = anirec_data::rng::Rng::new(fold_seed ^ u64::from(u)).below(2) == 1;
+                    if folded {
+                        let entries: Vec<Entry> = Entry::of_row(fit.user(UserIx(u))).collect();
+                        let state = self.rating.fold_in(&entries);
+                        let candidates = self.candidates(&state, &exclude);
+                        ranker_query(self, &state, &candidates, &relevant)
+                    } else {
+                        ranker_query(self, &state, &candidates, &relevant)
+                    }
+                });
+                Some((
+                    ValidationUser {
+                        candidates,
+                        relevant,
+                    },
+                    query,
+                ))
             })
-            .collect();
-        Carving { users, rated_anime }
+            .unzip();
+        Carving {
+            users,
+            rated_anime,
+            queries: queries.into_iter().flatten().collect(),
+        }
+    }
+}
+
+/// A validation user's ranker query: their candidates' features, labelled by `relevant`
+/// (sorted).
+fn ranker_query(
+    model: &Hybrid,
+    state: &UserState,
+    candidates: &[Candidate],
+    relevant: &[u32],
+) -> RankerQuery {
+    RankerQuery {
+        anime: candidates.iter().map(|c| c.anime).collect(),
+        rows: features::rows(model, state, candidates),
+        labels: candidates
+            .iter()
+            .map(|c| f32::from(u8::from(relevant.binary_search(&c.anime.0).is_ok())))
+            .collect(),
+        relevant: relevant.to_vec(),
     }
 }
 
@@ -194,7 +244,7 @@ pub(super) fn choose_weights(
     params: &HybridParams,
     with_story: bool,
     n_anime: usize,
-    mut carvings: Vec<Carving>,
+    carvings: &mut [Carving],
 ) -> (Weights, Vec<f32>, (f64, f64)) {
     let top_lists = |users: &[Standardised], w: &Weights| -> Vec<Vec<u32>> {
         users.par_iter().map(|user| user.top(w, K)).collect()
@@ -262,8 +312,8 @@ pub(super) fn choose_weights(
     .into_iter()
     .filter(|&s| s != Signal::Story || with_story)
     .collect();
-    let users = ready(&carvings);
-    let (base, _) = search(&carvings, &users, Weights::collab_only(), &first, 0.0);
+    let users = ready(carvings);
+    let (base, _) = search(carvings, &users, Weights::collab_only(), &first, 0.0);
     let mut counts = vec![0u32; n_anime];
     for users in &users {
         top_lists(users, &base)
@@ -272,7 +322,7 @@ pub(super) fn choose_weights(
             .for_each(|&a| counts[a as usize] += 1);
     }
     let exposure: Vec<f32> = counts.iter().map(|&c| (1.0 + c as f32).ln()).collect();
-    for carving in &mut carvings {
+    for carving in carvings.iter_mut() {
         for user in &mut carving.users {
             for c in user.candidates.iter_mut() {
                 c.signals[Signal::Exposure] = exposure[c.anime.index()];
@@ -282,8 +332,8 @@ pub(super) fn choose_weights(
     let spread = [Signal::Exposure, Signal::Popularity];
     // The exposure signal changed: standardise again.
     let (w, m) = search(
-        &carvings,
-        &ready(&carvings),
+        carvings,
+        &ready(carvings),
         base,
         &spread,
         params.min_coverage,

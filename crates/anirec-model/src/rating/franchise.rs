@@ -43,6 +43,17 @@ impl FranchiseMates {
         mates
     }
 
+    /// The entries of anime `a`'s franchise, itself included (empty outside a franchise).
+    pub fn mates(&self, a: u32) -> &[u32] {
+        match self.group.get(a as usize) {
+            Some(&g) if g != u32::MAX => {
+                &self.entries
+                    [self.offsets[g as usize] as usize..self.offsets[g as usize + 1] as usize]
+            }
+            _ => &[],
+        }
+    }
+
     /// The correction for anime `a`: the sum of the fan's residuals on the other entries of its
     /// franchise over their number plus [`SHRINKAGE`] (0 outside a franchise or with none
     /// rated). `residual(j)` gives the fan's residual on `j`, if rated.

@@ -141,7 +141,8 @@ pub fn bundle() -> Bundle {
             p.content_candidates = 10;
             p.min_coverage = 0.0;
             p.rating.max_epochs = 8;
-            let model = Hybrid::fit(&ratings, &catalogue, None, p, &mut (), None);
+            let model = Hybrid::fit(&ratings, &catalogue, None, p, &mut (), None)
+                .expect("the blend needs no LightGBM");
             Bundle::new(model, catalogue, ratings, None)
         })
         .clone()

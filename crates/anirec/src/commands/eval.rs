@@ -10,7 +10,7 @@ use anirec_data::split::{self, DEFAULT_SEED, Split};
 use anirec_data::{AnimeIx, Franchises, UserIx};
 use anirec_model::bundle::Bundle;
 use anirec_model::eval::K;
-use anirec_model::eval::evaluate_ranking;
+use anirec_model::eval::{candidate_recall, evaluate_ranking};
 use anirec_model::franchise_eval::{
     ContinueFigures, ListFigures, evaluate_continue, evaluate_lists, train_entries,
 };
@@ -18,6 +18,7 @@ use anirec_model::hybrid::{ContentScorer, Hybrid, HybridParams, Scored, rated_or
 use anirec_model::metrics::{RankingFigures, TestMetrics, ValidationFigures};
 use anirec_model::new_users::{self, NewUserFigures};
 use anirec_model::popularity::Popularity;
+use anirec_model::ranker::RankerKind;
 use anirec_model::series;
 use anirec_model::signal::Weights;
 use anirec_model::story::StoryVectors;
@@ -85,6 +86,11 @@ struct NewUserReport {
     test_ratings: usize,
     fit_seconds: f64,
     blend: Weights,
+    /// What orders the candidates.
+    ranker: RankerKind,
+    /// The share of the users' relevant held-out anime among their candidates (what any
+    /// ordering of them can reach).
+    candidate_recall: f64,
     /// Over the protocol's candidates, the anime that occur in train.
     anirec: NewUserFigures,
     /// Over every anime, as the server answers (anime no train user rated can never be a hit).
@@ -106,6 +112,10 @@ struct EvalReport {
     train_ratings: usize,
     test_ratings: usize,
     blend: Weights,
+    /// What orders the candidates.
+    ranker: RankerKind,
+    /// The share of the test users' relevant held-out anime among their candidates.
+    candidate_recall: f64,
     validation: ValidationFigures,
     baselines: Baselines,
     franchises: FranchiseReport,
@@ -244,7 +254,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Some(dir) => (trained_on(dir, &s.train)?, None),
         None => {
             let story = story_vectors(&args.encoder, &catalogue)?;
-            let (model, seconds) = fit(&s.train, &catalogue, story, &args);
+            let (model, seconds) = fit(&s.train, &catalogue, story, &args)?;
             (model, Some(seconds))
         }
     };
@@ -265,6 +275,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         train_ratings: s.train.len(),
         test_ratings: s.test.len(),
         blend: model.weights,
+        ranker: model.params.ranker,
+        candidate_recall: candidate_recall(&s.test, &|u| {
+            let state = model.rating.known_user(&s.train, u);
+            let exclude = rated_or_unknown(&s.train, u);
+            model
+                .candidates(&state, &exclude)
+                .iter()
+                .map(|c| c.anime.0)
+                .collect()
+        }),
         validation: model.validation_figures(),
         baselines: Baselines {
             popularity: (&pop).into(),
@@ -326,6 +346,7 @@ pub(super) fn log_to_mlflow(
     if args.model.is_none() {
         let carvings = args.tuning.validation_carvings.to_string();
         params.push(("validation_carvings".to_owned(), carvings));
+        params.push(("ranker".to_owned(), args.tuning.ranker.to_string()));
     }
     let files = [
         ("train", &args.data.train),
@@ -408,7 +429,7 @@ fn new_users(
 ) -> anyhow::Result<()> {
     let s = split::hold_out_users(ratings, args.seed);
     let story = story_vectors(&args.encoder, &catalogue)?;
-    let (model, fit_seconds) = fit(&s.train, &catalogue, story, &args);
+    let (model, fit_seconds) = fit(&s.train, &catalogue, story, &args)?;
     let bundle = Bundle::new(model, catalogue, s.train.clone(), None);
     let (anirec, users) = new_users::evaluate(
         &s,
@@ -425,6 +446,8 @@ fn new_users(
         test_ratings: s.test.len(),
         fit_seconds,
         blend: bundle.model.weights,
+        ranker: bundle.model.params.ranker,
+        candidate_recall: new_users::candidate_recall(&s, &bundle),
         anirec,
         anirec_served: new_users::evaluate(&s, &served).0,
         ease: new_users::evaluate(&s, &ease).0,
@@ -456,6 +479,10 @@ fn new_users(
                 f.ndcg_at_10, f.recall_at_20, f.recall_at_50, f.ndcg_at_100
             );
         }
+        println!(
+            "candidates    {:.4} of the relevant held-out anime ({} ranker)",
+            report.candidate_recall, report.ranker
+        );
         println!("fit           {fit_seconds:.2} s");
     }
     log_to_mlflow(&args, "new-users", &report)
@@ -490,13 +517,14 @@ pub(super) fn fit(
     catalogue: &anirec_data::Catalogue,
     story: Option<StoryVectors>,
     args: &Args,
-) -> (Hybrid, f64) {
+) -> anyhow::Result<(Hybrid, f64)> {
     let started = Instant::now();
     let params = HybridParams {
         seed: args.seed,
         validation_carvings: args.tuning.validation_carvings,
+        ranker: args.tuning.ranker,
         ..HybridParams::default()
     };
-    let model = Hybrid::fit(train, catalogue, story, params, &mut (), None);
-    (model, started.elapsed().as_secs_f64())
+    let model = Hybrid::fit(train, catalogue, story, params, &mut (), None)?;
+    Ok((model, started.elapsed().as_secs_f64()))
 }

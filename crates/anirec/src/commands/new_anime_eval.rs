@@ -79,7 +79,7 @@ pub fn run(
 ) -> anyhow::Result<()> {
     let s = split::hold_out_anime(ratings, args.seed);
     let story_vectors = story_vectors(&args.encoder, &catalogue)?;
-    let (model, fit_seconds) = fit(&s.train, &catalogue, story_vectors, &args);
+    let (model, fit_seconds) = fit(&s.train, &catalogue, story_vectors, &args)?;
     let (unseen, users) = Systems::over(&s, &model, &catalogue, Pool::Unseen);
     let report = NewAnimeReport {
         protocol: "new-anime",

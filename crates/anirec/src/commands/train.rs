@@ -140,6 +140,7 @@ pub fn run_with(args: Args, encoder: Option<&Encoder>) -> anyhow::Result<()> {
         run_dir: args.run_dir.clone(),
         seed: args.seed,
         validation_carvings: args.tuning.validation_carvings,
+        ranker: args.tuning.ranker,
         resume: args.resume.clone(),
         story,
     };

@@ -1,7 +1,8 @@
-//! The blend-tuning argument `train` and `eval` share: how many validation carvings the blend
-//! weights are tuned on.
+//! The tuning arguments `train` and `eval` share: how many validation carvings the blend
+//! weights are tuned on, and what orders the candidates.
 
 use anirec_model::hybrid::Carvings;
+use anirec_model::ranker::RankerKind;
 
 /// `--validation-carvings auto|1-8`.
 #[derive(clap::Args, Clone, Copy, Debug, Default)]
@@ -12,4 +13,9 @@ pub struct TuningArgs {
     /// most 3 (3 on the sample, 1 at full scale).
     #[arg(long, default_value_t)]
     pub validation_carvings: Carvings,
+    /// What orders each fan's candidates: `blend` (the signals standardised and weighted) or
+    /// `lambdamart` (a LightGBM ranker trained on the validation carvings' users, known and
+    /// folded in).
+    #[arg(long, default_value_t)]
+    pub ranker: RankerKind,
 }

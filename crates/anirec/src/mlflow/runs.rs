@@ -16,13 +16,14 @@ use serde_json::{Value, json};
 use super::client::Client;
 
 /// The files of a run folder logged as artifacts (those that exist; not the checkpoint).
-const RUN_FILES: [&str; 6] = [
+const RUN_FILES: [&str; 7] = [
     run_files::PARAMS,
     run_files::EPOCHS,
     run_files::METRICS,
     run_files::RUN,
     run_files::CURVES_PNG,
     run_files::CURVES_SVG,
+    run_files::RANKER_CURVE,
 ];
 
 /// Where a run keeps its bundle among its artifacts.
@@ -103,13 +104,16 @@ impl RunLog {
         .collect();
         let mut metrics = epoch_metrics(&text(run_files::EPOCHS)?)?;
         metrics.extend(final_metrics("", &read_json(run_files::METRICS)?));
+        if run_dir.join(run_files::RANKER_CURVE).is_file() {
+            metrics.extend(ranker_metrics(&text(run_files::RANKER_CURVE)?)?);
+        }
         let mut artifacts: Vec<(String, PathBuf)> = RUN_FILES
             .iter()
             .map(|name| ((*name).to_owned(), run_dir.join(name)))
-            .chain([(
-                bundle::MANIFEST.to_owned(),
-                model_dir.join(bundle::MANIFEST),
-            )])
+            .chain(
+                [bundle::MANIFEST, bundle::RANKER]
+                    .map(|name| (name.to_owned(), model_dir.join(name))),
+            )
             .filter(|(_, path)| path.is_file())
             .collect();
         if with_bundle {
@@ -117,6 +121,10 @@ impl RunLog {
                 let path = model_dir.join(name);
                 anyhow::ensure!(path.is_file(), "the bundle has no {}", path.display());
                 artifacts.push((format!("{BUNDLE_ARTIFACTS}/{name}"), path));
+            }
+            let ranker = model_dir.join(bundle::RANKER);
+            if ranker.is_file() {
+                artifacts.push((format!("{BUNDLE_ARTIFACTS}/{}", bundle::RANKER), ranker));
             }
         }
         Ok(RunLog {
@@ -240,6 +248,29 @@ fn epoch_metrics(epochs: &str) -> anyhow::Result<Vec<Metric>> {
         }
     }
     Ok(out)
+}
+
+/// `ranker.csv` (`iteration,valid_ndcg_at_10`) as the step metric `ranker_valid_ndcg_at_10`.
+fn ranker_metrics(curve: &str) -> anyhow::Result<Vec<Metric>> {
+    let mut lines = curve.lines();
+    if lines.next() != Some("iteration,valid_ndcg_at_10") {
+        bail!("ranker.csv does not start with iteration,valid_ndcg_at_10");
+    }
+    lines
+        .enumerate()
+        .map(|(n, line)| {
+            let parsed = line
+                .split_once(',')
+                .and_then(|(i, v)| Some((i.parse::<u64>().ok()?, v.parse::<f64>().ok()?)));
+            let (step, value) =
+                parsed.with_context(|| format!("ranker.csv line {}: {line:?}", n + 2))?;
+            Ok(Metric {
+                key: "ranker_valid_ndcg_at_10".to_owned(),
+                value,
+                step,
+            })
+        })
+        .collect()
 }
 
 /// Every number of a JSON tree as a metric at step 0, keyed `prefix.key.sub` (MLflow keeps

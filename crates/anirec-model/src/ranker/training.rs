@@ -1,0 +1,266 @@
+//! The ranker's training set and fit. Each validation user of the blend's carvings gives one
+//! query: their candidates' feature rows, labelled 1 where the anime is among their held-out
+//! liked anime. A seeded half of the users come in as known users (the factors trained on their
+//! fit ratings), the other half folded in from the same list, as a fan who uploads an export is
+//! (so the ranker learns both cases). A seeded fifth of the queries is held out to stop the
+//! boosting at its best NDCG@10.
+//!
+//! Then the spread step, after the ranker: each score is lowered by a weight times the
+//! candidate's standardised exposure under the ranker (how often the ranker alone put it in the
+//! validation users' top 10), the weight chosen for the best held-out NDCG@10 among those whose catalogue coverage reaches
+//! the floor, as the blend's own exposure weight is: coverage is a constraint on the re-ranking,
+//! not a penalty inside the learned scores.
+
+use anirec_data::AnimeIx;
+use rayon::prelude::*;
+
+use super::features::Feature;
+use super::lightgbm::{self, Groups, LightGbmError, Model};
+use super::{Importance, LearnedRanker, RankerReport, spread};
+use crate::eval::K;
+use crate::metrics::score_user;
+
+/// Most boosting iterations.
+const ITERATIONS: usize = 600;
+
+/// Iterations without a better held-out NDCG@10 before boosting stops.
+const PATIENCE: usize = 60;
+
+/// The spread weights tried (in standard deviations of the ranker's scores per standard
+/// deviation of exposure).
+const SPREAD_GRID: [f32; 16] = [
+    0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.85, 1.0, 1.25,
+];
+
+/// One validation user's candidates, as the ranker trains on them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RankerQuery {
+    /// The candidates' anime, in row order.
+    pub anime: Vec<AnimeIx>,
+    /// Their feature rows ([`Feature::COUNT`] each).
+    pub rows: Vec<f32>,
+    /// 1 where the anime is a held-out liked anime of the user, else 0.
+    pub labels: Vec<f32>,
+    /// Every held-out liked anime of the user (candidates or not), ascending.
+    pub relevant: Vec<u32>,
+}
+
+impl RankerQuery {
+    /// Whether the query can teach anything: some candidate relevant, some not.
+    pub fn informative(&self) -> bool {
+        self.labels.iter().any(|&l| l > 0.0) && self.labels.contains(&0.0)
+    }
+}
+
+/// One validation carving's queries, with the number of anime its fit part rates (what its
+/// coverage is a share of).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CarvingQueries {
+    /// The carving's validation users' queries.
+    pub queries: Vec<RankerQuery>,
+    /// Anime rated in the carving's fit part.
+    pub rated_anime: usize,
+}
+
+/// LightGBM's parameters for the ranker (`seed` makes a run reproducible).
+pub fn params(seed: u64) -> String {
+    format!(
+        "objective=lambdarank metric=ndcg eval_at=10 learning_rate=0.05 num_leaves=31 \
+         min_data_in_leaf=100 feature_fraction=0.9 bagging_fraction=0.8 bagging_freq=1 \
+         lambdarank_truncation_level=30 max_bin=255 deterministic=true force_row_wise=true \
+         num_threads=1 verbosity=-1 seed={}",
+        seed % (i32::MAX as u64)
+    )
+}
+
+/// Trains the ranker on the carvings' queries with `exposure` (each anime's exposure signal,
+/// measured after the queries were built) written into their rows, then chooses its spread
+/// weight for a validation coverage of at least `min_coverage`.
+pub fn train(
+    mut carvings: Vec<CarvingQueries>,
+    exposure: &[f32],
+    seed: u64,
+    min_coverage: f64,
+) -> Result<LearnedRanker, LightGbmError> {
+    let mut rng = anirec_data::rng::Rng::new(seed ^ 0x7A4B_2C1D);
+    // Which queries are held out: a seeded fifth of each carving's.
+    let mut held_out: Vec<Vec<bool>> = Vec::new();
+    let (mut train, mut valid) = (Groups::default(), Groups::default());
+    for carving in &mut carvings {
+        let n = carving.queries.len();
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        rng.choose_front(&mut order, n / 5);
+        let mut is_valid = vec![false; n];
+        for &q in &order[..n / 5] {
+            is_valid[q as usize] = true;
+        }
+        for (q, query) in carving.queries.iter_mut().enumerate() {
+            for (i, a) in query.anime.iter().enumerate() {
+                query.rows[i * Feature::COUNT + Feature::Exposure as usize] = exposure[a.index()];
+            }
+            if query.informative() {
+                let into = if is_valid[q] { &mut valid } else { &mut train };
+                into.push(&query.rows, &query.labels);
+            }
+        }
+        held_out.push(is_valid);
+    }
+    let names: Vec<&str> = Feature::ALL.iter().map(|f| f.name()).collect();
+    let params = params(seed);
+    tracing::info!(
+        queries = train.sizes.len(),
+        rows = train.len(),
+        held_out = valid.sizes.len(),
+        "training the ranker"
+    );
+    let trained = lightgbm::train(&train, &valid, &names, &params, ITERATIONS, PATIENCE)?;
+    let model = Model::parse(&trained.text, Feature::COUNT)?;
+    let (choice, spread_exposure) =
+        choose_spread(&model, &carvings, &held_out, exposure.len(), min_coverage)?;
+    tracing::info!(
+        spread = choice.weight,
+        valid_ndcg_at_10 = choice.ndcg_at_10,
+        coverage = choice.coverage,
+        "ranker spread chosen"
+    );
+    let mut importance: Vec<Importance> = names
+        .iter()
+        .zip(&trained.gain)
+        .map(|(name, &gain)| Importance {
+            feature: (*name).to_owned(),
+            gain,
+        })
+        .collect();
+    importance.sort_by(|a, b| b.gain.total_cmp(&a.gain));
+    let report = RankerReport {
+        params,
+        train_queries: train.sizes.len(),
+        valid_queries: valid.sizes.len(),
+        train_rows: train.len(),
+        curve: trained.curve,
+        best_iteration: trained.best_iteration,
+        importance,
+        spread: choice.weight,
+        valid_ndcg_at_10: choice.ndcg_at_10,
+        valid_coverage: choice.coverage,
+    };
+    Ok(LearnedRanker {
+        model,
+        text: trained.text,
+        exposure: spread_exposure,
+        report,
+    })
+}
+
+/// The spread weight chosen and what it gave on validation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct SpreadChoice {
+    weight: f32,
+    ndcg_at_10: f64,
+    coverage: f64,
+}
+
+/// The ranker's exposure over `n_anime` anime (log(1 + how many queries' top 10 hold each,
+/// unspread)) and the spread weight of [`SPREAD_GRID`] with the best NDCG@10 over the held-out
+/// queries among those whose coverage (each carving's top-10 lists over all its queries,
+/// averaged) reaches `min_coverage`; the widest coverage if none does.
+fn choose_spread(
+    model: &Model,
+    carvings: &[CarvingQueries],
+    held_out: &[Vec<bool>],
+    n_anime: usize,
+    min_coverage: f64,
+) -> Result<(SpreadChoice, Vec<f32>), LightGbmError> {
+    // Each query's scores, once.
+    let scored: Vec<Vec<Vec<f32>>> = carvings
+        .iter()
+        .map(|c| {
+            c.queries
+                .par_iter()
+                .map(|q| {
+                    let scores = model.predict(&q.rows)?;
+                    Ok(scores.into_iter().map(|s| s as f32).collect())
+                })
+                .collect::<Result<Vec<Vec<f32>>, LightGbmError>>()
+        })
+        .collect::<Result<_, _>>()?;
+    let mut counts = vec![0u32; n_anime];
+    for (carving, scores) in carvings.iter().zip(&scored) {
+        for (q, s) in carving.queries.iter().zip(scores) {
+            for a in top(&q.anime, s, K) {
+                counts[a as usize] += 1;
+            }
+        }
+    }
+    let exposure: Vec<f32> = counts.iter().map(|&c| (1.0 + c as f32).ln()).collect();
+    let figures = |weight: f32| -> SpreadChoice {
+        let (mut ndcg, mut users, mut coverage) = (0.0, 0usize, 0.0);
+        for ((carving, scores), held) in carvings.iter().zip(&scored).zip(held_out) {
+            let tops: Vec<Vec<u32>> = carving
+                .queries
+                .par_iter()
+                .zip(scores)
+                .map(|(q, s)| {
+                    let mut s = s.clone();
+                    spread(&mut s, &q.anime, &exposure, weight);
+                    top(&q.anime, &s, K)
+                })
+                .collect();
+            for (top, (q, &held)) in tops.iter().zip(carving.queries.iter().zip(held)) {
+                if held {
+                    ndcg += score_user(top, &q.relevant, K).ndcg;
+                    users += 1;
+                }
+            }
+            let mut shown: Vec<u32> = tops.into_iter().flatten().collect();
+            shown.sort_unstable();
+            shown.dedup();
+            coverage += shown.len() as f64 / carving.rated_anime.max(1) as f64;
+        }
+        SpreadChoice {
+            weight,
+            ndcg_at_10: ndcg / users.max(1) as f64,
+            coverage: coverage / carvings.len().max(1) as f64,
+        }
+    };
+    let tried: Vec<SpreadChoice> = SPREAD_GRID.iter().map(|&w| figures(w)).collect();
+    for t in &tried {
+        tracing::debug!(
+            weight = t.weight,
+            ndcg_at_10 = t.ndcg_at_10,
+            coverage = t.coverage,
+            "spread tried"
+        );
+    }
+    let key = |c: &SpreadChoice| {
+        if c.coverage >= min_coverage {
+            (1, c.ndcg_at_10)
+        } else {
+            (0, c.coverage)
+        }
+    };
+    let best = tried
+        .into_iter()
+        .max_by(|a, b| {
+            key(a)
+                .partial_cmp(&key(b))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        })
+        .unwrap_or(SpreadChoice {
+            weight: 0.0,
+            ndcg_at_10: 0.0,
+            coverage: 0.0,
+        });
+    Ok((best, exposure))
+}
+
+/// The anime of the `k` best scores, best first (ties by anime).
+fn top(anime: &[AnimeIx], scores: &[f32], k: usize) -> Vec<u32> {
+    let mut order: Vec<usize> = (0..anime.len()).collect();
+    order.sort_by(|&i, &j| {
+        scores[j]
+            .total_cmp(&scores[i])
+            .then(anime[i].cmp(&anime[j]))
+    });
+    order.into_iter().take(k).map(|i| anime[i].0).collect()
+}
