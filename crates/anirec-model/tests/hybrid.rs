@@ -6,114 +6,19 @@
 use anirec_data::Score;
 use anirec_data::franchise::{EntryKind, Franchise, Franchises};
 use anirec_data::ids::FranchiseId;
-use anirec_data::{Anime, Catalogue, Ratings};
 use anirec_data::{AnimeIx, MalId, UserId, UserIx, WatchStatus};
+use anirec_data::{Catalogue, Ratings};
 use anirec_model::bundle::{Bundle, FORMAT_VERSION};
 use anirec_model::hybrid::{Carvings, Hybrid, HybridParams, rated_or_unknown};
 use anirec_model::metrics::TestMetrics;
 use anirec_model::query::{Filters, Listed, SimilarBy};
+use anirec_model::ranker::RankerKind;
 use anirec_model::signal::{Signal, Weights};
 use anirec_model::story::{StoryInfo, StoryOff, StoryVectors};
 use anirec_model::story_text::STORY_TEXT;
 
-const CLUSTERS: [(&str, &str, &str); 3] = [
-    (
-        "Mecha",
-        "Sunrise",
-        "giant robot pilots defend the colony with mobile suits in space battles",
-    ),
-    (
-        "Romance",
-        "Kyoto Animation",
-        "shy classmates fall in love during the school festival and confess feelings",
-    ),
-    (
-        "Horror",
-        "Madhouse",
-        "a cursed village hides a monster that haunts survivors through bloody nights",
-    ),
-];
-/// Anime per cluster (the last horror one is never rated).
-const PER_CLUSTER: u32 = 12;
-const COLD: u32 = 3 * PER_CLUSTER - 1;
-
-fn world() -> (Catalogue, Ratings) {
-    let mut anime = Vec::new();
-    for (c, (genre, studio, words)) in CLUSTERS.iter().enumerate() {
-        for k in 0..PER_CLUSTER {
-            let id = c as u32 * PER_CLUSTER + k;
-            let mut a = Anime {
-                mal_id: MalId(1000 + id),
-                name: format!("{genre} Story {k}"),
-                english_name: Some(format!("{genre} Tale {k}")),
-                genres: vec![genre.to_string()],
-                studios: vec![studio.to_string()],
-                kind: Some("TV".into()),
-                start_year: Some(2000 + k as u16),
-                members: Some(10_000 + 1000 * k),
-                score: Some(7.0 + k as f32 / 10.0),
-                synopsis: Some(format!("{words}. Chapter {k} of the saga.")),
-                ..Anime::default()
-            };
-            a.update_adult();
-            anime.push(a);
-        }
-    }
-    let mut adult = Anime {
-        mal_id: MalId(9999),
-        name: "Adult Title".into(),
-        genres: vec!["Hentai".into()],
-        members: Some(10_000_000),
-        score: Some(9.9),
-        ..Anime::default()
-    };
-    adult.update_adult();
-    anime.push(adult);
-    let catalogue = Catalogue::new(anime);
-
-    // 90 users; user u loves cluster u % 3 and has seen most of it plus a few others.
-    let mut triples = Vec::new();
-    for u in 0..90u32 {
-        let fav = u % 3;
-        for a in 0..3 * PER_CLUSTER {
-            if a == COLD {
-                continue;
-            }
-            let cluster = a / PER_CLUSTER;
-            let seen = if cluster == fav {
-                (a + u) % 4 != 0
-            } else {
-                (a * 7 + u) % 6 == 0
-            };
-            if seen {
-                let r = if cluster == fav {
-                    8 + ((a + u) % 3) as u8
-                } else {
-                    2 + ((a + u) % 3) as u8
-                };
-                triples.push((u, a, r));
-            }
-        }
-    }
-    (
-        catalogue.clone(),
-        Ratings::from_triples(catalogue.len(), &triples),
-    )
-}
-
-fn params() -> HybridParams {
-    let mut p = HybridParams::default();
-    p.ease.min_item_ratings = 1;
-    p.ease.lambda = 10.0;
-    p.collab_candidates = 20;
-    p.content_candidates = 10;
-    p.min_coverage = 0.0;
-    p.rating.max_epochs = 10;
-    // One carving of this world's 48 users: its validation ties between many weightings, and
-    // these tests check what its one-carving weights give (`auto` is tested on its own).
-    p.validation_carvings = Carvings::Fixed(1);
-    p
-}
+mod common;
+use common::{COLD, PER_CLUSTER, params, world};
 
 fn fitted() -> (Catalogue, Ratings, Hybrid) {
     let (catalogue, ratings) = world();
@@ -693,7 +598,13 @@ fn auto_carvings_reach_the_validation_users_wanted_and_settings_parse() {
             "{err}"
         );
     }
-    let json = serde_json::to_value(HybridParams::default()).unwrap();
+    let mut json = serde_json::to_value(HybridParams::default()).unwrap();
     assert_eq!(json["validation_carvings"], "auto");
+    // The learned ranker is the default; parameters written before it (no `ranker`) are the
+    // blend's.
+    assert_eq!(json["ranker"], "lambdamart");
+    json.as_object_mut().unwrap().remove("ranker");
+    let old: HybridParams = serde_json::from_value(json).unwrap();
+    assert_eq!(old.ranker, RankerKind::Blend);
     assert_eq!(Carvings::Fixed(3).to_string(), "3");
 }

@@ -776,6 +776,55 @@ async fn a_fans_list_on_both_engines() {
     }
 }
 
+/// A bundle with a learned ranker behind accounts: a signed-in fan's stored list and a posted
+/// list are both ranked by it, their picks explained, on the store's engine `db`.
+async fn a_rankers_answers(db: &Scratch) {
+    let state = ranker_state(Config::default());
+    state.attach_accounts(db.store.clone());
+    let app = anirec_server::router(state);
+    let token = token_for(&app, "Ranked").await;
+    let t = Some(token.as_str());
+    for k in 0..5 {
+        let body = json!({"status": "completed", "score": 9});
+        let uri = format!("/api/v1/me/list/{}", mal_id(k));
+        let r = authed(&app, "PUT", &uri, t, Some(body)).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    let uri = "/api/v1/me/recommendations?k=4&explain=true";
+    let stored = authed(&app, "GET", uri, t, None).await;
+    let list: Vec<_> = (0..5)
+        .map(|k| json!({"anime_id": mal_id(k), "rating": 9}))
+        .collect();
+    let uri = "/api/v1/recommendations?k=4&explain=true";
+    let posted = post_json(&app, uri, &json!({ "ratings": list })).await;
+    for r in [&stored, &posted] {
+        assert_eq!(r.status, 200, "{}", r.text());
+        let items = r.json()["items"].as_array().unwrap().clone();
+        assert_eq!(items.len(), 4, "{}", r.text());
+        for item in &items {
+            let reasons = item["reasons"].as_array().unwrap();
+            assert!(!reasons.is_empty(), "explained: {item}");
+        }
+        // A fan of the first genre gets the first genre.
+        assert!(
+            r.ids()
+                .iter()
+                .take(3)
+                .all(|&a| a < u64::from(mal_id(PER_GENRE))),
+            "{:?}",
+            r.ids()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_learned_ranker_serves_and_explains_on_both_engines() {
+    for db in Scratch::both().await {
+        a_rankers_answers(&db).await;
+        db.remove().await;
+    }
+}
+
 async fn a_public_profile(app: &Router) {
     let token = token_for(app, "Shown").await;
     let t = Some(token.as_str());

@@ -14,6 +14,7 @@ use anirec_data::{Catalogue, Ratings};
 use anirec_encoder::{Encoder, shared_encoder};
 use anirec_model::bundle::Bundle;
 use anirec_model::hybrid::{Hybrid, HybridParams};
+use anirec_model::ranker::RankerKind;
 use anirec_model::story::{StoryInfo, StoryVectors};
 use anirec_model::story_text::{STORY_TEXT, story_texts};
 use anirec_server::{AppState, Config, NoEncoder, Served};
@@ -96,6 +97,7 @@ fn bundles() -> &'static (Bundle, Bundle) {
         let (catalogue, ratings) = world();
         let mut p = HybridParams {
             min_coverage: 0.0,
+            ranker: RankerKind::Blend,
             ..HybridParams::default()
         };
         p.rating.max_epochs = 5;

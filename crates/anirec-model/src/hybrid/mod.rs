@@ -23,7 +23,7 @@ use crate::eval::K;
 use crate::metrics::ValidationFigures;
 use crate::ranker::features::AnimeFacts;
 use crate::ranker::lightgbm::LightGbmError;
-use crate::ranker::{self, CarvingQueries, LearnedRanker, RankerKind};
+use crate::ranker::{self, CarvingQueries, LearnedRanker, RankedRows, RankerKind};
 use crate::rating::franchise::FranchiseMates;
 use crate::rating::model::{EpochObserver, FactorProgress, RatingModel, RatingParams, UserState};
 use crate::signal::{PerSignal, Signal, Weights};
@@ -72,9 +72,10 @@ pub struct HybridParams {
     pub validation_carvings: Carvings,
     /// Seed (validation split, factor initialisation).
     pub seed: u64,
-    /// How the candidates are ordered: the blend of the signals, or a learned ranker trained
-    /// on the validation carvings.
-    #[serde(default)]
+    /// How the candidates are ordered: a learned ranker trained on the validation carvings
+    /// (the default), or the blend of the signals. A bundle from before the ranker reads as
+    /// the blend.
+    #[serde(default = "RankerKind::blend")]
     pub ranker: RankerKind,
 }
 
@@ -95,7 +96,7 @@ impl Default for HybridParams {
             max_validation_users: 5000,
             validation_carvings: Carvings::default(),
             seed: 42,
-            ranker: RankerKind::Blend,
+            ranker: RankerKind::LambdaMart,
         }
     }
 }
@@ -222,7 +223,7 @@ impl Hybrid {
                 let ranker =
                     ranker::training::train(queries, &exposure, params.seed, params.min_coverage)?;
                 lap("ranker trained");
-                Some(Arc::new(ranker))
+                ranker.map(Arc::new)
             }
         };
         let ease = Ease::fit(train, params.ease);
@@ -249,6 +250,15 @@ impl Hybrid {
             facts,
             ranker,
         })
+    }
+
+    /// What orders the candidates: the learned ranker when the model has one (it may have
+    /// been asked for and not trained, for want of validation users), else the blend.
+    pub fn ranked_by(&self) -> RankerKind {
+        match self.ranker {
+            Some(_) => RankerKind::LambdaMart,
+            None => RankerKind::Blend,
+        }
     }
 
     /// What the blend's tuning saw on validation.
@@ -471,8 +481,8 @@ pub struct Ranking<'a> {
     /// Every candidate, best first. The blend's carry each signal's part; the learned
     /// ranker's none until [`Ranking::explain`].
     pub scored: Vec<Scored>,
-    /// The learned ranker and the candidates' feature rows, in `scored`'s order.
-    learned: Option<(&'a LearnedRanker, Vec<f32>)>,
+    /// The learned ranker and what explaining the candidates needs, in `scored`'s order.
+    learned: Option<(&'a LearnedRanker, RankedRows)>,
 }
 
 impl Ranking<'_> {
@@ -483,17 +493,12 @@ impl Ranking<'_> {
         let Some((ranker, rows)) = &self.learned else {
             return;
         };
-        let n = crate::ranker::features::Feature::COUNT;
         let at: Vec<Option<usize>> = picks
             .iter()
             .map(|p| self.scored.iter().position(|s| s.anime == p.anime))
             .collect();
-        let picked: Vec<f32> = at
-            .iter()
-            .flatten()
-            .flat_map(|&i| rows[i * n..(i + 1) * n].iter().copied())
-            .collect();
-        match ranker.parts(&picked) {
+        let found: Vec<usize> = at.iter().flatten().copied().collect();
+        match ranker.parts(rows, &found) {
             Ok(parts) => {
                 let found = picks.iter_mut().zip(&at).filter(|(_, i)| i.is_some());
                 for ((pick, _), p) in found.zip(parts) {

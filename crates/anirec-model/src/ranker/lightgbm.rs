@@ -196,7 +196,9 @@ pub fn train(
         })?;
         let metric = results[0];
         curve.push(metric);
-        if metric > best {
+        // A later iteration as good as the best is kept: the held-out metric saw no harm in
+        // its trees, which a small or easy validation set cannot tell apart.
+        if metric >= best {
             (best, best_iteration) = (metric, iteration);
         }
         if finished != 0 || iteration - best_iteration >= patience {

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::hybrid::{Candidate, Hybrid, Scored, Signals};
 use crate::rating::model::UserState;
+use crate::signal::Signal;
 use features::Feature;
 use lightgbm::{LightGbmError, Model};
 
@@ -27,10 +28,18 @@ pub use training::{CarvingQueries, RankerQuery};
 #[serde(rename_all = "lowercase")]
 pub enum RankerKind {
     /// The blend: each signal standardised over the candidates, weighted and summed.
-    #[default]
     Blend,
-    /// LambdaMART over the candidates' features.
+    /// LambdaMART over the candidates' features (the default; where validation holds too
+    /// few users to train it, the blend).
+    #[default]
     LambdaMart,
+}
+
+impl RankerKind {
+    /// The blend (what a bundle's parameters without a ranker field meant).
+    pub fn blend() -> RankerKind {
+        RankerKind::Blend
+    }
 }
 
 impl std::fmt::Display for RankerKind {
@@ -127,31 +136,28 @@ impl LearnedRanker {
         })
     }
 
-    /// A fan's candidates scored, best first, with their feature rows in the same order (for
-    /// [`LearnedRanker::parts`]). `novelty` (0-1) lowers popular anime.
+    /// A fan's candidates scored, best first, with what explaining them needs in the same
+    /// order (for [`LearnedRanker::parts`]). `novelty` (0-1) lowers popular anime.
     pub fn rank(
         &self,
         model: &Hybrid,
         user: &UserState,
         cands: &[Candidate],
         novelty: f32,
-    ) -> Result<(Vec<Scored>, Vec<f32>), LightGbmError> {
+    ) -> Result<(Vec<Scored>, RankedRows), LightGbmError> {
         let rows = features::rows(model, user, cands);
-        let mut scores: Vec<f32> = self
+        let learned: Vec<f32> = self
             .model
             .predict(&rows)?
             .into_iter()
             .map(|s| s as f32)
             .collect();
+        let mut scores = learned.clone();
         let anime: Vec<AnimeIx> = cands.iter().map(|c| c.anime).collect();
         spread(&mut scores, &anime, &self.exposure, self.report.spread);
         if novelty > 0.0 {
-            lower(
-                &mut scores,
-                &rows,
-                Feature::PopularityZ,
-                novelty * NOVELTY_WEIGHT,
-            );
+            let weight = novelty * NOVELTY_WEIGHT;
+            lower(&mut scores, &rows, Feature::PopularityZ, weight);
         }
         let mut order: Vec<usize> = (0..cands.len()).collect();
         order.sort_by(|&i, &j| {
@@ -168,34 +174,50 @@ impl LearnedRanker {
                 predicted_rating: cands[i].predicted_rating,
             })
             .collect();
-        let sorted_rows = order
-            .iter()
-            .flat_map(|&i| {
-                rows[i * Feature::COUNT..(i + 1) * Feature::COUNT]
-                    .iter()
-                    .copied()
-            })
-            .collect();
-        Ok((ranked, sorted_rows))
+        let n = Feature::COUNT;
+        let sorted = RankedRows {
+            rows: order
+                .iter()
+                .flat_map(|&i| rows[i * n..(i + 1) * n].iter().copied())
+                .collect(),
+            lifts: order.iter().map(|&i| scores[i] - learned[i]).collect(),
+        };
+        Ok((ranked, sorted))
     }
 
-    /// Each row's contribution per signal: the LightGBM contributions of the features that
-    /// stand for it, summed.
-    pub fn parts(&self, rows: &[f32]) -> Result<Vec<Signals>, LightGbmError> {
-        let contributions = self.model.contributions(rows)?;
+    /// The parts of the candidates at `at` of a ranking: each signal's LightGBM contributions
+    /// (of the features that stand for it) summed, and what the spread and novelty steps
+    /// changed as the exposure signal's part.
+    pub fn parts(&self, ranked: &RankedRows, at: &[usize]) -> Result<Vec<Signals>, LightGbmError> {
+        let n = Feature::COUNT;
+        let rows: Vec<f32> = at
+            .iter()
+            .flat_map(|&i| ranked.rows[i * n..(i + 1) * n].iter().copied())
+            .collect();
+        let contributions = self.model.contributions(&rows)?;
         Ok(contributions
-            .chunks_exact(Feature::COUNT + 1)
-            .map(|row| {
+            .chunks_exact(n + 1)
+            .zip(at)
+            .map(|(row, &i)| {
                 let mut parts = Signals::default();
                 for (f, &c) in Feature::ALL.iter().zip(row) {
                     if let Some(signal) = f.signal() {
                         parts[signal] += c as f32;
                     }
                 }
+                parts[Signal::Exposure] += ranked.lifts[i];
                 parts
             })
             .collect())
     }
+}
+
+/// A ranking's candidates as explaining them needs, best first: their feature rows and what
+/// the steps after the ranker (spread, novelty) added to their scores.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RankedRows {
+    rows: Vec<f32>,
+    lifts: Vec<f32>,
 }
 
 /// The spread step: lowers each score of `anime` by `weight` × the scores' standard deviation

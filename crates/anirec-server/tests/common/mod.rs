@@ -12,6 +12,7 @@ use anirec_data::franchise::relations::Relations;
 use anirec_data::ratings::Ratings;
 use anirec_model::bundle::Bundle;
 use anirec_model::hybrid::{Hybrid, HybridParams};
+use anirec_model::ranker::RankerKind;
 use anirec_server::{AppState, Config, Served};
 use axum::Router;
 use axum::body::Body;
@@ -128,24 +129,38 @@ fn world() -> (Catalogue, Ratings) {
     (catalogue, ratings)
 }
 
-/// The trained bundle (fitted once per test binary).
+/// The world's bundle ordered by `ranker` (fitted once per test binary and ranker).
+fn fitted(ranker: RankerKind) -> Bundle {
+    static BUNDLES: [OnceLock<Bundle>; 2] = [OnceLock::new(), OnceLock::new()];
+    let slot = match ranker {
+        RankerKind::Blend => &BUNDLES[0],
+        RankerKind::LambdaMart => &BUNDLES[1],
+    };
+    slot.get_or_init(|| {
+        let (catalogue, ratings) = world();
+        let mut p = HybridParams::default();
+        p.ease.min_item_ratings = 1;
+        p.ease.lambda = 10.0;
+        p.collab_candidates = 20;
+        p.content_candidates = 10;
+        p.min_coverage = 0.0;
+        p.rating.max_epochs = 8;
+        p.ranker = ranker;
+        let model = Hybrid::fit(&ratings, &catalogue, None, p, &mut (), None)
+            .expect("LightGBM trains on the world's validation users");
+        Bundle::new(model, catalogue, ratings, None)
+    })
+    .clone()
+}
+
+/// The trained bundle, its candidates ordered by the blend.
 pub fn bundle() -> Bundle {
-    static BUNDLE: OnceLock<Bundle> = OnceLock::new();
-    BUNDLE
-        .get_or_init(|| {
-            let (catalogue, ratings) = world();
-            let mut p = HybridParams::default();
-            p.ease.min_item_ratings = 1;
-            p.ease.lambda = 10.0;
-            p.collab_candidates = 20;
-            p.content_candidates = 10;
-            p.min_coverage = 0.0;
-            p.rating.max_epochs = 8;
-            let model = Hybrid::fit(&ratings, &catalogue, None, p, &mut (), None)
-                .expect("the blend needs no LightGBM");
-            Bundle::new(model, catalogue, ratings, None)
-        })
-        .clone()
+    fitted(RankerKind::Blend)
+}
+
+/// The trained bundle with a learned ranker (LambdaMART) ordering its candidates.
+pub fn ranker_bundle() -> Bundle {
+    fitted(RankerKind::LambdaMart)
 }
 
 /// Writes the bundle to `dir`.
@@ -156,6 +171,11 @@ pub fn save_bundle(dir: &Path) {
 /// A state serving the bundle.
 pub fn state(config: Config) -> AppState {
     AppState::with_model(config, Served::new(bundle(), None))
+}
+
+/// A state serving the bundle with a learned ranker.
+pub fn ranker_state(config: Config) -> AppState {
+    AppState::with_model(config, Served::new(ranker_bundle(), None))
 }
 
 /// The router serving the bundle with default settings.

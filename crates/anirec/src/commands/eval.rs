@@ -275,7 +275,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         train_ratings: s.train.len(),
         test_ratings: s.test.len(),
         blend: model.weights,
-        ranker: model.params.ranker,
+        ranker: model.ranked_by(),
         candidate_recall: candidate_recall(&s.test, &|u| {
             let state = model.rating.known_user(&s.train, u);
             let exclude = rated_or_unknown(&s.train, u);
@@ -446,7 +446,7 @@ fn new_users(
         test_ratings: s.test.len(),
         fit_seconds,
         blend: bundle.model.weights,
-        ranker: bundle.model.params.ranker,
+        ranker: bundle.model.ranked_by(),
         candidate_recall: new_users::candidate_recall(&s, &bundle),
         anirec,
         anirec_served: new_users::evaluate(&s, &served).0,

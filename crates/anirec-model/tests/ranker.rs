@@ -1,0 +1,171 @@
+//! The learned ranker on the hand-built world of `common`: trained on the validation carving's
+//! users, it recommends each fan their cluster, explains its picks by the signals that pushed
+//! them up, and survives a bundle's save and load unchanged; a bundle that lost its ranker file
+//! is refused with a message that names it.
+
+mod common;
+
+use anirec_data::{AnimeIx, MalId, Score, UserId};
+use anirec_model::bundle::{self, Bundle};
+use anirec_model::hybrid::{Hybrid, HybridParams};
+use anirec_model::query::{Filters, Listed};
+use anirec_model::ranker::RankerKind;
+use anirec_model::ranker::features::Feature;
+use anirec_model::signal::Signal;
+use common::{PER_CLUSTER, params, world};
+
+fn ranker_params() -> HybridParams {
+    HybridParams {
+        ranker: RankerKind::LambdaMart,
+        ..params()
+    }
+}
+
+fn bundle() -> Bundle {
+    let (catalogue, ratings) = world();
+    let model = Hybrid::fit(&ratings, &catalogue, None, ranker_params(), &mut (), None)
+        .expect("LightGBM trains on the world's validation users");
+    Bundle::new(model, catalogue, ratings, None)
+}
+
+fn cluster(a: AnimeIx) -> u32 {
+    a.0 / PER_CLUSTER
+}
+
+#[test]
+fn the_ranker_learns_each_fans_cluster_and_reports_how_it_was_trained() {
+    let bundle = bundle();
+    let ranker = bundle.model.ranker.as_ref().expect("a ranker was trained");
+    let report = &ranker.report;
+    assert!(
+        report.train_queries > 0 && report.valid_queries > 0,
+        "{report:?}"
+    );
+    assert!(report.best_iteration >= 1 && report.best_iteration <= report.curve.len());
+    assert!(report.params.contains("objective=lambdarank"));
+    assert_eq!(report.importance.len(), Feature::COUNT);
+    assert!(
+        report.importance.iter().any(|i| i.gain > 0.0),
+        "some feature split"
+    );
+    assert_eq!(ranker.exposure.len(), bundle.catalogue.len());
+    assert_eq!(bundle.manifest.ranker.as_ref(), Some(report));
+    for user in [0u32, 1, 2, 45, 46, 47] {
+        let profile = bundle.known_user(UserId(user)).unwrap();
+        let recs = bundle.recommend(&profile, 3, &Filters::default(), false);
+        assert_eq!(recs.len(), 3);
+        for r in &recs {
+            assert_eq!(cluster(r.index), user % 3, "user {user}: {recs:?}");
+        }
+    }
+}
+
+#[test]
+fn the_rankers_picks_are_explained_by_the_signals_that_pushed_them_up() {
+    let bundle = bundle();
+    let profile = bundle.known_user(UserId(1)).unwrap();
+    let recs = bundle.recommend(&profile, 5, &Filters::default(), true);
+    assert_eq!(recs.len(), 5);
+    for r in &recs {
+        assert!(!r.reasons.is_empty(), "{r:?}");
+        let total: f32 = r.reasons.iter().map(|x| x.share).sum();
+        assert!((total - 1.0).abs() < 1e-4, "shares sum to one: {r:?}");
+        assert!(r.reasons.iter().all(|x| x.share > 0.0));
+    }
+    // A romance fan's picks are romance anime, and the collaborative or content signal (the
+    // fans who liked the same, the shared genre and studio) carries them.
+    let leading: Vec<Signal> = recs.iter().map(|r| r.reasons[0].signal).collect();
+    assert!(
+        leading
+            .iter()
+            .any(|s| matches!(s, Signal::Collab | Signal::Content | Signal::Rating)),
+        "{leading:?}"
+    );
+    // Without explain, no reasons (and no contribution pass).
+    let plain = bundle.recommend(&profile, 5, &Filters::default(), false);
+    assert!(plain.iter().all(|r| r.reasons.is_empty()));
+    let order = |v: &[anirec_model::query::Recommendation]| -> Vec<AnimeIx> {
+        v.iter().map(|r| r.index).collect()
+    };
+    assert_eq!(order(&recs), order(&plain), "explaining does not reorder");
+}
+
+#[test]
+fn a_bundle_with_a_ranker_loads_and_ranks_exactly_as_saved() {
+    let bundle = bundle();
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = bundle.save(dir.path()).unwrap();
+    assert!(manifest.files.contains_key(bundle::RANKER), "{manifest:?}");
+    let text = std::fs::read_to_string(dir.path().join(bundle::RANKER)).unwrap();
+    // LightGBM's own text format, with our feature names.
+    assert!(
+        text.starts_with("tree\n"),
+        "{}",
+        &text[..40.min(text.len())]
+    );
+    assert!(text.contains("feature_names=collab collab_z collab_rank"));
+    let back = Bundle::load(dir.path()).unwrap();
+    // The report comes back (its floats through JSON, so compared on what is exact).
+    let (saved, loaded) = (
+        bundle.manifest.ranker.as_ref().unwrap(),
+        back.manifest.ranker.as_ref().unwrap(),
+    );
+    assert_eq!(
+        (
+            &saved.params,
+            saved.best_iteration,
+            saved.curve.len(),
+            saved.spread
+        ),
+        (
+            &loaded.params,
+            loaded.best_iteration,
+            loaded.curve.len(),
+            loaded.spread
+        )
+    );
+    assert_eq!(
+        back.model.ranker.as_ref().unwrap().exposure,
+        bundle.model.ranker.as_ref().unwrap().exposure
+    );
+    let list: Vec<Listed> = (0..4)
+        .map(|k| Listed {
+            mal_id: MalId(1000 + 2 * PER_CLUSTER + k),
+            score: Score::new(9).unwrap(),
+            status: None,
+        })
+        .collect();
+    for b in [&bundle, &back] {
+        assert!(b.model.ranker.is_some());
+    }
+    let answers = |b: &Bundle| {
+        let known = b.known_user(UserId(4)).unwrap();
+        let (folded, _) = b.fold_in(&list);
+        [known, folded].map(|p| {
+            b.recommend(&p, 6, &Filters::default(), true)
+                .into_iter()
+                .map(|r| (r.index, r.score, r.reasons.len()))
+                .collect::<Vec<_>>()
+        })
+    };
+    let (before, after) = (answers(&bundle), answers(&back));
+    assert_eq!(before, after);
+    // The folded-in horror fan gets horror.
+    assert!(
+        before[1].iter().all(|(a, _, _)| cluster(*a) == 2),
+        "{before:?}"
+    );
+}
+
+#[test]
+fn a_bundle_that_lost_its_ranker_file_is_refused_naming_it() {
+    let bundle = bundle();
+    let dir = tempfile::tempdir().unwrap();
+    bundle.save(dir.path()).unwrap();
+    std::fs::write(dir.path().join(bundle::RANKER), "tree\nversion=v4\n").unwrap();
+    let err = Bundle::load(dir.path()).unwrap_err().to_string();
+    assert!(err.contains(bundle::RANKER), "{err}");
+    std::fs::remove_file(dir.path().join(bundle::RANKER)).unwrap();
+    let err = Bundle::load(dir.path()).unwrap_err().to_string();
+    assert!(err.contains(bundle::RANKER), "{err}");
+}
