@@ -65,12 +65,16 @@ fn eval_on_the_sample_holds_the_documented_quality() {
         "--json",
     ]));
     let m: serde_json::Value = serde_json::from_str(&out).unwrap();
-    // BENCHMARKS.md ("The 2026 catalogue"): NDCG@10 0.4376, coverage 0.1521, RMSE 1.1093 with the
-    // season pages merged (0.4415 without; over six seeds the two are level); the figures are
-    // deterministic, the tolerance only absorbs floating-point differences between machines.
-    near("ndcg_at_10", &m["ndcg_at_10"], 0.4376, 0.002);
-    near("coverage", &m["coverage"], 0.1521, 0.003);
+    // BENCHMARKS.md ("A learned ranker"): NDCG@10 0.4679 at coverage 0.1544 with the learned
+    // ranker (the blend's 0.4376 at 0.1521; over four seeds 0.4843 against 0.4456), RMSE 1.1093
+    // (the ranker does not touch the rating model); the figures are deterministic, the
+    // tolerance only absorbs floating-point differences between machines.
+    assert_eq!(m["ranker"], "lambdamart");
+    near("ndcg_at_10", &m["ndcg_at_10"], 0.4679, 0.003);
+    near("coverage", &m["coverage"], 0.1544, 0.003);
     near("rmse", &m["rmse"], 1.1093, 0.002);
+    // The candidates hold 79% of the held-out liked anime: what any second stage can reach.
+    near("candidate_recall", &m["candidate_recall"], 0.7879, 0.002);
     assert_eq!(m["test_ratings"], 49_453);
     assert_eq!(m["train_ratings"], 200_545);
     // The popularity baseline the figures are reported beside.
@@ -104,13 +108,13 @@ fn eval_on_the_sample_holds_the_documented_quality() {
     assert!(share("anirec_grouped") <= 0.05, "{}", f["anirec_grouped"]);
     let new = |system: &str| f[system]["ndcg_at_10_new_franchises"].as_f64().unwrap();
     assert!(new("anirec_grouped") > new("anirec") + 0.01, "{f}");
-    // BENCHMARKS.md ("The popular end's floor, and retellings"): 0.2378 before the discovery
-    // list kept to anime with 10,000 members at novelty 0 and retellings were told apart.
+    // BENCHMARKS.md ("A learned ranker"): the blend's 0.2450 (0.2378 before the discovery list
+    // kept to anime with 10,000 members at novelty 0 and retellings were told apart).
     near(
         "grouped new-franchise NDCG",
         &f["anirec_grouped"]["ndcg_at_10_new_franchises"],
-        0.2450,
-        0.002,
+        0.2498,
+        0.003,
     );
     assert!(
         f["continue_row"]["precision"].as_f64().unwrap() > 0.1,
@@ -144,12 +148,13 @@ fn new_anime_are_scored_where_the_fans_who_liked_them_find_them() {
     assert!(m["users"].as_u64().unwrap() > 500, "{}", m["users"]);
     assert_eq!(m["test_ratings"], 49_453);
     assert!(m["train_ratings"].as_u64().unwrap() < 200_545);
-    // BENCHMARKS.md ("New anime enter by what they borrow"); deterministic, the tolerance
-    // absorbs floating point. Over every anime a user has not rated, then over the anime
-    // nobody rated alone (where filling a list with them cannot raise the recall).
+    // BENCHMARKS.md ("A learned ranker"; the blend's were 0.2783, 0.1099 and 0.4090, 0.1859);
+    // deterministic, the tolerance absorbs floating point. Over every anime a user has not
+    // rated, then over the anime nobody rated alone (where filling a list with them cannot
+    // raise the recall).
     let among = &m["among_unrated"];
     for (system, documented, documented_among) in [
-        ("anirec", [0.2783, 0.1099], [0.4090, 0.1859]),
+        ("anirec", [0.3880, 0.2000], [0.5363, 0.2720]),
         ("content", [0.0416, 0.0159], [0.0849, 0.0333]),
         ("popularity", [0.1956, 0.1297], [0.3293, 0.2027]),
     ] {
@@ -158,10 +163,10 @@ fn new_anime_are_scored_where_the_fans_who_liked_them_find_them() {
                 &format!("{system} {key}"),
                 &m[system][key],
                 documented[i],
-                0.002,
+                0.003,
             );
             let name = format!("{system} {key} among unrated");
-            near(&name, &among[system][key], documented_among[i], 0.002);
+            near(&name, &among[system][key], documented_among[i], 0.003);
         }
     }
     // Without story embeddings there is no story row.
@@ -189,13 +194,14 @@ fn new_fans_are_scored_on_held_out_users_beside_ease_and_popularity() {
         249_998
     );
     // BENCHMARKS.md ("New fans"; EASE's row from "A warm refit, and EASE in float16", anirec's
-    // and anirec_served's from "The popular end's floor, and retellings": both rank only anime
-    // with 10,000 members at the default novelty); deterministic, the tolerance absorbs
-    // floating point. `anirec` ranks the protocol's candidates (anime in train), as EASE and
-    // popularity do; `anirec_served` every anime, as the server answers.
+    // and anirec_served's from "A learned ranker": the learned ranker, trained on folded-in
+    // validation users too, beats EASE's own fold-in at every cut-off, where the blend's
+    // 0.4626, 0.3906, 0.4531, 0.4648 did not); deterministic, the tolerance absorbs floating
+    // point. `anirec` ranks the protocol's candidates (anime in train), as EASE and popularity
+    // do; `anirec_served` every anime, as the server answers.
     for (system, documented) in [
-        ("anirec", [0.4626, 0.3906, 0.4531, 0.4648]),
-        ("anirec_served", [0.4499, 0.3796, 0.4408, 0.4486]),
+        ("anirec", [0.5274, 0.4908, 0.5704, 0.5495]),
+        ("anirec_served", [0.5208, 0.4744, 0.5541, 0.5382]),
         ("ease", [0.4682, 0.4399, 0.5549, 0.5185]),
         ("popularity", [0.1646, 0.1784, 0.2558, 0.2273]),
     ] {
@@ -203,9 +209,19 @@ fn new_fans_are_scored_on_held_out_users_beside_ease_and_popularity() {
             .into_iter()
             .zip(documented)
         {
-            near(&format!("{system} {key}"), &m[system][key], value, 0.002);
+            near(&format!("{system} {key}"), &m[system][key], value, 0.003);
         }
     }
+    // The target: new fans get at least EASE's depth at every cut-off.
+    assert_eq!(m["ranker"], "lambdamart");
+    for key in ["ndcg_at_10", "recall_at_20", "recall_at_50", "ndcg_at_100"] {
+        let (ours, ease) = (&m["anirec"][key], &m["ease"][key]);
+        assert!(
+            ours.as_f64() >= ease.as_f64(),
+            "{key}: {ours} < EASE's {ease}"
+        );
+    }
+    near("candidate_recall", &m["candidate_recall"], 0.7863, 0.003);
     // The protocol needs users whole: given a split, it refuses and says why.
     let refused = anirec(&[
         "eval",
