@@ -6,11 +6,13 @@
 //!
 //! - [`features`]: what the ranker sees of each candidate.
 //! - [`lightgbm`]: training on query groups, predictions and contributions.
+//! - [`trees`]: the trained trees walked here, for the scores of every request.
 //! - [`training`]: the training set carved from train, and the fit.
 
 pub mod features;
 pub mod lightgbm;
 pub mod training;
+pub mod trees;
 
 use anirec_data::AnimeIx;
 use serde::{Deserialize, Serialize};
@@ -20,6 +22,7 @@ use crate::rating::model::UserState;
 use crate::signal::Signal;
 use features::Feature;
 use lightgbm::{LightGbmError, Model};
+use trees::Trees;
 
 pub use training::{CarvingQueries, RankerQuery};
 
@@ -106,7 +109,10 @@ pub struct RankerReport {
 /// A trained ranker.
 #[derive(Debug)]
 pub struct LearnedRanker {
+    /// LightGBM's booster (the per-feature contributions).
     model: Model,
+    /// The same trees, walked here (the scores).
+    trees: Trees,
     /// The model in LightGBM's text format (saved in the bundle as `ranker.txt`).
     pub text: String,
     /// log(1 + how many validation users' top 10 held the anime) under the ranker alone,
@@ -128,8 +134,21 @@ impl LearnedRanker {
         exposure: Vec<f32>,
         report: RankerReport,
     ) -> Result<LearnedRanker, LightGbmError> {
+        let read_error = |message: String| LightGbmError {
+            call: "reading the trees",
+            message,
+        };
+        let trees = Trees::parse(&text).map_err(|e| read_error(e.to_string()))?;
+        if trees.features_read() > Feature::COUNT {
+            return Err(read_error(format!(
+                "the trees read {} features, the ranker has {}",
+                trees.features_read(),
+                Feature::COUNT
+            )));
+        }
         Ok(LearnedRanker {
             model: Model::parse(&text, Feature::COUNT)?,
+            trees,
             text,
             exposure,
             report,
@@ -146,12 +165,9 @@ impl LearnedRanker {
         novelty: f32,
     ) -> Result<(Vec<Scored>, RankedRows), LightGbmError> {
         let rows = features::rows(model, user, cands);
-        let learned: Vec<f32> = self
-            .model
-            .predict(&rows)?
-            .into_iter()
-            .map(|s| s as f32)
-            .collect();
+        let mut raw = vec![0f64; cands.len()];
+        self.trees.score_rows(&rows, Feature::COUNT, &mut raw);
+        let learned: Vec<f32> = raw.into_iter().map(|s| s as f32).collect();
         let mut scores = learned.clone();
         let anime: Vec<AnimeIx> = cands.iter().map(|c| c.anime).collect();
         spread(&mut scores, &anime, &self.exposure, self.report.spread);

@@ -15,7 +15,8 @@ use anirec_data::AnimeIx;
 use rayon::prelude::*;
 
 use super::features::Feature;
-use super::lightgbm::{self, Groups, LightGbmError, Model};
+use super::lightgbm::{self, Groups, LightGbmError};
+use super::trees::Trees;
 use super::{Importance, LearnedRanker, RankerReport, spread};
 use crate::eval::K;
 use crate::metrics::score_user;
@@ -148,9 +149,12 @@ pub fn train(
         "training the ranker"
     );
     let trained = lightgbm::train(&train, &valid, &names, &params, ITERATIONS, PATIENCE)?;
-    let model = Model::parse(&trained.text, Feature::COUNT)?;
+    let trees = Trees::parse(&trained.text).map_err(|e| LightGbmError {
+        call: "reading the trees",
+        message: e.to_string(),
+    })?;
     let (choice, spread_exposure) =
-        choose_spread(&model, &carvings, &held_out, exposure.len(), min_coverage)?;
+        choose_spread(&trees, &carvings, &held_out, exposure.len(), min_coverage);
     tracing::info!(
         spread = choice.weight,
         valid_ndcg_at_10 = choice.ndcg_at_10,
@@ -178,12 +182,7 @@ pub fn train(
         valid_ndcg_at_10: choice.ndcg_at_10,
         valid_coverage: choice.coverage,
     };
-    Ok(Some(LearnedRanker {
-        model,
-        text: trained.text,
-        exposure: spread_exposure,
-        report,
-    }))
+    LearnedRanker::load(trained.text, spread_exposure, report).map(Some)
 }
 
 /// The rows of a query a training set keeps: every relevant one, and of the others a seeded
@@ -215,12 +214,12 @@ struct SpreadChoice {
 /// queries among those whose coverage (each carving's top-10 lists over all its queries,
 /// averaged) reaches `min_coverage`; the widest coverage if none does.
 fn choose_spread(
-    model: &Model,
+    trees: &Trees,
     carvings: &[CarvingQueries],
     held_out: &[Vec<bool>],
     n_anime: usize,
     min_coverage: f64,
-) -> Result<(SpreadChoice, Vec<f32>), LightGbmError> {
+) -> (SpreadChoice, Vec<f32>) {
     // Each query's scores, once.
     let scored: Vec<Vec<Vec<f32>>> = carvings
         .iter()
@@ -228,12 +227,13 @@ fn choose_spread(
             c.queries
                 .par_iter()
                 .map(|q| {
-                    let scores = model.predict(&q.rows)?;
-                    Ok(scores.into_iter().map(|s| s as f32).collect())
+                    let mut raw = vec![0f64; q.anime.len()];
+                    trees.score_rows(&q.rows, Feature::COUNT, &mut raw);
+                    raw.into_iter().map(|s| s as f32).collect()
                 })
-                .collect::<Result<Vec<Vec<f32>>, LightGbmError>>()
+                .collect()
         })
-        .collect::<Result<_, _>>()?;
+        .collect();
     let mut counts = vec![0u32; n_anime];
     for (carving, scores) in carvings.iter().zip(&scored) {
         for (q, s) in carving.queries.iter().zip(scores) {
@@ -296,7 +296,7 @@ fn choose_spread(
             best = *t;
         }
     }
-    Ok((best, exposure))
+    (best, exposure)
 }
 
 /// The anime of the `k` best scores, best first (ties by anime).
