@@ -41,9 +41,13 @@ pub struct NewUserFigures {
     pub ndcg_at_100: f64,
 }
 
-/// Scores `rank` on the new users of `split`; also returns how many users were scored.
-pub fn evaluate(split: &UserSplit, rank: &Ranker<'_>) -> (NewUserFigures, usize) {
-    let per_user: Vec<[f64; 4]> = split
+/// `measure(list, relevant)` for every new user of `split` with a relevant held-out anime: their
+/// folded-in list and their relevant held-out anime (sorted), in parallel.
+fn per_new_user<T: Send>(
+    split: &UserSplit,
+    measure: impl Fn(&[Entry], &[u32]) -> T + Sync,
+) -> Vec<T> {
+    split
         .users
         .par_iter()
         .filter_map(|&u| {
@@ -52,15 +56,22 @@ pub fn evaluate(split: &UserSplit, rank: &Ranker<'_>) -> (NewUserFigures, usize)
                 return None;
             }
             let entries: Vec<Entry> = Entry::of_row(split.fold_in.user(UserIx(u))).collect();
-            let top: Vec<u32> = rank(&entries).into_iter().map(|a| a.0).collect();
-            Some([
-                score_user(&top, &relevant, 10).ndcg,
-                recall(&top, &relevant, 20),
-                recall(&top, &relevant, 50),
-                score_user(&top, &relevant, DEPTH).ndcg,
-            ])
+            Some(measure(&entries, &relevant))
         })
-        .collect();
+        .collect()
+}
+
+/// Scores `rank` on the new users of `split`; also returns how many users were scored.
+pub fn evaluate(split: &UserSplit, rank: &Ranker<'_>) -> (NewUserFigures, usize) {
+    let per_user: Vec<[f64; 4]> = per_new_user(split, |entries, relevant| {
+        let top: Vec<u32> = rank(entries).into_iter().map(|a| a.0).collect();
+        [
+            score_user(&top, relevant, 10).ndcg,
+            recall(&top, relevant, 20),
+            recall(&top, relevant, 50),
+            score_user(&top, relevant, DEPTH).ndcg,
+        ]
+    });
     let n = per_user.len();
     let mean = |i: usize| per_user.iter().map(|f| f[i]).sum::<f64>() / n.max(1) as f64;
     let figures = NewUserFigures {
@@ -75,27 +86,18 @@ pub fn evaluate(split: &UserSplit, rank: &Ranker<'_>) -> (NewUserFigures, usize)
 /// The mean share of the new users' relevant held-out anime among the candidates anirec draws
 /// for their folded-in list (the first stage alone: what the ranking can reach).
 pub fn candidate_recall(split: &UserSplit, bundle: &Bundle) -> f64 {
-    let shares: Vec<f64> = split
-        .users
-        .par_iter()
-        .filter_map(|&u| {
-            let relevant = relevant(split.test.user(UserIx(u)));
-            if relevant.is_empty() {
-                return None;
-            }
-            let entries: Vec<Entry> = Entry::of_row(split.fold_in.user(UserIx(u))).collect();
-            let state = bundle.model.rating.fold_in(&entries);
-            let listed = |a: AnimeIx| entries.iter().any(|e| e.anime == a);
-            let mut found: Vec<u32> = bundle
-                .model
-                .candidates(&state, &listed)
-                .iter()
-                .map(|c| c.anime.0)
-                .collect();
-            found.sort_unstable();
-            Some(share_found(&found, &relevant))
-        })
-        .collect();
+    let shares = per_new_user(split, |entries, relevant| {
+        let state = bundle.model.rating.fold_in(entries);
+        let listed = |a: AnimeIx| entries.iter().any(|e| e.anime == a);
+        let mut found: Vec<u32> = bundle
+            .model
+            .candidates(&state, &listed)
+            .iter()
+            .map(|c| c.anime.0)
+            .collect();
+        found.sort_unstable();
+        share_found(&found, relevant)
+    });
     shares.iter().sum::<f64>() / shares.len().max(1) as f64
 }
 
