@@ -243,14 +243,9 @@ impl Bundle {
             .sum::<f32>()
             .max(1e-6);
         let entries = &profile.state.entries;
-        let popularity = &self.model.popularity;
-        let list_popularity = entries
-            .iter()
-            .map(|e| popularity[e.anime.index()])
-            .sum::<f32>()
-            / entries.len().max(1) as f32;
+        let list_popularity = self.model.list_popularity(entries);
         let less_watched = |a: AnimeIx| match self.model.ranker {
-            Some(_) => popularity[a.index()] < list_popularity,
+            Some(_) => self.model.popularity[a.index()] < list_popularity,
             None => self.model.weights[Signal::Popularity] < 0.0,
         };
         let mut reasons = Vec::new();

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cf::ease::{Ease, EaseParams, Weighting};
 use crate::content::tfidf::{ContentModel, ContentParams};
-use crate::entry::DROPPED_AGAINST;
+use crate::entry::{DROPPED_AGAINST, Entry};
 use crate::eval::K;
 use crate::metrics::ValidationFigures;
 use crate::ranker::features::AnimeFacts;
@@ -261,6 +261,16 @@ impl Hybrid {
         }
     }
 
+    /// The mean popularity signal of a fan's list (0 for an empty one): how widely watched
+    /// what they watch is.
+    pub fn list_popularity(&self, entries: &[Entry]) -> f32 {
+        let sum: f32 = entries
+            .iter()
+            .map(|e| self.popularity[e.anime.index()])
+            .sum();
+        sum / entries.len().max(1) as f32
+    }
+
     /// What the blend's tuning saw on validation.
     pub fn validation_figures(&self) -> ValidationFigures {
         ValidationFigures {
@@ -441,17 +451,11 @@ impl Hybrid {
     ) -> Ranking<'_> {
         let cands = self.candidates(user, exclude);
         if let Some(ranker) = &self.ranker {
-            match ranker.rank(self, user, &cands, novelty) {
-                Ok((scored, rows)) => {
-                    return Ranking {
-                        scored,
-                        learned: Some((ranker, rows)),
-                    };
-                }
-                // The model's feature count is checked when it loads, so LightGBM has no
-                // reason to refuse; should it, the blend answers rather than nothing.
-                Err(e) => tracing::error!(error = %e, "the ranker failed; the blend answers"),
-            }
+            let (scored, rows) = ranker.rank(self, user, &cands, novelty);
+            return Ranking {
+                scored,
+                learned: Some((ranker, rows)),
+            };
         }
         let mut weights = self.weights;
         weights[Signal::Popularity] -= novelty * NOVELTY_WEIGHT;

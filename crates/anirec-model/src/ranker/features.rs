@@ -4,6 +4,8 @@
 //! list (franchise mates listed, how many listed anime it neighbours, the list's share in its
 //! genres) and the fan's own figures (list size, how popular the list is).
 
+use std::collections::HashMap;
+
 use anirec_data::Catalogue;
 
 use crate::hybrid::{Candidate, Hybrid};
@@ -173,7 +175,7 @@ impl AnimeFacts {
     /// as missing).
     pub fn of(catalogue: &Catalogue) -> AnimeFacts {
         // Each label's bit, in order of first appearance.
-        let mut names: Vec<&str> = Vec::new();
+        let mut bits: HashMap<&str, usize> = HashMap::new();
         let mut facts = AnimeFacts::default();
         for a in catalogue.anime() {
             facts.year.push(a.start_year.map_or(f32::NAN, f32::from));
@@ -188,29 +190,25 @@ impl AnimeFacts {
             let labels = a.genres.iter().chain(&a.themes).chain(&a.demographics);
             let mut set = 0u128;
             for label in labels {
-                let at = match names.iter().position(|&n| n == label.as_str()) {
-                    Some(at) => at,
-                    None => {
-                        names.push(label);
-                        names.len() - 1
-                    }
-                };
+                let next = bits.len();
+                let at = *bits.entry(label.as_str()).or_insert(next);
                 set |= 1u128 << at.min(LABELS - 1);
             }
             facts.labels.push(set);
         }
         facts
     }
+}
 
-    /// Anime described.
-    pub fn len(&self) -> usize {
-        self.year.len()
-    }
-
-    /// Whether no anime is described.
-    pub fn is_empty(&self) -> bool {
-        self.year.is_empty()
-    }
+/// The labels (bit positions) of a label set, lowest first.
+fn labels_of(mut set: u128) -> impl Iterator<Item = usize> {
+    std::iter::from_fn(move || {
+        (set != 0).then(|| {
+            let at = set.trailing_zeros() as usize;
+            set &= set - 1;
+            at
+        })
+    })
 }
 
 /// A type as a number (the types a model's catalogue may hold, in MyAnimeList's order).
@@ -238,19 +236,11 @@ pub fn rows(model: &Hybrid, user: &UserState, cands: &[Candidate]) -> Vec<f32> {
     let facts = &model.facts;
     let listed: Vec<u32> = user.entries.iter().map(|e| e.anime.0).collect();
     let list_size = user.entries.len().max(1) as f32;
-    let list_popularity = user
-        .entries
-        .iter()
-        .map(|e| model.popularity[e.anime.index()])
-        .sum::<f32>()
-        / list_size;
+    let list_popularity = model.list_popularity(&user.entries);
     let mut label_counts = [0u16; LABELS];
     for e in &user.entries {
-        let mut set = facts.labels.get(e.anime.index()).copied().unwrap_or(0);
-        while set != 0 {
-            label_counts[set.trailing_zeros() as usize] += 1;
-            set &= set - 1;
-        }
+        let set = facts.labels.get(e.anime.index()).copied().unwrap_or(0);
+        labels_of(set).for_each(|l| label_counts[l] += 1);
     }
     let column = |s: Signal| -> Vec<f32> { cands.iter().map(|c| c.signals[s]).collect() };
     let collab = column(Signal::Collab);
@@ -303,12 +293,7 @@ pub fn rows(model: &Hybrid, user: &UserState, cands: &[Candidate]) -> Vec<f32> {
         let share = if labels == 0 {
             f32::NAN
         } else {
-            let mut bits = labels;
-            let mut sum = 0f32;
-            while bits != 0 {
-                sum += f32::from(label_counts[bits.trailing_zeros() as usize]);
-                bits &= bits - 1;
-            }
+            let sum: f32 = labels_of(labels).map(|l| f32::from(label_counts[l])).sum();
             sum / (list_size * labels.count_ones() as f32)
         };
         set(Feature::GenreShare, share);
@@ -316,11 +301,17 @@ pub fn rows(model: &Hybrid, user: &UserState, cands: &[Candidate]) -> Vec<f32> {
     out
 }
 
-/// `values` less their mean, over their standard deviation (0 where they do not vary).
-pub(crate) fn standardised(values: &[f32]) -> Vec<f32> {
+/// The mean and the (population) variance of `values` (0 and 0 for none).
+pub(crate) fn mean_var(values: &[f32]) -> (f32, f32) {
     let n = values.len().max(1) as f32;
     let mean = values.iter().sum::<f32>() / n;
     let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / n;
+    (mean, var)
+}
+
+/// `values` less their mean, over their standard deviation (0 where they do not vary).
+pub(crate) fn standardised(values: &[f32]) -> Vec<f32> {
+    let (mean, var) = mean_var(values);
     let sd = if var > 1e-12 {
         var.sqrt()
     } else {

@@ -94,27 +94,9 @@ impl Dataset {
             )
         })?;
         let dataset = Dataset(handle);
-        let label = c_string("label");
-        let group = c_string("group");
-        // SAFETY: one label (f32) per row and one size (i32) per group; LightGBM copies them.
-        check("DatasetSetField(label)", unsafe {
-            sys::LGBM_DatasetSetField(
-                dataset.0,
-                label.as_ptr(),
-                groups.labels.as_ptr() as *const c_void,
-                groups.labels.len() as i32,
-                sys::C_API_DTYPE_FLOAT32 as i32,
-            )
-        })?;
-        check("DatasetSetField(group)", unsafe {
-            sys::LGBM_DatasetSetField(
-                dataset.0,
-                group.as_ptr(),
-                groups.sizes.as_ptr() as *const c_void,
-                groups.sizes.len() as i32,
-                sys::C_API_DTYPE_INT32 as i32,
-            )
-        })?;
+        // One label (f32) per row and one size (i32) per group.
+        dataset.set_field("label", &groups.labels, sys::C_API_DTYPE_FLOAT32)?;
+        dataset.set_field("group", &groups.sizes, sys::C_API_DTYPE_INT32)?;
         let names: Vec<CString> = names.iter().map(|n| c_string(n)).collect();
         let pointers: Vec<*const c_char> = names.iter().map(|n| n.as_ptr()).collect();
         // SAFETY: `pointers` holds `n_features` NUL-terminated names that outlive the call.
@@ -122,6 +104,24 @@ impl Dataset {
             sys::LGBM_DatasetSetFeatureNames(dataset.0, pointers.as_ptr() as *mut _, n_features)
         })?;
         Ok(dataset)
+    }
+}
+
+impl Dataset {
+    /// Sets the field `name` to `values`, of LightGBM's type `dtype` (which must be `T`'s).
+    fn set_field<T>(&self, name: &str, values: &[T], dtype: u32) -> Result<(), LightGbmError> {
+        let c_name = c_string(name);
+        // SAFETY: `values` holds `len()` elements of the type `dtype` names; LightGBM copies
+        // them before returning.
+        check("DatasetSetField", unsafe {
+            sys::LGBM_DatasetSetField(
+                self.0,
+                c_name.as_ptr(),
+                values.as_ptr() as *const c_void,
+                values.len() as i32,
+                dtype as i32,
+            )
+        })
     }
 }
 
@@ -302,7 +302,9 @@ impl Model {
         self.booster.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// One score per row of `rows` (row-major, the model's feature count per row).
+    /// One score per row of `rows` (row-major, the model's feature count per row): LightGBM's
+    /// own, which the tests hold the ranker's tree walk to.
+    #[cfg(test)]
     pub fn predict(&self, rows: &[f32]) -> Result<Vec<f64>, LightGbmError> {
         if rows.is_empty() {
             return Ok(Vec::new());

@@ -134,18 +134,17 @@ impl LearnedRanker {
         exposure: Vec<f32>,
         report: RankerReport,
     ) -> Result<LearnedRanker, LightGbmError> {
-        let read_error = |message: String| LightGbmError {
-            call: "reading the trees",
-            message,
-        };
-        let trees = Trees::parse(&text).map_err(|e| read_error(e.to_string()))?;
-        if trees.features_read() > Feature::COUNT {
-            return Err(read_error(format!(
-                "the trees read {} features, the ranker has {}",
-                trees.features_read(),
-                Feature::COUNT
-            )));
-        }
+        let trees = read_trees(&text)?;
+        LearnedRanker::of_trees(trees, text, exposure, report)
+    }
+
+    /// A ranker from its trees already read from `text` ([`read_trees`]).
+    fn of_trees(
+        trees: Trees,
+        text: String,
+        exposure: Vec<f32>,
+        report: RankerReport,
+    ) -> Result<LearnedRanker, LightGbmError> {
         Ok(LearnedRanker {
             model: Model::parse(&text, Feature::COUNT)?,
             trees,
@@ -163,7 +162,7 @@ impl LearnedRanker {
         user: &UserState,
         cands: &[Candidate],
         novelty: f32,
-    ) -> Result<(Vec<Scored>, RankedRows), LightGbmError> {
+    ) -> (Vec<Scored>, RankedRows) {
         let rows = features::rows(model, user, cands);
         let mut raw = vec![0f64; cands.len()];
         self.trees.score_rows(&rows, Feature::COUNT, &mut raw);
@@ -172,8 +171,11 @@ impl LearnedRanker {
         let anime: Vec<AnimeIx> = cands.iter().map(|c| c.anime).collect();
         spread(&mut scores, &anime, &self.exposure, self.report.spread);
         if novelty > 0.0 {
-            let weight = novelty * NOVELTY_WEIGHT;
-            lower(&mut scores, &rows, Feature::PopularityZ, weight);
+            let popularity: Vec<f32> = rows
+                .chunks_exact(Feature::COUNT)
+                .map(|row| row[Feature::PopularityZ as usize])
+                .collect();
+            lower(&mut scores, &popularity, novelty * NOVELTY_WEIGHT);
         }
         let mut order: Vec<usize> = (0..cands.len()).collect();
         order.sort_by(|&i, &j| {
@@ -198,7 +200,7 @@ impl LearnedRanker {
                 .collect(),
             lifts: order.iter().map(|&i| scores[i] - learned[i]).collect(),
         };
-        Ok((ranked, sorted))
+        (ranked, sorted)
     }
 
     /// The parts of the candidates at `at` of a ranking: each signal's LightGBM contributions
@@ -246,25 +248,31 @@ pub(crate) fn spread(scores: &mut [f32], anime: &[AnimeIx], exposure: &[f32], we
         .iter()
         .map(|a| exposure.get(a.index()).copied().unwrap_or(0.0))
         .collect();
-    let z = features::standardised(&of);
-    let sd = spread_of(scores);
+    lower(scores, &features::standardised(&of), weight);
+}
+
+/// Lowers each score by `weight` × the scores' standard deviation × the candidate's
+/// standardised value `z` (one per score).
+fn lower(scores: &mut [f32], z: &[f32], weight: f32) {
+    let sd = features::mean_var(scores).1.sqrt();
     for (s, z) in scores.iter_mut().zip(z) {
         *s -= weight * sd * z;
     }
 }
 
-/// Lowers each score by `weight` × the scores' standard deviation × the candidate's feature
-/// `column` (a standardised one).
-fn lower(scores: &mut [f32], rows: &[f32], column: Feature, weight: f32) {
-    let sd = spread_of(scores);
-    for (s, row) in scores.iter_mut().zip(rows.chunks_exact(Feature::COUNT)) {
-        *s -= weight * sd * row[column as usize];
+/// A model text's trees, refused where they read a feature the ranker does not have.
+pub(crate) fn read_trees(text: &str) -> Result<Trees, LightGbmError> {
+    let read_error = |message: String| LightGbmError {
+        call: "reading the trees",
+        message,
+    };
+    let trees = Trees::parse(text).map_err(|e| read_error(e.to_string()))?;
+    if trees.features_read() > Feature::COUNT {
+        return Err(read_error(format!(
+            "the trees read {} features, the ranker has {}",
+            trees.features_read(),
+            Feature::COUNT
+        )));
     }
-}
-
-/// The standard deviation of `values`.
-fn spread_of(values: &[f32]) -> f32 {
-    let n = values.len().max(1) as f32;
-    let mean = values.iter().sum::<f32>() / n;
-    (values.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / n).sqrt()
+    Ok(trees)
 }

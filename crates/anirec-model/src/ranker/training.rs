@@ -17,7 +17,7 @@ use rayon::prelude::*;
 use super::features::Feature;
 use super::lightgbm::{self, Groups, LightGbmError};
 use super::trees::Trees;
-use super::{Importance, LearnedRanker, RankerReport, spread};
+use super::{Importance, LearnedRanker, RankerReport, read_trees, spread};
 use crate::eval::K;
 use crate::metrics::score_user;
 
@@ -149,10 +149,7 @@ pub fn train(
         "training the ranker"
     );
     let trained = lightgbm::train(&train, &valid, &names, &params, ITERATIONS, PATIENCE)?;
-    let trees = Trees::parse(&trained.text).map_err(|e| LightGbmError {
-        call: "reading the trees",
-        message: e.to_string(),
-    })?;
+    let trees = read_trees(&trained.text)?;
     let (choice, spread_exposure) =
         choose_spread(&trees, &carvings, &held_out, exposure.len(), min_coverage);
     tracing::info!(
@@ -182,7 +179,7 @@ pub fn train(
         valid_ndcg_at_10: choice.ndcg_at_10,
         valid_coverage: choice.coverage,
     };
-    LearnedRanker::load(trained.text, spread_exposure, report).map(Some)
+    LearnedRanker::of_trees(trees, trained.text, spread_exposure, report).map(Some)
 }
 
 /// The rows of a query a training set keeps: every relevant one, and of the others a seeded
