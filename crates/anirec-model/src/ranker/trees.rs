@@ -3,39 +3,33 @@
 //! takes a lock per call (three times the blend's whole request on the sample). Training and the
 //! per-feature contributions stay LightGBM's; `tests` check that the scores are LightGBM's.
 //!
-//! Only what LightGBM writes for numerical splits is read: a tree with categorical splits is
-//! refused (the ranker declares no categorical feature).
+//! Only what LightGBM writes for numerical splits is read: a tree with categorical splits or
+//! with zero read as missing is refused (the ranker declares no categorical feature and leaves
+//! `zero_as_missing` off).
 
-/// One internal node, with LightGBM's numerical decision ([`Split::goes_left`]) folded into
-/// three flags.
+/// One node of a tree as the walk reads it: an internal node's numerical decision, or a
+/// leaf's sink (both children itself, so that rows which reached it stay there while the
+/// deeper rows of their block walk on).
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct Split {
-    threshold: f64,
-    feature: u32,
-    /// A child: a node's index (always above its parent's), or a leaf's `!index` (negative).
-    left: i32,
-    right: i32,
-    /// Where a missing value goes when missing values were seen in training.
-    default_left: bool,
-    /// Where NaN goes: the default side, or, where no value was missing in training, zero's.
+struct Node {
+    /// The largest `f32` at most LightGBM's `f64` threshold: for an `f32` value, `value <=
+    /// threshold` reads as LightGBM's `f64` comparison does.
+    threshold: f32,
+    feature: u16,
+    /// Where NaN goes: where missing values went in training, or, where none were missing,
+    /// where zero goes (LightGBM reads NaN as zero then).
     nan_left: bool,
-    /// Whether zero counts as missing (LightGBM's `MissingType::Zero`).
-    zero_missing: bool,
+    /// The children: nodes numbered after this one, or leaves' sinks.
+    left: u16,
+    right: u16,
 }
 
-impl Split {
-    /// LightGBM's `NumericalDecision`: NaN goes where missing values went (or with zero, where
-    /// none did), zero where missing values went if zero counts as missing, the rest left
-    /// when at most the threshold.
-    #[inline]
-    fn goes_left(&self, value: f32) -> bool {
-        if value.is_nan() {
-            self.nan_left
-        } else if self.zero_missing && value.abs() <= 1e-35 {
-            self.default_left
-        } else {
-            f64::from(value) <= self.threshold
-        }
+impl Node {
+    /// The child a value leads to (LightGBM's `NumericalDecision`), without a branch.
+    #[inline(always)]
+    fn next(&self, value: f32) -> u16 {
+        let left = (value <= self.threshold) | (self.nan_left & value.is_nan());
+        if left { self.left } else { self.right }
     }
 }
 
@@ -43,10 +37,15 @@ impl Split {
 /// overlaps them.
 const LANES: usize = 8;
 
-/// One tree: its internal nodes (node 0 the root) and leaf values.
+/// One tree: its internal nodes (node 0 the root, when there is one), then one sink node per
+/// leaf, and the leaves' values.
 #[derive(Debug, Clone, PartialEq)]
 struct Tree {
-    splits: Vec<Split>,
+    nodes: Vec<Node>,
+    /// The index of the first leaf's sink (the number of internal nodes).
+    first_leaf: usize,
+    /// The most decisions from the root to a leaf.
+    depth: usize,
     leaves: Vec<f64>,
 }
 
@@ -153,9 +152,24 @@ impl Tree {
                 leaves.len()
             ));
         }
+        if n_leaves > usize::from(u16::MAX) / 2 {
+            return Err(format!("{n_leaves} leaves are more than the walk reads"));
+        }
+        let sink = |leaf: usize, first_leaf: usize| {
+            let at = (first_leaf + leaf) as u16;
+            Node {
+                threshold: 0.0,
+                feature: 0,
+                nan_left: false,
+                left: at,
+                right: at,
+            }
+        };
         if n_leaves == 1 {
             return Ok(Tree {
-                splits: Vec::new(),
+                nodes: vec![sink(0, 0)],
+                first_leaf: 0,
+                depth: 0,
                 leaves,
             });
         }
@@ -173,22 +187,19 @@ impl Tree {
             return Err(format!("split arrays are not {n} long"));
         }
         // LightGBM numbers a node after its parent, so a walk always ends at a leaf.
-        let child = |parent: usize, c: f64| -> Result<i32, String> {
+        let child = |parent: usize, c: f64| -> Result<u16, String> {
             let c = c as i32;
-            let fits = if c >= 0 {
-                (c as usize) < n && c as usize > parent
-            } else {
-                ((!c) as usize) < n_leaves
-            };
-            if fits {
-                Ok(c)
+            if c >= 0 && (c as usize) < n && c as usize > parent {
+                Ok(c as u16)
+            } else if c < 0 && ((!c) as usize) < n_leaves {
+                Ok((n + (!c) as usize) as u16)
             } else {
                 Err(format!(
                     "node {parent}'s child {c} is out of order or range"
                 ))
             }
         };
-        let mut splits = Vec::with_capacity(n);
+        let mut nodes = Vec::with_capacity(n + n_leaves);
         for i in 0..n {
             let kind = kinds[i] as u32;
             if kind & 1 != 0 {
@@ -196,57 +207,85 @@ impl Tree {
             }
             let default_left = kind & 2 != 0;
             // Bits 2-3: the missing type, 0 none (NaN read as zero), 1 zero, 2 NaN.
-            let missing = (kind >> 2) & 3;
-            splits.push(Split {
-                threshold: thresholds[i],
-                feature: features[i] as u32,
+            let nan_left = match (kind >> 2) & 3 {
+                0 => 0.0 <= thresholds[i],
+                2 => default_left,
+                _ => return Err("splits with zero as missing are not read".to_owned()),
+            };
+            let feature = features[i];
+            if !(0.0..f64::from(u16::MAX)).contains(&feature) {
+                return Err(format!("node {i} reads feature {feature}"));
+            }
+            nodes.push(Node {
+                threshold: at_most(thresholds[i]),
+                feature: feature as u16,
+                nan_left,
                 left: child(i, lefts[i])?,
                 right: child(i, rights[i])?,
-                default_left,
-                nan_left: if missing == 0 {
-                    0.0 <= thresholds[i]
-                } else {
-                    default_left
-                },
-                zero_missing: missing == 1,
             });
         }
-        Ok(Tree { splits, leaves })
+        nodes.extend((0..n_leaves).map(|leaf| sink(leaf, n)));
+        // Depths in node order: a child is numbered after its parent.
+        let mut depth = vec![0usize; nodes.len()];
+        for i in 0..n {
+            for c in [nodes[i].left, nodes[i].right] {
+                depth[usize::from(c)] = depth[i] + 1;
+            }
+        }
+        Ok(Tree {
+            depth: depth[n..].iter().copied().max().unwrap_or(0),
+            nodes,
+            first_leaf: n,
+            leaves,
+        })
     }
 
     /// Adds to `out` the leaf value of each row of `rows` (`width` features each), walking
-    /// [`LANES`] rows at a time.
+    /// [`LANES`] rows at a time, each block as many steps as the tree is deep.
     fn add_leaves(&self, rows: &[f32], width: usize, out: &mut [f64]) {
-        if self.splits.is_empty() {
-            out.iter_mut().for_each(|s| *s += self.leaves[0]);
-            return;
+        let mut blocks = rows.chunks_exact(width * LANES);
+        let mut sums = out.chunks_exact_mut(LANES);
+        for (block, sums) in (&mut blocks).zip(&mut sums) {
+            self.add_block::<LANES>(block, width, sums);
         }
-        for (block, sums) in rows.chunks(width * LANES).zip(out.chunks_mut(LANES)) {
-            let mut nodes = [0i32; LANES];
-            let n = sums.len();
-            loop {
-                let mut walking = false;
-                for (lane, node) in nodes[..n].iter_mut().enumerate() {
-                    if *node >= 0 {
-                        let s = &self.splits[*node as usize];
-                        let value = block[lane * width + s.feature as usize];
-                        *node = if s.goes_left(value) { s.left } else { s.right };
-                        walking = true;
-                    }
-                }
-                if !walking {
-                    break;
-                }
+        let (block, sums) = (blocks.remainder(), sums.into_remainder());
+        for (row, sum) in block.chunks_exact(width).zip(sums) {
+            self.add_block::<1>(row, width, std::slice::from_mut(sum));
+        }
+    }
+
+    /// Adds to `sums` the leaf values of the `L` rows of `block`, walked side by side.
+    #[inline(always)]
+    fn add_block<const L: usize>(&self, block: &[f32], width: usize, sums: &mut [f64]) {
+        let mut at = [0u16; L];
+        for _ in 0..self.depth {
+            for (lane, node) in at.iter_mut().enumerate() {
+                let n = &self.nodes[usize::from(*node)];
+                *node = n.next(block[lane * width + usize::from(n.feature)]);
             }
-            for (sum, node) in sums.iter_mut().zip(nodes) {
-                *sum += self.leaves[(!node) as usize];
-            }
+        }
+        for (sum, node) in sums.iter_mut().zip(at) {
+            *sum += self.leaves[usize::from(node) - self.first_leaf];
         }
     }
 
     /// The largest feature index a split reads.
     fn max_feature(&self) -> Option<u32> {
-        self.splits.iter().map(|s| s.feature).max()
+        self.nodes[..self.first_leaf]
+            .iter()
+            .map(|n| u32::from(n.feature))
+            .max()
+    }
+}
+
+/// The largest `f32` at most `threshold`: for every `f32` value `v`, `v <= at_most(t)` exactly
+/// when `f64::from(v) <= t`.
+fn at_most(threshold: f64) -> f32 {
+    let t = threshold as f32;
+    if f64::from(t) > threshold {
+        t.next_down()
+    } else {
+        t
     }
 }
 
@@ -308,6 +347,38 @@ mod tests {
     }
 
     #[test]
+    fn a_threshold_read_as_f32_splits_f32_values_as_the_f64_one_does() {
+        let thresholds = [
+            0.1,
+            -0.1,
+            1e-35,
+            0.3333333333333333,
+            2.5,
+            1e300,
+            -1e300,
+            16777217.0,
+        ];
+        for t in thresholds {
+            let below = at_most(t);
+            let t32 = t as f32;
+            for v in [
+                t32.next_down(),
+                t32,
+                t32.next_up(),
+                below,
+                below.next_up(),
+                0.0,
+            ] {
+                assert_eq!(
+                    v <= below,
+                    f64::from(v) <= t,
+                    "value {v:e}, threshold {t:e}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn a_model_text_that_is_not_one_is_refused_naming_the_tree() {
         let text = "tree\nversion=v4\n\nTree=0\nnum_leaves=2\nnum_cat=0\nsplit_feature=0\n\
                     threshold=0.5\ndecision_type=2\nleft_child=-1\nright_child=-2\n\
@@ -325,5 +396,9 @@ mod tests {
         assert_eq!(Trees::parse(&fine).unwrap().features_read(), 1);
         let out_of_range = fine.replace("right_child=-1 -2", "right_child=-1 -9");
         assert!(Trees::parse(&out_of_range).is_err());
+        // Zero read as missing (decision type 6: default left, missing type zero) is refused.
+        let zero = fine.replace("decision_type=2 2", "decision_type=2 6");
+        let err = Trees::parse(&zero).unwrap_err();
+        assert!(err.to_string().contains("zero as missing"), "{err}");
     }
 }
