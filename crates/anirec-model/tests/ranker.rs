@@ -1,7 +1,8 @@
 //! The learned ranker on the hand-built world of `common`: trained on the validation carving's
 //! users, it recommends each fan their cluster, explains its picks by the signals that pushed
 //! them up, and survives a bundle's save and load unchanged; a bundle that lost its ranker file
-//! is refused with a message that names it.
+//! is refused with a message that names it; an ablation's part left out is out of the two
+//! stages.
 
 mod common;
 
@@ -10,6 +11,7 @@ use anirec_model::bundle::{self, Bundle};
 use anirec_model::hybrid::{Hybrid, HybridParams};
 use anirec_model::query::{Filters, Listed};
 use anirec_model::ranker::RankerKind;
+use anirec_model::ranker::ablation::Part;
 use anirec_model::ranker::features::Feature;
 use anirec_model::signal::Signal;
 use common::{PER_CLUSTER, params, world};
@@ -168,4 +170,56 @@ fn a_bundle_that_lost_its_ranker_file_is_refused_naming_it() {
     std::fs::remove_file(dir.path().join(bundle::RANKER)).unwrap();
     let err = Bundle::load(dir.path()).unwrap_err().to_string();
     assert!(err.contains(bundle::RANKER), "{err}");
+}
+
+#[test]
+fn an_ablation_leaves_its_part_out_of_the_two_stages() {
+    let (catalogue, ratings) = world();
+    let fit = |without: &str, min_coverage: f64| {
+        let params = HybridParams {
+            without: without.parse().unwrap(),
+            min_coverage,
+            ..ranker_params()
+        };
+        Hybrid::fit(&ratings, &catalogue, None, params, &mut (), None).unwrap()
+    };
+    // A feature group left out is missing in every training row: no tree splits on it.
+    let masked = [Part::RelativeFeatures, Part::FanFeatures];
+    let model = fit("relative-features,fan-features", 0.0);
+    let report = &model.ranker.as_ref().expect("a ranker").report;
+    for i in &report.importance {
+        let feature = Feature::ALL.into_iter().find(|f| f.name() == i.feature);
+        let is_masked = masked
+            .iter()
+            .any(|p| p.features().contains(&feature.unwrap()));
+        assert!(
+            !is_masked || i.gain == 0.0,
+            "{} split: {report:?}",
+            i.feature
+        );
+    }
+    assert!(report.importance.iter().any(|i| i.gain > 0.0));
+    // A coverage floor no weight reaches takes the widest spread, unless the step is left out.
+    let spread = |without: &str| fit(without, 1.0).ranker.as_ref().unwrap().report.spread;
+    assert!(spread("") > 0.0);
+    assert_eq!(spread("spread"), 0.0);
+    // Without EASE's candidates, a fan's candidates are the content source's alone: anime
+    // pooled as neighbours of their list, at most `content_candidates` of them.
+    let without_collab = Bundle::new(
+        fit("collab-candidates", 0.0),
+        catalogue.clone(),
+        ratings.clone(),
+        None,
+    );
+    let profile = without_collab.known_user(UserId(1)).unwrap();
+    let cands = without_collab.model.candidates(&profile.state, &|_| false);
+    assert!(!cands.is_empty());
+    assert!(
+        cands.len() <= ranker_params().content_candidates,
+        "{}",
+        cands.len()
+    );
+    assert!(cands.iter().all(|c| c.neighbour_of > 0), "{cands:?}");
+    let all = bundle().model.candidates(&profile.state, &|_| false);
+    assert!(all.len() > cands.len());
 }

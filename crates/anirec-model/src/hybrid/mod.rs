@@ -21,6 +21,7 @@ use crate::content::tfidf::{ContentModel, ContentParams};
 use crate::entry::{DROPPED_AGAINST, Entry};
 use crate::eval::K;
 use crate::metrics::ValidationFigures;
+use crate::ranker::ablation::{Ablation, Part};
 use crate::ranker::features::AnimeFacts;
 use crate::ranker::lightgbm::LightGbmError;
 use crate::ranker::{self, CarvingQueries, LearnedRanker, RankedRows, RankerKind};
@@ -77,6 +78,9 @@ pub struct HybridParams {
     /// the blend.
     #[serde(default = "RankerKind::blend")]
     pub ranker: RankerKind,
+    /// What an ablation study leaves out (`anirec eval --without`): nothing in a served model.
+    #[serde(default, skip_serializing_if = "Ablation::is_none")]
+    pub without: Ablation,
 }
 
 impl Default for HybridParams {
@@ -97,6 +101,7 @@ impl Default for HybridParams {
             validation_carvings: Carvings::default(),
             seed: 42,
             ranker: RankerKind::LambdaMart,
+            without: Ablation::default(),
         }
     }
 }
@@ -220,8 +225,13 @@ impl Hybrid {
                         rated_anime: c.rated_anime,
                     })
                     .collect();
-                let ranker =
-                    ranker::training::train(queries, &exposure, params.seed, params.min_coverage)?;
+                let ranker = ranker::training::train(
+                    queries,
+                    &exposure,
+                    params.seed,
+                    params.min_coverage,
+                    params.without,
+                )?;
                 lap("ranker trained");
                 ranker.map(Arc::new)
             }
@@ -373,9 +383,16 @@ impl Hybrid {
         self.ease
             .score_entries(user.entries.iter().copied(), &mut collab);
         self.cold.impute(&mut collab);
-        let mut ids = top_k(&collab, self.params.collab_candidates, |a| {
-            !exclude(AnimeIx(a))
-        });
+        let source = |part: Part, k: usize| {
+            if self.params.without.leaves_out(part) {
+                0
+            } else {
+                k
+            }
+        };
+        let collab_k = source(Part::CollabCandidates, self.params.collab_candidates);
+        let content_k = source(Part::ContentCandidates, self.params.content_candidates);
+        let mut ids = top_k(&collab, collab_k, |a| !exclude(AnimeIx(a)));
         // The content signal, scored where needed: first up to CONTENT_POOL neighbours of what
         // the profile leans toward, strongest entries first (the content candidates are their
         // best), then the other candidates.
@@ -400,7 +417,7 @@ impl Hybrid {
                 _ => false,
             });
         }
-        for a in top_k(&content, self.params.content_candidates, |a| {
+        for a in top_k(&content, content_k, |a| {
             content[a as usize] > f32::NEG_INFINITY && !exclude(AnimeIx(a))
         }) {
             if !ids.contains(&a) {

@@ -5,10 +5,12 @@
 //! up (LightGBM's per-feature contributions, summed per signal).
 //!
 //! - [`features`]: what the ranker sees of each candidate.
+//! - [`ablation`]: what an ablation study leaves out of the two stages.
 //! - [`lightgbm`]: training on query groups, predictions and contributions.
 //! - [`trees`]: the trained trees walked here, for the scores of every request.
 //! - [`training`]: the training set carved from train, and the fit.
 
+pub mod ablation;
 pub mod features;
 pub mod lightgbm;
 pub mod training;

@@ -14,6 +14,7 @@
 use anirec_data::AnimeIx;
 use rayon::prelude::*;
 
+use super::ablation::{Ablation, Part};
 use super::features::Feature;
 use super::lightgbm::{self, Groups, LightGbmError};
 use super::trees::Trees;
@@ -86,14 +87,22 @@ pub fn params(seed: u64) -> String {
 
 /// Trains the ranker on the carvings' queries with `exposure` (each anime's exposure signal,
 /// measured after the queries were built) written into their rows, then chooses its spread
-/// weight for a validation coverage of at least `min_coverage`. None, said in the log, where
-/// the carvings hold too few informative queries to learn from ([`FEWEST_QUERIES`]).
+/// weight for a validation coverage of at least `min_coverage`. The features `without` masks
+/// are missing in every row (so no tree splits on them) and without the spread step its
+/// weight is 0. None, said in the log, where the carvings hold too few informative queries to
+/// learn from ([`FEWEST_QUERIES`]).
 pub fn train(
     mut carvings: Vec<CarvingQueries>,
     exposure: &[f32],
     seed: u64,
     min_coverage: f64,
+    without: Ablation,
 ) -> Result<Option<LearnedRanker>, LightGbmError> {
+    let masked: Vec<usize> = Feature::ALL
+        .iter()
+        .filter(|&&f| without.masks(f))
+        .map(|&f| f as usize)
+        .collect();
     let mut rng = anirec_data::rng::Rng::new(seed ^ 0x7A4B_2C1D);
     // Which queries are held out: a seeded fifth of each carving's.
     let mut held_out: Vec<Vec<bool>> = Vec::new();
@@ -108,7 +117,9 @@ pub fn train(
         }
         for (q, query) in carving.queries.iter_mut().enumerate() {
             for (i, a) in query.anime.iter().enumerate() {
-                query.rows[i * Feature::COUNT + Feature::Exposure as usize] = exposure[a.index()];
+                let row = &mut query.rows[i * Feature::COUNT..(i + 1) * Feature::COUNT];
+                row[Feature::Exposure as usize] = exposure[a.index()];
+                masked.iter().for_each(|&f| row[f] = f32::NAN);
             }
             if !query.informative() {
                 continue;
@@ -150,8 +161,19 @@ pub fn train(
     );
     let trained = lightgbm::train(&train, &valid, &names, &params, ITERATIONS, PATIENCE)?;
     let trees = read_trees(&trained.text)?;
-    let (choice, spread_exposure) =
-        choose_spread(&trees, &carvings, &held_out, exposure.len(), min_coverage);
+    let grid: &[f32] = if without.leaves_out(Part::Spread) {
+        &[0.0]
+    } else {
+        &SPREAD_GRID
+    };
+    let (choice, spread_exposure) = choose_spread(
+        &trees,
+        &carvings,
+        &held_out,
+        exposure.len(),
+        min_coverage,
+        grid,
+    );
     tracing::info!(
         spread = choice.weight,
         valid_ndcg_at_10 = choice.ndcg_at_10,
@@ -207,7 +229,7 @@ struct SpreadChoice {
 }
 
 /// The ranker's exposure over `n_anime` anime (log(1 + how many queries' top 10 hold each,
-/// unspread)) and the spread weight of [`SPREAD_GRID`] with the best NDCG@10 over the held-out
+/// unspread)) and the spread weight of `grid` ([`SPREAD_GRID`], smallest first) with the best NDCG@10 over the held-out
 /// queries among those whose coverage (each carving's top-10 lists over all its queries,
 /// averaged) reaches `min_coverage`; the widest coverage if none does.
 fn choose_spread(
@@ -216,6 +238,7 @@ fn choose_spread(
     held_out: &[Vec<bool>],
     n_anime: usize,
     min_coverage: f64,
+    grid: &[f32],
 ) -> (SpreadChoice, Vec<f32>) {
     // Each query's scores, once.
     let scored: Vec<Vec<Vec<f32>>> = carvings
@@ -270,7 +293,7 @@ fn choose_spread(
             coverage: coverage / carvings.len().max(1) as f64,
         }
     };
-    let tried: Vec<SpreadChoice> = SPREAD_GRID.iter().map(|&w| figures(w)).collect();
+    let tried: Vec<SpreadChoice> = grid.iter().map(|&w| figures(w)).collect();
     for t in &tried {
         tracing::debug!(
             weight = t.weight,

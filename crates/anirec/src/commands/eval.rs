@@ -19,6 +19,7 @@ use anirec_model::metrics::{RankingFigures, TestMetrics, ValidationFigures};
 use anirec_model::new_users::{self, NewUserFigures};
 use anirec_model::popularity::Popularity;
 use anirec_model::ranker::RankerKind;
+use anirec_model::ranker::ablation::Ablation;
 use anirec_model::series;
 use anirec_model::signal::Weights;
 use anirec_model::story::StoryVectors;
@@ -44,6 +45,12 @@ pub struct Args {
     /// Blend tuning.
     #[command(flatten)]
     pub tuning: TuningArgs,
+    /// Leave parts of the two stages out, an ablation study's runs (comma-separated):
+    /// collab-candidates, content-candidates (a candidate source), signal-features,
+    /// relative-features, catalogue-features, list-features, fan-features (a group of the
+    /// ranker's features), spread (the step after the ranker).
+    #[arg(long, value_name = "PARTS", conflicts_with = "model")]
+    pub without: Option<Ablation>,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -347,6 +354,9 @@ pub(super) fn log_to_mlflow(
         let carvings = args.tuning.validation_carvings.to_string();
         params.push(("validation_carvings".to_owned(), carvings));
         params.push(("ranker".to_owned(), args.tuning.ranker.to_string()));
+        if let Some(without) = args.without {
+            params.push(("without".to_owned(), without.to_string()));
+        }
     }
     let files = [
         ("train", &args.data.train),
@@ -523,6 +533,7 @@ pub(super) fn fit(
         seed: args.seed,
         validation_carvings: args.tuning.validation_carvings,
         ranker: args.tuning.ranker,
+        without: args.without.unwrap_or_default(),
         ..HybridParams::default()
     };
     let model = Hybrid::fit(train, catalogue, story, params, &mut (), None)?;
