@@ -16,7 +16,7 @@ seeds=("$@")
 bin=target/release/anirec
 out=bench/out/ablation
 mkdir -p "$out"
-variants=(default blend collab-candidates content-candidates signal-features relative-features
+variants=(default blend collab-candidates content-candidates franchise-candidates signal-features relative-features
   catalogue-features list-features fan-features spread)
 for seed in "${seeds[@]}"; do
   for variant in "${variants[@]}"; do

@@ -6,6 +6,8 @@
 
 mod common;
 
+use anirec_data::franchise::grouping;
+use anirec_data::franchise::relations::Relations;
 use anirec_data::{AnimeIx, MalId, Score, UserId};
 use anirec_model::bundle::{self, Bundle};
 use anirec_model::hybrid::{Hybrid, HybridParams};
@@ -222,4 +224,43 @@ fn an_ablation_leaves_its_part_out_of_the_two_stages() {
     assert!(cands.iter().all(|c| c.neighbour_of > 0), "{cands:?}");
     let all = bundle().model.candidates(&profile.state, &|_| false);
     assert!(all.len() > cands.len());
+}
+
+#[test]
+fn the_franchise_source_brings_the_unlisted_entries_of_a_liked_anime_s_franchise() {
+    let (mut catalogue, ratings) = world();
+    // Romance Story 2, which romance fan 1 rated highly, shares a franchise with Mecha Story 4,
+    // which they never rated (a crossover the other sources would not think of).
+    let (liked, mate) = (PER_CLUSTER + 2, 4u32);
+    let relations = Relations {
+        sets: vec![vec![MalId(1000 + liked), MalId(1000 + mate)]],
+        files: Vec::new(),
+    };
+    let franchises = grouping::build(catalogue.anime(), |id| catalogue.index_of(id), &relations);
+    catalogue.set_franchises(franchises);
+    let candidates = |without: &str| {
+        let params = HybridParams {
+            without: without.parse().unwrap(),
+            ..params()
+        };
+        let model = Hybrid::fit(&ratings, &catalogue, None, params, &mut (), None).unwrap();
+        let bundle = Bundle::new(model, catalogue.clone(), ratings.clone(), None);
+        let profile = bundle.known_user(UserId(1)).unwrap();
+        assert!(
+            profile
+                .state
+                .entries
+                .iter()
+                .any(|e| e.anime.0 == liked && e.score.get().is_some_and(|s| s >= 8))
+        );
+        assert!(profile.state.entries.iter().all(|e| e.anime.0 != mate));
+        let listed = |a: AnimeIx| profile.state.entries.iter().any(|e| e.anime == a);
+        let cands = bundle.model.candidates(&profile.state, &listed);
+        cands.iter().map(|c| c.anime.0).collect::<Vec<u32>>()
+    };
+    assert_eq!(
+        candidates("collab-candidates,content-candidates"),
+        vec![mate]
+    );
+    assert!(candidates("collab-candidates,content-candidates,franchise-candidates").is_empty());
 }

@@ -65,16 +65,19 @@ fn eval_on_the_sample_holds_the_documented_quality() {
         "--json",
     ]));
     let m: serde_json::Value = serde_json::from_str(&out).unwrap();
-    // BENCHMARKS.md ("A learned ranker"): NDCG@10 0.4679 at coverage 0.1544 with the learned
-    // ranker (the blend's 0.4376 at 0.1521; over four seeds 0.4843 against 0.4456), RMSE 1.1093
+    // BENCHMARKS.md ("A learned ranker", "What each part of the two stages gives"): NDCG@10
+    // 0.4764 at coverage 0.1542 with the learned ranker and the franchise source (0.4679 at
+    // 0.1544 without that source; the blend's 0.4376 at 0.1521; over four seeds 0.4904 against
+    // 0.4456), RMSE 1.1093
     // (the ranker does not touch the rating model); the figures are deterministic, the
     // tolerance only absorbs floating-point differences between machines.
     assert_eq!(m["ranker"], "lambdamart");
-    near("ndcg_at_10", &m["ndcg_at_10"], 0.4679, 0.003);
-    near("coverage", &m["coverage"], 0.1544, 0.003);
+    near("ndcg_at_10", &m["ndcg_at_10"], 0.4764, 0.003);
+    near("coverage", &m["coverage"], 0.1542, 0.003);
     near("rmse", &m["rmse"], 1.1093, 0.002);
-    // The candidates hold 79% of the held-out liked anime: what any second stage can reach.
-    near("candidate_recall", &m["candidate_recall"], 0.7879, 0.002);
+    // The candidates hold 81% of the held-out liked anime (79% without the franchise source):
+    // what any second stage can reach.
+    near("candidate_recall", &m["candidate_recall"], 0.8054, 0.002);
     assert_eq!(m["test_ratings"], 49_453);
     assert_eq!(m["train_ratings"], 200_545);
     // The popularity baseline the figures are reported beside.
@@ -113,7 +116,7 @@ fn eval_on_the_sample_holds_the_documented_quality() {
     near(
         "grouped new-franchise NDCG",
         &f["anirec_grouped"]["ndcg_at_10_new_franchises"],
-        0.2498,
+        0.2501,
         0.003,
     );
     assert!(
@@ -148,13 +151,14 @@ fn new_anime_are_scored_where_the_fans_who_liked_them_find_them() {
     assert!(m["users"].as_u64().unwrap() > 500, "{}", m["users"]);
     assert_eq!(m["test_ratings"], 49_453);
     assert!(m["train_ratings"].as_u64().unwrap() < 200_545);
-    // BENCHMARKS.md ("A learned ranker"; the blend's were 0.2783, 0.1099 and 0.4090, 0.1859);
+    // BENCHMARKS.md ("A learned ranker"; the blend's were 0.2783, 0.1099 and 0.4090, 0.1859;
+    // without the franchise source 0.3880, 0.2000 and 0.5363, 0.2720);
     // deterministic, the tolerance absorbs floating point. Over every anime a user has not
     // rated, then over the anime nobody rated alone (where filling a list with them cannot
     // raise the recall).
     let among = &m["among_unrated"];
     for (system, documented, documented_among) in [
-        ("anirec", [0.3880, 0.2000], [0.5363, 0.2720]),
+        ("anirec", [0.3817, 0.1897], [0.5413, 0.2773]),
         ("content", [0.0416, 0.0159], [0.0849, 0.0333]),
         ("popularity", [0.1956, 0.1297], [0.3293, 0.2027]),
     ] {
@@ -200,8 +204,8 @@ fn new_fans_are_scored_on_held_out_users_beside_ease_and_popularity() {
     // point. `anirec` ranks the protocol's candidates (anime in train), as EASE and popularity
     // do; `anirec_served` every anime, as the server answers.
     for (system, documented) in [
-        ("anirec", [0.5274, 0.4908, 0.5704, 0.5495]),
-        ("anirec_served", [0.5208, 0.4744, 0.5541, 0.5382]),
+        ("anirec", [0.5260, 0.4863, 0.5697, 0.5442]),
+        ("anirec_served", [0.5150, 0.4754, 0.5492, 0.5297]),
         ("ease", [0.4682, 0.4399, 0.5549, 0.5185]),
         ("popularity", [0.1646, 0.1784, 0.2558, 0.2273]),
     ] {
@@ -221,7 +225,7 @@ fn new_fans_are_scored_on_held_out_users_beside_ease_and_popularity() {
             "{key}: {ours} < EASE's {ease}"
         );
     }
-    near("candidate_recall", &m["candidate_recall"], 0.7863, 0.003);
+    near("candidate_recall", &m["candidate_recall"], 0.7979, 0.003);
     // The protocol needs users whole: given a split, it refuses and says why.
     let refused = anirec(&[
         "eval",

@@ -43,6 +43,10 @@ use tuning::{Tuning, choose_weights};
 /// fraction of its cost; with 1,000, NDCG@10 falls to 0.4275.
 const CONTENT_POOL: usize = 2_500;
 
+/// Most candidates the franchise source adds (entries of the franchises of a fan's liked anime
+/// that EASE and content did not already bring).
+const FRANCHISE_CANDIDATES: usize = 50;
+
 /// How much a novelty of 1 lowers a candidate's score per standard deviation of popularity
 /// above the candidates' mean (the blend's own weights are about 1 per signal).
 const NOVELTY_WEIGHT: f32 = 0.4;
@@ -422,6 +426,23 @@ impl Hybrid {
         }) {
             if !ids.contains(&a) {
                 ids.push(a);
+            }
+        }
+        // The franchise source: the other entries of the franchises of what the profile leans
+        // toward, strongest entries first.
+        let franchise_k = source(Part::FranchiseCandidates, FRANCHISE_CANDIDATES);
+        let mates = toward
+            .iter()
+            .flat_map(|a| self.rating.franchise.mates(a.0))
+            .filter(|&&m| !exclude(AnimeIx(m)));
+        let mut added = 0;
+        for &m in mates {
+            if added == franchise_k {
+                break;
+            }
+            if !ids.contains(&m) {
+                ids.push(m);
+                added += 1;
             }
         }
         for &a in &ids {

@@ -14,6 +14,8 @@ pub enum Part {
     CollabCandidates,
     /// The content neighbours of the fan's list as candidates.
     ContentCandidates,
+    /// The other entries of the franchises of the fan's liked anime as candidates.
+    FranchiseCandidates,
     /// The signals' own values (EASE, predicted rating, content, story, popularity, exposure).
     SignalFeatures,
     /// The signals standardised over the fan's candidates and their ranks among them.
@@ -30,9 +32,10 @@ pub enum Part {
 
 impl Part {
     /// Every part, in the order the ablation table lists them.
-    pub const ALL: [Part; 8] = [
+    pub const ALL: [Part; 9] = [
         Part::CollabCandidates,
         Part::ContentCandidates,
+        Part::FranchiseCandidates,
         Part::SignalFeatures,
         Part::RelativeFeatures,
         Part::CatalogueFeatures,
@@ -46,6 +49,7 @@ impl Part {
         match self {
             Part::CollabCandidates => "collab-candidates",
             Part::ContentCandidates => "content-candidates",
+            Part::FranchiseCandidates => "franchise-candidates",
             Part::SignalFeatures => "signal-features",
             Part::RelativeFeatures => "relative-features",
             Part::CatalogueFeatures => "catalogue-features",
@@ -80,7 +84,10 @@ impl Part {
             Part::CatalogueFeatures => &[F::Year, F::Kind, F::Episodes, F::PublicScore, F::Members],
             Part::ListFeatures => &[F::NeighbourOf, F::MatesListed, F::GenreShare],
             Part::FanFeatures => &[F::ListSize, F::ListPopularity],
-            Part::CollabCandidates | Part::ContentCandidates | Part::Spread => &[],
+            Part::CollabCandidates
+            | Part::ContentCandidates
+            | Part::FranchiseCandidates
+            | Part::Spread => &[],
         }
     }
 }
