@@ -3,13 +3,14 @@
 //! signal (the [`Signal`]s), blended per user.
 //!
 //! For a user, candidates are the best anime by EASE plus the best by content (so anime nobody
-//! rated are reachable); content candidates are drawn from the content neighbours of the anime
-//! the user's profile leans toward and scored exactly against the profile, rather than scoring
-//! the whole catalogue (a quarter of a fold-in's time). Each signal is standardised over the
-//! user's candidates and the final score is a weighted sum. The weights are chosen on a
+//! rated are reachable) plus other entries of the franchises of the anime the profile leans
+//! toward; content candidates are drawn from the content neighbours of those anime and scored
+//! exactly against the profile, rather than scoring the whole catalogue (a quarter of a
+//! fold-in's time). The learned ranker orders them (`ranker`), or the blend: each signal
+//! standardised over the user's candidates and weighted. The weights are chosen on a
 //! validation split carved from train (never the test set), maximising NDCG@10 among the
-//! weightings whose catalogue coverage reaches a floor (`tuning.rs`); then every model is
-//! refitted on the whole train set.
+//! weightings whose catalogue coverage reaches a floor (`tuning.rs`), and the ranker is trained
+//! on the same validation users; then every model is refitted on the whole train set.
 
 use std::sync::Arc;
 
@@ -556,9 +557,8 @@ impl Ranking<'_> {
 
 /// Whether a trained ranker's validation coverage (its spread step's) reaches the floor or,
 /// where it does not, the blend's on the same validation users (`blend`: the blend's NDCG@10
-/// and coverage there); said in the log where not (the
-/// blend then orders the candidates: coverage is a constraint, so the one that comes nearer to
-/// it serves).
+/// and coverage there). Where not, the log says so and the blend orders the candidates:
+/// coverage is a constraint, so the one that comes nearer to it serves.
 fn reaches_as_far(ranker: &ranker::RankerReport, floor: f64, blend: (f64, f64)) -> bool {
     let (blend_ndcg_at_10, blend_coverage) = blend;
     let reaches = ranker.valid_coverage >= floor || ranker.valid_coverage >= blend_coverage;
