@@ -94,7 +94,10 @@ impl Part {
 
 /// A `--without` value that names no part.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0:?} is not a part that can be left out (expected a comma-separated list of: {list})", list = Part::ALL.map(Part::name).join(", "))]
+#[error(
+    "{0:?} is not a part that can be left out (expected a comma-separated list of: {list})",
+    list = Part::ALL.map(Part::name).join(", ")
+)]
 pub struct PartError(String);
 
 /// The parts left out: none in a served model.

@@ -7,9 +7,9 @@
 //!
 //! Then the spread step, after the ranker: each score is lowered by a weight times the
 //! candidate's standardised exposure under the ranker (how often the ranker alone put it in the
-//! validation users' top 10), the weight chosen for the best held-out NDCG@10 among those whose catalogue coverage reaches
-//! the floor, as the blend's own exposure weight is: coverage is a constraint on the re-ranking,
-//! not a penalty inside the learned scores.
+//! validation users' top 10), the weight chosen for the best held-out NDCG@10 among those whose
+//! catalogue coverage reaches the floor, as the blend's own exposure weight is: coverage is a
+//! constraint on the re-ranking, not a penalty inside the learned scores.
 
 use anirec_data::AnimeIx;
 use rayon::prelude::*;
@@ -229,9 +229,9 @@ struct SpreadChoice {
 }
 
 /// The ranker's exposure over `n_anime` anime (log(1 + how many queries' top 10 hold each,
-/// unspread)) and the spread weight of `grid` ([`SPREAD_GRID`], smallest first) with the best NDCG@10 over the held-out
-/// queries among those whose coverage (each carving's top-10 lists over all its queries,
-/// averaged) reaches `min_coverage`; the widest coverage if none does.
+/// unspread)) and the spread weight of `grid` ([`SPREAD_GRID`], smallest first) with the best
+/// NDCG@10 over the held-out queries among those whose coverage (each carving's top-10 lists
+/// over all its queries, averaged) reaches `min_coverage`; the widest coverage if none does.
 fn choose_spread(
     trees: &Trees,
     carvings: &[CarvingQueries],
