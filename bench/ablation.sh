@@ -16,8 +16,8 @@ seeds=("$@")
 bin=target/release/anirec
 out=bench/out/ablation
 mkdir -p "$out"
-variants=(default blend collab-candidates content-candidates franchise-candidates signal-features relative-features
-  catalogue-features list-features fan-features spread)
+variants=(default blend collab-candidates content-candidates franchise-candidates new-candidates
+  signal-features relative-features catalogue-features list-features fan-features spread)
 for seed in "${seeds[@]}"; do
   for variant in "${variants[@]}"; do
     for protocol in ratings new-users; do

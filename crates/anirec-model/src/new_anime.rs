@@ -13,7 +13,7 @@ use anirec_data::{AnimeIx, Catalogue, Ratings, UserIx};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::eval::relevant;
+use crate::eval::{relevant, share_found};
 use crate::hybrid::Hybrid;
 use crate::metrics::score_user;
 use crate::new_users::recall;
@@ -59,10 +59,7 @@ pub fn evaluate(split: &AnimeSplit, rank: &Ranker<'_>) -> (NewAnimeFigures, usiz
     let per_user: Vec<[f64; 2]> = (0..split.test.n_users() as u32)
         .into_par_iter()
         .filter_map(|u| {
-            let liked: Vec<u32> = relevant(split.test.user(UserIx(u)))
-                .into_iter()
-                .filter(|&a| split.new[a as usize])
-                .collect();
+            let liked = liked_new(split, UserIx(u));
             if liked.is_empty() {
                 return None;
             }
@@ -80,6 +77,41 @@ pub fn evaluate(split: &AnimeSplit, rank: &Ranker<'_>) -> (NewAnimeFigures, usiz
         ndcg_at_50: mean(1),
     };
     (figures, n)
+}
+
+/// The new anime test user `u` liked (held-out score 8+), ascending.
+fn liked_new(split: &AnimeSplit, u: UserIx) -> Vec<u32> {
+    relevant(split.test.user(u))
+        .into_iter()
+        .filter(|&a| split.new[a as usize])
+        .collect()
+}
+
+/// The share of each scored user's liked new anime that are among anirec's candidates for them
+/// (drawn from every anime they have not rated), the mean over the users: how many of them the
+/// ranker could place at all.
+pub fn candidate_recall(split: &AnimeSplit, model: &Hybrid) -> f64 {
+    let train = &split.train;
+    let shares: Vec<f64> = (0..split.test.n_users() as u32)
+        .into_par_iter()
+        .filter_map(|u| {
+            let liked = liked_new(split, UserIx(u));
+            if liked.is_empty() {
+                return None;
+            }
+            let state = model.rating.known_user(train, UserIx(u));
+            let seen = train.user(UserIx(u)).indices;
+            let rated = |a: AnimeIx| seen.binary_search(&a.0).is_ok();
+            let mut found: Vec<u32> = model
+                .candidates(&state, &rated)
+                .iter()
+                .map(|c| c.anime.0)
+                .collect();
+            found.sort_unstable();
+            Some(share_found(&found, &liked))
+        })
+        .collect();
+    shares.iter().sum::<f64>() / shares.len().max(1) as f64
 }
 
 /// anirec's ranking of a known user: the hybrid's list over the pool.

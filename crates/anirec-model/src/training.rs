@@ -105,6 +105,9 @@ pub struct RunOptions {
     pub validation_carvings: Carvings,
     /// How the candidates are ordered (a new run; see [`HybridParams::ranker`]).
     pub ranker: RankerKind,
+    /// Well-known anime of each fan's genres among their candidates (a new run; see
+    /// [`HybridParams::genre_candidates`]).
+    pub genre_candidates: usize,
     /// Continue the interrupted run in this folder (its parameters and last checkpoint).
     pub resume: Option<PathBuf>,
     /// The catalogue's story embeddings, kept in the bundle (computed by the caller, which
@@ -236,6 +239,7 @@ pub fn run(
                 seed: opts.seed,
                 validation_carvings: opts.validation_carvings,
                 ranker: opts.ranker,
+                genre_candidates: opts.genre_candidates,
                 ..HybridParams::default()
             };
             write_json(&dir.join(run_files::PARAMS), &params)?;

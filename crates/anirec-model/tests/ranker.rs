@@ -16,7 +16,7 @@ use anirec_model::ranker::RankerKind;
 use anirec_model::ranker::ablation::Part;
 use anirec_model::ranker::features::Feature;
 use anirec_model::signal::Signal;
-use common::{PER_CLUSTER, params, world};
+use common::{COLD, PER_CLUSTER, params, world};
 
 fn ranker_params() -> HybridParams {
     HybridParams {
@@ -205,10 +205,11 @@ fn an_ablation_leaves_its_part_out_of_the_two_stages() {
     let spread = |without: &str| fit(without, 1.0).ranker.as_ref().unwrap().report.spread;
     assert!(spread("") > 0.0);
     assert_eq!(spread("spread"), 0.0);
-    // Without EASE's candidates, a fan's candidates are the content source's alone: anime
-    // pooled as neighbours of their list, at most `content_candidates` of them.
+    // Without EASE's and the new anime's candidates, a fan's candidates are the content
+    // source's alone (the world has no franchises): anime pooled as neighbours of their list,
+    // at most `content_candidates` of them.
     let without_collab = Bundle::new(
-        fit("collab-candidates", 0.0),
+        fit("collab-candidates,new-candidates", 0.0),
         catalogue.clone(),
         ratings.clone(),
         None,
@@ -259,8 +260,74 @@ fn the_franchise_source_brings_the_unlisted_entries_of_a_liked_anime_s_franchise
         cands.iter().map(|c| c.anime.0).collect::<Vec<u32>>()
     };
     assert_eq!(
-        candidates("collab-candidates,content-candidates"),
+        candidates("collab-candidates,content-candidates,new-candidates"),
         vec![mate]
     );
-    assert!(candidates("collab-candidates,content-candidates,franchise-candidates").is_empty());
+    assert!(
+        candidates("collab-candidates,content-candidates,franchise-candidates,new-candidates")
+            .is_empty()
+    );
+}
+
+/// The candidates the sources not named in `without` give fan `user` of the world, in the order
+/// they came, with `genre_candidates` from the genre source.
+fn candidates_without(without: &str, genre_candidates: usize, user: u32) -> (Bundle, Vec<u32>) {
+    let (catalogue, ratings) = world();
+    let params = HybridParams {
+        without: without.parse().unwrap(),
+        genre_candidates,
+        ..params()
+    };
+    let model = Hybrid::fit(&ratings, &catalogue, None, params, &mut (), None).unwrap();
+    let bundle = Bundle::new(model, catalogue, ratings, None);
+    let profile = bundle.known_user(UserId(user)).unwrap();
+    let listed = |a: AnimeIx| profile.state.entries.iter().any(|e| e.anime == a);
+    let cands = bundle.model.candidates(&profile.state, &listed);
+    let ids = cands.iter().map(|c| c.anime.0).collect();
+    (bundle, ids)
+}
+
+#[test]
+fn the_genre_source_brings_the_fan_s_genres_most_widely_watched_first() {
+    // Romance fan 1 (who also rated a few mecha and horror anime) alone with the genre source.
+    let (bundle, cands) = candidates_without(
+        "collab-candidates,content-candidates,franchise-candidates,new-candidates",
+        30,
+        1,
+    );
+    let profile = bundle.known_user(UserId(1)).unwrap();
+    let listed = |a: u32| profile.state.entries.iter().any(|e| e.anime.0 == a);
+    let romance: Vec<u32> = (PER_CLUSTER..2 * PER_CLUSTER)
+        .filter(|&a| !listed(a))
+        .collect();
+    assert!(!romance.is_empty());
+    let mut first: Vec<u32> = cands[..romance.len()].to_vec();
+    first.sort_unstable();
+    assert_eq!(first, romance, "{cands:?}");
+    // The rest share a genre with the list too: never the adult title, which shares none.
+    assert!(cands.iter().all(|&a| a < 3 * PER_CLUSTER), "{cands:?}");
+    // Among the romance ones, the more widely watched first.
+    let popularity = |a: u32| bundle.model.popularity[a as usize];
+    assert!(
+        cands[..romance.len()]
+            .windows(2)
+            .all(|w| popularity(w[0]) >= popularity(w[1])),
+        "{cands:?}"
+    );
+}
+
+#[test]
+fn the_new_anime_source_brings_the_anime_nobody_rated_that_borrow_a_score() {
+    // Horror fan 2 alone with the new-anime source: the horror anime nobody rated, which
+    // borrows its horror neighbours' score (not the adult title nobody rated either: it shares
+    // no genre with the list and has no donor).
+    let (bundle, cands) = candidates_without(
+        "collab-candidates,content-candidates,franchise-candidates",
+        0,
+        2,
+    );
+    assert_eq!(cands, vec![COLD]);
+    assert!(bundle.ratings.anime(AnimeIx(COLD)).is_empty());
+    let (_, all) = candidates_without("", 0, 2);
+    assert!(all.contains(&COLD), "{all:?}");
 }

@@ -124,6 +124,11 @@ impl ColdStart {
         cold
     }
 
+    /// The unrated anime with donors, ascending.
+    pub fn anime(&self) -> &[u32] {
+        &self.anime
+    }
+
     /// Unrated anime with donors.
     pub fn len(&self) -> usize {
         self.anime.len()

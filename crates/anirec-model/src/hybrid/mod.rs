@@ -4,7 +4,7 @@
 //!
 //! For a user, candidates are the best anime by EASE plus the best by content (so anime nobody
 //! rated are reachable) plus other entries of the franchises of the anime the profile leans
-//! toward; content candidates are drawn from the content neighbours of those anime and scored
+//! toward, and the best known new anime of the fan's genres (`sources.rs`); content candidates are drawn from the content neighbours of those anime and scored
 //! exactly against the profile, rather than scoring the whole catalogue (a quarter of a
 //! fold-in's time). The learned ranker orders them (`ranker`), or the blend: each signal
 //! standardised over the user's candidates and weighted. The weights are chosen on a
@@ -32,9 +32,11 @@ use crate::signal::{PerSignal, Signal, Weights};
 use crate::story::StoryVectors;
 use crate::topk::top_k;
 mod cold;
+mod sources;
 mod tuning;
 
 pub use cold::ColdStart;
+use sources::Gathered;
 pub use tuning::Carvings;
 use tuning::{Tuning, choose_weights};
 
@@ -47,6 +49,10 @@ const CONTENT_POOL: usize = 2_500;
 /// Most candidates the franchise source adds (entries of the franchises of a fan's liked anime
 /// that EASE and content did not already bring).
 const FRANCHISE_CANDIDATES: usize = 50;
+
+/// Most candidates the new-anime source adds (anime nobody rated that borrow a collaborative
+/// score, the best known of the fan's genres first, that the sources before it did not bring).
+const NEW_CANDIDATES: usize = 30;
 
 /// How much a novelty of 1 lowers a candidate's score per standard deviation of popularity
 /// above the candidates' mean (the blend's own weights are about 1 per signal).
@@ -65,6 +71,12 @@ pub struct HybridParams {
     pub collab_candidates: usize,
     /// Candidates taken from content similarity per user.
     pub content_candidates: usize,
+    /// Well-known anime of the fan's genres taken as candidates per user (`--genre-candidates`;
+    /// none by default: on the sample, 30 of them raised the candidates' recall but cost known
+    /// users' and new fans' top ten more than they gave new anime, BENCHMARKS.md "Two more
+    /// candidate sources").
+    #[serde(default)]
+    pub genre_candidates: usize,
     /// Smallest validation coverage a weighting may have.
     pub min_coverage: f64,
     /// Most validation users the blend weights are tuned on per carving (a seeded sample
@@ -101,6 +113,7 @@ impl Default for HybridParams {
             content: ContentParams::default(),
             collab_candidates: 300,
             content_candidates: 50,
+            genre_candidates: 0,
             min_coverage: 0.15,
             max_validation_users: 5000,
             validation_carvings: Carvings::default(),
@@ -399,7 +412,10 @@ impl Hybrid {
         };
         let collab_k = source(Part::CollabCandidates, self.params.collab_candidates);
         let content_k = source(Part::ContentCandidates, self.params.content_candidates);
-        let mut ids = top_k(&collab, collab_k, |a| !exclude(AnimeIx(a)));
+        let mut gathered = Gathered::new(n);
+        for a in top_k(&collab, collab_k, |a| !exclude(AnimeIx(a))) {
+            gathered.add(a);
+        }
         // The content signal, scored where needed: first up to CONTENT_POOL neighbours of what
         // the profile leans toward, strongest entries first (the content candidates are their
         // best), then the other candidates.
@@ -427,9 +443,7 @@ impl Hybrid {
         for a in top_k(&content, content_k, |a| {
             content[a as usize] > f32::NEG_INFINITY && !exclude(AnimeIx(a))
         }) {
-            if !ids.contains(&a) {
-                ids.push(a);
-            }
+            gathered.add(a);
         }
         // The franchise source: the other entries of the franchises of what the profile leans
         // toward, strongest entries first.
@@ -437,17 +451,15 @@ impl Hybrid {
         let mates = toward
             .iter()
             .flat_map(|a| self.rating.franchise.mates(a.0))
-            .filter(|&&m| !exclude(AnimeIx(m)));
-        let mut added = 0;
-        for &m in mates {
-            if added == franchise_k {
-                break;
-            }
-            if !ids.contains(&m) {
-                ids.push(m);
-                added += 1;
-            }
-        }
+            .copied()
+            .filter(|&m| !exclude(AnimeIx(m)));
+        gathered.add_up_to(franchise_k, mates);
+        let genre_k = self.params.genre_candidates;
+        let keep = |a: u32| !exclude(AnimeIx(a));
+        gathered.add_up_to(genre_k, self.genre_source(user, genre_k * 4, keep));
+        let new_k = source(Part::NewCandidates, NEW_CANDIDATES);
+        gathered.add_up_to(new_k, self.new_anime_source(user, new_k * 4, keep));
+        let ids = gathered.into_ids();
         for &a in &ids {
             if content[a as usize] == f32::NEG_INFINITY {
                 content[a as usize] = self.content.score(&query, AnimeIx(a));

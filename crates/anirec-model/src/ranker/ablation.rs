@@ -16,6 +16,8 @@ pub enum Part {
     ContentCandidates,
     /// The other entries of the franchises of the fan's liked anime as candidates.
     FranchiseCandidates,
+    /// New anime (nobody rated them) of the fan's genres as candidates.
+    NewCandidates,
     /// The signals' own values (EASE, predicted rating, content, story, popularity, exposure).
     SignalFeatures,
     /// The signals standardised over the fan's candidates and their ranks among them.
@@ -32,10 +34,11 @@ pub enum Part {
 
 impl Part {
     /// Every part, in the order the ablation table lists them.
-    pub const ALL: [Part; 9] = [
+    pub const ALL: [Part; 10] = [
         Part::CollabCandidates,
         Part::ContentCandidates,
         Part::FranchiseCandidates,
+        Part::NewCandidates,
         Part::SignalFeatures,
         Part::RelativeFeatures,
         Part::CatalogueFeatures,
@@ -50,6 +53,7 @@ impl Part {
             Part::CollabCandidates => "collab-candidates",
             Part::ContentCandidates => "content-candidates",
             Part::FranchiseCandidates => "franchise-candidates",
+            Part::NewCandidates => "new-candidates",
             Part::SignalFeatures => "signal-features",
             Part::RelativeFeatures => "relative-features",
             Part::CatalogueFeatures => "catalogue-features",
@@ -87,6 +91,7 @@ impl Part {
             Part::CollabCandidates
             | Part::ContentCandidates
             | Part::FranchiseCandidates
+            | Part::NewCandidates
             | Part::Spread => &[],
         }
     }

@@ -6,8 +6,9 @@
 
 use std::collections::HashMap;
 
-use anirec_data::Catalogue;
+use anirec_data::{AnimeIx, Catalogue};
 
+use crate::entry::Entry;
 use crate::hybrid::{Candidate, Hybrid};
 use crate::rating::model::UserState;
 use crate::signal::Signal;
@@ -200,6 +201,40 @@ impl AnimeFacts {
     }
 }
 
+/// How many of a fan's entries carry each genre, theme and demographic label: what the
+/// [`Feature::GenreShare`] feature and the genre candidate source read.
+#[derive(Debug, Clone)]
+pub struct ListLabels {
+    counts: [u16; LABELS],
+    list_size: f32,
+}
+
+impl ListLabels {
+    /// The label counts of `entries`.
+    pub fn of(facts: &AnimeFacts, entries: &[Entry]) -> ListLabels {
+        let mut counts = [0u16; LABELS];
+        for e in entries {
+            let set = facts.labels.get(e.anime.index()).copied().unwrap_or(0);
+            labels_of(set).for_each(|l| counts[l] = counts[l].saturating_add(1));
+        }
+        ListLabels {
+            counts,
+            list_size: entries.len().max(1) as f32,
+        }
+    }
+
+    /// The share of the list in anime `a`'s labels, the mean over them (0-1; `None` for an
+    /// anime without labels).
+    pub fn share(&self, facts: &AnimeFacts, a: AnimeIx) -> Option<f32> {
+        let labels = facts.labels.get(a.index()).copied().unwrap_or(0);
+        if labels == 0 {
+            return None;
+        }
+        let sum: f32 = labels_of(labels).map(|l| f32::from(self.counts[l])).sum();
+        Some(sum / (self.list_size * labels.count_ones() as f32))
+    }
+}
+
 /// The labels (bit positions) of a label set, lowest first.
 fn labels_of(mut set: u128) -> impl Iterator<Item = usize> {
     std::iter::from_fn(move || {
@@ -237,11 +272,7 @@ pub fn rows(model: &Hybrid, user: &UserState, cands: &[Candidate]) -> Vec<f32> {
     let listed: Vec<u32> = user.entries.iter().map(|e| e.anime.0).collect();
     let list_size = user.entries.len().max(1) as f32;
     let list_popularity = model.list_popularity(&user.entries);
-    let mut label_counts = [0u16; LABELS];
-    for e in &user.entries {
-        let set = facts.labels.get(e.anime.index()).copied().unwrap_or(0);
-        labels_of(set).for_each(|l| label_counts[l] += 1);
-    }
+    let list_labels = ListLabels::of(facts, &user.entries);
     let column = |s: Signal| -> Vec<f32> { cands.iter().map(|c| c.signals[s]).collect() };
     let collab = column(Signal::Collab);
     let rating = column(Signal::Rating);
@@ -289,14 +320,8 @@ pub fn rows(model: &Hybrid, user: &UserState, cands: &[Candidate]) -> Vec<f32> {
         set(Feature::MatesListed, mates_listed as f32);
         set(Feature::ListSize, (1.0 + list_size).ln());
         set(Feature::ListPopularity, list_popularity);
-        let labels = facts.labels[a];
-        let share = if labels == 0 {
-            f32::NAN
-        } else {
-            let sum: f32 = labels_of(labels).map(|l| f32::from(label_counts[l])).sum();
-            sum / (list_size * labels.count_ones() as f32)
-        };
-        set(Feature::GenreShare, share);
+        let share = list_labels.share(facts, c.anime);
+        set(Feature::GenreShare, share.unwrap_or(f32::NAN));
     }
     out
 }

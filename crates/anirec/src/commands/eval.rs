@@ -46,8 +46,8 @@ pub struct Args {
     #[command(flatten)]
     pub tuning: TuningArgs,
     /// Leave parts of the two stages out, an ablation study's runs (comma-separated):
-    /// collab-candidates, content-candidates, franchise-candidates (a candidate source),
-    /// signal-features, relative-features, catalogue-features, list-features, fan-features (a
+    /// collab-candidates, content-candidates, franchise-candidates, new-candidates (a
+    /// candidate source), signal-features, relative-features, catalogue-features, list-features, fan-features (a
     /// group of the ranker's features), spread (the step after the ranker).
     #[arg(long, value_name = "PARTS", conflicts_with = "model")]
     pub without: Option<Ablation>,
@@ -354,6 +354,8 @@ pub(super) fn log_to_mlflow(
         let carvings = args.tuning.validation_carvings.to_string();
         params.push(("validation_carvings".to_owned(), carvings));
         params.push(("ranker".to_owned(), args.tuning.ranker.to_string()));
+        let genre = args.tuning.genre_candidates.to_string();
+        params.push(("genre_candidates".to_owned(), genre));
         if let Some(without) = args.without {
             params.push(("without".to_owned(), without.to_string()));
         }
@@ -533,6 +535,7 @@ pub(super) fn fit(
         seed: args.seed,
         validation_carvings: args.tuning.validation_carvings,
         ranker: args.tuning.ranker,
+        genre_candidates: args.tuning.genre_candidates.into(),
         without: args.without.unwrap_or_default(),
         ..HybridParams::default()
     };

@@ -63,6 +63,8 @@ struct NewAnimeReport {
     test_ratings: usize,
     fit_seconds: f64,
     blend: Weights,
+    /// The share of a scored user's liked new anime among anirec's candidates (mean).
+    candidate_recall: f64,
     /// Each system ranking every anime the user has not rated.
     #[serde(flatten)]
     unseen: Systems,
@@ -89,6 +91,7 @@ pub fn run(
         test_ratings: s.test.len(),
         fit_seconds,
         blend: model.weights,
+        candidate_recall: new_anime::candidate_recall(&s, &model),
         unseen,
         among_unrated: Systems::over(&s, &model, &catalogue, Pool::Unrated).0,
     };
@@ -110,6 +113,10 @@ pub fn run(
                 f.recall_at_50, f.ndcg_at_50, g.recall_at_50, g.ndcg_at_50
             );
         }
+        println!(
+            "candidates    {:.4} of the liked new anime",
+            report.candidate_recall
+        );
         println!("fit           {fit_seconds:.2} s");
     }
     log_to_mlflow(&args, "new-anime", &report)

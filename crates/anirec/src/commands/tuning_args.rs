@@ -1,5 +1,5 @@
 //! The tuning arguments `train` and `eval` share: how many validation carvings the blend
-//! weights are tuned on, and what orders the candidates.
+//! weights are tuned on, what orders the candidates, and how many the genre source adds.
 
 use anirec_model::hybrid::Carvings;
 use anirec_model::ranker::RankerKind;
@@ -18,4 +18,9 @@ pub struct TuningArgs {
     /// folded in).
     #[arg(long, default_value_t)]
     pub ranker: RankerKind,
+    /// Well-known anime of each fan's genres added to their candidates, 0-500 (0 by default:
+    /// on the sample 30 of them cost the top ten more than they gave, BENCHMARKS.md "Two more
+    /// candidate sources").
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=500))]
+    pub genre_candidates: u16,
 }
