@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The two stages' ablation table: the learned ranker as trained by default, the blend in its
 # place, and the ranker with each part left out in turn (`anirec eval --without PART`: a
-# candidate source, a group of features, the spread step), on both protocols (known users and
-# `--protocol new-users`), over seeds, without story embeddings. Two runs at a time (the
-# ranker's training is single-threaded). Prints mean ± sd per variant and its change from the
-# default. Needs a release build.
+# candidate source, a group of features, the spread step), on the three protocols (known users,
+# `--protocol new-users` and `--protocol new-anime`), over seeds, without story embeddings. Two
+# runs at a time (the ranker's training is single-threaded). Prints mean ± sd per variant and its
+# change from the default. Needs a release build.
 #
 #   bench/ablation.sh [DATA] [SEEDS...]          (default: ../shared/data/mal2020, 42 43 1 7)
 set -euo pipefail
@@ -20,7 +20,7 @@ variants=(default blend collab-candidates content-candidates franchise-candidate
   signal-features relative-features catalogue-features list-features fan-features spread)
 for seed in "${seeds[@]}"; do
   for variant in "${variants[@]}"; do
-    for protocol in ratings new-users; do
+    for protocol in ratings new-users new-anime; do
       echo "$seed $variant $protocol"
     done
   done
@@ -55,6 +55,12 @@ tables = [
         ("Recall@20", lambda m: m["anirec"]["recall_at_20"]),
         ("Recall@50", lambda m: m["anirec"]["recall_at_50"]),
         ("NDCG@100", lambda m: m["anirec"]["ndcg_at_100"]),
+        ("candidate recall", lambda m: m["candidate_recall"]),
+    ]),
+    ("new-anime", "new anime", [
+        ("Recall@50", lambda m: m["anirec"]["recall_at_50"]),
+        ("NDCG@50", lambda m: m["anirec"]["ndcg_at_50"]),
+        ("Recall@50 among the unrated", lambda m: m["among_unrated"]["anirec"]["recall_at_50"]),
         ("candidate recall", lambda m: m["candidate_recall"]),
     ]),
 ]
