@@ -328,6 +328,39 @@ fn train_recommend_similar_and_eval_on_a_tiny_catalogue() {
 }
 
 #[test]
+fn the_genre_sources_count_is_kept_in_the_bundle_and_an_absurd_one_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("model");
+    let runs = dir.path().join("runs");
+    let data = mini();
+    let train = |count: &str| {
+        anirec(&[
+            "train",
+            "--data",
+            data.to_str().unwrap(),
+            "--out",
+            model.to_str().unwrap(),
+            "--runs",
+            runs.to_str().unwrap(),
+            "--genre-candidates",
+            count,
+        ])
+    };
+    let refused = train("501");
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("--genre-candidates") && err.contains("501"),
+        "{err}"
+    );
+    assert!(!model.exists(), "a refused run writes no bundle");
+    stdout(&train("20"));
+    let manifest = std::fs::read_to_string(model.join("manifest.json")).unwrap();
+    let manifest: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+    assert_eq!(manifest["params"]["genre_candidates"], 20, "{manifest}");
+}
+
+#[test]
 fn a_run_resumed_from_its_folder_ends_with_the_same_model() {
     let dir = tempfile::tempdir().unwrap();
     let (data, runs) = (mini(), dir.path().join("runs"));

@@ -1,7 +1,7 @@
-//! The candidate set a fan's sources fill, and two of the sources: well-known anime of the
-//! fan's genres (off by default), and the new anime among them (nobody in train rated them;
-//! they borrow a collaborative score, see `cold.rs`). EASE's, content's and the franchises'
-//! sources are in `mod.rs`, beside the profile they read.
+//! The candidate set a fan's sources fill, and two of the sources, both ordered by how well
+//! known an anime is in the fan's genres: new anime (nobody in train rated them; they borrow a
+//! collaborative score, see `cold.rs`), and any anime (the genre source, off by default).
+//! EASE's, content's and the franchises' sources are in `mod.rs`, beside the profile they read.
 
 use anirec_data::AnimeIx;
 
