@@ -4,13 +4,14 @@
 //!
 //! For a user, candidates are the best anime by EASE plus the best by content (so anime nobody
 //! rated are reachable) plus other entries of the franchises of the anime the profile leans
-//! toward, and the best known new anime of the fan's genres (`sources.rs`); content candidates are drawn from the content neighbours of those anime and scored
-//! exactly against the profile, rather than scoring the whole catalogue (a quarter of a
-//! fold-in's time). The learned ranker orders them (`ranker`), or the blend: each signal
-//! standardised over the user's candidates and weighted. The weights are chosen on a
-//! validation split carved from train (never the test set), maximising NDCG@10 among the
-//! weightings whose catalogue coverage reaches a floor (`tuning.rs`), and the ranker is trained
-//! on the same validation users; then every model is refitted on the whole train set.
+//! toward, and the best known new anime of the fan's genres (`sources.rs`); content candidates
+//! are drawn from the content neighbours of those anime and scored exactly against the profile,
+//! rather than scoring the whole catalogue (a quarter of a fold-in's time). The learned ranker
+//! orders them (`ranker`), or the blend: each signal standardised over the user's candidates
+//! and weighted. The weights are chosen on a validation split carved from train (never the test
+//! set), maximising NDCG@10 among the weightings whose catalogue coverage reaches a floor
+//! (`tuning.rs`), and the ranker is trained on the same validation users; then every model is
+//! refitted on the whole train set.
 
 use std::sync::Arc;
 
