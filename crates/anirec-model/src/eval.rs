@@ -9,7 +9,9 @@ use anirec_data::{Ratings, UserIx};
 use rayon::prelude::*;
 
 use crate::entry::LIKED_FROM;
+use crate::hybrid::{Hybrid, rated_or_unknown};
 use crate::metrics::{RankingMetrics, RatingMetrics, UserRanking, mean_ranking, score_user};
+use crate::rating::model::UserState;
 use crate::topk::top_k;
 
 /// Cut-off of the ranking metrics.
@@ -54,9 +56,27 @@ pub fn share_found(candidates: &[u32], relevant: &[u32]) -> f64 {
     found as f64 / relevant.len().max(1) as f64
 }
 
-/// The mean [`share_found`] over the test users with a relevant anime, `candidates(user)`
-/// giving each one's candidates (any order).
-pub fn candidate_recall(test: &Ratings, candidates: &(dyn Fn(UserIx) -> Vec<u32> + Sync)) -> f64 {
+/// The [`share_found`] of `relevant` (sorted) among `model`'s candidates for a user in `state`,
+/// `exclude` leaving anime out: the first stage alone, what a ranking can reach. Every
+/// protocol's candidate recall is the mean of it.
+pub fn share_among_candidates(
+    model: &Hybrid,
+    state: &UserState,
+    exclude: &dyn Fn(AnimeIx) -> bool,
+    relevant: &[u32],
+) -> f64 {
+    let mut found: Vec<u32> = model
+        .candidates(state, exclude)
+        .iter()
+        .map(|c| c.anime.0)
+        .collect();
+    found.sort_unstable();
+    share_found(&found, relevant)
+}
+
+/// The mean [`share_among_candidates`] over the test users with a relevant anime, each known
+/// from `train` and ranking the anime the protocol ranks for them ([`rated_or_unknown`]).
+pub fn candidate_recall(train: &Ratings, test: &Ratings, model: &Hybrid) -> f64 {
     let shares: Vec<f64> = (0..test.n_users() as u32)
         .into_par_iter()
         .filter_map(|u| {
@@ -64,9 +84,9 @@ pub fn candidate_recall(test: &Ratings, candidates: &(dyn Fn(UserIx) -> Vec<u32>
             if relevant.is_empty() {
                 return None;
             }
-            let mut found = candidates(UserIx(u));
-            found.sort_unstable();
-            Some(share_found(&found, &relevant))
+            let state = model.rating.known_user(train, UserIx(u));
+            let exclude = rated_or_unknown(train, UserIx(u));
+            Some(share_among_candidates(model, &state, &exclude, &relevant))
         })
         .collect();
     shares.iter().sum::<f64>() / shares.len().max(1) as f64

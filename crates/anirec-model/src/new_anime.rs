@@ -13,7 +13,7 @@ use anirec_data::{AnimeIx, Catalogue, Ratings, UserIx};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::eval::{relevant, share_found};
+use crate::eval::{relevant, share_among_candidates};
 use crate::hybrid::Hybrid;
 use crate::metrics::score_user;
 use crate::new_users::recall;
@@ -102,13 +102,7 @@ pub fn candidate_recall(split: &AnimeSplit, model: &Hybrid) -> f64 {
             let state = model.rating.known_user(train, UserIx(u));
             let seen = train.user(UserIx(u)).indices;
             let rated = |a: AnimeIx| seen.binary_search(&a.0).is_ok();
-            let mut found: Vec<u32> = model
-                .candidates(&state, &rated)
-                .iter()
-                .map(|c| c.anime.0)
-                .collect();
-            found.sort_unstable();
-            Some(share_found(&found, &liked))
+            Some(share_among_candidates(model, &state, &rated, &liked))
         })
         .collect();
     shares.iter().sum::<f64>() / shares.len().max(1) as f64

@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::bundle::Bundle;
 use crate::cf::ease::Ease;
 use crate::entry::Entry;
-use crate::eval::{relevant, share_found};
+use crate::eval::{relevant, share_among_candidates};
 use crate::filters::{Filters, Grouping};
 use crate::metrics::score_user;
 use crate::query::Listed;
@@ -89,14 +89,7 @@ pub fn candidate_recall(split: &UserSplit, bundle: &Bundle) -> f64 {
     let shares = per_new_user(split, |entries, relevant| {
         let state = bundle.model.rating.fold_in(entries);
         let listed = |a: AnimeIx| entries.iter().any(|e| e.anime == a);
-        let mut found: Vec<u32> = bundle
-            .model
-            .candidates(&state, &listed)
-            .iter()
-            .map(|c| c.anime.0)
-            .collect();
-        found.sort_unstable();
-        share_found(&found, relevant)
+        share_among_candidates(&bundle.model, &state, &listed, relevant)
     });
     shares.iter().sum::<f64>() / shares.len().max(1) as f64
 }

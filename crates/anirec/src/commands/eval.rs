@@ -284,15 +284,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         test_ratings: s.test.len(),
         blend: model.weights,
         ranker: model.ranked_by(),
-        candidate_recall: candidate_recall(&s.test, &|u| {
-            let state = model.rating.known_user(&s.train, u);
-            let exclude = rated_or_unknown(&s.train, u);
-            model
-                .candidates(&state, &exclude)
-                .iter()
-                .map(|c| c.anime.0)
-                .collect()
-        }),
+        candidate_recall: candidate_recall(&s.train, &s.test, &model),
         validation: model.validation_figures(),
         baselines: Baselines {
             popularity: (&pop).into(),
