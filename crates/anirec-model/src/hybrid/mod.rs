@@ -55,6 +55,10 @@ const FRANCHISE_CANDIDATES: usize = 50;
 /// score, the best known of the fan's genres first, that the sources before it did not bring).
 const NEW_CANDIDATES: usize = 30;
 
+/// How many times its share the genre and new-anime sources order: the sources before them
+/// may have brought some of their best already, and only anime not yet gathered count.
+const ORDERED_PER_SLOT: usize = 4;
+
 /// How much a novelty of 1 lowers a candidate's score per standard deviation of popularity
 /// above the candidates' mean (the blend's own weights are about 1 per signal).
 const NOVELTY_WEIGHT: f32 = 0.4;
@@ -234,31 +238,40 @@ impl Hybrid {
         let (weights, exposure, validation) =
             choose_weights(&params, with_story, train.n_anime(), &mut carvings);
         lap("blend weights chosen");
-        let ranker = match params.ranker {
-            RankerKind::Blend => None,
-            RankerKind::LambdaMart => {
-                let queries = carvings
-                    .into_iter()
-                    .map(|c| CarvingQueries {
-                        queries: c.queries,
-                        rated_anime: c.rated_anime,
+        // LightGBM trains on one thread (for reproducible trees): EASE's fit on all of train
+        // takes the other core meanwhile, and both when the ranker is done.
+        let (ranker, ease) = rayon::join(
+            || match params.ranker {
+                RankerKind::Blend => Ok(None),
+                RankerKind::LambdaMart => {
+                    let queries = carvings
+                        .into_iter()
+                        .map(|c| CarvingQueries {
+                            queries: c.queries,
+                            rated_anime: c.rated_anime,
+                        })
+                        .collect();
+                    let ranker = ranker::training::train(
+                        queries,
+                        &exposure,
+                        params.seed,
+                        params.min_coverage,
+                        params.without,
+                    );
+                    lap("ranker trained");
+                    ranker.map(|r| {
+                        r.filter(|r| reaches_as_far(&r.report, params.min_coverage, validation))
+                            .map(Arc::new)
                     })
-                    .collect();
-                let ranker = ranker::training::train(
-                    queries,
-                    &exposure,
-                    params.seed,
-                    params.min_coverage,
-                    params.without,
-                )?;
-                lap("ranker trained");
-                ranker
-                    .filter(|r| reaches_as_far(&r.report, params.min_coverage, validation))
-                    .map(Arc::new)
-            }
-        };
-        let ease = Ease::fit(train, params.ease);
-        lap("EASE fitted");
+                }
+            },
+            || {
+                let ease = Ease::fit(train, params.ease);
+                lap("EASE fitted");
+                ease
+            },
+        );
+        let ranker = ranker?;
         let rating = rating.refit(train, &public, observer, resume);
         lap("rating model refitted");
         let popularity = cold::popularity(train, catalogue);
@@ -457,9 +470,15 @@ impl Hybrid {
         gathered.add_up_to(franchise_k, mates);
         let genre_k = self.params.genre_candidates;
         let keep = |a: u32| !exclude(AnimeIx(a));
-        gathered.add_up_to(genre_k, self.genre_source(user, genre_k * 4, keep));
+        gathered.add_up_to(
+            genre_k,
+            self.genre_source(user, genre_k * ORDERED_PER_SLOT, keep),
+        );
         let new_k = source(Part::NewCandidates, NEW_CANDIDATES);
-        gathered.add_up_to(new_k, self.new_anime_source(user, new_k * 4, keep));
+        gathered.add_up_to(
+            new_k,
+            self.new_anime_source(user, new_k * ORDERED_PER_SLOT, keep),
+        );
         let ids = gathered.into_ids();
         for &a in &ids {
             if content[a as usize] == f32::NEG_INFINITY {
