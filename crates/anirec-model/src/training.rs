@@ -108,6 +108,9 @@ pub struct RunOptions {
     /// Well-known anime of each fan's genres among their candidates (a new run; see
     /// [`HybridParams::genre_candidates`]).
     pub genre_candidates: usize,
+    /// EASE's best anime among each fan's candidates (a new run; see
+    /// [`HybridParams::collab_candidates`]).
+    pub collab_candidates: usize,
     /// Continue the interrupted run in this folder (its parameters and last checkpoint).
     pub resume: Option<PathBuf>,
     /// The catalogue's story embeddings, kept in the bundle (computed by the caller, which
@@ -240,6 +243,7 @@ pub fn run(
                 validation_carvings: opts.validation_carvings,
                 ranker: opts.ranker,
                 genre_candidates: opts.genre_candidates,
+                collab_candidates: opts.collab_candidates,
                 ..HybridParams::default()
             };
             write_json(&dir.join(run_files::PARAMS), &params)?;

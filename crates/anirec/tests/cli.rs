@@ -328,12 +328,12 @@ fn train_recommend_similar_and_eval_on_a_tiny_catalogue() {
 }
 
 #[test]
-fn the_genre_sources_count_is_kept_in_the_bundle_and_an_absurd_one_is_refused() {
+fn the_candidate_sources_counts_are_kept_in_the_bundle_and_absurd_ones_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("model");
     let runs = dir.path().join("runs");
     let data = mini();
-    let train = |count: &str| {
+    let train = |flag: &str, count: &str| {
         anirec(&[
             "train",
             "--data",
@@ -343,21 +343,31 @@ fn the_genre_sources_count_is_kept_in_the_bundle_and_an_absurd_one_is_refused() 
             "--runs",
             runs.to_str().unwrap(),
             "--genre-candidates",
-            count,
+            if flag == "--genre-candidates" {
+                count
+            } else {
+                "20"
+            },
+            "--collab-candidates",
+            if flag == "--collab-candidates" {
+                count
+            } else {
+                "120"
+            },
         ])
     };
-    let refused = train("501");
-    assert!(!refused.status.success());
-    let err = String::from_utf8_lossy(&refused.stderr);
-    assert!(
-        err.contains("--genre-candidates") && err.contains("501"),
-        "{err}"
-    );
-    assert!(!model.exists(), "a refused run writes no bundle");
-    stdout(&train("20"));
+    for (flag, absurd) in [("--genre-candidates", "501"), ("--collab-candidates", "9")] {
+        let refused = train(flag, absurd);
+        assert!(!refused.status.success());
+        let err = String::from_utf8_lossy(&refused.stderr);
+        assert!(err.contains(flag) && err.contains(absurd), "{err}");
+        assert!(!model.exists(), "a refused run writes no bundle");
+    }
+    stdout(&train("", ""));
     let manifest = std::fs::read_to_string(model.join("manifest.json")).unwrap();
     let manifest: serde_json::Value = serde_json::from_str(&manifest).unwrap();
     assert_eq!(manifest["params"]["genre_candidates"], 20, "{manifest}");
+    assert_eq!(manifest["params"]["collab_candidates"], 120, "{manifest}");
 }
 
 #[test]

@@ -349,6 +349,8 @@ pub(super) fn log_to_mlflow(
         params.push(("ranker".to_owned(), args.tuning.ranker.to_string()));
         let genre = args.tuning.genre_candidates.to_string();
         params.push(("genre_candidates".to_owned(), genre));
+        let collab = args.tuning.collab_candidates.to_string();
+        params.push(("collab_candidates".to_owned(), collab));
         if let Some(without) = args.without {
             params.push(("without".to_owned(), without.to_string()));
         }
@@ -529,6 +531,7 @@ pub(super) fn fit(
         validation_carvings: args.tuning.validation_carvings,
         ranker: args.tuning.ranker,
         genre_candidates: args.tuning.genre_candidates.into(),
+        collab_candidates: args.tuning.collab_candidates.into(),
         without: args.without.unwrap_or_default(),
         ..HybridParams::default()
     };

@@ -1,5 +1,6 @@
 //! The tuning arguments `train` and `eval` share: how many validation carvings the blend
-//! weights are tuned on, what orders the candidates, and how many the genre source adds.
+//! weights are tuned on, what orders the candidates, and how many EASE and the genre source
+//! add.
 
 use anirec_model::hybrid::Carvings;
 use anirec_model::ranker::RankerKind;
@@ -23,4 +24,10 @@ pub struct TuningArgs {
     /// candidate sources").
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=500))]
     pub genre_candidates: u16,
+    /// EASE's best anime taken as each fan's candidates, 10-1000 (300 by default). Fewer make
+    /// a ranked answer cheaper for a less accurate top ten: on the sample 150 served 37% more
+    /// requests a second and lost 0.011 NDCG@10 (BENCHMARKS.md "57M training under three
+    /// minutes; two serving levers measured").
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u16).range(10..=1000))]
+    pub collab_candidates: u16,
 }
