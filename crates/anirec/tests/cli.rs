@@ -159,13 +159,11 @@ fn mini() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../anirec-data/tests/fixtures/mal2020_mini")
 }
 
-#[test]
-fn train_recommend_similar_and_eval_on_a_tiny_catalogue() {
-    let dir = tempfile::tempdir().unwrap();
-    let model = dir.path().join("model");
-    let runs = dir.path().join("runs");
+/// `anirec train` on the tiny catalogue into `model`, its run under `runs`, with `extra`
+/// arguments.
+fn train_on_mini(model: &Path, runs: &Path, extra: &[&str]) -> std::process::Output {
     let data = mini();
-    let text = stdout(&anirec(&[
+    let mut args = vec![
         "train",
         "--data",
         data.to_str().unwrap(),
@@ -173,7 +171,18 @@ fn train_recommend_similar_and_eval_on_a_tiny_catalogue() {
         model.to_str().unwrap(),
         "--runs",
         runs.to_str().unwrap(),
-    ]));
+    ];
+    args.extend_from_slice(extra);
+    anirec(&args)
+}
+
+#[test]
+fn train_recommend_similar_and_eval_on_a_tiny_catalogue() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("model");
+    let runs = dir.path().join("runs");
+    let data = mini();
+    let text = stdout(&train_on_mini(&model, &runs, &[]));
     assert!(text.contains("model "), "{text}");
     for file in ["manifest.json", "model.safetensors", "catalogue.json"] {
         assert!(model.join(file).is_file(), "{file}");
@@ -332,38 +341,20 @@ fn the_candidate_sources_counts_are_kept_in_the_bundle_and_absurd_ones_are_refus
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("model");
     let runs = dir.path().join("runs");
-    let data = mini();
-    let train = |flag: &str, count: &str| {
-        anirec(&[
-            "train",
-            "--data",
-            data.to_str().unwrap(),
-            "--out",
-            model.to_str().unwrap(),
-            "--runs",
-            runs.to_str().unwrap(),
-            "--genre-candidates",
-            if flag == "--genre-candidates" {
-                count
-            } else {
-                "20"
-            },
-            "--collab-candidates",
-            if flag == "--collab-candidates" {
-                count
-            } else {
-                "120"
-            },
-        ])
+    let train = |genre: &str, collab: &str| {
+        let counts = ["--genre-candidates", genre, "--collab-candidates", collab];
+        train_on_mini(&model, &runs, &counts)
     };
-    for (flag, absurd) in [("--genre-candidates", "501"), ("--collab-candidates", "9")] {
-        let refused = train(flag, absurd);
+    for (flag, absurd, refused) in [
+        ("--genre-candidates", "501", train("501", "120")),
+        ("--collab-candidates", "9", train("20", "9")),
+    ] {
         assert!(!refused.status.success());
         let err = String::from_utf8_lossy(&refused.stderr);
         assert!(err.contains(flag) && err.contains(absurd), "{err}");
         assert!(!model.exists(), "a refused run writes no bundle");
     }
-    stdout(&train("", ""));
+    stdout(&train("20", "120"));
     let manifest = std::fs::read_to_string(model.join("manifest.json")).unwrap();
     let manifest: serde_json::Value = serde_json::from_str(&manifest).unwrap();
     assert_eq!(manifest["params"]["genre_candidates"], 20, "{manifest}");
@@ -376,16 +367,7 @@ fn a_run_resumed_from_its_folder_ends_with_the_same_model() {
     let (data, runs) = (mini(), dir.path().join("runs"));
     let train = |out: &str, extra: &[&str]| {
         let model = dir.path().join(out);
-        let mut args = vec![
-            "train",
-            "--data",
-            data.to_str().unwrap(),
-            "--runs",
-            runs.to_str().unwrap(),
-        ];
-        args.extend_from_slice(extra);
-        args.extend(["--out", model.to_str().unwrap()]);
-        stdout(&anirec(&args));
+        stdout(&train_on_mini(&model, &runs, extra));
         std::fs::read(model.join("model.safetensors")).unwrap()
     };
     let straight = train("a", &[]);

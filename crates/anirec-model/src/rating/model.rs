@@ -451,6 +451,7 @@ impl Predictor for TrainPredictor<'_> {
             .collect()
     }
 }
+
 /// The validation users the rating blend is fitted on: those with ratings on both sides, a
 /// seeded sample of [`BLEND_USERS`] where there are more, in index order.
 fn blend_users(fit: &Ratings, val: &Ratings, seed: u64) -> Vec<u32> {
