@@ -2,11 +2,14 @@
 # The two stages' ablation table: the learned ranker as trained by default, the blend in its
 # place, and the ranker with each part left out in turn (`anirec eval --without PART`: a
 # candidate source, a group of features, the spread step), on the three protocols (known users,
-# `--protocol new-users` and `--protocol new-anime`), over seeds, without story embeddings. Two
-# runs at a time (the ranker's training is single-threaded). Prints mean ± sd per variant and its
-# change from the default. Needs a release build.
+# `--protocol new-users` and `--protocol new-anime`), over seeds, without story embeddings
+# unless STORY=1 (then with them, the story source among the parts, the embeddings from the
+# cache `anirec train` fills). VARIANTS="default spread ..." runs only those (default among
+# them). Two runs at a time (the ranker's training is single-threaded). Prints mean ± sd per
+# variant and its change from the default. Needs a release build.
 #
-#   bench/ablation.sh [DATA] [SEEDS...]          (default: ../shared/data/mal2020, 42 43 1 7)
+#   [STORY=1] [VARIANTS=...] bench/ablation.sh [DATA] [SEEDS...]
+#                                                (default: ../shared/data/mal2020, 42 43 1 7)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=${1:-../shared/data/mal2020}
@@ -14,10 +17,16 @@ shift || true
 seeds=("$@")
 [ ${#seeds[@]} -gt 0 ] || seeds=(42 43 1 7)
 bin=target/release/anirec
-out=bench/out/ablation
+if [ "${STORY:-0}" = 1 ]; then
+  out=bench/out/ablation-story no_encoder=0 story_source=story-candidates
+else
+  out=bench/out/ablation no_encoder=1 story_source=
+fi
 mkdir -p "$out"
-variants=(default blend collab-candidates content-candidates franchise-candidates new-candidates
-  signal-features relative-features catalogue-features list-features fan-features spread)
+# shellcheck disable=SC2206 # a list of names, split on purpose
+variants=(${VARIANTS:-default blend collab-candidates content-candidates $story_source
+  franchise-candidates new-candidates signal-features relative-features catalogue-features
+  list-features fan-features spread})
 for seed in "${seeds[@]}"; do
   for variant in "${variants[@]}"; do
     for protocol in ratings new-users new-anime; do
@@ -32,7 +41,7 @@ done | xargs -P 2 -L 1 bash -c '
     blend) extra=(--ranker blend) ;;
     *) extra=(--without "$variant") ;;
   esac
-  ANIREC_NO_ENCODER=1 '"$bin"' eval --data '"$data"' --protocol "$protocol" --json \
+  ANIREC_NO_ENCODER='"$no_encoder"' '"$bin"' eval --data '"$data"' --protocol "$protocol" --json \
     --seed "$seed" "${extra[@]}" > "$file.part" && mv "$file.part" "$file"'
 python3 - "$out" "${seeds[@]}" -- "${variants[@]}" <<'PY'
 import json, statistics as st, sys

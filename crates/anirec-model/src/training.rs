@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::bundle::{Bundle, BundleError, Manifest};
 use crate::eval::{evaluate_ranking, evaluate_ratings};
-use crate::hybrid::{Carvings, Hybrid, HybridParams, HybridScorer};
+use crate::hybrid::{Carvings, Hybrid, HybridParams, HybridScorer, SourceCounts};
 use crate::metrics::{RankingMetrics, RatingMetrics, TestMetrics, ValidationFigures};
 use crate::ranker::{RankerKind, RankerReport};
 use crate::rating::checkpoint::{self, CheckpointError};
@@ -105,12 +105,9 @@ pub struct RunOptions {
     pub validation_carvings: Carvings,
     /// How the candidates are ordered (a new run; see [`HybridParams::ranker`]).
     pub ranker: RankerKind,
-    /// Well-known anime of each fan's genres among their candidates (a new run; see
-    /// [`HybridParams::genre_candidates`]).
-    pub genre_candidates: usize,
-    /// EASE's best anime among each fan's candidates (a new run; see
-    /// [`HybridParams::collab_candidates`]).
-    pub collab_candidates: usize,
+    /// How many candidates each source adds per fan (a new run; see
+    /// [`HybridParams::candidates`]).
+    pub candidates: SourceCounts,
     /// Continue the interrupted run in this folder (its parameters and last checkpoint).
     pub resume: Option<PathBuf>,
     /// The catalogue's story embeddings, kept in the bundle (computed by the caller, which
@@ -242,8 +239,7 @@ pub fn run(
                 seed: opts.seed,
                 validation_carvings: opts.validation_carvings,
                 ranker: opts.ranker,
-                genre_candidates: opts.genre_candidates,
-                collab_candidates: opts.collab_candidates,
+                candidates: opts.candidates,
                 ..HybridParams::default()
             };
             write_json(&dir.join(run_files::PARAMS), &params)?;

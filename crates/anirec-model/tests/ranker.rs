@@ -16,6 +16,7 @@ use anirec_model::ranker::RankerKind;
 use anirec_model::ranker::ablation::Part;
 use anirec_model::ranker::features::Feature;
 use anirec_model::signal::Signal;
+use anirec_model::story::StoryVectors;
 use common::{COLD, PER_CLUSTER, params, world};
 
 fn ranker_params() -> HybridParams {
@@ -207,7 +208,7 @@ fn an_ablation_leaves_its_part_out_of_the_two_stages() {
     assert_eq!(spread("spread"), 0.0);
     // Without EASE's and the new anime's candidates, a fan's candidates are the content
     // source's alone (the world has no franchises): anime pooled as neighbours of their list,
-    // at most `content_candidates` of them.
+    // at most `candidates.content` of them.
     let without_collab = Bundle::new(
         fit("collab-candidates,new-candidates", 0.0),
         catalogue.clone(),
@@ -218,7 +219,7 @@ fn an_ablation_leaves_its_part_out_of_the_two_stages() {
     let cands = without_collab.model.candidates(&profile.state, &|_| false);
     assert!(!cands.is_empty());
     assert!(
-        cands.len() <= ranker_params().content_candidates,
+        cands.len() <= ranker_params().candidates.content,
         "{}",
         cands.len()
     );
@@ -270,15 +271,22 @@ fn the_franchise_source_brings_the_unlisted_entries_of_a_liked_anime_s_franchise
 }
 
 /// The candidates the sources not named in `without` give fan `user` of the world, in the order
-/// they came, with `genre_candidates` from the genre source.
-fn candidates_without(without: &str, genre_candidates: usize, user: u32) -> (Bundle, Vec<u32>) {
+/// they came, with `genre_candidates` from the genre source, and the model given `story` (with
+/// up to 50 from the story source).
+fn candidates_without(
+    without: &str,
+    genre_candidates: usize,
+    story: Option<StoryVectors>,
+    user: u32,
+) -> (Bundle, Vec<u32>) {
     let (catalogue, ratings) = world();
-    let params = HybridParams {
+    let mut params = HybridParams {
         without: without.parse().unwrap(),
-        genre_candidates,
         ..params()
     };
-    let model = Hybrid::fit(&ratings, &catalogue, None, params, &mut (), None).unwrap();
+    params.candidates.genre = genre_candidates;
+    params.candidates.story = 50;
+    let model = Hybrid::fit(&ratings, &catalogue, story, params, &mut (), None).unwrap();
     let bundle = Bundle::new(model, catalogue, ratings, None);
     let profile = bundle.known_user(UserId(user)).unwrap();
     let listed = |a: AnimeIx| profile.state.entries.iter().any(|e| e.anime == a);
@@ -293,6 +301,7 @@ fn the_genre_source_brings_the_fan_s_genres_most_widely_watched_first() {
     let (bundle, cands) = candidates_without(
         "collab-candidates,content-candidates,franchise-candidates,new-candidates",
         30,
+        None,
         1,
     );
     let profile = bundle.known_user(UserId(1)).unwrap();
@@ -324,10 +333,70 @@ fn the_new_anime_source_brings_the_anime_nobody_rated_that_borrow_a_score() {
     let (bundle, cands) = candidates_without(
         "collab-candidates,content-candidates,franchise-candidates",
         0,
+        None,
         2,
     );
     assert_eq!(cands, vec![COLD]);
     assert!(bundle.ratings.anime(AnimeIx(COLD)).is_empty());
-    let (_, all) = candidates_without("", 0, 2);
+    let (_, all) = candidates_without("", 0, None, 2);
     assert!(all.contains(&COLD), "{all:?}");
+}
+
+/// The mecha anime whose story (in `romance_told_stories`) is a romance's.
+const ROMANCE_TOLD: u32 = 4;
+
+/// Story embeddings that say which cluster an anime's story belongs to (the adult title apart),
+/// except that mecha anime [`ROMANCE_TOLD`] tells a romance.
+fn romance_told_stories(n: u32) -> StoryVectors {
+    let dim = 4;
+    let rows = (0..n)
+        .flat_map(|a| {
+            let mut row = vec![0f32; dim];
+            let told = if a == ROMANCE_TOLD {
+                1
+            } else {
+                cluster(AnimeIx(a)).min(3)
+            };
+            row[told as usize] = 1.0;
+            row
+        })
+        .collect();
+    StoryVectors::new(dim, rows).unwrap()
+}
+
+#[test]
+fn the_story_source_brings_the_anime_whose_stories_are_nearest_the_fan_s() {
+    // Romance fan 1 alone with the story source: the unlisted anime that tell a romance come
+    // first, the mecha one among them, though neither its genre nor its synopsis is romance's.
+    let only_story = "collab-candidates,content-candidates,franchise-candidates,new-candidates";
+    let (catalogue, _) = world();
+    let stories = romance_told_stories(catalogue.len() as u32);
+    let (bundle, cands) = candidates_without(only_story, 0, Some(stories.clone()), 1);
+    let profile = bundle.known_user(UserId(1)).unwrap();
+    let listed = |a: u32| profile.state.entries.iter().any(|e| e.anime.0 == a);
+    assert!(!listed(ROMANCE_TOLD));
+    let mut romance: Vec<u32> = (PER_CLUSTER..2 * PER_CLUSTER)
+        .chain([ROMANCE_TOLD])
+        .filter(|&a| !listed(a))
+        .collect();
+    romance.sort_unstable();
+    let mut first: Vec<u32> = cands[..romance.len()].to_vec();
+    first.sort_unstable();
+    assert_eq!(first, romance, "{cands:?}");
+    // Then the others, nearest first; none the fan listed.
+    let story: Vec<f32> = bundle
+        .model
+        .candidates(&profile.state, &|x| listed(x.0))
+        .iter()
+        .map(|c| c.signals[Signal::Story])
+        .collect();
+    assert!(story.windows(2).all(|w| w[0] >= w[1]), "{story:?}");
+    assert!(story[romance.len()] < story[0], "{story:?}");
+    assert!(cands.iter().all(|&a| !listed(a)), "{cands:?}");
+    // Without story embeddings, or with the source left out, it brings none.
+    let (_, none) = candidates_without(only_story, 0, None, 1);
+    assert!(none.is_empty(), "{none:?}");
+    let everything_out = format!("{only_story},story-candidates");
+    let (_, none) = candidates_without(&everything_out, 0, Some(stories), 1);
+    assert!(none.is_empty(), "{none:?}");
 }

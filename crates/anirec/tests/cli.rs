@@ -341,24 +341,34 @@ fn the_candidate_sources_counts_are_kept_in_the_bundle_and_absurd_ones_are_refus
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("model");
     let runs = dir.path().join("runs");
-    let train = |genre: &str, collab: &str| {
-        let counts = ["--genre-candidates", genre, "--collab-candidates", collab];
+    let train = |genre: &str, collab: &str, story: &str| {
+        let counts = [
+            "--genre-candidates",
+            genre,
+            "--collab-candidates",
+            collab,
+            "--story-candidates",
+            story,
+        ];
         train_on_mini(&model, &runs, &counts)
     };
     for (flag, absurd, refused) in [
-        ("--genre-candidates", "501", train("501", "120")),
-        ("--collab-candidates", "9", train("20", "9")),
+        ("--genre-candidates", "501", train("501", "120", "7")),
+        ("--collab-candidates", "9", train("20", "9", "7")),
+        ("--story-candidates", "501", train("20", "120", "501")),
     ] {
         assert!(!refused.status.success());
         let err = String::from_utf8_lossy(&refused.stderr);
         assert!(err.contains(flag) && err.contains(absurd), "{err}");
         assert!(!model.exists(), "a refused run writes no bundle");
     }
-    stdout(&train("20", "120"));
+    stdout(&train("20", "120", "7"));
     let manifest = std::fs::read_to_string(model.join("manifest.json")).unwrap();
     let manifest: serde_json::Value = serde_json::from_str(&manifest).unwrap();
     assert_eq!(manifest["params"]["genre_candidates"], 20, "{manifest}");
     assert_eq!(manifest["params"]["collab_candidates"], 120, "{manifest}");
+    assert_eq!(manifest["params"]["story_candidates"], 7, "{manifest}");
+    assert_eq!(manifest["params"]["content_candidates"], 50, "{manifest}");
 }
 
 #[test]

@@ -3,8 +3,9 @@
 //! signal (the [`Signal`]s), blended per user.
 //!
 //! For a user, candidates are the best anime by EASE plus the best by content (so anime nobody
-//! rated are reachable) plus other entries of the franchises of the anime the profile leans
-//! toward, and the best known new anime of the fan's genres (`sources.rs`); content candidates
+//! rated are reachable) plus, with story embeddings, those nearest the fan's story profile (off
+//! by default), plus other entries of the franchises of the anime the profile leans toward, and the best
+//! known new anime of the fan's genres (`sources.rs`); content candidates
 //! are drawn from the content neighbours of those anime and scored exactly against the profile,
 //! rather than scoring the whole catalogue (a quarter of a fold-in's time). The learned ranker
 //! orders them (`ranker`), or the blend: each signal standardised over the user's candidates
@@ -55,7 +56,7 @@ const FRANCHISE_CANDIDATES: usize = 50;
 /// score, the best known of the fan's genres first, that the sources before it did not bring).
 const NEW_CANDIDATES: usize = 30;
 
-/// How many times its share the genre and new-anime sources order: the sources before them
+/// How many times its share the story, genre and new-anime sources order: the sources before them
 /// may have brought some of their best already, and only anime not yet gathered count.
 const ORDERED_PER_SLOT: usize = 4;
 
@@ -72,18 +73,10 @@ pub struct HybridParams {
     pub rating: RatingParams,
     /// Content model.
     pub content: ContentParams,
-    /// Candidates taken from EASE per user (`--collab-candidates`; 300 by default: 150 serve
-    /// 37% faster on the sample and cost known users 0.011 NDCG@10, BENCHMARKS.md "57M
-    /// training under three minutes; two serving levers measured").
-    pub collab_candidates: usize,
-    /// Candidates taken from content similarity per user.
-    pub content_candidates: usize,
-    /// Well-known anime of the fan's genres taken as candidates per user (`--genre-candidates`;
-    /// none by default: on the sample, 30 of them raised the candidates' recall but cost known
-    /// users' and new fans' top ten more than they gave new anime, BENCHMARKS.md "Two more
-    /// candidate sources").
-    #[serde(default)]
-    pub genre_candidates: usize,
+    /// How many candidates each source adds per fan (kept under the keys `collab_candidates`,
+    /// `content_candidates`, `genre_candidates` and `story_candidates`).
+    #[serde(flatten)]
+    pub candidates: SourceCounts,
     /// Smallest validation coverage a weighting may have.
     pub min_coverage: f64,
     /// Most validation users the blend weights are tuned on per carving (a seeded sample
@@ -118,15 +111,50 @@ impl Default for HybridParams {
             },
             rating: RatingParams::default(),
             content: ContentParams::default(),
-            collab_candidates: 300,
-            content_candidates: 50,
-            genre_candidates: 0,
+            candidates: SourceCounts::default(),
             min_coverage: 0.15,
             max_validation_users: 5000,
             validation_carvings: Carvings::default(),
             seed: 42,
             ranker: RankerKind::LambdaMart,
             without: Ablation::default(),
+        }
+    }
+}
+
+/// How many candidates the counted sources add per fan (the franchise and new-anime sources
+/// add at most [`FRANCHISE_CANDIDATES`] and [`NEW_CANDIDATES`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SourceCounts {
+    /// EASE's best anime (`--collab-candidates`; 300 by default: 150 serve 37% faster on the
+    /// sample and cost known users 0.011 NDCG@10, BENCHMARKS.md "57M training under three
+    /// minutes; two serving levers measured").
+    #[serde(rename = "collab_candidates")]
+    pub collab: usize,
+    /// The best by content similarity.
+    #[serde(rename = "content_candidates")]
+    pub content: usize,
+    /// Well-known anime of the fan's genres (`--genre-candidates`; none by default: on the
+    /// sample, 30 of them raised the candidates' recall but cost known users' and new fans'
+    /// top ten more than they gave new anime, BENCHMARKS.md "Two more candidate sources").
+    #[serde(rename = "genre_candidates", default)]
+    pub genre: usize,
+    /// The anime nearest to the fan's story profile, when the model has story embeddings
+    /// (`--story-candidates`; none by default: on the sample, 20 or 50 of them moved known
+    /// users' and new fans' top ten by less than the seeds do, known users up and new fans
+    /// down, and 50 cost about a fifth of the ranked answers a second, BENCHMARKS.md "The
+    /// story source"). A bundle from before the source has none.
+    #[serde(rename = "story_candidates", default)]
+    pub story: usize,
+}
+
+impl Default for SourceCounts {
+    fn default() -> Self {
+        SourceCounts {
+            collab: 300,
+            content: 50,
+            genre: 0,
+            story: 0,
         }
     }
 }
@@ -426,8 +454,8 @@ impl Hybrid {
                 k
             }
         };
-        let collab_k = source(Part::CollabCandidates, self.params.collab_candidates);
-        let content_k = source(Part::ContentCandidates, self.params.content_candidates);
+        let collab_k = source(Part::CollabCandidates, self.params.candidates.collab);
+        let content_k = source(Part::ContentCandidates, self.params.candidates.content);
         let mut gathered = Gathered::new(n);
         for a in top_k(&collab, collab_k, |a| !exclude(AnimeIx(a))) {
             gathered.add(a);
@@ -461,6 +489,12 @@ impl Hybrid {
         }) {
             gathered.add(a);
         }
+        let keep = |a: u32| !exclude(AnimeIx(a));
+        let story_k = source(Part::StoryCandidates, self.params.candidates.story);
+        gathered.add_up_to(
+            story_k,
+            self.story_source(&story, story_k * ORDERED_PER_SLOT, keep),
+        );
         // The franchise source: the other entries of the franchises of what the profile leans
         // toward, strongest entries first.
         let franchise_k = source(Part::FranchiseCandidates, FRANCHISE_CANDIDATES);
@@ -470,8 +504,7 @@ impl Hybrid {
             .copied()
             .filter(|&m| !exclude(AnimeIx(m)));
         gathered.add_up_to(franchise_k, mates);
-        let genre_k = self.params.genre_candidates;
-        let keep = |a: u32| !exclude(AnimeIx(a));
+        let genre_k = self.params.candidates.genre;
         gathered.add_up_to(
             genre_k,
             self.genre_source(user, genre_k * ORDERED_PER_SLOT, keep),
@@ -823,5 +856,31 @@ mod tests {
         // Where neither reaches the floor, the wider one serves.
         assert!(reaches_as_far(&report(0.12), 0.15, (0.2, 0.11)));
         assert!(!reaches_as_far(&report(0.10), 0.15, (0.2, 0.11)));
+    }
+
+    #[test]
+    fn the_source_counts_keep_their_keys_and_a_bundle_from_before_the_later_sources_has_none() {
+        let params = HybridParams::default();
+        let json = serde_json::to_value(params).unwrap();
+        for key in [
+            "collab_candidates",
+            "content_candidates",
+            "genre_candidates",
+        ] {
+            assert!(json[key].is_u64(), "{key}: {json}");
+        }
+        assert!(json["story_candidates"].is_u64(), "{json}");
+        let mut before = json.clone();
+        before["collab_candidates"] = 120.into();
+        let fields = before.as_object_mut().unwrap();
+        fields.remove("story_candidates");
+        fields.remove("genre_candidates");
+        let read: HybridParams = serde_json::from_value(before).unwrap();
+        assert_eq!((read.candidates.story, read.candidates.genre), (0, 0));
+        assert_eq!(read.candidates.collab, 120);
+        assert_eq!(
+            serde_json::from_value::<HybridParams>(json).unwrap(),
+            params
+        );
     }
 }

@@ -1,6 +1,7 @@
-//! The candidate set a fan's sources fill, and two of the sources, both ordered by how well
-//! known an anime is in the fan's genres: new anime (nobody in train rated them; they borrow a
-//! collaborative score, see `cold.rs`), and any anime (the genre source, off by default).
+//! The candidate set a fan's sources fill, and three of the sources: the anime nearest to the
+//! fan's story profile, and two ordered by how well known an anime is in the fan's genres: new
+//! anime (nobody in train rated them; they borrow a collaborative score, see `cold.rs`), and any
+//! anime (the genre source, off by default).
 //! EASE's, content's and the franchises' sources are in `mod.rs`, beside the profile they read.
 
 use anirec_data::AnimeIx;
@@ -55,6 +56,25 @@ impl Gathered {
 }
 
 impl Hybrid {
+    /// The `k` anime whose story embeddings are nearest to a fan's story `profile` (their
+    /// list's embeddings, weighted as their content profile), best first, for which `keep` holds: none when the model
+    /// has no story embeddings.
+    pub(super) fn story_source(
+        &self,
+        profile: &[f32],
+        k: usize,
+        keep: impl FnMut(u32) -> bool,
+    ) -> Vec<u32> {
+        match &self.story {
+            Some(vectors) if k > 0 => vectors
+                .nearest(profile, k, keep)
+                .into_iter()
+                .map(|(a, _)| a.0)
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// The well-known anime of a fan's genres: best by the share of their list in the anime's
     /// genres, themes and demographics times its popularity, among those that share a label
     /// with the list and for which `keep` holds.

@@ -14,6 +14,9 @@ pub enum Part {
     CollabCandidates,
     /// The content neighbours of the fan's list as candidates.
     ContentCandidates,
+    /// The story neighbours of the fan's list (nearest to their story profile) as candidates,
+    /// when the model has story embeddings.
+    StoryCandidates,
     /// The other entries of the franchises of the fan's liked anime as candidates.
     FranchiseCandidates,
     /// New anime (nobody rated them) of the fan's genres as candidates.
@@ -34,9 +37,10 @@ pub enum Part {
 
 impl Part {
     /// Every part, in the order the ablation table lists them.
-    pub const ALL: [Part; 10] = [
+    pub const ALL: [Part; 11] = [
         Part::CollabCandidates,
         Part::ContentCandidates,
+        Part::StoryCandidates,
         Part::FranchiseCandidates,
         Part::NewCandidates,
         Part::SignalFeatures,
@@ -52,6 +56,7 @@ impl Part {
         match self {
             Part::CollabCandidates => "collab-candidates",
             Part::ContentCandidates => "content-candidates",
+            Part::StoryCandidates => "story-candidates",
             Part::FranchiseCandidates => "franchise-candidates",
             Part::NewCandidates => "new-candidates",
             Part::SignalFeatures => "signal-features",
@@ -90,6 +95,7 @@ impl Part {
             Part::FanFeatures => &[F::ListSize, F::ListPopularity],
             Part::CollabCandidates
             | Part::ContentCandidates
+            | Part::StoryCandidates
             | Part::FranchiseCandidates
             | Part::NewCandidates
             | Part::Spread => &[],

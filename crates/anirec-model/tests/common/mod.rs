@@ -99,8 +99,8 @@ pub fn params() -> HybridParams {
     let mut p = HybridParams::default();
     p.ease.min_item_ratings = 1;
     p.ease.lambda = 10.0;
-    p.collab_candidates = 20;
-    p.content_candidates = 10;
+    p.candidates.collab = 20;
+    p.candidates.content = 10;
     p.min_coverage = 0.0;
     p.rating.max_epochs = 10;
     // One carving of this world's 48 users: its validation ties between many weightings, and

@@ -141,8 +141,8 @@ fn fitted(ranker: RankerKind) -> Bundle {
         let mut p = HybridParams::default();
         p.ease.min_item_ratings = 1;
         p.ease.lambda = 10.0;
-        p.collab_candidates = 20;
-        p.content_candidates = 10;
+        p.candidates.collab = 20;
+        p.candidates.content = 10;
         p.min_coverage = 0.0;
         p.rating.max_epochs = 8;
         p.ranker = ranker;

@@ -347,10 +347,10 @@ pub(super) fn log_to_mlflow(
         let carvings = args.tuning.validation_carvings.to_string();
         params.push(("validation_carvings".to_owned(), carvings));
         params.push(("ranker".to_owned(), args.tuning.ranker.to_string()));
-        let genre = args.tuning.genre_candidates.to_string();
-        params.push(("genre_candidates".to_owned(), genre));
-        let collab = args.tuning.collab_candidates.to_string();
-        params.push(("collab_candidates".to_owned(), collab));
+        let counts = serde_json::to_value(args.tuning.candidates())?;
+        for (key, count) in counts.as_object().into_iter().flatten() {
+            params.push((key.clone(), count.to_string()));
+        }
         if let Some(without) = args.without {
             params.push(("without".to_owned(), without.to_string()));
         }
@@ -530,8 +530,7 @@ pub(super) fn fit(
         seed: args.seed,
         validation_carvings: args.tuning.validation_carvings,
         ranker: args.tuning.ranker,
-        genre_candidates: args.tuning.genre_candidates.into(),
-        collab_candidates: args.tuning.collab_candidates.into(),
+        candidates: args.tuning.candidates(),
         without: args.without.unwrap_or_default(),
         ..HybridParams::default()
     };

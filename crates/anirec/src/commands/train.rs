@@ -141,8 +141,7 @@ pub fn run_with(args: Args, encoder: Option<&Encoder>) -> anyhow::Result<()> {
         seed: args.seed,
         validation_carvings: args.tuning.validation_carvings,
         ranker: args.tuning.ranker,
-        genre_candidates: args.tuning.genre_candidates.into(),
-        collab_candidates: args.tuning.collab_candidates.into(),
+        candidates: args.tuning.candidates(),
         resume: args.resume.clone(),
         story,
     };

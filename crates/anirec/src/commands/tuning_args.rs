@@ -1,12 +1,12 @@
 //! The tuning arguments `train` and `eval` share: how many validation carvings the blend
-//! weights are tuned on, what orders the candidates, and how many EASE and the genre source
-//! add.
+//! weights are tuned on, what orders the candidates, and how many EASE, the genre source and
+//! the story source add.
 
-use anirec_model::hybrid::Carvings;
+use anirec_model::hybrid::{Carvings, SourceCounts};
 use anirec_model::ranker::RankerKind;
 
-/// `--validation-carvings auto|1-8`.
-#[derive(clap::Args, Clone, Copy, Debug, Default)]
+/// `--validation-carvings`, `--ranker` and the candidate sources' counts.
+#[derive(clap::Args, Clone, Copy, Debug)]
 pub struct TuningArgs {
     /// Validation carvings the blend weights are tuned on, `auto` or 1-8: more make the chosen
     /// weights steadier across seeds, each costs one more tuning fit (BENCHMARKS.md "How much
@@ -28,6 +28,52 @@ pub struct TuningArgs {
     /// a ranked answer cheaper for a less accurate top ten: on the sample 150 served 37% more
     /// requests a second and lost 0.011 NDCG@10 (BENCHMARKS.md "57M training under three
     /// minutes; two serving levers measured").
-    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u16).range(10..=1000))]
+    #[arg(long, default_value_t = SourceCounts::default().collab as u16,
+          value_parser = clap::value_parser!(u16).range(10..=1000))]
     pub collab_candidates: u16,
+    /// The anime nearest to each fan's story profile added to their candidates, 0-500, when
+    /// the model has story embeddings (0 by default: on the sample 20 or 50 of them moved the
+    /// top ten by less than the seeds do and 50 cost a fifth of the ranked answers a second,
+    /// BENCHMARKS.md "The story source").
+    #[arg(long, default_value_t = SourceCounts::default().story as u16,
+          value_parser = clap::value_parser!(u16).range(0..=500))]
+    pub story_candidates: u16,
+}
+
+impl Default for TuningArgs {
+    /// What the flags give when none is written (`serve --data` trains with these), read by
+    /// clap itself so that the two cannot differ.
+    fn default() -> Self {
+        #[derive(clap::Parser)]
+        struct Unwritten {
+            #[command(flatten)]
+            tuning: TuningArgs,
+        }
+        <Unwritten as clap::Parser>::parse_from(["anirec"]).tuning
+    }
+}
+
+impl TuningArgs {
+    /// How many candidates each source adds per fan: the counts given, the others' defaults.
+    pub fn candidates(&self) -> SourceCounts {
+        SourceCounts {
+            collab: self.collab_candidates.into(),
+            genre: self.genre_candidates.into(),
+            story: self.story_candidates.into(),
+            ..SourceCounts::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_are_the_flags_own() {
+        let tuning = TuningArgs::default();
+        assert_eq!(tuning.candidates(), SourceCounts::default());
+        assert_eq!(tuning.ranker, RankerKind::LambdaMart);
+        assert_eq!(tuning.validation_carvings, Carvings::default());
+    }
 }
