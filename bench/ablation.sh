@@ -3,12 +3,12 @@
 # place, and the ranker with each part left out in turn (`anirec eval --without PART`: a
 # candidate source, a group of features, the spread step), on the three protocols (known users,
 # `--protocol new-users` and `--protocol new-anime`), over seeds, without story embeddings
-# unless STORY=1 (then with them, the story source among the parts, the embeddings from the
-# cache `anirec train` fills). VARIANTS="default spread ..." runs only those (default among
-# them). Two runs at a time (the ranker's training is single-threaded). Prints mean ± sd per
-# variant and its change from the default. Needs a release build.
+# unless STORY=N (then with them, from the cache `anirec train` fills, and N story candidates,
+# the story source among the parts). VARIANTS="default spread ..." runs only those (default
+# among them). Two runs at a time (the ranker's training is single-threaded). Prints mean ± sd
+# per variant and its change from the default. Needs a release build.
 #
-#   [STORY=1] [VARIANTS=...] bench/ablation.sh [DATA] [SEEDS...]
+#   [STORY=N] [VARIANTS=...] bench/ablation.sh [DATA] [SEEDS...]
 #                                                (default: ../shared/data/mal2020, 42 43 1 7)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,8 +17,8 @@ shift || true
 seeds=("$@")
 [ ${#seeds[@]} -gt 0 ] || seeds=(42 43 1 7)
 bin=target/release/anirec
-if [ "${STORY:-0}" = 1 ]; then
-  out=bench/out/ablation-story no_encoder=0 story_source=story-candidates
+if [ -n "${STORY:-}" ]; then
+  out=bench/out/ablation-story$STORY no_encoder=0 story_source=story-candidates
 else
   out=bench/out/ablation no_encoder=1 story_source=
 fi
@@ -42,7 +42,8 @@ done | xargs -P 2 -L 1 bash -c '
     *) extra=(--without "$variant") ;;
   esac
   ANIREC_NO_ENCODER='"$no_encoder"' '"$bin"' eval --data '"$data"' --protocol "$protocol" --json \
-    --seed "$seed" "${extra[@]}" > "$file.part" && mv "$file.part" "$file"'
+    --seed "$seed" --story-candidates '"${STORY:-0}"' "${extra[@]}" > "$file.part" &&
+    mv "$file.part" "$file"'
 python3 - "$out" "${seeds[@]}" -- "${variants[@]}" <<'PY'
 import json, statistics as st, sys
 args = sys.argv[1:]

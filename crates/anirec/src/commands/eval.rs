@@ -46,8 +46,8 @@ pub struct Args {
     #[command(flatten)]
     pub tuning: TuningArgs,
     /// Leave parts of the two stages out, an ablation study's runs (comma-separated):
-    /// collab-candidates, content-candidates, franchise-candidates, new-candidates (a
-    /// candidate source), signal-features, relative-features, catalogue-features,
+    /// collab-candidates, content-candidates, story-candidates, franchise-candidates,
+    /// new-candidates (a candidate source), signal-features, relative-features, catalogue-features,
     /// list-features, fan-features (a group of the ranker's features), spread (the step after
     /// the ranker).
     #[arg(long, value_name = "PARTS", conflicts_with = "model")]
