@@ -4,10 +4,10 @@
 //!
 //! For a user, candidates are the best anime by EASE plus the best by content (so anime nobody
 //! rated are reachable) plus, with story embeddings, those nearest the fan's story profile (off
-//! by default), plus other entries of the franchises of the anime the profile leans toward, and the best
-//! known new anime of the fan's genres (`sources.rs`); content candidates
-//! are drawn from the content neighbours of those anime and scored exactly against the profile,
-//! rather than scoring the whole catalogue (a quarter of a fold-in's time). The learned ranker
+//! by default), plus other entries of the franchises of the anime the profile leans toward, and
+//! the best known new anime of the fan's genres (`sources.rs`); content candidates are drawn
+//! from the content neighbours of those anime and scored exactly against the profile, rather
+//! than scoring the whole catalogue (a quarter of a fold-in's time). The learned ranker
 //! orders them (`ranker`), or the blend: each signal standardised over the user's candidates
 //! and weighted. The weights are chosen on a validation split carved from train (never the test
 //! set), maximising NDCG@10 among the weightings whose catalogue coverage reaches a floor
@@ -56,8 +56,8 @@ const FRANCHISE_CANDIDATES: usize = 50;
 /// score, the best known of the fan's genres first, that the sources before it did not bring).
 const NEW_CANDIDATES: usize = 30;
 
-/// How many times its share the story, genre and new-anime sources order: the sources before them
-/// may have brought some of their best already, and only anime not yet gathered count.
+/// How many times its share the story, genre and new-anime sources order: the sources before
+/// them may have brought some of their best already, and only anime not yet gathered count.
 const ORDERED_PER_SLOT: usize = 4;
 
 /// How much a novelty of 1 lowers a candidate's score per standard deviation of popularity

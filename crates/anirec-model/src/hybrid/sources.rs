@@ -57,8 +57,8 @@ impl Gathered {
 
 impl Hybrid {
     /// The `k` anime whose story embeddings are nearest to a fan's story `profile` (their
-    /// list's embeddings, weighted as their content profile), best first, for which `keep` holds: none when the model
-    /// has no story embeddings.
+    /// list's embeddings, weighted as their content profile), best first, for which `keep`
+    /// holds: none when the model has no story embeddings. It scans every anime's vector.
     pub(super) fn story_source(
         &self,
         profile: &[f32],
